@@ -1,0 +1,213 @@
+//! Codecs: how a message becomes bytes, chosen by content type.
+//!
+//! Every endpoint accepts every [`Format`] its message types support. Types that are both
+//! [`prost::Message`] and serde-serializable (what the code generator emits) speak protobuf
+//! and JSON, so the same endpoint answers a stock gRPC client (`application/grpc`) and
+//! `micro call` (`application/grpc+json`).
+//!
+//! ```
+//! use micro_runtime::codec::{Format, Message};
+//!
+//! #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+//! struct Hello {
+//!     #[prost(string, tag = "1")]
+//!     name: String,
+//! }
+//!
+//! let msg = Hello { name: "John".into() };
+//! let mut json = Vec::new();
+//! msg.encode(Format::Json, &mut json).unwrap();
+//! assert_eq!(json, br#"{"name":"John"}"#);
+//! let back = Hello::decode(Format::Json, json.into()).unwrap();
+//! assert_eq!(back, msg);
+//! ```
+
+use bytes::{BufMut, Bytes};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+const ID: &str = "micro.codec";
+
+/// A wire format for message bodies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// Protocol buffers (`application/grpc`, `application/grpc+proto`, `application/protobuf`).
+    Proto,
+    /// JSON (`application/grpc+json`, `application/json`).
+    Json,
+}
+
+impl Format {
+    /// The gRPC content type for this format.
+    pub const fn grpc_content_type(self) -> &'static str {
+        match self {
+            Format::Proto => "application/grpc",
+            Format::Json => "application/grpc+json",
+        }
+    }
+
+    /// The plain (non-gRPC) content type for this format.
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Format::Proto => "application/protobuf",
+            Format::Json => "application/json",
+        }
+    }
+
+    /// The short name: `proto` or `json`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Format::Proto => "proto",
+            Format::Json => "json",
+        }
+    }
+
+    /// The format of a gRPC content type: `None` when it is not `application/grpc*` at all,
+    /// `Some(Err)` for a gRPC sub-type micro does not speak.
+    pub fn from_grpc_content_type(content_type: &str) -> Option<Result<Format>> {
+        let ct = content_type.trim();
+        let rest = ct.strip_prefix("application/grpc")?;
+        let sub = rest.split(';').next().unwrap_or("").trim();
+        Some(match sub {
+            "" | "+proto" => Ok(Format::Proto),
+            "+json" => Ok(Format::Json),
+            other if other.starts_with('+') => Err(Error::new(
+                ID,
+                format!(
+                    "unsupported codec {:?}: micro speaks application/grpc+proto and application/grpc+json",
+                    &other[1..]
+                ),
+                415,
+            )
+            .with_grpc_code(crate::Code::Unimplemented)),
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A message that can be sent over micro: encodes to and decodes from one or more [`Format`]s.
+///
+/// Implemented for every type that is both a [`prost::Message`] and serde
+/// `Serialize + DeserializeOwned` (protobuf and JSON). Implement it by hand for other types.
+pub trait Message: Sized + Send + 'static {
+    /// Append the encoding of `self` in `format` to `buf`.
+    fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()>;
+
+    /// Decode a message in `format` from `buf`.
+    fn decode(format: Format, buf: Bytes) -> Result<Self>;
+
+    /// The format a client uses when the caller does not choose one.
+    fn default_format() -> Format {
+        Format::Proto
+    }
+
+    /// Whether this type can be encoded in `format`.
+    fn supports(format: Format) -> bool {
+        matches!(format, Format::Proto | Format::Json)
+    }
+}
+
+impl<T> Message for T
+where
+    T: prost::Message + Default + Serialize + DeserializeOwned + Send + 'static,
+{
+    fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
+        match format {
+            Format::Proto => prost::Message::encode(self, buf)
+                .map_err(|e| Error::internal(ID, format!("failed to encode protobuf: {e}"))),
+            Format::Json => serde_json::to_writer(buf.writer(), self)
+                .map_err(|e| Error::internal(ID, format!("failed to encode JSON: {e}"))),
+        }
+    }
+
+    fn decode(format: Format, buf: Bytes) -> Result<Self> {
+        match format {
+            Format::Proto => <T as prost::Message>::decode(buf).map_err(|e| {
+                Error::internal(ID, format!("failed to decode protobuf message: {e}"))
+            }),
+            Format::Json => serde_json::from_slice(&buf).map_err(|e| json_error(&e)),
+        }
+    }
+}
+
+/// The error for a JSON body that does not parse: 400 with serde's description of what and
+/// where (line and column).
+pub fn json_error(e: &serde_json::Error) -> Error {
+    let what = match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "malformed JSON",
+        serde_json::error::Category::Data => "JSON does not match the request type",
+        serde_json::error::Category::Io => "could not read JSON",
+    };
+    Error::bad_request(ID, format!("{what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    struct Msg {
+        #[prost(string, tag = "1")]
+        name: String,
+        #[prost(int32, tag = "2")]
+        count: i32,
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(
+            Format::from_grpc_content_type("application/grpc").map(|r| r.ok()),
+            Some(Some(Format::Proto))
+        );
+        assert_eq!(
+            Format::from_grpc_content_type("application/grpc+json; charset=utf-8")
+                .map(|r| r.ok()),
+            Some(Some(Format::Json))
+        );
+        assert!(matches!(
+            Format::from_grpc_content_type("application/grpc+thrift"),
+            Some(Err(_))
+        ));
+        assert!(Format::from_grpc_content_type("application/json").is_none());
+        assert!(Format::from_grpc_content_type("application/grpcx").is_none());
+    }
+
+    #[test]
+    fn proto_round_trip() {
+        let msg = Msg {
+            name: "a".into(),
+            count: 7,
+        };
+        let mut buf = Vec::new();
+        Message::encode(&msg, Format::Proto, &mut buf).unwrap();
+        assert_eq!(<Msg as Message>::decode(Format::Proto, buf.into()).unwrap(), msg);
+    }
+
+    #[test]
+    fn malformed_json_is_a_400_that_says_where() {
+        let err = <Msg as Message>::decode(Format::Json, Bytes::from_static(b"{\"name\": ")).unwrap_err();
+        assert_eq!(err.code(), 400);
+        assert!(err.detail().starts_with("malformed JSON"), "{}", err.detail());
+        assert!(err.detail().contains("line 1"), "{}", err.detail());
+        let err =
+            <Msg as Message>::decode(Format::Json, Bytes::from_static(b"{\"count\": \"x\"}")).unwrap_err();
+        assert_eq!(err.code(), 400);
+        assert!(err.detail().contains("does not match"), "{}", err.detail());
+    }
+
+    #[test]
+    fn garbage_protobuf_is_internal() {
+        let err =
+            <Msg as Message>::decode(Format::Proto, Bytes::from_static(&[0xff, 0xff, 0xff])).unwrap_err();
+        assert_eq!(err.grpc_code(), crate::Code::Internal);
+    }
+}

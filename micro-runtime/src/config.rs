@@ -1,0 +1,475 @@
+//! Configuration: defaults, then `MICRO_*` environment variables, then command-line flags.
+//!
+//! Every setting has an environment variable and a flag of the same name in lower case, as
+//! in go-micro (`MICRO_REGISTRY` and `--registry`, `MICRO_REGISTER_TTL` and
+//! `--register_ttl`). Durations are seconds (`30`) or a number with a unit (`500ms`, `2s`,
+//! `1m`).
+//!
+//! ```
+//! use micro_runtime::config::Options;
+//!
+//! let mut opts = Options::default();
+//! opts.apply_args(["--registry", "memory", "--register_ttl=60s"]).unwrap();
+//! assert_eq!(opts.registry, "memory");
+//! assert_eq!(opts.register_ttl.as_secs(), 60);
+//!
+//! let err = opts.apply_args(["--regsitry", "memory"]).unwrap_err();
+//! assert!(err.detail().contains("unknown flag --regsitry"));
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::client::ClientOptions;
+use crate::error::{Error, Result};
+use crate::registry::{self, SharedRegistry};
+use crate::selector::Strategy;
+
+const ID: &str = "micro.config";
+
+/// Every setting of a service or client.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Options {
+    /// Registry: `local` (default) or `memory`.
+    pub registry: String,
+    /// Registry address, for registries that have one.
+    pub registry_address: Option<String>,
+    /// Selector strategy: `random` (default) or `roundrobin`.
+    pub selector: String,
+    /// Transport: `grpc` (default).
+    pub transport: String,
+    /// Address the server listens on (default `0.0.0.0:0`: every interface, a free port).
+    pub server_address: String,
+    /// Address published in the registry instead of the one listened on.
+    pub server_advertise: Option<String>,
+    /// Overrides the service name given in code.
+    pub server_name: Option<String>,
+    /// Overrides the service version given in code.
+    pub server_version: Option<String>,
+    /// Extra node metadata (`k=v,k=v`).
+    pub server_metadata: BTreeMap<String, String>,
+    /// How long a registration lives without a refresh (default 30 s).
+    pub register_ttl: Duration,
+    /// How often a service refreshes its registration (default 10 s; must be below the TTL).
+    pub register_interval: Duration,
+    /// How long in-flight calls may finish when the service stops (default 10 s).
+    pub shutdown_grace: Duration,
+    /// Default call deadline (default 30 s).
+    pub client_request_timeout: Duration,
+    /// Extra attempts for idempotent calls (default 1).
+    pub client_retries: u32,
+    /// Log filter for binaries (`info`, `debug`, `micro_runtime=trace` ...).
+    pub log_level: Option<String>,
+    /// Home of the embedded registry (default `~/.micro`).
+    pub home: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            registry: "local".into(),
+            registry_address: None,
+            selector: "random".into(),
+            transport: "grpc".into(),
+            server_address: "0.0.0.0:0".into(),
+            server_advertise: None,
+            server_name: None,
+            server_version: None,
+            server_metadata: BTreeMap::new(),
+            register_ttl: Duration::from_secs(30),
+            register_interval: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+            client_request_timeout: Duration::from_secs(30),
+            client_retries: 1,
+            log_level: None,
+            home: default_home(),
+        }
+    }
+}
+
+fn default_home() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) if !home.is_empty() => PathBuf::from(home).join(".micro"),
+        _ => std::env::temp_dir().join("micro"),
+    }
+}
+
+type Apply = fn(&mut Options, &str) -> Result<()>;
+
+struct Setting {
+    name: &'static str,
+    help: &'static str,
+    apply: Apply,
+}
+
+fn non_empty(name: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        Err(Error::bad_request(ID, format!("{name} is empty: give it a value or unset it")))
+    } else {
+        Ok(v.to_owned())
+    }
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "registry",
+        help: "registry: local (default, one host) or memory (one process)",
+        apply: |o, v| {
+            let v = non_empty("registry", v)?;
+            match v.as_str() {
+                "local" | "memory" => {
+                    o.registry = v;
+                    Ok(())
+                }
+                other => Err(Error::bad_request(
+                    ID,
+                    format!("unknown registry {other:?}: use local or memory"),
+                )),
+            }
+        },
+    },
+    Setting {
+        name: "registry_address",
+        help: "address of the registry, for registries that have one",
+        apply: |o, v| {
+            o.registry_address = Some(non_empty("registry_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "selector",
+        help: "how nodes are picked: random (default) or roundrobin",
+        apply: |o, v| {
+            Strategy::from_name(v.trim())?;
+            o.selector = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "transport",
+        help: "transport: grpc (default)",
+        apply: |o, v| match v.trim() {
+            "" | "grpc" => {
+                o.transport = "grpc".into();
+                Ok(())
+            }
+            other => Err(Error::bad_request(
+                ID,
+                format!("unknown transport {other:?}: this build speaks grpc"),
+            )),
+        },
+    },
+    Setting {
+        name: "server_address",
+        help: "address to listen on, e.g. 127.0.0.1:9000 or :0 (default 0.0.0.0:0)",
+        apply: |o, v| {
+            let v = non_empty("server_address", v)?;
+            o.server_address = normalize_address(&v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_advertise",
+        help: "address to publish in the registry (default: the listening address)",
+        apply: |o, v| {
+            o.server_advertise = Some(non_empty("server_advertise", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_name",
+        help: "service name, overriding the one in code",
+        apply: |o, v| {
+            o.server_name = Some(non_empty("server_name", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_version",
+        help: "service version, overriding the one in code",
+        apply: |o, v| {
+            o.server_version = Some(non_empty("server_version", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_metadata",
+        help: "node metadata as k=v,k=v",
+        apply: |o, v| {
+            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((k, val)) = pair.split_once('=') else {
+                    return Err(Error::bad_request(
+                        ID,
+                        format!("server_metadata entry {pair:?} has no '=': write key=value"),
+                    ));
+                };
+                o.server_metadata.insert(k.trim().to_owned(), val.trim().to_owned());
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "register_ttl",
+        help: "how long a registration lives without a refresh (default 30s)",
+        apply: |o, v| {
+            o.register_ttl = parse_duration("register_ttl", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "register_interval",
+        help: "how often to refresh the registration (default 10s)",
+        apply: |o, v| {
+            o.register_interval = parse_duration("register_interval", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "shutdown_grace",
+        help: "how long in-flight calls may finish on shutdown (default 10s)",
+        apply: |o, v| {
+            o.shutdown_grace = parse_duration("shutdown_grace", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "client_request_timeout",
+        help: "default call deadline (default 30s)",
+        apply: |o, v| {
+            o.client_request_timeout = parse_duration("client_request_timeout", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "client_retries",
+        help: "extra attempts for idempotent calls (default 1)",
+        apply: |o, v| {
+            o.client_retries = v.trim().parse().map_err(|_| {
+                Error::bad_request(
+                    ID,
+                    format!("client_retries {v:?} is not a whole number"),
+                )
+            })?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "log_level",
+        help: "log filter: error, warn, info, debug, trace",
+        apply: |o, v| {
+            o.log_level = Some(non_empty("log_level", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "home",
+        help: "directory of the embedded registry (default ~/.micro)",
+        apply: |o, v| {
+            o.home = PathBuf::from(non_empty("home", v)?);
+            Ok(())
+        },
+    },
+];
+
+/// `:8080` means every interface, as in go-micro.
+fn normalize_address(addr: &str) -> String {
+    match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr.to_owned(),
+    }
+}
+
+/// Parse `30` (seconds), `30s`, `500ms`, `2m`, `1h`, `250us`.
+pub fn parse_duration(name: &str, value: &str) -> Result<Duration> {
+    let v = value.trim();
+    let bad = || {
+        Error::bad_request(
+            ID,
+            format!("{name} {value:?} is not a duration: write seconds (30) or a number with a unit (500ms, 2s, 1m, 1h)"),
+        )
+    };
+    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    if !n.is_finite() || n < 0.0 {
+        return Err(bad());
+    }
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1e3,
+        "us" | "µs" => n / 1e6,
+        "ns" => n / 1e9,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
+impl Options {
+    /// Defaults overlaid with the `MICRO_*` environment.
+    pub fn from_env() -> Result<Options> {
+        let mut options = Options::default();
+        options.apply_env(|key| std::env::var(key).ok())?;
+        Ok(options)
+    }
+
+    /// Overlay settings found by `lookup` (called with `MICRO_REGISTRY` etc.).
+    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
+        for setting in SETTINGS {
+            let key = format!("MICRO_{}", setting.name.to_ascii_uppercase());
+            if let Some(value) = lookup(&key) {
+                (setting.apply)(self, &value)
+                    .map_err(|e| Error::bad_request(ID, format!("{key}: {}", e.detail())))?;
+            }
+        }
+        self.validate()
+    }
+
+    /// Overlay command-line flags (`--registry memory`, `--registry=memory`,
+    /// `--registry-address ...`). Unknown flags and stray arguments are errors that list
+    /// the known flags.
+    pub fn apply_args<I, S>(&mut self, args: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut args = args.into_iter().map(|a| a.as_ref().to_owned());
+        while let Some(arg) = args.next() {
+            let Some(flag) = arg.strip_prefix("--") else {
+                return Err(Error::bad_request(
+                    ID,
+                    format!("unexpected argument {arg:?}\n\n{}", Options::usage()),
+                ));
+            };
+            let (name, inline) = match flag.split_once('=') {
+                Some((n, v)) => (n.replace('-', "_"), Some(v.to_owned())),
+                None => (flag.replace('-', "_"), None),
+            };
+            if name == "help" {
+                return Err(Error::bad_request(ID, Options::usage()));
+            }
+            let Some(setting) = SETTINGS.iter().find(|s| s.name == name) else {
+                return Err(Error::bad_request(
+                    ID,
+                    format!("unknown flag --{name}\n\n{}", Options::usage()),
+                ));
+            };
+            let value = match inline {
+                Some(v) => v,
+                None => args.next().ok_or_else(|| {
+                    Error::bad_request(ID, format!("flag --{name} needs a value"))
+                })?,
+            };
+            (setting.apply)(self, &value)
+                .map_err(|e| Error::bad_request(ID, format!("--{name}: {}", e.detail())))?;
+        }
+        self.validate()
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.register_ttl.is_zero() {
+            return Err(Error::bad_request(ID, "register_ttl must be more than zero"));
+        }
+        if self.register_interval.is_zero() || self.register_interval >= self.register_ttl {
+            return Err(Error::bad_request(
+                ID,
+                format!(
+                    "register_interval ({:?}) must be more than zero and shorter than register_ttl ({:?}); a third of the TTL is a good value",
+                    self.register_interval, self.register_ttl
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The flags and environment variables, one per line, for `--help` output.
+    pub fn usage() -> String {
+        let mut out = String::from("Options (flag, environment variable):\n");
+        for s in SETTINGS {
+            out.push_str(&format!(
+                "  --{:<24} MICRO_{:<24} {}\n",
+                s.name,
+                s.name.to_ascii_uppercase(),
+                s.help
+            ));
+        }
+        out
+    }
+
+    /// The registry these options name.
+    pub fn registry(&self) -> Result<SharedRegistry> {
+        registry::from_name(&self.registry, self.registry_address.as_deref(), &self.home)
+    }
+
+    /// The client settings these options give.
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            request_timeout: self.client_request_timeout,
+            retries: self.client_retries,
+            strategy: Strategy::from_name(&self.selector).unwrap_or_default(),
+            ..ClientOptions::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("x", "30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("x", "500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("x", "1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("x", "2m").unwrap(), Duration::from_secs(120));
+        for bad in ["", "s", "-1s", "10 parsecs", "1e999", "abc"] {
+            let err = parse_duration("register_ttl", bad).unwrap_err();
+            assert!(err.detail().contains("not a duration"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_overrides_defaults_and_is_validated() {
+        let env = |k: &str| match k {
+            "MICRO_REGISTRY" => Some("memory".to_owned()),
+            "MICRO_REGISTER_TTL" => Some("3".to_owned()),
+            "MICRO_REGISTER_INTERVAL" => Some("1s".to_owned()),
+            "MICRO_SERVER_ADDRESS" => Some(":9000".to_owned()),
+            "MICRO_SERVER_METADATA" => Some("zone=a, tier=gold".to_owned()),
+            _ => None,
+        };
+        let mut o = Options::default();
+        o.apply_env(env).unwrap();
+        assert_eq!(o.registry, "memory");
+        assert_eq!(o.register_ttl, Duration::from_secs(3));
+        assert_eq!(o.server_address, "0.0.0.0:9000");
+        assert_eq!(o.server_metadata["tier"], "gold");
+
+        let mut o = Options::default();
+        let err = o
+            .apply_env(|k| (k == "MICRO_REGISTER_INTERVAL").then(|| "60".to_owned()))
+            .unwrap_err();
+        assert!(err.detail().contains("shorter than register_ttl"), "{}", err.detail());
+
+        let mut o = Options::default();
+        let err = o
+            .apply_env(|k| (k == "MICRO_REGISTRY").then(|| "consul".to_owned()))
+            .unwrap_err();
+        assert!(err.detail().starts_with("MICRO_REGISTRY: unknown registry"), "{}", err.detail());
+    }
+
+    #[test]
+    fn flags() {
+        let mut o = Options::default();
+        o.apply_args(["--server-address", "127.0.0.1:0", "--client_retries=3"]).unwrap();
+        assert_eq!(o.server_address, "127.0.0.1:0");
+        assert_eq!(o.client_retries, 3);
+        assert!(o.apply_args(["--client_retries"]).unwrap_err().detail().contains("needs a value"));
+        assert!(o.apply_args(["stray"]).unwrap_err().detail().contains("unexpected argument"));
+        assert!(o.apply_args(["--help"]).unwrap_err().detail().contains("MICRO_REGISTRY"));
+    }
+}

@@ -1,0 +1,235 @@
+//! The per-call [`Context`]: deadline and metadata, carried from caller to handler and on to
+//! the handler's own outgoing calls.
+//!
+//! A handler receives the caller's deadline (from `grpc-timeout`) and metadata (from the
+//! request headers) in its `Context`. Passing that context to an outgoing call propagates
+//! both: the downstream call gets what is left of the deadline, never more, and the same
+//! metadata.
+//!
+//! ```
+//! use std::time::Duration;
+//! use micro_runtime::Context;
+//!
+//! let ctx = Context::new()
+//!     .with_timeout(Duration::from_secs(2))
+//!     .with_metadata("x-request-id", "42");
+//! assert!(ctx.remaining().unwrap() <= Duration::from_secs(2));
+//! assert_eq!(ctx.metadata().get("X-Request-Id"), Some("42"));
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Call metadata: lower-case keys to string values, sent as HTTP/2 headers.
+///
+/// Keys are case-insensitive (stored lower-case, as HTTP/2 requires). Keys ending in `-bin`
+/// hold binary metadata; their value is kept in its base64 wire form.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    entries: BTreeMap<String, String>,
+}
+
+impl Metadata {
+    /// An empty map.
+    pub const fn new() -> Metadata {
+        Metadata {
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// The value for `key` (case-insensitive).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.entries
+                .get(&key.to_ascii_lowercase())
+                .map(String::as_str)
+        } else {
+            self.entries.get(key).map(String::as_str)
+        }
+    }
+
+    /// Set `key` to `value`, replacing any previous value.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
+        let mut key = key.into();
+        key.make_ascii_lowercase();
+        self.entries.insert(key, value.into())
+    }
+
+    /// Remove `key`.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.entries.remove(&key.to_ascii_lowercase())
+    }
+
+    /// Iterate over `(key, value)` pairs in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Copy every entry of `other` into this map, replacing values of the same keys.
+    pub fn extend(&mut self, other: &Metadata) {
+        for (k, v) in other.iter() {
+            self.entries.insert(k.to_owned(), v.to_owned());
+        }
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.entries.iter()).finish()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Metadata {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Metadata {
+        let mut md = Metadata::new();
+        for (k, v) in iter {
+            md.insert(k, v);
+        }
+        md
+    }
+}
+
+/// What the server knows about the call a handler is serving.
+#[derive(Clone, Debug)]
+pub(crate) struct CallInfo {
+    pub(crate) service: Arc<str>,
+    pub(crate) endpoint: Arc<str>,
+    pub(crate) peer: Option<SocketAddr>,
+}
+
+/// The context of a call: its deadline and metadata.
+///
+/// A client builds one (or uses [`Context::new`]); a handler receives one with the caller's
+/// deadline and metadata, and passes it on to propagate both.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Context {
+    deadline: Option<Instant>,
+    metadata: Metadata,
+    call: Option<Arc<CallInfo>>,
+}
+
+impl Context {
+    /// A context with no deadline and no metadata.
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Set the deadline to `timeout` from now (keeping an earlier deadline if there is one).
+    #[must_use]
+    pub fn with_timeout(self, timeout: Duration) -> Context {
+        let at = Instant::now().checked_add(timeout);
+        match at {
+            Some(at) => self.with_deadline(at),
+            None => self,
+        }
+    }
+
+    /// Set the deadline (keeping an earlier deadline if there is one).
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Instant) -> Context {
+        self.deadline = Some(match self.deadline {
+            Some(existing) if existing < deadline => existing,
+            _ => deadline,
+        });
+        self
+    }
+
+    /// Add one metadata entry.
+    #[must_use]
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Context {
+        self.metadata.insert(key, value);
+        self
+    }
+
+    /// The deadline, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The time left before the deadline (zero once it has passed), if there is a deadline.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// True when the deadline has passed.
+    pub fn is_expired(&self) -> bool {
+        self.deadline.is_some_and(|d| d <= Instant::now())
+    }
+
+    /// The call metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The call metadata, for changing it.
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.metadata
+    }
+
+    /// On the server: the registry name of the service this call reached.
+    pub fn service(&self) -> Option<&str> {
+        self.call.as_deref().map(|c| &*c.service)
+    }
+
+    /// On the server: the endpoint being served, e.g. `Greeter.Hello`.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.call.as_deref().map(|c| &*c.endpoint)
+    }
+
+    /// On the server: the caller's address.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.call.as_deref().and_then(|c| c.peer)
+    }
+
+    pub(crate) fn set_call(&mut self, info: CallInfo) {
+        self.call = Some(Arc::new(info));
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("remaining", &self.remaining())
+            .field("metadata", &self.metadata)
+            .field("endpoint", &self.endpoint())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earlier_deadline_wins() {
+        let ctx = Context::new().with_timeout(Duration::from_millis(10));
+        let first = ctx.deadline();
+        let ctx = ctx.with_timeout(Duration::from_secs(60));
+        assert_eq!(ctx.deadline(), first);
+    }
+
+    #[test]
+    fn metadata_keys_are_case_insensitive() {
+        let mut md = Metadata::new();
+        md.insert("X-Trace", "a");
+        assert_eq!(md.get("x-trace"), Some("a"));
+        assert_eq!(md.get("X-TRACE"), Some("a"));
+        assert_eq!(md.remove("X-Trace").as_deref(), Some("a"));
+        assert!(md.is_empty());
+    }
+}

@@ -1,0 +1,186 @@
+//! HTTP/2 bodies: what micro sends (one message, or a channel of frames) and a reader that
+//! turns a received body back into messages.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use tokio::sync::mpsc;
+
+use super::frame::Decoder;
+use crate::error::{Error, Result};
+
+/// Aborts a task when dropped: a streaming handler stops when its caller goes away.
+#[derive(Debug)]
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A body micro sends.
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// Nothing (a trailers-only response, or an empty request).
+    Empty,
+    /// One data frame and optional trailers.
+    Once {
+        data: Option<Bytes>,
+        trailers: Option<HeaderMap>,
+    },
+    /// Frames produced by another task.
+    Channel {
+        rx: mpsc::Receiver<Frame<Bytes>>,
+        _task: Option<AbortOnDrop>,
+    },
+}
+
+impl Body {
+    pub(crate) fn once(data: Bytes, trailers: Option<HeaderMap>) -> Body {
+        Body::Once {
+            data: Some(data),
+            trailers,
+        }
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Body::Empty => Poll::Ready(None),
+            Body::Once { data, trailers } => {
+                if let Some(d) = data.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(d))));
+                }
+                Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
+            }
+            Body::Channel { rx, .. } => rx.poll_recv(cx).map(|f| f.map(Ok)),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Empty => true,
+            Body::Once { data, trailers } => data.is_none() && trailers.is_none(),
+            Body::Channel { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Empty => SizeHint::with_exact(0),
+            Body::Once {
+                data: Some(d),
+                trailers: None,
+            } => SizeHint::with_exact(d.len() as u64),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+/// Which side reads the body: decides how a broken body is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The server reads a request: a broken body means the caller went away.
+    Server,
+    /// The client reads a response: a broken body means the node or connection failed.
+    Client,
+}
+
+/// Reads messages out of a received body.
+#[derive(Debug)]
+pub(crate) struct RecvBody {
+    body: hyper::body::Incoming,
+    decoder: Decoder,
+    trailers: Option<HeaderMap>,
+    ended: bool,
+    side: Side,
+}
+
+impl RecvBody {
+    pub(crate) fn new(body: hyper::body::Incoming, max: usize, side: Side) -> RecvBody {
+        let (id, what) = match side {
+            Side::Server => ("micro.server", "request message"),
+            Side::Client => ("micro.client", "response message"),
+        };
+        RecvBody {
+            body,
+            decoder: Decoder::new(max, id, what),
+            trailers: None,
+            ended: false,
+            side,
+        }
+    }
+
+    /// The next message; `None` at the end of the body.
+    pub(crate) async fn message(&mut self) -> Result<Option<Bytes>> {
+        loop {
+            if let Some(m) = self.decoder.next()? {
+                return Ok(Some(m));
+            }
+            if self.ended {
+                self.decoder.finish()?;
+                return Ok(None);
+            }
+            match self.body.frame().await {
+                None => self.ended = true,
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => self.decoder.push(data),
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            self.trailers = Some(trailers);
+                        }
+                        self.ended = true;
+                    }
+                },
+                Some(Err(e)) => {
+                    self.ended = true;
+                    return Err(body_error(self.side, &e));
+                }
+            }
+        }
+    }
+
+    /// The trailers, once the body has ended.
+    pub(crate) fn take_trailers(&mut self) -> Option<HeaderMap> {
+        self.trailers.take()
+    }
+}
+
+pub(crate) fn reason_of(e: &hyper::Error) -> Option<h2::Reason> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return h2.reason();
+        }
+        source = s.source();
+    }
+    None
+}
+
+fn body_error(side: Side, e: &hyper::Error) -> Error {
+    match side {
+        Side::Server => Error::cancelled("micro.server", format!("the caller cancelled the call: {e}")),
+        Side::Client => {
+            if reason_of(e) == Some(h2::Reason::CANCEL) {
+                Error::cancelled("micro.client", "the server cancelled the call")
+            } else {
+                Error::unavailable("micro.client", format!("connection lost while reading the response: {e}"))
+                    .with_failure(crate::error::Failure::AfterSend)
+            }
+        }
+    }
+}
+

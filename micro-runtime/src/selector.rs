@@ -1,0 +1,548 @@
+//! Client-side load balancing: which node of a service gets the next call.
+//!
+//! The [`Selector`] reads nodes from the registry (cached, and refreshed by a registry watch
+//! so a new or removed node is seen within the registry's propagation time), keeps the
+//! nodes that pass the [`Filter`]s, and picks one with the [`Strategy`].
+//!
+//! [`Selector::mark`] really steers later picks: a node whose connection just failed sits
+//! out a cool-off (1 s, doubling with each further failure, at most 30 s), after which one
+//! call probes it. The last remaining node is never ejected: when every candidate is cooling
+//! off, they are all tried anyway.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::registry::{Node, Service, SharedRegistry, WatchOptions};
+
+const ID: &str = "micro.client";
+
+/// The first cool-off after a connection failure.
+const COOL_OFF_BASE: Duration = Duration::from_secs(1);
+/// The longest cool-off.
+const COOL_OFF_MAX: Duration = Duration::from_secs(30);
+/// Cached registry answers are refetched after this long even if no watch event came.
+const CACHE_TTL: Duration = Duration::from_secs(30);
+/// Cache lifetime while the registry watch is not running.
+const CACHE_TTL_UNWATCHED: Duration = Duration::from_secs(1);
+
+/// How a node is picked among the candidates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Uniformly at random (the default, as in go-micro).
+    #[default]
+    Random,
+    /// In turn.
+    RoundRobin,
+}
+
+impl Strategy {
+    /// The strategy called `name` (`random`, `roundrobin`).
+    pub fn from_name(name: &str) -> Result<Strategy> {
+        match name {
+            "" | "random" => Ok(Strategy::Random),
+            "roundrobin" | "round_robin" | "round-robin" => Ok(Strategy::RoundRobin),
+            other => Err(Error::bad_request(
+                ID,
+                format!("unknown selector strategy {other:?}: use random or roundrobin"),
+            )),
+        }
+    }
+}
+
+type Predicate = Arc<dyn Fn(&Service, &Node) -> bool + Send + Sync>;
+
+/// Keeps only some nodes.
+///
+/// ```
+/// use micro_runtime::selector::Filter;
+/// let filters = [Filter::version("1.0.0"), Filter::metadata("region", "eu"), Filter::endpoint("Greeter.Hello")];
+/// ```
+#[derive(Clone)]
+pub struct Filter {
+    what: String,
+    keep: Predicate,
+}
+
+impl fmt::Debug for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl Filter {
+    /// Nodes of this service version.
+    pub fn version(version: impl Into<String>) -> Filter {
+        let version = version.into();
+        Filter {
+            what: format!("version {version}"),
+            keep: Arc::new(move |svc, _| svc.version == version),
+        }
+    }
+
+    /// Nodes whose metadata (or whose service's metadata) has `key` set to `value`.
+    pub fn metadata(key: impl Into<String>, value: impl Into<String>) -> Filter {
+        let (key, value) = (key.into(), value.into());
+        Filter {
+            what: format!("metadata {key}={value}"),
+            keep: Arc::new(move |svc, node| {
+                node.metadata.get(&key).or_else(|| svc.metadata.get(&key)) == Some(&value)
+            }),
+        }
+    }
+
+    /// Nodes of service versions that declare the endpoint.
+    pub fn endpoint(name: impl Into<String>) -> Filter {
+        let name = name.into();
+        Filter {
+            what: format!("endpoint {name}"),
+            keep: Arc::new(move |svc, _| svc.endpoint(&name).is_some()),
+        }
+    }
+
+    /// Any rule.
+    pub fn custom(
+        what: impl Into<String>,
+        keep: impl Fn(&Service, &Node) -> bool + Send + Sync + 'static,
+    ) -> Filter {
+        Filter {
+            what: what.into(),
+            keep: Arc::new(keep),
+        }
+    }
+}
+
+/// What happened on a node, for [`Selector::mark`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The node answered (whatever the answer).
+    Answered,
+    /// The node could not be reached or its connection broke.
+    ConnectionFailed,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct NodeHealth {
+    failures: u32,
+    until: Instant,
+}
+
+/// A candidate node, with the service version it belongs to.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The node.
+    pub node: Node,
+    /// The service version record (endpoints, metadata).
+    pub service: Arc<Service>,
+}
+
+/// The nodes a call may go to, in the order they should be tried.
+#[derive(Debug)]
+pub struct Next {
+    candidates: Vec<Candidate>,
+    tried: Vec<usize>,
+    selector: Weak<Inner>,
+}
+
+impl Next {
+    /// The next node to try: one not tried yet, healthy if any is, else any (never
+    /// ejecting the last ones).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Candidate> {
+        let open: Vec<usize> = (0..self.candidates.len())
+            .filter(|i| !self.tried.contains(i))
+            .collect();
+        if open.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        let health = self.selector.upgrade().map(|s| s.health_snapshot(&self.candidates));
+        let healthy: Vec<usize> = open
+            .iter()
+            .copied()
+            .filter(|i| {
+                health
+                    .as_ref()
+                    .and_then(|h| h.get(*i).copied().flatten())
+                    .is_none_or(|h| h.until <= now)
+            })
+            .collect();
+        let pool = if healthy.is_empty() {
+            // Every remaining node is cooling off: fail open, soonest-back first.
+            let mut open = open;
+            open.sort_by_key(|i| {
+                health
+                    .as_ref()
+                    .and_then(|h| h.get(*i).copied().flatten())
+                    .map(|h| h.until)
+            });
+            vec![open[0]]
+        } else {
+            healthy
+        };
+        let pick = match self.selector.upgrade() {
+            Some(inner) if inner.strategy == Strategy::RoundRobin => {
+                let n = inner.counter(&self.candidates[0].service.name);
+                pool[n % pool.len()]
+            }
+            _ => pool[fastrand::usize(..pool.len())],
+        };
+        self.tried.push(pick);
+        Some(self.candidates[pick].clone())
+    }
+
+    /// How many candidates there are in all.
+    pub fn len(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// True when there are no candidates.
+    pub fn is_empty(&self) -> bool {
+        self.candidates.is_empty()
+    }
+}
+
+struct CacheEntry {
+    services: Arc<Vec<Arc<Service>>>,
+    fetched: Instant,
+}
+
+struct Inner {
+    registry: SharedRegistry,
+    strategy: Strategy,
+    cache: Mutex<HashMap<String, CacheEntry>>,
+    health: Mutex<HashMap<String, NodeHealth>>,
+    counters: Mutex<HashMap<String, Arc<AtomicUsize>>>,
+    watching: AtomicBool,
+    watch_lock: tokio::sync::Mutex<()>,
+}
+
+impl Inner {
+    fn health_snapshot(&self, candidates: &[Candidate]) -> Vec<Option<NodeHealth>> {
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        candidates
+            .iter()
+            .map(|c| health.get(&c.node.address).copied())
+            .collect()
+    }
+
+    fn counter(&self, service: &str) -> usize {
+        let counter = {
+            let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+            counters.entry(service.to_owned()).or_default().clone()
+        };
+        counter.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn invalidate(&self, service: Option<&str>) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        match service {
+            Some(name) => {
+                cache.remove(name);
+            }
+            None => cache.clear(),
+        }
+    }
+}
+
+/// Picks nodes for calls. Cheap to clone; clones share the cache and node health.
+#[derive(Clone)]
+pub struct Selector {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Selector")
+            .field("registry", &self.inner.registry.name())
+            .field("strategy", &self.inner.strategy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Selector {
+    /// A selector over `registry`.
+    pub fn new(registry: SharedRegistry, strategy: Strategy) -> Selector {
+        Selector {
+            inner: Arc::new(Inner {
+                registry,
+                strategy,
+                cache: Mutex::new(HashMap::new()),
+                health: Mutex::new(HashMap::new()),
+                counters: Mutex::new(HashMap::new()),
+                watching: AtomicBool::new(false),
+                watch_lock: tokio::sync::Mutex::const_new(()),
+            }),
+        }
+    }
+
+    /// The registry nodes come from.
+    pub fn registry(&self) -> &SharedRegistry {
+        &self.inner.registry
+    }
+
+    /// The candidates for a call to `service` that pass every filter.
+    ///
+    /// Errors: 404 `service X: not found` when the registry has no node of the service; 503
+    /// when nodes exist but none passes the filters.
+    pub async fn select(&self, service: &str, filters: &[Filter]) -> Result<Next> {
+        let services = self.services(service).await?;
+        let mut candidates = Vec::new();
+        for svc in services.iter() {
+            for node in &svc.nodes {
+                if filters.iter().all(|f| (f.keep)(svc, node)) {
+                    candidates.push(Candidate {
+                        node: node.clone(),
+                        service: svc.clone(),
+                    });
+                }
+            }
+        }
+        if candidates.is_empty() {
+            let what: Vec<String> = filters.iter().map(|f| f.what.clone()).collect();
+            return Err(Error::unavailable(
+                ID,
+                format!("service {service}: no node matches {}", what.join(", ")),
+            ));
+        }
+        Ok(Next {
+            candidates,
+            tried: Vec::new(),
+            selector: Arc::downgrade(&self.inner),
+        })
+    }
+
+    /// Report what happened on a node: a connection failure starts (or extends) its
+    /// cool-off; an answer ends it.
+    pub fn mark(&self, node: &Node, outcome: Outcome) {
+        let mut health = self.inner.health.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
+            Outcome::Answered => {
+                health.remove(&node.address);
+            }
+            Outcome::ConnectionFailed => {
+                let entry = health.entry(node.address.clone()).or_insert(NodeHealth {
+                    failures: 0,
+                    until: Instant::now(),
+                });
+                entry.failures = entry.failures.saturating_add(1);
+                let factor = 1u32 << (entry.failures - 1).min(5);
+                let cool_off = (COOL_OFF_BASE * factor).min(COOL_OFF_MAX);
+                entry.until = Instant::now() + cool_off;
+            }
+        }
+    }
+
+    /// Forget cached nodes of `service` (all services with `None`).
+    pub fn reset(&self, service: Option<&str>) {
+        self.inner.invalidate(service);
+    }
+
+    async fn services(&self, name: &str) -> Result<Arc<Vec<Arc<Service>>>> {
+        self.ensure_watch().await;
+        let ttl = if self.inner.watching.load(Ordering::Acquire) {
+            CACHE_TTL
+        } else {
+            CACHE_TTL_UNWATCHED
+        };
+        {
+            let cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(entry) = cache.get(name)
+                && entry.fetched.elapsed() < ttl
+            {
+                return Ok(entry.services.clone());
+            }
+        }
+        let fetched = match self.inner.registry.get_service(name).await {
+            Ok(services) => services,
+            Err(e) if e.code() == 404 => {
+                self.inner.invalidate(Some(name));
+                return Err(Error::not_found(ID, format!("service {name}: not found")));
+            }
+            Err(e) => {
+                // The registry failed: serve what we knew, if anything.
+                let cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(entry) = cache.get(name) {
+                    tracing::warn!(service = name, error = %e, "registry failed; using cached nodes");
+                    return Ok(entry.services.clone());
+                }
+                return Err(e);
+            }
+        };
+        let services: Arc<Vec<Arc<Service>>> = Arc::new(fetched.into_iter().map(Arc::new).collect());
+        self.inner.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            name.to_owned(),
+            CacheEntry {
+                services: services.clone(),
+                fetched: Instant::now(),
+            },
+        );
+        Ok(services)
+    }
+
+    /// Start the registry watch that keeps the cache fresh, once.
+    async fn ensure_watch(&self) {
+        if self.inner.watching.load(Ordering::Acquire) {
+            return;
+        }
+        let _guard = self.inner.watch_lock.lock().await;
+        if self.inner.watching.load(Ordering::Acquire) {
+            return;
+        }
+        let watcher = match self.inner.registry.watch(WatchOptions::all()).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::debug!(error = %e, "registry watch failed; caching briefly instead");
+                return;
+            }
+        };
+        self.inner.watching.store(true, Ordering::Release);
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(watch_loop(weak, watcher));
+    }
+}
+
+async fn watch_loop(weak: Weak<Inner>, mut watcher: crate::registry::Watcher) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match watcher.next().await {
+            Some(Ok(event)) => {
+                let Some(inner) = weak.upgrade() else { return };
+                inner.invalidate(Some(&event.service.name));
+                backoff = Duration::from_millis(100);
+            }
+            Some(Err(e)) => {
+                let Some(inner) = weak.upgrade() else { return };
+                tracing::debug!(error = %e, "registry watch error; dropping the cache");
+                inner.invalidate(None);
+            }
+            None => {
+                let Some(inner) = weak.upgrade() else { return };
+                inner.invalidate(None);
+                inner.watching.store(false, Ordering::Release);
+                let registry = inner.registry.clone();
+                drop(inner);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                match registry.watch(WatchOptions::all()).await {
+                    Ok(w) => {
+                        let Some(inner) = weak.upgrade() else { return };
+                        inner.invalidate(None);
+                        inner.watching.store(true, Ordering::Release);
+                        watcher = w;
+                    }
+                    Err(_) => continue,
+                }
+            }
+        }
+        if weak.strong_count() == 0 {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{MemoryRegistry, RegisterOptions, Registry};
+
+    async fn setup(strategy: Strategy) -> (Selector, MemoryRegistry) {
+        let reg = MemoryRegistry::new();
+        let mut v1 = Service::new("svc", "1")
+            .with_node(Node::new("a", "127.0.0.1:1").with_metadata("zone", "x"))
+            .with_node(Node::new("b", "127.0.0.1:2"));
+        v1.endpoints.push(crate::registry::Endpoint::new("Svc.Old"));
+        let v2 = Service::new("svc", "2").with_node(Node::new("c", "127.0.0.1:3"));
+        reg.register(&v1, RegisterOptions::default()).await.unwrap();
+        reg.register(&v2, RegisterOptions::default()).await.unwrap();
+        (Selector::new(Arc::new(reg.clone()), strategy), reg)
+    }
+
+    fn ids(next: &mut Next) -> Vec<String> {
+        std::iter::from_fn(|| next.next().map(|c| c.node.id)).collect()
+    }
+
+    #[tokio::test]
+    async fn every_node_once_per_call() {
+        let (sel, _reg) = setup(Strategy::Random).await;
+        let mut next = sel.select("svc", &[]).await.unwrap();
+        let mut got = ids(&mut next);
+        got.sort();
+        assert_eq!(got, ["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn filters() {
+        let (sel, _reg) = setup(Strategy::Random).await;
+        let mut v2 = sel.select("svc", &[Filter::version("2")]).await.unwrap();
+        assert_eq!(ids(&mut v2), ["c"]);
+        let mut zone = sel.select("svc", &[Filter::metadata("zone", "x")]).await.unwrap();
+        assert_eq!(ids(&mut zone), ["a"]);
+        let mut old = sel.select("svc", &[Filter::endpoint("Svc.Old")]).await.unwrap();
+        let mut got = ids(&mut old);
+        got.sort();
+        assert_eq!(got, ["a", "b"]);
+        let err = sel.select("svc", &[Filter::version("9")]).await.unwrap_err();
+        assert_eq!(err.code(), 503);
+        let err = sel.select("nope", &[]).await.unwrap_err();
+        assert_eq!(err.code(), 404);
+        assert_eq!(err.detail(), "service nope: not found");
+    }
+
+    #[tokio::test]
+    async fn round_robin_spreads_evenly() {
+        let (sel, _reg) = setup(Strategy::RoundRobin).await;
+        let mut counts = HashMap::new();
+        for _ in 0..300 {
+            let mut next = sel.select("svc", &[]).await.unwrap();
+            *counts.entry(next.next().unwrap().node.id).or_insert(0) += 1;
+        }
+        assert_eq!(counts.len(), 3);
+        assert!(counts.values().all(|c| *c == 100), "{counts:?}");
+    }
+
+    #[tokio::test]
+    async fn marked_nodes_are_skipped_but_never_all_ejected() {
+        let (sel, _reg) = setup(Strategy::Random).await;
+        let a = Node::new("a", "127.0.0.1:1");
+        sel.mark(&a, Outcome::ConnectionFailed);
+        for _ in 0..50 {
+            let mut next = sel.select("svc", &[]).await.unwrap();
+            assert_ne!(next.next().unwrap().node.id, "a");
+        }
+        // Only `a` remains among the candidates: it is still used.
+        let mut only_a = sel.select("svc", &[Filter::metadata("zone", "x")]).await.unwrap();
+        assert_eq!(only_a.next().unwrap().node.id, "a");
+        // After an answer, it is back in rotation.
+        sel.mark(&a, Outcome::Answered);
+        let mut seen_a = false;
+        for _ in 0..200 {
+            let mut next = sel.select("svc", &[]).await.unwrap();
+            seen_a |= next.next().unwrap().node.id == "a";
+        }
+        assert!(seen_a);
+    }
+
+    #[tokio::test]
+    async fn cache_follows_registry_changes() {
+        let (sel, reg) = setup(Strategy::Random).await;
+        assert_eq!(sel.select("svc", &[]).await.unwrap().len(), 3);
+        let gone = Service::new("svc", "2").with_node(Node::new("c", "127.0.0.1:3"));
+        reg.deregister(&gone).await.unwrap();
+        // The watch invalidates the cache promptly.
+        let mut len = 3;
+        for _ in 0..100 {
+            len = sel.select("svc", &[]).await.unwrap().len();
+            if len == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(len, 2);
+    }
+}

@@ -1,0 +1,307 @@
+//! The server side: endpoints ([`Route`], [`Router`]) and the gRPC server that serves them.
+//!
+//! Handlers are plain async closures over typed messages; generated code (from `.proto`
+//! files or `#[micro::service]` traits) builds these same routes.
+//!
+//! ```
+//! use micro_runtime::server::{Route, Router};
+//! use micro_runtime::stream::StreamSender;
+//!
+//! #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+//! struct Count { #[prost(uint32, tag = "1")] #[serde(default)] n: u32 }
+//!
+//! let router = Router::new()
+//!     .route(Route::unary("Counter.Double", |_ctx, c: Count| async move {
+//!         Ok(Count { n: c.n * 2 })
+//!     }))
+//!     .route(Route::server_stream("Counter.Upto", |_ctx, c: Count, tx: StreamSender<Count>| async move {
+//!         for n in 0..c.n {
+//!             tx.send(&Count { n }).await?;
+//!         }
+//!         Ok(())
+//!     }));
+//! ```
+
+mod router;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::codec::Format;
+use crate::context::{CallInfo, Context};
+use crate::error::{Error, Result};
+use crate::grpc::body::{Body, RecvBody, Side};
+use crate::grpc::{self, GRPC_TIMEOUT};
+
+pub use router::{Handler, Route, Router, StreamKind};
+pub(crate) use router::{Call, Input, Lookup, Output, Table};
+
+const ID: &str = "micro.server";
+
+/// Limits that protect a server.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_recv: usize,
+    pub(crate) max_send: usize,
+    pub(crate) max_concurrent_streams: u32,
+    pub(crate) max_header_list_size: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_recv: grpc::DEFAULT_MAX_MESSAGE_SIZE,
+            max_send: grpc::DEFAULT_MAX_MESSAGE_SIZE,
+            max_concurrent_streams: 200,
+            max_header_list_size: 16 * 1024,
+        }
+    }
+}
+
+/// Everything a connection needs to serve calls.
+pub(crate) struct Shared {
+    pub(crate) table: Table,
+    pub(crate) service: Arc<str>,
+    pub(crate) limits: Limits,
+}
+
+/// A server accepting connections in the background.
+#[derive(Debug)]
+pub(crate) struct Running {
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stop accepting, let open calls finish within `grace`, then close everything.
+    pub(crate) async fn stop(self) {
+        self.shutdown.send_replace(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Start serving `listener`.
+pub(crate) fn start(listener: TcpListener, shared: Arc<Shared>, grace: Duration) -> Running {
+    let (shutdown, rx) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, shared, rx, grace));
+    Running { shutdown, task }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    conns.spawn(serve_connection(stream, peer, shared.clone(), shutdown.clone()));
+                }
+                Err(e) => {
+                    // Never stop accepting because one accept failed (too many open files,
+                    // a connection reset before accept ...): wait a little and go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(grace, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            remaining = conns.len(),
+            grace = ?grace,
+            "calls still running after the grace period; closing their connections"
+        );
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limits = shared.limits;
+    let service = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(shared, peer, req).await) }
+    });
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_header_list_size(limits.max_header_list_size)
+        .max_send_buf_size(1024 * 1024);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {
+            // GOAWAY: no new calls on this connection; the open ones finish.
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+fn plain(status: StatusCode, text: String) -> Response<Body> {
+    let mut rsp = Response::new(Body::once(Bytes::from(text), None));
+    *rsp.status_mut() = status;
+    rsp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    rsp
+}
+
+fn grpc_response(format: Format, body: Body) -> Response<Body> {
+    let mut rsp = Response::new(body);
+    rsp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.grpc_content_type()),
+    );
+    rsp
+}
+
+/// A trailers-only response carrying `err`.
+fn error_response(format: Format, err: &Error) -> Response<Body> {
+    let mut rsp = grpc_response(format, Body::Empty);
+    grpc::error_headers(err, rsp.headers_mut());
+    rsp
+}
+
+async fn read_one(body: &mut RecvBody) -> Result<Bytes> {
+    let Some(first) = body.message().await? else {
+        return Err(Error::internal(ID, "the request has no message"));
+    };
+    if body.message().await?.is_some() {
+        return Err(Error::unimplemented(
+            ID,
+            "expected one request message, got more (is the endpoint client-streaming?)",
+        ));
+    }
+    Ok(first)
+}
+
+async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::POST {
+        return plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{} is not allowed: gRPC calls are POST requests\n", req.method()),
+        );
+    }
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = match Format::from_grpc_content_type(content_type) {
+        None => {
+            return plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "unsupported content type {content_type:?}: this port serves application/grpc, application/grpc+proto and application/grpc+json\n"
+                ),
+            );
+        }
+        Some(Err(e)) => return error_response(Format::Proto, &e),
+        Some(Ok(format)) => format,
+    };
+    let route = match shared.table.lookup(req.uri().path()) {
+        Lookup::Found(route) => route,
+        Lookup::UnknownMethod(m) => {
+            let err = Error::unimplemented(ID, format!("unknown method {m} on service {}", shared.service));
+            return error_response(format, &err);
+        }
+        Lookup::UnknownService(s) => {
+            let err = Error::unimplemented(ID, format!("unknown service {s:?} on {}", shared.service));
+            return error_response(format, &err);
+        }
+    };
+    if !route.handler.supports(format) {
+        let err = Error::new(
+            ID,
+            format!("endpoint {} does not accept {format} messages", route.name),
+            415,
+        )
+        .with_grpc_code(crate::Code::InvalidArgument);
+        return error_response(format, &err);
+    }
+    let (parts, body) = req.into_parts();
+    let mut ctx = Context::new();
+    if let Some(value) = parts.headers.get(GRPC_TIMEOUT) {
+        match grpc::parse_timeout(value) {
+            Ok(timeout) => ctx = ctx.with_timeout(timeout),
+            Err(e) => return error_response(format, &e),
+        }
+    }
+    if let Some(timeout) = route.timeout {
+        ctx = ctx.with_timeout(timeout);
+    }
+    grpc::headers_to_metadata(&parts.headers, ctx.metadata_mut());
+    ctx.set_call(CallInfo {
+        service: shared.service.clone(),
+        endpoint: route.name.as_str().into(),
+        peer: Some(peer),
+    });
+    let deadline = ctx.deadline();
+    let mut body = RecvBody::new(body, shared.limits.max_recv, Side::Server);
+    let max_send = shared.limits.max_send;
+    let name = route.name.clone();
+    let work = async move {
+        let input = if route.kind.client_streams() {
+            Input::Stream(body)
+        } else {
+            Input::Unary(read_one(&mut body).await?)
+        };
+        route
+            .handler
+            .call(Call {
+                ctx,
+                format,
+                input,
+                max_send,
+            })
+            .await
+    };
+    let result = match deadline {
+        Some(at) => tokio::time::timeout_at(at.into(), work)
+            .await
+            .unwrap_or_else(|_| Err(router::deadline_error(&name))),
+        None => work.await,
+    };
+    match result {
+        Ok(Output::Unary(frame)) => grpc_response(format, Body::once(frame, Some(grpc::ok_trailers()))),
+        Ok(Output::Stream(body)) => grpc_response(format, body),
+        Err(e) => {
+            tracing::debug!(endpoint = %name, error = %e, "call failed");
+            error_response(format, &e)
+        }
+    }
+}

@@ -1,0 +1,521 @@
+//! A service: a server with endpoints, registered in the registry, refreshed while it runs,
+//! and stopped gracefully.
+//!
+//! ```no_run
+//! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+//! # struct HelloRequest { #[prost(string, tag = "1")] name: String }
+//! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+//! # struct HelloResponse { #[prost(string, tag = "1")] msg: String }
+//! use micro_runtime::{Service, server::Router};
+//!
+//! #[tokio::main]
+//! async fn main() -> micro_runtime::Result<()> {
+//!     let router = Router::new().unary("Greeter.Hello", |_ctx, req: HelloRequest| async move {
+//!         Ok(HelloResponse { msg: format!("Hello {}", req.name) })
+//!     });
+//!     Service::builder("greeter")
+//!         .version("1.0.0")
+//!         .handler(router)
+//!         .flags(std::env::args().skip(1))
+//!         .build()?
+//!         .run()
+//!         .await
+//! }
+//! ```
+//!
+//! # Lifecycle
+//!
+//! [`Service::run`] listens, registers the node with a TTL, re-registers every interval,
+//! and waits for SIGINT or SIGTERM. Then it reports `NOT_SERVING` on the health endpoint,
+//! deregisters (so callers stop picking the node), stops accepting calls (new calls on open
+//! connections are refused and retried elsewhere by micro clients), and lets in-flight calls
+//! finish within the shutdown grace period.
+//!
+//! # Configuration
+//!
+//! Settings come from code, then `MICRO_*` environment variables, then flags passed with
+//! [`ServiceBuilder::flags`]; later sources win. See [`crate::config`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::client::Client;
+use crate::config::Options;
+use crate::error::{Error, Result};
+use crate::health::Health;
+use crate::registry::{self, Node, RegisterOptions, SharedRegistry};
+use crate::server::{self, Handler, Limits, Router, Table};
+
+const ID: &str = "micro.service";
+
+/// Builds a [`Service`].
+#[must_use]
+pub struct ServiceBuilder {
+    name: String,
+    version: String,
+    metadata: BTreeMap<String, String>,
+    router: Router,
+    options: Options,
+    use_env: bool,
+    args: Option<Vec<String>>,
+    registry: Option<SharedRegistry>,
+    limits: Limits,
+}
+
+impl fmt::Debug for ServiceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("endpoints", &self.router.routes().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceBuilder {
+    /// The version published in the registry (default `latest`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Add service metadata published in the registry.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Add endpoints: a [`Router`], a [`server::Route`], or a generated server.
+    pub fn handler(mut self, handler: impl Handler) -> Self {
+        self.router = self.router.merge(handler);
+        self
+    }
+
+    /// The address to listen on (`127.0.0.1:0`, `:8080` ...).
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        let address = address.into();
+        self.options.server_address = match address.strip_prefix(':') {
+            Some(port) => format!("0.0.0.0:{port}"),
+            None => address,
+        };
+        self
+    }
+
+    /// The address to publish in the registry.
+    pub fn advertise(mut self, address: impl Into<String>) -> Self {
+        self.options.server_advertise = Some(address.into());
+        self
+    }
+
+    /// Use this registry instead of the one the options name.
+    pub fn registry(mut self, registry: SharedRegistry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// How long the registration lives without a refresh.
+    pub fn register_ttl(mut self, ttl: Duration) -> Self {
+        self.options.register_ttl = ttl;
+        self
+    }
+
+    /// How often the registration is refreshed.
+    pub fn register_interval(mut self, interval: Duration) -> Self {
+        self.options.register_interval = interval;
+        self
+    }
+
+    /// How long in-flight calls may finish when the service stops.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.options.shutdown_grace = grace;
+        self
+    }
+
+    /// The largest message accepted or sent, in bytes (default 4 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.limits.max_recv = bytes;
+        self.limits.max_send = bytes;
+        self
+    }
+
+    /// The most calls served at once on one connection (default 200).
+    pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.limits.max_concurrent_streams = streams;
+        self
+    }
+
+    /// Start from these options instead of the defaults (the environment and flags still
+    /// apply on top).
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Apply command-line flags (`--registry memory`, `--server_address :9000` ...); pass
+    /// `std::env::args().skip(1)`.
+    pub fn flags<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Do not read `MICRO_*` environment variables (for tests).
+    pub fn ignore_env(mut self) -> Self {
+        self.use_env = false;
+        self
+    }
+
+    /// Check everything and build the service.
+    pub fn build(self) -> Result<Service> {
+        let mut options = self.options;
+        if self.use_env {
+            options.apply_env(|key| std::env::var(key).ok())?;
+        }
+        if let Some(args) = &self.args {
+            options.apply_args(args)?;
+        }
+        let name = options.server_name.clone().unwrap_or(self.name);
+        validate_name(&name)?;
+        let version = options.server_version.clone().unwrap_or(self.version);
+        let table = Table::build(&self.router)?;
+        let registry = match self.registry {
+            Some(r) => r,
+            None => options.registry()?,
+        };
+        let client = Client::with_options(registry.clone(), options.client_options());
+        Ok(Service {
+            name,
+            version,
+            metadata: self.metadata,
+            router: self.router,
+            table,
+            options,
+            registry,
+            client,
+            limits: self.limits,
+        })
+    }
+}
+
+fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad_request(
+            ID,
+            format!("invalid service name {name:?}: use letters, digits, '.', '-' and '_' (e.g. \"greeter\" or \"acme.greeter\")"),
+        ))
+    }
+}
+
+/// A configured service, ready to run.
+pub struct Service {
+    name: String,
+    version: String,
+    metadata: BTreeMap<String, String>,
+    router: Router,
+    table: Table,
+    options: Options,
+    registry: SharedRegistry,
+    client: Client,
+    limits: Limits,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("registry", &self.registry.name())
+            .field("address", &self.options.server_address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Start building a service registered as `name`.
+    pub fn builder(name: impl Into<String>) -> ServiceBuilder {
+        ServiceBuilder {
+            name: name.into(),
+            version: "latest".into(),
+            metadata: BTreeMap::new(),
+            router: Router::new(),
+            options: Options::default(),
+            use_env: true,
+            args: None,
+            registry: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The registry name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The resolved options.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The registry the service registers in.
+    pub fn registry(&self) -> &SharedRegistry {
+        &self.registry
+    }
+
+    /// A client sharing this service's registry and options.
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// Run until SIGINT or SIGTERM, then stop gracefully.
+    pub async fn run(self) -> Result<()> {
+        let running = self.start().await?;
+        tracing::info!(
+            service = %running.record.name,
+            version = %running.record.version,
+            address = %running.node().address,
+            registry = running.registry.name(),
+            "service started"
+        );
+        wait_for_signal().await;
+        tracing::info!("stopping: deregistering, then draining in-flight calls");
+        running.stop().await
+    }
+
+    /// Listen, register and start refreshing the registration; returns a handle to stop.
+    pub async fn start(self) -> Result<RunningService> {
+        let listener = TcpListener::bind(&self.options.server_address)
+            .await
+            .map_err(|e| {
+                Error::internal(
+                    ID,
+                    format!(
+                        "cannot listen on {}: {e} (set MICRO_SERVER_ADDRESS or --server_address to a free address)",
+                        self.options.server_address
+                    ),
+                )
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::internal(ID, format!("cannot read the listening address: {e}")))?;
+        let advertise = match &self.options.server_advertise {
+            Some(a) => a.clone(),
+            None => advertise_address(local).to_string(),
+        };
+        let mut node = Node::new(
+            format!("{}-{:012x}", self.name, fastrand::u64(..) & 0xffff_ffff_ffff),
+            advertise,
+        )
+        .with_metadata("protocol", "grpc")
+        .with_metadata("transport", "grpc")
+        .with_metadata("server", "micro")
+        .with_metadata("registry", self.registry.name())
+        .with_metadata("micro", env!("CARGO_PKG_VERSION"));
+        node.metadata.extend(self.options.server_metadata.clone());
+
+        let mut record = registry::Service::new(&self.name, &self.version);
+        record.metadata = self.metadata.clone();
+        let mut endpoints: Vec<_> = self
+            .table
+            .routes()
+            .filter(|r| !r.internal)
+            .map(|r| r.endpoint())
+            .collect();
+        endpoints.sort_by(|a, b| a.name.cmp(&b.name));
+        record.endpoints = endpoints;
+        record.nodes = vec![node];
+
+        let mut names: HashSet<String> = self.table.services().iter().cloned().collect();
+        names.insert(self.name.clone());
+        let health = Health::new(names);
+        let router = self.router.merge(health.router());
+        let table = Table::build(&router)?;
+        let shared = Arc::new(server::Shared {
+            table,
+            service: self.name.as_str().into(),
+            limits: self.limits,
+        });
+        let server = server::start(listener, shared, self.options.shutdown_grace);
+
+        let ttl = RegisterOptions::ttl(self.options.register_ttl);
+        if let Err(e) = self.registry.register(&record, ttl).await {
+            server.stop().await;
+            return Err(e);
+        }
+        let heartbeat = {
+            let registry = self.registry.clone();
+            let record = record.clone();
+            let interval = self.options.register_interval;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(interval);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = registry.register(&record, ttl).await {
+                        tracing::warn!(error = %e, "refreshing the registration failed; retrying next interval");
+                    }
+                }
+            })
+        };
+        Ok(RunningService {
+            record,
+            registry: self.registry,
+            client: self.client,
+            local,
+            health,
+            server: Some(server),
+            heartbeat,
+        })
+    }
+}
+
+/// A running service. Stop it with [`RunningService::stop`].
+pub struct RunningService {
+    record: registry::Service,
+    registry: SharedRegistry,
+    client: Client,
+    local: SocketAddr,
+    health: Health,
+    server: Option<server::Running>,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for RunningService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningService")
+            .field("name", &self.record.name)
+            .field("listening", &self.local)
+            .field("node", &self.node().address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningService {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The node as registered (id, advertised address, metadata).
+    pub fn node(&self) -> &Node {
+        &self.record.nodes[0]
+    }
+
+    /// The registry record.
+    pub fn record(&self) -> &registry::Service {
+        &self.record
+    }
+
+    /// A client sharing the service's registry.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Stop: report `NOT_SERVING`, deregister, refuse new calls, let in-flight calls finish
+    /// within the grace period.
+    pub async fn stop(mut self) -> Result<()> {
+        self.health.set_serving(false);
+        self.heartbeat.abort();
+        let deregistered = self.registry.deregister(&self.record).await;
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        deregistered
+    }
+}
+
+impl Drop for RunningService {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+/// The address to publish for a server listening on `local`: never `0.0.0.0`.
+fn advertise_address(local: SocketAddr) -> SocketAddr {
+    if !local.ip().is_unspecified() {
+        return local;
+    }
+    SocketAddr::new(interface_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), local.port())
+}
+
+/// A private IPv4 address of a non-loopback interface (as go-micro's address extraction).
+fn interface_ip() -> Option<IpAddr> {
+    let addrs = if_addrs::get_if_addrs().ok()?;
+    let v4: Vec<Ipv4Addr> = addrs
+        .iter()
+        .filter(|a| !a.is_loopback())
+        .filter_map(|a| match a.ip() {
+            IpAddr::V4(ip) if !ip.is_link_local() => Some(ip),
+            _ => None,
+        })
+        .collect();
+    v4.iter()
+        .find(|ip| ip.is_private())
+        .or_else(|| v4.first())
+        .map(|ip| IpAddr::V4(*ip))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(validate_name("greeter").is_ok());
+        assert!(validate_name("go.micro.srv-greeter_1").is_ok());
+        for bad in ["", "has space", "a/b", "ünï"] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn advertise_is_never_unspecified() {
+        let local: SocketAddr = "0.0.0.0:1234".parse().unwrap();
+        let adv = advertise_address(local);
+        assert!(!adv.ip().is_unspecified());
+        assert_eq!(adv.port(), 1234);
+        let fixed: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(advertise_address(fixed), fixed);
+    }
+}

@@ -7,6 +7,7 @@
 //! use micro::server::Router;
 //!
 //! #[derive(Clone, PartialEq, micro::prost::Message, micro::serde::Serialize, micro::serde::Deserialize)]
+//! #[prost(prost_path = "::micro::prost")]
 //! #[serde(crate = "micro::serde", default)]
 //! struct HelloRequest {
 //!     #[prost(string, tag = "1")]
@@ -14,6 +15,7 @@
 //! }
 //!
 //! #[derive(Clone, PartialEq, micro::prost::Message, micro::serde::Serialize, micro::serde::Deserialize)]
+//! #[prost(prost_path = "::micro::prost")]
 //! #[serde(crate = "micro::serde", default)]
 //! struct HelloResponse {
 //!     #[prost(string, tag = "1")]

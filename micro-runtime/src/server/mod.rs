@@ -236,11 +236,14 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
     let route = match shared.table.lookup(req.uri().path()) {
         Lookup::Found(route) => route,
         Lookup::UnknownMethod(m) => {
-            let err = Error::unimplemented(ID, format!("unknown method {m} on service {}", shared.service));
+            let err = Error::unimplemented(ID, format!("unknown endpoint {m} on service {}", shared.service));
             return error_response(format, &err);
         }
         Lookup::UnknownService(s) => {
-            let err = Error::unimplemented(ID, format!("unknown service {s:?} on {}", shared.service));
+            let err = Error::unimplemented(
+                ID,
+                format!("unknown service {s:?} at this node of {}", shared.service),
+            );
             return error_response(format, &err);
         }
     };

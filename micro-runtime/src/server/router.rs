@@ -676,7 +676,7 @@ impl Table {
             s == svc_full || (package.is_none() && s.rsplit('.').next() == Some(svc))
         });
         if known {
-            Lookup::UnknownMethod(format!("{svc_full}/{method}"))
+            Lookup::UnknownMethod(format!("{svc}.{method}"))
         } else {
             Lookup::UnknownService(svc_full.to_owned())
         }

@@ -1,0 +1,139 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Call, inspect and run micro services.
+#[derive(Debug, Parser)]
+#[command(name = "micro", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Configuration also comes from MICRO_* environment variables (MICRO_REGISTRY, MICRO_HOME ...).")]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Registry to use: local (default, shared by every process of this user) or memory.
+    #[arg(long, global = true, env = "MICRO_REGISTRY", value_name = "NAME")]
+    pub(crate) registry: Option<String>,
+    /// Address of the registry, for registries that have one.
+    #[arg(long = "registry_address", visible_alias = "registry-address", global = true, env = "MICRO_REGISTRY_ADDRESS", value_name = "ADDR")]
+    pub(crate) registry_address: Option<String>,
+    /// Home of the embedded registry [default: ~/.micro].
+    #[arg(long, global = true, env = "MICRO_HOME", value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
+    pub(crate) output: Output,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    /// For people.
+    Text,
+    /// For scripts.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List registered services.
+    Services,
+    /// Show a service: versions, endpoints with their request and response fields, nodes.
+    Describe(DescribeArgs),
+    /// Call an endpoint with a JSON request and print the JSON response.
+    Call(CallArgs),
+    /// Check the health of every node of a service (grpc.health.v1).
+    Health(HealthArgs),
+    /// Older spelling: `micro list services`.
+    #[command(hide = true)]
+    List {
+        #[command(subcommand)]
+        what: ListWhat,
+    },
+    /// Older spelling: `micro get service NAME`.
+    #[command(hide = true)]
+    Get {
+        #[command(subcommand)]
+        what: GetWhat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ListWhat {
+    /// List registered services.
+    Services,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GetWhat {
+    /// Show a service.
+    Service(DescribeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DescribeArgs {
+    /// The service's registry name, e.g. greeter.
+    pub(crate) service: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// The service's registry name, e.g. greeter.
+    pub(crate) service: String,
+    /// The endpoint, Service.Method, e.g. Greeter.Hello.
+    pub(crate) endpoint: String,
+    /// The request as JSON. Read from stdin when omitted and stdin is not a terminal; `{}`
+    /// otherwise.
+    pub(crate) request: Option<String>,
+    /// Call this node address (host:port) instead of asking the registry; repeatable.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) address: Vec<String>,
+    /// Metadata sent with the call, as key=value; repeatable.
+    #[arg(long, short = 'm', value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) metadata: Vec<(String, String)>,
+    /// Deadline of the call, e.g. 500ms, 5s [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<Duration>,
+    /// Also print which node answered (on stderr).
+    #[arg(long, short = 'v')]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HealthArgs {
+    /// The service's registry name, e.g. greeter.
+    pub(crate) service: String,
+    /// Deadline of each check.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub(crate) timeout: Duration,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?} is not key=value")),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    micro::config::parse_duration("duration", s).map_err(|e| e.detail().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,72 @@
+//! `micro call SERVICE ENDPOINT [JSON]`.
+
+use std::io::{IsTerminal, Read};
+
+use bytes::Bytes;
+use micro::client::CallOptions;
+use micro::{Context, Format};
+
+use crate::cli::{CallArgs, Global};
+use crate::commands::CliError;
+use crate::output;
+
+fn request_text(args: &CallArgs) -> Result<String, CliError> {
+    if let Some(text) = &args.request {
+        return Ok(text.clone());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok("{}".to_owned());
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::usage(format!("cannot read the request from stdin: {e}"), None))?;
+    if text.trim().is_empty() {
+        return Ok("{}".to_owned());
+    }
+    Ok(text)
+}
+
+pub(crate) async fn exec(_global: &Global, client: &micro::Client, args: CallArgs) -> Result<(), CliError> {
+    let text = request_text(&args)?;
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
+        return Err(CliError::usage(
+            format!("the request is not valid JSON: {e}"),
+            Some("quote the JSON for the shell, e.g. micro call greeter Greeter.Hello '{\"name\":\"John\"}'".to_owned()),
+        ));
+    }
+    if !args.endpoint.contains('.') {
+        return Err(CliError::usage(
+            format!("invalid endpoint {:?}: write it as Service.Method", args.endpoint),
+            Some(format!("`micro describe {}` lists its endpoints", args.service)),
+        ));
+    }
+    let mut opts = CallOptions::new();
+    for address in &args.address {
+        opts = opts.address(address.clone());
+    }
+    for (k, v) in &args.metadata {
+        opts = opts.metadata(k.clone(), v.clone());
+    }
+    if let Some(timeout) = args.timeout {
+        opts = opts.timeout(timeout);
+    }
+    let rsp = client
+        .call_raw(
+            &Context::new(),
+            &args.service,
+            &args.endpoint,
+            Format::Json,
+            Bytes::from(text.trim().to_owned()),
+            &opts,
+        )
+        .await
+        .map_err(|e| CliError::remote(&e, &args.service))?;
+    if args.verbose {
+        output::note(&format!("node: {} ({})", rsp.node.id, rsp.node.address));
+    }
+    output::print(&String::from_utf8_lossy(&rsp.message));
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! `micro describe SERVICE` (and `micro get service SERVICE`).
+
+use std::fmt::Write as _;
+
+use micro::registry::{Service, Value};
+
+use crate::cli::{DescribeArgs, Global, Output};
+use crate::commands::CliError;
+use crate::output;
+
+pub(crate) async fn exec(global: &Global, client: &micro::Client, args: &DescribeArgs) -> Result<(), CliError> {
+    let services = client
+        .selector()
+        .registry()
+        .get_service(&args.service)
+        .await
+        .map_err(|e| CliError::remote(&e, &args.service))?;
+    match global.output {
+        Output::Json => output::print(
+            &serde_json::to_string_pretty(&services).map_err(|e| CliError::internal(e.to_string()))?,
+        ),
+        Output::Text => {
+            let text: Vec<String> = services.iter().map(render).collect();
+            output::print(&text.join("\n"));
+        }
+    }
+    Ok(())
+}
+
+/// `{ name string, age int32 }` for a message value.
+fn fields(value: &Value) -> String {
+    if value.values.is_empty() {
+        return value.kind.clone();
+    }
+    let inner: Vec<String> = value
+        .values
+        .iter()
+        .map(|f| format!("{} {}", f.name, fields(f)))
+        .collect();
+    format!("{} {{ {} }}", value.kind, inner.join(", "))
+}
+
+fn metadata(map: &std::collections::BTreeMap<String, String>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn render(svc: &Service) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "service  {}", svc.name);
+    let _ = writeln!(out, "version  {}", svc.version);
+    if !svc.metadata.is_empty() {
+        let _ = writeln!(out, "metadata {}", metadata(&svc.metadata));
+    }
+    let _ = writeln!(out, "\nendpoints:");
+    if svc.endpoints.is_empty() {
+        let _ = writeln!(out, "  (none declared)");
+    }
+    for ep in &svc.endpoints {
+        let mut flags = Vec::new();
+        if let Some(kind) = ep.metadata.get("stream") {
+            flags.push(format!("{kind} stream"));
+        }
+        if ep.is_idempotent() {
+            flags.push("idempotent".to_owned());
+        }
+        if flags.is_empty() {
+            let _ = writeln!(out, "  {}", ep.name);
+        } else {
+            let _ = writeln!(out, "  {}  ({})", ep.name, flags.join(", "));
+        }
+        if let Some(req) = &ep.request {
+            let _ = writeln!(out, "    request   {}", fields(req));
+        }
+        if let Some(rsp) = &ep.response {
+            let _ = writeln!(out, "    response  {}", fields(rsp));
+        }
+    }
+    let _ = writeln!(out, "\nnodes:");
+    let rows: Vec<Vec<String>> = svc
+        .nodes
+        .iter()
+        .map(|n| vec![n.id.clone(), n.address.clone(), metadata(&n.metadata)])
+        .collect();
+    for line in output::table(&["ID", "ADDRESS", "METADATA"], &rows).lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    out
+}

@@ -1,0 +1,60 @@
+//! `micro health SERVICE`: `grpc.health.v1.Health/Check` on every node.
+
+use micro::Context;
+use micro::client::CallOptions;
+use micro::health::{HealthCheckRequest, HealthCheckResponse, PACKAGE, ServingStatus};
+
+use crate::cli::{Global, HealthArgs, Output};
+use crate::commands::CliError;
+use crate::output;
+
+pub(crate) async fn exec(global: &Global, client: &micro::Client, args: &HealthArgs) -> Result<(), CliError> {
+    let services = client
+        .selector()
+        .registry()
+        .get_service(&args.service)
+        .await
+        .map_err(|e| CliError::remote(&e, &args.service))?;
+    let mut rows = Vec::new();
+    let mut json = Vec::new();
+    let mut unhealthy = 0;
+    for svc in &services {
+        for node in &svc.nodes {
+            let opts = CallOptions::new()
+                .address(node.address.clone())
+                .package(PACKAGE)
+                .timeout(args.timeout);
+            let req = HealthCheckRequest {
+                service: args.service.clone(),
+            };
+            let result = client
+                .call_with::<_, HealthCheckResponse>(&Context::new(), &args.service, "Health.Check", &req, &opts)
+                .await;
+            let status = match &result {
+                Ok(rsp) => rsp.serving_status().name().to_owned(),
+                Err(e) => format!("ERROR: {}", e.detail()),
+            };
+            if !matches!(&result, Ok(r) if r.serving_status() == ServingStatus::Serving) {
+                unhealthy += 1;
+            }
+            json.push(serde_json::json!({
+                "id": node.id, "address": node.address, "version": svc.version, "status": status,
+            }));
+            rows.push(vec![node.id.clone(), node.address.clone(), svc.version.clone(), status]);
+        }
+    }
+    match global.output {
+        Output::Json => output::print(
+            &serde_json::to_string_pretty(&json).map_err(|e| CliError::internal(e.to_string()))?,
+        ),
+        Output::Text => output::print(&output::table(&["NODE", "ADDRESS", "VERSION", "STATUS"], &rows)),
+    }
+    if unhealthy > 0 {
+        return Err(CliError {
+            message: format!("{unhealthy} node(s) of {} are not serving", args.service),
+            hint: None,
+            exit_code: 1,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! One module per command; [`run`] dispatches.
+
+mod call;
+mod describe;
+mod health;
+mod services;
+
+use micro::config::Options;
+use micro::{Client, Error};
+
+use crate::cli::{Cli, Command, GetWhat, Global, ListWhat};
+
+/// A failure with the exit code it maps to and a hint of what to do.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+    pub(crate) exit_code: u8,
+}
+
+impl CliError {
+    /// Bad input from the user: exit code 2.
+    pub(crate) fn usage(message: impl Into<String>, hint: Option<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            hint,
+            exit_code: 2,
+        }
+    }
+
+    /// Something failed on our side: exit code 1.
+    pub(crate) fn internal(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            hint: None,
+            exit_code: 1,
+        }
+    }
+
+    /// A call or the registry failed: exit code 1, with a hint by error code.
+    pub(crate) fn remote(err: &Error, service: &str) -> CliError {
+        let hint = match err.code() {
+            404 if err.detail().starts_with("service ") => Some(format!(
+                "`micro services` lists what is registered; is {service} running with the same registry (MICRO_REGISTRY, MICRO_HOME)?"
+            )),
+            501 => Some(format!("`micro describe {service}` lists its endpoints")),
+            400 => Some(format!("`micro describe {service}` shows the request fields")),
+            408 => Some("the call ran out of time; raise it with --timeout".to_owned()),
+            503 => Some(format!(
+                "no node of {service} could be reached; `micro health {service}` checks each node"
+            )),
+            _ => None,
+        };
+        CliError {
+            message: format!("{} ({} {})", err.detail(), err.code(), err.status()),
+            hint,
+            exit_code: 1,
+        }
+    }
+}
+
+/// The options the global flags and the environment give.
+fn options(global: &Global) -> Result<Options, CliError> {
+    let mut options = Options::from_env()
+        .map_err(|e| CliError::usage(e.detail(), Some("fix or unset the MICRO_* variable".into())))?;
+    if let Some(registry) = &global.registry {
+        options
+            .apply_args(["--registry", registry])
+            .map_err(|e| CliError::usage(e.detail(), None))?;
+    }
+    if let Some(address) = &global.registry_address {
+        options.registry_address = Some(address.clone());
+    }
+    if let Some(home) = &global.home {
+        options.home = home.clone();
+    }
+    Ok(options)
+}
+
+fn client(global: &Global) -> Result<Client, CliError> {
+    Client::from_options(&options(global)?).map_err(|e| CliError::usage(e.detail(), None))
+}
+
+/// Run the parsed command line.
+pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Services | Command::List { what: ListWhat::Services } => {
+            services::exec(global, &client(global)?).await
+        }
+        Command::Describe(args) | Command::Get { what: GetWhat::Service(args) } => {
+            describe::exec(global, &client(global)?, &args).await
+        }
+        Command::Call(args) => call::exec(global, &client(global)?, args).await,
+        Command::Health(args) => health::exec(global, &client(global)?, &args).await,
+    }
+}

@@ -7,8 +7,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Call, inspect and run micro services.
 #[derive(Debug, Parser)]
-#[command(name = "micro", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Configuration also comes from MICRO_* environment variables (MICRO_REGISTRY, MICRO_HOME ...).")]
+#[command(
+    name = "micro",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Configuration also comes from MICRO_* environment variables (MICRO_REGISTRY, MICRO_HOME ...)."
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -23,7 +30,13 @@ pub(crate) struct Global {
     #[arg(long, global = true, env = "MICRO_REGISTRY", value_name = "NAME")]
     pub(crate) registry: Option<String>,
     /// Address of the registry, for registries that have one.
-    #[arg(long = "registry_address", visible_alias = "registry-address", global = true, env = "MICRO_REGISTRY_ADDRESS", value_name = "ADDR")]
+    #[arg(
+        long = "registry_address",
+        visible_alias = "registry-address",
+        global = true,
+        env = "MICRO_REGISTRY_ADDRESS",
+        value_name = "ADDR"
+    )]
     pub(crate) registry_address: Option<String>,
     /// Home of the embedded registry [default: ~/.micro].
     #[arg(long, global = true, env = "MICRO_HOME", value_name = "DIR")]

@@ -19,7 +19,9 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            output::error(&commands::CliError::internal(format!("cannot start the async runtime: {e}")));
+            output::error(&commands::CliError::internal(format!(
+                "cannot start the async runtime: {e}"
+            )));
             return ExitCode::from(1);
         }
     };

@@ -64,7 +64,16 @@ mod tests {
 
     #[test]
     fn tables_align() {
-        let t = table(&["ID", "ADDRESS"], &[vec!["a".into(), "127.0.0.1:1".into()], vec!["longer-id".into(), "x".into()]]);
-        assert_eq!(t, "ID         ADDRESS\na          127.0.0.1:1\nlonger-id  x\n");
+        let t = table(
+            &["ID", "ADDRESS"],
+            &[
+                vec!["a".into(), "127.0.0.1:1".into()],
+                vec!["longer-id".into(), "x".into()],
+            ],
+        );
+        assert_eq!(
+            t,
+            "ID         ADDRESS\na          127.0.0.1:1\nlonger-id  x\n"
+        );
     }
 }

@@ -169,8 +169,7 @@ mod tests {
             Some(Some(Format::Proto))
         );
         assert_eq!(
-            Format::from_grpc_content_type("application/grpc+json; charset=utf-8")
-                .map(|r| r.ok()),
+            Format::from_grpc_content_type("application/grpc+json; charset=utf-8").map(|r| r.ok()),
             Some(Some(Format::Json))
         );
         assert!(matches!(
@@ -189,25 +188,33 @@ mod tests {
         };
         let mut buf = Vec::new();
         Message::encode(&msg, Format::Proto, &mut buf).unwrap();
-        assert_eq!(<Msg as Message>::decode(Format::Proto, buf.into()).unwrap(), msg);
+        assert_eq!(
+            <Msg as Message>::decode(Format::Proto, buf.into()).unwrap(),
+            msg
+        );
     }
 
     #[test]
     fn malformed_json_is_a_400_that_says_where() {
-        let err = <Msg as Message>::decode(Format::Json, Bytes::from_static(b"{\"name\": ")).unwrap_err();
-        assert_eq!(err.code(), 400);
-        assert!(err.detail().starts_with("malformed JSON"), "{}", err.detail());
-        assert!(err.detail().contains("line 1"), "{}", err.detail());
         let err =
-            <Msg as Message>::decode(Format::Json, Bytes::from_static(b"{\"count\": \"x\"}")).unwrap_err();
+            <Msg as Message>::decode(Format::Json, Bytes::from_static(b"{\"name\": ")).unwrap_err();
+        assert_eq!(err.code(), 400);
+        assert!(
+            err.detail().starts_with("malformed JSON"),
+            "{}",
+            err.detail()
+        );
+        assert!(err.detail().contains("line 1"), "{}", err.detail());
+        let err = <Msg as Message>::decode(Format::Json, Bytes::from_static(b"{\"count\": \"x\"}"))
+            .unwrap_err();
         assert_eq!(err.code(), 400);
         assert!(err.detail().contains("does not match"), "{}", err.detail());
     }
 
     #[test]
     fn garbage_protobuf_is_internal() {
-        let err =
-            <Msg as Message>::decode(Format::Proto, Bytes::from_static(&[0xff, 0xff, 0xff])).unwrap_err();
+        let err = <Msg as Message>::decode(Format::Proto, Bytes::from_static(&[0xff, 0xff, 0xff]))
+            .unwrap_err();
         assert_eq!(err.grpc_code(), crate::Code::Internal);
     }
 }

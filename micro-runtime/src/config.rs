@@ -56,6 +56,10 @@ pub struct Options {
     pub register_interval: Duration,
     /// How long in-flight calls may finish when the service stops (default 10 s).
     pub shutdown_grace: Duration,
+    /// How long a stopping service keeps serving after it deregistered and turned its health
+    /// to `NOT_SERVING`, so callers and health checkers notice before it refuses calls
+    /// (default 100 ms).
+    pub shutdown_delay: Duration,
     /// Default call deadline (default 30 s).
     pub client_request_timeout: Duration,
     /// Extra attempts for idempotent calls (default 1).
@@ -81,6 +85,7 @@ impl Default for Options {
             register_ttl: Duration::from_secs(30),
             register_interval: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            shutdown_delay: Duration::from_millis(100),
             client_request_timeout: Duration::from_secs(30),
             client_retries: 1,
             log_level: None,
@@ -107,7 +112,10 @@ struct Setting {
 fn non_empty(name: &str, value: &str) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
-        Err(Error::bad_request(ID, format!("{name} is empty: give it a value or unset it")))
+        Err(Error::bad_request(
+            ID,
+            format!("{name} is empty: give it a value or unset it"),
+        ))
     } else {
         Ok(v.to_owned())
     }
@@ -206,7 +214,8 @@ const SETTINGS: &[Setting] = &[
                         format!("server_metadata entry {pair:?} has no '=': write key=value"),
                     ));
                 };
-                o.server_metadata.insert(k.trim().to_owned(), val.trim().to_owned());
+                o.server_metadata
+                    .insert(k.trim().to_owned(), val.trim().to_owned());
             }
             Ok(())
         },
@@ -236,6 +245,14 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "shutdown_delay",
+        help: "how long a stopping service keeps serving after deregistering (default 100ms)",
+        apply: |o, v| {
+            o.shutdown_delay = parse_duration("shutdown_delay", v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "client_request_timeout",
         help: "default call deadline (default 30s)",
         apply: |o, v| {
@@ -248,10 +265,7 @@ const SETTINGS: &[Setting] = &[
         help: "extra attempts for idempotent calls (default 1)",
         apply: |o, v| {
             o.client_retries = v.trim().parse().map_err(|_| {
-                Error::bad_request(
-                    ID,
-                    format!("client_retries {v:?} is not a whole number"),
-                )
+                Error::bad_request(ID, format!("client_retries {v:?} is not a whole number"))
             })?;
             Ok(())
         },
@@ -288,10 +302,14 @@ pub fn parse_duration(name: &str, value: &str) -> Result<Duration> {
     let bad = || {
         Error::bad_request(
             ID,
-            format!("{name} {value:?} is not a duration: write seconds (30) or a number with a unit (500ms, 2s, 1m, 1h)"),
+            format!(
+                "{name} {value:?} is not a duration: write seconds (30) or a number with a unit (500ms, 2s, 1m, 1h)"
+            ),
         )
     };
-    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
     let n: f64 = num.parse().map_err(|_| bad())?;
     if !n.is_finite() || n < 0.0 {
@@ -372,7 +390,10 @@ impl Options {
 
     fn validate(&self) -> Result<()> {
         if self.register_ttl.is_zero() {
-            return Err(Error::bad_request(ID, "register_ttl must be more than zero"));
+            return Err(Error::bad_request(
+                ID,
+                "register_ttl must be more than zero",
+            ));
         }
         if self.register_interval.is_zero() || self.register_interval >= self.register_ttl {
             return Err(Error::bad_request(
@@ -423,8 +444,14 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("x", "30").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("x", "500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("x", "1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_duration("x", "500ms").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            parse_duration("x", "1.5s").unwrap(),
+            Duration::from_millis(1500)
+        );
         assert_eq!(parse_duration("x", "2m").unwrap(), Duration::from_secs(120));
         for bad in ["", "s", "-1s", "10 parsecs", "1e999", "abc"] {
             let err = parse_duration("register_ttl", bad).unwrap_err();
@@ -453,23 +480,47 @@ mod tests {
         let err = o
             .apply_env(|k| (k == "MICRO_REGISTER_INTERVAL").then(|| "60".to_owned()))
             .unwrap_err();
-        assert!(err.detail().contains("shorter than register_ttl"), "{}", err.detail());
+        assert!(
+            err.detail().contains("shorter than register_ttl"),
+            "{}",
+            err.detail()
+        );
 
         let mut o = Options::default();
         let err = o
             .apply_env(|k| (k == "MICRO_REGISTRY").then(|| "consul".to_owned()))
             .unwrap_err();
-        assert!(err.detail().starts_with("MICRO_REGISTRY: unknown registry"), "{}", err.detail());
+        assert!(
+            err.detail().starts_with("MICRO_REGISTRY: unknown registry"),
+            "{}",
+            err.detail()
+        );
     }
 
     #[test]
     fn flags() {
         let mut o = Options::default();
-        o.apply_args(["--server-address", "127.0.0.1:0", "--client_retries=3"]).unwrap();
+        o.apply_args(["--server-address", "127.0.0.1:0", "--client_retries=3"])
+            .unwrap();
         assert_eq!(o.server_address, "127.0.0.1:0");
         assert_eq!(o.client_retries, 3);
-        assert!(o.apply_args(["--client_retries"]).unwrap_err().detail().contains("needs a value"));
-        assert!(o.apply_args(["stray"]).unwrap_err().detail().contains("unexpected argument"));
-        assert!(o.apply_args(["--help"]).unwrap_err().detail().contains("MICRO_REGISTRY"));
+        assert!(
+            o.apply_args(["--client_retries"])
+                .unwrap_err()
+                .detail()
+                .contains("needs a value")
+        );
+        assert!(
+            o.apply_args(["stray"])
+                .unwrap_err()
+                .detail()
+                .contains("unexpected argument")
+        );
+        assert!(
+            o.apply_args(["--help"])
+                .unwrap_err()
+                .detail()
+                .contains("MICRO_REGISTRY")
+        );
     }
 }

@@ -140,7 +140,7 @@ impl Code {
             501 => Code::Unimplemented,
             502 | 503 => Code::Unavailable,
             504 => Code::DeadlineExceeded,
-            400..=499 => Code::FailedPrecondition,
+            _ if code >= 400 && code < 500 => Code::FailedPrecondition,
             _ => Code::Unknown,
         }
     }
@@ -482,7 +482,10 @@ mod tests {
             assert_eq!(Code::from_i32(code.as_i32()), code);
         }
         assert_eq!(Code::from_i32(99), Code::Unknown);
-        assert_eq!(Error::too_large("x", "y").grpc_code(), Code::ResourceExhausted);
+        assert_eq!(
+            Error::too_large("x", "y").grpc_code(),
+            Code::ResourceExhausted
+        );
     }
 
     #[test]

@@ -103,7 +103,9 @@ mod status_json {
             Either::Number(n) => Ok(n),
             Either::Name(name) => ServingStatus::from_name(&name)
                 .map(|s| s as i32)
-                .ok_or_else(|| serde::de::Error::custom(format!("unknown serving status {name:?}"))),
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!("unknown serving status {name:?}"))
+                }),
         }
     }
 }
@@ -144,27 +146,32 @@ impl Health {
         let watch = self.clone();
         Router::new()
             .route(
-                Route::unary("Health.Check", move |_ctx: Context, req: HealthCheckRequest| {
-                    let status = check.status(&req.service);
-                    async move {
-                        match status {
-                            Some(status) => Ok(HealthCheckResponse {
-                                status: status as i32,
-                            }),
-                            None => Err(Error::not_found(
-                                "micro.health",
-                                format!("unknown service {:?}", req.service),
-                            )),
+                Route::unary(
+                    "Health.Check",
+                    move |_ctx: Context, req: HealthCheckRequest| {
+                        let status = check.status(&req.service);
+                        async move {
+                            match status {
+                                Some(status) => Ok(HealthCheckResponse {
+                                    status: status as i32,
+                                }),
+                                None => Err(Error::not_found(
+                                    "micro.health",
+                                    format!("unknown service {:?}", req.service),
+                                )),
+                            }
                         }
-                    }
-                })
+                    },
+                )
                 .package(PACKAGE)
                 .internal(),
             )
             .route(
                 Route::server_stream(
                     "Health.Watch",
-                    move |_ctx: Context, req: HealthCheckRequest, tx: StreamSender<HealthCheckResponse>| {
+                    move |_ctx: Context,
+                          req: HealthCheckRequest,
+                          tx: StreamSender<HealthCheckResponse>| {
                         let health = watch.clone();
                         async move { health.watch(req.service, tx).await }
                     },
@@ -178,7 +185,9 @@ impl Health {
         let mut rx = self.serving.subscribe();
         let mut last = None;
         loop {
-            let status = self.status(&service).unwrap_or(ServingStatus::ServiceUnknown);
+            let status = self
+                .status(&service)
+                .unwrap_or(ServingStatus::ServiceUnknown);
             if last != Some(status) {
                 tx.send(&HealthCheckResponse {
                     status: status as i32,
@@ -188,7 +197,10 @@ impl Health {
             }
             if status == ServingStatus::NotServing {
                 // The server is draining: end the watch so the drain does not wait for it.
-                return Err(Error::unavailable("micro.health", "the server is shutting down"));
+                return Err(Error::unavailable(
+                    "micro.health",
+                    "the server is shutting down",
+                ));
             }
             if rx.changed().await.is_err() {
                 return Ok(());

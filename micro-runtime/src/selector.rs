@@ -161,7 +161,10 @@ impl Next {
             return None;
         }
         let now = Instant::now();
-        let health = self.selector.upgrade().map(|s| s.health_snapshot(&self.candidates));
+        let health = self
+            .selector
+            .upgrade()
+            .map(|s| s.health_snapshot(&self.candidates));
         let healthy: Vec<usize> = open
             .iter()
             .copied()
@@ -374,14 +377,19 @@ impl Selector {
                 return Err(e);
             }
         };
-        let services: Arc<Vec<Arc<Service>>> = Arc::new(fetched.into_iter().map(Arc::new).collect());
-        self.inner.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            name.to_owned(),
-            CacheEntry {
-                services: services.clone(),
-                fetched: Instant::now(),
-            },
-        );
+        let services: Arc<Vec<Arc<Service>>> =
+            Arc::new(fetched.into_iter().map(Arc::new).collect());
+        self.inner
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                name.to_owned(),
+                CacheEntry {
+                    services: services.clone(),
+                    fetched: Instant::now(),
+                },
+            );
         Ok(services)
     }
 
@@ -481,13 +489,22 @@ mod tests {
         let (sel, _reg) = setup(Strategy::Random).await;
         let mut v2 = sel.select("svc", &[Filter::version("2")]).await.unwrap();
         assert_eq!(ids(&mut v2), ["c"]);
-        let mut zone = sel.select("svc", &[Filter::metadata("zone", "x")]).await.unwrap();
+        let mut zone = sel
+            .select("svc", &[Filter::metadata("zone", "x")])
+            .await
+            .unwrap();
         assert_eq!(ids(&mut zone), ["a"]);
-        let mut old = sel.select("svc", &[Filter::endpoint("Svc.Old")]).await.unwrap();
+        let mut old = sel
+            .select("svc", &[Filter::endpoint("Svc.Old")])
+            .await
+            .unwrap();
         let mut got = ids(&mut old);
         got.sort();
         assert_eq!(got, ["a", "b"]);
-        let err = sel.select("svc", &[Filter::version("9")]).await.unwrap_err();
+        let err = sel
+            .select("svc", &[Filter::version("9")])
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), 503);
         let err = sel.select("nope", &[]).await.unwrap_err();
         assert_eq!(err.code(), 404);
@@ -516,7 +533,10 @@ mod tests {
             assert_ne!(next.next().unwrap().node.id, "a");
         }
         // Only `a` remains among the candidates: it is still used.
-        let mut only_a = sel.select("svc", &[Filter::metadata("zone", "x")]).await.unwrap();
+        let mut only_a = sel
+            .select("svc", &[Filter::metadata("zone", "x")])
+            .await
+            .unwrap();
         assert_eq!(only_a.next().unwrap().node.id, "a");
         // After an answer, it is back in rotation.
         sel.mark(&a, Outcome::Answered);

@@ -136,6 +136,12 @@ impl ServiceBuilder {
         self
     }
 
+    /// How long a stopping service keeps serving after it deregistered (default 100 ms).
+    pub fn shutdown_delay(mut self, delay: Duration) -> Self {
+        self.options.shutdown_delay = delay;
+        self
+    }
+
     /// The largest message accepted or sent, in bytes (default 4 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.limits.max_recv = bytes;
@@ -216,7 +222,9 @@ fn validate_name(name: &str) -> Result<()> {
     } else {
         Err(Error::bad_request(
             ID,
-            format!("invalid service name {name:?}: use letters, digits, '.', '-' and '_' (e.g. \"greeter\" or \"acme.greeter\")"),
+            format!(
+                "invalid service name {name:?}: use letters, digits, '.', '-' and '_' (e.g. \"greeter\" or \"acme.greeter\")"
+            ),
         ))
     }
 }
@@ -322,7 +330,11 @@ impl Service {
             None => advertise_address(local).to_string(),
         };
         let mut node = Node::new(
-            format!("{}-{:012x}", self.name, fastrand::u64(..) & 0xffff_ffff_ffff),
+            format!(
+                "{}-{:012x}",
+                self.name,
+                fastrand::u64(..) & 0xffff_ffff_ffff
+            ),
             advertise,
         )
         .with_metadata("protocol", "grpc")
@@ -378,6 +390,7 @@ impl Service {
         };
         Ok(RunningService {
             record,
+            delay: self.options.shutdown_delay,
             registry: self.registry,
             client: self.client,
             local,
@@ -391,6 +404,7 @@ impl Service {
 /// A running service. Stop it with [`RunningService::stop`].
 pub struct RunningService {
     record: registry::Service,
+    delay: Duration,
     registry: SharedRegistry,
     client: Client,
     local: SocketAddr,
@@ -430,12 +444,15 @@ impl RunningService {
         &self.client
     }
 
-    /// Stop: report `NOT_SERVING`, deregister, refuse new calls, let in-flight calls finish
-    /// within the grace period.
+    /// Stop: report `NOT_SERVING`, deregister, keep serving for the shutdown delay, then
+    /// refuse new calls and let in-flight calls finish within the grace period.
     pub async fn stop(mut self) -> Result<()> {
         self.health.set_serving(false);
         self.heartbeat.abort();
         let deregistered = self.registry.deregister(&self.record).await;
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
@@ -454,7 +471,10 @@ fn advertise_address(local: SocketAddr) -> SocketAddr {
     if !local.ip().is_unspecified() {
         return local;
     }
-    SocketAddr::new(interface_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), local.port())
+    SocketAddr::new(
+        interface_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        local.port(),
+    )
 }
 
 /// A private IPv4 address of a non-loopback interface (as go-micro's address extraction).

@@ -43,7 +43,12 @@ impl<T> fmt::Debug for StreamSender<T> {
 }
 
 impl<T: Message> StreamSender<T> {
-    pub(crate) fn new(tx: mpsc::Sender<Frame<Bytes>>, format: Format, max: usize, client: bool) -> Self {
+    pub(crate) fn new(
+        tx: mpsc::Sender<Frame<Bytes>>,
+        format: Format,
+        max: usize,
+        client: bool,
+    ) -> Self {
         StreamSender {
             tx,
             format,
@@ -66,7 +71,10 @@ impl<T: Message> StreamSender<T> {
         let bytes = frame::encode(msg, self.format, self.max, id, what)?;
         self.tx.send(Frame::data(bytes)).await.map_err(|_| {
             if self.client {
-                Error::unavailable(id, "the stream was closed by the server; receive to see why")
+                Error::unavailable(
+                    id,
+                    "the stream was closed by the server; receive to see why",
+                )
             } else {
                 Error::cancelled(id, "the caller closed the stream")
             }
@@ -86,6 +94,7 @@ impl<T: Message> StreamSender<T> {
 
 type PendingBody = Pin<Box<dyn Future<Output = Result<(RecvBody, Metadata)>> + Send>>;
 
+#[allow(clippy::large_enum_variant)] // one per stream, moved rarely
 enum State {
     Pending(PendingBody),
     Ready(RecvBody),
@@ -146,13 +155,18 @@ impl<T: Message> StreamReceiver<T> {
     /// On a client, an error status from the server (or the deadline) is returned here.
     pub async fn recv(&mut self) -> Result<Option<T>> {
         match self.deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline.into(), self.recv_inner()).await {
-                Ok(result) => result,
-                Err(_) => {
-                    self.state = State::Done;
-                    Err(Error::timeout("micro.client", "deadline exceeded while streaming"))
+            Some(deadline) => {
+                match tokio::time::timeout_at(deadline.into(), self.recv_inner()).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        self.state = State::Done;
+                        Err(Error::timeout(
+                            "micro.client",
+                            "deadline exceeded while streaming",
+                        ))
+                    }
                 }
-            },
+            }
             None => self.recv_inner().await,
         }
     }

@@ -11,7 +11,9 @@ use micro::registry::Value;
 use micro::server::{Route, Router};
 
 /// The request of `Greeter.Hello`.
-#[derive(Clone, PartialEq, micro::prost::Message, micro::serde::Serialize, micro::serde::Deserialize)]
+#[derive(
+    Clone, PartialEq, micro::prost::Message, micro::serde::Serialize, micro::serde::Deserialize,
+)]
 #[prost(prost_path = "::micro::prost")]
 #[serde(crate = "micro::serde", default)]
 pub struct HelloRequest {
@@ -21,7 +23,9 @@ pub struct HelloRequest {
 }
 
 /// The response of `Greeter.Hello`.
-#[derive(Clone, PartialEq, micro::prost::Message, micro::serde::Serialize, micro::serde::Deserialize)]
+#[derive(
+    Clone, PartialEq, micro::prost::Message, micro::serde::Serialize, micro::serde::Deserialize,
+)]
 #[prost(prost_path = "::micro::prost")]
 #[serde(crate = "micro::serde", default)]
 pub struct HelloResponse {

@@ -29,7 +29,11 @@ fn request_text(args: &CallArgs) -> Result<String, CliError> {
     Ok(text)
 }
 
-pub(crate) async fn exec(_global: &Global, client: &micro::Client, args: CallArgs) -> Result<(), CliError> {
+pub(crate) async fn exec(
+    _global: &Global,
+    client: &micro::Client,
+    args: CallArgs,
+) -> Result<(), CliError> {
     let text = request_text(&args)?;
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
         return Err(CliError::usage(
@@ -39,8 +43,14 @@ pub(crate) async fn exec(_global: &Global, client: &micro::Client, args: CallArg
     }
     if !args.endpoint.contains('.') {
         return Err(CliError::usage(
-            format!("invalid endpoint {:?}: write it as Service.Method", args.endpoint),
-            Some(format!("`micro describe {}` lists its endpoints", args.service)),
+            format!(
+                "invalid endpoint {:?}: write it as Service.Method",
+                args.endpoint
+            ),
+            Some(format!(
+                "`micro describe {}` lists its endpoints",
+                args.service
+            )),
         ));
     }
     let mut opts = CallOptions::new();

@@ -8,7 +8,11 @@ use crate::cli::{DescribeArgs, Global, Output};
 use crate::commands::CliError;
 use crate::output;
 
-pub(crate) async fn exec(global: &Global, client: &micro::Client, args: &DescribeArgs) -> Result<(), CliError> {
+pub(crate) async fn exec(
+    global: &Global,
+    client: &micro::Client,
+    args: &DescribeArgs,
+) -> Result<(), CliError> {
     let services = client
         .selector()
         .registry()
@@ -17,7 +21,8 @@ pub(crate) async fn exec(global: &Global, client: &micro::Client, args: &Describ
         .map_err(|e| CliError::remote(&e, &args.service))?;
     match global.output {
         Output::Json => output::print(
-            &serde_json::to_string_pretty(&services).map_err(|e| CliError::internal(e.to_string()))?,
+            &serde_json::to_string_pretty(&services)
+                .map_err(|e| CliError::internal(e.to_string()))?,
         ),
         Output::Text => {
             let text: Vec<String> = services.iter().map(render).collect();

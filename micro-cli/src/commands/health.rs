@@ -8,7 +8,11 @@ use crate::cli::{Global, HealthArgs, Output};
 use crate::commands::CliError;
 use crate::output;
 
-pub(crate) async fn exec(global: &Global, client: &micro::Client, args: &HealthArgs) -> Result<(), CliError> {
+pub(crate) async fn exec(
+    global: &Global,
+    client: &micro::Client,
+    args: &HealthArgs,
+) -> Result<(), CliError> {
     let services = client
         .selector()
         .registry()
@@ -28,7 +32,13 @@ pub(crate) async fn exec(global: &Global, client: &micro::Client, args: &HealthA
                 service: args.service.clone(),
             };
             let result = client
-                .call_with::<_, HealthCheckResponse>(&Context::new(), &args.service, "Health.Check", &req, &opts)
+                .call_with::<_, HealthCheckResponse>(
+                    &Context::new(),
+                    &args.service,
+                    "Health.Check",
+                    &req,
+                    &opts,
+                )
                 .await;
             let status = match &result {
                 Ok(rsp) => rsp.serving_status().name().to_owned(),
@@ -40,14 +50,22 @@ pub(crate) async fn exec(global: &Global, client: &micro::Client, args: &HealthA
             json.push(serde_json::json!({
                 "id": node.id, "address": node.address, "version": svc.version, "status": status,
             }));
-            rows.push(vec![node.id.clone(), node.address.clone(), svc.version.clone(), status]);
+            rows.push(vec![
+                node.id.clone(),
+                node.address.clone(),
+                svc.version.clone(),
+                status,
+            ]);
         }
     }
     match global.output {
         Output::Json => output::print(
             &serde_json::to_string_pretty(&json).map_err(|e| CliError::internal(e.to_string()))?,
         ),
-        Output::Text => output::print(&output::table(&["NODE", "ADDRESS", "VERSION", "STATUS"], &rows)),
+        Output::Text => output::print(&output::table(
+            &["NODE", "ADDRESS", "VERSION", "STATUS"],
+            &rows,
+        )),
     }
     if unhealthy > 0 {
         return Err(CliError {

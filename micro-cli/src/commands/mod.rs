@@ -44,7 +44,9 @@ impl CliError {
                 "`micro services` lists what is registered; is {service} running with the same registry (MICRO_REGISTRY, MICRO_HOME)?"
             )),
             501 => Some(format!("`micro describe {service}` lists its endpoints")),
-            400 => Some(format!("`micro describe {service}` shows the request fields")),
+            400 => Some(format!(
+                "`micro describe {service}` shows the request fields"
+            )),
             408 => Some("the call ran out of time; raise it with --timeout".to_owned()),
             503 => Some(format!(
                 "no node of {service} could be reached; `micro health {service}` checks each node"
@@ -61,8 +63,9 @@ impl CliError {
 
 /// The options the global flags and the environment give.
 fn options(global: &Global) -> Result<Options, CliError> {
-    let mut options = Options::from_env()
-        .map_err(|e| CliError::usage(e.detail(), Some("fix or unset the MICRO_* variable".into())))?;
+    let mut options = Options::from_env().map_err(|e| {
+        CliError::usage(e.detail(), Some("fix or unset the MICRO_* variable".into()))
+    })?;
     if let Some(registry) = &global.registry {
         options
             .apply_args(["--registry", registry])
@@ -85,12 +88,14 @@ fn client(global: &Global) -> Result<Client, CliError> {
 pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
     let global = &cli.global;
     match cli.command {
-        Command::Services | Command::List { what: ListWhat::Services } => {
-            services::exec(global, &client(global)?).await
-        }
-        Command::Describe(args) | Command::Get { what: GetWhat::Service(args) } => {
-            describe::exec(global, &client(global)?, &args).await
-        }
+        Command::Services
+        | Command::List {
+            what: ListWhat::Services,
+        } => services::exec(global, &client(global)?).await,
+        Command::Describe(args)
+        | Command::Get {
+            what: GetWhat::Service(args),
+        } => describe::exec(global, &client(global)?, &args).await,
         Command::Call(args) => call::exec(global, &client(global)?, args).await,
         Command::Health(args) => health::exec(global, &client(global)?, &args).await,
     }

@@ -245,7 +245,9 @@ fn split_endpoint(endpoint: &str) -> Result<(&str, &str)> {
         }
         _ => Err(Error::bad_request(
             ID,
-            format!("invalid endpoint {endpoint:?}: write it as Service.Method, e.g. Greeter.Hello"),
+            format!(
+                "invalid endpoint {endpoint:?}: write it as Service.Method, e.g. Greeter.Hello"
+            ),
         )),
     }
 }
@@ -275,6 +277,15 @@ impl Target {
                 .is_some_and(|e| e.is_idempotent())
         })
     }
+}
+
+/// What every attempt of one call shares.
+#[derive(Clone, Copy)]
+struct Outgoing<'a> {
+    ctx: &'a Context,
+    opts: &'a CallOptions,
+    format: Format,
+    deadline: Instant,
 }
 
 struct ClientInner {
@@ -344,8 +355,14 @@ impl Client {
         endpoint: &str,
         request: &Req,
     ) -> Result<Resp> {
-        self.call_with(&Context::new(), service, endpoint, request, &CallOptions::new())
-            .await
+        self.call_with(
+            &Context::new(),
+            service,
+            endpoint,
+            request,
+            &CallOptions::new(),
+        )
+        .await
     }
 
     /// Call with a context (deadline, metadata) and options.
@@ -385,7 +402,9 @@ impl Client {
             ID,
             "request message",
         )?;
-        let (bytes, metadata, node) = self.unary(ctx, service, endpoint, format, frame, opts).await?;
+        let (bytes, metadata, node) = self
+            .unary(ctx, service, endpoint, format, frame, opts)
+            .await?;
         Ok(Response {
             message: Resp::decode(format, bytes)?,
             metadata,
@@ -418,22 +437,28 @@ impl Client {
 
     fn build(
         &self,
-        ctx: &Context,
-        opts: &CallOptions,
+        call: &Outgoing<'_>,
         node: &Node,
         path: &str,
-        format: Format,
-        deadline: Instant,
         body: Body,
     ) -> Result<Request<Body>> {
+        let Outgoing {
+            ctx,
+            opts,
+            format,
+            deadline,
+        } = *call;
         let uri = format!("http://{}{}", node.address, path);
-        let mut req = Request::post(uri)
-            .body(body)
-            .map_err(|e| Error::bad_request(ID, format!("invalid address {:?}: {e}", node.address)))?;
+        let mut req = Request::post(uri).body(body).map_err(|e| {
+            Error::bad_request(ID, format!("invalid address {:?}: {e}", node.address))
+        })?;
         let headers = req.headers_mut();
         grpc::metadata_to_headers(ctx.metadata(), headers);
         grpc::metadata_to_headers(&opts.metadata, headers);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.grpc_content_type()));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(format.grpc_content_type()),
+        );
         headers.insert(TE, HeaderValue::from_static("trailers"));
         headers.insert(
             USER_AGENT,
@@ -469,15 +494,13 @@ impl Client {
         let mut last: Option<Error> = None;
         while let Some(target) = targets.next() {
             let path = target.path(endpoint, opts)?;
-            let req = self.build(
+            let call = Outgoing {
                 ctx,
                 opts,
-                &target.node,
-                &path,
                 format,
                 deadline,
-                Body::once(frame.clone(), None),
-            )?;
+            };
+            let req = self.build(&call, &target.node, &path, Body::once(frame.clone(), None))?;
             let attempt = self.once(&target.node.address, req);
             let result = match tokio::time::timeout_at(deadline.into(), attempt).await {
                 Ok(result) => result,
@@ -529,7 +552,10 @@ impl Client {
             response_body(rsp, self.inner.options.max_recv_message_size, addr)?;
         let first = body.message().await?;
         if first.is_some() && body.message().await?.is_some() {
-            return Err(Error::internal(ID, format!("{addr} sent more than one response message")));
+            return Err(Error::internal(
+                ID,
+                format!("{addr} sent more than one response message"),
+            ));
         }
         let trailers = body.take_trailers();
         if let Some(trailers) = &trailers {
@@ -560,7 +586,9 @@ impl Client {
     ) -> Result<Response<Bytes>> {
         let mut opts = opts.clone();
         opts.format = Some(format);
-        let rsp: Response<Raw> = self.invoke(ctx, service, endpoint, &Raw(request), &opts).await?;
+        let rsp: Response<Raw> = self
+            .invoke(ctx, service, endpoint, &Raw(request), &opts)
+            .await?;
         Ok(Response {
             message: rsp.message.0,
             metadata: rsp.metadata,
@@ -588,7 +616,13 @@ impl Client {
             let path = target.path(endpoint, opts)?;
             let (tx, rx) = mpsc::channel(STREAM_BUFFER);
             let body = Body::Channel { rx, _task: None };
-            let req = self.build(ctx, opts, &target.node, &path, format, deadline, body)?;
+            let call = Outgoing {
+                ctx,
+                opts,
+                format,
+                deadline,
+            };
+            let req = self.build(&call, &target.node, &path, body)?;
             let started = tokio::time::timeout_at(
                 deadline.into(),
                 self.inner.pool.start(&target.node.address, req),
@@ -638,7 +672,9 @@ impl Client {
         request: &Req,
         opts: &CallOptions,
     ) -> Result<StreamReceiver<Resp>> {
-        let mut stream = self.stream::<Req, Resp>(ctx, service, endpoint, opts).await?;
+        let mut stream = self
+            .stream::<Req, Resp>(ctx, service, endpoint, opts)
+            .await?;
         stream.send(request).await?;
         stream.close_send();
         Ok(stream.receiver)
@@ -667,7 +703,10 @@ fn response_body(
         return Err(Error::from_code(
             ID,
             code,
-            format!("{addr} answered HTTP {} (is it a gRPC server?)", parts.status),
+            format!(
+                "{addr} answered HTTP {} (is it a gRPC server?)",
+                parts.status
+            ),
         ));
     }
     let mut md = Metadata::new();
@@ -675,7 +714,10 @@ fn response_body(
     if let Some(status) = grpc::status_from_headers(&parts.headers) {
         return match status {
             Err(e) => Err(e),
-            Ok(()) => Err(Error::internal(ID, format!("{addr} answered without a message"))),
+            Ok(()) => Err(Error::internal(
+                ID,
+                format!("{addr} answered without a message"),
+            )),
         };
     }
     let content_type = parts

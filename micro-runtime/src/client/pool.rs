@@ -66,7 +66,13 @@ impl Pool {
         }
         let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| before_send(addr, "connect to", format!("no answer within {:?}", self.connect_timeout)))?
+            .map_err(|_| {
+                before_send(
+                    addr,
+                    "connect to",
+                    format!("no answer within {:?}", self.connect_timeout),
+                )
+            })?
             .map_err(|e| before_send(addr, "connect to", e))?;
         let _ = stream.set_nodelay(true);
         let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())

@@ -172,15 +172,20 @@ pub(crate) fn reason_of(e: &hyper::Error) -> Option<h2::Reason> {
 
 fn body_error(side: Side, e: &hyper::Error) -> Error {
     match side {
-        Side::Server => Error::cancelled("micro.server", format!("the caller cancelled the call: {e}")),
+        Side::Server => Error::cancelled(
+            "micro.server",
+            format!("the caller cancelled the call: {e}"),
+        ),
         Side::Client => {
             if reason_of(e) == Some(h2::Reason::CANCEL) {
                 Error::cancelled("micro.client", "the server cancelled the call")
             } else {
-                Error::unavailable("micro.client", format!("connection lost while reading the response: {e}"))
-                    .with_failure(crate::error::Failure::AfterSend)
+                Error::unavailable(
+                    "micro.client",
+                    format!("connection lost while reading the response: {e}"),
+                )
+                .with_failure(crate::error::Failure::AfterSend)
             }
         }
     }
 }
-

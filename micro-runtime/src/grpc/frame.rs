@@ -114,7 +114,9 @@ impl Decoder {
         if self.buf.is_empty() && !self.head.is_empty() {
             if self.head.len() >= HEADER {
                 let flag = self.head[0];
-                let len = u32::from_be_bytes([self.head[1], self.head[2], self.head[3], self.head[4]]) as usize;
+                let len =
+                    u32::from_be_bytes([self.head[1], self.head[2], self.head[3], self.head[4]])
+                        as usize;
                 self.check_header(flag, len)?;
                 if self.head.len() >= HEADER + len {
                     self.head.advance(HEADER);
@@ -146,7 +148,9 @@ impl Decoder {
         } else {
             Err(Error::internal(
                 self.id,
-                format!("truncated gRPC frame: stream ended with {left} bytes of an incomplete message"),
+                format!(
+                    "truncated gRPC frame: stream ended with {left} bytes of an incomplete message"
+                ),
             ))
         }
     }
@@ -191,7 +195,11 @@ mod tests {
         d.push(Bytes::from_static(&[0, 0xff, 0xff, 0xff, 0xff]));
         let err = d.next().unwrap_err();
         assert_eq!(err.grpc_code(), Code::ResourceExhausted);
-        assert!(err.detail().contains("limit of 16 bytes"), "{}", err.detail());
+        assert!(
+            err.detail().contains("limit of 16 bytes"),
+            "{}",
+            err.detail()
+        );
     }
 
     #[test]

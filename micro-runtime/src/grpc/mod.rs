@@ -42,7 +42,10 @@ pub(crate) fn encode_timeout(timeout: Duration) -> HeaderValue {
     } else if nanos / 1_000_000 <= MAX {
         (nanos.div_ceil(1_000_000), "m")
     } else if timeout.as_secs() as u128 <= MAX {
-        (u128::from(timeout.as_secs()) + u128::from(timeout.subsec_nanos() > 0), "S")
+        (
+            u128::from(timeout.as_secs()) + u128::from(timeout.subsec_nanos() > 0),
+            "S",
+        )
     } else if timeout.as_secs() as u128 / 60 <= MAX {
         ((timeout.as_secs() as u128).div_ceil(60), "M")
     } else {
@@ -174,7 +177,10 @@ pub(crate) fn metadata_to_headers(md: &Metadata, map: &mut HeaderMap) {
         if is_reserved(k) {
             continue;
         }
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             map.insert(name, value);
         }
     }

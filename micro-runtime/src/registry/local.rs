@@ -160,7 +160,10 @@ fn scan(dir: &Path, prefix: Option<&str>) -> Result<Snapshot> {
             continue;
         }
         if record.is_expired(now) {
-            if record.expires.is_some_and(|at| at.saturating_add(REAP_AFTER_MS) < now) {
+            if record
+                .expires
+                .is_some_and(|at| at.saturating_add(REAP_AFTER_MS) < now)
+            {
                 let _ = std::fs::remove_file(&path);
             }
             continue;
@@ -267,7 +270,9 @@ async fn poll_loop(
     mut current: Snapshot,
     mut mtime: Option<SystemTime>,
 ) {
-    let Some(strong) = inner.upgrade() else { return };
+    let Some(strong) = inner.upgrade() else {
+        return;
+    };
     let poll = strong.poll;
     let dir = strong.dir.clone();
     drop(strong);
@@ -352,7 +357,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(event.action, Action::Create);
-        assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "{:?}",
+            started.elapsed()
+        );
         assert_eq!(b.get_service("greeter").await.unwrap()[0].nodes[0].id, "n1");
 
         // A heartbeat is not an event; a deregistration is.
@@ -367,7 +376,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(event.action, Action::Delete);
-        assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "{:?}",
+            started.elapsed()
+        );
         assert!(b.get_service("greeter").await.is_err());
     }
 
@@ -380,7 +393,10 @@ mod tests {
         reg.register(&svc, RegisterOptions::ttl(Duration::from_millis(200)))
             .await
             .unwrap();
-        assert_eq!(watcher.next().await.unwrap().unwrap().action, Action::Create);
+        assert_eq!(
+            watcher.next().await.unwrap().unwrap().action,
+            Action::Create
+        );
         let event = tokio::time::timeout(Duration::from_secs(2), watcher.next())
             .await
             .unwrap()
@@ -397,7 +413,9 @@ mod tests {
         std::fs::write(dir.path().join("bad+n.json"), b"{not json").unwrap();
         let reg = LocalRegistry::new(dir.path()).unwrap();
         let svc = Service::new("good", "1").with_node(Node::new("n1", "127.0.0.1:1"));
-        reg.register(&svc, RegisterOptions::default()).await.unwrap();
+        reg.register(&svc, RegisterOptions::default())
+            .await
+            .unwrap();
         let all = reg.list_services().await.unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].name, "good");

@@ -8,9 +8,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use super::snapshot::{self, Record, Snapshot};
-use super::{
-    Action, BoxFuture, Event, RegisterOptions, Registry, Service, WatchOptions, Watcher,
-};
+use super::{Action, BoxFuture, Event, RegisterOptions, Registry, Service, WatchOptions, Watcher};
 use crate::error::Result;
 
 /// How often expired entries are swept while someone watches.
@@ -239,8 +237,12 @@ mod tests {
         let reg = MemoryRegistry::new();
         let one = Service::new("a", "1").with_node(Node::new("n1", "127.0.0.1:1"));
         let two = Service::new("a", "1").with_node(Node::new("n2", "127.0.0.1:2"));
-        reg.register(&one, RegisterOptions::default()).await.unwrap();
-        reg.register(&two, RegisterOptions::default()).await.unwrap();
+        reg.register(&one, RegisterOptions::default())
+            .await
+            .unwrap();
+        reg.register(&two, RegisterOptions::default())
+            .await
+            .unwrap();
         assert_eq!(reg.get_service("a").await.unwrap()[0].nodes.len(), 2);
         reg.deregister(&one).await.unwrap();
         let left = reg.get_service("a").await.unwrap();

@@ -363,13 +363,19 @@ mod tests {
         let svc = Service::new("greeter", "1.0.0")
             .with_endpoint(Endpoint {
                 name: "Greeter.Hello".into(),
-                request: Some(Value::new("HelloRequest", "HelloRequest").with_field(Value::new("name", "string"))),
+                request: Some(
+                    Value::new("HelloRequest", "HelloRequest")
+                        .with_field(Value::new("name", "string")),
+                ),
                 response: None,
                 metadata: BTreeMap::new(),
             })
             .with_node(Node::new("n1", "127.0.0.1:1"));
         let json = serde_json::to_value(&svc).unwrap();
-        assert_eq!(json["endpoints"][0]["request"]["values"][0]["type"], "string");
+        assert_eq!(
+            json["endpoints"][0]["request"]["values"][0]["type"],
+            "string"
+        );
         assert_eq!(json["nodes"][0]["address"], "127.0.0.1:1");
         let back: Service = serde_json::from_value(json).unwrap();
         assert_eq!(back, svc);

@@ -32,7 +32,12 @@ pub(crate) fn now_ms() -> u64 {
 
 impl Record {
     pub(crate) fn key(&self) -> Key {
-        let node = self.service.nodes.first().map(|n| n.id.clone()).unwrap_or_default();
+        let node = self
+            .service
+            .nodes
+            .first()
+            .map(|n| n.id.clone())
+            .unwrap_or_default();
         (self.service.name.clone(), node)
     }
 
@@ -43,9 +48,8 @@ impl Record {
 
 /// One record per node of `service`.
 pub(crate) fn split(service: &Service, ttl: Option<Duration>) -> Vec<Record> {
-    let expires = ttl.map(|ttl| {
-        now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
-    });
+    let expires =
+        ttl.map(|ttl| now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)));
     service
         .nodes
         .iter()
@@ -132,7 +136,10 @@ mod tests {
         changed.metadata.insert("k".into(), "v".into());
         new.extend(snap(split(&changed, None)));
         let events = diff(&old, &new);
-        let actions: Vec<_> = events.iter().map(|e| (e.action, e.service.nodes[0].id.clone())).collect();
+        let actions: Vec<_> = events
+            .iter()
+            .map(|e| (e.action, e.service.nodes[0].id.clone()))
+            .collect();
         assert!(actions.contains(&(Action::Create, "n2".into())));
         assert!(actions.contains(&(Action::Update, "n1".into())));
         let gone = diff(&new, &Snapshot::new());

@@ -44,8 +44,8 @@ use crate::error::{Error, Result};
 use crate::grpc::body::{Body, RecvBody, Side};
 use crate::grpc::{self, GRPC_TIMEOUT};
 
-pub use router::{Handler, Route, Router, StreamKind};
 pub(crate) use router::{Call, Input, Lookup, Output, Table};
+pub use router::{Handler, Route, Router, StreamKind};
 
 const ID: &str = "micro.server";
 
@@ -124,10 +124,8 @@ async fn accept_loop(
         }
     }
     drop(listener);
-    let drained = tokio::time::timeout(grace, async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(grace, async { while conns.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!(
             remaining = conns.len(),
@@ -175,8 +173,10 @@ async fn serve_connection(
 fn plain(status: StatusCode, text: String) -> Response<Body> {
     let mut rsp = Response::new(Body::once(Bytes::from(text), None));
     *rsp.status_mut() = status;
-    rsp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    rsp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     rsp
 }
 
@@ -213,7 +213,10 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
     if req.method() != Method::POST {
         return plain(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("{} is not allowed: gRPC calls are POST requests\n", req.method()),
+            format!(
+                "{} is not allowed: gRPC calls are POST requests\n",
+                req.method()
+            ),
         );
     }
     let content_type = req
@@ -236,7 +239,10 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
     let route = match shared.table.lookup(req.uri().path()) {
         Lookup::Found(route) => route,
         Lookup::UnknownMethod(m) => {
-            let err = Error::unimplemented(ID, format!("unknown endpoint {m} on service {}", shared.service));
+            let err = Error::unimplemented(
+                ID,
+                format!("unknown endpoint {m} on service {}", shared.service),
+            );
             return error_response(format, &err);
         }
         Lookup::UnknownService(s) => {
@@ -300,7 +306,9 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
         None => work.await,
     };
     match result {
-        Ok(Output::Unary(frame)) => grpc_response(format, Body::once(frame, Some(grpc::ok_trailers()))),
+        Ok(Output::Unary(frame)) => {
+            grpc_response(format, Body::once(frame, Some(grpc::ok_trailers())))
+        }
         Ok(Output::Stream(body)) => grpc_response(format, body),
         Err(e) => {
             tracing::debug!(endpoint = %name, error = %e, "call failed");

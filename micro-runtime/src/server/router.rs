@@ -59,6 +59,7 @@ impl StreamKind {
 }
 
 /// What the dispatcher hands an erased handler.
+#[allow(clippy::large_enum_variant)] // short-lived, one per call
 pub(crate) enum Input {
     Unary(Bytes),
     Stream(RecvBody),
@@ -172,7 +173,13 @@ where
         };
         Box::pin(async move {
             let resp = guarded(fut).await?;
-            Ok(Output::Unary(frame::encode(&resp, format, max, ID, "response message")?))
+            Ok(Output::Unary(frame::encode(
+                &resp,
+                format,
+                max,
+                ID,
+                "response message",
+            )?))
         })
     }
 
@@ -231,7 +238,13 @@ where
         };
         Box::pin(async move {
             let resp = guarded(fut).await?;
-            Ok(Output::Unary(frame::encode(&resp, format, max, ID, "response message")?))
+            Ok(Output::Unary(frame::encode(
+                &resp,
+                format,
+                max,
+                ID,
+                "response message",
+            )?))
         })
     }
 
@@ -284,7 +297,12 @@ where
         };
         Box::pin(async move {
             let out = guarded(fut).await?;
-            Ok(Output::Unary(frame::frame_bytes(&out, max, ID, "response message")?))
+            Ok(Output::Unary(frame::frame_bytes(
+                &out,
+                max,
+                ID,
+                "response message",
+            )?))
         })
     }
 
@@ -360,7 +378,11 @@ impl Route {
         Req: Message,
         Resp: Message,
     {
-        Route::new(name, StreamKind::Unary, Arc::new(Unary(handler, PhantomData)))
+        Route::new(
+            name,
+            StreamKind::Unary,
+            Arc::new(Unary(handler, PhantomData)),
+        )
     }
 
     /// A server-streaming endpoint: `async fn(Context, Req, StreamSender<Resp>) -> Result<()>`.
@@ -402,7 +424,11 @@ impl Route {
         Req: Message,
         Resp: Message,
     {
-        Route::new(name, StreamKind::BidiStream, Arc::new(Bidi(handler, PhantomData)))
+        Route::new(
+            name,
+            StreamKind::BidiStream,
+            Arc::new(Bidi(handler, PhantomData)),
+        )
     }
 
     /// A unary endpoint over raw bytes: the handler gets the request body in the caller's
@@ -522,7 +548,10 @@ impl Route {
         {
             return Err(Error::bad_request(
                 ID,
-                format!("invalid package {pkg:?} for {}: use dotted identifiers, e.g. \"acme.greeter.v1\"", self.name),
+                format!(
+                    "invalid package {pkg:?} for {}: use dotted identifiers, e.g. \"acme.greeter.v1\"",
+                    self.name
+                ),
             ));
         }
         Ok(())
@@ -629,7 +658,9 @@ impl Table {
                     format!("endpoint {} is registered twice", route.path()),
                 ));
             }
-            by_name.entry(route.name.clone()).or_insert_with(|| route.clone());
+            by_name
+                .entry(route.name.clone())
+                .or_insert_with(|| route.clone());
             let full = route.path();
             let svc = full[1..].split('/').next().unwrap_or_default().to_owned();
             if !services.contains(&svc) {
@@ -672,9 +703,10 @@ impl Table {
                 return Lookup::Found(route.clone());
             }
         }
-        let known = self.services.iter().any(|s| {
-            s == svc_full || (package.is_none() && s.rsplit('.').next() == Some(svc))
-        });
+        let known = self
+            .services
+            .iter()
+            .any(|s| s == svc_full || (package.is_none() && s.rsplit('.').next() == Some(svc)));
         if known {
             Lookup::UnknownMethod(format!("{svc}.{method}"))
         } else {
@@ -695,29 +727,57 @@ mod tests {
 
     fn router() -> Router {
         Router::new()
-            .route(Route::unary("Greeter.Hello", |_c, m: M| async move { Ok(m) }).package("greeter"))
+            .route(
+                Route::unary("Greeter.Hello", |_c, m: M| async move { Ok(m) }).package("greeter"),
+            )
             .route(Route::unary("Plain.Call", |_c, m: M| async move { Ok(m) }))
     }
 
     #[test]
     fn lookup_by_full_path_short_path_and_misses() {
         let table = Table::build(&router()).unwrap();
-        assert!(matches!(table.lookup("/greeter.Greeter/Hello"), Lookup::Found(_)));
+        assert!(matches!(
+            table.lookup("/greeter.Greeter/Hello"),
+            Lookup::Found(_)
+        ));
         assert!(matches!(table.lookup("/Greeter/Hello"), Lookup::Found(_)));
         assert!(matches!(table.lookup("/Plain/Call"), Lookup::Found(_)));
-        assert!(matches!(table.lookup("/any.pkg.Plain/Call"), Lookup::Found(_)));
-        assert!(matches!(table.lookup("/other.Greeter/Hello"), Lookup::UnknownService(_)));
-        assert!(matches!(table.lookup("/greeter.Greeter/Nope"), Lookup::UnknownMethod(_)));
-        assert!(matches!(table.lookup("/Nope/Call"), Lookup::UnknownService(_)));
+        assert!(matches!(
+            table.lookup("/any.pkg.Plain/Call"),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            table.lookup("/other.Greeter/Hello"),
+            Lookup::UnknownService(_)
+        ));
+        assert!(matches!(
+            table.lookup("/greeter.Greeter/Nope"),
+            Lookup::UnknownMethod(_)
+        ));
+        assert!(matches!(
+            table.lookup("/Nope/Call"),
+            Lookup::UnknownService(_)
+        ));
         assert!(matches!(table.lookup("/"), Lookup::UnknownService(_)));
     }
 
     #[test]
     fn invalid_names_and_duplicates_are_errors() {
-        for bad in ["Hello", "Greeter.", ".Hello", "Greeter.Hello.Again", "Gree ter.Hello", "Greeter/Hello"] {
+        for bad in [
+            "Hello",
+            "Greeter.",
+            ".Hello",
+            "Greeter.Hello.Again",
+            "Gree ter.Hello",
+            "Greeter/Hello",
+        ] {
             let r = Router::new().unary(bad, |_c, m: M| async move { Ok(m) });
             let err = Table::build(&r).err().unwrap();
-            assert!(err.detail().contains("Service.Method"), "{bad}: {}", err.detail());
+            assert!(
+                err.detail().contains("Service.Method"),
+                "{bad}: {}",
+                err.detail()
+            );
         }
         let dup = router().merge(router());
         assert!(Table::build(&dup).err().unwrap().detail().contains("twice"));
@@ -725,8 +785,11 @@ mod tests {
 
     #[test]
     fn endpoint_metadata() {
-        let route = Route::server_stream("A.B", |_c, _m: M, _tx: StreamSender<M>| async move { Ok(()) })
-            .idempotent();
+        let route = Route::server_stream(
+            "A.B",
+            |_c, _m: M, _tx: StreamSender<M>| async move { Ok(()) },
+        )
+        .idempotent();
         let ep = route.endpoint();
         assert_eq!(ep.metadata["stream"], "server");
         assert_eq!(ep.metadata["path"], "/A/B");

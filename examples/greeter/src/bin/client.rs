@@ -33,12 +33,14 @@ fn parse() -> Result<Args, String> {
         match arg.as_str() {
             "--count" => {
                 let v = args.next().unwrap_or_default();
-                out.count = v.parse().map_err(|_| format!("--count {v:?} is not a number"))?;
+                out.count = v
+                    .parse()
+                    .map_err(|_| format!("--count {v:?} is not a number"))?;
             }
             "--interval" => {
                 let v = args.next().unwrap_or_default();
-                out.interval =
-                    micro::config::parse_duration("--interval", &v).map_err(|e| e.detail().to_owned())?;
+                out.interval = micro::config::parse_duration("--interval", &v)
+                    .map_err(|e| e.detail().to_owned())?;
             }
             "-h" | "--help" => {
                 return Err("usage: greeter-client [NAME] [--count N] [--interval 10ms]".into());
@@ -75,7 +77,13 @@ async fn main() -> std::process::ExitCode {
             tokio::time::sleep(args.interval).await;
         }
         let rsp = client
-            .invoke::<_, HelloResponse>(&Context::new(), SERVICE, "Greeter.Hello", &request, &CallOptions::new())
+            .invoke::<_, HelloResponse>(
+                &Context::new(),
+                SERVICE,
+                "Greeter.Hello",
+                &request,
+                &CallOptions::new(),
+            )
             .await;
         match rsp {
             Ok(rsp) => {

@@ -1,0 +1,251 @@
+//! The wire seen by a client that is not micro's: raw HTTP/2 requests.
+
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{HeaderMap, Request};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use micro_runtime::registry::MemoryRegistry;
+
+use crate::support::{self, Echo};
+
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub trailers: Option<HeaderMap>,
+    pub body: Bytes,
+    pub elapsed: Duration,
+}
+
+impl RawResponse {
+    /// grpc-status from trailers, or from headers for a trailers-only response.
+    pub fn grpc_status(&self) -> Option<i32> {
+        self.trailers
+            .as_ref()
+            .and_then(|t| t.get("grpc-status"))
+            .or_else(|| self.headers.get("grpc-status"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    }
+}
+
+pub fn frame(payload: &[u8]) -> Bytes {
+    let mut b = BytesMut::new();
+    b.put_u8(0);
+    b.put_u32(payload.len() as u32);
+    b.put_slice(payload);
+    b.freeze()
+}
+
+pub async fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> RawResponse {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut tx, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", content_type)
+        .header("te", "trailers");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let started = Instant::now();
+    let rsp = tx
+        .send_request(req.body(Full::new(body)).unwrap())
+        .await
+        .unwrap();
+    let status = rsp.status().as_u16();
+    let headers = rsp.headers().clone();
+    let collected = rsp.into_body().collect().await.unwrap();
+    let trailers = collected.trailers().cloned();
+    RawResponse {
+        status,
+        headers,
+        trailers,
+        body: collected.to_bytes(),
+        elapsed: started.elapsed(),
+    }
+}
+
+pub async fn post(
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> RawResponse {
+    request(addr, "POST", path, content_type, headers, body).await
+}
+
+#[tokio::test]
+async fn a_plain_grpc_request_is_served() {
+    let reg = MemoryRegistry::new();
+    let (node, _) = support::start_echo(&reg, "a").await;
+    let addr = &node.node().address;
+    let body = frame(&prost::Message::encode_to_vec(&Echo::text("stock")));
+    let rsp = post(addr, "/test.echo.Echo/Call", "application/grpc", &[], body).await;
+    assert_eq!(rsp.status, 200);
+    assert_eq!(rsp.headers["content-type"], "application/grpc");
+    assert_eq!(rsp.grpc_status(), Some(0));
+    assert_eq!(rsp.body[0], 0);
+    let len = u32::from_be_bytes([rsp.body[1], rsp.body[2], rsp.body[3], rsp.body[4]]) as usize;
+    let echo: Echo = prost::Message::decode(&rsp.body[5..5 + len]).unwrap();
+    assert_eq!(echo.text, "stock");
+
+    // The same endpoint in JSON over gRPC framing.
+    let rsp = post(
+        addr,
+        "/test.echo.Echo/Call",
+        "application/grpc+json",
+        &[],
+        frame(br#"{"text":"j"}"#),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(0));
+    assert_eq!(rsp.headers["content-type"], "application/grpc+json");
+    let json: serde_json::Value = serde_json::from_slice(&rsp.body[5..]).unwrap();
+    assert_eq!(json["text"], "j");
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_right_status_and_the_server_keeps_serving() {
+    let reg = MemoryRegistry::new();
+    let (node, calls) = support::start_echo(&reg, "a").await;
+    let addr = &node.node().address;
+    let path = "/test.echo.Echo/Call";
+
+    let rsp = request(addr, "GET", path, "application/grpc", &[], Bytes::new()).await;
+    assert_eq!(rsp.status, 405);
+
+    let rsp = post(addr, path, "text/plain", &[], Bytes::from_static(b"hi")).await;
+    assert_eq!(rsp.status, 415);
+
+    let rsp = post(addr, path, "application/grpc+thrift", &[], frame(b"")).await;
+    assert_eq!(rsp.grpc_status(), Some(12));
+
+    let rsp = post(
+        addr,
+        "/test.echo.Nope/Call",
+        "application/grpc",
+        &[],
+        frame(b""),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(12));
+    let rsp = post(
+        addr,
+        "/test.echo.Echo/Nope",
+        "application/grpc",
+        &[],
+        frame(b""),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(12));
+
+    // A length prefix of 4 GiB: refused before anything is buffered.
+    let rsp = post(
+        addr,
+        path,
+        "application/grpc",
+        &[],
+        Bytes::from_static(&[0, 0xff, 0xff, 0xff, 0xff, 1, 2]),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(8), "{rsp:?}");
+
+    // A truncated frame.
+    let rsp = post(
+        addr,
+        path,
+        "application/grpc",
+        &[],
+        Bytes::from_static(&[0, 0, 0, 0, 9, 1]),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(13));
+
+    // A compressed frame although no compression was negotiated.
+    let rsp = post(
+        addr,
+        path,
+        "application/grpc",
+        &[],
+        Bytes::from_static(&[1, 0, 0, 0, 1, 1]),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(13));
+
+    // Garbage protobuf.
+    let rsp = post(
+        addr,
+        path,
+        "application/grpc",
+        &[],
+        frame(&[0xff, 0xff, 0xff]),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(13));
+
+    // No message at all, and two messages for a unary endpoint.
+    let rsp = post(addr, path, "application/grpc", &[], Bytes::new()).await;
+    assert_eq!(rsp.grpc_status(), Some(13));
+    let mut two = BytesMut::new();
+    two.extend_from_slice(&frame(b""));
+    two.extend_from_slice(&frame(b""));
+    let rsp = post(addr, path, "application/grpc", &[], two.freeze()).await;
+    assert_eq!(rsp.grpc_status(), Some(12));
+
+    // A grpc-timeout that does not parse.
+    for bad in ["abc", "1", "123456789S", "-1m"] {
+        let rsp = post(
+            addr,
+            path,
+            "application/grpc",
+            &[("grpc-timeout", bad)],
+            frame(b""),
+        )
+        .await;
+        assert_eq!(rsp.grpc_status(), Some(3), "grpc-timeout {bad}");
+    }
+
+    assert_eq!(calls.get(), 0, "no handler ran for a bad request");
+    let good = frame(&prost::Message::encode_to_vec(&Echo::text("still here")));
+    let rsp = post(addr, path, "application/grpc", &[], good).await;
+    assert_eq!(rsp.grpc_status(), Some(0));
+    assert_eq!(calls.get(), 1);
+}
+
+#[tokio::test]
+async fn error_details_travel_as_status_and_micro_json() {
+    let reg = MemoryRegistry::new();
+    let (node, _) = support::start_echo(&reg, "a").await;
+    let req = Echo {
+        text: "x".into(),
+        fail_code: 404,
+        ..Echo::default()
+    };
+    let rsp = post(
+        &node.node().address,
+        "/test.echo.Echo/Call",
+        "application/grpc",
+        &[],
+        frame(&prost::Message::encode_to_vec(&req)),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(5));
+    let headers = rsp.trailers.as_ref().unwrap_or(&rsp.headers);
+    assert_eq!(headers["grpc-message"], "failed on purpose: x");
+    assert!(headers.contains_key("micro-error-bin"));
+}

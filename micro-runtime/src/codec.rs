@@ -1,18 +1,20 @@
 //! Codecs: how a message becomes bytes, chosen by content type.
 //!
-//! Every endpoint accepts every [`Format`] its message types support. Types that are both
-//! [`prost::Message`] and serde-serializable (what the code generator emits) speak protobuf
-//! and JSON, so the same endpoint answers a stock gRPC client (`application/grpc`) and
-//! `micro call` (`application/grpc+json`).
+//! Every endpoint accepts every [`Format`] its message types support. Generated messages
+//! speak protobuf and JSON (the canonical proto3 mapping), so the same endpoint answers a
+//! stock gRPC client (`application/grpc`) and `micro call` (`application/grpc+json`).
+//! Hand-written prost + serde types opt in with [`ProstSerde`]; `()` is
+//! `google.protobuf.Empty`, and the well-known types of `prost-types` are messages too.
 //!
 //! ```
-//! use micro_runtime::codec::{Format, Message};
+//! use micro_runtime::codec::{Format, Message, ProstSerde};
 //!
 //! #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! struct Hello {
 //!     #[prost(string, tag = "1")]
 //!     name: String,
 //! }
+//! impl ProstSerde for Hello {}
 //!
 //! let msg = Hello { name: "John".into() };
 //! let mut json = Vec::new();
@@ -116,10 +118,23 @@ pub trait Message: Sized + Send + 'static {
     }
 }
 
-impl<T> Message for T
-where
-    T: prost::Message + Default + Serialize + DeserializeOwned + Send + 'static,
-{
+/// A marker for hand-written messages that derive both [`prost::Message`] and serde: they
+/// get [`Message`] with protobuf and plain serde JSON.
+///
+/// Generated code does not need this: it implements [`Message`] with the canonical proto3
+/// JSON mapping.
+///
+/// ```
+/// #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+/// struct Ping {
+///     #[prost(uint64, tag = "1")]
+///     seq: u64,
+/// }
+/// impl micro_runtime::codec::ProstSerde for Ping {}
+/// ```
+pub trait ProstSerde: prost::Message + Default + Serialize + DeserializeOwned + Send + 'static {}
+
+impl<T: ProstSerde> Message for T {
     fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
         match format {
             Format::Proto => prost::Message::encode(self, buf)
@@ -131,12 +146,77 @@ where
 
     fn decode(format: Format, buf: Bytes) -> Result<Self> {
         match format {
-            Format::Proto => <T as prost::Message>::decode(buf).map_err(|e| {
-                Error::internal(ID, format!("failed to decode protobuf message: {e}"))
-            }),
+            Format::Proto => <T as prost::Message>::decode(buf).map_err(|e| proto_error(&e)),
             Format::Json => serde_json::from_slice(&buf).map_err(|e| json_error(&e)),
         }
     }
+}
+
+/// `()` is `google.protobuf.Empty`: no bytes in protobuf, `{}` in JSON.
+impl Message for () {
+    fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
+        if format == Format::Json {
+            buf.put_slice(b"{}");
+        }
+        Ok(())
+    }
+
+    fn decode(format: Format, buf: Bytes) -> Result<()> {
+        match format {
+            Format::Proto => {
+                // Unknown fields are ignored, as protobuf does for any message.
+                <() as prost::Message>::decode(buf).map_err(|e| proto_error(&e))
+            }
+            Format::Json => {
+                let value: serde_json::Value =
+                    serde_json::from_slice(&buf).map_err(|e| json_error(&e))?;
+                match value {
+                    serde_json::Value::Object(map) if map.is_empty() => Ok(()),
+                    _ => Err(Error::bad_request(ID, "expected {} for google.protobuf.Empty")),
+                }
+            }
+        }
+    }
+}
+
+macro_rules! well_known {
+    ($($ty:ty),* $(,)?) => {$(
+        /// A well-known type: protobuf, and JSON as the proto3 mapping says.
+        impl Message for $ty {
+            fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
+                crate::codegen::encode_reflect(self, format, buf)
+            }
+
+            fn decode(format: Format, buf: Bytes) -> Result<Self> {
+                crate::codegen::decode_reflect(format, buf)
+            }
+        }
+    )*};
+}
+
+well_known!(
+    prost_types::Any,
+    prost_types::Duration,
+    prost_types::Timestamp,
+    prost_types::FieldMask,
+    prost_types::Struct,
+    prost_types::Value,
+    prost_types::ListValue,
+    bool,
+    String,
+    f64,
+    f32,
+    i32,
+    i64,
+    u32,
+    u64,
+    Vec<u8>,
+    bytes::Bytes,
+);
+
+/// The error for protobuf bytes that do not decode: gRPC `INTERNAL`, as the gRPC spec says.
+pub fn proto_error(e: &prost::DecodeError) -> Error {
+    Error::internal(ID, format!("failed to decode protobuf message: {e}"))
 }
 
 /// The error for a JSON body that does not parse: 400 with serde's description of what and
@@ -160,6 +240,30 @@ mod tests {
         name: String,
         #[prost(int32, tag = "2")]
         count: i32,
+    }
+    impl ProstSerde for Msg {}
+
+    #[test]
+    fn empty_and_well_known_types() {
+        let mut buf = Vec::new();
+        ().encode(Format::Json, &mut buf).unwrap();
+        assert_eq!(buf, b"{}");
+        <() as Message>::decode(Format::Json, Bytes::from_static(b"{}")).unwrap();
+        assert!(<() as Message>::decode(Format::Json, Bytes::from_static(b"[]")).is_err());
+
+        let ts = prost_types::Timestamp { seconds: 1_700_000_000, nanos: 5_000_000 };
+        let mut json = Vec::new();
+        ts.encode(Format::Json, &mut json).unwrap();
+        assert_eq!(json, br#""2023-11-14T22:13:20.005Z""#);
+        let back = <prost_types::Timestamp as Message>::decode(Format::Json, json.into()).unwrap();
+        assert_eq!(back, ts);
+
+        let mut json = Vec::new();
+        "hi".to_owned().encode(Format::Json, &mut json).unwrap();
+        assert_eq!(json, br#""hi""#);
+        let mut json = Vec::new();
+        7i64.encode(Format::Json, &mut json).unwrap();
+        assert_eq!(json, br#""7""#);
     }
 
     #[test]

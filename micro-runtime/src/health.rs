@@ -36,6 +36,9 @@ pub struct HealthCheckResponse {
     pub status: i32,
 }
 
+impl crate::codec::ProstSerde for HealthCheckRequest {}
+impl crate::codec::ProstSerde for HealthCheckResponse {}
+
 impl HealthCheckResponse {
     /// The status as an enum.
     pub fn serving_status(&self) -> ServingStatus {

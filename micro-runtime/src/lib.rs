@@ -18,6 +18,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod codegen;
 pub mod config;
 mod context;
 pub mod error;

@@ -4,8 +4,10 @@
 //! ```no_run
 //! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! # struct HelloRequest { #[prost(string, tag = "1")] name: String }
+//! # impl micro_runtime::codec::ProstSerde for HelloRequest {}
 //! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! # struct HelloResponse { #[prost(string, tag = "1")] msg: String }
+//! # impl micro_runtime::codec::ProstSerde for HelloResponse {}
 //! use micro_runtime::{Service, server::Router};
 //!
 //! #[tokio::main]

@@ -22,6 +22,10 @@
 //!     msg: String,
 //! }
 //!
+//! // Hand-written messages opt in to protobuf + serde JSON; generated ones need nothing.
+//! impl micro::codec::ProstSerde for HelloRequest {}
+//! impl micro::codec::ProstSerde for HelloResponse {}
+//!
 //! #[tokio::main]
 //! async fn main() -> micro::Result<()> {
 //!     micro::init_logging();

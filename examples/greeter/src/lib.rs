@@ -34,6 +34,9 @@ pub struct HelloResponse {
     pub msg: String,
 }
 
+impl micro::codec::ProstSerde for HelloRequest {}
+impl micro::codec::ProstSerde for HelloResponse {}
+
 /// The registry name of the service.
 pub const SERVICE: &str = "greeter";
 

@@ -3,8 +3,10 @@
 //! ```no_run
 //! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! # struct HelloRequest { #[prost(string, tag = "1")] name: String }
+//! # impl micro_runtime::codec::ProstSerde for HelloRequest {}
 //! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! # struct HelloResponse { #[prost(string, tag = "1")] msg: String }
+//! # impl micro_runtime::codec::ProstSerde for HelloResponse {}
 //! # async fn run() -> micro_runtime::Result<()> {
 //! use std::time::Duration;
 //! use micro_runtime::{Client, Context, client::CallOptions};
@@ -262,7 +264,7 @@ impl Target {
             .candidate
             .as_ref()
             .and_then(|c| c.service.endpoint(endpoint))
-            .and_then(|e| e.metadata.get("path"))
+            .and_then(|e| e.metadata.get("grpc_path"))
         {
             return Ok(path.clone());
         }
@@ -663,6 +665,20 @@ impl Client {
         }))
     }
 
+    /// Call a client-streaming endpoint: send requests, then [`ClientStreaming::finish`] for
+    /// the one response.
+    pub async fn client_stream<Req: Message, Resp: Message>(
+        &self,
+        ctx: &Context,
+        service: &str,
+        endpoint: &str,
+        opts: &CallOptions,
+    ) -> Result<ClientStreaming<Req, Resp>> {
+        Ok(ClientStreaming {
+            inner: self.stream(ctx, service, endpoint, opts).await?,
+        })
+    }
+
     /// Call a server-streaming endpoint: send one request, get the stream of responses.
     pub async fn server_stream<Req: Message, Resp: Message>(
         &self,
@@ -785,5 +801,37 @@ impl<Req: Message, Resp: Message> Streaming<Req, Resp> {
     /// Separate the two directions (the sender is `None` once closed).
     pub fn split(self) -> (Option<StreamSender<Req>>, StreamReceiver<Resp>) {
         (self.sender, self.receiver)
+    }
+}
+
+/// A client-streaming call: send requests, then `finish` for the single response.
+pub struct ClientStreaming<Req, Resp> {
+    inner: Streaming<Req, Resp>,
+}
+
+impl<Req, Resp> fmt::Debug for ClientStreaming<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientStreaming").field("inner", &self.inner).finish()
+    }
+}
+
+impl<Req: Message, Resp: Message> ClientStreaming<Req, Resp> {
+    /// Send one request message (waits while the server is not reading).
+    pub async fn send(&mut self, msg: &Req) -> Result<()> {
+        self.inner.send(msg).await
+    }
+
+    /// Close the sending side and wait for the response.
+    pub async fn finish(mut self) -> Result<Resp> {
+        self.inner.close_send();
+        match self.inner.recv().await? {
+            Some(rsp) => Ok(rsp),
+            None => Err(Error::internal(ID, "the server ended the call without a response")),
+        }
+    }
+
+    /// The node serving the call.
+    pub fn node(&self) -> &Node {
+        self.inner.node()
     }
 }

@@ -134,7 +134,7 @@ impl Node {
 }
 
 /// An endpoint: `Service.Method`, its request and response shapes, and metadata
-/// (`stream`, `idempotent`, `path` ...).
+/// (`stream`, `idempotent`, `grpc_path`, and the HTTP rule keys `method`, `path`, `body` ...).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Endpoint {

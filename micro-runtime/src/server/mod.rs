@@ -9,6 +9,7 @@
 //!
 //! #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! struct Count { #[prost(uint32, tag = "1")] #[serde(default)] n: u32 }
+//! impl micro_runtime::codec::ProstSerde for Count {}
 //!
 //! let router = Router::new()
 //!     .route(Route::unary("Counter.Double", |_ctx, c: Count| async move {

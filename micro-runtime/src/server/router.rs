@@ -320,8 +320,10 @@ where
 ///
 /// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 /// # struct Req { #[prost(string, tag = "1")] name: String }
+/// # impl micro_runtime::codec::ProstSerde for Req {}
 /// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 /// # struct Rsp { #[prost(string, tag = "1")] msg: String }
+/// # impl micro_runtime::codec::ProstSerde for Rsp {}
 /// let route = Route::unary("Greeter.Hello", |_ctx, req: Req| async move {
 ///     Ok(Rsp { msg: format!("Hello {}", req.name) })
 /// })
@@ -509,7 +511,7 @@ impl Route {
     /// The registry record of the endpoint.
     pub fn endpoint(&self) -> Endpoint {
         let mut endpoint = self.endpoint.clone();
-        endpoint.metadata.insert("path".into(), self.path());
+        endpoint.metadata.insert("grpc_path".into(), self.path());
         endpoint
     }
 
@@ -570,6 +572,7 @@ pub trait Handler {
 /// use micro_runtime::server::Router;
 /// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 /// # struct Req { #[prost(string, tag = "1")] name: String }
+/// # impl micro_runtime::codec::ProstSerde for Req {}
 /// let router = Router::new()
 ///     .unary("Echo.Call", |_ctx, req: Req| async move { Ok(req) })
 ///     .unary("Echo.Again", |_ctx, req: Req| async move { Ok(req) });
@@ -724,6 +727,7 @@ mod tests {
         #[prost(string, tag = "1")]
         s: String,
     }
+    impl crate::codec::ProstSerde for M {}
 
     fn router() -> Router {
         Router::new()
@@ -792,7 +796,7 @@ mod tests {
         .idempotent();
         let ep = route.endpoint();
         assert_eq!(ep.metadata["stream"], "server");
-        assert_eq!(ep.metadata["path"], "/A/B");
+        assert_eq!(ep.metadata["grpc_path"], "/A/B");
         assert!(ep.is_idempotent());
     }
 }

@@ -186,7 +186,7 @@ async fn health_check_and_registry_record() {
     );
     assert!(!names.iter().any(|n| n.starts_with("Health.")));
     let call = record.endpoint("Echo.Call").unwrap();
-    assert_eq!(call.metadata["path"], "/test.echo.Echo/Call");
+    assert_eq!(call.metadata["grpc_path"], "/test.echo.Echo/Call");
     assert_eq!(
         record.endpoint("Echo.Chat").unwrap().metadata["stream"],
         "bidirectional"

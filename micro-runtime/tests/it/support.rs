@@ -28,6 +28,8 @@ pub struct Echo {
     pub node: String,
 }
 
+impl micro_runtime::codec::ProstSerde for Echo {}
+
 impl Echo {
     pub fn text(text: &str) -> Echo {
         Echo {

@@ -1,0 +1,261 @@
+//! What generated code uses. Code emitted by `micro-gen` (from `.proto` files) and by the
+//! `#[micro::service]` macro names only items of this module (as `::micro::codegen::*`), so
+//! the runtime can change inside without breaking generated files.
+//!
+//! Nothing here is meant to be called by hand, but everything is documented so generated
+//! code can be read.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+pub use std::future::Future;
+pub use std::sync::Arc;
+
+pub use bytes::{BufMut, Bytes};
+pub use prost;
+pub use prost_reflect;
+pub use prost_types;
+pub use serde;
+
+pub use crate::client::{CallOptions, Client, ClientStreaming, Streaming};
+pub use crate::codec::{Format, Message};
+pub use crate::context::Context;
+pub use crate::error::{Error, Result};
+pub use crate::registry::Value;
+pub use crate::server::{Handler, Route, Router};
+pub use crate::stream::{StreamReceiver, StreamSender};
+
+use prost_reflect::{
+    DescriptorPool, DeserializeOptions, DynamicMessage, Kind, MessageDescriptor, ReflectMessage,
+    SerializeOptions,
+};
+
+const ID: &str = "micro.codec";
+
+/// The encoded `FileDescriptorSet` of a generated package (its files and what they import,
+/// except the well-known types), decoded on first use.
+///
+/// It gives generated messages the canonical JSON mapping, endpoints their registry schemas,
+/// and the server reflection.
+#[derive(Debug)]
+pub struct Descriptors {
+    bytes: &'static [u8],
+    pool: OnceLock<std::result::Result<DescriptorPool, String>>,
+}
+
+impl Descriptors {
+    /// Wrap encoded descriptors (decoded lazily).
+    pub const fn new(bytes: &'static [u8]) -> Descriptors {
+        Descriptors {
+            bytes,
+            pool: OnceLock::new(),
+        }
+    }
+
+    /// The encoded `FileDescriptorSet`.
+    pub fn bytes(&self) -> &'static [u8] {
+        self.bytes
+    }
+
+    /// The descriptor pool: the well-known types plus these files.
+    pub fn pool(&self) -> Result<&DescriptorPool> {
+        self.pool
+            .get_or_init(|| {
+                let mut pool = DescriptorPool::global();
+                pool.decode_file_descriptor_set(self.bytes)
+                    .map(|()| pool)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| Error::internal(ID, format!("invalid embedded descriptors: {e}")))
+    }
+
+    /// The descriptor of the message `full_name` (`greeter.HelloRequest`).
+    pub fn message(&self, full_name: &str) -> Result<MessageDescriptor> {
+        self.pool()?.get_message_by_name(full_name).ok_or_else(|| {
+            Error::internal(ID, format!("no descriptor for message {full_name}"))
+        })
+    }
+}
+
+fn json_options() -> SerializeOptions {
+    // The canonical mapping: lowerCamelCase names, 64-bit integers as strings, enums by
+    // name, default values omitted (as protobuf's own JSON printers do).
+    SerializeOptions::new()
+}
+
+fn write_json<B: BufMut>(msg: &DynamicMessage, buf: &mut B) -> Result<()> {
+    let mut ser = serde_json::Serializer::new(buf.writer());
+    msg.serialize_with_options(&mut ser, &json_options())
+        .map_err(|e| Error::internal(ID, format!("failed to encode JSON: {e}")))
+}
+
+fn read_json(desc: MessageDescriptor, buf: &[u8]) -> Result<DynamicMessage> {
+    let mut de = serde_json::Deserializer::from_slice(buf);
+    let msg = DynamicMessage::deserialize_with_options(desc, &mut de, &DeserializeOptions::new())
+        .map_err(|e| crate::codec::json_error(&e))?;
+    de.end().map_err(|e| crate::codec::json_error(&e))?;
+    Ok(msg)
+}
+
+/// [`Message::encode`] for a generated message named `full_name`.
+pub fn encode_message<T: prost::Message, B: BufMut>(
+    msg: &T,
+    format: Format,
+    buf: &mut B,
+    descriptors: &Descriptors,
+    full_name: &str,
+) -> Result<()> {
+    match format {
+        Format::Proto => msg
+            .encode(buf)
+            .map_err(|e| Error::internal(ID, format!("failed to encode protobuf: {e}"))),
+        Format::Json => {
+            let desc = descriptors.message(full_name)?;
+            let dynamic = DynamicMessage::decode(desc, msg.encode_to_vec().as_slice())
+                .map_err(|e| crate::codec::proto_error(&e))?;
+            write_json(&dynamic, buf)
+        }
+    }
+}
+
+/// [`Message::decode`] for a generated message named `full_name`.
+pub fn decode_message<T: prost::Message + Default>(
+    format: Format,
+    buf: Bytes,
+    descriptors: &Descriptors,
+    full_name: &str,
+) -> Result<T> {
+    match format {
+        Format::Proto => T::decode(buf).map_err(|e| crate::codec::proto_error(&e)),
+        Format::Json => read_json(descriptors.message(full_name)?, &buf)?
+            .transcode_to::<T>()
+            .map_err(|e| crate::codec::proto_error(&e)),
+    }
+}
+
+/// `serde::Serialize` for a generated message: the canonical JSON mapping.
+pub fn serialize<T: prost::Message, S: serde::Serializer>(
+    msg: &T,
+    serializer: S,
+    descriptors: &Descriptors,
+    full_name: &str,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+    let desc = descriptors.message(full_name).map_err(S::Error::custom)?;
+    let dynamic = DynamicMessage::decode(desc, msg.encode_to_vec().as_slice()).map_err(S::Error::custom)?;
+    dynamic.serialize_with_options(serializer, &json_options())
+}
+
+/// `serde::Deserialize` for a generated message: the canonical JSON mapping (both the JSON
+/// name and the proto field name are accepted).
+pub fn deserialize<'de, T: prost::Message + Default, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    descriptors: &Descriptors,
+    full_name: &str,
+) -> std::result::Result<T, D::Error> {
+    use serde::de::Error as _;
+    let desc = descriptors.message(full_name).map_err(D::Error::custom)?;
+    let dynamic = DynamicMessage::deserialize_with_options(desc, deserializer, &DeserializeOptions::new())?;
+    dynamic.transcode_to::<T>().map_err(D::Error::custom)
+}
+
+/// [`Message::encode`] for types that know their descriptor (the well-known types).
+pub(crate) fn encode_reflect<T: ReflectMessage, B: BufMut>(msg: &T, format: Format, buf: &mut B) -> Result<()> {
+    match format {
+        Format::Proto => msg
+            .encode(buf)
+            .map_err(|e| Error::internal(ID, format!("failed to encode protobuf: {e}"))),
+        Format::Json => write_json(&msg.transcode_to_dynamic(), buf),
+    }
+}
+
+/// [`Message::decode`] for types that know their descriptor (the well-known types).
+pub(crate) fn decode_reflect<T: ReflectMessage + Default>(format: Format, buf: Bytes) -> Result<T> {
+    match format {
+        Format::Proto => T::decode(buf).map_err(|e| crate::codec::proto_error(&e)),
+        Format::Json => read_json(T::default().descriptor(), &buf)?
+            .transcode_to::<T>()
+            .map_err(|e| crate::codec::proto_error(&e)),
+    }
+}
+
+/// The registry shape of message `full_name`: its fields, nested messages expanded (a
+/// recursive message is expanded once).
+pub fn schema(descriptors: &Descriptors, full_name: &str) -> Option<Value> {
+    let desc = descriptors.message(full_name).ok()?;
+    let mut seen = HashSet::new();
+    Some(message_value(desc.name(), &desc, &mut seen, 0))
+}
+
+const MAX_DEPTH: usize = 8;
+
+fn message_value(name: &str, desc: &MessageDescriptor, seen: &mut HashSet<String>, depth: usize) -> Value {
+    let mut value = Value::new(name, desc.name());
+    if depth >= MAX_DEPTH || !seen.insert(desc.full_name().to_owned()) {
+        return value;
+    }
+    for field in desc.fields() {
+        let kind = field.kind();
+        let type_name = kind_name(&kind);
+        let shown = if field.is_map() {
+            match &kind {
+                Kind::Message(entry) => {
+                    let key = entry.map_entry_key_field().kind();
+                    let val = entry.map_entry_value_field().kind();
+                    format!("map<{}, {}>", kind_name(&key), kind_name(&val))
+                }
+                _ => type_name.clone(),
+            }
+        } else if field.is_list() {
+            format!("repeated {type_name}")
+        } else {
+            type_name
+        };
+        let mut child = match &kind {
+            Kind::Message(m) if !field.is_map() && !m.full_name().starts_with("google.protobuf.") => {
+                message_value(field.name(), m, seen, depth + 1)
+            }
+            _ => Value::new(field.name(), ""),
+        };
+        child.name = field.name().to_owned();
+        child.kind = shown;
+        value.values.push(child);
+    }
+    seen.remove(desc.full_name());
+    value
+}
+
+fn kind_name(kind: &Kind) -> String {
+    match kind {
+        Kind::Double => "double".into(),
+        Kind::Float => "float".into(),
+        Kind::Int32 => "int32".into(),
+        Kind::Int64 => "int64".into(),
+        Kind::Uint32 => "uint32".into(),
+        Kind::Uint64 => "uint64".into(),
+        Kind::Sint32 => "sint32".into(),
+        Kind::Sint64 => "sint64".into(),
+        Kind::Fixed32 => "fixed32".into(),
+        Kind::Fixed64 => "fixed64".into(),
+        Kind::Sfixed32 => "sfixed32".into(),
+        Kind::Sfixed64 => "sfixed64".into(),
+        Kind::Bool => "bool".into(),
+        Kind::String => "string".into(),
+        Kind::Bytes => "bytes".into(),
+        Kind::Message(m) => m.full_name().to_owned(),
+        Kind::Enum(e) => e.full_name().to_owned(),
+    }
+}
+
+/// Set the registry shapes of a route's request and response from descriptors.
+pub fn describe(route: Route, descriptors: &Descriptors, request: &str, response: &str) -> Route {
+    let mut route = route;
+    if let Some(v) = schema(descriptors, request) {
+        route = route.request(v);
+    }
+    if let Some(v) = schema(descriptors, response) {
+        route = route.response(v);
+    }
+    route
+}

@@ -248,9 +248,10 @@ fn kind_name(kind: &Kind) -> String {
     }
 }
 
-/// Set the registry shapes of a route's request and response from descriptors.
-pub fn describe(route: Route, descriptors: &Descriptors, request: &str, response: &str) -> Route {
-    let mut route = route;
+/// Set the registry shapes of a route's request and response from descriptors, and attach
+/// the descriptors (for reflection).
+pub fn describe(route: Route, descriptors: &'static Descriptors, request: &str, response: &str) -> Route {
+    let mut route = route.descriptors(descriptors);
     if let Some(v) = schema(descriptors, request) {
         route = route.request(v);
     }
@@ -259,3 +260,62 @@ pub fn describe(route: Route, descriptors: &Descriptors, request: &str, response
     }
     route
 }
+
+/// The options a generated client passes: the caller's, plus the protobuf package for the
+/// gRPC path when the caller did not set one.
+pub fn call_options(options: &CallOptions, package: Option<&str>) -> CallOptions {
+    let mut options = options.clone();
+    if options.package.is_none() {
+        options.package = package.map(str::to_owned);
+    }
+    options
+}
+
+/// Implement [`Message`] (protobuf, and JSON with the canonical proto3 mapping) and serde's
+/// `Serialize`/`Deserialize` for generated prost messages:
+///
+/// ```ignore
+/// ::micro::codegen::impl_messages!(FILE_DESCRIPTOR_SET;
+///     HelloRequest => "greeter.HelloRequest",
+///     hello_request::Detail => "greeter.HelloRequest.Detail");
+/// ```
+#[macro_export]
+macro_rules! impl_messages {
+    ($descriptors:path; $($ty:ty => $name:literal),* $(,)?) => {$(
+        impl $crate::codegen::Message for $ty {
+            fn encode<B: $crate::codegen::BufMut>(
+                &self,
+                format: $crate::codegen::Format,
+                buf: &mut B,
+            ) -> $crate::codegen::Result<()> {
+                $crate::codegen::encode_message(self, format, buf, &$descriptors, $name)
+            }
+
+            fn decode(
+                format: $crate::codegen::Format,
+                buf: $crate::codegen::Bytes,
+            ) -> $crate::codegen::Result<Self> {
+                $crate::codegen::decode_message(format, buf, &$descriptors, $name)
+            }
+        }
+
+        impl $crate::codegen::serde::Serialize for $ty {
+            fn serialize<S: $crate::codegen::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::codegen::serialize(self, serializer, &$descriptors, $name)
+            }
+        }
+
+        impl<'de> $crate::codegen::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: $crate::codegen::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::codegen::deserialize(deserializer, &$descriptors, $name)
+            }
+        }
+    )*};
+}
+
+pub use crate::impl_messages;

@@ -66,3 +66,15 @@ pub fn init_logging() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Include the code `micro-gen` generated for a protobuf package in build.rs:
+/// `mod pb { micro::include_proto!("greeter"); }`.
+///
+/// The package name is the one in the `.proto` file (`acme.greeter.v1`); a file without a
+/// package generates `_`.
+#[macro_export]
+macro_rules! include_proto {
+    ($package:literal) => {
+        ::core::include!(::core::concat!(::core::env!("OUT_DIR"), "/", $package, ".rs"));
+    };
+}

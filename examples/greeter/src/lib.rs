@@ -1,63 +1,67 @@
-//! The greeter example: `Greeter.Hello` takes `{"name": ...}` and answers
-//! `{"msg": "Hello <name>"}`.
+//! The greeter example, generated from `proto/greeter.proto`.
 //!
-//! It is written with micro's low-level handler API (typed async closures); the messages are
-//! plain Rust structs that speak protobuf (prost) and JSON (serde), so the endpoint answers
-//! stock gRPC clients and `micro call` alike.
+//! `build.rs` runs `micro_gen::compile_protos`; [`pb`] includes the result: the messages,
+//! `greeter_client::GreeterClient` and `greeter_server::{Greeter, GreeterServer}`. This crate
+//! implements the handler ([`GreeterHandler`]); the binaries serve and call it.
 
 use std::time::Duration;
 
-use micro::registry::Value;
-use micro::server::{Route, Router};
+use micro::stream::StreamSender;
+use micro::{Context, Error, Result};
 
-/// The request of `Greeter.Hello`.
-#[derive(
-    Clone, PartialEq, micro::prost::Message, micro::serde::Serialize, micro::serde::Deserialize,
-)]
-#[prost(prost_path = "::micro::prost")]
-#[serde(crate = "micro::serde", default)]
-pub struct HelloRequest {
-    /// Who to greet.
-    #[prost(string, tag = "1")]
-    pub name: String,
+/// The generated code for package `greeter`.
+pub mod pb {
+    micro::include_proto!("greeter");
 }
 
-/// The response of `Greeter.Hello`.
-#[derive(
-    Clone, PartialEq, micro::prost::Message, micro::serde::Serialize, micro::serde::Deserialize,
-)]
-#[prost(prost_path = "::micro::prost")]
-#[serde(crate = "micro::serde", default)]
-pub struct HelloResponse {
-    /// The greeting.
-    #[prost(string, tag = "1")]
-    pub msg: String,
-}
-
-impl micro::codec::ProstSerde for HelloRequest {}
-impl micro::codec::ProstSerde for HelloResponse {}
+pub use pb::greeter_client::GreeterClient;
+pub use pb::greeter_server::{Greeter, GreeterServer};
+pub use pb::{HelloRequest, HelloResponse, StreamRequest, StreamResponse};
 
 /// The registry name of the service.
 pub const SERVICE: &str = "greeter";
 
-/// The protobuf package, so stock gRPC clients call `/greeter.Greeter/Hello`.
-pub const PACKAGE: &str = "greeter";
+/// The most greetings one `Stream` call sends.
+pub const MAX_STREAM: i64 = 10_000;
 
-/// The greeter's endpoints. `delay` simulates work in each call (zero for none), which makes
+/// The greeter's handler. `delay` simulates work in each `Hello` (zero for none), which makes
 /// graceful draining visible.
-pub fn router(delay: Duration) -> Router {
-    let hello = Route::unary("Greeter.Hello", move |_ctx, req: HelloRequest| async move {
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+#[derive(Debug, Default)]
+pub struct GreeterHandler {
+    /// Time spent in each `Hello`.
+    pub delay: Duration,
+}
+
+impl Greeter for GreeterHandler {
+    async fn hello(&self, _ctx: Context, request: HelloRequest) -> Result<HelloResponse> {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
         }
         Ok(HelloResponse {
-            msg: format!("Hello {}", req.name),
+            msg: format!("Hello {}", request.name),
         })
-    })
-    .package(PACKAGE)
-    // Greeting twice does no harm, so callers may retry on another node.
-    .idempotent()
-    .request(Value::new("HelloRequest", "HelloRequest").with_field(Value::new("name", "string")))
-    .response(Value::new("HelloResponse", "HelloResponse").with_field(Value::new("msg", "string")));
-    Router::new().route(hello)
+    }
+
+    async fn stream(
+        &self,
+        _ctx: Context,
+        request: StreamRequest,
+        responses: StreamSender<StreamResponse>,
+    ) -> Result<()> {
+        if !(0..=MAX_STREAM).contains(&request.count) {
+            return Err(Error::bad_request(
+                SERVICE,
+                format!("count must be between 0 and {MAX_STREAM}, not {}", request.count),
+            ));
+        }
+        for i in 1..=request.count {
+            responses
+                .send(&StreamResponse {
+                    msg: format!("Hello {} #{i}", request.name),
+                    count: i,
+                })
+                .await?;
+        }
+        Ok(())
+    }
 }

@@ -341,6 +341,7 @@ pub struct Route {
     pub(crate) package: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) internal: bool,
+    pub(crate) descriptors: Option<&'static crate::codegen::Descriptors>,
 }
 
 impl fmt::Debug for Route {
@@ -369,6 +370,7 @@ impl Route {
             package: None,
             timeout: None,
             internal: false,
+            descriptors: None,
         }
     }
 
@@ -488,6 +490,14 @@ impl Route {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Route {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The protobuf descriptors of the endpoint's package (set by generated code; used for
+    /// reflection).
+    #[must_use]
+    pub fn descriptors(mut self, descriptors: &'static crate::codegen::Descriptors) -> Route {
+        self.descriptors = Some(descriptors);
         self
     }
 

@@ -1,0 +1,122 @@
+//! The model both front doors build: a service, its methods, their types and options.
+//!
+//! `micro-gen` fills it from `.proto` descriptors; the `#[micro::service]` macro fills it
+//! from a Rust trait. [`crate::emit`] turns it into the client and server code.
+
+use proc_macro2::TokenStream;
+
+/// A service.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// The service name as declared (`Greeter`): the first half of endpoint names.
+    pub name: String,
+    /// The protobuf package (`greeter`), if any: gives the gRPC path `/greeter.Greeter/Hello`.
+    pub package: Option<String>,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+    /// Marked deprecated.
+    pub deprecated: bool,
+    /// The methods.
+    pub methods: Vec<Method>,
+}
+
+/// A method.
+#[derive(Clone, Debug)]
+pub struct Method {
+    /// The method name as declared (`Hello`): the second half of the endpoint name.
+    pub name: String,
+    /// The Rust function name (`hello`, possibly `r#type`).
+    pub rust_name: String,
+    /// The request type, as seen from the module that holds the generated modules.
+    pub input: TokenStream,
+    /// The response type, likewise.
+    pub output: TokenStream,
+    /// The request message's full protobuf name, when there is one (for schemas).
+    pub input_proto: Option<String>,
+    /// The response message's full protobuf name, when there is one.
+    pub output_proto: Option<String>,
+    /// The client sends a stream.
+    pub client_streaming: bool,
+    /// The server sends a stream.
+    pub server_streaming: bool,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+    /// Marked deprecated.
+    pub deprecated: bool,
+    /// Safe to run more than once (`idempotency_level` IDEMPOTENT or NO_SIDE_EFFECTS).
+    pub idempotent: bool,
+    /// HTTP bindings (`google.api.http`).
+    pub http: Vec<HttpRule>,
+    /// Extra endpoint metadata.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl Method {
+    /// `Service.Method`.
+    pub fn endpoint(&self, service: &Service) -> String {
+        format!("{}.{}", service.name, self.name)
+    }
+}
+
+/// One HTTP binding of a method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRule {
+    /// `GET`, `POST`, ... or a custom verb.
+    pub method: String,
+    /// The path template, e.g. `/v1/{name=messages/*}`.
+    pub path: String,
+    /// The request field mapped to the body (`*` for all), if any.
+    pub body: Option<String>,
+    /// The response field mapped to the body, if any.
+    pub response_body: Option<String>,
+}
+
+impl HttpRule {
+    /// The rule as a JSON object.
+    pub fn to_json(&self) -> String {
+        let mut out = format!(
+            "{{\"method\":{},\"path\":{}",
+            json_string(&self.method),
+            json_string(&self.path)
+        );
+        if let Some(body) = &self.body {
+            out.push_str(&format!(",\"body\":{}", json_string(body)));
+        }
+        if let Some(body) = &self.response_body {
+            out.push_str(&format!(",\"response_body\":{}", json_string(body)));
+        }
+        out.push('}');
+        out
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_rule_json() {
+        let rule = HttpRule {
+            method: "POST".into(),
+            path: "/v1/{name=\"x\"}".into(),
+            body: Some("*".into()),
+            response_body: None,
+        };
+        assert_eq!(rule.to_json(), r#"{"method":"POST","path":"/v1/{name=\"x\"}","body":"*"}"#);
+    }
+}

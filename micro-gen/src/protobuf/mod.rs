@@ -1,0 +1,495 @@
+//! The `.proto` front door: descriptors → prost messages + micro services, one file per
+//! package. Shared by the build.rs API ([`crate::Builder`]) and `protoc-gen-micro`.
+
+mod build;
+pub(crate) mod plugin;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::rc::Rc;
+
+use proc_macro2::{Literal, TokenStream};
+use prost::Message as _;
+use prost_build::{Module, ServiceGenerator};
+use prost_reflect::{DescriptorPool, Value as ReflectValue};
+use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
+use quote::quote;
+
+use crate::emit::{self, EmitOptions};
+use crate::ident::{ident, to_snake, to_upper_camel};
+use crate::model::{self, HttpRule};
+
+pub use build::{Builder, compile_protos, configure};
+
+/// A code generation failure, with what to do about it.
+#[derive(Debug)]
+pub struct Error {
+    message: String,
+}
+
+impl Error {
+    pub(crate) fn new(message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) client: bool,
+    pub(crate) server: bool,
+    pub(crate) comments: bool,
+    pub(crate) services_only: bool,
+    pub(crate) extern_paths: Vec<(String, String)>,
+    pub(crate) type_attributes: Vec<(String, String)>,
+    pub(crate) message_attributes: Vec<(String, String)>,
+    pub(crate) enum_attributes: Vec<(String, String)>,
+    pub(crate) field_attributes: Vec<(String, String)>,
+    pub(crate) btree_maps: Vec<String>,
+    pub(crate) bytes: Vec<String>,
+    pub(crate) boxed: Vec<String>,
+    pub(crate) codegen_path: String,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            client: true,
+            server: true,
+            comments: true,
+            services_only: false,
+            extern_paths: Vec::new(),
+            type_attributes: Vec::new(),
+            message_attributes: Vec::new(),
+            enum_attributes: Vec::new(),
+            field_attributes: Vec::new(),
+            btree_maps: Vec::new(),
+            bytes: Vec::new(),
+            boxed: Vec::new(),
+            codegen_path: "::micro::codegen".into(),
+        }
+    }
+}
+
+/// One generated file.
+#[derive(Clone, Debug)]
+pub(crate) struct Generated {
+    /// `greeter.rs`, `_.rs` for no package.
+    pub(crate) file_name: String,
+    /// The Rust module path of the package (`["google", "api"]`).
+    pub(crate) module: Vec<String>,
+    pub(crate) content: String,
+}
+
+/// Collects the services prost-build sees, per package.
+#[derive(Clone, Default)]
+struct Collector {
+    services: Rc<RefCell<BTreeMap<String, Vec<prost_build::Service>>>>,
+}
+
+impl ServiceGenerator for Collector {
+    fn generate(&mut self, service: prost_build::Service, _buf: &mut String) {
+        self.services
+            .borrow_mut()
+            .entry(service.package.clone())
+            .or_default()
+            .push(service);
+    }
+}
+
+/// Is `full_name` (`.pkg.Msg`) covered by an extern path?
+fn is_extern(full_name: &str, externs: &[(String, String)]) -> bool {
+    externs.iter().any(|(proto, _)| {
+        let proto = proto.as_str();
+        proto == "." || full_name == proto || full_name.starts_with(&format!("{proto}."))
+    })
+}
+
+/// Every message of a file: `(rust path from the package module, full name)`, skipping map
+/// entries and extern types.
+fn messages(file: &FileDescriptorProto, externs: &[(String, String)]) -> Vec<(TokenStream, String)> {
+    fn walk(
+        msg: &DescriptorProto,
+        prefix_proto: &str,
+        modules: &[String],
+        externs: &[(String, String)],
+        out: &mut Vec<(TokenStream, String)>,
+    ) {
+        if msg.options.as_ref().is_some_and(|o| o.map_entry()) {
+            return;
+        }
+        let full = if prefix_proto.is_empty() {
+            msg.name().to_owned()
+        } else {
+            format!("{prefix_proto}.{}", msg.name())
+        };
+        if is_extern(&format!(".{full}"), externs) {
+            return;
+        }
+        let mut path = TokenStream::new();
+        for m in modules {
+            let m = ident(m);
+            path.extend(quote!(#m::));
+        }
+        let ty = ident(&to_upper_camel(msg.name()));
+        path.extend(quote!(#ty));
+        out.push((path, full.clone()));
+        let mut inner = modules.to_vec();
+        inner.push(to_snake(msg.name()));
+        for nested in &msg.nested_type {
+            walk(nested, &full, &inner, externs, out);
+        }
+    }
+    let mut out = Vec::new();
+    for msg in &file.message_type {
+        walk(msg, file.package(), &[], externs, &mut out);
+    }
+    out
+}
+
+/// The files `names` need, in dependency order, themselves included.
+fn closure<'a>(
+    names: &[&'a str],
+    by_name: &HashMap<&'a str, &'a FileDescriptorProto>,
+) -> Vec<&'a FileDescriptorProto> {
+    fn visit<'a>(
+        name: &str,
+        by_name: &HashMap<&'a str, &'a FileDescriptorProto>,
+        seen: &mut HashSet<String>,
+        out: &mut Vec<&'a FileDescriptorProto>,
+    ) {
+        if !seen.insert(name.to_owned()) {
+            return;
+        }
+        if let Some(file) = by_name.get(name) {
+            for dep in &file.dependency {
+                visit(dep, by_name, seen, out);
+            }
+            out.push(file);
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for name in names {
+        visit(name, by_name, &mut seen, &mut out);
+    }
+    out
+}
+
+/// `google.api.http` bindings of a method, read through descriptors that keep extensions.
+fn http_rules(pool: &DescriptorPool, method_full_name: &str) -> Vec<HttpRule> {
+    let Some(ext) = pool.get_extension_by_name("google.api.http") else {
+        return Vec::new();
+    };
+    let Some((service, method)) = method_full_name.rsplit_once('.') else {
+        return Vec::new();
+    };
+    let Some(svc) = pool.get_service_by_name(service) else {
+        return Vec::new();
+    };
+    let Some(m) = svc.methods().find(|m| m.name() == method) else {
+        return Vec::new();
+    };
+    let options = m.options();
+    if !options.has_extension(&ext) {
+        return Vec::new();
+    }
+    let ReflectValue::Message(rule) = options.get_extension(&ext).into_owned() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    collect_rule(&rule, &mut out);
+    out
+}
+
+fn string_field(msg: &prost_reflect::DynamicMessage, name: &str) -> Option<String> {
+    let value = msg.get_field_by_name(name)?;
+    let s = value.as_str()?.to_owned();
+    (!s.is_empty()).then_some(s)
+}
+
+fn collect_rule(rule: &prost_reflect::DynamicMessage, out: &mut Vec<HttpRule>) {
+    let mut pattern = None;
+    for verb in ["get", "put", "post", "delete", "patch"] {
+        if rule.has_field_by_name(verb)
+            && let Some(path) = string_field(rule, verb)
+        {
+            pattern = Some((verb.to_ascii_uppercase(), path));
+        }
+    }
+    if pattern.is_none()
+        && rule.has_field_by_name("custom")
+        && let Some(custom) = rule.get_field_by_name("custom")
+        && let Some(custom) = custom.as_message()
+    {
+        pattern = string_field(custom, "kind").zip(string_field(custom, "path"));
+    }
+    if let Some((method, path)) = pattern {
+        out.push(HttpRule {
+            method,
+            path,
+            body: string_field(rule, "body"),
+            response_body: string_field(rule, "response_body"),
+        });
+    }
+    if let Some(extra) = rule.get_field_by_name("additional_bindings")
+        && let Some(list) = extra.as_list()
+    {
+        for item in list {
+            if let Some(m) = item.as_message() {
+                collect_rule(m, out);
+            }
+        }
+    }
+}
+
+fn comment_lines(c: &prost_build::Comments) -> Vec<String> {
+    let mut lines = c.leading.clone();
+    if !c.leading.is_empty() && !c.trailing.is_empty() {
+        lines.push(String::new());
+    }
+    lines.extend(c.trailing.iter().cloned());
+    lines
+}
+
+fn parse_type(path: &str) -> Result<TokenStream, Error> {
+    path.parse::<TokenStream>()
+        .map_err(|e| Error::new(format!("micro-gen: cannot parse the Rust type {path:?}: {e}")))
+}
+
+/// Generate one file per package.
+///
+/// `fds_bytes` is an encoded `FileDescriptorSet` (encoded, so custom options such as
+/// `google.api.http` survive); `only` restricts output to the packages of these files.
+pub(crate) fn generate(
+    fds_bytes: &[u8],
+    only: Option<&[String]>,
+    settings: &Settings,
+) -> Result<Vec<Generated>, Error> {
+    let fds = FileDescriptorSet::decode(fds_bytes)
+        .map_err(|e| Error::new(format!("micro-gen: invalid descriptor set: {e}")))?;
+    let pool = DescriptorPool::decode(fds_bytes)
+        .map_err(|e| Error::new(format!("micro-gen: invalid descriptors: {e}")))?;
+    let global = DescriptorPool::global();
+
+    let mut externs = settings.extern_paths.clone();
+    externs.push((".google.protobuf".into(), "::prost_types".into()));
+
+    let mut config = prost_build::Config::new();
+    config.format(false);
+    config.enable_type_names();
+    let cg = &settings.codegen_path;
+    config.prost_path(format!("{cg}::prost"));
+    config.prost_types_path(format!("{cg}::prost_types"));
+    // Fields without comments must not warn in crates that deny missing docs.
+    config.type_attribute(".", "#[allow(missing_docs)]");
+    for (proto, rust) in &settings.extern_paths {
+        config.extern_path(proto, rust);
+    }
+    for (path, attr) in &settings.type_attributes {
+        config.type_attribute(path, attr);
+    }
+    for (path, attr) in &settings.message_attributes {
+        config.message_attribute(path, attr);
+    }
+    for (path, attr) in &settings.enum_attributes {
+        config.enum_attribute(path, attr);
+    }
+    for (path, attr) in &settings.field_attributes {
+        config.field_attribute(path, attr);
+    }
+    if !settings.btree_maps.is_empty() {
+        config.btree_map(&settings.btree_maps);
+    }
+    if !settings.bytes.is_empty() {
+        config.bytes(&settings.bytes);
+    }
+    for path in &settings.boxed {
+        config.boxed(path);
+    }
+    if !settings.comments {
+        config.disable_comments(["."]);
+    }
+    let collector = Collector::default();
+    config.service_generator(Box::new(collector.clone()));
+
+    let requests: Vec<(Module, FileDescriptorProto)> = fds
+        .file
+        .iter()
+        .map(|f| (Module::from_protobuf_package_name(f.package()), f.clone()))
+        .collect();
+    let mut modules = config
+        .generate(requests)
+        .map_err(|e| Error::new(format!("micro-gen: prost-build failed: {e}")))?;
+
+    let by_name: HashMap<&str, &FileDescriptorProto> =
+        fds.file.iter().map(|f| (f.name(), f)).collect();
+    let mut packages: BTreeMap<String, Vec<&FileDescriptorProto>> = BTreeMap::new();
+    for file in &fds.file {
+        packages.entry(file.package().to_owned()).or_default().push(file);
+    }
+    let wanted: Option<BTreeSet<String>> = only.map(|names| {
+        names
+            .iter()
+            .filter_map(|n| by_name.get(n.as_str()).map(|f| f.package().to_owned()))
+            .collect()
+    });
+    let services = collector.services.borrow();
+    let codegen: TokenStream = parse_type(cg)?;
+
+    let mut out = Vec::new();
+    for (package, files) in &packages {
+        if wanted.as_ref().is_some_and(|w| !w.contains(package)) {
+            continue;
+        }
+        if is_extern(&format!(".{package}"), &externs) && !package.is_empty() {
+            continue;
+        }
+        let module = Module::from_protobuf_package_name(package);
+        let prost_code = modules.remove(&module).unwrap_or_default();
+        let msgs: Vec<(TokenStream, String)> =
+            files.iter().flat_map(|f| messages(f, &externs)).collect();
+        let svcs = services.get(package).cloned().unwrap_or_default();
+        if msgs.is_empty() && svcs.is_empty() && prost_code.trim().is_empty() {
+            continue;
+        }
+
+        let mut code = TokenStream::new();
+        let descriptors = quote!(DESCRIPTORS);
+        if !msgs.is_empty() || !svcs.is_empty() {
+            let names: Vec<&str> = files.iter().map(|f| f.name()).collect();
+            let needed = closure(&names, &by_name);
+            let mut set = FileDescriptorSet::default();
+            for file in needed {
+                if global.get_file_by_name(file.name()).is_some() {
+                    continue; // a well-known type: the runtime has it
+                }
+                let mut file = file.clone();
+                file.source_code_info = None;
+                set.file.push(file);
+            }
+            let bytes = Literal::byte_string(&set.encode_to_vec());
+            let doc = format!(
+                " The descriptors of package `{}` and its imports: JSON mapping, registry schemas, reflection.",
+                if package.is_empty() { "(none)" } else { package }
+            );
+            code.extend(quote! {
+                #[doc = #doc]
+                pub static #descriptors: #codegen::Descriptors = #codegen::Descriptors::new(#bytes);
+            });
+            code.extend(emit::message_impls(&descriptors, &msgs, &codegen));
+        }
+
+        let opts = EmitOptions {
+            client: settings.client,
+            server: settings.server,
+            descriptors: Some(descriptors.clone()),
+            codegen: codegen.clone(),
+        };
+        for svc in &svcs {
+            let model = service_model(svc, &pool, settings.comments)?;
+            code.extend(emit::service(&model, &opts));
+        }
+
+        let mut text = String::new();
+        text.push_str("// @generated by micro-gen. Do not edit: change the .proto file and build again.\n");
+        if !settings.services_only {
+            text.push_str(&prost_code);
+            text.push('\n');
+        }
+        text.push_str(&code.to_string());
+        let file = syn::parse_file(&text).map_err(|e| {
+            Error::new(format!(
+                "micro-gen: generated invalid Rust for package {package:?}: {e} (please report this as a bug)"
+            ))
+        })?;
+        let content = prettyplease::unparse(&file);
+        out.push(Generated {
+            file_name: module.to_file_name_or("_"),
+            module: module.parts().map(str::to_owned).collect(),
+            content,
+        });
+    }
+    Ok(out)
+}
+
+fn service_model(
+    svc: &prost_build::Service,
+    pool: &DescriptorPool,
+    comments: bool,
+) -> Result<model::Service, Error> {
+    let package = (!svc.package.is_empty()).then(|| svc.package.clone());
+    let full = match &package {
+        Some(p) => format!("{p}.{}", svc.proto_name),
+        None => svc.proto_name.clone(),
+    };
+    let mut methods = Vec::new();
+    for m in &svc.methods {
+        let level = m.options.idempotency_level();
+        use prost_types::method_options::IdempotencyLevel;
+        methods.push(model::Method {
+            name: m.proto_name.clone(),
+            rust_name: m.name.clone(),
+            input: parse_type(&m.input_type)?,
+            output: parse_type(&m.output_type)?,
+            input_proto: Some(m.input_proto_type.trim_start_matches('.').to_owned()),
+            output_proto: Some(m.output_proto_type.trim_start_matches('.').to_owned()),
+            client_streaming: m.client_streaming,
+            server_streaming: m.server_streaming,
+            docs: if comments { comment_lines(&m.comments) } else { Vec::new() },
+            deprecated: m.options.deprecated(),
+            idempotent: matches!(level, IdempotencyLevel::Idempotent | IdempotencyLevel::NoSideEffects),
+            http: http_rules(pool, &format!("{full}.{}", m.proto_name)),
+            metadata: Vec::new(),
+        });
+    }
+    Ok(model::Service {
+        name: svc.proto_name.clone(),
+        package,
+        docs: if comments { comment_lines(&svc.comments) } else { Vec::new() },
+        deprecated: svc.options.deprecated(),
+        methods,
+    })
+}
+
+/// The text of an include file: a module tree with one `include!` per package.
+pub(crate) fn include_file(files: &[Generated], include: impl Fn(&str) -> String) -> String {
+    #[derive(Default)]
+    struct Node {
+        file: Option<String>,
+        children: BTreeMap<String, Node>,
+    }
+    let mut root = Node::default();
+    for g in files {
+        let mut node = &mut root;
+        for part in &g.module {
+            node = node.children.entry(part.clone()).or_default();
+        }
+        node.file = Some(g.file_name.clone());
+    }
+    fn render(node: &Node, depth: usize, include: &dyn Fn(&str) -> String, out: &mut String) {
+        let pad = "    ".repeat(depth);
+        if let Some(file) = &node.file {
+            out.push_str(&format!("{pad}{}\n", include(file)));
+        }
+        for (name, child) in &node.children {
+            out.push_str(&format!("{pad}pub mod {name} {{\n"));
+            render(child, depth + 1, include, out);
+            out.push_str(&format!("{pad}}}\n"));
+        }
+    }
+    let mut out = String::from("// @generated by micro-gen: the module tree of every generated package.\n");
+    render(&root, 0, &include, &mut out);
+    out
+}

@@ -71,7 +71,11 @@ const CLIENT_RESERVED: &[&str] = &["new", "with_options", "client", "service", "
 
 /// The client-side function names of each method: `(call, call_with)`.
 fn client_names(service: &Service) -> Vec<(String, String)> {
-    let base: Vec<String> = service.methods.iter().map(|m| m.rust_name.clone()).collect();
+    let base: Vec<String> = service
+        .methods
+        .iter()
+        .map(|m| m.rust_name.clone())
+        .collect();
     let mut out = Vec::new();
     for name in &base {
         let plain = name.strip_prefix("r#").unwrap_or(name);
@@ -81,7 +85,10 @@ fn client_names(service: &Service) -> Vec<(String, String)> {
         }
         let call_plain = call.strip_prefix("r#").unwrap_or(&call).to_owned();
         let mut with = format!("{call_plain}_with");
-        if base.iter().any(|b| b.strip_prefix("r#").unwrap_or(b) == with) {
+        if base
+            .iter()
+            .any(|b| b.strip_prefix("r#").unwrap_or(b) == with)
+        {
             with = format!("{call_plain}_rpc_with");
         }
         out.push((call, with));
@@ -110,8 +117,14 @@ fn full_name(service: &Service) -> String {
 
 fn client(service: &Service, opts: &EmitOptions) -> TokenStream {
     let cg = &opts.codegen;
-    let module = format_ident!("{}_client", to_snake(&service.name).trim_start_matches("r#"));
-    let client_ty = format_ident!("{}Client", to_upper_camel(&service.name).trim_start_matches("r#"));
+    let module = format_ident!(
+        "{}_client",
+        to_snake(&service.name).trim_start_matches("r#")
+    );
+    let client_ty = format_ident!(
+        "{}Client",
+        to_upper_camel(&service.name).trim_start_matches("r#")
+    );
     let svc_docs = docs(&service.docs);
     let svc_deprecated = deprecated(service.deprecated);
     let full = full_name(service);
@@ -122,9 +135,11 @@ fn client(service: &Service, opts: &EmitOptions) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let names = client_names(service);
-    let methods = service.methods.iter().zip(names).map(|(m, (call, with))| {
-        client_method(service, m, &ident(&call), &ident(&with), cg)
-    });
+    let methods = service
+        .methods
+        .iter()
+        .zip(names)
+        .map(|(m, (call, with))| client_method(service, m, &ident(&call), &ident(&with), cg));
     quote! {
         #[doc = #module_doc]
         pub mod #module {
@@ -205,7 +220,8 @@ fn client_method(
     let output = deeper(&m.output);
     let method_docs = docs(&m.docs);
     let dep = deprecated(m.deprecated);
-    let with_doc = format!(" [`Self::{call}`] with a context (deadline, metadata) and call options.");
+    let with_doc =
+        format!(" [`Self::{call}`] with a context (deadline, metadata) and call options.");
     match (m.client_streaming, m.server_streaming) {
         (false, false) => quote! {
             #method_docs
@@ -296,14 +312,21 @@ fn client_method(
 
 fn server(service: &Service, opts: &EmitOptions) -> TokenStream {
     let cg = &opts.codegen;
-    let module = format_ident!("{}_server", to_snake(&service.name).trim_start_matches("r#"));
+    let module = format_ident!(
+        "{}_server",
+        to_snake(&service.name).trim_start_matches("r#")
+    );
     let trait_ident = ident(&to_upper_camel(&service.name));
-    let server_ty = format_ident!("{}Server", to_upper_camel(&service.name).trim_start_matches("r#"));
+    let server_ty = format_ident!(
+        "{}Server",
+        to_upper_camel(&service.name).trim_start_matches("r#")
+    );
     let svc_docs = docs(&service.docs);
     let svc_deprecated = deprecated(service.deprecated);
     let full = full_name(service);
     let module_doc = format!(" Handler trait and server for the `{full}` service.");
-    let trait_doc = format!(" The handler of `{full}`: implement it, then serve it with [`{server_ty}`].");
+    let trait_doc =
+        format!(" The handler of `{full}`: implement it, then serve it with [`{server_ty}`].");
     let server_doc = format!(
         " Serves a [`{trait_ident}`] implementation: pass it to `Service::builder(..).handler(..)`."
     );
@@ -494,7 +517,11 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
 
 /// Emit the `Message` and serde impls of generated messages, as one macro call: each entry
 /// is the Rust path (from the package module) and the full protobuf name.
-pub fn message_impls(descriptors: &TokenStream, messages: &[(TokenStream, String)], codegen: &TokenStream) -> TokenStream {
+pub fn message_impls(
+    descriptors: &TokenStream,
+    messages: &[(TokenStream, String)],
+    codegen: &TokenStream,
+) -> TokenStream {
     if messages.is_empty() {
         return TokenStream::new();
     }
@@ -529,8 +556,14 @@ mod tests {
     #[test]
     fn relative_types_go_one_level_deeper() {
         assert_eq!(deeper(&quote!(Foo)).to_string(), "super :: Foo");
-        assert_eq!(deeper(&quote!(super::x::Foo)).to_string(), "super :: super :: x :: Foo");
-        assert_eq!(deeper(&quote!(::prost_types::Timestamp)).to_string(), ":: prost_types :: Timestamp");
+        assert_eq!(
+            deeper(&quote!(super::x::Foo)).to_string(),
+            "super :: super :: x :: Foo"
+        );
+        assert_eq!(
+            deeper(&quote!(::prost_types::Timestamp)).to_string(),
+            ":: prost_types :: Timestamp"
+        );
         assert_eq!(deeper(&quote!(())).to_string(), "()");
     }
 
@@ -541,12 +574,19 @@ mod tests {
             package: None,
             docs: vec![],
             deprecated: false,
-            methods: vec![method("New", false, false), method("Get", false, false), method("GetWith", false, false)],
+            methods: vec![
+                method("New", false, false),
+                method("Get", false, false),
+                method("GetWith", false, false),
+            ],
         };
         let names = client_names(&svc);
         assert_eq!(names[0], ("new_rpc".to_owned(), "new_rpc_with".to_owned()));
         assert_eq!(names[1], ("get".to_owned(), "get_rpc_with".to_owned()));
-        assert_eq!(names[2], ("get_with".to_owned(), "get_with_with".to_owned()));
+        assert_eq!(
+            names[2],
+            ("get_with".to_owned(), "get_with_with".to_owned())
+        );
     }
 
     #[test]

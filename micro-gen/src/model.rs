@@ -117,6 +117,9 @@ mod tests {
             body: Some("*".into()),
             response_body: None,
         };
-        assert_eq!(rule.to_json(), r#"{"method":"POST","path":"/v1/{name=\"x\"}","body":"*"}"#);
+        assert_eq!(
+            rule.to_json(),
+            r#"{"method":"POST","path":"/v1/{name=\"x\"}","body":"*"}"#
+        );
     }
 }

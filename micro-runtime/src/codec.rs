@@ -18,9 +18,9 @@
 //!
 //! let msg = Hello { name: "John".into() };
 //! let mut json = Vec::new();
-//! msg.encode(Format::Json, &mut json).unwrap();
+//! msg.encode_as(Format::Json, &mut json).unwrap();
 //! assert_eq!(json, br#"{"name":"John"}"#);
-//! let back = Hello::decode(Format::Json, json.into()).unwrap();
+//! let back = Hello::decode_as(Format::Json, json.into()).unwrap();
 //! assert_eq!(back, msg);
 //! ```
 
@@ -102,10 +102,10 @@ impl std::fmt::Display for Format {
 /// `Serialize + DeserializeOwned` (protobuf and JSON). Implement it by hand for other types.
 pub trait Message: Sized + Send + 'static {
     /// Append the encoding of `self` in `format` to `buf`.
-    fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()>;
+    fn encode_as<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()>;
 
     /// Decode a message in `format` from `buf`.
-    fn decode(format: Format, buf: Bytes) -> Result<Self>;
+    fn decode_as(format: Format, buf: Bytes) -> Result<Self>;
 
     /// The format a client uses when the caller does not choose one.
     fn default_format() -> Format {
@@ -132,10 +132,13 @@ pub trait Message: Sized + Send + 'static {
 /// }
 /// impl micro_runtime::codec::ProstSerde for Ping {}
 /// ```
-pub trait ProstSerde: prost::Message + Default + Serialize + DeserializeOwned + Send + 'static {}
+pub trait ProstSerde:
+    prost::Message + Default + Serialize + DeserializeOwned + Send + 'static
+{
+}
 
 impl<T: ProstSerde> Message for T {
-    fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
+    fn encode_as<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
         match format {
             Format::Proto => prost::Message::encode(self, buf)
                 .map_err(|e| Error::internal(ID, format!("failed to encode protobuf: {e}"))),
@@ -144,7 +147,7 @@ impl<T: ProstSerde> Message for T {
         }
     }
 
-    fn decode(format: Format, buf: Bytes) -> Result<Self> {
+    fn decode_as(format: Format, buf: Bytes) -> Result<Self> {
         match format {
             Format::Proto => <T as prost::Message>::decode(buf).map_err(|e| proto_error(&e)),
             Format::Json => serde_json::from_slice(&buf).map_err(|e| json_error(&e)),
@@ -154,14 +157,14 @@ impl<T: ProstSerde> Message for T {
 
 /// `()` is `google.protobuf.Empty`: no bytes in protobuf, `{}` in JSON.
 impl Message for () {
-    fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
+    fn encode_as<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
         if format == Format::Json {
             buf.put_slice(b"{}");
         }
         Ok(())
     }
 
-    fn decode(format: Format, buf: Bytes) -> Result<()> {
+    fn decode_as(format: Format, buf: Bytes) -> Result<()> {
         match format {
             Format::Proto => {
                 // Unknown fields are ignored, as protobuf does for any message.
@@ -172,7 +175,10 @@ impl Message for () {
                     serde_json::from_slice(&buf).map_err(|e| json_error(&e))?;
                 match value {
                     serde_json::Value::Object(map) if map.is_empty() => Ok(()),
-                    _ => Err(Error::bad_request(ID, "expected {} for google.protobuf.Empty")),
+                    _ => Err(Error::bad_request(
+                        ID,
+                        "expected {} for google.protobuf.Empty",
+                    )),
                 }
             }
         }
@@ -183,11 +189,11 @@ macro_rules! well_known {
     ($($ty:ty),* $(,)?) => {$(
         /// A well-known type: protobuf, and JSON as the proto3 mapping says.
         impl Message for $ty {
-            fn encode<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
+            fn encode_as<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
                 crate::codegen::encode_reflect(self, format, buf)
             }
 
-            fn decode(format: Format, buf: Bytes) -> Result<Self> {
+            fn decode_as(format: Format, buf: Bytes) -> Result<Self> {
                 crate::codegen::decode_reflect(format, buf)
             }
         }
@@ -246,23 +252,27 @@ mod tests {
     #[test]
     fn empty_and_well_known_types() {
         let mut buf = Vec::new();
-        ().encode(Format::Json, &mut buf).unwrap();
+        ().encode_as(Format::Json, &mut buf).unwrap();
         assert_eq!(buf, b"{}");
-        <() as Message>::decode(Format::Json, Bytes::from_static(b"{}")).unwrap();
-        assert!(<() as Message>::decode(Format::Json, Bytes::from_static(b"[]")).is_err());
+        <() as Message>::decode_as(Format::Json, Bytes::from_static(b"{}")).unwrap();
+        assert!(<() as Message>::decode_as(Format::Json, Bytes::from_static(b"[]")).is_err());
 
-        let ts = prost_types::Timestamp { seconds: 1_700_000_000, nanos: 5_000_000 };
+        let ts = prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 5_000_000,
+        };
         let mut json = Vec::new();
-        ts.encode(Format::Json, &mut json).unwrap();
+        ts.encode_as(Format::Json, &mut json).unwrap();
         assert_eq!(json, br#""2023-11-14T22:13:20.005Z""#);
-        let back = <prost_types::Timestamp as Message>::decode(Format::Json, json.into()).unwrap();
+        let back =
+            <prost_types::Timestamp as Message>::decode_as(Format::Json, json.into()).unwrap();
         assert_eq!(back, ts);
 
         let mut json = Vec::new();
-        "hi".to_owned().encode(Format::Json, &mut json).unwrap();
+        "hi".to_owned().encode_as(Format::Json, &mut json).unwrap();
         assert_eq!(json, br#""hi""#);
         let mut json = Vec::new();
-        7i64.encode(Format::Json, &mut json).unwrap();
+        7i64.encode_as(Format::Json, &mut json).unwrap();
         assert_eq!(json, br#""7""#);
     }
 
@@ -291,17 +301,17 @@ mod tests {
             count: 7,
         };
         let mut buf = Vec::new();
-        Message::encode(&msg, Format::Proto, &mut buf).unwrap();
+        Message::encode_as(&msg, Format::Proto, &mut buf).unwrap();
         assert_eq!(
-            <Msg as Message>::decode(Format::Proto, buf.into()).unwrap(),
+            <Msg as Message>::decode_as(Format::Proto, buf.into()).unwrap(),
             msg
         );
     }
 
     #[test]
     fn malformed_json_is_a_400_that_says_where() {
-        let err =
-            <Msg as Message>::decode(Format::Json, Bytes::from_static(b"{\"name\": ")).unwrap_err();
+        let err = <Msg as Message>::decode_as(Format::Json, Bytes::from_static(b"{\"name\": "))
+            .unwrap_err();
         assert_eq!(err.code(), 400);
         assert!(
             err.detail().starts_with("malformed JSON"),
@@ -309,16 +319,18 @@ mod tests {
             err.detail()
         );
         assert!(err.detail().contains("line 1"), "{}", err.detail());
-        let err = <Msg as Message>::decode(Format::Json, Bytes::from_static(b"{\"count\": \"x\"}"))
-            .unwrap_err();
+        let err =
+            <Msg as Message>::decode_as(Format::Json, Bytes::from_static(b"{\"count\": \"x\"}"))
+                .unwrap_err();
         assert_eq!(err.code(), 400);
         assert!(err.detail().contains("does not match"), "{}", err.detail());
     }
 
     #[test]
     fn garbage_protobuf_is_internal() {
-        let err = <Msg as Message>::decode(Format::Proto, Bytes::from_static(&[0xff, 0xff, 0xff]))
-            .unwrap_err();
+        let err =
+            <Msg as Message>::decode_as(Format::Proto, Bytes::from_static(&[0xff, 0xff, 0xff]))
+                .unwrap_err();
         assert_eq!(err.grpc_code(), crate::Code::Internal);
     }
 }

@@ -72,9 +72,9 @@ impl Descriptors {
 
     /// The descriptor of the message `full_name` (`greeter.HelloRequest`).
     pub fn message(&self, full_name: &str) -> Result<MessageDescriptor> {
-        self.pool()?.get_message_by_name(full_name).ok_or_else(|| {
-            Error::internal(ID, format!("no descriptor for message {full_name}"))
-        })
+        self.pool()?
+            .get_message_by_name(full_name)
+            .ok_or_else(|| Error::internal(ID, format!("no descriptor for message {full_name}")))
     }
 }
 
@@ -143,7 +143,8 @@ pub fn serialize<T: prost::Message, S: serde::Serializer>(
 ) -> std::result::Result<S::Ok, S::Error> {
     use serde::ser::Error as _;
     let desc = descriptors.message(full_name).map_err(S::Error::custom)?;
-    let dynamic = DynamicMessage::decode(desc, msg.encode_to_vec().as_slice()).map_err(S::Error::custom)?;
+    let dynamic =
+        DynamicMessage::decode(desc, msg.encode_to_vec().as_slice()).map_err(S::Error::custom)?;
     dynamic.serialize_with_options(serializer, &json_options())
 }
 
@@ -156,12 +157,17 @@ pub fn deserialize<'de, T: prost::Message + Default, D: serde::Deserializer<'de>
 ) -> std::result::Result<T, D::Error> {
     use serde::de::Error as _;
     let desc = descriptors.message(full_name).map_err(D::Error::custom)?;
-    let dynamic = DynamicMessage::deserialize_with_options(desc, deserializer, &DeserializeOptions::new())?;
+    let dynamic =
+        DynamicMessage::deserialize_with_options(desc, deserializer, &DeserializeOptions::new())?;
     dynamic.transcode_to::<T>().map_err(D::Error::custom)
 }
 
 /// [`Message::encode`] for types that know their descriptor (the well-known types).
-pub(crate) fn encode_reflect<T: ReflectMessage, B: BufMut>(msg: &T, format: Format, buf: &mut B) -> Result<()> {
+pub(crate) fn encode_reflect<T: ReflectMessage, B: BufMut>(
+    msg: &T,
+    format: Format,
+    buf: &mut B,
+) -> Result<()> {
     match format {
         Format::Proto => msg
             .encode(buf)
@@ -190,7 +196,12 @@ pub fn schema(descriptors: &Descriptors, full_name: &str) -> Option<Value> {
 
 const MAX_DEPTH: usize = 8;
 
-fn message_value(name: &str, desc: &MessageDescriptor, seen: &mut HashSet<String>, depth: usize) -> Value {
+fn message_value(
+    name: &str,
+    desc: &MessageDescriptor,
+    seen: &mut HashSet<String>,
+    depth: usize,
+) -> Value {
     let mut value = Value::new(name, desc.name());
     if depth >= MAX_DEPTH || !seen.insert(desc.full_name().to_owned()) {
         return value;
@@ -213,7 +224,9 @@ fn message_value(name: &str, desc: &MessageDescriptor, seen: &mut HashSet<String
             type_name
         };
         let mut child = match &kind {
-            Kind::Message(m) if !field.is_map() && !m.full_name().starts_with("google.protobuf.") => {
+            Kind::Message(m)
+                if !field.is_map() && !m.full_name().starts_with("google.protobuf.") =>
+            {
                 message_value(field.name(), m, seen, depth + 1)
             }
             _ => Value::new(field.name(), ""),
@@ -250,7 +263,12 @@ fn kind_name(kind: &Kind) -> String {
 
 /// Set the registry shapes of a route's request and response from descriptors, and attach
 /// the descriptors (for reflection).
-pub fn describe(route: Route, descriptors: &'static Descriptors, request: &str, response: &str) -> Route {
+pub fn describe(
+    route: Route,
+    descriptors: &'static Descriptors,
+    request: &str,
+    response: &str,
+) -> Route {
     let mut route = route.descriptors(descriptors);
     if let Some(v) = schema(descriptors, request) {
         route = route.request(v);
@@ -283,7 +301,7 @@ pub fn call_options(options: &CallOptions, package: Option<&str>) -> CallOptions
 macro_rules! impl_messages {
     ($descriptors:path; $($ty:ty => $name:literal),* $(,)?) => {$(
         impl $crate::codegen::Message for $ty {
-            fn encode<B: $crate::codegen::BufMut>(
+            fn encode_as<B: $crate::codegen::BufMut>(
                 &self,
                 format: $crate::codegen::Format,
                 buf: &mut B,
@@ -291,7 +309,7 @@ macro_rules! impl_messages {
                 $crate::codegen::encode_message(self, format, buf, &$descriptors, $name)
             }
 
-            fn decode(
+            fn decode_as(
                 format: $crate::codegen::Format,
                 buf: $crate::codegen::Bytes,
             ) -> $crate::codegen::Result<Self> {

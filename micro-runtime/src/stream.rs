@@ -188,7 +188,7 @@ impl<T: Message> StreamReceiver<T> {
                 State::Ready(body) => {
                     let next = body.message().await;
                     match next {
-                        Ok(Some(bytes)) => return T::decode(self.format, bytes).map(Some),
+                        Ok(Some(bytes)) => return T::decode_as(self.format, bytes).map(Some),
                         Ok(None) if !self.client => {
                             self.state = State::Done;
                             return Ok(None);

@@ -75,6 +75,11 @@ pub fn init_logging() {
 #[macro_export]
 macro_rules! include_proto {
     ($package:literal) => {
-        ::core::include!(::core::concat!(::core::env!("OUT_DIR"), "/", $package, ".rs"));
+        ::core::include!(::core::concat!(
+            ::core::env!("OUT_DIR"),
+            "/",
+            $package,
+            ".rs"
+        ));
     };
 }

@@ -51,7 +51,10 @@ impl Greeter for GreeterHandler {
         if !(0..=MAX_STREAM).contains(&request.count) {
             return Err(Error::bad_request(
                 SERVICE,
-                format!("count must be between 0 and {MAX_STREAM}, not {}", request.count),
+                format!(
+                    "count must be between 0 and {MAX_STREAM}, not {}",
+                    request.count
+                ),
             ));
         }
         for i in 1..=request.count {

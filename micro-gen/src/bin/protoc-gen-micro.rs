@@ -14,17 +14,27 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     if std::env::args().any(|a| a == "--version" || a == "-V") {
-        let _ = writeln!(std::io::stdout(), "protoc-gen-micro {}", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(
+            std::io::stdout(),
+            "protoc-gen-micro {}",
+            env!("CARGO_PKG_VERSION")
+        );
         return ExitCode::SUCCESS;
     }
     let mut request = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut request) {
-        let _ = writeln!(std::io::stderr(), "protoc-gen-micro: cannot read the request from stdin: {e}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "protoc-gen-micro: cannot read the request from stdin: {e}"
+        );
         return ExitCode::FAILURE;
     }
     let response = micro_gen::plugin::execute(&request);
     if let Err(e) = std::io::stdout().write_all(&response) {
-        let _ = writeln!(std::io::stderr(), "protoc-gen-micro: cannot write the response: {e}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "protoc-gen-micro: cannot write the response: {e}"
+        );
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

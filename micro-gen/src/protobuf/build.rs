@@ -16,7 +16,10 @@ use super::{Error, Generated, Settings, generate, include_file};
 /// ```
 ///
 /// Then include a package with `micro::include_proto!("greeter")`.
-pub fn compile_protos(protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
+pub fn compile_protos(
+    protos: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+) -> Result<(), Error> {
     configure().compile_protos(protos, includes)
 }
 
@@ -87,32 +90,54 @@ impl Builder {
 
     /// Use an existing Rust type for protobuf types under `proto_path` (`.acme.common`) instead
     /// of generating them: `rust_path` is its Rust path (`::acme_common`).
-    pub fn extern_path(mut self, proto_path: impl Into<String>, rust_path: impl Into<String>) -> Self {
-        self.settings.extern_paths.push((proto_path.into(), rust_path.into()));
+    pub fn extern_path(
+        mut self,
+        proto_path: impl Into<String>,
+        rust_path: impl Into<String>,
+    ) -> Self {
+        self.settings
+            .extern_paths
+            .push((proto_path.into(), rust_path.into()));
         self
     }
 
     /// Add an attribute to messages and enums matching `path` (`.` for all).
     pub fn type_attribute(mut self, path: impl Into<String>, attribute: impl Into<String>) -> Self {
-        self.settings.type_attributes.push((path.into(), attribute.into()));
+        self.settings
+            .type_attributes
+            .push((path.into(), attribute.into()));
         self
     }
 
     /// Add an attribute to messages matching `path`.
-    pub fn message_attribute(mut self, path: impl Into<String>, attribute: impl Into<String>) -> Self {
-        self.settings.message_attributes.push((path.into(), attribute.into()));
+    pub fn message_attribute(
+        mut self,
+        path: impl Into<String>,
+        attribute: impl Into<String>,
+    ) -> Self {
+        self.settings
+            .message_attributes
+            .push((path.into(), attribute.into()));
         self
     }
 
     /// Add an attribute to enums matching `path`.
     pub fn enum_attribute(mut self, path: impl Into<String>, attribute: impl Into<String>) -> Self {
-        self.settings.enum_attributes.push((path.into(), attribute.into()));
+        self.settings
+            .enum_attributes
+            .push((path.into(), attribute.into()));
         self
     }
 
     /// Add an attribute to fields matching `path` (`.pkg.Msg.field`).
-    pub fn field_attribute(mut self, path: impl Into<String>, attribute: impl Into<String>) -> Self {
-        self.settings.field_attributes.push((path.into(), attribute.into()));
+    pub fn field_attribute(
+        mut self,
+        path: impl Into<String>,
+        attribute: impl Into<String>,
+    ) -> Self {
+        self.settings
+            .field_attributes
+            .push((path.into(), attribute.into()));
         self
     }
 
@@ -166,7 +191,11 @@ impl Builder {
     }
 
     /// Compile and write the files.
-    pub fn compile_protos(self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
+    pub fn compile_protos(
+        self,
+        protos: &[impl AsRef<Path>],
+        includes: &[impl AsRef<Path>],
+    ) -> Result<(), Error> {
         let out_dir = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
@@ -184,8 +213,12 @@ impl Builder {
             write_if_changed(path, &bytes)?;
         }
         let files = generate(&bytes, None, &self.settings)?;
-        std::fs::create_dir_all(&out_dir)
-            .map_err(|e| Error::new(format!("micro-gen: cannot create {}: {e}", out_dir.display())))?;
+        std::fs::create_dir_all(&out_dir).map_err(|e| {
+            Error::new(format!(
+                "micro-gen: cannot create {}: {e}",
+                out_dir.display()
+            ))
+        })?;
         for file in &files {
             write_if_changed(&out_dir.join(&file.file_name), file.content.as_bytes())?;
         }
@@ -205,19 +238,35 @@ impl Builder {
 
     /// Compile and return the generated files as `(file name, content)` without writing
     /// anything.
-    pub fn generate(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<Vec<(String, String)>, Error> {
+    pub fn generate(
+        &self,
+        protos: &[impl AsRef<Path>],
+        includes: &[impl AsRef<Path>],
+    ) -> Result<Vec<(String, String)>, Error> {
         let (bytes, _) = self.compile(protos, includes)?;
         let files: Vec<Generated> = generate(&bytes, None, &self.settings)?;
-        Ok(files.into_iter().map(|f| (f.file_name, f.content)).collect())
+        Ok(files
+            .into_iter()
+            .map(|f| (f.file_name, f.content))
+            .collect())
     }
 
-    fn compile(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(Vec<u8>, Vec<PathBuf>), Error> {
+    fn compile(
+        &self,
+        protos: &[impl AsRef<Path>],
+        includes: &[impl AsRef<Path>],
+    ) -> Result<(Vec<u8>, Vec<PathBuf>), Error> {
         if protos.is_empty() {
-            return Err(Error::new("micro-gen: no .proto files given: pass at least one to compile_protos"));
+            return Err(Error::new(
+                "micro-gen: no .proto files given: pass at least one to compile_protos",
+            ));
         }
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
-        let mut compiler = protox::Compiler::new(&includes).map_err(|e| protox_error(&e, &includes))?;
-        compiler.include_imports(true).include_source_info(self.settings.comments);
+        let mut compiler =
+            protox::Compiler::new(&includes).map_err(|e| protox_error(&e, &includes))?;
+        compiler
+            .include_imports(true)
+            .include_source_info(self.settings.comments);
         for proto in protos {
             compiler
                 .open_file(proto.as_ref())
@@ -246,7 +295,10 @@ pub(crate) fn protox_error(e: &protox::Error, includes: &[PathBuf]) -> Error {
     if let (Some(src), Some(label)) = (e.source_code(), e.labels().and_then(|mut l| l.next()))
         && let Ok(span) = src.read_span(label.inner(), 0, 0)
     {
-        let name = span.name().map(str::to_owned).or_else(|| e.file().map(str::to_owned));
+        let name = span
+            .name()
+            .map(str::to_owned)
+            .or_else(|| e.file().map(str::to_owned));
         location = Some(format!(
             "{}:{}:{}",
             name.unwrap_or_else(|| "<input>".into()),
@@ -259,7 +311,11 @@ pub(crate) fn protox_error(e: &protox::Error, includes: &[PathBuf]) -> Error {
         Some(loc) => format!("{loc}: {e}"),
         None => e.to_string(),
     };
-    if let Some(label) = e.labels().and_then(|mut l| l.next()).and_then(|l| l.label().map(str::to_owned)) {
+    if let Some(label) = e
+        .labels()
+        .and_then(|mut l| l.next())
+        .and_then(|l| l.label().map(str::to_owned))
+    {
         message.push_str(&format!(" ({label})"));
     }
     if let Some(help) = e.help() {

@@ -61,7 +61,10 @@ fn split_params(text: &str) -> Vec<String> {
         }
     }
     out.push(current);
-    out.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+    out.into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn parse(parameter: &str) -> Result<Parameters, Error> {
@@ -113,11 +116,16 @@ fn descriptor_set_bytes(request: &[u8]) -> Result<Vec<u8>, Error> {
             1 => buf = buf.get(8..).ok_or_else(bad)?,
             5 => buf = buf.get(4..).ok_or_else(bad)?,
             2 => {
-                let len = usize::try_from(prost::encoding::decode_varint(&mut buf).map_err(|_| bad())?)
-                    .map_err(|_| bad())?;
+                let len =
+                    usize::try_from(prost::encoding::decode_varint(&mut buf).map_err(|_| bad())?)
+                        .map_err(|_| bad())?;
                 let bytes = buf.get(..len).ok_or_else(bad)?;
                 if field == 15 {
-                    prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut out);
+                    prost::encoding::encode_key(
+                        1,
+                        prost::encoding::WireType::LengthDelimited,
+                        &mut out,
+                    );
                     prost::encoding::encode_varint(len as u64, &mut out);
                     out.extend_from_slice(bytes);
                 }
@@ -130,12 +138,19 @@ fn descriptor_set_bytes(request: &[u8]) -> Result<Vec<u8>, Error> {
 }
 
 fn run(request_bytes: &[u8]) -> Result<Vec<code_generator_response::File>, Error> {
-    let request = CodeGeneratorRequest::decode(request_bytes)
-        .map_err(|e| Error::new(format!("protoc-gen-micro: cannot decode the request from protoc: {e}")))?;
+    let request = CodeGeneratorRequest::decode(request_bytes).map_err(|e| {
+        Error::new(format!(
+            "protoc-gen-micro: cannot decode the request from protoc: {e}"
+        ))
+    })?;
     let params = parse(request.parameter())?;
     let fds = descriptor_set_bytes(request_bytes)?;
     let files = generate(&fds, Some(&request.file_to_generate), &params.settings)?;
-    let suffix = if params.settings.services_only { "micro.rs" } else { "rs" };
+    let suffix = if params.settings.services_only {
+        "micro.rs"
+    } else {
+        "rs"
+    };
     let name = |file_name: &str| format!("{}.{suffix}", file_name.trim_end_matches(".rs"));
     let mut out: Vec<code_generator_response::File> = files
         .iter()
@@ -183,7 +198,10 @@ mod tests {
         let p = parse("client=false,services_only,extern_path=.acme=::acme,type_attribute=.=#[derive(Eq\\, Hash)]").unwrap();
         assert!(!p.settings.client);
         assert!(p.settings.services_only);
-        assert_eq!(p.settings.extern_paths, [(".acme".to_owned(), "::acme".to_owned())]);
+        assert_eq!(
+            p.settings.extern_paths,
+            [(".acme".to_owned(), "::acme".to_owned())]
+        );
         assert_eq!(p.settings.type_attributes[0].1, "#[derive(Eq, Hash)]");
         let err = parse("colour=blue").unwrap_err();
         assert!(err.to_string().contains("unknown parameter \"colour\""));

@@ -196,12 +196,12 @@ pub struct Response<T> {
 pub struct Raw(pub Bytes);
 
 impl Message for Raw {
-    fn encode<B: bytes::BufMut>(&self, _format: Format, buf: &mut B) -> Result<()> {
+    fn encode_as<B: bytes::BufMut>(&self, _format: Format, buf: &mut B) -> Result<()> {
         buf.put_slice(&self.0);
         Ok(())
     }
 
-    fn decode(_format: Format, buf: Bytes) -> Result<Raw> {
+    fn decode_as(_format: Format, buf: Bytes) -> Result<Raw> {
         Ok(Raw(buf))
     }
 
@@ -408,7 +408,7 @@ impl Client {
             .unary(ctx, service, endpoint, format, frame, opts)
             .await?;
         Ok(Response {
-            message: Resp::decode(format, bytes)?,
+            message: Resp::decode_as(format, bytes)?,
             metadata,
             node,
         })
@@ -811,7 +811,9 @@ pub struct ClientStreaming<Req, Resp> {
 
 impl<Req, Resp> fmt::Debug for ClientStreaming<Req, Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientStreaming").field("inner", &self.inner).finish()
+        f.debug_struct("ClientStreaming")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
@@ -826,7 +828,10 @@ impl<Req: Message, Resp: Message> ClientStreaming<Req, Resp> {
         self.inner.close_send();
         match self.inner.recv().await? {
             Some(rsp) => Ok(rsp),
-            None => Err(Error::internal(ID, "the server ended the call without a response")),
+            None => Err(Error::internal(
+                ID,
+                "the server ended the call without a response",
+            )),
         }
     }
 

@@ -27,7 +27,7 @@ pub(crate) fn encode<M: Message>(
     let mut buf = BytesMut::with_capacity(128);
     buf.put_u8(0);
     buf.put_u32(0);
-    msg.encode(format, &mut buf)?;
+    msg.encode_as(format, &mut buf)?;
     let len = buf.len() - HEADER;
     if len > max {
         return Err(too_large(id, what, len, max));

@@ -162,7 +162,7 @@ where
         let Input::Unary(bytes) = call.input else {
             return ready(Err(wrong_input()));
         };
-        let req = match Req::decode(call.format, bytes) {
+        let req = match Req::decode_as(call.format, bytes) {
             Ok(req) => req,
             Err(e) => return ready(Err(e)),
         };
@@ -199,7 +199,7 @@ where
         let Input::Unary(bytes) = call.input else {
             return ready(Err(wrong_input()));
         };
-        let req = match Req::decode(call.format, bytes) {
+        let req = match Req::decode_as(call.format, bytes) {
             Ok(req) => req,
             Err(e) => return ready(Err(e)),
         };

@@ -37,7 +37,9 @@ async fn run() -> micro::Result<()> {
     }
     micro::Service::builder(example_greeter::SERVICE)
         .version("1.0.0")
-        .handler(example_greeter::GreeterServer::new(example_greeter::GreeterHandler { delay }))
+        .handler(example_greeter::GreeterServer::new(
+            example_greeter::GreeterHandler { delay },
+        ))
         .flags(flags)
         .build()?
         .run()

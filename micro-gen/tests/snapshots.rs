@@ -1,0 +1,68 @@
+//! Snapshots of the code micro-gen writes for the fixture protos (build.rs path).
+//! Update them with `MICRO_BLESS=1 cargo test -p micro-gen --test snapshots`.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod support;
+
+#[test]
+fn generated_code_matches_the_snapshots() {
+    let protos: Vec<_> = support::FIXTURES
+        .iter()
+        .map(|f| support::proto_dir().join(f))
+        .collect();
+    let files = micro_gen::configure()
+        .emit_rerun_if_changed(false)
+        .generate(&protos, &[support::proto_dir()])
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    for (name, content) in &files {
+        std::fs::write(out.path().join(name), content).unwrap();
+    }
+    let expected = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    support::compare_dirs(&expected, out.path());
+}
+
+#[test]
+fn errors_name_the_file_line_and_column_and_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.proto"),
+        "syntax = \"proto3\";\nmessage A {\n  string name = 1\n}\n",
+    )
+    .unwrap();
+    let err = micro_gen::configure()
+        .emit_rerun_if_changed(false)
+        .generate(&[dir.path().join("bad.proto")], &[dir.path()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("bad.proto:4:1: "), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+
+    std::fs::write(
+        dir.path().join("imports.proto"),
+        "syntax = \"proto3\";\nimport \"missing/thing.proto\";\n",
+    )
+    .unwrap();
+    let err = micro_gen::configure()
+        .emit_rerun_if_changed(false)
+        .generate(&[dir.path().join("imports.proto")], &[dir.path()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("imports.proto:2:"), "{err}");
+    assert!(err.contains("missing/thing.proto"), "{err}");
+    assert!(err.contains("include directories"), "{err}");
+
+    let err = micro_gen::configure()
+        .emit_rerun_if_changed(false)
+        .generate(&[dir.path().join("nope.proto")], &[dir.path()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nope.proto"), "{err}");
+
+    let err = micro_gen::configure()
+        .generate(&[] as &[&str], &[dir.path()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no .proto files"), "{err}");
+}

@@ -1,0 +1,181 @@
+#[allow(missing_docs)]
+#[derive(Clone, PartialEq, Eq, Hash, ::micro::codegen::prost::Message)]
+#[prost(prost_path = "::micro::codegen::prost")]
+pub struct Loose {
+    #[prost(string, tag = "1")]
+    pub text: ::micro::codegen::prost::alloc::string::String,
+}
+impl ::micro::codegen::prost::Name for Loose {
+    const NAME: &'static str = "Loose";
+    const PACKAGE: &'static str = "";
+    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
+        "Loose".into()
+    }
+    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
+        "/Loose".into()
+    }
+}
+/// The descriptors of package `(none)` and its imports: JSON mapping, registry schemas, reflection.
+pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::new(
+    b"\nW\n\x0Fnopackage.proto\"\x1B\n\x05Loose\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text2\x1F\n\x05Loner\x12\x16\n\x04Call\x12\x06.Loose\x1A\x06.Looseb\x06proto3",
+);
+::micro::codegen::impl_messages!(DESCRIPTORS; Loose => "Loose");
+/// Client for the `Loner` service.
+pub mod loner_client {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        deprecated,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    /// Calls `Loner` on the nodes the registry lists for a service name.
+    ///
+    #[derive(Clone, Debug)]
+    pub struct LonerClient {
+        client: ::micro::codegen::Client,
+        service: ::std::string::String,
+        options: ::micro::codegen::CallOptions,
+    }
+    impl LonerClient {
+        /// A client for the service registered as `service` (e.g. `"greeter"`),
+        /// calling through `client`.
+        pub fn new(
+            service: impl ::core::convert::Into<::std::string::String>,
+            client: ::micro::codegen::Client,
+        ) -> Self {
+            Self {
+                client,
+                service: service.into(),
+                options: ::micro::codegen::CallOptions::new(),
+            }
+        }
+        /// Use `options` for every call of this client (timeout, metadata, retries,
+        /// address, filters).
+        #[must_use]
+        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
+            self.options = options;
+            self
+        }
+        /// The options used for every call.
+        pub fn options(&self) -> &::micro::codegen::CallOptions {
+            &self.options
+        }
+        /// The service name calls go to.
+        pub fn service(&self) -> &str {
+            &self.service
+        }
+        /// The underlying runtime client.
+        pub fn client(&self) -> &::micro::codegen::Client {
+            &self.client
+        }
+        fn call_options(
+            &self,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::CallOptions {
+            ::micro::codegen::call_options(options, ::core::option::Option::None)
+        }
+        pub async fn call(
+            &self,
+            request: super::Loose,
+        ) -> ::micro::codegen::Result<super::Loose> {
+            self.call_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::call`] with a context (deadline, metadata) and call options.
+        pub async fn call_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Loose,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Loose> {
+            self.client
+                .call_with(
+                    ctx,
+                    &self.service,
+                    "Loner.Call",
+                    &request,
+                    &self.call_options(options),
+                )
+                .await
+        }
+    }
+}
+/// Handler trait and server for the `Loner` service.
+pub mod loner_server {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        deprecated,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    /// The full protobuf name of the service.
+    pub const SERVICE_NAME: &str = "Loner";
+    /// The handler of `Loner`: implement it, then serve it with [`LonerServer`].
+    ///
+    pub trait Loner: ::core::marker::Send + ::core::marker::Sync + 'static {
+        fn call(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Loose,
+        ) -> impl ::micro::codegen::Future<
+            Output = ::micro::codegen::Result<super::Loose>,
+        > + ::core::marker::Send;
+    }
+    /// Serves a [`Loner`] implementation: pass it to `Service::builder(..).handler(..)`.
+    pub struct LonerServer<H> {
+        handler: ::std::sync::Arc<H>,
+    }
+    impl<H: Loner> LonerServer<H> {
+        /// Serve `handler`.
+        pub fn new(handler: H) -> Self {
+            Self::from_arc(::std::sync::Arc::new(handler))
+        }
+        /// Serve a shared `handler`.
+        pub fn from_arc(handler: ::std::sync::Arc<H>) -> Self {
+            Self { handler }
+        }
+    }
+    impl<H> ::core::clone::Clone for LonerServer<H> {
+        fn clone(&self) -> Self {
+            Self {
+                handler: self.handler.clone(),
+            }
+        }
+    }
+    impl<H> ::core::fmt::Debug for LonerServer<H> {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str(::core::stringify!(LonerServer))
+        }
+    }
+    impl<H: Loner> ::micro::codegen::Handler for LonerServer<H> {
+        fn into_router(self) -> ::micro::codegen::Router {
+            let router = ::micro::codegen::Router::new();
+            let router = {
+                let handler = self.handler.clone();
+                let route = ::micro::codegen::Route::unary(
+                    "Loner.Call",
+                    move |ctx: ::micro::codegen::Context, request: super::Loose| {
+                        let handler = handler.clone();
+                        async move { handler.call(ctx, request).await }
+                    },
+                );
+                router
+                    .route(
+                        ::micro::codegen::describe(
+                            route,
+                            &super::DESCRIPTORS,
+                            "Loose",
+                            "Loose",
+                        ),
+                    )
+            };
+            router
+        }
+    }
+}

@@ -1,0 +1,417 @@
+#[allow(missing_docs)]
+#[derive(Clone, PartialEq, Eq, Hash, ::micro::codegen::prost::Message)]
+#[prost(prost_path = "::micro::codegen::prost")]
+pub struct Self_ {
+    #[prost(string, tag = "1")]
+    pub r#type: ::micro::codegen::prost::alloc::string::String,
+    #[prost(int32, tag = "2")]
+    pub r#fn: i32,
+    #[prost(bool, tag = "3")]
+    pub r#struct: bool,
+    #[prost(enumeration = "Enum", tag = "4")]
+    pub r#enum: i32,
+    #[prost(string, repeated, tag = "5")]
+    pub r#async: ::micro::codegen::prost::alloc::vec::Vec<
+        ::micro::codegen::prost::alloc::string::String,
+    >,
+    #[prost(message, optional, tag = "6")]
+    pub r#impl: ::core::option::Option<self_::Impl>,
+}
+/// Nested message and enum types in `Self`.
+pub mod self_ {
+    #[allow(missing_docs)]
+    #[derive(Clone, PartialEq, Eq, Hash, ::micro::codegen::prost::Message)]
+    #[prost(prost_path = "::micro::codegen::prost")]
+    pub struct Impl {
+        #[prost(string, tag = "1")]
+        pub r#ref: ::micro::codegen::prost::alloc::string::String,
+    }
+    impl ::micro::codegen::prost::Name for Impl {
+        const NAME: &'static str = "Impl";
+        const PACKAGE: &'static str = "type.match";
+        fn full_name() -> ::micro::codegen::prost::alloc::string::String {
+            "type.match.Self.Impl".into()
+        }
+        fn type_url() -> ::micro::codegen::prost::alloc::string::String {
+            "/type.match.Self.Impl".into()
+        }
+    }
+}
+impl ::micro::codegen::prost::Name for Self_ {
+    const NAME: &'static str = "Self";
+    const PACKAGE: &'static str = "type.match";
+    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
+        "type.match.Self".into()
+    }
+    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
+        "/type.match.Self".into()
+    }
+}
+#[allow(missing_docs)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    ::micro::codegen::prost::Enumeration
+)]
+#[prost(prost_path = "::micro::codegen::prost")]
+#[repr(i32)]
+pub enum Enum {
+    Unspecified = 0,
+    Self_ = 1,
+}
+impl Enum {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "ENUM_UNSPECIFIED",
+            Self::Self_ => "ENUM_SELF",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "ENUM_UNSPECIFIED" => Some(Self::Unspecified),
+            "ENUM_SELF" => Some(Self::Self_),
+            _ => None,
+        }
+    }
+}
+/// The descriptors of package `type.match` and its imports: JSON mapping, registry schemas, reflection.
+pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::new(
+    b"\n\xDF\x03\n\x17keywords/keywords.proto\x12\ntype.match\"\xC3\x01\n\x04Self\x12\x12\n\x04type\x18\x01 \x01(\tR\x04type\x12\x0E\n\x02fn\x18\x02 \x01(\x05R\x02fn\x12\x16\n\x06struct\x18\x03 \x01(\x08R\x06struct\x12$\n\x04enum\x18\x04 \x01(\x0E2\x10.type.match.EnumR\x04enum\x12\x14\n\x05async\x18\x05 \x03(\tR\x05async\x12)\n\x04impl\x18\x06 \x01(\x0B2\x15.type.match.Self.ImplR\x04impl\x1A\x18\n\x04Impl\x12\x10\n\x03ref\x18\x01 \x01(\tR\x03ref*+\n\x04Enum\x12\x14\n\x10ENUM_UNSPECIFIED\x10\0\x12\r\n\tENUM_SELF\x10\x012\xBC\x01\n\x04Loop\x12*\n\x04Type\x12\x10.type.match.Self\x1A\x10.type.match.Self\x12+\n\x05Match\x12\x10.type.match.Self\x1A\x10.type.match.Self\x12)\n\x03New\x12\x10.type.match.Self\x1A\x10.type.match.Self\x120\n\x06Return\x12\x10.type.match.Self\x1A\x10.type.match.Self(\x010\x01b\x06proto3",
+);
+::micro::codegen::impl_messages!(
+    DESCRIPTORS; Self_ => "type.match.Self", self_::Impl => "type.match.Self.Impl"
+);
+/// Client for the `type.match.Loop` service.
+pub mod loop_client {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        deprecated,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    /// Calls `type.match.Loop` on the nodes the registry lists for a service name.
+    ///
+    #[derive(Clone, Debug)]
+    pub struct LoopClient {
+        client: ::micro::codegen::Client,
+        service: ::std::string::String,
+        options: ::micro::codegen::CallOptions,
+    }
+    impl LoopClient {
+        /// A client for the service registered as `service` (e.g. `"greeter"`),
+        /// calling through `client`.
+        pub fn new(
+            service: impl ::core::convert::Into<::std::string::String>,
+            client: ::micro::codegen::Client,
+        ) -> Self {
+            Self {
+                client,
+                service: service.into(),
+                options: ::micro::codegen::CallOptions::new(),
+            }
+        }
+        /// Use `options` for every call of this client (timeout, metadata, retries,
+        /// address, filters).
+        #[must_use]
+        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
+            self.options = options;
+            self
+        }
+        /// The options used for every call.
+        pub fn options(&self) -> &::micro::codegen::CallOptions {
+            &self.options
+        }
+        /// The service name calls go to.
+        pub fn service(&self) -> &str {
+            &self.service
+        }
+        /// The underlying runtime client.
+        pub fn client(&self) -> &::micro::codegen::Client {
+            &self.client
+        }
+        fn call_options(
+            &self,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::CallOptions {
+            ::micro::codegen::call_options(
+                options,
+                ::core::option::Option::Some("type.match"),
+            )
+        }
+        pub async fn r#type(
+            &self,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.type_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::r#type`] with a context (deadline, metadata) and call options.
+        pub async fn type_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Self_,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.client
+                .call_with(
+                    ctx,
+                    &self.service,
+                    "Loop.Type",
+                    &request,
+                    &self.call_options(options),
+                )
+                .await
+        }
+        pub async fn r#match(
+            &self,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.match_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::r#match`] with a context (deadline, metadata) and call options.
+        pub async fn match_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Self_,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.client
+                .call_with(
+                    ctx,
+                    &self.service,
+                    "Loop.Match",
+                    &request,
+                    &self.call_options(options),
+                )
+                .await
+        }
+        pub async fn new_rpc(
+            &self,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.new_rpc_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::new_rpc`] with a context (deadline, metadata) and call options.
+        pub async fn new_rpc_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Self_,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.client
+                .call_with(
+                    ctx,
+                    &self.service,
+                    "Loop.New",
+                    &request,
+                    &self.call_options(options),
+                )
+                .await
+        }
+        ///
+        /// Send and receive on the returned stream; `close_send` ends the requests.
+        pub async fn r#return(
+            &self,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::Streaming<super::Self_, super::Self_>,
+        > {
+            self.return_with(&::micro::codegen::Context::new(), &self.options).await
+        }
+        /// [`Self::r#return`] with a context (deadline, metadata) and call options.
+        pub async fn return_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::Streaming<super::Self_, super::Self_>,
+        > {
+            self.client
+                .stream(ctx, &self.service, "Loop.Return", &self.call_options(options))
+                .await
+        }
+    }
+}
+/// Handler trait and server for the `type.match.Loop` service.
+pub mod loop_server {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        deprecated,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    /// The full protobuf name of the service.
+    pub const SERVICE_NAME: &str = "type.match.Loop";
+    /// The handler of `type.match.Loop`: implement it, then serve it with [`LoopServer`].
+    ///
+    pub trait Loop: ::core::marker::Send + ::core::marker::Sync + 'static {
+        fn r#type(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Self_,
+        ) -> impl ::micro::codegen::Future<
+            Output = ::micro::codegen::Result<super::Self_>,
+        > + ::core::marker::Send;
+        fn r#match(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Self_,
+        ) -> impl ::micro::codegen::Future<
+            Output = ::micro::codegen::Result<super::Self_>,
+        > + ::core::marker::Send;
+        fn new(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Self_,
+        ) -> impl ::micro::codegen::Future<
+            Output = ::micro::codegen::Result<super::Self_>,
+        > + ::core::marker::Send;
+        ///
+        /// Receive requests from `requests` and send responses on `responses`; returning
+        /// ends the stream.
+        fn r#return(
+            &self,
+            ctx: ::micro::codegen::Context,
+            requests: ::micro::codegen::StreamReceiver<super::Self_>,
+            responses: ::micro::codegen::StreamSender<super::Self_>,
+        ) -> impl ::micro::codegen::Future<
+            Output = ::micro::codegen::Result<()>,
+        > + ::core::marker::Send;
+    }
+    /// Serves a [`Loop`] implementation: pass it to `Service::builder(..).handler(..)`.
+    pub struct LoopServer<H> {
+        handler: ::std::sync::Arc<H>,
+    }
+    impl<H: Loop> LoopServer<H> {
+        /// Serve `handler`.
+        pub fn new(handler: H) -> Self {
+            Self::from_arc(::std::sync::Arc::new(handler))
+        }
+        /// Serve a shared `handler`.
+        pub fn from_arc(handler: ::std::sync::Arc<H>) -> Self {
+            Self { handler }
+        }
+    }
+    impl<H> ::core::clone::Clone for LoopServer<H> {
+        fn clone(&self) -> Self {
+            Self {
+                handler: self.handler.clone(),
+            }
+        }
+    }
+    impl<H> ::core::fmt::Debug for LoopServer<H> {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str(::core::stringify!(LoopServer))
+        }
+    }
+    impl<H: Loop> ::micro::codegen::Handler for LoopServer<H> {
+        fn into_router(self) -> ::micro::codegen::Router {
+            let router = ::micro::codegen::Router::new();
+            let router = {
+                let handler = self.handler.clone();
+                let route = ::micro::codegen::Route::unary(
+                        "Loop.Type",
+                        move |ctx: ::micro::codegen::Context, request: super::Self_| {
+                            let handler = handler.clone();
+                            async move { handler.r#type(ctx, request).await }
+                        },
+                    )
+                    .package("type.match");
+                router
+                    .route(
+                        ::micro::codegen::describe(
+                            route,
+                            &super::DESCRIPTORS,
+                            "type.match.Self",
+                            "type.match.Self",
+                        ),
+                    )
+            };
+            let router = {
+                let handler = self.handler.clone();
+                let route = ::micro::codegen::Route::unary(
+                        "Loop.Match",
+                        move |ctx: ::micro::codegen::Context, request: super::Self_| {
+                            let handler = handler.clone();
+                            async move { handler.r#match(ctx, request).await }
+                        },
+                    )
+                    .package("type.match");
+                router
+                    .route(
+                        ::micro::codegen::describe(
+                            route,
+                            &super::DESCRIPTORS,
+                            "type.match.Self",
+                            "type.match.Self",
+                        ),
+                    )
+            };
+            let router = {
+                let handler = self.handler.clone();
+                let route = ::micro::codegen::Route::unary(
+                        "Loop.New",
+                        move |ctx: ::micro::codegen::Context, request: super::Self_| {
+                            let handler = handler.clone();
+                            async move { handler.new(ctx, request).await }
+                        },
+                    )
+                    .package("type.match");
+                router
+                    .route(
+                        ::micro::codegen::describe(
+                            route,
+                            &super::DESCRIPTORS,
+                            "type.match.Self",
+                            "type.match.Self",
+                        ),
+                    )
+            };
+            let router = {
+                let handler = self.handler.clone();
+                let route = ::micro::codegen::Route::bidi_stream(
+                        "Loop.Return",
+                        move |
+                            ctx: ::micro::codegen::Context,
+                            requests: ::micro::codegen::StreamReceiver<super::Self_>,
+                            responses: ::micro::codegen::StreamSender<super::Self_>|
+                        {
+                            let handler = handler.clone();
+                            async move {
+                                handler.r#return(ctx, requests, responses).await
+                            }
+                        },
+                    )
+                    .package("type.match");
+                router
+                    .route(
+                        ::micro::codegen::describe(
+                            route,
+                            &super::DESCRIPTORS,
+                            "type.match.Self",
+                            "type.match.Self",
+                        ),
+                    )
+            };
+            router
+        }
+    }
+}

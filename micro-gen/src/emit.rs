@@ -515,20 +515,24 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
     }
 }
 
-/// Emit the `Message` and serde impls of generated messages, as one macro call: each entry
-/// is the Rust path (from the package module) and the full protobuf name.
-pub fn message_impls(
-    descriptors: &TokenStream,
-    messages: &[(TokenStream, String)],
-    codegen: &TokenStream,
-) -> TokenStream {
+/// The `Message` and serde impls of generated messages, as one formatted macro call: each
+/// entry is the Rust path (from the package module) and the full protobuf name.
+pub fn message_impls_text(
+    descriptors: &str,
+    messages: &[(String, String)],
+    codegen: &str,
+) -> String {
     if messages.is_empty() {
-        return TokenStream::new();
+        return String::new();
     }
-    let entries = messages.iter().map(|(path, name)| quote!(#path => #name));
-    quote! {
-        #codegen::impl_messages!(#descriptors; #(#entries),*);
+    let mut out = format!(
+        "// Protobuf and proto3 JSON for every message of this package.\n{codegen}::impl_messages!(\n    {descriptors};\n"
+    );
+    for (path, name) in messages {
+        out.push_str(&format!("    {path} => \"{name}\",\n"));
     }
+    out.push_str(");\n");
+    out
 }
 
 #[cfg(test)]

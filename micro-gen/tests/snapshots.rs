@@ -66,3 +66,35 @@ fn errors_name_the_file_line_and_column_and_say_what_to_do() {
         .to_string();
     assert!(err.contains("no .proto files"), "{err}");
 }
+
+#[test]
+fn options_change_the_output() {
+    let greeter = support::workspace().join("examples/greeter/proto");
+    let generate = |b: micro_gen::Builder| {
+        b.emit_rerun_if_changed(false)
+            .generate(&[greeter.join("greeter.proto")], &[&greeter])
+            .unwrap()
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect::<String>()
+    };
+    let all = generate(micro_gen::configure());
+    assert!(all.contains("pub mod greeter_client") && all.contains("pub mod greeter_server"));
+    assert!(all.contains("/// Greets a person by name"));
+    assert!(!all.contains("prost::Name for"));
+
+    let named = generate(micro_gen::configure().type_names(true));
+    assert!(named.contains("impl ::micro::codegen::prost::Name for HelloRequest"));
+
+    let client_only = generate(micro_gen::configure().server(false).comments(false));
+    assert!(client_only.contains("pub mod greeter_client"));
+    assert!(!client_only.contains("pub mod greeter_server"));
+    assert!(!client_only.contains("Greets a person"));
+
+    let services_only = generate(micro_gen::configure().services_only(true));
+    assert!(!services_only.contains("pub struct HelloRequest"));
+    assert!(services_only.contains("impl_messages!"));
+
+    let attributed = generate(micro_gen::configure().type_attribute(".greeter.HelloRequest", "#[derive(PartialOrd)]"));
+    assert!(attributed.contains("#[derive(PartialOrd)]"));
+}

@@ -39,35 +39,65 @@ const ID: &str = "micro.codec";
 /// and the server reflection.
 #[derive(Debug)]
 pub struct Descriptors {
-    bytes: &'static [u8],
-    pool: OnceLock<std::result::Result<DescriptorPool, String>>,
+    source: Source,
+    decoded:
+        OnceLock<std::result::Result<(std::borrow::Cow<'static, [u8]>, DescriptorPool), String>>,
+}
+
+#[derive(Debug)]
+enum Source {
+    Bytes(&'static [u8]),
+    Base64(&'static str),
 }
 
 impl Descriptors {
-    /// Wrap encoded descriptors (decoded lazily).
+    /// Wrap an encoded `FileDescriptorSet` (decoded on first use).
     pub const fn new(bytes: &'static [u8]) -> Descriptors {
         Descriptors {
-            bytes,
-            pool: OnceLock::new(),
+            source: Source::Bytes(bytes),
+            decoded: OnceLock::new(),
         }
     }
 
+    /// Wrap a base64-encoded `FileDescriptorSet` (what generated files hold: compact and
+    /// plain text).
+    pub const fn base64(text: &'static str) -> Descriptors {
+        Descriptors {
+            source: Source::Base64(text),
+            decoded: OnceLock::new(),
+        }
+    }
+
+    fn decoded(&self) -> Result<&(std::borrow::Cow<'static, [u8]>, DescriptorPool)> {
+        self.decoded
+            .get_or_init(|| {
+                let bytes: std::borrow::Cow<'static, [u8]> = match self.source {
+                    Source::Bytes(b) => b.into(),
+                    Source::Base64(text) => {
+                        use base64::Engine as _;
+                        base64::engine::general_purpose::STANDARD
+                            .decode(text)
+                            .map_err(|e| e.to_string())?
+                            .into()
+                    }
+                };
+                let mut pool = DescriptorPool::global();
+                pool.decode_file_descriptor_set(&*bytes)
+                    .map_err(|e| e.to_string())?;
+                Ok((bytes, pool))
+            })
+            .as_ref()
+            .map_err(|e| Error::internal(ID, format!("invalid embedded descriptors: {e}")))
+    }
+
     /// The encoded `FileDescriptorSet`.
-    pub fn bytes(&self) -> &'static [u8] {
-        self.bytes
+    pub fn bytes(&self) -> Result<&[u8]> {
+        Ok(&self.decoded()?.0)
     }
 
     /// The descriptor pool: the well-known types plus these files.
     pub fn pool(&self) -> Result<&DescriptorPool> {
-        self.pool
-            .get_or_init(|| {
-                let mut pool = DescriptorPool::global();
-                pool.decode_file_descriptor_set(self.bytes)
-                    .map(|()| pool)
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| Error::internal(ID, format!("invalid embedded descriptors: {e}")))
+        Ok(&self.decoded()?.1)
     }
 
     /// The descriptor of the message `full_name` (`greeter.HelloRequest`).

@@ -4,7 +4,7 @@
 //! protoc --plugin=protoc-gen-micro --micro_out=OUT_DIR [--micro_opt=key=value,...] FILES
 //! ```
 //!
-//! Parameters: `client`, `server`, `comments`, `services_only` (booleans),
+//! Parameters: `client`, `server`, `comments`, `services_only`, `type_names` (booleans),
 //! `extern_path=.proto.path=::rust::path`, `type_attribute=PATH=ATTR` (and `message_`,
 //! `enum_`, `field_`), `btree_map=PATH`, `bytes=PATH`, `boxed=PATH`,
 //! `include_file=NAME`, `codegen_path=PATH`.

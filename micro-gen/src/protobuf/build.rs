@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Error, Generated, Settings, generate, include_file};
+use super::{Error, Generated, Input, Settings, generate, include_file};
 
 /// Compile `protos` (found under `includes`) into Rust in `OUT_DIR`: prost messages with the
 /// canonical JSON mapping, plus a typed client and server per service. No `protoc` needed.
@@ -85,6 +85,13 @@ impl Builder {
     /// false).
     pub fn services_only(mut self, yes: bool) -> Self {
         self.settings.services_only = yes;
+        self
+    }
+
+    /// Implement `prost::Name` for every message (full name and type URL, for packing into
+    /// `Any`); default false.
+    pub fn type_names(mut self, yes: bool) -> Self {
+        self.settings.type_names = yes;
         self
     }
 
@@ -202,7 +209,7 @@ impl Builder {
                 Error::new("micro-gen: OUT_DIR is not set: call compile_protos from build.rs, or set an output directory with configure().out_dir(..)")
             })?,
         };
-        let (bytes, opened) = self.compile(protos, includes)?;
+        let (compiler, opened) = self.compile(protos, includes)?;
         if self.emit_rerun_if_changed {
             #[allow(clippy::print_stdout)]
             for path in &opened {
@@ -210,9 +217,9 @@ impl Builder {
             }
         }
         if let Some(path) = &self.descriptor_set_path {
-            write_if_changed(path, &bytes)?;
+            write_if_changed(path, &compiler.encode_file_descriptor_set())?;
         }
-        let files = generate(&bytes, None, &self.settings)?;
+        let files = generate(input(&compiler), None, &self.settings)?;
         std::fs::create_dir_all(&out_dir).map_err(|e| {
             Error::new(format!(
                 "micro-gen: cannot create {}: {e}",
@@ -243,8 +250,8 @@ impl Builder {
         protos: &[impl AsRef<Path>],
         includes: &[impl AsRef<Path>],
     ) -> Result<Vec<(String, String)>, Error> {
-        let (bytes, _) = self.compile(protos, includes)?;
-        let files: Vec<Generated> = generate(&bytes, None, &self.settings)?;
+        let (compiler, _) = self.compile(protos, includes)?;
+        let files: Vec<Generated> = generate(input(&compiler), None, &self.settings)?;
         Ok(files
             .into_iter()
             .map(|f| (f.file_name, f.content))
@@ -255,7 +262,7 @@ impl Builder {
         &self,
         protos: &[impl AsRef<Path>],
         includes: &[impl AsRef<Path>],
-    ) -> Result<(Vec<u8>, Vec<PathBuf>), Error> {
+    ) -> Result<(protox::Compiler, Vec<PathBuf>), Error> {
         if protos.is_empty() {
             return Err(Error::new(
                 "micro-gen: no .proto files given: pass at least one to compile_protos",
@@ -276,7 +283,14 @@ impl Builder {
             .files()
             .filter_map(|f| f.path().map(Path::to_path_buf))
             .collect();
-        Ok((compiler.encode_file_descriptor_set(), opened))
+        Ok((compiler, opened))
+    }
+}
+
+fn input(compiler: &protox::Compiler) -> Input {
+    Input {
+        fds: compiler.file_descriptor_set(),
+        pool: compiler.descriptor_pool(),
     }
 }
 

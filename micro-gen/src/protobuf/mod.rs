@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::rc::Rc;
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use prost::Message as _;
 use prost_build::{Module, ServiceGenerator};
 use prost_reflect::{DescriptorPool, Value as ReflectValue};
@@ -17,7 +17,7 @@ use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 use quote::quote;
 
 use crate::emit::{self, EmitOptions};
-use crate::ident::{ident, to_snake, to_upper_camel};
+use crate::ident::{to_snake, to_upper_camel};
 use crate::model::{self, HttpRule};
 
 pub use build::{Builder, compile_protos, configure};
@@ -51,6 +51,7 @@ pub(crate) struct Settings {
     pub(crate) server: bool,
     pub(crate) comments: bool,
     pub(crate) services_only: bool,
+    pub(crate) type_names: bool,
     pub(crate) extern_paths: Vec<(String, String)>,
     pub(crate) type_attributes: Vec<(String, String)>,
     pub(crate) message_attributes: Vec<(String, String)>,
@@ -69,6 +70,7 @@ impl Default for Settings {
             server: true,
             comments: true,
             services_only: false,
+            type_names: false,
             extern_paths: Vec::new(),
             type_attributes: Vec::new(),
             message_attributes: Vec::new(),
@@ -118,16 +120,13 @@ fn is_extern(full_name: &str, externs: &[(String, String)]) -> bool {
 
 /// Every message of a file: `(rust path from the package module, full name)`, skipping map
 /// entries and extern types.
-fn messages(
-    file: &FileDescriptorProto,
-    externs: &[(String, String)],
-) -> Vec<(TokenStream, String)> {
+fn messages(file: &FileDescriptorProto, externs: &[(String, String)]) -> Vec<(String, String)> {
     fn walk(
         msg: &DescriptorProto,
         prefix_proto: &str,
         modules: &[String],
         externs: &[(String, String)],
-        out: &mut Vec<(TokenStream, String)>,
+        out: &mut Vec<(String, String)>,
     ) {
         if msg.options.as_ref().is_some_and(|o| o.map_entry()) {
             return;
@@ -140,13 +139,12 @@ fn messages(
         if is_extern(&format!(".{full}"), externs) {
             return;
         }
-        let mut path = TokenStream::new();
+        let mut path = String::new();
         for m in modules {
-            let m = ident(m);
-            path.extend(quote!(#m::));
+            path.push_str(m);
+            path.push_str("::");
         }
-        let ty = ident(&to_upper_camel(msg.name()));
-        path.extend(quote!(#ty));
+        path.push_str(&to_upper_camel(msg.name()));
         out.push((path, full.clone()));
         let mut inner = modules.to_vec();
         inner.push(to_snake(msg.name()));
@@ -274,19 +272,32 @@ fn parse_type(path: &str) -> Result<TokenStream, Error> {
     })
 }
 
-/// Generate one file per package.
-///
-/// `fds_bytes` is an encoded `FileDescriptorSet` (encoded, so custom options such as
-/// `google.api.http` survive); `only` restricts output to the packages of these files.
+/// The input of a generation: the files, and a descriptor pool of the same files that keeps
+/// custom options (such as `google.api.http`).
+pub(crate) struct Input {
+    pub(crate) fds: FileDescriptorSet,
+    pub(crate) pool: DescriptorPool,
+}
+
+impl Input {
+    /// From an encoded `FileDescriptorSet`.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Input, Error> {
+        Ok(Input {
+            fds: FileDescriptorSet::decode(bytes)
+                .map_err(|e| Error::new(format!("micro-gen: invalid descriptor set: {e}")))?,
+            pool: DescriptorPool::decode(bytes)
+                .map_err(|e| Error::new(format!("micro-gen: invalid descriptors: {e}")))?,
+        })
+    }
+}
+
+/// Generate one file per package; `only` restricts output to the packages of these files.
 pub(crate) fn generate(
-    fds_bytes: &[u8],
+    input: Input,
     only: Option<&[String]>,
     settings: &Settings,
 ) -> Result<Vec<Generated>, Error> {
-    let fds = FileDescriptorSet::decode(fds_bytes)
-        .map_err(|e| Error::new(format!("micro-gen: invalid descriptor set: {e}")))?;
-    let pool = DescriptorPool::decode(fds_bytes)
-        .map_err(|e| Error::new(format!("micro-gen: invalid descriptors: {e}")))?;
+    let Input { fds, pool } = input;
     let global = DescriptorPool::global();
 
     let mut externs = settings.extern_paths.clone();
@@ -294,7 +305,9 @@ pub(crate) fn generate(
 
     let mut config = prost_build::Config::new();
     config.format(false);
-    config.enable_type_names();
+    if settings.type_names {
+        config.enable_type_names();
+    }
     let cg = &settings.codegen_path;
     config.prost_path(format!("{cg}::prost"));
     config.prost_types_path(format!("{cg}::prost_types"));
@@ -357,6 +370,7 @@ pub(crate) fn generate(
     let services = collector.services.borrow();
     let codegen: TokenStream = parse_type(cg)?;
 
+    let mut encoded_files: HashMap<&str, Vec<u8>> = HashMap::new();
     let mut out = Vec::new();
     for (package, files) in &packages {
         if wanted.as_ref().is_some_and(|w| !w.contains(package)) {
@@ -367,7 +381,7 @@ pub(crate) fn generate(
         }
         let module = Module::from_protobuf_package_name(package);
         let prost_code = modules.remove(&module).unwrap_or_default();
-        let msgs: Vec<(TokenStream, String)> =
+        let msgs: Vec<(String, String)> =
             files.iter().flat_map(|f| messages(f, &externs)).collect();
         let svcs = services.get(package).cloned().unwrap_or_default();
         if msgs.is_empty() && svcs.is_empty() && prost_code.trim().is_empty() {
@@ -376,32 +390,43 @@ pub(crate) fn generate(
 
         let mut code = TokenStream::new();
         let descriptors = quote!(DESCRIPTORS);
+        let mut descriptors_item = String::new();
         if !msgs.is_empty() || !svcs.is_empty() {
             let names: Vec<&str> = files.iter().map(|f| f.name()).collect();
             let needed = closure(&names, &by_name);
-            let mut set = FileDescriptorSet::default();
+            let mut set = Vec::new();
             for file in needed {
                 if global.get_file_by_name(file.name()).is_some() {
                     continue; // a well-known type: the runtime has it
                 }
-                let mut file = file.clone();
-                file.source_code_info = None;
-                set.file.push(file);
+                let encoded = encoded_files.entry(file.name()).or_insert_with(|| {
+                    let mut file = file.clone();
+                    file.source_code_info = None;
+                    file.encode_to_vec()
+                });
+                // A FileDescriptorSet is its files as field 1, one after another.
+                prost::encoding::encode_key(
+                    1,
+                    prost::encoding::WireType::LengthDelimited,
+                    &mut set,
+                );
+                prost::encoding::encode_varint(encoded.len() as u64, &mut set);
+                set.extend_from_slice(encoded);
             }
-            let bytes = Literal::byte_string(&set.encode_to_vec());
-            let doc = format!(
-                " The descriptors of package `{}` and its imports: JSON mapping, registry schemas, reflection.",
-                if package.is_empty() {
-                    "(none)"
-                } else {
-                    package
-                }
+            use base64::Engine as _;
+            let text = base64::engine::general_purpose::STANDARD.encode(&set);
+            let package_name = if package.is_empty() {
+                "(none)"
+            } else {
+                package
+            };
+            // Appended after formatting: a long literal needs no parsing or pretty-printing.
+            descriptors_item = format!(
+                "/// The descriptors of package `{package_name}` and its imports (base64): JSON mapping,\n\
+                 /// registry schemas, reflection.\n\
+                 pub static DESCRIPTORS: {cg}::Descriptors = {cg}::Descriptors::base64(\n    \"{text}\",\n);\n"
             );
-            code.extend(quote! {
-                #[doc = #doc]
-                pub static #descriptors: #codegen::Descriptors = #codegen::Descriptors::new(#bytes);
-            });
-            code.extend(emit::message_impls(&descriptors, &msgs, &codegen));
+            descriptors_item.push_str(&emit::message_impls_text("DESCRIPTORS", &msgs, cg));
         }
 
         let opts = EmitOptions {
@@ -429,7 +454,8 @@ pub(crate) fn generate(
                 "micro-gen: generated invalid Rust for package {package:?}: {e} (please report this as a bug)"
             ))
         })?;
-        let content = prettyplease::unparse(&file);
+        let mut content = prettyplease::unparse(&file);
+        content.push_str(&descriptors_item);
         out.push(Generated {
             file_name: if package.is_empty() {
                 "_.rs".to_owned()

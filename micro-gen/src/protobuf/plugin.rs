@@ -3,7 +3,7 @@
 use prost::Message as _;
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse, code_generator_response};
 
-use super::{Error, Settings, generate, include_file};
+use super::{Error, Input, Settings, generate, include_file};
 
 /// Features this plugin declares to protoc: proto3 `optional`.
 const FEATURE_PROTO3_OPTIONAL: u64 = 1;
@@ -15,7 +15,7 @@ struct Parameters {
     include_file: Option<String>,
 }
 
-const KEYS: &str = "client, server, comments, services_only, extern_path, type_attribute, message_attribute, enum_attribute, field_attribute, btree_map, bytes, boxed, include_file, codegen_path";
+const KEYS: &str = "client, server, comments, services_only, type_names, extern_path, type_attribute, message_attribute, enum_attribute, field_attribute, btree_map, bytes, boxed, include_file, codegen_path";
 
 fn boolean(key: &str, value: Option<&str>) -> Result<bool, Error> {
     match value {
@@ -80,6 +80,7 @@ fn parse(parameter: &str) -> Result<Parameters, Error> {
             "server" => s.server = boolean(key, value)?,
             "comments" => s.comments = boolean(key, value)?,
             "services_only" => s.services_only = boolean(key, value)?,
+            "type_names" => s.type_names = boolean(key, value)?,
             "extern_path" => s.extern_paths.push(pair(key, value)?),
             "type_attribute" => s.type_attributes.push(pair(key, value)?),
             "message_attribute" => s.message_attributes.push(pair(key, value)?),
@@ -145,7 +146,11 @@ fn run(request_bytes: &[u8]) -> Result<Vec<code_generator_response::File>, Error
     })?;
     let params = parse(request.parameter())?;
     let fds = descriptor_set_bytes(request_bytes)?;
-    let files = generate(&fds, Some(&request.file_to_generate), &params.settings)?;
+    let files = generate(
+        Input::decode(&fds)?,
+        Some(&request.file_to_generate),
+        &params.settings,
+    )?;
     let suffix = if params.settings.services_only {
         "micro.rs"
     } else {

@@ -5,21 +5,6 @@ pub struct Loose {
     #[prost(string, tag = "1")]
     pub text: ::micro::codegen::prost::alloc::string::String,
 }
-impl ::micro::codegen::prost::Name for Loose {
-    const NAME: &'static str = "Loose";
-    const PACKAGE: &'static str = "";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "Loose".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/Loose".into()
-    }
-}
-/// The descriptors of package `(none)` and its imports: JSON mapping, registry schemas, reflection.
-pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::new(
-    b"\nW\n\x0Fnopackage.proto\"\x1B\n\x05Loose\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text2\x1F\n\x05Loner\x12\x16\n\x04Call\x12\x06.Loose\x1A\x06.Looseb\x06proto3",
-);
-::micro::codegen::impl_messages!(DESCRIPTORS; Loose => "Loose");
 /// Client for the `Loner` service.
 pub mod loner_client {
     #![allow(
@@ -179,3 +164,13 @@ pub mod loner_server {
         }
     }
 }
+/// The descriptors of package `(none)` and its imports (base64): JSON mapping,
+/// registry schemas, reflection.
+pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(
+    "ClcKD25vcGFja2FnZS5wcm90byIbCgVMb29zZRISCgR0ZXh0GAEgASgJUgR0ZXh0Mh8KBUxvbmVyEhYKBENhbGwSBi5Mb29zZRoGLkxvb3NlYgZwcm90bzM=",
+);
+// Protobuf and proto3 JSON for every message of this package.
+::micro::codegen::impl_messages!(
+    DESCRIPTORS;
+    Loose => "Loose",
+);

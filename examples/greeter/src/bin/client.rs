@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use example_greeter::{HelloRequest, HelloResponse, SERVICE};
+use example_greeter::{GreeterClient, HelloRequest, HelloResponse, SERVICE};
 use micro::client::CallOptions;
 use micro::{Client, Context};
 
@@ -70,6 +70,21 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let request = HelloRequest { name: args.name };
+    if args.count == 1 {
+        // The generated client: typed methods named after the .proto's rpcs.
+        let greeter = GreeterClient::new(SERVICE, client);
+        return match greeter.hello(request).await {
+            Ok(rsp) => {
+                println!("{}", rsp.msg);
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("greeter-client: {e}");
+                std::process::ExitCode::from(1)
+            }
+        };
+    }
+    // Many calls: the runtime client's `invoke` also tells which node answered.
     let mut failed = 0u64;
     let mut nodes: BTreeMap<String, u64> = BTreeMap::new();
     for i in 0..args.count {
@@ -87,10 +102,8 @@ async fn main() -> std::process::ExitCode {
             .await;
         match rsp {
             Ok(rsp) => {
+                let _: HelloResponse = rsp.message;
                 *nodes.entry(rsp.node.address).or_default() += 1;
-                if args.count == 1 {
-                    println!("{}", rsp.message.msg);
-                }
             }
             Err(e) => {
                 failed += 1;
@@ -98,7 +111,7 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-    if args.count > 1 {
+    {
         let spread: Vec<String> = nodes.iter().map(|(n, c)| format!("{n}={c}")).collect();
         println!(
             "calls: {} ok: {} failed: {} nodes: {}",

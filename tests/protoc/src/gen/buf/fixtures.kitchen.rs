@@ -156,16 +156,6 @@ pub mod everything {
             }
         }
     }
-    impl ::micro::codegen::prost::Name for Nested {
-        const NAME: &'static str = "Nested";
-        const PACKAGE: &'static str = "fixtures.kitchen";
-        fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-            "fixtures.kitchen.Everything.Nested".into()
-        }
-        fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-            "/fixtures.kitchen.Everything.Nested".into()
-        }
-    }
     #[allow(missing_docs)]
     #[derive(Clone, PartialEq, Eq, Hash, ::micro::codegen::prost::Oneof)]
     #[prost(prost_path = "::micro::codegen::prost")]
@@ -176,16 +166,6 @@ pub mod everything {
         ChoiceNumber(i32),
         #[prost(message, tag = "25")]
         ChoiceNested(Nested),
-    }
-}
-impl ::micro::codegen::prost::Name for Everything {
-    const NAME: &'static str = "Everything";
-    const PACKAGE: &'static str = "fixtures.kitchen";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "fixtures.kitchen.Everything".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/fixtures.kitchen.Everything".into()
     }
 }
 /// A recursive message.
@@ -200,16 +180,6 @@ pub struct Tree {
     #[prost(message, optional, boxed, tag = "3")]
     pub parent: ::core::option::Option<::micro::codegen::prost::alloc::boxed::Box<Tree>>,
 }
-impl ::micro::codegen::prost::Name for Tree {
-    const NAME: &'static str = "Tree";
-    const PACKAGE: &'static str = "fixtures.kitchen";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "fixtures.kitchen.Tree".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/fixtures.kitchen.Tree".into()
-    }
-}
 /// One number.
 #[allow(missing_docs)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::micro::codegen::prost::Message)]
@@ -217,16 +187,6 @@ impl ::micro::codegen::prost::Name for Tree {
 pub struct Num {
     #[prost(int64, tag = "1")]
     pub value: i64,
-}
-impl ::micro::codegen::prost::Name for Num {
-    const NAME: &'static str = "Num";
-    const PACKAGE: &'static str = "fixtures.kitchen";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "fixtures.kitchen.Num".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/fixtures.kitchen.Num".into()
-    }
 }
 /// Colors.
 #[allow(missing_docs)]
@@ -278,25 +238,6 @@ pub struct Item {
     #[prost(string, tag = "1")]
     pub name: ::micro::codegen::prost::alloc::string::String,
 }
-impl ::micro::codegen::prost::Name for Item {
-    const NAME: &'static str = "Item";
-    const PACKAGE: &'static str = "fixtures.kitchen";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "fixtures.kitchen.Item".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/fixtures.kitchen.Item".into()
-    }
-}
-/// The descriptors of package `fixtures.kitchen` and its imports: JSON mapping, registry schemas, reflection.
-pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::new(
-    b"\n\xC7\x01\n\x1Bfixtures/common/types.proto\x12\x0Ffixtures.common\"O\n\x05Money\x12\x1A\n\x08currency\x18\x01 \x01(\tR\x08currency\x12\x14\n\x05units\x18\x02 \x01(\x03R\x05units\x12\x14\n\x05nanos\x18\x03 \x01(\x05R\x05nanos*>\n\x06Region\x12\x16\n\x12REGION_UNSPECIFIED\x10\0\x12\r\n\tREGION_EU\x10\x01\x12\r\n\tREGION_US\x10\x02b\x06proto3\n\xC5\x03\n\x15google/api/http.proto\x12\ngoogle.api\"\xDA\x02\n\x08HttpRule\x12\x1A\n\x08selector\x18\x01 \x01(\tR\x08selector\x12\x12\n\x03get\x18\x02 \x01(\tH\0R\x03get\x12\x12\n\x03put\x18\x03 \x01(\tH\0R\x03put\x12\x14\n\x04post\x18\x04 \x01(\tH\0R\x04post\x12\x18\n\x06delete\x18\x05 \x01(\tH\0R\x06delete\x12\x16\n\x05patch\x18\x06 \x01(\tH\0R\x05patch\x127\n\x06custom\x18\x08 \x01(\x0B2\x1D.google.api.CustomHttpPatternH\0R\x06custom\x12\x12\n\x04body\x18\x07 \x01(\tR\x04body\x12#\n\rresponse_body\x18\x0C \x01(\tR\x0CresponseBody\x12E\n\x13additional_bindings\x18\x0B \x03(\x0B2\x14.google.api.HttpRuleR\x12additionalBindingsB\t\n\x07pattern\";\n\x11CustomHttpPattern\x12\x12\n\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n\x04path\x18\x02 \x01(\tR\x04pathb\x06proto3\n\xB8\x01\n\x1Cgoogle/api/annotations.proto\x12\ngoogle.api\x1A\x15google/api/http.proto\x1A google/protobuf/descriptor.proto:K\n\x04http\x12\x1E.google.protobuf.MethodOptions\x18\xB0\xCA\xBC\" \x01(\x0B2\x14.google.api.HttpRuleR\x04httpb\x06proto3\n\xF9\x16\n\x16fixtures/kitchen.proto\x12\x10fixtures.kitchen\x1A\x1Bfixtures/common/types.proto\x1A\x1Cgoogle/api/annotations.proto\x1A\x19google/protobuf/any.proto\x1A\x1Egoogle/protobuf/duration.proto\x1A\x1Bgoogle/protobuf/empty.proto\x1A google/protobuf/field_mask.proto\x1A\x1Cgoogle/protobuf/struct.proto\x1A\x1Fgoogle/protobuf/timestamp.proto\x1A\x1Egoogle/protobuf/wrappers.proto\"\xA2\x0F\n\nEverything\x12\x19\n\x08f_double\x18\x01 \x01(\x01R\x07fDouble\x12\x17\n\x07f_float\x18\x02 \x01(\x02R\x06fFloat\x12\x17\n\x07f_int32\x18\x03 \x01(\x05R\x06fInt32\x12\x17\n\x07f_int64\x18\x04 \x01(\x03R\x06fInt64\x12\x19\n\x08f_uint32\x18\x05 \x01(\rR\x07fUint32\x12\x19\n\x08f_uint64\x18\x06 \x01(\x04R\x07fUint64\x12\x19\n\x08f_sint32\x18\x07 \x01(\x11R\x07fSint32\x12\x19\n\x08f_sint64\x18\x08 \x01(\x12R\x07fSint64\x12\x1B\n\tf_fixed32\x18\t \x01(\x07R\x08fFixed32\x12\x1B\n\tf_fixed64\x18\n \x01(\x06R\x08fFixed64\x12\x1D\n\nf_sfixed32\x18\x0B \x01(\x0FR\tfSfixed32\x12\x1D\n\nf_sfixed64\x18\x0C \x01(\x10R\tfSfixed64\x12\x15\n\x06f_bool\x18\r \x01(\x08R\x05fBool\x12\x19\n\x08f_string\x18\x0E \x01(\tR\x07fString\x12\x17\n\x07f_bytes\x18\x0F \x01(\x0CR\x06fBytes\x12-\n\x05color\x18\x10 \x01(\x0E2\x17.fixtures.kitchen.ColorR\x05color\x12;\n\x06nested\x18\x11 \x01(\x0B2#.fixtures.kitchen.Everything.NestedR\x06nested\x12\x12\n\x04tags\x18\x12 \x03(\tR\x04tags\x12\x18\n\x07numbers\x18\x13 \x03(\x03R\x07numbers\x129\n\x05items\x18\x14 \x03(\x0B2#.fixtures.kitchen.Everything.NestedR\x05items\x12@\n\x06counts\x18\x15 \x03(\x0B2(.fixtures.kitchen.Everything.CountsEntryR\x06counts\x12;\n\x05by_id\x18\x16 \x03(\x0B2&.fixtures.kitchen.Everything.ByIdEntryR\x04byId\x12!\n\x0Bchoice_text\x18\x17 \x01(\tH\0R\nchoiceText\x12%\n\rchoice_number\x18\x18 \x01(\x05H\0R\x0CchoiceNumber\x12J\n\rchoice_nested\x18\x19 \x01(\x0B2#.fixtures.kitchen.Everything.NestedH\0R\x0CchoiceNested\x12\x19\n\x05maybe\x18\x1A \x01(\x05H\x01R\x05maybe\x88\x01\x01\x12\"\n\nmaybe_text\x18\x1B \x01(\tH\x02R\tmaybeText\x88\x01\x01\x12*\n\x02at\x18\x1C \x01(\x0B2\x1A.google.protobuf.TimestampR\x02at\x12-\n\x04took\x18\x1D \x01(\x0B2\x19.google.protobuf.DurationR\x04took\x12-\n\x05extra\x18\x1E \x01(\x0B2\x17.google.protobuf.StructR\x05extra\x122\n\x08anything\x18\x1F \x01(\x0B2\x16.google.protobuf.ValueR\x08anything\x12,\n\x06packed\x18  \x01(\x0B2\x14.google.protobuf.AnyR\x06packed\x12<\n\x0Bwrapped_int\x18! \x01(\x0B2\x1B.google.protobuf.Int64ValueR\nwrappedInt\x12?\n\x0Cwrapped_text\x18\" \x01(\x0B2\x1C.google.protobuf.StringValueR\x0BwrappedText\x12.\n\x04mask\x18# \x01(\x0B2\x1A.google.protobuf.FieldMaskR\x04mask\x120\n\x07nothing\x18$ \x01(\x0B2\x16.google.protobuf.EmptyR\x07nothing\x12,\n\x05price\x18% \x01(\x0B2\x16.fixtures.common.MoneyR\x05price\x12/\n\x06region\x18& \x01(\x0E2\x17.fixtures.common.RegionR\x06region\x12/\n\x06colors\x18' \x03(\x0E2\x17.fixtures.kitchen.ColorR\x06colors\x12-\n\x10deprecated_field\x18( \x01(\tB\x02\x18\x01R\x0FdeprecatedField\x1A9\n\x0BCountsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1A\\\n\tByIdEntry\x12\x10\n\x03key\x18\x01 \x01(\x05R\x03key\x129\n\x05value\x18\x02 \x01(\x0B2#.fixtures.kitchen.Everything.NestedR\x05value:\x028\x01\x1A\x8D\x01\n\x06Nested\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12?\n\x05level\x18\x02 \x01(\x0E2).fixtures.kitchen.Everything.Nested.LevelR\x05level\".\n\x05Level\x12\x15\n\x11LEVEL_UNSPECIFIED\x10\0\x12\x0E\n\nLEVEL_HIGH\x10\x01B\x08\n\x06choiceB\x08\n\x06_maybeB\r\n\x0B_maybe_text\"\x80\x01\n\x04Tree\x12\x14\n\x05label\x18\x01 \x01(\tR\x05label\x122\n\x08children\x18\x02 \x03(\x0B2\x16.fixtures.kitchen.TreeR\x08children\x12.\n\x06parent\x18\x03 \x01(\x0B2\x16.fixtures.kitchen.TreeR\x06parent\"\x1B\n\x03Num\x12\x14\n\x05value\x18\x01 \x01(\x03R\x05value*>\n\x05Color\x12\x15\n\x11COLOR_UNSPECIFIED\x10\0\x12\r\n\tCOLOR_RED\x10\x01\x12\x0F\n\x0BCOLOR_GREEN\x10\x022\xAB\x03\n\x07Kitchen\x12D\n\x04Echo\x12\x1C.fixtures.kitchen.Everything\x1A\x1C.fixtures.kitchen.Everything\"\0\x12<\n\x05Count\x12\x15.fixtures.kitchen.Num\x1A\x15.fixtures.kitchen.Num\"\x03\x90\x02\x010\x01\x125\n\x03Sum\x12\x15.fixtures.kitchen.Num\x1A\x15.fixtures.kitchen.Num(\x01\x128\n\x04Chat\x12\x15.fixtures.kitchen.Num\x1A\x15.fixtures.kitchen.Num(\x010\x01\x129\n\x03Now\x12\x16.google.protobuf.Empty\x1A\x1A.google.protobuf.Timestamp\x126\n\x04Grow\x12\x16.fixtures.kitchen.Tree\x1A\x16.fixtures.kitchen.Tree\x128\n\x03Old\x12\x15.fixtures.kitchen.Num\x1A\x15.fixtures.kitchen.Num\"\x03\x88\x02\x01b\x06proto3\n\xAD\x01\n\x15fixtures/pantry.proto\x12\x10fixtures.kitchen\x1A\x1Bfixtures/common/types.proto\"\x1A\n\x04Item\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name2A\n\x06Pantry\x127\n\x05Price\x12\x16.fixtures.kitchen.Item\x1A\x16.fixtures.common.Moneyb\x06proto3",
-);
-::micro::codegen::impl_messages!(
-    DESCRIPTORS; Everything => "fixtures.kitchen.Everything", everything::Nested =>
-    "fixtures.kitchen.Everything.Nested", Tree => "fixtures.kitchen.Tree", Num =>
-    "fixtures.kitchen.Num", Item => "fixtures.kitchen.Item"
-);
 /// Client for the `fixtures.kitchen.Kitchen` service.
 pub mod kitchen_client {
     #![allow(
@@ -985,3 +926,17 @@ pub mod pantry_server {
         }
     }
 }
+/// The descriptors of package `fixtures.kitchen` and its imports (base64): JSON mapping,
+/// registry schemas, reflection.
+pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(
+    "CscBChtmaXh0dXJlcy9jb21tb24vdHlwZXMucHJvdG8SD2ZpeHR1cmVzLmNvbW1vbiJPCgVNb25leRIaCghjdXJyZW5jeRgBIAEoCVIIY3VycmVuY3kSFAoFdW5pdHMYAiABKANSBXVuaXRzEhQKBW5hbm9zGAMgASgFUgVuYW5vcyo+CgZSZWdpb24SFgoSUkVHSU9OX1VOU1BFQ0lGSUVEEAASDQoJUkVHSU9OX0VVEAESDQoJUkVHSU9OX1VTEAJiBnByb3RvMwrFAwoVZ29vZ2xlL2FwaS9odHRwLnByb3RvEgpnb29nbGUuYXBpItoCCghIdHRwUnVsZRIaCghzZWxlY3RvchgBIAEoCVIIc2VsZWN0b3ISEgoDZ2V0GAIgASgJSABSA2dldBISCgNwdXQYAyABKAlIAFIDcHV0EhQKBHBvc3QYBCABKAlIAFIEcG9zdBIYCgZkZWxldGUYBSABKAlIAFIGZGVsZXRlEhYKBXBhdGNoGAYgASgJSABSBXBhdGNoEjcKBmN1c3RvbRgIIAEoCzIdLmdvb2dsZS5hcGkuQ3VzdG9tSHR0cFBhdHRlcm5IAFIGY3VzdG9tEhIKBGJvZHkYByABKAlSBGJvZHkSIwoNcmVzcG9uc2VfYm9keRgMIAEoCVIMcmVzcG9uc2VCb2R5EkUKE2FkZGl0aW9uYWxfYmluZGluZ3MYCyADKAsyFC5nb29nbGUuYXBpLkh0dHBSdWxlUhJhZGRpdGlvbmFsQmluZGluZ3NCCQoHcGF0dGVybiI7ChFDdXN0b21IdHRwUGF0dGVybhISCgRraW5kGAEgASgJUgRraW5kEhIKBHBhdGgYAiABKAlSBHBhdGhiBnByb3RvMwq4AQocZ29vZ2xlL2FwaS9hbm5vdGF0aW9ucy5wcm90bxIKZ29vZ2xlLmFwaRoVZ29vZ2xlL2FwaS9odHRwLnByb3RvGiBnb29nbGUvcHJvdG9idWYvZGVzY3JpcHRvci5wcm90bzpLCgRodHRwEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYsMq8IiABKAsyFC5nb29nbGUuYXBpLkh0dHBSdWxlUgRodHRwYgZwcm90bzMK+RYKFmZpeHR1cmVzL2tpdGNoZW4ucHJvdG8SEGZpeHR1cmVzLmtpdGNoZW4aG2ZpeHR1cmVzL2NvbW1vbi90eXBlcy5wcm90bxocZ29vZ2xlL2FwaS9hbm5vdGF0aW9ucy5wcm90bxoZZ29vZ2xlL3Byb3RvYnVmL2FueS5wcm90bxoeZ29vZ2xlL3Byb3RvYnVmL2R1cmF0aW9uLnByb3RvGhtnb29nbGUvcHJvdG9idWYvZW1wdHkucHJvdG8aIGdvb2dsZS9wcm90b2J1Zi9maWVsZF9tYXNrLnByb3RvGhxnb29nbGUvcHJvdG9idWYvc3RydWN0LnByb3RvGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGh5nb29nbGUvcHJvdG9idWYvd3JhcHBlcnMucHJvdG8iog8KCkV2ZXJ5dGhpbmcSGQoIZl9kb3VibGUYASABKAFSB2ZEb3VibGUSFwoHZl9mbG9hdBgCIAEoAlIGZkZsb2F0EhcKB2ZfaW50MzIYAyABKAVSBmZJbnQzMhIXCgdmX2ludDY0GAQgASgDUgZmSW50NjQSGQoIZl91aW50MzIYBSABKA1SB2ZVaW50MzISGQoIZl91aW50NjQYBiABKARSB2ZVaW50NjQSGQoIZl9zaW50MzIYByABKBFSB2ZTaW50MzISGQoIZl9zaW50NjQYCCABKBJSB2ZTaW50NjQSGwoJZl9maXhlZDMyGAkgASgHUghmRml4ZWQzMhIbCglmX2ZpeGVkNjQYCiABKAZSCGZGaXhlZDY0Eh0KCmZfc2ZpeGVkMzIYCyABKA9SCWZTZml4ZWQzMhIdCgpmX3NmaXhlZDY0GAwgASgQUglmU2ZpeGVkNjQSFQoGZl9ib29sGA0gASgIUgVmQm9vbBIZCghmX3N0cmluZxgOIAEoCVIHZlN0cmluZxIXCgdmX2J5dGVzGA8gASgMUgZmQnl0ZXMSLQoFY29sb3IYECABKA4yFy5maXh0dXJlcy5raXRjaGVuLkNvbG9yUgVjb2xvchI7CgZuZXN0ZWQYESABKAsyIy5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuTmVzdGVkUgZuZXN0ZWQSEgoEdGFncxgSIAMoCVIEdGFncxIYCgdudW1iZXJzGBMgAygDUgdudW1iZXJzEjkKBWl0ZW1zGBQgAygLMiMuZml4dHVyZXMua2l0Y2hlbi5FdmVyeXRoaW5nLk5lc3RlZFIFaXRlbXMSQAoGY291bnRzGBUgAygLMiguZml4dHVyZXMua2l0Y2hlbi5FdmVyeXRoaW5nLkNvdW50c0VudHJ5UgZjb3VudHMSOwoFYnlfaWQYFiADKAsyJi5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuQnlJZEVudHJ5UgRieUlkEiEKC2Nob2ljZV90ZXh0GBcgASgJSABSCmNob2ljZVRleHQSJQoNY2hvaWNlX251bWJlchgYIAEoBUgAUgxjaG9pY2VOdW1iZXISSgoNY2hvaWNlX25lc3RlZBgZIAEoCzIjLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZy5OZXN0ZWRIAFIMY2hvaWNlTmVzdGVkEhkKBW1heWJlGBogASgFSAFSBW1heWJliAEBEiIKCm1heWJlX3RleHQYGyABKAlIAlIJbWF5YmVUZXh0iAEBEioKAmF0GBwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFICYXQSLQoEdG9vaxgdIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvblIEdG9vaxItCgVleHRyYRgeIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RSBWV4dHJhEjIKCGFueXRoaW5nGB8gASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlUghhbnl0aGluZxIsCgZwYWNrZWQYICABKAsyFC5nb29nbGUucHJvdG9idWYuQW55UgZwYWNrZWQSPAoLd3JhcHBlZF9pbnQYISABKAsyGy5nb29nbGUucHJvdG9idWYuSW50NjRWYWx1ZVIKd3JhcHBlZEludBI/Cgx3cmFwcGVkX3RleHQYIiABKAsyHC5nb29nbGUucHJvdG9idWYuU3RyaW5nVmFsdWVSC3dyYXBwZWRUZXh0Ei4KBG1hc2sYIyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrUgRtYXNrEjAKB25vdGhpbmcYJCABKAsyFi5nb29nbGUucHJvdG9idWYuRW1wdHlSB25vdGhpbmcSLAoFcHJpY2UYJSABKAsyFi5maXh0dXJlcy5jb21tb24uTW9uZXlSBXByaWNlEi8KBnJlZ2lvbhgmIAEoDjIXLmZpeHR1cmVzLmNvbW1vbi5SZWdpb25SBnJlZ2lvbhIvCgZjb2xvcnMYJyADKA4yFy5maXh0dXJlcy5raXRjaGVuLkNvbG9yUgZjb2xvcnMSLQoQZGVwcmVjYXRlZF9maWVsZBgoIAEoCUICGAFSD2RlcHJlY2F0ZWRGaWVsZBo5CgtDb3VudHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoA1IFdmFsdWU6AjgBGlwKCUJ5SWRFbnRyeRIQCgNrZXkYASABKAVSA2tleRI5CgV2YWx1ZRgCIAEoCzIjLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZy5OZXN0ZWRSBXZhbHVlOgI4ARqNAQoGTmVzdGVkEhIKBG5hbWUYASABKAlSBG5hbWUSPwoFbGV2ZWwYAiABKA4yKS5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuTmVzdGVkLkxldmVsUgVsZXZlbCIuCgVMZXZlbBIVChFMRVZFTF9VTlNQRUNJRklFRBAAEg4KCkxFVkVMX0hJR0gQAUIICgZjaG9pY2VCCAoGX21heWJlQg0KC19tYXliZV90ZXh0IoABCgRUcmVlEhQKBWxhYmVsGAEgASgJUgVsYWJlbBIyCghjaGlsZHJlbhgCIAMoCzIWLmZpeHR1cmVzLmtpdGNoZW4uVHJlZVIIY2hpbGRyZW4SLgoGcGFyZW50GAMgASgLMhYuZml4dHVyZXMua2l0Y2hlbi5UcmVlUgZwYXJlbnQiGwoDTnVtEhQKBXZhbHVlGAEgASgDUgV2YWx1ZSo+CgVDb2xvchIVChFDT0xPUl9VTlNQRUNJRklFRBAAEg0KCUNPTE9SX1JFRBABEg8KC0NPTE9SX0dSRUVOEAIyqwMKB0tpdGNoZW4SRAoERWNobxIcLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZxocLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZyIAEjwKBUNvdW50EhUuZml4dHVyZXMua2l0Y2hlbi5OdW0aFS5maXh0dXJlcy5raXRjaGVuLk51bSIDkAIBMAESNQoDU3VtEhUuZml4dHVyZXMua2l0Y2hlbi5OdW0aFS5maXh0dXJlcy5raXRjaGVuLk51bSgBEjgKBENoYXQSFS5maXh0dXJlcy5raXRjaGVuLk51bRoVLmZpeHR1cmVzLmtpdGNoZW4uTnVtKAEwARI5CgNOb3cSFi5nb29nbGUucHJvdG9idWYuRW1wdHkaGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKBEdyb3cSFi5maXh0dXJlcy5raXRjaGVuLlRyZWUaFi5maXh0dXJlcy5raXRjaGVuLlRyZWUSOAoDT2xkEhUuZml4dHVyZXMua2l0Y2hlbi5OdW0aFS5maXh0dXJlcy5raXRjaGVuLk51bSIDiAIBYgZwcm90bzMKrQEKFWZpeHR1cmVzL3BhbnRyeS5wcm90bxIQZml4dHVyZXMua2l0Y2hlbhobZml4dHVyZXMvY29tbW9uL3R5cGVzLnByb3RvIhoKBEl0ZW0SEgoEbmFtZRgBIAEoCVIEbmFtZTJBCgZQYW50cnkSNwoFUHJpY2USFi5maXh0dXJlcy5raXRjaGVuLkl0ZW0aFi5maXh0dXJlcy5jb21tb24uTW9uZXliBnByb3RvMw==",
+);
+// Protobuf and proto3 JSON for every message of this package.
+::micro::codegen::impl_messages!(
+    DESCRIPTORS;
+    Everything => "fixtures.kitchen.Everything",
+    everything::Nested => "fixtures.kitchen.Everything.Nested",
+    Tree => "fixtures.kitchen.Tree",
+    Num => "fixtures.kitchen.Num",
+    Item => "fixtures.kitchen.Item",
+);

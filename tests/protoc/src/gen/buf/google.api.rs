@@ -33,16 +33,6 @@ pub mod http_rule {
         Custom(super::CustomHttpPattern),
     }
 }
-impl ::micro::codegen::prost::Name for HttpRule {
-    const NAME: &'static str = "HttpRule";
-    const PACKAGE: &'static str = "google.api";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "google.api.HttpRule".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/google.api.HttpRule".into()
-    }
-}
 #[allow(missing_docs)]
 #[derive(Clone, PartialEq, Eq, Hash, ::micro::codegen::prost::Message)]
 #[prost(prost_path = "::micro::codegen::prost")]
@@ -52,21 +42,14 @@ pub struct CustomHttpPattern {
     #[prost(string, tag = "2")]
     pub path: ::micro::codegen::prost::alloc::string::String,
 }
-impl ::micro::codegen::prost::Name for CustomHttpPattern {
-    const NAME: &'static str = "CustomHttpPattern";
-    const PACKAGE: &'static str = "google.api";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "google.api.CustomHttpPattern".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/google.api.CustomHttpPattern".into()
-    }
-}
-/// The descriptors of package `google.api` and its imports: JSON mapping, registry schemas, reflection.
-pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::new(
-    b"\n\xC5\x03\n\x15google/api/http.proto\x12\ngoogle.api\"\xDA\x02\n\x08HttpRule\x12\x1A\n\x08selector\x18\x01 \x01(\tR\x08selector\x12\x12\n\x03get\x18\x02 \x01(\tH\0R\x03get\x12\x12\n\x03put\x18\x03 \x01(\tH\0R\x03put\x12\x14\n\x04post\x18\x04 \x01(\tH\0R\x04post\x12\x18\n\x06delete\x18\x05 \x01(\tH\0R\x06delete\x12\x16\n\x05patch\x18\x06 \x01(\tH\0R\x05patch\x127\n\x06custom\x18\x08 \x01(\x0B2\x1D.google.api.CustomHttpPatternH\0R\x06custom\x12\x12\n\x04body\x18\x07 \x01(\tR\x04body\x12#\n\rresponse_body\x18\x0C \x01(\tR\x0CresponseBody\x12E\n\x13additional_bindings\x18\x0B \x03(\x0B2\x14.google.api.HttpRuleR\x12additionalBindingsB\t\n\x07pattern\";\n\x11CustomHttpPattern\x12\x12\n\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n\x04path\x18\x02 \x01(\tR\x04pathb\x06proto3\n\xB8\x01\n\x1Cgoogle/api/annotations.proto\x12\ngoogle.api\x1A\x15google/api/http.proto\x1A google/protobuf/descriptor.proto:K\n\x04http\x12\x1E.google.protobuf.MethodOptions\x18\xB0\xCA\xBC\" \x01(\x0B2\x14.google.api.HttpRuleR\x04httpb\x06proto3",
+/// The descriptors of package `google.api` and its imports (base64): JSON mapping,
+/// registry schemas, reflection.
+pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(
+    "CsUDChVnb29nbGUvYXBpL2h0dHAucHJvdG8SCmdvb2dsZS5hcGki2gIKCEh0dHBSdWxlEhoKCHNlbGVjdG9yGAEgASgJUghzZWxlY3RvchISCgNnZXQYAiABKAlIAFIDZ2V0EhIKA3B1dBgDIAEoCUgAUgNwdXQSFAoEcG9zdBgEIAEoCUgAUgRwb3N0EhgKBmRlbGV0ZRgFIAEoCUgAUgZkZWxldGUSFgoFcGF0Y2gYBiABKAlIAFIFcGF0Y2gSNwoGY3VzdG9tGAggASgLMh0uZ29vZ2xlLmFwaS5DdXN0b21IdHRwUGF0dGVybkgAUgZjdXN0b20SEgoEYm9keRgHIAEoCVIEYm9keRIjCg1yZXNwb25zZV9ib2R5GAwgASgJUgxyZXNwb25zZUJvZHkSRQoTYWRkaXRpb25hbF9iaW5kaW5ncxgLIAMoCzIULmdvb2dsZS5hcGkuSHR0cFJ1bGVSEmFkZGl0aW9uYWxCaW5kaW5nc0IJCgdwYXR0ZXJuIjsKEUN1c3RvbUh0dHBQYXR0ZXJuEhIKBGtpbmQYASABKAlSBGtpbmQSEgoEcGF0aBgCIAEoCVIEcGF0aGIGcHJvdG8zCrgBChxnb29nbGUvYXBpL2Fubm90YXRpb25zLnByb3RvEgpnb29nbGUuYXBpGhVnb29nbGUvYXBpL2h0dHAucHJvdG8aIGdvb2dsZS9wcm90b2J1Zi9kZXNjcmlwdG9yLnByb3RvOksKBGh0dHASHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxiwyrwiIAEoCzIULmdvb2dsZS5hcGkuSHR0cFJ1bGVSBGh0dHBiBnByb3RvMw==",
 );
+// Protobuf and proto3 JSON for every message of this package.
 ::micro::codegen::impl_messages!(
-    DESCRIPTORS; HttpRule => "google.api.HttpRule", CustomHttpPattern =>
-    "google.api.CustomHttpPattern"
+    DESCRIPTORS;
+    HttpRule => "google.api.HttpRule",
+    CustomHttpPattern => "google.api.CustomHttpPattern",
 );

@@ -26,26 +26,6 @@ pub mod self_ {
         #[prost(string, tag = "1")]
         pub r#ref: ::micro::codegen::prost::alloc::string::String,
     }
-    impl ::micro::codegen::prost::Name for Impl {
-        const NAME: &'static str = "Impl";
-        const PACKAGE: &'static str = "type.match";
-        fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-            "type.match.Self.Impl".into()
-        }
-        fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-            "/type.match.Self.Impl".into()
-        }
-    }
-}
-impl ::micro::codegen::prost::Name for Self_ {
-    const NAME: &'static str = "Self";
-    const PACKAGE: &'static str = "type.match";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "type.match.Self".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/type.match.Self".into()
-    }
 }
 #[allow(missing_docs)]
 #[derive(
@@ -85,13 +65,6 @@ impl Enum {
         }
     }
 }
-/// The descriptors of package `type.match` and its imports: JSON mapping, registry schemas, reflection.
-pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::new(
-    b"\n\xDF\x03\n\x17keywords/keywords.proto\x12\ntype.match\"\xC3\x01\n\x04Self\x12\x12\n\x04type\x18\x01 \x01(\tR\x04type\x12\x0E\n\x02fn\x18\x02 \x01(\x05R\x02fn\x12\x16\n\x06struct\x18\x03 \x01(\x08R\x06struct\x12$\n\x04enum\x18\x04 \x01(\x0E2\x10.type.match.EnumR\x04enum\x12\x14\n\x05async\x18\x05 \x03(\tR\x05async\x12)\n\x04impl\x18\x06 \x01(\x0B2\x15.type.match.Self.ImplR\x04impl\x1A\x18\n\x04Impl\x12\x10\n\x03ref\x18\x01 \x01(\tR\x03ref*+\n\x04Enum\x12\x14\n\x10ENUM_UNSPECIFIED\x10\0\x12\r\n\tENUM_SELF\x10\x012\xBC\x01\n\x04Loop\x12*\n\x04Type\x12\x10.type.match.Self\x1A\x10.type.match.Self\x12+\n\x05Match\x12\x10.type.match.Self\x1A\x10.type.match.Self\x12)\n\x03New\x12\x10.type.match.Self\x1A\x10.type.match.Self\x120\n\x06Return\x12\x10.type.match.Self\x1A\x10.type.match.Self(\x010\x01b\x06proto3",
-);
-::micro::codegen::impl_messages!(
-    DESCRIPTORS; Self_ => "type.match.Self", self_::Impl => "type.match.Self.Impl"
-);
 /// Client for the `type.match.Loop` service.
 pub mod loop_client {
     #![allow(
@@ -415,3 +388,14 @@ pub mod loop_server {
         }
     }
 }
+/// The descriptors of package `type.match` and its imports (base64): JSON mapping,
+/// registry schemas, reflection.
+pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(
+    "Ct8DChdrZXl3b3Jkcy9rZXl3b3Jkcy5wcm90bxIKdHlwZS5tYXRjaCLDAQoEU2VsZhISCgR0eXBlGAEgASgJUgR0eXBlEg4KAmZuGAIgASgFUgJmbhIWCgZzdHJ1Y3QYAyABKAhSBnN0cnVjdBIkCgRlbnVtGAQgASgOMhAudHlwZS5tYXRjaC5FbnVtUgRlbnVtEhQKBWFzeW5jGAUgAygJUgVhc3luYxIpCgRpbXBsGAYgASgLMhUudHlwZS5tYXRjaC5TZWxmLkltcGxSBGltcGwaGAoESW1wbBIQCgNyZWYYASABKAlSA3JlZiorCgRFbnVtEhQKEEVOVU1fVU5TUEVDSUZJRUQQABINCglFTlVNX1NFTEYQATK8AQoETG9vcBIqCgRUeXBlEhAudHlwZS5tYXRjaC5TZWxmGhAudHlwZS5tYXRjaC5TZWxmEisKBU1hdGNoEhAudHlwZS5tYXRjaC5TZWxmGhAudHlwZS5tYXRjaC5TZWxmEikKA05ldxIQLnR5cGUubWF0Y2guU2VsZhoQLnR5cGUubWF0Y2guU2VsZhIwCgZSZXR1cm4SEC50eXBlLm1hdGNoLlNlbGYaEC50eXBlLm1hdGNoLlNlbGYoATABYgZwcm90bzM=",
+);
+// Protobuf and proto3 JSON for every message of this package.
+::micro::codegen::impl_messages!(
+    DESCRIPTORS;
+    Self_ => "type.match.Self",
+    self_::Impl => "type.match.Self.Impl",
+);

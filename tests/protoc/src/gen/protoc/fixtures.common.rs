@@ -10,16 +10,6 @@ pub struct Money {
     #[prost(int32, tag = "3")]
     pub nanos: i32,
 }
-impl ::micro::codegen::prost::Name for Money {
-    const NAME: &'static str = "Money";
-    const PACKAGE: &'static str = "fixtures.common";
-    fn full_name() -> ::micro::codegen::prost::alloc::string::String {
-        "fixtures.common.Money".into()
-    }
-    fn type_url() -> ::micro::codegen::prost::alloc::string::String {
-        "/fixtures.common.Money".into()
-    }
-}
 /// Where something is.
 #[allow(missing_docs)]
 #[derive(
@@ -62,8 +52,13 @@ impl Region {
         }
     }
 }
-/// The descriptors of package `fixtures.common` and its imports: JSON mapping, registry schemas, reflection.
-pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::new(
-    b"\n\xC7\x01\n\x1Bfixtures/common/types.proto\x12\x0Ffixtures.common\"O\n\x05Money\x12\x1A\n\x08currency\x18\x01 \x01(\tR\x08currency\x12\x14\n\x05units\x18\x02 \x01(\x03R\x05units\x12\x14\n\x05nanos\x18\x03 \x01(\x05R\x05nanos*>\n\x06Region\x12\x16\n\x12REGION_UNSPECIFIED\x10\0\x12\r\n\tREGION_EU\x10\x01\x12\r\n\tREGION_US\x10\x02b\x06proto3",
+/// The descriptors of package `fixtures.common` and its imports (base64): JSON mapping,
+/// registry schemas, reflection.
+pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(
+    "CscBChtmaXh0dXJlcy9jb21tb24vdHlwZXMucHJvdG8SD2ZpeHR1cmVzLmNvbW1vbiJPCgVNb25leRIaCghjdXJyZW5jeRgBIAEoCVIIY3VycmVuY3kSFAoFdW5pdHMYAiABKANSBXVuaXRzEhQKBW5hbm9zGAMgASgFUgVuYW5vcyo+CgZSZWdpb24SFgoSUkVHSU9OX1VOU1BFQ0lGSUVEEAASDQoJUkVHSU9OX0VVEAESDQoJUkVHSU9OX1VTEAJiBnByb3RvMw==",
 );
-::micro::codegen::impl_messages!(DESCRIPTORS; Money => "fixtures.common.Money");
+// Protobuf and proto3 JSON for every message of this package.
+::micro::codegen::impl_messages!(
+    DESCRIPTORS;
+    Money => "fixtures.common.Money",
+);

@@ -1,12 +1,3 @@
-/// The descriptors of package `greeter` and its imports: JSON mapping, registry schemas, reflection.
-pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::new(
-    b"\n\xE4\x02\n\rgreeter.proto\x12\x07greeter\"\"\n\x0CHelloRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"!\n\rHelloResponse\x12\x10\n\x03msg\x18\x01 \x01(\tR\x03msg\"9\n\rStreamRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n\x05count\x18\x02 \x01(\x03R\x05count\"8\n\x0EStreamResponse\x12\x10\n\x03msg\x18\x01 \x01(\tR\x03msg\x12\x14\n\x05count\x18\x02 \x01(\x03R\x05count2\x85\x01\n\x07Greeter\x12;\n\x05Hello\x12\x15.greeter.HelloRequest\x1A\x16.greeter.HelloResponse\"\x03\x90\x02\x02\x12=\n\x06Stream\x12\x16.greeter.StreamRequest\x1A\x17.greeter.StreamResponse\"\x000\x01b\x06proto3",
-);
-::micro::codegen::impl_messages!(
-    DESCRIPTORS; HelloRequest => "greeter.HelloRequest", HelloResponse =>
-    "greeter.HelloResponse", StreamRequest => "greeter.StreamRequest", StreamResponse =>
-    "greeter.StreamResponse"
-);
 /// Client for the `greeter.Greeter` service.
 pub mod greeter_client {
     #![allow(
@@ -246,3 +237,16 @@ pub mod greeter_server {
         }
     }
 }
+/// The descriptors of package `greeter` and its imports (base64): JSON mapping,
+/// registry schemas, reflection.
+pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(
+    "CuQCCg1ncmVldGVyLnByb3RvEgdncmVldGVyIiIKDEhlbGxvUmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lIiEKDUhlbGxvUmVzcG9uc2USEAoDbXNnGAEgASgJUgNtc2ciOQoNU3RyZWFtUmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lEhQKBWNvdW50GAIgASgDUgVjb3VudCI4Cg5TdHJlYW1SZXNwb25zZRIQCgNtc2cYASABKAlSA21zZxIUCgVjb3VudBgCIAEoA1IFY291bnQyhQEKB0dyZWV0ZXISOwoFSGVsbG8SFS5ncmVldGVyLkhlbGxvUmVxdWVzdBoWLmdyZWV0ZXIuSGVsbG9SZXNwb25zZSIDkAICEj0KBlN0cmVhbRIWLmdyZWV0ZXIuU3RyZWFtUmVxdWVzdBoXLmdyZWV0ZXIuU3RyZWFtUmVzcG9uc2UiADABYgZwcm90bzM=",
+);
+// Protobuf and proto3 JSON for every message of this package.
+::micro::codegen::impl_messages!(
+    DESCRIPTORS;
+    HelloRequest => "greeter.HelloRequest",
+    HelloResponse => "greeter.HelloResponse",
+    StreamRequest => "greeter.StreamRequest",
+    StreamResponse => "greeter.StreamResponse",
+);

@@ -95,6 +95,8 @@ fn options_change_the_output() {
     assert!(!services_only.contains("pub struct HelloRequest"));
     assert!(services_only.contains("impl_messages!"));
 
-    let attributed = generate(micro_gen::configure().type_attribute(".greeter.HelloRequest", "#[derive(PartialOrd)]"));
+    let attributed = generate(
+        micro_gen::configure().type_attribute(".greeter.HelloRequest", "#[derive(PartialOrd)]"),
+    );
     assert!(attributed.contains("#[derive(PartialOrd)]"));
 }

@@ -1,4 +1,4 @@
-//! The emitter: a [`Service`](crate::model::Service) becomes a `<svc>_client` module (a typed
+//! The emitter: a [`crate::model::Service`] becomes a `<svc>_client` module (a typed
 //! client) and a `<svc>_server` module (a handler trait and a server that routes to it).
 //!
 //! The emitted code names the runtime only through `::micro::codegen` (configurable), so it
@@ -220,8 +220,14 @@ fn client_method(
     let output = deeper(&m.output);
     let method_docs = docs(&m.docs);
     let dep = deprecated(m.deprecated);
-    let with_doc =
-        format!(" [`Self::{call}`] with a context (deadline, metadata) and call options.");
+    let call_name = call.to_string();
+    let with_doc = match call_name.strip_prefix("r#") {
+        // Intra-doc links cannot name raw identifiers.
+        Some(raw) => format!(" `{raw}` with a context (deadline, metadata) and call options."),
+        None => {
+            format!(" [`Self::{call_name}`] with a context (deadline, metadata) and call options.")
+        }
+    };
     match (m.client_streaming, m.server_streaming) {
         (false, false) => quote! {
             #method_docs

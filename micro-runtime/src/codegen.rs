@@ -32,6 +32,9 @@ use prost_reflect::{
 
 const ID: &str = "micro.codec";
 
+/// Decoded descriptors: the bytes and the pool, or why they did not decode.
+type Decoded = std::result::Result<(std::borrow::Cow<'static, [u8]>, DescriptorPool), String>;
+
 /// The encoded `FileDescriptorSet` of a generated package (its files and what they import,
 /// except the well-known types), decoded on first use.
 ///
@@ -40,8 +43,7 @@ const ID: &str = "micro.codec";
 #[derive(Debug)]
 pub struct Descriptors {
     source: Source,
-    decoded:
-        OnceLock<std::result::Result<(std::borrow::Cow<'static, [u8]>, DescriptorPool), String>>,
+    decoded: OnceLock<Decoded>,
 }
 
 #[derive(Debug)]
@@ -128,7 +130,7 @@ fn read_json(desc: MessageDescriptor, buf: &[u8]) -> Result<DynamicMessage> {
     Ok(msg)
 }
 
-/// [`Message::encode`] for a generated message named `full_name`.
+/// [`Message::encode_as`] for a generated message named `full_name`.
 pub fn encode_message<T: prost::Message, B: BufMut>(
     msg: &T,
     format: Format,
@@ -149,7 +151,7 @@ pub fn encode_message<T: prost::Message, B: BufMut>(
     }
 }
 
-/// [`Message::decode`] for a generated message named `full_name`.
+/// [`Message::decode_as`] for a generated message named `full_name`.
 pub fn decode_message<T: prost::Message + Default>(
     format: Format,
     buf: Bytes,
@@ -192,7 +194,7 @@ pub fn deserialize<'de, T: prost::Message + Default, D: serde::Deserializer<'de>
     dynamic.transcode_to::<T>().map_err(D::Error::custom)
 }
 
-/// [`Message::encode`] for types that know their descriptor (the well-known types).
+/// [`Message::encode_as`] for types that know their descriptor (the well-known types).
 pub(crate) fn encode_reflect<T: ReflectMessage, B: BufMut>(
     msg: &T,
     format: Format,
@@ -206,7 +208,7 @@ pub(crate) fn encode_reflect<T: ReflectMessage, B: BufMut>(
     }
 }
 
-/// [`Message::decode`] for types that know their descriptor (the well-known types).
+/// [`Message::decode_as`] for types that know their descriptor (the well-known types).
 pub(crate) fn decode_reflect<T: ReflectMessage + Default>(format: Format, buf: Bytes) -> Result<T> {
     match format {
         Format::Proto => T::decode(buf).map_err(|e| crate::codec::proto_error(&e)),

@@ -132,7 +132,7 @@ pub mod loop_client {
             self.type_with(&::micro::codegen::Context::new(), request, &self.options)
                 .await
         }
-        /// [`Self::r#type`] with a context (deadline, metadata) and call options.
+        /// `type` with a context (deadline, metadata) and call options.
         pub async fn type_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -156,7 +156,7 @@ pub mod loop_client {
             self.match_with(&::micro::codegen::Context::new(), request, &self.options)
                 .await
         }
-        /// [`Self::r#match`] with a context (deadline, metadata) and call options.
+        /// `match` with a context (deadline, metadata) and call options.
         pub async fn match_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -206,7 +206,7 @@ pub mod loop_client {
         > {
             self.return_with(&::micro::codegen::Context::new(), &self.options).await
         }
-        /// [`Self::r#return`] with a context (deadline, metadata) and call options.
+        /// `return` with a context (deadline, metadata) and call options.
         pub async fn return_with(
             &self,
             ctx: &::micro::codegen::Context,

@@ -7,7 +7,7 @@
 fn the_corpus_was_generated() {
     if std::env::var_os("MICRO_REQUIRE_PEERS").is_some() {
         assert!(
-            googleapis_corpus::GENERATED,
+            googleapis_corpus::generated(),
             "MICRO_REQUIRE_PEERS is set but the corpus was not generated: set MICRO_GOOGLEAPIS_DIR=$(scripts/fetch-googleapis.sh)"
         );
     }

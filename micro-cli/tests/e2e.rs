@@ -20,17 +20,18 @@ fn micro_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_micro"))
 }
 
-/// A binary of the greeter example, built next to `micro` (built on demand).
+/// A binary of the greeter example, next to `micro`. `cargo test` does not build other
+/// packages' binaries, so build them once here (a no-op when they are fresh).
 fn greeter_bin(name: &str) -> PathBuf {
-    let path = micro_bin().with_file_name(name);
-    if !path.exists() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "example-greeter", "--bins"])
+            .args(["build", "--quiet", "-p", "example-greeter", "--bins"])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "building the greeter example failed");
-    }
-    path
+    });
+    micro_bin().with_file_name(name)
 }
 
 fn env(cmd: &mut Command, home: &Path) {

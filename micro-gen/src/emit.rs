@@ -1,8 +1,16 @@
-//! The emitter: a [`crate::model::Service`] becomes a `<svc>_client` module (a typed
-//! client) and a `<svc>_server` module (a handler trait and a server that routes to it).
+//! The emitter: a [`crate::model::Service`] becomes a typed client and a handler trait with
+//! the server that routes to it.
 //!
-//! The emitted code names the runtime only through `::micro::codegen` (configurable), so it
-//! keeps compiling while the runtime's internals move.
+//! Two layouts share one emitter:
+//! - [`Layout::Modules`] (from `.proto` files): `<svc>_client::<Svc>Client` and
+//!   `<svc>_server::{<Svc>, <Svc>Server}`, with message types one module up;
+//! - [`Layout::Flat`] (from `#[micro::service]`): `<Trait>Client` and `<Trait>Server` next to
+//!   the trait.
+//!
+//! The client also implements the handler trait (calls go to the remote service), so code
+//! written against the trait runs with a local implementation in tests and the client in
+//! production. The emitted code names the runtime only through `::micro::codegen`
+//! (configurable), so it keeps compiling while the runtime's internals move.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -10,18 +18,37 @@ use quote::{format_ident, quote};
 use crate::ident::{ident, to_snake, to_upper_camel};
 use crate::model::{Method, Service};
 
+/// Where the generated items go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `<svc>_client` and `<svc>_server` modules; types are relative to their parent.
+    Modules,
+    /// Items side by side with the trait; types are as written.
+    Flat,
+}
+
 /// What to emit, and how to name the runtime.
 #[derive(Clone, Debug)]
 pub struct EmitOptions {
-    /// Emit `<svc>_client`.
+    /// Emit the client.
     pub client: bool,
-    /// Emit `<svc>_server`.
+    /// Emit the handler trait and the server.
     pub server: bool,
+    /// Where the items go.
+    pub layout: Layout,
     /// The path of the package's `Descriptors` static, as seen from the generated modules'
-    /// parent (e.g. `FILE_DESCRIPTOR_SET`). Used for registry schemas and reflection.
+    /// parent (e.g. `DESCRIPTORS`). Used for registry schemas and reflection.
     pub descriptors: Option<TokenStream>,
     /// The runtime's code generation module, `::micro::codegen` by default.
     pub codegen: TokenStream,
+    /// The constructor of `Codec<T>` for every message type: `message` by default (prost
+    /// messages), `serde` or `serde_msgpack` for serde types.
+    pub codec: Option<TokenStream>,
+    /// A function `fn() -> Option<Value>` per message type for registry schemas in the flat
+    /// layout: `#schema::<T>()` (the macro passes its schema probe).
+    pub schema: Option<TokenStream>,
+    /// The visibility of the generated items (flat layout).
+    pub vis: TokenStream,
 }
 
 impl Default for EmitOptions {
@@ -29,9 +56,33 @@ impl Default for EmitOptions {
         EmitOptions {
             client: true,
             server: true,
+            layout: Layout::Modules,
             descriptors: None,
             codegen: quote!(::micro::codegen),
+            codec: None,
+            schema: None,
+            vis: quote!(pub),
         }
+    }
+}
+
+impl EmitOptions {
+    /// A type as seen from where the items go.
+    fn ty(&self, ty: &TokenStream) -> TokenStream {
+        match self.layout {
+            Layout::Flat => ty.clone(),
+            Layout::Modules => deeper(ty),
+        }
+    }
+
+    /// `Codec::<ty>::message()` (or the configured constructor).
+    fn codec(&self, ty: &TokenStream) -> TokenStream {
+        let cg = &self.codegen;
+        let ctor = match &self.codec {
+            Some(codec) => codec.clone(),
+            None => quote!(message),
+        };
+        quote!(#cg::Codec::<#ty>::#ctor())
     }
 }
 
@@ -67,7 +118,7 @@ fn deeper(ty: &TokenStream) -> TokenStream {
 }
 
 /// Function names the client struct uses itself; methods named like them get `_rpc`.
-const CLIENT_RESERVED: &[&str] = &["new", "with_options", "client", "service", "options"];
+pub const CLIENT_RESERVED: &[&str] = &["new", "with_options", "client", "service", "options"];
 
 /// The client-side function names of each method: `(call, call_with)`.
 fn client_names(service: &Service) -> Vec<(String, String)> {
@@ -96,14 +147,38 @@ fn client_names(service: &Service) -> Vec<(String, String)> {
     out
 }
 
-/// Emit the client and server modules of `service`.
-pub fn service(service: &Service, opts: &EmitOptions) -> TokenStream {
-    let mut out = TokenStream::new();
-    if opts.client {
-        out.extend(client(service, opts));
+/// The names of the generated items.
+struct Names {
+    client_module: proc_macro2::Ident,
+    server_module: proc_macro2::Ident,
+    client: proc_macro2::Ident,
+    service_trait: proc_macro2::Ident,
+    server: proc_macro2::Ident,
+}
+
+fn names(service: &Service) -> Names {
+    let snake = to_snake(&service.name);
+    let snake = snake.trim_start_matches("r#");
+    let camel = to_upper_camel(&service.name);
+    let camel_plain = camel.trim_start_matches("r#");
+    Names {
+        client_module: format_ident!("{snake}_client"),
+        server_module: format_ident!("{snake}_server"),
+        client: format_ident!("{camel_plain}Client"),
+        service_trait: ident(&camel),
+        server: format_ident!("{camel_plain}Server"),
     }
+}
+
+/// Emit the client and server of `service`.
+pub fn service(service: &Service, opts: &EmitOptions) -> TokenStream {
+    let names = names(service);
+    let mut out = TokenStream::new();
     if opts.server {
-        out.extend(server(service, opts));
+        out.extend(server(service, opts, &names));
+    }
+    if opts.client {
+        out.extend(client(service, opts, &names));
     }
     out
 }
@@ -115,96 +190,140 @@ fn full_name(service: &Service) -> String {
     }
 }
 
-fn client(service: &Service, opts: &EmitOptions) -> TokenStream {
+const MODULE_ALLOW: &str = "unused_variables, dead_code, missing_docs, deprecated, clippy::all, clippy::pedantic, clippy::nursery";
+
+fn module_allow() -> TokenStream {
+    let lints: TokenStream = MODULE_ALLOW.parse().unwrap_or_default();
+    quote!(#![allow(#lints)])
+}
+
+fn client(service: &Service, opts: &EmitOptions, names: &Names) -> TokenStream {
     let cg = &opts.codegen;
-    let module = format_ident!(
-        "{}_client",
-        to_snake(&service.name).trim_start_matches("r#")
-    );
-    let client_ty = format_ident!(
-        "{}Client",
-        to_upper_camel(&service.name).trim_start_matches("r#")
-    );
+    let vis = &opts.vis;
+    let client_ty = &names.client;
     let svc_docs = docs(&service.docs);
     let svc_deprecated = deprecated(service.deprecated);
     let full = full_name(service);
-    let module_doc = format!(" Client for the `{full}` service.");
     let struct_doc = format!(" Calls `{full}` on the nodes the registry lists for a service name.");
     let package = match &service.package {
         Some(pkg) => quote!(::core::option::Option::Some(#pkg)),
         None => quote!(::core::option::Option::None),
     };
-    let names = client_names(service);
+    let client_names = client_names(service);
     let methods = service
         .methods
         .iter()
-        .zip(names)
-        .map(|(m, (call, with))| client_method(service, m, &ident(&call), &ident(&with), cg));
-    quote! {
-        #[doc = #module_doc]
-        pub mod #module {
-            #![allow(
-                unused_variables,
-                dead_code,
-                missing_docs,
-                deprecated,
-                clippy::all,
-                clippy::pedantic,
-                clippy::nursery
-            )]
-
-            #[doc = #struct_doc]
-            ///
-            #svc_docs
-            #svc_deprecated
-            #[derive(Clone, Debug)]
-            pub struct #client_ty {
-                client: #cg::Client,
-                service: ::std::string::String,
-                options: #cg::CallOptions,
+        .zip(&client_names)
+        .map(|(m, (call, with))| client_method(service, m, &ident(call), &ident(with), opts));
+    let trait_impl = if opts.server {
+        let trait_path = match opts.layout {
+            Layout::Modules => {
+                let module = &names.server_module;
+                let t = &names.service_trait;
+                quote!(super::#module::#t)
             }
-
-            impl #client_ty {
-                /// A client for the service registered as `service` (e.g. `"greeter"`),
-                /// calling through `client`.
-                pub fn new(service: impl ::core::convert::Into<::std::string::String>, client: #cg::Client) -> Self {
-                    Self {
-                        client,
-                        service: service.into(),
-                        options: #cg::CallOptions::new(),
-                    }
-                }
-
-                /// Use `options` for every call of this client (timeout, metadata, retries,
-                /// address, filters).
-                #[must_use]
-                pub fn with_options(mut self, options: #cg::CallOptions) -> Self {
-                    self.options = options;
-                    self
-                }
-
-                /// The options used for every call.
-                pub fn options(&self) -> &#cg::CallOptions {
-                    &self.options
-                }
-
-                /// The service name calls go to.
-                pub fn service(&self) -> &str {
-                    &self.service
-                }
-
-                /// The underlying runtime client.
-                pub fn client(&self) -> &#cg::Client {
-                    &self.client
-                }
-
-                fn call_options(&self, options: &#cg::CallOptions) -> #cg::CallOptions {
-                    #cg::call_options(options, #package)
-                }
-
-                #(#methods)*
+            Layout::Flat => {
+                let t = &names.service_trait;
+                quote!(#t)
+            }
+        };
+        let impls = service
+            .methods
+            .iter()
+            .zip(&client_names)
+            .map(|(m, (_, with))| client_trait_method(m, &ident(with), opts));
+        let doc = format!(
+            " The client is a [`{}`]({}) too: code written against the trait runs with a local implementation in tests and with the remote service here.",
+            names.service_trait,
+            trait_path.to_string().replace(' ', "")
+        );
+        quote! {
+            #[doc = #doc]
+            impl #trait_path for #client_ty {
+                #(#impls)*
             }
         }
+    } else {
+        TokenStream::new()
+    };
+    let items = quote! {
+        #[doc = #struct_doc]
+        ///
+        #svc_docs
+        #svc_deprecated
+        #[derive(Clone, Debug)]
+        #vis struct #client_ty {
+            client: #cg::Client,
+            service: ::std::string::String,
+            options: #cg::CallOptions,
+        }
+
+        #[allow(deprecated)]
+        impl #client_ty {
+            /// A client for the service registered as `service` (e.g. `"greeter"`),
+            /// calling through `client`.
+            #vis fn new(service: impl ::core::convert::Into<::std::string::String>, client: #cg::Client) -> Self {
+                Self {
+                    client,
+                    service: service.into(),
+                    options: #cg::CallOptions::new(),
+                }
+            }
+
+            /// Use `options` for every call of this client (timeout, metadata, retries,
+            /// address, filters).
+            #[must_use]
+            #vis fn with_options(mut self, options: #cg::CallOptions) -> Self {
+                self.options = options;
+                self
+            }
+
+            /// The options used for every call.
+            #vis fn options(&self) -> &#cg::CallOptions {
+                &self.options
+            }
+
+            /// The service name calls go to.
+            #vis fn service(&self) -> &str {
+                &self.service
+            }
+
+            /// The underlying runtime client.
+            #vis fn client(&self) -> &#cg::Client {
+                &self.client
+            }
+
+            fn call_options(&self, options: &#cg::CallOptions, timeout_ms: ::core::option::Option<u64>) -> #cg::CallOptions {
+                #cg::call_options(options, #package, timeout_ms)
+            }
+
+            #(#methods)*
+        }
+
+        #trait_impl
+    };
+    match opts.layout {
+        Layout::Flat => items,
+        Layout::Modules => {
+            let module = &names.client_module;
+            let module_doc = format!(" Client for the `{full}` service.");
+            let allow = module_allow();
+            quote! {
+                #[doc = #module_doc]
+                pub mod #module {
+                    #allow
+
+                    #items
+                }
+            }
+        }
+    }
+}
+
+fn timeout_tokens(m: &Method) -> TokenStream {
+    match m.timeout_ms {
+        Some(ms) => quote!(::core::option::Option::Some(#ms)),
+        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -213,13 +332,16 @@ fn client_method(
     m: &Method,
     call: &proc_macro2::Ident,
     with: &proc_macro2::Ident,
-    cg: &TokenStream,
+    opts: &EmitOptions,
 ) -> TokenStream {
+    let cg = &opts.codegen;
+    let vis = &opts.vis;
     let endpoint = m.endpoint(service);
-    let input = deeper(&m.input);
-    let output = deeper(&m.output);
+    let input = opts.ty(&m.input);
+    let output = opts.ty(&m.output);
     let method_docs = docs(&m.docs);
     let dep = deprecated(m.deprecated);
+    let timeout = timeout_tokens(m);
     let call_name = call.to_string();
     let with_doc = match call_name.strip_prefix("r#") {
         // Intra-doc links cannot name raw identifiers.
@@ -228,25 +350,29 @@ fn client_method(
             format!(" [`Self::{call_name}`] with a context (deadline, metadata) and call options.")
         }
     };
+    let (req_codec, resp_codec) = (opts.codec(&input), opts.codec(&output));
+    let codecs = quote!(#req_codec, #resp_codec);
     match (m.client_streaming, m.server_streaming) {
         (false, false) => quote! {
             #method_docs
             #dep
-            pub async fn #call(&self, request: #input) -> #cg::Result<#output> {
+            #vis async fn #call(&self, request: #input) -> #cg::Result<#output> {
                 self.#with(&#cg::Context::new(), request, &self.options).await
             }
 
             #[doc = #with_doc]
             #dep
-            pub async fn #with(
+            #vis async fn #with(
                 &self,
                 ctx: &#cg::Context,
                 request: #input,
                 options: &#cg::CallOptions,
             ) -> #cg::Result<#output> {
+                let options = self.call_options(options, #timeout);
                 self.client
-                    .call_with(ctx, &self.service, #endpoint, &request, &self.call_options(options))
+                    .invoke_codec(ctx, &self.service, #endpoint, &request, &options, #codecs)
                     .await
+                    .map(|response| response.message)
             }
         },
         (false, true) => quote! {
@@ -254,20 +380,21 @@ fn client_method(
             ///
             /// Returns the stream of responses.
             #dep
-            pub async fn #call(&self, request: #input) -> #cg::Result<#cg::StreamReceiver<#output>> {
+            #vis async fn #call(&self, request: #input) -> #cg::Result<#cg::StreamReceiver<#output>> {
                 self.#with(&#cg::Context::new(), request, &self.options).await
             }
 
             #[doc = #with_doc]
             #dep
-            pub async fn #with(
+            #vis async fn #with(
                 &self,
                 ctx: &#cg::Context,
                 request: #input,
                 options: &#cg::CallOptions,
             ) -> #cg::Result<#cg::StreamReceiver<#output>> {
+                let options = self.call_options(options, #timeout);
                 self.client
-                    .server_stream(ctx, &self.service, #endpoint, &request, &self.call_options(options))
+                    .server_stream_codec(ctx, &self.service, #endpoint, &request, &options, #codecs)
                     .await
             }
         },
@@ -276,19 +403,20 @@ fn client_method(
             ///
             /// Send requests on the returned stream, then `finish` it for the response.
             #dep
-            pub async fn #call(&self) -> #cg::Result<#cg::ClientStreaming<#input, #output>> {
+            #vis async fn #call(&self) -> #cg::Result<#cg::ClientStreaming<#input, #output>> {
                 self.#with(&#cg::Context::new(), &self.options).await
             }
 
             #[doc = #with_doc]
             #dep
-            pub async fn #with(
+            #vis async fn #with(
                 &self,
                 ctx: &#cg::Context,
                 options: &#cg::CallOptions,
             ) -> #cg::Result<#cg::ClientStreaming<#input, #output>> {
+                let options = self.call_options(options, #timeout);
                 self.client
-                    .client_stream(ctx, &self.service, #endpoint, &self.call_options(options))
+                    .client_stream_codec(ctx, &self.service, #endpoint, &options, #codecs)
                     .await
             }
         },
@@ -297,122 +425,177 @@ fn client_method(
             ///
             /// Send and receive on the returned stream; `close_send` ends the requests.
             #dep
-            pub async fn #call(&self) -> #cg::Result<#cg::Streaming<#input, #output>> {
+            #vis async fn #call(&self) -> #cg::Result<#cg::Streaming<#input, #output>> {
                 self.#with(&#cg::Context::new(), &self.options).await
             }
 
             #[doc = #with_doc]
             #dep
-            pub async fn #with(
+            #vis async fn #with(
                 &self,
                 ctx: &#cg::Context,
                 options: &#cg::CallOptions,
             ) -> #cg::Result<#cg::Streaming<#input, #output>> {
+                let options = self.call_options(options, #timeout);
                 self.client
-                    .stream(ctx, &self.service, #endpoint, &self.call_options(options))
+                    .stream_codec(ctx, &self.service, #endpoint, &options, #codecs)
                     .await
             }
         },
     }
 }
 
-fn server(service: &Service, opts: &EmitOptions) -> TokenStream {
+/// The client's implementation of one trait method: call the remote service.
+fn client_trait_method(m: &Method, with: &proc_macro2::Ident, opts: &EmitOptions) -> TokenStream {
     let cg = &opts.codegen;
-    let module = format_ident!(
-        "{}_server",
-        to_snake(&service.name).trim_start_matches("r#")
-    );
-    let trait_ident = ident(&to_upper_camel(&service.name));
-    let server_ty = format_ident!(
-        "{}Server",
-        to_upper_camel(&service.name).trim_start_matches("r#")
-    );
+    let name = ident(&m.rust_name);
+    let input = opts.ty(&m.input);
+    let output = opts.ty(&m.output);
+    let attrs = allowed_attrs(m);
+    match (m.client_streaming, m.server_streaming) {
+        (false, false) => quote! {
+            #attrs
+            async fn #name(&self, ctx: #cg::Context, request: #input) -> #cg::Result<#output> {
+                self.#with(&ctx, request, &self.options).await
+            }
+        },
+        (false, true) => quote! {
+            #attrs
+            async fn #name(&self, ctx: #cg::Context, request: #input, responses: #cg::StreamSender<#output>) -> #cg::Result<()> {
+                let stream = self.#with(&ctx, request, &self.options).await?;
+                #cg::forward_responses(stream, responses).await
+            }
+        },
+        (true, false) => quote! {
+            #attrs
+            async fn #name(&self, ctx: #cg::Context, requests: #cg::StreamReceiver<#input>) -> #cg::Result<#output> {
+                let call = self.#with(&ctx, &self.options).await?;
+                #cg::forward_requests(requests, call).await
+            }
+        },
+        (true, true) => quote! {
+            #attrs
+            async fn #name(
+                &self,
+                ctx: #cg::Context,
+                requests: #cg::StreamReceiver<#input>,
+                responses: #cg::StreamSender<#output>,
+            ) -> #cg::Result<()> {
+                let stream = self.#with(&ctx, &self.options).await?;
+                #cg::forward_both(requests, responses, stream).await
+            }
+        },
+    }
+}
+
+/// `#[allow(...)]` attributes of a method, which also apply to the client's impl of it.
+fn allowed_attrs(m: &Method) -> TokenStream {
+    let attrs = m.attrs.iter().filter(|a| {
+        let text = a.to_string();
+        text.starts_with("# [allow") || text.starts_with("#[allow")
+    });
+    quote!(#(#attrs)*)
+}
+
+fn server(service: &Service, opts: &EmitOptions, names: &Names) -> TokenStream {
+    let cg = &opts.codegen;
+    let vis = &opts.vis;
+    let trait_ident = &names.service_trait;
+    let server_ty = &names.server;
     let svc_docs = docs(&service.docs);
     let svc_deprecated = deprecated(service.deprecated);
+    let svc_attrs = &service.attrs;
     let full = full_name(service);
-    let module_doc = format!(" Handler trait and server for the `{full}` service.");
     let trait_doc =
         format!(" The handler of `{full}`: implement it, then serve it with [`{server_ty}`].");
     let server_doc = format!(
         " Serves a [`{trait_ident}`] implementation: pass it to `Service::builder(..).handler(..)`."
     );
-    let trait_methods = service.methods.iter().map(|m| trait_method(m, cg));
+    let trait_methods = service.methods.iter().map(|m| trait_method(m, opts));
     let routes = service.methods.iter().map(|m| route(service, m, opts));
-    quote! {
-        #[doc = #module_doc]
-        pub mod #module {
-            #![allow(
-                unused_variables,
-                dead_code,
-                missing_docs,
-                deprecated,
-                clippy::all,
-                clippy::pedantic,
-                clippy::nursery
-            )]
+    let items = quote! {
+        #[doc = #trait_doc]
+        ///
+        #svc_docs
+        #svc_deprecated
+        #(#svc_attrs)*
+        #vis trait #trait_ident: ::core::marker::Send + ::core::marker::Sync + 'static {
+            #(#trait_methods)*
+        }
 
-            /// The full protobuf name of the service.
-            pub const SERVICE_NAME: &str = #full;
+        #[doc = #server_doc]
+        #vis struct #server_ty<H> {
+            handler: ::std::sync::Arc<H>,
+        }
 
-            #[doc = #trait_doc]
-            ///
-            #svc_docs
-            #svc_deprecated
-            pub trait #trait_ident: ::core::marker::Send + ::core::marker::Sync + 'static {
-                #(#trait_methods)*
+        impl<H: #trait_ident> #server_ty<H> {
+            /// Serve `handler`.
+            #vis fn new(handler: H) -> Self {
+                Self::from_arc(::std::sync::Arc::new(handler))
             }
 
-            #[doc = #server_doc]
-            pub struct #server_ty<H> {
-                handler: ::std::sync::Arc<H>,
+            /// Serve a shared `handler`.
+            #vis fn from_arc(handler: ::std::sync::Arc<H>) -> Self {
+                Self { handler }
             }
+        }
 
-            impl<H: #trait_ident> #server_ty<H> {
-                /// Serve `handler`.
-                pub fn new(handler: H) -> Self {
-                    Self::from_arc(::std::sync::Arc::new(handler))
-                }
-
-                /// Serve a shared `handler`.
-                pub fn from_arc(handler: ::std::sync::Arc<H>) -> Self {
-                    Self { handler }
-                }
+        impl<H> ::core::clone::Clone for #server_ty<H> {
+            fn clone(&self) -> Self {
+                Self { handler: ::core::clone::Clone::clone(&self.handler) }
             }
+        }
 
-            impl<H> ::core::clone::Clone for #server_ty<H> {
-                fn clone(&self) -> Self {
-                    Self { handler: self.handler.clone() }
-                }
+        impl<H> ::core::fmt::Debug for #server_ty<H> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(::core::stringify!(#server_ty))
             }
+        }
 
-            impl<H> ::core::fmt::Debug for #server_ty<H> {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.write_str(::core::stringify!(#server_ty))
-                }
+        #[allow(deprecated)]
+        impl<H: #trait_ident> #cg::Handler for #server_ty<H> {
+            fn into_router(self) -> #cg::Router {
+                let router = #cg::Router::new();
+                #(#routes)*
+                router
             }
+        }
+    };
+    match opts.layout {
+        Layout::Flat => items,
+        Layout::Modules => {
+            let module = &names.server_module;
+            let module_doc = format!(" Handler trait and server for the `{full}` service.");
+            let allow = module_allow();
+            quote! {
+                #[doc = #module_doc]
+                pub mod #module {
+                    #allow
 
-            impl<H: #trait_ident> #cg::Handler for #server_ty<H> {
-                fn into_router(self) -> #cg::Router {
-                    let router = #cg::Router::new();
-                    #(#routes)*
-                    router
+                    /// The full protobuf name of the service.
+                    pub const SERVICE_NAME: &str = #full;
+
+                    #items
                 }
             }
         }
     }
 }
 
-fn trait_method(m: &Method, cg: &TokenStream) -> TokenStream {
+fn trait_method(m: &Method, opts: &EmitOptions) -> TokenStream {
+    let cg = &opts.codegen;
     let name = ident(&m.rust_name);
-    let input = deeper(&m.input);
-    let output = deeper(&m.output);
+    let input = opts.ty(&m.input);
+    let output = opts.ty(&m.output);
     let method_docs = docs(&m.docs);
     let dep = deprecated(m.deprecated);
+    let attrs = &m.attrs;
     let send = quote!(+ ::core::marker::Send);
     match (m.client_streaming, m.server_streaming) {
         (false, false) => quote! {
             #method_docs
             #dep
+            #(#attrs)*
             fn #name(&self, ctx: #cg::Context, request: #input)
                 -> impl #cg::Future<Output = #cg::Result<#output>> #send;
         },
@@ -421,6 +604,7 @@ fn trait_method(m: &Method, cg: &TokenStream) -> TokenStream {
             ///
             /// Send the responses on `responses`; returning ends the stream.
             #dep
+            #(#attrs)*
             fn #name(&self, ctx: #cg::Context, request: #input, responses: #cg::StreamSender<#output>)
                 -> impl #cg::Future<Output = #cg::Result<()>> #send;
         },
@@ -429,6 +613,7 @@ fn trait_method(m: &Method, cg: &TokenStream) -> TokenStream {
             ///
             /// Receive the requests from `requests` until it returns `None`.
             #dep
+            #(#attrs)*
             fn #name(&self, ctx: #cg::Context, requests: #cg::StreamReceiver<#input>)
                 -> impl #cg::Future<Output = #cg::Result<#output>> #send;
         },
@@ -438,6 +623,7 @@ fn trait_method(m: &Method, cg: &TokenStream) -> TokenStream {
             /// Receive requests from `requests` and send responses on `responses`; returning
             /// ends the stream.
             #dep
+            #(#attrs)*
             fn #name(
                 &self,
                 ctx: #cg::Context,
@@ -452,30 +638,32 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
     let cg = &opts.codegen;
     let name = ident(&m.rust_name);
     let endpoint = m.endpoint(service);
-    let input = deeper(&m.input);
-    let output = deeper(&m.output);
+    let input = opts.ty(&m.input);
+    let output = opts.ty(&m.output);
+    let (req_codec, resp_codec) = (opts.codec(&input), opts.codec(&output));
+    let codecs = quote!(#req_codec, #resp_codec);
     let build = match (m.client_streaming, m.server_streaming) {
         (false, false) => quote! {
-            #cg::Route::unary(#endpoint, move |ctx: #cg::Context, request: #input| {
-                let handler = handler.clone();
+            #cg::Route::unary_with(#endpoint, #codecs, move |ctx: #cg::Context, request: #input| {
+                let handler = ::core::clone::Clone::clone(&handler);
                 async move { handler.#name(ctx, request).await }
             })
         },
         (false, true) => quote! {
-            #cg::Route::server_stream(#endpoint, move |ctx: #cg::Context, request: #input, responses: #cg::StreamSender<#output>| {
-                let handler = handler.clone();
+            #cg::Route::server_stream_with(#endpoint, #codecs, move |ctx: #cg::Context, request: #input, responses: #cg::StreamSender<#output>| {
+                let handler = ::core::clone::Clone::clone(&handler);
                 async move { handler.#name(ctx, request, responses).await }
             })
         },
         (true, false) => quote! {
-            #cg::Route::client_stream(#endpoint, move |ctx: #cg::Context, requests: #cg::StreamReceiver<#input>| {
-                let handler = handler.clone();
+            #cg::Route::client_stream_with(#endpoint, #codecs, move |ctx: #cg::Context, requests: #cg::StreamReceiver<#input>| {
+                let handler = ::core::clone::Clone::clone(&handler);
                 async move { handler.#name(ctx, requests).await }
             })
         },
         (true, true) => quote! {
-            #cg::Route::bidi_stream(#endpoint, move |ctx: #cg::Context, requests: #cg::StreamReceiver<#input>, responses: #cg::StreamSender<#output>| {
-                let handler = handler.clone();
+            #cg::Route::bidi_stream_with(#endpoint, #codecs, move |ctx: #cg::Context, requests: #cg::StreamReceiver<#input>, responses: #cg::StreamSender<#output>| {
+                let handler = ::core::clone::Clone::clone(&handler);
                 async move { handler.#name(ctx, requests, responses).await }
             })
         },
@@ -486,6 +674,9 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
     }
     if m.idempotent {
         modifiers.extend(quote!(.idempotent()));
+    }
+    if let Some(ms) = m.timeout_ms {
+        modifiers.extend(quote!(.timeout(::core::time::Duration::from_millis(#ms))));
     }
     if let Some(first) = m.http.first() {
         let method = &first.method;
@@ -505,16 +696,24 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
     if m.deprecated {
         modifiers.extend(quote!(.metadata("deprecated", "true")));
     }
-    let described = match (&opts.descriptors, &m.input_proto, &m.output_proto) {
-        (Some(fds), Some(input_proto), Some(output_proto)) => {
-            let fds = deeper(fds);
+    let described = match (
+        &opts.descriptors,
+        &m.input_proto,
+        &m.output_proto,
+        &opts.schema,
+    ) {
+        (Some(fds), Some(input_proto), Some(output_proto), _) => {
+            let fds = opts.ty(fds);
             quote!(#cg::describe(route, &#fds, #input_proto, #output_proto))
         }
+        (None, _, _, Some(schema)) => quote! {
+            #cg::describe_with(route, #schema::<#input>(), #schema::<#output>())
+        },
         _ => quote!(route),
     };
     quote! {
         let router = {
-            let handler = self.handler.clone();
+            let handler = ::core::clone::Clone::clone(&self.handler);
             let route = #build #modifiers;
             router.route(#described)
         };
@@ -560,6 +759,19 @@ mod tests {
             idempotent: false,
             http: vec![],
             metadata: vec![],
+            timeout_ms: None,
+            attrs: vec![],
+        }
+    }
+
+    fn service(methods: Vec<Method>) -> Service {
+        Service {
+            name: "Greeter".into(),
+            package: Some("greeter".into()),
+            docs: vec![" The greeter.".into()],
+            deprecated: false,
+            methods,
+            attrs: vec![],
         }
     }
 
@@ -579,17 +791,11 @@ mod tests {
 
     #[test]
     fn reserved_and_clashing_names_are_renamed() {
-        let svc = Service {
-            name: "S".into(),
-            package: None,
-            docs: vec![],
-            deprecated: false,
-            methods: vec![
-                method("New", false, false),
-                method("Get", false, false),
-                method("GetWith", false, false),
-            ],
-        };
+        let svc = service(vec![
+            method("New", false, false),
+            method("Get", false, false),
+            method("GetWith", false, false),
+        ]);
         let names = client_names(&svc);
         assert_eq!(names[0], ("new_rpc".to_owned(), "new_rpc_with".to_owned()));
         assert_eq!(names[1], ("get".to_owned(), "get_rpc_with".to_owned()));
@@ -600,29 +806,34 @@ mod tests {
     }
 
     #[test]
-    fn emitted_code_parses() {
-        let svc = Service {
-            name: "Greeter".into(),
-            package: Some("greeter".into()),
-            docs: vec![" The greeter.".into()],
-            deprecated: false,
-            methods: vec![
-                method("Hello", false, false),
-                method("List", false, true),
-                method("Upload", true, false),
-                method("Chat", true, true),
-            ],
-        };
+    fn emitted_code_parses_in_both_layouts() {
+        let svc = service(vec![
+            method("Hello", false, false),
+            method("List", false, true),
+            method("Upload", true, false),
+            method("Chat", true, true),
+        ]);
         let opts = EmitOptions {
-            descriptors: Some(quote!(FILE_DESCRIPTOR_SET)),
+            descriptors: Some(quote!(DESCRIPTORS)),
             ..EmitOptions::default()
         };
-        let tokens = service(&svc, &opts);
-        let file: syn::File = syn::parse2(tokens).expect("valid Rust");
+        let file: syn::File = syn::parse2(super::service(&svc, &opts)).expect("valid Rust");
         let text = prettyplease::unparse(&file);
         assert!(text.contains("pub mod greeter_client"));
         assert!(text.contains("pub trait Greeter"));
         assert!(text.contains("\"Greeter.Hello\""));
         assert!(text.contains("super::super::other::HelloResponse"));
+        assert!(text.contains("impl super::greeter_server::Greeter for GreeterClient"));
+
+        let flat = EmitOptions {
+            layout: Layout::Flat,
+            codec: Some(quote!(serde)),
+            ..EmitOptions::default()
+        };
+        let file: syn::File = syn::parse2(super::service(&svc, &flat)).expect("valid Rust");
+        let text = prettyplease::unparse(&file);
+        assert!(!text.contains("pub mod"));
+        assert!(text.contains("impl Greeter for GreeterClient"));
+        assert!(text.contains("Codec::<HelloRequest>::serde()"));
     }
 }

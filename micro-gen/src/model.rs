@@ -18,6 +18,8 @@ pub struct Service {
     pub deprecated: bool,
     /// The methods.
     pub methods: Vec<Method>,
+    /// Other attributes to put on the handler trait (from a `#[micro::service]` trait).
+    pub attrs: Vec<TokenStream>,
 }
 
 /// A method.
@@ -49,6 +51,10 @@ pub struct Method {
     pub http: Vec<HttpRule>,
     /// Extra endpoint metadata.
     pub metadata: Vec<(String, String)>,
+    /// The longest a call may take: the server's cap and the client's default deadline.
+    pub timeout_ms: Option<u64>,
+    /// Other attributes to put on the trait method.
+    pub attrs: Vec<TokenStream>,
 }
 
 impl Method {

@@ -40,6 +40,8 @@ pub enum Format {
     Proto,
     /// JSON (`application/grpc+json`, `application/json`).
     Json,
+    /// MessagePack (`application/grpc+msgpack`): compact binary for serde types.
+    MsgPack,
 }
 
 impl Format {
@@ -48,6 +50,7 @@ impl Format {
         match self {
             Format::Proto => "application/grpc",
             Format::Json => "application/grpc+json",
+            Format::MsgPack => "application/grpc+msgpack",
         }
     }
 
@@ -56,6 +59,7 @@ impl Format {
         match self {
             Format::Proto => "application/protobuf",
             Format::Json => "application/json",
+            Format::MsgPack => "application/msgpack",
         }
     }
 
@@ -64,6 +68,7 @@ impl Format {
         match self {
             Format::Proto => "proto",
             Format::Json => "json",
+            Format::MsgPack => "msgpack",
         }
     }
 
@@ -76,10 +81,11 @@ impl Format {
         Some(match sub {
             "" | "+proto" => Ok(Format::Proto),
             "+json" => Ok(Format::Json),
+            "+msgpack" => Ok(Format::MsgPack),
             other if other.starts_with('+') => Err(Error::new(
                 ID,
                 format!(
-                    "unsupported codec {:?}: micro speaks application/grpc+proto and application/grpc+json",
+                    "unsupported codec {:?}: micro speaks application/grpc+proto, application/grpc+json and application/grpc+msgpack",
                     &other[1..]
                 ),
                 415,
@@ -118,6 +124,118 @@ pub trait Message: Sized + Send + 'static {
     }
 }
 
+/// How values of one type become bytes and back: a set of functions picked when a route or a
+/// call is built, so that streams and handlers need no trait bound on their message types.
+///
+/// [`Codec::message`] is for [`Message`] types (protobuf and JSON); [`Codec::serde`] for any
+/// serde type (JSON and MessagePack), which is what `#[micro::service]` traits use.
+pub struct Codec<T> {
+    encode: fn(&T, Format, &mut bytes::BytesMut) -> Result<()>,
+    decode: fn(Format, Bytes) -> Result<T>,
+    supports: fn(Format) -> bool,
+    default: Format,
+}
+
+impl<T> Clone for Codec<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Codec<T> {}
+
+impl<T> std::fmt::Debug for Codec<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Codec")
+            .field("default", &self.default)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Codec<T> {
+    /// Append the encoding of `msg` in `format` to `buf`.
+    pub fn encode(&self, msg: &T, format: Format, buf: &mut bytes::BytesMut) -> Result<()> {
+        if !(self.supports)(format) {
+            return Err(unsupported(format));
+        }
+        (self.encode)(msg, format, buf)
+    }
+
+    /// Decode a message in `format`.
+    pub fn decode(&self, format: Format, buf: Bytes) -> Result<T> {
+        if !(self.supports)(format) {
+            return Err(unsupported(format));
+        }
+        (self.decode)(format, buf)
+    }
+
+    /// Whether `format` is supported.
+    pub fn supports(&self, format: Format) -> bool {
+        (self.supports)(format)
+    }
+
+    /// The format clients use by default.
+    pub fn default_format(&self) -> Format {
+        self.default
+    }
+}
+
+pub(crate) fn unsupported(format: Format) -> Error {
+    Error::new(
+        ID,
+        format!("this message type has no {format} encoding"),
+        415,
+    )
+    .with_grpc_code(crate::Code::InvalidArgument)
+}
+
+impl<T: Message> Codec<T> {
+    /// The codec of a [`Message`] type.
+    pub fn message() -> Codec<T> {
+        Codec {
+            encode: |msg, format, buf| msg.encode_as(format, buf),
+            decode: T::decode_as,
+            supports: T::supports,
+            default: T::default_format(),
+        }
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> Codec<T> {
+    /// A serde type as JSON (the default) or MessagePack.
+    pub fn serde() -> Codec<T> {
+        Codec {
+            encode: |msg, format, buf| match format {
+                Format::Json => serde_json::to_writer(buf.writer(), msg)
+                    .map_err(|e| Error::internal(ID, format!("failed to encode JSON: {e}"))),
+                Format::MsgPack => rmp_serde::encode::write_named(&mut buf.writer(), msg)
+                    .map_err(|e| Error::internal(ID, format!("failed to encode MessagePack: {e}"))),
+                other => Err(unsupported(other)),
+            },
+            decode: |format, buf| match format {
+                Format::Json => serde_json::from_slice(&buf).map_err(|e| json_error(&e)),
+                Format::MsgPack => rmp_serde::from_slice(&buf).map_err(|e| {
+                    Error::bad_request(
+                        ID,
+                        format!("MessagePack does not match the request type: {e}"),
+                    )
+                }),
+                other => Err(unsupported(other)),
+            },
+            supports: |format| matches!(format, Format::Json | Format::MsgPack),
+            default: Format::Json,
+        }
+    }
+
+    /// Like [`Codec::serde`], with MessagePack as what clients send by default.
+    pub fn serde_msgpack() -> Codec<T> {
+        Codec {
+            default: Format::MsgPack,
+            ..Codec::serde()
+        }
+    }
+}
+
 /// A marker for hand-written messages that derive both [`prost::Message`] and serde: they
 /// get [`Message`] with protobuf and plain serde JSON.
 ///
@@ -144,6 +262,7 @@ impl<T: ProstSerde> Message for T {
                 .map_err(|e| Error::internal(ID, format!("failed to encode protobuf: {e}"))),
             Format::Json => serde_json::to_writer(buf.writer(), self)
                 .map_err(|e| Error::internal(ID, format!("failed to encode JSON: {e}"))),
+            other => Err(unsupported(other)),
         }
     }
 
@@ -151,6 +270,7 @@ impl<T: ProstSerde> Message for T {
         match format {
             Format::Proto => <T as prost::Message>::decode(buf).map_err(|e| proto_error(&e)),
             Format::Json => serde_json::from_slice(&buf).map_err(|e| json_error(&e)),
+            other => Err(unsupported(other)),
         }
     }
 }
@@ -158,8 +278,10 @@ impl<T: ProstSerde> Message for T {
 /// `()` is `google.protobuf.Empty`: no bytes in protobuf, `{}` in JSON.
 impl Message for () {
     fn encode_as<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
-        if format == Format::Json {
-            buf.put_slice(b"{}");
+        match format {
+            Format::Json => buf.put_slice(b"{}"),
+            Format::MsgPack => buf.put_u8(0x80), // an empty map
+            Format::Proto => {}
         }
         Ok(())
     }
@@ -181,6 +303,7 @@ impl Message for () {
                     )),
                 }
             }
+            Format::MsgPack => Ok(()),
         }
     }
 }

@@ -18,7 +18,7 @@ pub use prost_types;
 pub use serde;
 
 pub use crate::client::{CallOptions, Client, ClientStreaming, Streaming};
-pub use crate::codec::{Format, Message};
+pub use crate::codec::{Codec, Format, Message};
 pub use crate::context::Context;
 pub use crate::error::{Error, Result};
 pub use crate::registry::Value;
@@ -148,6 +148,7 @@ pub fn encode_message<T: prost::Message, B: BufMut>(
                 .map_err(|e| crate::codec::proto_error(&e))?;
             write_json(&dynamic, buf)
         }
+        other => Err(crate::codec::unsupported(other)),
     }
 }
 
@@ -163,6 +164,7 @@ pub fn decode_message<T: prost::Message + Default>(
         Format::Json => read_json(descriptors.message(full_name)?, &buf)?
             .transcode_to::<T>()
             .map_err(|e| crate::codec::proto_error(&e)),
+        other => Err(crate::codec::unsupported(other)),
     }
 }
 
@@ -205,6 +207,7 @@ pub(crate) fn encode_reflect<T: ReflectMessage, B: BufMut>(
             .encode(buf)
             .map_err(|e| Error::internal(ID, format!("failed to encode protobuf: {e}"))),
         Format::Json => write_json(&msg.transcode_to_dynamic(), buf),
+        other => Err(crate::codec::unsupported(other)),
     }
 }
 
@@ -215,6 +218,7 @@ pub(crate) fn decode_reflect<T: ReflectMessage + Default>(format: Format, buf: B
         Format::Json => read_json(T::default().descriptor(), &buf)?
             .transcode_to::<T>()
             .map_err(|e| crate::codec::proto_error(&e)),
+        other => Err(crate::codec::unsupported(other)),
     }
 }
 
@@ -312,13 +316,32 @@ pub fn describe(
 }
 
 /// The options a generated client passes: the caller's, plus the protobuf package for the
-/// gRPC path when the caller did not set one.
-pub fn call_options(options: &CallOptions, package: Option<&str>) -> CallOptions {
+/// gRPC path and the method's timeout when the caller did not set them.
+pub fn call_options(
+    options: &CallOptions,
+    package: Option<&str>,
+    timeout_ms: Option<u64>,
+) -> CallOptions {
     let mut options = options.clone();
     if options.package.is_none() {
         options.package = package.map(str::to_owned);
     }
+    if options.timeout.is_none() {
+        options.timeout = timeout_ms.map(std::time::Duration::from_millis);
+    }
     options
+}
+
+/// Set the registry shapes of a route's request and response (from the types' schemas).
+pub fn describe_with(route: Route, request: Option<Value>, response: Option<Value>) -> Route {
+    let mut route = route;
+    if let Some(v) = request {
+        route = route.request(v);
+    }
+    if let Some(v) = response {
+        route = route.response(v);
+    }
+    route
 }
 
 /// Implement [`Message`] (protobuf, and JSON with the canonical proto3 mapping) and serde's
@@ -369,3 +392,49 @@ macro_rules! impl_messages {
 }
 
 pub use crate::impl_messages;
+
+/// A client used through the service trait, server-streaming method: pass the responses on.
+pub async fn forward_responses<T>(mut from: StreamReceiver<T>, to: StreamSender<T>) -> Result<()> {
+    while let Some(msg) = from.recv().await? {
+        to.send(&msg).await?;
+    }
+    Ok(())
+}
+
+/// A client used through the service trait, client-streaming method: pass the requests on,
+/// then return the response.
+pub async fn forward_requests<Req, Resp>(
+    mut from: StreamReceiver<Req>,
+    mut call: ClientStreaming<Req, Resp>,
+) -> Result<Resp> {
+    while let Some(msg) = from.recv().await? {
+        call.send(&msg).await?;
+    }
+    call.finish().await
+}
+
+/// A client used through the service trait, bidirectional method: pass both directions on
+/// until both end. The server's status wins over a send that failed because it ended early.
+pub async fn forward_both<Req, Resp>(
+    mut requests: StreamReceiver<Req>,
+    responses: StreamSender<Resp>,
+    stream: Streaming<Req, Resp>,
+) -> Result<()> {
+    let (sender, mut receiver) = stream.split();
+    let send = async move {
+        if let Some(sender) = sender {
+            while let Some(msg) = requests.recv().await? {
+                sender.send(&msg).await?;
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    let recv = async move {
+        while let Some(msg) = receiver.recv().await? {
+            responses.send(&msg).await?;
+        }
+        Ok::<(), Error>(())
+    };
+    let (sent, received) = futures_util::future::join(send, recv).await;
+    received.and(sent)
+}

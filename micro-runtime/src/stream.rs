@@ -15,7 +15,7 @@ use futures_core::Stream;
 use http_body::Frame;
 use tokio::sync::mpsc;
 
-use crate::codec::{Format, Message};
+use crate::codec::{Codec, Format, Message};
 use crate::context::Metadata;
 use crate::error::{Error, Result};
 use crate::grpc::body::RecvBody;
@@ -24,9 +24,51 @@ use crate::grpc::{self, frame};
 /// Messages buffered between a sender and the connection before `send` waits.
 pub(crate) const STREAM_BUFFER: usize = 16;
 
+/// An in-memory stream: what `tx` sends, `rx` receives (encoded and decoded on the way, as
+/// over the network). `rx` ends when every sender is dropped.
+///
+/// Use it to call streaming handlers directly, in tests or in-process:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
+/// let (tx, mut rx) = micro_runtime::stream::channel::<String>(8);
+/// tx.send(&"hello".to_owned()).await?;
+/// drop(tx);
+/// assert_eq!(rx.recv().await?.as_deref(), Some("hello"));
+/// assert_eq!(rx.recv().await?, None);
+/// # Ok(()) }
+/// ```
+pub fn channel<T: Message>(capacity: usize) -> (StreamSender<T>, StreamReceiver<T>) {
+    channel_with(Codec::message(), capacity)
+}
+
+/// [`channel`] for serde types (the message types of `#[micro::service]` traits).
+pub fn serde_channel<T>(capacity: usize) -> (StreamSender<T>, StreamReceiver<T>)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    channel_with(Codec::serde(), capacity)
+}
+
+/// [`channel`] with an explicit codec.
+pub fn channel_with<T>(codec: Codec<T>, capacity: usize) -> (StreamSender<T>, StreamReceiver<T>) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let format = if codec.supports(Format::Proto) {
+        Format::Proto
+    } else {
+        codec.default_format()
+    };
+    let max = crate::DEFAULT_MAX_MESSAGE_SIZE;
+    (
+        StreamSender::new(tx, codec, format, max, false),
+        StreamReceiver::server(RecvBody::channel(rx, max), codec, format),
+    )
+}
+
 /// Sends a stream of messages of type `T`.
 pub struct StreamSender<T> {
     tx: mpsc::Sender<Frame<Bytes>>,
+    codec: Codec<T>,
     format: Format,
     max: usize,
     client: bool,
@@ -42,15 +84,17 @@ impl<T> fmt::Debug for StreamSender<T> {
     }
 }
 
-impl<T: Message> StreamSender<T> {
+impl<T> StreamSender<T> {
     pub(crate) fn new(
         tx: mpsc::Sender<Frame<Bytes>>,
+        codec: Codec<T>,
         format: Format,
         max: usize,
         client: bool,
     ) -> Self {
         StreamSender {
             tx,
+            codec,
             format,
             max,
             client,
@@ -68,7 +112,7 @@ impl<T: Message> StreamSender<T> {
         } else {
             ("micro.server", "response message")
         };
-        let bytes = frame::encode(msg, self.format, self.max, id, what)?;
+        let bytes = frame::encode(&self.codec, msg, self.format, self.max, id, what)?;
         self.tx.send(Frame::data(bytes)).await.map_err(|_| {
             if self.client {
                 Error::unavailable(
@@ -104,6 +148,7 @@ enum State {
 /// Receives a stream of messages of type `T`.
 pub struct StreamReceiver<T> {
     state: State,
+    codec: Codec<T>,
     format: Format,
     deadline: Option<Instant>,
     client: bool,
@@ -125,11 +170,12 @@ impl<T> fmt::Debug for StreamReceiver<T> {
     }
 }
 
-impl<T: Message> StreamReceiver<T> {
+impl<T> StreamReceiver<T> {
     /// A server-side receiver over a request body.
-    pub(crate) fn server(body: RecvBody, format: Format) -> Self {
+    pub(crate) fn server(body: RecvBody, codec: Codec<T>, format: Format) -> Self {
         StreamReceiver {
             state: State::Ready(body),
+            codec,
             format,
             deadline: None,
             client: false,
@@ -139,9 +185,15 @@ impl<T: Message> StreamReceiver<T> {
     }
 
     /// A client-side receiver that first waits for the response headers.
-    pub(crate) fn client(pending: PendingBody, format: Format, deadline: Option<Instant>) -> Self {
+    pub(crate) fn client(
+        pending: PendingBody,
+        codec: Codec<T>,
+        format: Format,
+        deadline: Option<Instant>,
+    ) -> Self {
         StreamReceiver {
             state: State::Pending(pending),
+            codec,
             format,
             deadline,
             client: true,
@@ -188,7 +240,7 @@ impl<T: Message> StreamReceiver<T> {
                 State::Ready(body) => {
                     let next = body.message().await;
                     match next {
-                        Ok(Some(bytes)) => return T::decode_as(self.format, bytes).map(Some),
+                        Ok(Some(bytes)) => return self.codec.decode(self.format, bytes).map(Some),
                         Ok(None) if !self.client => {
                             self.state = State::Done;
                             return Ok(None);
@@ -229,7 +281,10 @@ impl<T: Message> StreamReceiver<T> {
     }
 
     /// The receiver as a [`Stream`] of messages.
-    pub fn into_stream(self) -> impl Stream<Item = Result<T>> + Send {
+    pub fn into_stream(self) -> impl Stream<Item = Result<T>> + Send
+    where
+        T: Send + 'static,
+    {
         futures_util::stream::unfold(self, |mut rx| async move {
             match rx.recv().await {
                 Ok(Some(msg)) => Some((Ok(msg), rx)),

@@ -434,6 +434,7 @@ pub(crate) fn generate(
             server: settings.server,
             descriptors: Some(descriptors.clone()),
             codegen: codegen.clone(),
+            ..EmitOptions::default()
         };
         for svc in &svcs {
             let model = service_model(svc, &pool, settings.comments)?;
@@ -504,6 +505,8 @@ fn service_model(
             ),
             http: http_rules(pool, &format!("{full}.{}", m.proto_name)),
             metadata: Vec::new(),
+            timeout_ms: None,
+            attrs: Vec::new(),
         });
     }
     Ok(model::Service {
@@ -516,6 +519,7 @@ fn service_model(
         },
         deprecated: svc.options.deprecated(),
         methods,
+        attrs: Vec::new(),
     })
 }
 

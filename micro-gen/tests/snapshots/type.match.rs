@@ -65,161 +65,6 @@ impl Enum {
         }
     }
 }
-/// Client for the `type.match.Loop` service.
-pub mod loop_client {
-    #![allow(
-        unused_variables,
-        dead_code,
-        missing_docs,
-        deprecated,
-        clippy::all,
-        clippy::pedantic,
-        clippy::nursery
-    )]
-    /// Calls `type.match.Loop` on the nodes the registry lists for a service name.
-    ///
-    #[derive(Clone, Debug)]
-    pub struct LoopClient {
-        client: ::micro::codegen::Client,
-        service: ::std::string::String,
-        options: ::micro::codegen::CallOptions,
-    }
-    impl LoopClient {
-        /// A client for the service registered as `service` (e.g. `"greeter"`),
-        /// calling through `client`.
-        pub fn new(
-            service: impl ::core::convert::Into<::std::string::String>,
-            client: ::micro::codegen::Client,
-        ) -> Self {
-            Self {
-                client,
-                service: service.into(),
-                options: ::micro::codegen::CallOptions::new(),
-            }
-        }
-        /// Use `options` for every call of this client (timeout, metadata, retries,
-        /// address, filters).
-        #[must_use]
-        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
-            self.options = options;
-            self
-        }
-        /// The options used for every call.
-        pub fn options(&self) -> &::micro::codegen::CallOptions {
-            &self.options
-        }
-        /// The service name calls go to.
-        pub fn service(&self) -> &str {
-            &self.service
-        }
-        /// The underlying runtime client.
-        pub fn client(&self) -> &::micro::codegen::Client {
-            &self.client
-        }
-        fn call_options(
-            &self,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(
-                options,
-                ::core::option::Option::Some("type.match"),
-            )
-        }
-        pub async fn r#type(
-            &self,
-            request: super::Self_,
-        ) -> ::micro::codegen::Result<super::Self_> {
-            self.type_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// `type` with a context (deadline, metadata) and call options.
-        pub async fn type_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::Self_,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::Self_> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Loop.Type",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-        pub async fn r#match(
-            &self,
-            request: super::Self_,
-        ) -> ::micro::codegen::Result<super::Self_> {
-            self.match_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// `match` with a context (deadline, metadata) and call options.
-        pub async fn match_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::Self_,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::Self_> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Loop.Match",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-        pub async fn new_rpc(
-            &self,
-            request: super::Self_,
-        ) -> ::micro::codegen::Result<super::Self_> {
-            self.new_rpc_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::new_rpc`] with a context (deadline, metadata) and call options.
-        pub async fn new_rpc_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::Self_,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::Self_> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Loop.New",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-        ///
-        /// Send and receive on the returned stream; `close_send` ends the requests.
-        pub async fn r#return(
-            &self,
-        ) -> ::micro::codegen::Result<
-            ::micro::codegen::Streaming<super::Self_, super::Self_>,
-        > {
-            self.return_with(&::micro::codegen::Context::new(), &self.options).await
-        }
-        /// `return` with a context (deadline, metadata) and call options.
-        pub async fn return_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<
-            ::micro::codegen::Streaming<super::Self_, super::Self_>,
-        > {
-            self.client
-                .stream(ctx, &self.service, "Loop.Return", &self.call_options(options))
-                .await
-        }
-    }
-}
 /// Handler trait and server for the `type.match.Loop` service.
 pub mod loop_server {
     #![allow(
@@ -286,7 +131,7 @@ pub mod loop_server {
     impl<H> ::core::clone::Clone for LoopServer<H> {
         fn clone(&self) -> Self {
             Self {
-                handler: self.handler.clone(),
+                handler: ::core::clone::Clone::clone(&self.handler),
             }
         }
     }
@@ -295,15 +140,18 @@ pub mod loop_server {
             f.write_str(::core::stringify!(LoopServer))
         }
     }
+    #[allow(deprecated)]
     impl<H: Loop> ::micro::codegen::Handler for LoopServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Loop.Type",
+                        ::micro::codegen::Codec::<super::Self_>::message(),
+                        ::micro::codegen::Codec::<super::Self_>::message(),
                         move |ctx: ::micro::codegen::Context, request: super::Self_| {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.r#type(ctx, request).await }
                         },
                     )
@@ -319,11 +167,13 @@ pub mod loop_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Loop.Match",
+                        ::micro::codegen::Codec::<super::Self_>::message(),
+                        ::micro::codegen::Codec::<super::Self_>::message(),
                         move |ctx: ::micro::codegen::Context, request: super::Self_| {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.r#match(ctx, request).await }
                         },
                     )
@@ -339,11 +189,13 @@ pub mod loop_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Loop.New",
+                        ::micro::codegen::Codec::<super::Self_>::message(),
+                        ::micro::codegen::Codec::<super::Self_>::message(),
                         move |ctx: ::micro::codegen::Context, request: super::Self_| {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.new(ctx, request).await }
                         },
                     )
@@ -359,15 +211,17 @@ pub mod loop_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::bidi_stream(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::bidi_stream_with(
                         "Loop.Return",
+                        ::micro::codegen::Codec::<super::Self_>::message(),
+                        ::micro::codegen::Codec::<super::Self_>::message(),
                         move |
                             ctx: ::micro::codegen::Context,
                             requests: ::micro::codegen::StreamReceiver<super::Self_>,
                             responses: ::micro::codegen::StreamSender<super::Self_>|
                         {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move {
                                 handler.r#return(ctx, requests, responses).await
                             }
@@ -385,6 +239,217 @@ pub mod loop_server {
                     )
             };
             router
+        }
+    }
+}
+/// Client for the `type.match.Loop` service.
+pub mod loop_client {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        deprecated,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    /// Calls `type.match.Loop` on the nodes the registry lists for a service name.
+    ///
+    #[derive(Clone, Debug)]
+    pub struct LoopClient {
+        client: ::micro::codegen::Client,
+        service: ::std::string::String,
+        options: ::micro::codegen::CallOptions,
+    }
+    #[allow(deprecated)]
+    impl LoopClient {
+        /// A client for the service registered as `service` (e.g. `"greeter"`),
+        /// calling through `client`.
+        pub fn new(
+            service: impl ::core::convert::Into<::std::string::String>,
+            client: ::micro::codegen::Client,
+        ) -> Self {
+            Self {
+                client,
+                service: service.into(),
+                options: ::micro::codegen::CallOptions::new(),
+            }
+        }
+        /// Use `options` for every call of this client (timeout, metadata, retries,
+        /// address, filters).
+        #[must_use]
+        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
+            self.options = options;
+            self
+        }
+        /// The options used for every call.
+        pub fn options(&self) -> &::micro::codegen::CallOptions {
+            &self.options
+        }
+        /// The service name calls go to.
+        pub fn service(&self) -> &str {
+            &self.service
+        }
+        /// The underlying runtime client.
+        pub fn client(&self) -> &::micro::codegen::Client {
+            &self.client
+        }
+        fn call_options(
+            &self,
+            options: &::micro::codegen::CallOptions,
+            timeout_ms: ::core::option::Option<u64>,
+        ) -> ::micro::codegen::CallOptions {
+            ::micro::codegen::call_options(
+                options,
+                ::core::option::Option::Some("type.match"),
+                timeout_ms,
+            )
+        }
+        pub async fn r#type(
+            &self,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.type_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// `type` with a context (deadline, metadata) and call options.
+        pub async fn type_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Self_,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Loop.Type",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::Self_>::message(),
+                    ::micro::codegen::Codec::<super::Self_>::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+        pub async fn r#match(
+            &self,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.match_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// `match` with a context (deadline, metadata) and call options.
+        pub async fn match_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Self_,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Loop.Match",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::Self_>::message(),
+                    ::micro::codegen::Codec::<super::Self_>::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+        pub async fn new_rpc(
+            &self,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.new_rpc_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::new_rpc`] with a context (deadline, metadata) and call options.
+        pub async fn new_rpc_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Self_,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Loop.New",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::Self_>::message(),
+                    ::micro::codegen::Codec::<super::Self_>::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+        ///
+        /// Send and receive on the returned stream; `close_send` ends the requests.
+        pub async fn r#return(
+            &self,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::Streaming<super::Self_, super::Self_>,
+        > {
+            self.return_with(&::micro::codegen::Context::new(), &self.options).await
+        }
+        /// `return` with a context (deadline, metadata) and call options.
+        pub async fn return_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::Streaming<super::Self_, super::Self_>,
+        > {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .stream_codec(
+                    ctx,
+                    &self.service,
+                    "Loop.Return",
+                    &options,
+                    ::micro::codegen::Codec::<super::Self_>::message(),
+                    ::micro::codegen::Codec::<super::Self_>::message(),
+                )
+                .await
+        }
+    }
+    /// The client is a [`Loop`](super::loop_server::Loop) too: code written against the trait runs with a local implementation in tests and with the remote service here.
+    impl super::loop_server::Loop for LoopClient {
+        async fn r#type(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.type_with(&ctx, request, &self.options).await
+        }
+        async fn r#match(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.match_with(&ctx, request, &self.options).await
+        }
+        async fn new(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Self_,
+        ) -> ::micro::codegen::Result<super::Self_> {
+            self.new_rpc_with(&ctx, request, &self.options).await
+        }
+        async fn r#return(
+            &self,
+            ctx: ::micro::codegen::Context,
+            requests: ::micro::codegen::StreamReceiver<super::Self_>,
+            responses: ::micro::codegen::StreamSender<super::Self_>,
+        ) -> ::micro::codegen::Result<()> {
+            let stream = self.return_with(&ctx, &self.options).await?;
+            ::micro::codegen::forward_both(requests, responses, stream).await
         }
     }
 }

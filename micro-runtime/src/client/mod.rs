@@ -47,7 +47,7 @@ use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
 use http::{Request, StatusCode};
 use tokio::sync::mpsc;
 
-use crate::codec::{Format, Message};
+use crate::codec::{Codec, Format, Message};
 use crate::config::Options;
 use crate::context::{Context, Metadata};
 use crate::error::{Error, Failure, Result};
@@ -390,14 +390,39 @@ impl Client {
         request: &Req,
         opts: &CallOptions,
     ) -> Result<Response<Resp>> {
-        let format = opts.format.unwrap_or_else(Req::default_format);
-        if !Req::supports(format) || !Resp::supports(format) {
+        self.invoke_codec(
+            ctx,
+            service,
+            endpoint,
+            request,
+            opts,
+            Codec::message(),
+            Codec::message(),
+        )
+        .await
+    }
+
+    /// [`Client::invoke`] with explicit codecs (for example [`Codec::serde`]).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn invoke_codec<Req, Resp>(
+        &self,
+        ctx: &Context,
+        service: &str,
+        endpoint: &str,
+        request: &Req,
+        opts: &CallOptions,
+        req: Codec<Req>,
+        resp: Codec<Resp>,
+    ) -> Result<Response<Resp>> {
+        let format = opts.format.unwrap_or_else(|| req.default_format());
+        if !req.supports(format) || !resp.supports(format) {
             return Err(Error::bad_request(
                 ID,
                 format!("the message types of {endpoint} cannot be sent as {format}"),
             ));
         }
         let frame = frame::encode(
+            &req,
             request,
             format,
             self.inner.options.max_send_message_size,
@@ -408,7 +433,7 @@ impl Client {
             .unary(ctx, service, endpoint, format, frame, opts)
             .await?;
         Ok(Response {
-            message: Resp::decode_as(format, bytes)?,
+            message: resp.decode(format, bytes)?,
             metadata,
             node,
         })
@@ -609,8 +634,29 @@ impl Client {
         endpoint: &str,
         opts: &CallOptions,
     ) -> Result<Streaming<Req, Resp>> {
+        self.stream_codec(
+            ctx,
+            service,
+            endpoint,
+            opts,
+            Codec::message(),
+            Codec::message(),
+        )
+        .await
+    }
+
+    /// [`Client::stream`] with explicit codecs.
+    pub async fn stream_codec<Req, Resp>(
+        &self,
+        ctx: &Context,
+        service: &str,
+        endpoint: &str,
+        opts: &CallOptions,
+        req: Codec<Req>,
+        resp: Codec<Resp>,
+    ) -> Result<Streaming<Req, Resp>> {
         split_endpoint(endpoint)?;
-        let format = opts.format.unwrap_or_else(Req::default_format);
+        let format = opts.format.unwrap_or_else(|| req.default_format());
         let deadline = self.deadline(ctx, opts);
         let mut targets = self.targets(service, opts).await?;
         let mut last: Option<Error> = None;
@@ -624,10 +670,10 @@ impl Client {
                 format,
                 deadline,
             };
-            let req = self.build(&call, &target.node, &path, body)?;
+            let request = self.build(&call, &target.node, &path, body)?;
             let started = tokio::time::timeout_at(
                 deadline.into(),
-                self.inner.pool.start(&target.node.address, req),
+                self.inner.pool.start(&target.node.address, request),
             )
             .await
             .map_err(|_| Error::timeout(ID, format!("stream to {service} {endpoint} timed out")))?;
@@ -643,11 +689,12 @@ impl Client {
                     return Ok(Streaming {
                         sender: Some(StreamSender::new(
                             tx,
+                            req,
                             format,
                             self.inner.options.max_send_message_size,
                             true,
                         )),
-                        receiver: StreamReceiver::client(headers, format, Some(deadline)),
+                        receiver: StreamReceiver::client(headers, resp, format, Some(deadline)),
                         node: target.node,
                     });
                 }
@@ -674,8 +721,31 @@ impl Client {
         endpoint: &str,
         opts: &CallOptions,
     ) -> Result<ClientStreaming<Req, Resp>> {
+        self.client_stream_codec(
+            ctx,
+            service,
+            endpoint,
+            opts,
+            Codec::message(),
+            Codec::message(),
+        )
+        .await
+    }
+
+    /// [`Client::client_stream`] with explicit codecs.
+    pub async fn client_stream_codec<Req, Resp>(
+        &self,
+        ctx: &Context,
+        service: &str,
+        endpoint: &str,
+        opts: &CallOptions,
+        req: Codec<Req>,
+        resp: Codec<Resp>,
+    ) -> Result<ClientStreaming<Req, Resp>> {
         Ok(ClientStreaming {
-            inner: self.stream(ctx, service, endpoint, opts).await?,
+            inner: self
+                .stream_codec(ctx, service, endpoint, opts, req, resp)
+                .await?,
         })
     }
 
@@ -688,8 +758,32 @@ impl Client {
         request: &Req,
         opts: &CallOptions,
     ) -> Result<StreamReceiver<Resp>> {
+        self.server_stream_codec(
+            ctx,
+            service,
+            endpoint,
+            request,
+            opts,
+            Codec::message(),
+            Codec::message(),
+        )
+        .await
+    }
+
+    /// [`Client::server_stream`] with explicit codecs.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn server_stream_codec<Req, Resp>(
+        &self,
+        ctx: &Context,
+        service: &str,
+        endpoint: &str,
+        request: &Req,
+        opts: &CallOptions,
+        req: Codec<Req>,
+        resp: Codec<Resp>,
+    ) -> Result<StreamReceiver<Resp>> {
         let mut stream = self
-            .stream::<Req, Resp>(ctx, service, endpoint, opts)
+            .stream_codec(ctx, service, endpoint, opts, req, resp)
             .await?;
         stream.send(request).await?;
         stream.close_send();
@@ -766,7 +860,7 @@ impl<Req, Resp> fmt::Debug for Streaming<Req, Resp> {
     }
 }
 
-impl<Req: Message, Resp: Message> Streaming<Req, Resp> {
+impl<Req, Resp> Streaming<Req, Resp> {
     /// Send one request message (waits while the server is not reading).
     pub async fn send(&mut self, msg: &Req) -> Result<()> {
         match &self.sender {
@@ -817,7 +911,7 @@ impl<Req, Resp> fmt::Debug for ClientStreaming<Req, Resp> {
     }
 }
 
-impl<Req: Message, Resp: Message> ClientStreaming<Req, Resp> {
+impl<Req, Resp> ClientStreaming<Req, Resp> {
     /// Send one request message (waits while the server is not reading).
     pub async fn send(&mut self, msg: &Req) -> Result<()> {
         self.inner.send(msg).await

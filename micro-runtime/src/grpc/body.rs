@@ -99,10 +99,28 @@ pub(crate) enum Side {
     Client,
 }
 
+/// Where a received body comes from.
+#[derive(Debug)]
+enum Source {
+    /// An HTTP/2 stream.
+    Http(hyper::body::Incoming),
+    /// Frames from this process (an in-memory stream pair).
+    Channel(mpsc::Receiver<Frame<Bytes>>),
+}
+
+impl Source {
+    async fn frame(&mut self) -> Option<Result<Frame<Bytes>, hyper::Error>> {
+        match self {
+            Source::Http(body) => body.frame().await,
+            Source::Channel(rx) => rx.recv().await.map(Ok),
+        }
+    }
+}
+
 /// Reads messages out of a received body.
 #[derive(Debug)]
 pub(crate) struct RecvBody {
-    body: hyper::body::Incoming,
+    body: Source,
     decoder: Decoder,
     trailers: Option<HeaderMap>,
     ended: bool,
@@ -111,6 +129,15 @@ pub(crate) struct RecvBody {
 
 impl RecvBody {
     pub(crate) fn new(body: hyper::body::Incoming, max: usize, side: Side) -> RecvBody {
+        RecvBody::from_source(Source::Http(body), max, side)
+    }
+
+    /// A body fed by frames from this process.
+    pub(crate) fn channel(rx: mpsc::Receiver<Frame<Bytes>>, max: usize) -> RecvBody {
+        RecvBody::from_source(Source::Channel(rx), max, Side::Server)
+    }
+
+    fn from_source(body: Source, max: usize, side: Side) -> RecvBody {
         let (id, what) = match side {
             Side::Server => ("micro.server", "request message"),
             Side::Client => ("micro.client", "response message"),

@@ -2,7 +2,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use crate::codec::{Format, Message};
+use crate::codec::{Codec, Format};
 use crate::error::{Code, Error, Result};
 
 const HEADER: usize = 5;
@@ -17,8 +17,9 @@ pub(crate) fn too_large(id: &str, what: &str, len: usize, max: usize) -> Error {
 }
 
 /// Encode `msg` as one frame.
-pub(crate) fn encode<M: Message>(
-    msg: &M,
+pub(crate) fn encode<T>(
+    codec: &Codec<T>,
+    msg: &T,
     format: Format,
     max: usize,
     id: &str,
@@ -27,7 +28,7 @@ pub(crate) fn encode<M: Message>(
     let mut buf = BytesMut::with_capacity(128);
     buf.put_u8(0);
     buf.put_u32(0);
-    msg.encode_as(format, &mut buf)?;
+    codec.encode(msg, format, &mut buf)?;
     let len = buf.len() - HEADER;
     if len > max {
         return Err(too_large(id, what, len, max));

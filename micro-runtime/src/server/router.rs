@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use http::HeaderMap;
 use http_body::Frame;
 use tokio::sync::mpsc;
 
-use crate::codec::{Format, Message};
+use crate::codec::{Codec, Format, Message};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::grpc::body::{AbortOnDrop, Body, RecvBody};
@@ -145,28 +144,40 @@ pub(crate) fn deadline_error(endpoint: &str) -> Error {
     Error::timeout(ID, format!("deadline exceeded while handling {endpoint}"))
 }
 
-struct Unary<F, Req, Resp>(F, PhantomData<fn(Req) -> Resp>);
-struct ServerStreaming<F, Req, Resp>(F, PhantomData<fn(Req) -> Resp>);
-struct ClientStreaming<F, Req, Resp>(F, PhantomData<fn(Req) -> Resp>);
-struct Bidi<F, Req, Resp>(F, PhantomData<fn(Req) -> Resp>);
+/// The codecs of a typed endpoint.
+struct Codecs<Req, Resp> {
+    req: Codec<Req>,
+    resp: Codec<Resp>,
+}
+
+impl<Req, Resp> Codecs<Req, Resp> {
+    fn supports(&self, format: Format) -> bool {
+        self.req.supports(format) && self.resp.supports(format)
+    }
+}
+
+struct Unary<F, Req, Resp>(F, Codecs<Req, Resp>);
+struct ServerStreaming<F, Req, Resp>(F, Codecs<Req, Resp>);
+struct ClientStreaming<F, Req, Resp>(F, Codecs<Req, Resp>);
+struct Bidi<F, Req, Resp>(F, Codecs<Req, Resp>);
 struct Raw<F>(F);
 
 impl<F, Fut, Req, Resp> Erased for Unary<F, Req, Resp>
 where
     F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp>> + Send + 'static,
-    Req: Message,
-    Resp: Message,
+    Req: Send + 'static,
+    Resp: Send + 'static,
 {
     fn call(&self, call: Call) -> BoxFuture<Result<Output>> {
         let Input::Unary(bytes) = call.input else {
             return ready(Err(wrong_input()));
         };
-        let req = match Req::decode_as(call.format, bytes) {
+        let req = match self.1.req.decode(call.format, bytes) {
             Ok(req) => req,
             Err(e) => return ready(Err(e)),
         };
-        let (format, max) = (call.format, call.max_send);
+        let (format, max, codec) = (call.format, call.max_send, self.1.resp);
         let fut = match invoke(|| (self.0)(call.ctx, req)) {
             Ok(fut) => fut,
             Err(e) => return ready(Err(e)),
@@ -174,6 +185,7 @@ where
         Box::pin(async move {
             let resp = guarded(fut).await?;
             Ok(Output::Unary(frame::encode(
+                &codec,
                 &resp,
                 format,
                 max,
@@ -184,7 +196,7 @@ where
     }
 
     fn supports(&self, format: Format) -> bool {
-        Req::supports(format) && Resp::supports(format)
+        self.1.supports(format)
     }
 }
 
@@ -192,19 +204,19 @@ impl<F, Fut, Req, Resp> Erased for ServerStreaming<F, Req, Resp>
 where
     F: Fn(Context, Req, StreamSender<Resp>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<()>> + Send + 'static,
-    Req: Message,
-    Resp: Message,
+    Req: Send + 'static,
+    Resp: Send + 'static,
 {
     fn call(&self, call: Call) -> BoxFuture<Result<Output>> {
         let Input::Unary(bytes) = call.input else {
             return ready(Err(wrong_input()));
         };
-        let req = match Req::decode_as(call.format, bytes) {
+        let req = match self.1.req.decode(call.format, bytes) {
             Ok(req) => req,
             Err(e) => return ready(Err(e)),
         };
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let sender = StreamSender::new(tx.clone(), call.format, call.max_send, false);
+        let sender = StreamSender::new(tx.clone(), self.1.resp, call.format, call.max_send, false);
         let deadline = call.ctx.deadline();
         let endpoint: Arc<str> = call.ctx.endpoint().unwrap_or_default().into();
         let fut = match invoke(|| (self.0)(call.ctx, req, sender)) {
@@ -215,7 +227,7 @@ where
     }
 
     fn supports(&self, format: Format) -> bool {
-        Req::supports(format) && Resp::supports(format)
+        self.1.supports(format)
     }
 }
 
@@ -223,15 +235,15 @@ impl<F, Fut, Req, Resp> Erased for ClientStreaming<F, Req, Resp>
 where
     F: Fn(Context, StreamReceiver<Req>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp>> + Send + 'static,
-    Req: Message,
-    Resp: Message,
+    Req: Send + 'static,
+    Resp: Send + 'static,
 {
     fn call(&self, call: Call) -> BoxFuture<Result<Output>> {
         let Input::Stream(body) = call.input else {
             return ready(Err(wrong_input()));
         };
-        let (format, max) = (call.format, call.max_send);
-        let rx = StreamReceiver::server(body, format);
+        let (format, max, codec) = (call.format, call.max_send, self.1.resp);
+        let rx = StreamReceiver::server(body, self.1.req, format);
         let fut = match invoke(|| (self.0)(call.ctx, rx)) {
             Ok(fut) => fut,
             Err(e) => return ready(Err(e)),
@@ -239,6 +251,7 @@ where
         Box::pin(async move {
             let resp = guarded(fut).await?;
             Ok(Output::Unary(frame::encode(
+                &codec,
                 &resp,
                 format,
                 max,
@@ -249,7 +262,7 @@ where
     }
 
     fn supports(&self, format: Format) -> bool {
-        Req::supports(format) && Resp::supports(format)
+        self.1.supports(format)
     }
 }
 
@@ -257,16 +270,16 @@ impl<F, Fut, Req, Resp> Erased for Bidi<F, Req, Resp>
 where
     F: Fn(Context, StreamReceiver<Req>, StreamSender<Resp>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<()>> + Send + 'static,
-    Req: Message,
-    Resp: Message,
+    Req: Send + 'static,
+    Resp: Send + 'static,
 {
     fn call(&self, call: Call) -> BoxFuture<Result<Output>> {
         let Input::Stream(body) = call.input else {
             return ready(Err(wrong_input()));
         };
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let sender = StreamSender::new(tx.clone(), call.format, call.max_send, false);
-        let receiver = StreamReceiver::server(body, call.format);
+        let sender = StreamSender::new(tx.clone(), self.1.resp, call.format, call.max_send, false);
+        let receiver = StreamReceiver::server(body, self.1.req, call.format);
         let deadline = call.ctx.deadline();
         let endpoint: Arc<str> = call.ctx.endpoint().unwrap_or_default().into();
         let fut = match invoke(|| (self.0)(call.ctx, receiver, sender)) {
@@ -277,7 +290,7 @@ where
     }
 
     fn supports(&self, format: Format) -> bool {
-        Req::supports(format) && Resp::supports(format)
+        self.1.supports(format)
     }
 }
 
@@ -382,11 +395,7 @@ impl Route {
         Req: Message,
         Resp: Message,
     {
-        Route::new(
-            name,
-            StreamKind::Unary,
-            Arc::new(Unary(handler, PhantomData)),
-        )
+        Route::unary_with(name, Codec::message(), Codec::message(), handler)
     }
 
     /// A server-streaming endpoint: `async fn(Context, Req, StreamSender<Resp>) -> Result<()>`.
@@ -397,11 +406,7 @@ impl Route {
         Req: Message,
         Resp: Message,
     {
-        Route::new(
-            name,
-            StreamKind::ServerStream,
-            Arc::new(ServerStreaming(handler, PhantomData)),
-        )
+        Route::server_stream_with(name, Codec::message(), Codec::message(), handler)
     }
 
     /// A client-streaming endpoint: `async fn(Context, StreamReceiver<Req>) -> Result<Resp>`.
@@ -412,11 +417,7 @@ impl Route {
         Req: Message,
         Resp: Message,
     {
-        Route::new(
-            name,
-            StreamKind::ClientStream,
-            Arc::new(ClientStreaming(handler, PhantomData)),
-        )
+        Route::client_stream_with(name, Codec::message(), Codec::message(), handler)
     }
 
     /// A bidirectional-streaming endpoint:
@@ -428,10 +429,86 @@ impl Route {
         Req: Message,
         Resp: Message,
     {
+        Route::bidi_stream_with(name, Codec::message(), Codec::message(), handler)
+    }
+
+    /// [`Route::unary`] with explicit codecs (for example [`Codec::serde`]).
+    pub fn unary_with<Req, Resp, F, Fut>(
+        name: impl Into<String>,
+        req: Codec<Req>,
+        resp: Codec<Resp>,
+        handler: F,
+    ) -> Route
+    where
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp>> + Send + 'static,
+        Req: Send + 'static,
+        Resp: Send + 'static,
+    {
+        Route::new(
+            name,
+            StreamKind::Unary,
+            Arc::new(Unary(handler, Codecs { req, resp })),
+        )
+    }
+
+    /// [`Route::server_stream`] with explicit codecs.
+    pub fn server_stream_with<Req, Resp, F, Fut>(
+        name: impl Into<String>,
+        req: Codec<Req>,
+        resp: Codec<Resp>,
+        handler: F,
+    ) -> Route
+    where
+        F: Fn(Context, Req, StreamSender<Resp>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+        Req: Send + 'static,
+        Resp: Send + 'static,
+    {
+        Route::new(
+            name,
+            StreamKind::ServerStream,
+            Arc::new(ServerStreaming(handler, Codecs { req, resp })),
+        )
+    }
+
+    /// [`Route::client_stream`] with explicit codecs.
+    pub fn client_stream_with<Req, Resp, F, Fut>(
+        name: impl Into<String>,
+        req: Codec<Req>,
+        resp: Codec<Resp>,
+        handler: F,
+    ) -> Route
+    where
+        F: Fn(Context, StreamReceiver<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp>> + Send + 'static,
+        Req: Send + 'static,
+        Resp: Send + 'static,
+    {
+        Route::new(
+            name,
+            StreamKind::ClientStream,
+            Arc::new(ClientStreaming(handler, Codecs { req, resp })),
+        )
+    }
+
+    /// [`Route::bidi_stream`] with explicit codecs.
+    pub fn bidi_stream_with<Req, Resp, F, Fut>(
+        name: impl Into<String>,
+        req: Codec<Req>,
+        resp: Codec<Resp>,
+        handler: F,
+    ) -> Route
+    where
+        F: Fn(Context, StreamReceiver<Req>, StreamSender<Resp>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+        Req: Send + 'static,
+        Resp: Send + 'static,
+    {
         Route::new(
             name,
             StreamKind::BidiStream,
-            Arc::new(Bidi(handler, PhantomData)),
+            Arc::new(Bidi(handler, Codecs { req, resp })),
         )
     }
 

@@ -316,3 +316,52 @@ async fn registry_carries_paths_schemas_streams_and_http_rules() {
         "/Loner/Call"
     );
 }
+
+#[allow(deprecated)]
+/// Code written against the service trait: it cannot tell a local implementation (a test
+/// double) from the remote client.
+async fn exercise<T: Kitchen>(kitchen: &T) -> Result<(Num, Vec<i64>, Num, Vec<i64>)> {
+    let ctx = Context::new();
+    let echoed = kitchen.old(ctx.clone(), Num { value: 4 }).await?;
+
+    let (tx, mut rx) = micro::stream::channel::<Num>(8);
+    kitchen.count(ctx.clone(), Num { value: 3 }, tx).await?;
+    let mut counted = Vec::new();
+    while let Some(n) = rx.recv().await? {
+        counted.push(n.value);
+    }
+
+    let (tx, rx) = micro::stream::channel::<Num>(8);
+    for value in [5, 6] {
+        tx.send(&Num { value }).await?;
+    }
+    drop(tx);
+    let summed = kitchen.sum(ctx.clone(), rx).await?;
+
+    let (req_tx, req_rx) = micro::stream::channel::<Num>(8);
+    let (resp_tx, mut resp_rx) = micro::stream::channel::<Num>(8);
+    for value in [1, 2] {
+        req_tx.send(&Num { value }).await?;
+    }
+    drop(req_tx);
+    kitchen.chat(ctx, req_rx, resp_tx).await?;
+    let mut chatted = Vec::new();
+    while let Some(n) = resp_rx.recv().await? {
+        chatted.push(n.value);
+    }
+    Ok((echoed, counted, summed, chatted))
+}
+
+#[tokio::test]
+#[allow(deprecated)]
+async fn the_client_implements_the_service_trait() {
+    let local = exercise(&K).await.unwrap();
+    let (_svc, client) = start().await;
+    let remote = exercise(&KitchenClient::new("kitchen", client))
+        .await
+        .unwrap();
+    assert_eq!(local, remote);
+    assert_eq!(remote.1, [1, 2, 3]);
+    assert_eq!(remote.2.value, 11);
+    assert_eq!(remote.3, [2, 4]);
+}

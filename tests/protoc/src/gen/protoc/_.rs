@@ -5,89 +5,6 @@ pub struct Loose {
     #[prost(string, tag = "1")]
     pub text: ::micro::codegen::prost::alloc::string::String,
 }
-/// Client for the `Loner` service.
-pub mod loner_client {
-    #![allow(
-        unused_variables,
-        dead_code,
-        missing_docs,
-        deprecated,
-        clippy::all,
-        clippy::pedantic,
-        clippy::nursery
-    )]
-    /// Calls `Loner` on the nodes the registry lists for a service name.
-    ///
-    #[derive(Clone, Debug)]
-    pub struct LonerClient {
-        client: ::micro::codegen::Client,
-        service: ::std::string::String,
-        options: ::micro::codegen::CallOptions,
-    }
-    impl LonerClient {
-        /// A client for the service registered as `service` (e.g. `"greeter"`),
-        /// calling through `client`.
-        pub fn new(
-            service: impl ::core::convert::Into<::std::string::String>,
-            client: ::micro::codegen::Client,
-        ) -> Self {
-            Self {
-                client,
-                service: service.into(),
-                options: ::micro::codegen::CallOptions::new(),
-            }
-        }
-        /// Use `options` for every call of this client (timeout, metadata, retries,
-        /// address, filters).
-        #[must_use]
-        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
-            self.options = options;
-            self
-        }
-        /// The options used for every call.
-        pub fn options(&self) -> &::micro::codegen::CallOptions {
-            &self.options
-        }
-        /// The service name calls go to.
-        pub fn service(&self) -> &str {
-            &self.service
-        }
-        /// The underlying runtime client.
-        pub fn client(&self) -> &::micro::codegen::Client {
-            &self.client
-        }
-        fn call_options(
-            &self,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(options, ::core::option::Option::None)
-        }
-        pub async fn call(
-            &self,
-            request: super::Loose,
-        ) -> ::micro::codegen::Result<super::Loose> {
-            self.call_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::call`] with a context (deadline, metadata) and call options.
-        pub async fn call_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::Loose,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::Loose> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Loner.Call",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-    }
-}
 /// Handler trait and server for the `Loner` service.
 pub mod loner_server {
     #![allow(
@@ -129,7 +46,7 @@ pub mod loner_server {
     impl<H> ::core::clone::Clone for LonerServer<H> {
         fn clone(&self) -> Self {
             Self {
-                handler: self.handler.clone(),
+                handler: ::core::clone::Clone::clone(&self.handler),
             }
         }
     }
@@ -138,15 +55,18 @@ pub mod loner_server {
             f.write_str(::core::stringify!(LonerServer))
         }
     }
+    #[allow(deprecated)]
     impl<H: Loner> ::micro::codegen::Handler for LonerServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                     "Loner.Call",
+                    ::micro::codegen::Codec::<super::Loose>::message(),
+                    ::micro::codegen::Codec::<super::Loose>::message(),
                     move |ctx: ::micro::codegen::Context, request: super::Loose| {
-                        let handler = handler.clone();
+                        let handler = ::core::clone::Clone::clone(&handler);
                         async move { handler.call(ctx, request).await }
                     },
                 );
@@ -161,6 +81,109 @@ pub mod loner_server {
                     )
             };
             router
+        }
+    }
+}
+/// Client for the `Loner` service.
+pub mod loner_client {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        deprecated,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    /// Calls `Loner` on the nodes the registry lists for a service name.
+    ///
+    #[derive(Clone, Debug)]
+    pub struct LonerClient {
+        client: ::micro::codegen::Client,
+        service: ::std::string::String,
+        options: ::micro::codegen::CallOptions,
+    }
+    #[allow(deprecated)]
+    impl LonerClient {
+        /// A client for the service registered as `service` (e.g. `"greeter"`),
+        /// calling through `client`.
+        pub fn new(
+            service: impl ::core::convert::Into<::std::string::String>,
+            client: ::micro::codegen::Client,
+        ) -> Self {
+            Self {
+                client,
+                service: service.into(),
+                options: ::micro::codegen::CallOptions::new(),
+            }
+        }
+        /// Use `options` for every call of this client (timeout, metadata, retries,
+        /// address, filters).
+        #[must_use]
+        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
+            self.options = options;
+            self
+        }
+        /// The options used for every call.
+        pub fn options(&self) -> &::micro::codegen::CallOptions {
+            &self.options
+        }
+        /// The service name calls go to.
+        pub fn service(&self) -> &str {
+            &self.service
+        }
+        /// The underlying runtime client.
+        pub fn client(&self) -> &::micro::codegen::Client {
+            &self.client
+        }
+        fn call_options(
+            &self,
+            options: &::micro::codegen::CallOptions,
+            timeout_ms: ::core::option::Option<u64>,
+        ) -> ::micro::codegen::CallOptions {
+            ::micro::codegen::call_options(
+                options,
+                ::core::option::Option::None,
+                timeout_ms,
+            )
+        }
+        pub async fn call(
+            &self,
+            request: super::Loose,
+        ) -> ::micro::codegen::Result<super::Loose> {
+            self.call_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::call`] with a context (deadline, metadata) and call options.
+        pub async fn call_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Loose,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Loose> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Loner.Call",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::Loose>::message(),
+                    ::micro::codegen::Codec::<super::Loose>::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+    }
+    /// The client is a [`Loner`](super::loner_server::Loner) too: code written against the trait runs with a local implementation in tests and with the remote service here.
+    impl super::loner_server::Loner for LonerClient {
+        async fn call(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Loose,
+        ) -> ::micro::codegen::Result<super::Loose> {
+            self.call_with(&ctx, request, &self.options).await
         }
     }
 }

@@ -238,247 +238,6 @@ pub struct Item {
     #[prost(string, tag = "1")]
     pub name: ::micro::codegen::prost::alloc::string::String,
 }
-/// Client for the `fixtures.kitchen.Kitchen` service.
-pub mod kitchen_client {
-    #![allow(
-        unused_variables,
-        dead_code,
-        missing_docs,
-        deprecated,
-        clippy::all,
-        clippy::pedantic,
-        clippy::nursery
-    )]
-    /// Calls `fixtures.kitchen.Kitchen` on the nodes the registry lists for a service name.
-    ///
-    /// Every streaming kind.
-    #[derive(Clone, Debug)]
-    pub struct KitchenClient {
-        client: ::micro::codegen::Client,
-        service: ::std::string::String,
-        options: ::micro::codegen::CallOptions,
-    }
-    impl KitchenClient {
-        /// A client for the service registered as `service` (e.g. `"greeter"`),
-        /// calling through `client`.
-        pub fn new(
-            service: impl ::core::convert::Into<::std::string::String>,
-            client: ::micro::codegen::Client,
-        ) -> Self {
-            Self {
-                client,
-                service: service.into(),
-                options: ::micro::codegen::CallOptions::new(),
-            }
-        }
-        /// Use `options` for every call of this client (timeout, metadata, retries,
-        /// address, filters).
-        #[must_use]
-        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
-            self.options = options;
-            self
-        }
-        /// The options used for every call.
-        pub fn options(&self) -> &::micro::codegen::CallOptions {
-            &self.options
-        }
-        /// The service name calls go to.
-        pub fn service(&self) -> &str {
-            &self.service
-        }
-        /// The underlying runtime client.
-        pub fn client(&self) -> &::micro::codegen::Client {
-            &self.client
-        }
-        fn call_options(
-            &self,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(
-                options,
-                ::core::option::Option::Some("fixtures.kitchen"),
-            )
-        }
-        /// One request, one response; also bound to HTTP.
-        pub async fn echo(
-            &self,
-            request: super::Everything,
-        ) -> ::micro::codegen::Result<super::Everything> {
-            self.echo_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::echo`] with a context (deadline, metadata) and call options.
-        pub async fn echo_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::Everything,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::Everything> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Kitchen.Echo",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-        /// One request, a stream of responses.
-        ///
-        /// Returns the stream of responses.
-        pub async fn count(
-            &self,
-            request: super::Num,
-        ) -> ::micro::codegen::Result<::micro::codegen::StreamReceiver<super::Num>> {
-            self.count_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::count`] with a context (deadline, metadata) and call options.
-        pub async fn count_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::Num,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<::micro::codegen::StreamReceiver<super::Num>> {
-            self.client
-                .server_stream(
-                    ctx,
-                    &self.service,
-                    "Kitchen.Count",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-        /// A stream of requests, one response.
-        ///
-        /// Send requests on the returned stream, then `finish` it for the response.
-        pub async fn sum(
-            &self,
-        ) -> ::micro::codegen::Result<
-            ::micro::codegen::ClientStreaming<super::Num, super::Num>,
-        > {
-            self.sum_with(&::micro::codegen::Context::new(), &self.options).await
-        }
-        /// [`Self::sum`] with a context (deadline, metadata) and call options.
-        pub async fn sum_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<
-            ::micro::codegen::ClientStreaming<super::Num, super::Num>,
-        > {
-            self.client
-                .client_stream(
-                    ctx,
-                    &self.service,
-                    "Kitchen.Sum",
-                    &self.call_options(options),
-                )
-                .await
-        }
-        /// Streams both ways.
-        ///
-        /// Send and receive on the returned stream; `close_send` ends the requests.
-        pub async fn chat(
-            &self,
-        ) -> ::micro::codegen::Result<
-            ::micro::codegen::Streaming<super::Num, super::Num>,
-        > {
-            self.chat_with(&::micro::codegen::Context::new(), &self.options).await
-        }
-        /// [`Self::chat`] with a context (deadline, metadata) and call options.
-        pub async fn chat_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<
-            ::micro::codegen::Streaming<super::Num, super::Num>,
-        > {
-            self.client
-                .stream(ctx, &self.service, "Kitchen.Chat", &self.call_options(options))
-                .await
-        }
-        /// Well-known types as request and response.
-        pub async fn now(
-            &self,
-            request: (),
-        ) -> ::micro::codegen::Result<::micro::codegen::prost_types::Timestamp> {
-            self.now_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::now`] with a context (deadline, metadata) and call options.
-        pub async fn now_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: (),
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<::micro::codegen::prost_types::Timestamp> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Kitchen.Now",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-        /// A recursive message.
-        pub async fn grow(
-            &self,
-            request: super::Tree,
-        ) -> ::micro::codegen::Result<super::Tree> {
-            self.grow_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::grow`] with a context (deadline, metadata) and call options.
-        pub async fn grow_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::Tree,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::Tree> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Kitchen.Grow",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-        /// Kept for old callers.
-        #[deprecated]
-        pub async fn old(
-            &self,
-            request: super::Num,
-        ) -> ::micro::codegen::Result<super::Num> {
-            self.old_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::old`] with a context (deadline, metadata) and call options.
-        #[deprecated]
-        pub async fn old_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::Num,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::Num> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Kitchen.Old",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-    }
-}
 /// Handler trait and server for the `fixtures.kitchen.Kitchen` service.
 pub mod kitchen_server {
     #![allow(
@@ -580,7 +339,7 @@ pub mod kitchen_server {
     impl<H> ::core::clone::Clone for KitchenServer<H> {
         fn clone(&self) -> Self {
             Self {
-                handler: self.handler.clone(),
+                handler: ::core::clone::Clone::clone(&self.handler),
             }
         }
     }
@@ -589,18 +348,21 @@ pub mod kitchen_server {
             f.write_str(::core::stringify!(KitchenServer))
         }
     }
+    #[allow(deprecated)]
     impl<H: Kitchen> ::micro::codegen::Handler for KitchenServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Kitchen.Echo",
+                        ::micro::codegen::Codec::<super::Everything>::message(),
+                        ::micro::codegen::Codec::<super::Everything>::message(),
                         move |
                             ctx: ::micro::codegen::Context,
                             request: super::Everything|
                         {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.echo(ctx, request).await }
                         },
                     )
@@ -623,15 +385,17 @@ pub mod kitchen_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::server_stream(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::server_stream_with(
                         "Kitchen.Count",
+                        ::micro::codegen::Codec::<super::Num>::message(),
+                        ::micro::codegen::Codec::<super::Num>::message(),
                         move |
                             ctx: ::micro::codegen::Context,
                             request: super::Num,
                             responses: ::micro::codegen::StreamSender<super::Num>|
                         {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.count(ctx, request, responses).await }
                         },
                     )
@@ -648,14 +412,16 @@ pub mod kitchen_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::client_stream(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::client_stream_with(
                         "Kitchen.Sum",
+                        ::micro::codegen::Codec::<super::Num>::message(),
+                        ::micro::codegen::Codec::<super::Num>::message(),
                         move |
                             ctx: ::micro::codegen::Context,
                             requests: ::micro::codegen::StreamReceiver<super::Num>|
                         {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.sum(ctx, requests).await }
                         },
                     )
@@ -671,15 +437,17 @@ pub mod kitchen_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::bidi_stream(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::bidi_stream_with(
                         "Kitchen.Chat",
+                        ::micro::codegen::Codec::<super::Num>::message(),
+                        ::micro::codegen::Codec::<super::Num>::message(),
                         move |
                             ctx: ::micro::codegen::Context,
                             requests: ::micro::codegen::StreamReceiver<super::Num>,
                             responses: ::micro::codegen::StreamSender<super::Num>|
                         {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.chat(ctx, requests, responses).await }
                         },
                     )
@@ -695,11 +463,15 @@ pub mod kitchen_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Kitchen.Now",
+                        ::micro::codegen::Codec::<()>::message(),
+                        ::micro::codegen::Codec::<
+                            ::micro::codegen::prost_types::Timestamp,
+                        >::message(),
                         move |ctx: ::micro::codegen::Context, request: ()| {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.now(ctx, request).await }
                         },
                     )
@@ -715,11 +487,13 @@ pub mod kitchen_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Kitchen.Grow",
+                        ::micro::codegen::Codec::<super::Tree>::message(),
+                        ::micro::codegen::Codec::<super::Tree>::message(),
                         move |ctx: ::micro::codegen::Context, request: super::Tree| {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.grow(ctx, request).await }
                         },
                     )
@@ -735,11 +509,13 @@ pub mod kitchen_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Kitchen.Old",
+                        ::micro::codegen::Codec::<super::Num>::message(),
+                        ::micro::codegen::Codec::<super::Num>::message(),
                         move |ctx: ::micro::codegen::Context, request: super::Num| {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.old(ctx, request).await }
                         },
                     )
@@ -759,8 +535,8 @@ pub mod kitchen_server {
         }
     }
 }
-/// Client for the `fixtures.kitchen.Pantry` service.
-pub mod pantry_client {
+/// Client for the `fixtures.kitchen.Kitchen` service.
+pub mod kitchen_client {
     #![allow(
         unused_variables,
         dead_code,
@@ -770,16 +546,17 @@ pub mod pantry_client {
         clippy::pedantic,
         clippy::nursery
     )]
-    /// Calls `fixtures.kitchen.Pantry` on the nodes the registry lists for a service name.
+    /// Calls `fixtures.kitchen.Kitchen` on the nodes the registry lists for a service name.
     ///
-    /// Stock keeping.
+    /// Every streaming kind.
     #[derive(Clone, Debug)]
-    pub struct PantryClient {
+    pub struct KitchenClient {
         client: ::micro::codegen::Client,
         service: ::std::string::String,
         options: ::micro::codegen::CallOptions,
     }
-    impl PantryClient {
+    #[allow(deprecated)]
+    impl KitchenClient {
         /// A client for the service registered as `service` (e.g. `"greeter"`),
         /// calling through `client`.
         pub fn new(
@@ -814,36 +591,280 @@ pub mod pantry_client {
         fn call_options(
             &self,
             options: &::micro::codegen::CallOptions,
+            timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
             ::micro::codegen::call_options(
                 options,
                 ::core::option::Option::Some("fixtures.kitchen"),
+                timeout_ms,
             )
         }
-        /// What an item costs.
-        pub async fn price(
+        /// One request, one response; also bound to HTTP.
+        pub async fn echo(
             &self,
-            request: super::Item,
-        ) -> ::micro::codegen::Result<super::super::common::Money> {
-            self.price_with(&::micro::codegen::Context::new(), request, &self.options)
+            request: super::Everything,
+        ) -> ::micro::codegen::Result<super::Everything> {
+            self.echo_with(&::micro::codegen::Context::new(), request, &self.options)
                 .await
         }
-        /// [`Self::price`] with a context (deadline, metadata) and call options.
-        pub async fn price_with(
+        /// [`Self::echo`] with a context (deadline, metadata) and call options.
+        pub async fn echo_with(
             &self,
             ctx: &::micro::codegen::Context,
-            request: super::Item,
+            request: super::Everything,
             options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::super::common::Money> {
+        ) -> ::micro::codegen::Result<super::Everything> {
+            let options = self.call_options(options, ::core::option::Option::None);
             self.client
-                .call_with(
+                .invoke_codec(
                     ctx,
                     &self.service,
-                    "Pantry.Price",
+                    "Kitchen.Echo",
                     &request,
-                    &self.call_options(options),
+                    &options,
+                    ::micro::codegen::Codec::<super::Everything>::message(),
+                    ::micro::codegen::Codec::<super::Everything>::message(),
                 )
                 .await
+                .map(|response| response.message)
+        }
+        /// One request, a stream of responses.
+        ///
+        /// Returns the stream of responses.
+        pub async fn count(
+            &self,
+            request: super::Num,
+        ) -> ::micro::codegen::Result<::micro::codegen::StreamReceiver<super::Num>> {
+            self.count_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::count`] with a context (deadline, metadata) and call options.
+        pub async fn count_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Num,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<::micro::codegen::StreamReceiver<super::Num>> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .server_stream_codec(
+                    ctx,
+                    &self.service,
+                    "Kitchen.Count",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::Num>::message(),
+                    ::micro::codegen::Codec::<super::Num>::message(),
+                )
+                .await
+        }
+        /// A stream of requests, one response.
+        ///
+        /// Send requests on the returned stream, then `finish` it for the response.
+        pub async fn sum(
+            &self,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::ClientStreaming<super::Num, super::Num>,
+        > {
+            self.sum_with(&::micro::codegen::Context::new(), &self.options).await
+        }
+        /// [`Self::sum`] with a context (deadline, metadata) and call options.
+        pub async fn sum_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::ClientStreaming<super::Num, super::Num>,
+        > {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .client_stream_codec(
+                    ctx,
+                    &self.service,
+                    "Kitchen.Sum",
+                    &options,
+                    ::micro::codegen::Codec::<super::Num>::message(),
+                    ::micro::codegen::Codec::<super::Num>::message(),
+                )
+                .await
+        }
+        /// Streams both ways.
+        ///
+        /// Send and receive on the returned stream; `close_send` ends the requests.
+        pub async fn chat(
+            &self,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::Streaming<super::Num, super::Num>,
+        > {
+            self.chat_with(&::micro::codegen::Context::new(), &self.options).await
+        }
+        /// [`Self::chat`] with a context (deadline, metadata) and call options.
+        pub async fn chat_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::Streaming<super::Num, super::Num>,
+        > {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .stream_codec(
+                    ctx,
+                    &self.service,
+                    "Kitchen.Chat",
+                    &options,
+                    ::micro::codegen::Codec::<super::Num>::message(),
+                    ::micro::codegen::Codec::<super::Num>::message(),
+                )
+                .await
+        }
+        /// Well-known types as request and response.
+        pub async fn now(
+            &self,
+            request: (),
+        ) -> ::micro::codegen::Result<::micro::codegen::prost_types::Timestamp> {
+            self.now_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::now`] with a context (deadline, metadata) and call options.
+        pub async fn now_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: (),
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<::micro::codegen::prost_types::Timestamp> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Kitchen.Now",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<()>::message(),
+                    ::micro::codegen::Codec::<
+                        ::micro::codegen::prost_types::Timestamp,
+                    >::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+        /// A recursive message.
+        pub async fn grow(
+            &self,
+            request: super::Tree,
+        ) -> ::micro::codegen::Result<super::Tree> {
+            self.grow_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::grow`] with a context (deadline, metadata) and call options.
+        pub async fn grow_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Tree,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Tree> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Kitchen.Grow",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::Tree>::message(),
+                    ::micro::codegen::Codec::<super::Tree>::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+        /// Kept for old callers.
+        #[deprecated]
+        pub async fn old(
+            &self,
+            request: super::Num,
+        ) -> ::micro::codegen::Result<super::Num> {
+            self.old_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::old`] with a context (deadline, metadata) and call options.
+        #[deprecated]
+        pub async fn old_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Num,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::Num> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Kitchen.Old",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::Num>::message(),
+                    ::micro::codegen::Codec::<super::Num>::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+    }
+    /// The client is a [`Kitchen`](super::kitchen_server::Kitchen) too: code written against the trait runs with a local implementation in tests and with the remote service here.
+    impl super::kitchen_server::Kitchen for KitchenClient {
+        async fn echo(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Everything,
+        ) -> ::micro::codegen::Result<super::Everything> {
+            self.echo_with(&ctx, request, &self.options).await
+        }
+        async fn count(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Num,
+            responses: ::micro::codegen::StreamSender<super::Num>,
+        ) -> ::micro::codegen::Result<()> {
+            let stream = self.count_with(&ctx, request, &self.options).await?;
+            ::micro::codegen::forward_responses(stream, responses).await
+        }
+        async fn sum(
+            &self,
+            ctx: ::micro::codegen::Context,
+            requests: ::micro::codegen::StreamReceiver<super::Num>,
+        ) -> ::micro::codegen::Result<super::Num> {
+            let call = self.sum_with(&ctx, &self.options).await?;
+            ::micro::codegen::forward_requests(requests, call).await
+        }
+        async fn chat(
+            &self,
+            ctx: ::micro::codegen::Context,
+            requests: ::micro::codegen::StreamReceiver<super::Num>,
+            responses: ::micro::codegen::StreamSender<super::Num>,
+        ) -> ::micro::codegen::Result<()> {
+            let stream = self.chat_with(&ctx, &self.options).await?;
+            ::micro::codegen::forward_both(requests, responses, stream).await
+        }
+        async fn now(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: (),
+        ) -> ::micro::codegen::Result<::micro::codegen::prost_types::Timestamp> {
+            self.now_with(&ctx, request, &self.options).await
+        }
+        async fn grow(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Tree,
+        ) -> ::micro::codegen::Result<super::Tree> {
+            self.grow_with(&ctx, request, &self.options).await
+        }
+        async fn old(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Num,
+        ) -> ::micro::codegen::Result<super::Num> {
+            self.old_with(&ctx, request, &self.options).await
         }
     }
 }
@@ -890,7 +911,7 @@ pub mod pantry_server {
     impl<H> ::core::clone::Clone for PantryServer<H> {
         fn clone(&self) -> Self {
             Self {
-                handler: self.handler.clone(),
+                handler: ::core::clone::Clone::clone(&self.handler),
             }
         }
     }
@@ -899,15 +920,20 @@ pub mod pantry_server {
             f.write_str(::core::stringify!(PantryServer))
         }
     }
+    #[allow(deprecated)]
     impl<H: Pantry> ::micro::codegen::Handler for PantryServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Pantry.Price",
+                        ::micro::codegen::Codec::<super::Item>::message(),
+                        ::micro::codegen::Codec::<
+                            super::super::common::Money,
+                        >::message(),
                         move |ctx: ::micro::codegen::Context, request: super::Item| {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.price(ctx, request).await }
                         },
                     )
@@ -923,6 +949,111 @@ pub mod pantry_server {
                     )
             };
             router
+        }
+    }
+}
+/// Client for the `fixtures.kitchen.Pantry` service.
+pub mod pantry_client {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        deprecated,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    /// Calls `fixtures.kitchen.Pantry` on the nodes the registry lists for a service name.
+    ///
+    /// Stock keeping.
+    #[derive(Clone, Debug)]
+    pub struct PantryClient {
+        client: ::micro::codegen::Client,
+        service: ::std::string::String,
+        options: ::micro::codegen::CallOptions,
+    }
+    #[allow(deprecated)]
+    impl PantryClient {
+        /// A client for the service registered as `service` (e.g. `"greeter"`),
+        /// calling through `client`.
+        pub fn new(
+            service: impl ::core::convert::Into<::std::string::String>,
+            client: ::micro::codegen::Client,
+        ) -> Self {
+            Self {
+                client,
+                service: service.into(),
+                options: ::micro::codegen::CallOptions::new(),
+            }
+        }
+        /// Use `options` for every call of this client (timeout, metadata, retries,
+        /// address, filters).
+        #[must_use]
+        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
+            self.options = options;
+            self
+        }
+        /// The options used for every call.
+        pub fn options(&self) -> &::micro::codegen::CallOptions {
+            &self.options
+        }
+        /// The service name calls go to.
+        pub fn service(&self) -> &str {
+            &self.service
+        }
+        /// The underlying runtime client.
+        pub fn client(&self) -> &::micro::codegen::Client {
+            &self.client
+        }
+        fn call_options(
+            &self,
+            options: &::micro::codegen::CallOptions,
+            timeout_ms: ::core::option::Option<u64>,
+        ) -> ::micro::codegen::CallOptions {
+            ::micro::codegen::call_options(
+                options,
+                ::core::option::Option::Some("fixtures.kitchen"),
+                timeout_ms,
+            )
+        }
+        /// What an item costs.
+        pub async fn price(
+            &self,
+            request: super::Item,
+        ) -> ::micro::codegen::Result<super::super::common::Money> {
+            self.price_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::price`] with a context (deadline, metadata) and call options.
+        pub async fn price_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::Item,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::super::common::Money> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Pantry.Price",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::Item>::message(),
+                    ::micro::codegen::Codec::<super::super::common::Money>::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+    }
+    /// The client is a [`Pantry`](super::pantry_server::Pantry) too: code written against the trait runs with a local implementation in tests and with the remote service here.
+    impl super::pantry_server::Pantry for PantryClient {
+        async fn price(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::Item,
+        ) -> ::micro::codegen::Result<super::super::common::Money> {
+            self.price_with(&ctx, request, &self.options).await
         }
     }
 }

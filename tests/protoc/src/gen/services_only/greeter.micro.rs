@@ -1,122 +1,3 @@
-/// Client for the `greeter.Greeter` service.
-pub mod greeter_client {
-    #![allow(
-        unused_variables,
-        dead_code,
-        missing_docs,
-        deprecated,
-        clippy::all,
-        clippy::pedantic,
-        clippy::nursery
-    )]
-    /// Calls `greeter.Greeter` on the nodes the registry lists for a service name.
-    ///
-    /// Greeter says hello.
-    #[derive(Clone, Debug)]
-    pub struct GreeterClient {
-        client: ::micro::codegen::Client,
-        service: ::std::string::String,
-        options: ::micro::codegen::CallOptions,
-    }
-    impl GreeterClient {
-        /// A client for the service registered as `service` (e.g. `"greeter"`),
-        /// calling through `client`.
-        pub fn new(
-            service: impl ::core::convert::Into<::std::string::String>,
-            client: ::micro::codegen::Client,
-        ) -> Self {
-            Self {
-                client,
-                service: service.into(),
-                options: ::micro::codegen::CallOptions::new(),
-            }
-        }
-        /// Use `options` for every call of this client (timeout, metadata, retries,
-        /// address, filters).
-        #[must_use]
-        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
-            self.options = options;
-            self
-        }
-        /// The options used for every call.
-        pub fn options(&self) -> &::micro::codegen::CallOptions {
-            &self.options
-        }
-        /// The service name calls go to.
-        pub fn service(&self) -> &str {
-            &self.service
-        }
-        /// The underlying runtime client.
-        pub fn client(&self) -> &::micro::codegen::Client {
-            &self.client
-        }
-        fn call_options(
-            &self,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(
-                options,
-                ::core::option::Option::Some("greeter"),
-            )
-        }
-        /// Greets a person by name: `{"name": "John"}` gives `{"msg": "Hello John"}`.
-        pub async fn hello(
-            &self,
-            request: super::HelloRequest,
-        ) -> ::micro::codegen::Result<super::HelloResponse> {
-            self.hello_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::hello`] with a context (deadline, metadata) and call options.
-        pub async fn hello_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::HelloRequest,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<super::HelloResponse> {
-            self.client
-                .call_with(
-                    ctx,
-                    &self.service,
-                    "Greeter.Hello",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-        /// Sends `count` greetings, one message each.
-        ///
-        /// Returns the stream of responses.
-        pub async fn stream(
-            &self,
-            request: super::StreamRequest,
-        ) -> ::micro::codegen::Result<
-            ::micro::codegen::StreamReceiver<super::StreamResponse>,
-        > {
-            self.stream_with(&::micro::codegen::Context::new(), request, &self.options)
-                .await
-        }
-        /// [`Self::stream`] with a context (deadline, metadata) and call options.
-        pub async fn stream_with(
-            &self,
-            ctx: &::micro::codegen::Context,
-            request: super::StreamRequest,
-            options: &::micro::codegen::CallOptions,
-        ) -> ::micro::codegen::Result<
-            ::micro::codegen::StreamReceiver<super::StreamResponse>,
-        > {
-            self.client
-                .server_stream(
-                    ctx,
-                    &self.service,
-                    "Greeter.Stream",
-                    &request,
-                    &self.call_options(options),
-                )
-                .await
-        }
-    }
-}
 /// Handler trait and server for the `greeter.Greeter` service.
 pub mod greeter_server {
     #![allow(
@@ -171,7 +52,7 @@ pub mod greeter_server {
     impl<H> ::core::clone::Clone for GreeterServer<H> {
         fn clone(&self) -> Self {
             Self {
-                handler: self.handler.clone(),
+                handler: ::core::clone::Clone::clone(&self.handler),
             }
         }
     }
@@ -180,18 +61,21 @@ pub mod greeter_server {
             f.write_str(::core::stringify!(GreeterServer))
         }
     }
+    #[allow(deprecated)]
     impl<H: Greeter> ::micro::codegen::Handler for GreeterServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::unary(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::unary_with(
                         "Greeter.Hello",
+                        ::micro::codegen::Codec::<super::HelloRequest>::message(),
+                        ::micro::codegen::Codec::<super::HelloResponse>::message(),
                         move |
                             ctx: ::micro::codegen::Context,
                             request: super::HelloRequest|
                         {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.hello(ctx, request).await }
                         },
                     )
@@ -208,9 +92,11 @@ pub mod greeter_server {
                     )
             };
             let router = {
-                let handler = self.handler.clone();
-                let route = ::micro::codegen::Route::server_stream(
+                let handler = ::core::clone::Clone::clone(&self.handler);
+                let route = ::micro::codegen::Route::server_stream_with(
                         "Greeter.Stream",
+                        ::micro::codegen::Codec::<super::StreamRequest>::message(),
+                        ::micro::codegen::Codec::<super::StreamResponse>::message(),
                         move |
                             ctx: ::micro::codegen::Context,
                             request: super::StreamRequest,
@@ -218,7 +104,7 @@ pub mod greeter_server {
                                 super::StreamResponse,
                             >|
                         {
-                            let handler = handler.clone();
+                            let handler = ::core::clone::Clone::clone(&handler);
                             async move { handler.stream(ctx, request, responses).await }
                         },
                     )
@@ -234,6 +120,154 @@ pub mod greeter_server {
                     )
             };
             router
+        }
+    }
+}
+/// Client for the `greeter.Greeter` service.
+pub mod greeter_client {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        deprecated,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]
+    /// Calls `greeter.Greeter` on the nodes the registry lists for a service name.
+    ///
+    /// Greeter says hello.
+    #[derive(Clone, Debug)]
+    pub struct GreeterClient {
+        client: ::micro::codegen::Client,
+        service: ::std::string::String,
+        options: ::micro::codegen::CallOptions,
+    }
+    #[allow(deprecated)]
+    impl GreeterClient {
+        /// A client for the service registered as `service` (e.g. `"greeter"`),
+        /// calling through `client`.
+        pub fn new(
+            service: impl ::core::convert::Into<::std::string::String>,
+            client: ::micro::codegen::Client,
+        ) -> Self {
+            Self {
+                client,
+                service: service.into(),
+                options: ::micro::codegen::CallOptions::new(),
+            }
+        }
+        /// Use `options` for every call of this client (timeout, metadata, retries,
+        /// address, filters).
+        #[must_use]
+        pub fn with_options(mut self, options: ::micro::codegen::CallOptions) -> Self {
+            self.options = options;
+            self
+        }
+        /// The options used for every call.
+        pub fn options(&self) -> &::micro::codegen::CallOptions {
+            &self.options
+        }
+        /// The service name calls go to.
+        pub fn service(&self) -> &str {
+            &self.service
+        }
+        /// The underlying runtime client.
+        pub fn client(&self) -> &::micro::codegen::Client {
+            &self.client
+        }
+        fn call_options(
+            &self,
+            options: &::micro::codegen::CallOptions,
+            timeout_ms: ::core::option::Option<u64>,
+        ) -> ::micro::codegen::CallOptions {
+            ::micro::codegen::call_options(
+                options,
+                ::core::option::Option::Some("greeter"),
+                timeout_ms,
+            )
+        }
+        /// Greets a person by name: `{"name": "John"}` gives `{"msg": "Hello John"}`.
+        pub async fn hello(
+            &self,
+            request: super::HelloRequest,
+        ) -> ::micro::codegen::Result<super::HelloResponse> {
+            self.hello_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::hello`] with a context (deadline, metadata) and call options.
+        pub async fn hello_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::HelloRequest,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<super::HelloResponse> {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .invoke_codec(
+                    ctx,
+                    &self.service,
+                    "Greeter.Hello",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::HelloRequest>::message(),
+                    ::micro::codegen::Codec::<super::HelloResponse>::message(),
+                )
+                .await
+                .map(|response| response.message)
+        }
+        /// Sends `count` greetings, one message each.
+        ///
+        /// Returns the stream of responses.
+        pub async fn stream(
+            &self,
+            request: super::StreamRequest,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::StreamReceiver<super::StreamResponse>,
+        > {
+            self.stream_with(&::micro::codegen::Context::new(), request, &self.options)
+                .await
+        }
+        /// [`Self::stream`] with a context (deadline, metadata) and call options.
+        pub async fn stream_with(
+            &self,
+            ctx: &::micro::codegen::Context,
+            request: super::StreamRequest,
+            options: &::micro::codegen::CallOptions,
+        ) -> ::micro::codegen::Result<
+            ::micro::codegen::StreamReceiver<super::StreamResponse>,
+        > {
+            let options = self.call_options(options, ::core::option::Option::None);
+            self.client
+                .server_stream_codec(
+                    ctx,
+                    &self.service,
+                    "Greeter.Stream",
+                    &request,
+                    &options,
+                    ::micro::codegen::Codec::<super::StreamRequest>::message(),
+                    ::micro::codegen::Codec::<super::StreamResponse>::message(),
+                )
+                .await
+        }
+    }
+    /// The client is a [`Greeter`](super::greeter_server::Greeter) too: code written against the trait runs with a local implementation in tests and with the remote service here.
+    impl super::greeter_server::Greeter for GreeterClient {
+        async fn hello(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::HelloRequest,
+        ) -> ::micro::codegen::Result<super::HelloResponse> {
+            self.hello_with(&ctx, request, &self.options).await
+        }
+        async fn stream(
+            &self,
+            ctx: ::micro::codegen::Context,
+            request: super::StreamRequest,
+            responses: ::micro::codegen::StreamSender<super::StreamResponse>,
+        ) -> ::micro::codegen::Result<()> {
+            let stream = self.stream_with(&ctx, request, &self.options).await?;
+            ::micro::codegen::forward_responses(stream, responses).await
         }
     }
 }

@@ -13,7 +13,7 @@
 //! (configurable), so it keeps compiling while the runtime's internals move.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use crate::ident::{ident, to_snake, to_upper_camel};
 use crate::model::{Method, Service};
@@ -44,8 +44,8 @@ pub struct EmitOptions {
     /// The constructor of `Codec<T>` for every message type: `message` by default (prost
     /// messages), `serde` or `serde_msgpack` for serde types.
     pub codec: Option<TokenStream>,
-    /// A function `fn() -> Option<Value>` per message type for registry schemas in the flat
-    /// layout: `#schema::<T>()` (the macro passes its schema probe).
+    /// A macro `schema!(T) -> Option<Value>` giving registry schemas of message types when
+    /// there are no descriptors (the trait macro passes `::micro::codegen::schema_of`).
     pub schema: Option<TokenStream>,
     /// The visibility of the generated items (flat layout).
     pub vis: TokenStream,
@@ -75,14 +75,22 @@ impl EmitOptions {
         }
     }
 
-    /// `Codec::<ty>::message()` (or the configured constructor).
+    /// `Codec::<ty>::message()` (or the configured constructor), spanned on the type so a
+    /// type that cannot be a message is reported where it is written.
     fn codec(&self, ty: &TokenStream) -> TokenStream {
         let cg = &self.codegen;
+        let span = ty
+            .clone()
+            .into_iter()
+            .next()
+            .map(|t| t.span())
+            .unwrap_or_else(proc_macro2::Span::call_site);
         let ctor = match &self.codec {
-            Some(codec) => codec.clone(),
-            None => quote!(message),
+            Some(codec) => codec.to_string(),
+            None => "message".to_owned(),
         };
-        quote!(#cg::Codec::<#ty>::#ctor())
+        let ctor = proc_macro2::Ident::new(ctor.trim(), span);
+        quote_spanned!(span=> #cg::Codec::<#ty>::#ctor())
     }
 }
 
@@ -157,9 +165,16 @@ struct Names {
 }
 
 fn names(service: &Service) -> Names {
-    let snake = to_snake(&service.name);
+    let base = service
+        .rust_name
+        .clone()
+        .unwrap_or_else(|| service.name.clone());
+    let snake = to_snake(&base);
     let snake = snake.trim_start_matches("r#");
-    let camel = to_upper_camel(&service.name);
+    let camel = match &service.rust_name {
+        Some(name) => name.clone(),
+        None => to_upper_camel(&service.name),
+    };
     let camel_plain = camel.trim_start_matches("r#");
     Names {
         client_module: format_ident!("{snake}_client"),
@@ -251,7 +266,7 @@ fn client(service: &Service, opts: &EmitOptions, names: &Names) -> TokenStream {
         ///
         #svc_docs
         #svc_deprecated
-        #[derive(Clone, Debug)]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         #vis struct #client_ty {
             client: #cg::Client,
             service: ::std::string::String,
@@ -707,7 +722,7 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
             quote!(#cg::describe(route, &#fds, #input_proto, #output_proto))
         }
         (None, _, _, Some(schema)) => quote! {
-            #cg::describe_with(route, #schema::<#input>(), #schema::<#output>())
+            #cg::describe_with(route, #schema!(#input), #schema!(#output))
         },
         _ => quote!(route),
     };
@@ -767,6 +782,7 @@ mod tests {
     fn service(methods: Vec<Method>) -> Service {
         Service {
             name: "Greeter".into(),
+            rust_name: None,
             package: Some("greeter".into()),
             docs: vec![" The greeter.".into()],
             deprecated: false,

@@ -10,6 +10,9 @@ use proc_macro2::TokenStream;
 pub struct Service {
     /// The service name as declared (`Greeter`): the first half of endpoint names.
     pub name: String,
+    /// The Rust name of the handler trait when it is not `name` in UpperCamel (a
+    /// `#[micro::service(name = "..")]` trait keeps its own name).
+    pub rust_name: Option<String>,
     /// The protobuf package (`greeter`), if any: gives the gRPC path `/greeter.Greeter/Hello`.
     pub package: Option<String>,
     /// Documentation lines.

@@ -83,3 +83,76 @@ macro_rules! include_proto {
         ));
     };
 }
+
+/// Turn a trait of async methods into a micro service: a typed client, a server for
+/// [`Service::builder`]`(..).handler(..)`, and registry metadata — no `.proto` needed.
+///
+/// ```
+/// use micro::stream::{StreamReceiver, StreamSender};
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// pub struct AddRequest { pub a: i64, pub b: i64 }
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// pub struct AddResponse { pub sum: i64 }
+///
+/// /// A calculator.
+/// #[micro::service]
+/// pub trait Calculator {
+///     /// Adds two numbers.
+///     #[micro(idempotent, timeout = "5s")]
+///     async fn add(&self, ctx: micro::Context, req: AddRequest) -> micro::Result<AddResponse>;
+///
+///     /// Sums a stream of numbers.
+///     async fn sum(&self, ctx: micro::Context, numbers: StreamReceiver<AddRequest>) -> micro::Result<AddResponse>;
+///
+///     /// Counts up to `a`.
+///     #[micro(name = "CountUp")]
+///     async fn count(&self, ctx: micro::Context, req: AddRequest, out: StreamSender<AddResponse>) -> micro::Result<()>;
+/// }
+///
+/// struct Calc;
+///
+/// impl Calculator for Calc {
+///     async fn add(&self, _ctx: micro::Context, req: AddRequest) -> micro::Result<AddResponse> {
+///         Ok(AddResponse { sum: req.a + req.b })
+///     }
+///
+///     async fn sum(&self, _ctx: micro::Context, mut numbers: StreamReceiver<AddRequest>) -> micro::Result<AddResponse> {
+///         let mut sum = 0;
+///         while let Some(n) = numbers.recv().await? {
+///             sum += n.a + n.b;
+///         }
+///         Ok(AddResponse { sum })
+///     }
+///
+///     async fn count(&self, _ctx: micro::Context, req: AddRequest, out: StreamSender<AddResponse>) -> micro::Result<()> {
+///         for sum in 1..=req.a {
+///             out.send(&AddResponse { sum }).await?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// // Serve it:  micro::Service::builder("calculator").handler(CalculatorServer::new(Calc))
+/// // Call it:   CalculatorClient::new("calculator", client).add(AddRequest { a: 1, b: 2 }).await?
+/// let _server = CalculatorServer::new(Calc);
+/// ```
+///
+/// Endpoints are named `Trait.Method` with the method in UpperCamel (`Calculator.Add`,
+/// `Calculator.Sum`, `Calculator.CountUp` above).
+///
+/// | Option | Where | Meaning |
+/// |---|---|---|
+/// | `name = "Calc"` | `#[micro::service(..)]` | the service half of endpoint names |
+/// | `codec = "msgpack"` | `#[micro::service(..)]` | clients send MessagePack (default `"json"`); servers accept both |
+/// | `crate = "::my_micro"` | `#[micro::service(..)]` | the path of this crate when it is renamed |
+/// | `name = "Add"` | `#[micro(..)]` on a method | the method half of the endpoint name |
+/// | `idempotent` | `#[micro(..)]` on a method | clients may retry the call on another node |
+/// | `timeout = "5s"` | `#[micro(..)]` on a method | the server's cap and the client's default deadline |
+///
+/// Message types need `serde::Serialize` and `serde::Deserialize`; deriving
+/// `schemars::JsonSchema` as well publishes their fields in the registry, so
+/// `micro describe` shows them. The generated `<Trait>Client` also implements the trait, so
+/// code written against the trait takes the client in production and a plain implementation
+/// in tests (with [`stream::serde_channel`] for the streams).
+pub use micro_macros::service;

@@ -511,6 +511,7 @@ fn service_model(
     }
     Ok(model::Service {
         name: svc.proto_name.clone(),
+        rust_name: None,
         package,
         docs: if comments {
             comment_lines(&svc.comments)

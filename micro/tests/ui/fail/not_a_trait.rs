@@ -1,0 +1,4 @@
+#[micro::service]
+pub struct Svc;
+
+fn main() {}

@@ -97,7 +97,7 @@ pub mod loner_client {
     )]
     /// Calls `Loner` on the nodes the registry lists for a service name.
     ///
-    #[derive(Clone, Debug)]
+    #[derive(::core::clone::Clone, ::core::fmt::Debug)]
     pub struct LonerClient {
         client: ::micro::codegen::Client,
         service: ::std::string::String,

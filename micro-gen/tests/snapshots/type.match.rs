@@ -255,7 +255,7 @@ pub mod loop_client {
     )]
     /// Calls `type.match.Loop` on the nodes the registry lists for a service name.
     ///
-    #[derive(Clone, Debug)]
+    #[derive(::core::clone::Clone, ::core::fmt::Debug)]
     pub struct LoopClient {
         client: ::micro::codegen::Client,
         service: ::std::string::String,

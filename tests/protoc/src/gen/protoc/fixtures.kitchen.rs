@@ -549,7 +549,7 @@ pub mod kitchen_client {
     /// Calls `fixtures.kitchen.Kitchen` on the nodes the registry lists for a service name.
     ///
     /// Every streaming kind.
-    #[derive(Clone, Debug)]
+    #[derive(::core::clone::Clone, ::core::fmt::Debug)]
     pub struct KitchenClient {
         client: ::micro::codegen::Client,
         service: ::std::string::String,
@@ -966,7 +966,7 @@ pub mod pantry_client {
     /// Calls `fixtures.kitchen.Pantry` on the nodes the registry lists for a service name.
     ///
     /// Stock keeping.
-    #[derive(Clone, Debug)]
+    #[derive(::core::clone::Clone, ::core::fmt::Debug)]
     pub struct PantryClient {
         client: ::micro::codegen::Client,
         service: ::std::string::String,

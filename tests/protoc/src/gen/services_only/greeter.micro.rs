@@ -137,7 +137,7 @@ pub mod greeter_client {
     /// Calls `greeter.Greeter` on the nodes the registry lists for a service name.
     ///
     /// Greeter says hello.
-    #[derive(Clone, Debug)]
+    #[derive(::core::clone::Clone, ::core::fmt::Debug)]
     pub struct GreeterClient {
         client: ::micro::codegen::Client,
         service: ::std::string::String,

@@ -208,6 +208,10 @@ impl Message for Raw {
     fn default_format() -> Format {
         Format::Json
     }
+
+    fn supports(_format: Format) -> bool {
+        true
+    }
 }
 
 /// Where a call may go.

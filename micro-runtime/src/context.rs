@@ -102,6 +102,16 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Metadata {
     }
 }
 
+/// Metadata a handler sends back: response headers and trailers.
+#[derive(Debug, Default)]
+pub(crate) struct ResponseMetadata {
+    pub(crate) headers: Metadata,
+    pub(crate) trailers: Metadata,
+}
+
+/// Shared between the dispatcher and the handler of one call.
+pub(crate) type SharedResponse = Arc<std::sync::Mutex<ResponseMetadata>>;
+
 /// What the server knows about the call a handler is serving.
 #[derive(Clone, Debug)]
 pub(crate) struct CallInfo {
@@ -120,6 +130,7 @@ pub struct Context {
     deadline: Option<Instant>,
     metadata: Metadata,
     call: Option<Arc<CallInfo>>,
+    response: Option<SharedResponse>,
 }
 
 impl Context {
@@ -198,6 +209,35 @@ impl Context {
 
     pub(crate) fn set_call(&mut self, info: CallInfo) {
         self.call = Some(Arc::new(info));
+    }
+
+    pub(crate) fn set_response(&mut self, response: SharedResponse) {
+        self.response = Some(response);
+    }
+
+    pub(crate) fn response(&self) -> Option<SharedResponse> {
+        self.response.clone()
+    }
+
+    /// On the server: add a response header. Headers go out with the first response message
+    /// (or with the status when there is none); later calls have no effect.
+    pub fn set_header(&self, key: impl Into<String>, value: impl Into<String>) {
+        if let Some(r) = &self.response {
+            r.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .headers
+                .insert(key, value);
+        }
+    }
+
+    /// On the server: add a response trailer, sent with the status at the end of the call.
+    pub fn set_trailer(&self, key: impl Into<String>, value: impl Into<String>) {
+        if let Some(r) = &self.response {
+            r.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .trailers
+                .insert(key, value);
+        }
     }
 }
 

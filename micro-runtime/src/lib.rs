@@ -24,6 +24,7 @@ mod context;
 pub mod error;
 mod grpc;
 pub mod health;
+pub mod reflection;
 pub mod registry;
 pub mod selector;
 pub mod server;

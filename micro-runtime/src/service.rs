@@ -360,8 +360,17 @@ impl Service {
 
         let mut names: HashSet<String> = self.table.services().iter().cloned().collect();
         names.insert(self.name.clone());
+        names.extend(crate::reflection::SERVICES.iter().map(|s| (*s).to_owned()));
         let health = Health::new(names);
         let router = self.router.merge(health.router());
+        let descriptors = router
+            .routes()
+            .iter()
+            .filter_map(|r| r.descriptors)
+            .collect();
+        let services = Table::build(&router)?.services().to_vec();
+        let reflection = crate::reflection::Reflection::new(descriptors, services);
+        let router = router.merge(reflection.router());
         let table = Table::build(&router)?;
         let shared = Arc::new(server::Shared {
             table,

@@ -136,7 +136,7 @@ impl<T> StreamSender<T> {
     }
 }
 
-type PendingBody = Pin<Box<dyn Future<Output = Result<(RecvBody, Metadata)>> + Send>>;
+type PendingBody = Pin<Box<dyn Future<Output = Result<(crate::client::Head, Metadata)>> + Send>>;
 
 #[allow(clippy::large_enum_variant)] // one per stream, moved rarely
 enum State {
@@ -153,6 +153,7 @@ pub struct StreamReceiver<T> {
     deadline: Option<Instant>,
     client: bool,
     metadata: Metadata,
+    trailers: Metadata,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -180,6 +181,7 @@ impl<T> StreamReceiver<T> {
             deadline: None,
             client: false,
             metadata: Metadata::new(),
+            trailers: Metadata::new(),
             _t: PhantomData,
         }
     }
@@ -198,6 +200,7 @@ impl<T> StreamReceiver<T> {
             deadline,
             client: true,
             metadata: Metadata::new(),
+            trailers: Metadata::new(),
             _t: PhantomData,
         }
     }
@@ -228,9 +231,16 @@ impl<T> StreamReceiver<T> {
             match &mut self.state {
                 State::Done => return Ok(None),
                 State::Pending(pending) => match pending.await {
-                    Ok((body, md)) => {
+                    Ok((crate::client::Head::Body(body), md)) => {
                         self.metadata = md;
                         self.state = State::Ready(body);
+                    }
+                    Ok((crate::client::Head::TrailersOnly(status), md)) => {
+                        // The headers were the trailers: no messages, the status is here.
+                        self.trailers = md.clone();
+                        self.metadata = md;
+                        self.state = State::Done;
+                        return status.map(|()| None);
                     }
                     Err(e) => {
                         self.state = State::Done;
@@ -254,7 +264,7 @@ impl<T> StreamReceiver<T> {
                                     "the stream ended without a gRPC status",
                                 ));
                             };
-                            grpc::headers_to_metadata(&trailers, &mut self.metadata);
+                            grpc::headers_to_metadata(&trailers, &mut self.trailers);
                             return match grpc::status_from_headers(&trailers) {
                                 Some(Ok(())) => Ok(None),
                                 Some(Err(e)) => Err(e),
@@ -274,8 +284,12 @@ impl<T> StreamReceiver<T> {
         }
     }
 
-    /// On a client: the metadata the server sent in its response headers (and, once the
-    /// stream has ended, its trailers).
+    /// On a client: the metadata the server sent in its trailers (once the stream ended).
+    pub fn trailers(&self) -> &Metadata {
+        &self.trailers
+    }
+
+    /// On a client: the metadata the server sent in its response headers.
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
     }

@@ -41,10 +41,10 @@ pub(crate) async fn exec(
                 )
                 .await;
             let status = match &result {
-                Ok(rsp) => rsp.serving_status().name().to_owned(),
+                Ok(rsp) => rsp.status().as_str_name().to_owned(),
                 Err(e) => format!("ERROR: {}", e.detail()),
             };
-            if !matches!(&result, Ok(r) if r.serving_status() == ServingStatus::Serving) {
+            if !matches!(&result, Ok(r) if r.status() == ServingStatus::Serving) {
                 unhealthy += 1;
             }
             json.push(serde_json::json!({

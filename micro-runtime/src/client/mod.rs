@@ -184,8 +184,10 @@ impl CallOptions {
 pub struct Response<T> {
     /// The message.
     pub message: T,
-    /// Response header and trailer metadata.
+    /// Response header metadata.
     pub metadata: Metadata,
+    /// Response trailer metadata.
+    pub trailers: Metadata,
     /// The node that answered.
     pub node: Node,
 }
@@ -433,12 +435,13 @@ impl Client {
             ID,
             "request message",
         )?;
-        let (bytes, metadata, node) = self
+        let (bytes, metadata, trailers, node) = self
             .unary(ctx, service, endpoint, format, frame, opts)
             .await?;
         Ok(Response {
             message: resp.decode(format, bytes)?,
             metadata,
+            trailers,
             node,
         })
     }
@@ -516,7 +519,7 @@ impl Client {
         format: Format,
         frame: Bytes,
         opts: &CallOptions,
-    ) -> Result<(Bytes, Metadata, Node)> {
+    ) -> Result<(Bytes, Metadata, Metadata, Node)> {
         split_endpoint(endpoint)?;
         let deadline = self.deadline(ctx, opts);
         let mut targets = self.targets(service, opts).await?;
@@ -543,9 +546,9 @@ impl Client {
                 }
             };
             match result {
-                Ok((bytes, md)) => {
+                Ok((bytes, md, trailers)) => {
                     self.mark(&target, Outcome::Answered);
-                    return Ok((bytes, md, target.node));
+                    return Ok((bytes, md, trailers, target.node));
                 }
                 Err(e) if !e.is_transport_failure() => {
                     self.mark(&target, Outcome::Answered);
@@ -577,10 +580,19 @@ impl Client {
     }
 
     /// One attempt: send and read one response message.
-    async fn once(&self, addr: &str, req: Request<Body>) -> Result<(Bytes, Metadata)> {
+    async fn once(&self, addr: &str, req: Request<Body>) -> Result<(Bytes, Metadata, Metadata)> {
         let rsp = self.inner.pool.start(addr, req).await?.await?;
-        let (mut body, mut md) =
-            response_body(rsp, self.inner.options.max_recv_message_size, addr)?;
+        let (head, md) = response_head(rsp, self.inner.options.max_recv_message_size, addr)?;
+        let mut body = match head {
+            Head::Body(body) => body,
+            Head::TrailersOnly(Err(e)) => return Err(e),
+            Head::TrailersOnly(Ok(())) => {
+                return Err(Error::internal(
+                    ID,
+                    format!("{addr} answered without a message"),
+                ));
+            }
+        };
         let first = body.message().await?;
         if first.is_some() && body.message().await?.is_some() {
             return Err(Error::internal(
@@ -589,12 +601,13 @@ impl Client {
             ));
         }
         let trailers = body.take_trailers();
+        let mut trailer_md = Metadata::new();
         if let Some(trailers) = &trailers {
-            grpc::headers_to_metadata(trailers, &mut md);
+            grpc::headers_to_metadata(trailers, &mut trailer_md);
         }
         match trailers.as_ref().and_then(grpc::status_from_headers) {
             Some(Ok(())) => first
-                .map(|m| (m, md))
+                .map(|m| (m, md, trailer_md))
                 .ok_or_else(|| Error::internal(ID, format!("{addr} answered without a message"))),
             Some(Err(e)) => Err(e),
             None => Err(Error::internal(
@@ -623,6 +636,7 @@ impl Client {
         Ok(Response {
             message: rsp.message.0,
             metadata: rsp.metadata,
+            trailers: rsp.trailers,
             node: rsp.node,
         })
     }
@@ -667,7 +681,11 @@ impl Client {
         while let Some(target) = targets.next() {
             let path = target.path(endpoint, opts)?;
             let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-            let body = Body::Channel { rx, _task: None };
+            let body = Body::Channel {
+                first: None,
+                rx,
+                _task: None,
+            };
             let call = Outgoing {
                 ctx,
                 opts,
@@ -688,7 +706,7 @@ impl Client {
                     let addr = target.node.address.clone();
                     let headers = Box::pin(async move {
                         let rsp = pending.await?;
-                        response_body(rsp, max, &addr)
+                        response_head(rsp, max, &addr)
                     });
                     return Ok(Streaming {
                         sender: Some(StreamSender::new(
@@ -795,12 +813,21 @@ impl Client {
     }
 }
 
-/// Check the response head; a trailers-only response is turned into its error.
-fn response_body(
+/// What a response head says comes next.
+#[allow(clippy::large_enum_variant)] // one per call, short-lived
+pub(crate) enum Head {
+    /// Messages, then trailers.
+    Body(RecvBody),
+    /// No messages: the status came with the headers.
+    TrailersOnly(Result<()>),
+}
+
+/// Check the response head and read its metadata.
+pub(crate) fn response_head(
     rsp: http::Response<hyper::body::Incoming>,
     max: usize,
     addr: &str,
-) -> Result<(RecvBody, Metadata)> {
+) -> Result<(Head, Metadata)> {
     let (parts, body) = rsp.into_parts();
     if parts.status != StatusCode::OK {
         let code = match parts.status {
@@ -826,13 +853,7 @@ fn response_body(
     let mut md = Metadata::new();
     grpc::headers_to_metadata(&parts.headers, &mut md);
     if let Some(status) = grpc::status_from_headers(&parts.headers) {
-        return match status {
-            Err(e) => Err(e),
-            Ok(()) => Err(Error::internal(
-                ID,
-                format!("{addr} answered without a message"),
-            )),
-        };
+        return Ok((Head::TrailersOnly(status), md));
     }
     let content_type = parts
         .headers
@@ -845,7 +866,7 @@ fn response_body(
             format!("{addr} answered with content type {content_type:?}, not gRPC"),
         ));
     }
-    Ok((RecvBody::new(body, max, Side::Client), md))
+    Ok((Head::Body(RecvBody::new(body, max, Side::Client)), md))
 }
 
 /// An open stream: send requests, close the sending side, receive responses.
@@ -886,7 +907,12 @@ impl<Req, Resp> Streaming<Req, Resp> {
         self.receiver.recv().await
     }
 
-    /// The response metadata received so far.
+    /// The response trailers (once the stream has ended).
+    pub fn trailers(&self) -> &Metadata {
+        self.receiver.trailers()
+    }
+
+    /// The response header metadata.
     pub fn metadata(&self) -> &Metadata {
         self.receiver.metadata()
     }

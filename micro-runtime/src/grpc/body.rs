@@ -34,8 +34,9 @@ pub(crate) enum Body {
         data: Option<Bytes>,
         trailers: Option<HeaderMap>,
     },
-    /// Frames produced by another task.
+    /// Frames produced by another task (after `first`, if set).
     Channel {
+        first: Option<Frame<Bytes>>,
         rx: mpsc::Receiver<Frame<Bytes>>,
         _task: Option<AbortOnDrop>,
     },
@@ -66,7 +67,12 @@ impl http_body::Body for Body {
                 }
                 Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
             }
-            Body::Channel { rx, .. } => rx.poll_recv(cx).map(|f| f.map(Ok)),
+            Body::Channel { first, rx, .. } => {
+                if let Some(frame) = first.take() {
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                rx.poll_recv(cx).map(|f| f.map(Ok))
+            }
         }
     }
 

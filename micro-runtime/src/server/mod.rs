@@ -23,6 +23,7 @@
 //!     }));
 //! ```
 
+mod connect;
 mod router;
 
 use std::convert::Infallible;
@@ -40,7 +41,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::codec::Format;
-use crate::context::{CallInfo, Context};
+use crate::context::{CallInfo, Context, SharedResponse};
 use crate::error::{Error, Result};
 use crate::grpc::body::{Body, RecvBody, Side};
 use crate::grpc::{self, GRPC_TIMEOUT};
@@ -149,8 +150,15 @@ async fn serve_connection(
         let shared = shared.clone();
         async move { Ok::<_, Infallible>(handle(shared, peer, req).await) }
     });
-    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    // One port: HTTP/2 (gRPC, and Connect over h2) and HTTP/1.1 (curl, Connect clients).
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .keep_alive(true);
+    builder
+        .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams)
         .max_header_list_size(limits.max_header_list_size)
@@ -190,9 +198,18 @@ fn grpc_response(format: Format, body: Body) -> Response<Body> {
     rsp
 }
 
-/// A trailers-only response carrying `err`.
-fn error_response(format: Format, err: &Error) -> Response<Body> {
+/// A trailers-only response carrying `err` (and any metadata the handler set).
+fn error_response(
+    format: Format,
+    err: &Error,
+    response: Option<&SharedResponse>,
+) -> Response<Body> {
     let mut rsp = grpc_response(format, Body::Empty);
+    if let Some(response) = response {
+        let response = response.lock().unwrap_or_else(|e| e.into_inner());
+        grpc::metadata_to_headers(&response.headers, rsp.headers_mut());
+        grpc::metadata_to_headers(&response.trailers, rsp.headers_mut());
+    }
     grpc::error_headers(err, rsp.headers_mut());
     rsp
 }
@@ -210,12 +227,30 @@ async fn read_one(body: &mut RecvBody) -> Result<Bytes> {
     Ok(first)
 }
 
+/// The protocol of a request, from its content type.
+#[derive(Clone, Copy, Debug)]
+enum Protocol {
+    /// gRPC: length-prefixed messages, status in trailers.
+    Grpc(Format),
+    /// Connect unary: the bare message as the body, errors as JSON with an HTTP status.
+    Connect(Format),
+}
+
+impl Protocol {
+    fn error(self, err: &Error, response: Option<&SharedResponse>) -> Response<Body> {
+        match self {
+            Protocol::Grpc(format) => error_response(format, err, response),
+            Protocol::Connect(_) => connect::error_response(err, response),
+        }
+    }
+}
+
 async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
     if req.method() != Method::POST {
         return plain(
             StatusCode::METHOD_NOT_ALLOWED,
             format!(
-                "{} is not allowed: gRPC calls are POST requests\n",
+                "{} is not allowed: calls are POST requests (gRPC, or JSON with Content-Type: application/json)\n",
                 req.method()
             ),
         );
@@ -225,17 +260,20 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let format = match Format::from_grpc_content_type(content_type) {
-        None => {
-            return plain(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "unsupported content type {content_type:?}: this port serves application/grpc, application/grpc+proto and application/grpc+json\n"
-                ),
-            );
-        }
-        Some(Err(e)) => return error_response(Format::Proto, &e),
-        Some(Ok(format)) => format,
+    let protocol = match Format::from_grpc_content_type(content_type) {
+        Some(Ok(format)) => Protocol::Grpc(format),
+        Some(Err(e)) => return error_response(Format::Proto, &e, None),
+        None => match connect::format(content_type) {
+            Some(format) => Protocol::Connect(format),
+            None => {
+                return plain(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "unsupported content type {content_type:?}: this port serves gRPC (application/grpc, application/grpc+json) and plain JSON or protobuf (application/json, application/proto)\n"
+                    ),
+                );
+            }
+        },
     };
     let route = match shared.table.lookup(req.uri().path()) {
         Lookup::Found(route) => route,
@@ -244,15 +282,18 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
                 ID,
                 format!("unknown endpoint {m} on service {}", shared.service),
             );
-            return error_response(format, &err);
+            return protocol.error(&err, None);
         }
         Lookup::UnknownService(s) => {
             let err = Error::unimplemented(
                 ID,
                 format!("unknown service {s:?} at this node of {}", shared.service),
             );
-            return error_response(format, &err);
+            return protocol.error(&err, None);
         }
+    };
+    let format = match protocol {
+        Protocol::Grpc(f) | Protocol::Connect(f) => f,
     };
     if !route.handler.supports(format) {
         let err = Error::new(
@@ -261,15 +302,21 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
             415,
         )
         .with_grpc_code(crate::Code::InvalidArgument);
-        return error_response(format, &err);
+        return protocol.error(&err, None);
     }
     let (parts, body) = req.into_parts();
     let mut ctx = Context::new();
-    if let Some(value) = parts.headers.get(GRPC_TIMEOUT) {
-        match grpc::parse_timeout(value) {
-            Ok(timeout) => ctx = ctx.with_timeout(timeout),
-            Err(e) => return error_response(format, &e),
-        }
+    let timeout = match protocol {
+        Protocol::Grpc(_) => parts.headers.get(GRPC_TIMEOUT).map(grpc::parse_timeout),
+        Protocol::Connect(_) => parts
+            .headers
+            .get(connect::TIMEOUT)
+            .map(connect::parse_timeout),
+    };
+    match timeout {
+        Some(Ok(timeout)) => ctx = ctx.with_timeout(timeout),
+        Some(Err(e)) => return protocol.error(&e, None),
+        None => {}
     }
     if let Some(timeout) = route.timeout {
         ctx = ctx.with_timeout(timeout);
@@ -280,6 +327,38 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
         endpoint: route.name.as_str().into(),
         peer: Some(peer),
     });
+    let response = SharedResponse::default();
+    ctx.set_response(response.clone());
+    match protocol {
+        Protocol::Grpc(format) => grpc_call(&shared, route, ctx, format, body, response).await,
+        Protocol::Connect(format) => {
+            connect::call(&shared, route, ctx, format, body, response).await
+        }
+    }
+}
+
+/// Run `work` until the context's deadline.
+async fn until_deadline<T>(
+    deadline: Option<std::time::Instant>,
+    endpoint: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at.into(), work)
+            .await
+            .unwrap_or_else(|_| Err(router::deadline_error(endpoint))),
+        None => work.await,
+    }
+}
+
+async fn grpc_call(
+    shared: &Shared,
+    route: Arc<Route>,
+    ctx: Context,
+    format: Format,
+    body: Incoming,
+    response: SharedResponse,
+) -> Response<Body> {
     let deadline = ctx.deadline();
     let mut body = RecvBody::new(body, shared.limits.max_recv, Side::Server);
     let max_send = shared.limits.max_send;
@@ -290,7 +369,7 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
         } else {
             Input::Unary(read_one(&mut body).await?)
         };
-        route
+        let output = route
             .handler
             .call(Call {
                 ctx,
@@ -298,22 +377,64 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
                 input,
                 max_send,
             })
-            .await
+            .await?;
+        match output {
+            Output::Unary(frame) => Ok((Some(frame), None)),
+            Output::Stream { mut rx, task } => {
+                // Wait for the first frame, so the headers carry what the handler set before
+                // sending (or the status, when it sent nothing).
+                let first = rx.recv().await;
+                Ok((None, Some((first, rx, task))))
+            }
+        }
     };
-    let result = match deadline {
-        Some(at) => tokio::time::timeout_at(at.into(), work)
-            .await
-            .unwrap_or_else(|_| Err(router::deadline_error(&name))),
-        None => work.await,
+    let result = until_deadline(deadline, &name, work).await;
+    let metadata = |rsp: &mut Response<Body>| {
+        let r = response.lock().unwrap_or_else(|e| e.into_inner());
+        grpc::metadata_to_headers(&r.headers, rsp.headers_mut());
     };
     match result {
-        Ok(Output::Unary(frame)) => {
-            grpc_response(format, Body::once(frame, Some(grpc::ok_trailers())))
+        Ok((Some(frame), _)) => {
+            let mut trailers = grpc::ok_trailers();
+            grpc::metadata_to_headers(
+                &response.lock().unwrap_or_else(|e| e.into_inner()).trailers,
+                &mut trailers,
+            );
+            let mut rsp = grpc_response(format, Body::once(frame, Some(trailers)));
+            metadata(&mut rsp);
+            rsp
         }
-        Ok(Output::Stream(body)) => grpc_response(format, body),
+        Ok((None, Some((Some(first), rx, task)))) => {
+            if first.is_trailers() {
+                // Trailers-only: the handler ended before sending a message.
+                let mut rsp = grpc_response(format, Body::Empty);
+                metadata(&mut rsp);
+                if let Ok(trailers) = first.into_trailers() {
+                    rsp.headers_mut().extend(trailers);
+                }
+                drop(task);
+                rsp
+            } else {
+                let mut rsp = grpc_response(
+                    format,
+                    Body::Channel {
+                        first: Some(first),
+                        rx,
+                        _task: Some(task),
+                    },
+                );
+                metadata(&mut rsp);
+                rsp
+            }
+        }
+        Ok(_) => error_response(
+            format,
+            &Error::internal(ID, format!("{name} ended without a status")),
+            Some(&response),
+        ),
         Err(e) => {
             tracing::debug!(endpoint = %name, error = %e, "call failed");
-            error_response(format, &e)
+            error_response(format, &e, Some(&response))
         }
     }
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt as _;
@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::codec::{Codec, Format, Message};
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::grpc::body::{AbortOnDrop, Body, RecvBody};
+use crate::grpc::body::{AbortOnDrop, RecvBody};
 use crate::grpc::{self, frame};
 use crate::registry::{Endpoint, Value};
 use crate::stream::{STREAM_BUFFER, StreamReceiver, StreamSender};
@@ -68,8 +68,11 @@ pub(crate) enum Input {
 pub(crate) enum Output {
     /// A framed response message.
     Unary(Bytes),
-    /// A body that streams frames and ends with trailers.
-    Stream(Body),
+    /// Frames produced by the handler's task, ending with trailers.
+    Stream {
+        rx: mpsc::Receiver<Frame<Bytes>>,
+        task: AbortOnDrop,
+    },
 }
 
 pub(crate) struct Call {
@@ -110,12 +113,14 @@ async fn guarded<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
 /// Spawn a streaming handler; its result becomes the trailers of the response body. The
 /// task is aborted if the body is dropped (the caller went away).
 fn spawn_stream(
-    deadline: Option<Instant>,
-    endpoint: Arc<str>,
+    ctx: &Context,
     tx: mpsc::Sender<Frame<Bytes>>,
     rx: mpsc::Receiver<Frame<Bytes>>,
     fut: impl Future<Output = Result<()>> + Send + 'static,
 ) -> Output {
+    let deadline = ctx.deadline();
+    let endpoint: Arc<str> = ctx.endpoint().unwrap_or_default().into();
+    let response = ctx.response();
     let task = tokio::spawn(async move {
         let fut = guarded(fut);
         let result = match deadline {
@@ -124,7 +129,7 @@ fn spawn_stream(
                 .unwrap_or_else(|_| Err(deadline_error(&endpoint))),
             None => fut.await,
         };
-        let trailers = match result {
+        let mut trailers = match result {
             Ok(()) => grpc::ok_trailers(),
             Err(e) => {
                 let mut map = HeaderMap::new();
@@ -132,12 +137,16 @@ fn spawn_stream(
                 map
             }
         };
+        if let Some(response) = response {
+            let response = response.lock().unwrap_or_else(|e| e.into_inner());
+            grpc::metadata_to_headers(&response.trailers, &mut trailers);
+        }
         let _ = tx.send(Frame::trailers(trailers)).await;
     });
-    Output::Stream(Body::Channel {
+    Output::Stream {
         rx,
-        _task: Some(AbortOnDrop(task.abort_handle())),
-    })
+        task: AbortOnDrop(task.abort_handle()),
+    }
 }
 
 pub(crate) fn deadline_error(endpoint: &str) -> Error {
@@ -217,13 +226,12 @@ where
         };
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let sender = StreamSender::new(tx.clone(), self.1.resp, call.format, call.max_send, false);
-        let deadline = call.ctx.deadline();
-        let endpoint: Arc<str> = call.ctx.endpoint().unwrap_or_default().into();
+        let ctx = call.ctx.clone();
         let fut = match invoke(|| (self.0)(call.ctx, req, sender)) {
             Ok(fut) => fut,
             Err(e) => return ready(Err(e)),
         };
-        ready(Ok(spawn_stream(deadline, endpoint, tx, rx, fut)))
+        ready(Ok(spawn_stream(&ctx, tx, rx, fut)))
     }
 
     fn supports(&self, format: Format) -> bool {
@@ -280,13 +288,12 @@ where
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let sender = StreamSender::new(tx.clone(), self.1.resp, call.format, call.max_send, false);
         let receiver = StreamReceiver::server(body, self.1.req, call.format);
-        let deadline = call.ctx.deadline();
-        let endpoint: Arc<str> = call.ctx.endpoint().unwrap_or_default().into();
+        let ctx = call.ctx.clone();
         let fut = match invoke(|| (self.0)(call.ctx, receiver, sender)) {
             Ok(fut) => fut,
             Err(e) => return ready(Err(e)),
         };
-        ready(Ok(spawn_stream(deadline, endpoint, tx, rx, fut)))
+        ready(Ok(spawn_stream(&ctx, tx, rx, fut)))
     }
 
     fn supports(&self, format: Format) -> bool {
@@ -705,6 +712,15 @@ impl Router {
     /// The endpoints, in the order they were added.
     pub fn routes(&self) -> &[Route] {
         &self.routes
+    }
+
+    /// Keep every endpoint out of the registry (framework services such as health checks).
+    #[must_use]
+    pub fn internal(mut self) -> Router {
+        for route in &mut self.routes {
+            route.internal = true;
+        }
+        self
     }
 }
 

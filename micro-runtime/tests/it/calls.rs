@@ -158,7 +158,7 @@ async fn health_check_and_registry_record() {
             )
             .await
             .unwrap();
-        assert_eq!(rsp.serving_status(), ServingStatus::Serving, "{service:?}");
+        assert_eq!(rsp.status(), ServingStatus::Serving, "{service:?}");
     }
     let opts = CallOptions::new()
         .address(node.node().address.clone())
@@ -192,4 +192,140 @@ async fn health_check_and_registry_record() {
         "bidirectional"
     );
     assert_eq!(record.nodes[0].metadata["protocol"], "grpc");
+}
+
+#[tokio::test]
+async fn handlers_send_headers_and_trailers() {
+    let reg = MemoryRegistry::new();
+    let (_n, _) = support::start_echo(&reg, "a").await;
+    let client = support::client(&reg);
+    let opts = CallOptions::new()
+        .metadata("x-echo-initial", "hello")
+        .metadata("x-echo-trailing-bin", "q6ur");
+    let rsp = client
+        .invoke::<_, Echo>(
+            &Context::new(),
+            "echo",
+            "Echo.Meta",
+            &Echo::text("m"),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rsp.metadata.get("x-echo-initial"), Some("hello"));
+    assert_eq!(rsp.trailers.get("x-echo-trailing-bin"), Some("q6ur"));
+    assert!(
+        rsp.metadata.get("x-echo-trailing-bin").is_none(),
+        "trailers stay trailers"
+    );
+
+    // Streams: headers come with the first message, trailers with the status.
+    let req = Echo {
+        count: 2,
+        ..Echo::default()
+    };
+    let mut rx = client
+        .server_stream::<_, Echo>(&Context::new(), "echo", "Echo.MetaStream", &req, &opts)
+        .await
+        .unwrap();
+    assert!(rx.recv().await.unwrap().is_some());
+    assert_eq!(rx.metadata().get("x-echo-initial"), Some("hello"));
+    assert!(rx.recv().await.unwrap().is_some());
+    assert!(rx.recv().await.unwrap().is_none());
+    assert_eq!(rx.trailers().get("x-done"), Some("yes"));
+
+    // A stream that ends before any message: trailers-only, headers still arrive.
+    let req = Echo {
+        count: 0,
+        fail_code: 409,
+        ..Echo::default()
+    };
+    let mut rx = client
+        .server_stream::<_, Echo>(&Context::new(), "echo", "Echo.MetaStream", &req, &opts)
+        .await
+        .unwrap();
+    let err = rx.recv().await.unwrap_err();
+    assert_eq!(err.code(), 409);
+    assert_eq!(rx.metadata().get("x-echo-initial"), Some("hello"));
+
+    // An empty stream that succeeds: no message, no error.
+    let mut rx = client
+        .server_stream::<_, Echo>(
+            &Context::new(),
+            "echo",
+            "Echo.MetaStream",
+            &Echo::default(),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert!(rx.recv().await.unwrap().is_none());
+    assert_eq!(rx.trailers().get("x-done"), Some("yes"));
+}
+
+#[tokio::test]
+async fn reflection_lists_services_and_resolves_symbols() {
+    use micro_runtime::reflection::v1::ServerReflectionRequest;
+    use micro_runtime::reflection::v1::server_reflection_client::ServerReflectionClient;
+    use micro_runtime::reflection::v1::server_reflection_request::MessageRequest;
+    use micro_runtime::reflection::v1::server_reflection_response::MessageResponse;
+
+    let reg = MemoryRegistry::new();
+    let (node, _) = support::start_echo(&reg, "a").await;
+    let client = support::client(&reg);
+    let reflection = ServerReflectionClient::new("echo", client)
+        .with_options(CallOptions::new().address(node.node().address.clone()));
+    let mut stream = reflection.server_reflection_info().await.unwrap();
+    let ask = |r: MessageRequest| ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(r),
+    };
+    stream
+        .send(&ask(MessageRequest::ListServices(String::new())))
+        .await
+        .unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        stream.recv().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected a service list")
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    for want in [
+        "test.echo.Echo",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    stream
+        .send(&ask(MessageRequest::FileContainingSymbol(
+            "grpc.health.v1.HealthCheckRequest".into(),
+        )))
+        .await
+        .unwrap();
+    let Some(MessageResponse::FileDescriptorResponse(files)) =
+        stream.recv().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected files")
+    };
+    let file = <prost_types::FileDescriptorProto as prost::Message>::decode(
+        &files.file_descriptor_proto[0][..],
+    )
+    .unwrap();
+    assert_eq!(file.name(), "grpc/health/v1/health.proto");
+    stream
+        .send(&ask(MessageRequest::FileContainingSymbol(
+            "no.such.Thing".into(),
+        )))
+        .await
+        .unwrap();
+    let Some(MessageResponse::ErrorResponse(err)) =
+        stream.recv().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected an error")
+    };
+    assert_eq!(err.error_code, 5);
+    stream.close_send();
+    assert!(stream.recv().await.unwrap().is_none());
 }

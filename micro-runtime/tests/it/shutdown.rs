@@ -75,7 +75,7 @@ async fn health_is_not_serving_during_the_shutdown_delay() {
                 &opts,
             )
             .await
-            .map(|r| r.serving_status())
+            .map(|r| r.status())
     };
     assert_eq!(
         check(client.clone(), addr.clone()).await.unwrap(),
@@ -93,7 +93,7 @@ async fn health_is_not_serving_during_the_shutdown_delay() {
         .await
         .unwrap();
     assert_eq!(
-        watch.recv().await.unwrap().unwrap().serving_status(),
+        watch.recv().await.unwrap().unwrap().status(),
         ServingStatus::Serving
     );
 
@@ -104,7 +104,7 @@ async fn health_is_not_serving_during_the_shutdown_delay() {
         ServingStatus::NotServing
     );
     assert_eq!(
-        watch.recv().await.unwrap().unwrap().serving_status(),
+        watch.recv().await.unwrap().unwrap().status(),
         ServingStatus::NotServing
     );
     // Calls are still served during the delay.

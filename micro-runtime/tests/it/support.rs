@@ -84,6 +84,33 @@ pub fn echo_router(node: &str, calls: Counter) -> Router {
             })
             .package("test.echo"),
         )
+        .route(Route::unary("Echo.Meta", |ctx, req: Echo| async move {
+            // Echo the caller's metadata back as a header and as a trailer.
+            if let Some(v) = ctx.metadata().get("x-echo-initial") {
+                ctx.set_header("x-echo-initial", v);
+            }
+            if let Some(v) = ctx.metadata().get("x-echo-trailing-bin") {
+                ctx.set_trailer("x-echo-trailing-bin", v);
+            }
+            Ok(req)
+        }))
+        .route(Route::server_stream(
+            "Echo.MetaStream",
+            |ctx, req: Echo, tx: StreamSender<Echo>| async move {
+                ctx.set_header(
+                    "x-echo-initial",
+                    ctx.metadata().get("x-echo-initial").unwrap_or("none"),
+                );
+                for _ in 0..req.count {
+                    tx.send(&req).await?;
+                }
+                ctx.set_trailer("x-done", "yes");
+                if req.fail_code != 0 {
+                    return Err(Error::new("echo", "failed after the stream", req.fail_code));
+                }
+                Ok(())
+            },
+        ))
         .route(Route::unary("Echo.Inspect", move |ctx, _req: Echo| {
             let node = n2.clone();
             async move {

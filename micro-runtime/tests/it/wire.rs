@@ -249,3 +249,95 @@ async fn error_details_travel_as_status_and_micro_json() {
     assert_eq!(headers["grpc-message"], "failed on purpose: x");
     assert!(headers.contains_key("micro-error-bin"));
 }
+
+/// A plain HTTP/1.1 request, as curl sends it.
+pub async fn http1(addr: &str, path: &str, content_type: &str, body: &'static [u8]) -> RawResponse {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("host", addr)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap();
+    let started = Instant::now();
+    let rsp = tx.send_request(req).await.unwrap();
+    let status = rsp.status().as_u16();
+    let headers = rsp.headers().clone();
+    let collected = rsp.into_body().collect().await.unwrap();
+    RawResponse {
+        status,
+        headers,
+        trailers: None,
+        body: collected.to_bytes(),
+        elapsed: started.elapsed(),
+    }
+}
+
+#[tokio::test]
+async fn plain_json_over_http1_and_http2_on_the_grpc_port() {
+    let reg = MemoryRegistry::new();
+    let (node, _) = support::start_echo(&reg, "a").await;
+    let addr = &node.node().address;
+
+    let rsp = http1(
+        addr,
+        "/test.echo.Echo/Call",
+        "application/json",
+        br#"{"text":"curl"}"#,
+    )
+    .await;
+    assert_eq!(rsp.status, 200, "{rsp:?}");
+    assert_eq!(rsp.headers["content-type"], "application/json");
+    let json: serde_json::Value = serde_json::from_slice(&rsp.body).unwrap();
+    assert_eq!(json["text"], "curl");
+
+    // The same over HTTP/2, with protobuf.
+    let body = Bytes::from(prost::Message::encode_to_vec(&Echo::text("h2")));
+    let rsp = post(addr, "/test.echo.Echo/Call", "application/proto", &[], body).await;
+    assert_eq!(rsp.status, 200);
+    let echo: Echo = prost::Message::decode(&rsp.body[..]).unwrap();
+    assert_eq!(echo.text, "h2");
+
+    // Errors: an HTTP status and a JSON body with the code.
+    let rsp = http1(
+        addr,
+        "/test.echo.Echo/Call",
+        "application/json",
+        br#"{"text":"x","failCode":404,"fail_code":404}"#,
+    )
+    .await;
+    assert!(rsp.status == 404 || rsp.status == 400, "{rsp:?}");
+    let rsp = http1(
+        addr,
+        "/test.echo.Echo/Call",
+        "application/json",
+        br#"{"text":"x","fail_code":404}"#,
+    )
+    .await;
+    assert_eq!(rsp.status, 404);
+    let json: serde_json::Value = serde_json::from_slice(&rsp.body).unwrap();
+    assert_eq!(json["code"], "not_found");
+    assert_eq!(json["message"], "failed on purpose: x");
+    let rsp = http1(
+        addr,
+        "/test.echo.Echo/Call",
+        "application/json",
+        b"{not json",
+    )
+    .await;
+    assert_eq!(rsp.status, 400);
+    let json: serde_json::Value = serde_json::from_slice(&rsp.body).unwrap();
+    assert_eq!(json["code"], "invalid_argument");
+    assert!(json["message"].as_str().unwrap().contains("malformed JSON"));
+    let rsp = http1(addr, "/test.echo.Nope/Call", "application/json", b"{}").await;
+    assert_eq!(rsp.status, 501);
+    let rsp = http1(addr, "/test.echo.Echo/Stream", "application/json", b"{}").await;
+    assert_eq!(rsp.status, 501, "streams need gRPC");
+    let rsp = http1(addr, "/test.echo.Echo/Call", "text/plain", b"hi").await;
+    assert_eq!(rsp.status, 415);
+}

@@ -50,6 +50,18 @@ if [ "$reply" != '{"msg":"Hello John"}' ]; then
     exit 1
 fi
 run "$BIN/micro" health greeter
+if command -v curl >/dev/null 2>&1; then
+    # The same port answers plain HTTP/JSON (the Connect unary protocol).
+    addr=$("$BIN/micro" describe greeter --output json | sed -n 's/.*"address": *"\([^"]*\)".*/\1/p' | head -n1)
+    echo "\$ curl -X POST -H 'content-type: application/json' -d '{\"name\":\"Jane\"}' http://$addr/greeter.Greeter/Hello"
+    reply=$(curl -sS -X POST -H 'content-type: application/json' -d '{"name":"Jane"}' "http://$addr/greeter.Greeter/Hello")
+    echo "$reply"
+    echo
+    if [ "$reply" != '{"msg":"Hello Jane"}' ]; then
+        echo "unexpected reply over HTTP/JSON: $reply" >&2
+        exit 1
+    fi
+fi
 run "$BIN/greeter-client" --count 100
 
 echo "\$ kill -TERM <both servers>   # deregister, then drain"

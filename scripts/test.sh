@@ -31,3 +31,6 @@ export MICRO_GOOGLEAPIS_DIR
 export MICRO_REQUIRE_PEERS=1
 
 cargo test --workspace "$@"
+
+# The interop suite: stock Python, Node, Connect and curl peers against micro, and back.
+./scripts/interop.sh

@@ -151,9 +151,19 @@ impl ServiceBuilder {
         self
     }
 
-    /// The most calls served at once on one connection (default 200).
+    /// The most calls served at once on one connection (default 200). Clients see it in the
+    /// HTTP/2 settings and queue further calls until one ends; streams opened beyond it are
+    /// refused with `REFUSED_STREAM`, which a client may retry safely.
     pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
         self.limits.max_concurrent_streams = streams;
+        self
+    }
+
+    /// The largest header block (metadata) accepted on an HTTP/2 request, in bytes
+    /// (default 16 KiB). Larger requests are answered with HTTP 431 and never reach a handler.
+    /// HTTP/1.1 requests keep hyper's limits (100 headers, 400 KiB read buffer).
+    pub fn max_header_list_size(mut self, bytes: u32) -> Self {
+        self.limits.max_header_list_size = bytes;
         self
     }
 
@@ -503,6 +513,12 @@ fn interface_ip() -> Option<IpAddr> {
         .find(|ip| ip.is_private())
         .or_else(|| v4.first())
         .map(|ip| IpAddr::V4(*ip))
+}
+
+/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere): what [`Service::run`] waits for, for
+/// binaries that [`Service::start`] themselves.
+pub async fn shutdown_signal() {
+    wait_for_signal().await;
 }
 
 async fn wait_for_signal() {

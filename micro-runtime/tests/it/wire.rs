@@ -341,3 +341,113 @@ async fn plain_json_over_http1_and_http2_on_the_grpc_port() {
     let rsp = http1(addr, "/test.echo.Echo/Call", "text/plain", b"hi").await;
     assert_eq!(rsp.status, 415);
 }
+
+/// A service with small limits, for the limit tests.
+async fn start_limited(
+    reg: &MemoryRegistry,
+    tune: impl FnOnce(micro_runtime::ServiceBuilder) -> micro_runtime::ServiceBuilder,
+    calls: support::Counter,
+) -> micro_runtime::RunningService {
+    let builder = micro_runtime::Service::builder("echo")
+        .ignore_env()
+        .registry(std::sync::Arc::new(reg.clone()))
+        .address("127.0.0.1:0")
+        .shutdown_delay(Duration::ZERO)
+        .handler(support::echo_router("a", calls));
+    tune(builder)
+        .build()
+        .expect("build")
+        .start()
+        .await
+        .expect("start")
+}
+
+#[tokio::test]
+async fn oversized_metadata_is_refused_and_the_server_keeps_serving() {
+    let reg = MemoryRegistry::new();
+    let calls = support::Counter::default();
+    let node = start_limited(&reg, |b| b.max_header_list_size(4096), calls.clone()).await;
+    let addr = &node.local_addr().to_string();
+    let path = "/test.echo.Echo/Call";
+    let good = frame(&prost::Message::encode_to_vec(&Echo::text("hi")));
+
+    let big = "x".repeat(8192);
+    let rsp = post(
+        addr,
+        path,
+        "application/grpc",
+        &[("x-big", &big)],
+        good.clone(),
+    )
+    .await;
+    assert_eq!(rsp.status, 431, "{rsp:?}");
+    assert_eq!(calls.get(), 0, "the handler never ran");
+
+    let small = "x".repeat(1024);
+    let rsp = post(addr, path, "application/grpc", &[("x-small", &small)], good).await;
+    assert_eq!(rsp.grpc_status(), Some(0), "{rsp:?}");
+    assert_eq!(calls.get(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_streams_per_connection_are_bounded() {
+    let reg = MemoryRegistry::new();
+    let calls = support::Counter::default();
+    let node = start_limited(&reg, |b| b.max_concurrent_streams(2), calls.clone()).await;
+    let addr = node.local_addr().to_string();
+
+    // One HTTP/2 connection, six slow calls at once: the client learns the limit from the
+    // server's SETTINGS and holds the rest back, so the calls run two at a time. (Streams
+    // opened before the client saw the SETTINGS would be refused with REFUSED_STREAM, so one
+    // call goes first.)
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut tx, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let slow = Echo {
+        sleep_ms: 300,
+        ..Echo::text("slow")
+    };
+    let body = frame(&prost::Message::encode_to_vec(&slow));
+    let first = Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}/test.echo.Echo/Call"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(frame(&prost::Message::encode_to_vec(
+            &Echo::text("hi"),
+        ))))
+        .unwrap();
+    let rsp = tx.send_request(first).await.unwrap();
+    rsp.into_body().collect().await.unwrap();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let mut tx = tx.clone();
+        let req = Request::builder()
+            .method("POST")
+            .uri(format!("http://{addr}/test.echo.Echo/Call"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(Full::new(body.clone()))
+            .unwrap();
+        tasks.push(tokio::spawn(async move {
+            tx.ready().await.unwrap();
+            let rsp = tx.send_request(req).await.unwrap();
+            let collected = rsp.into_body().collect().await.unwrap();
+            collected
+                .trailers()
+                .and_then(|t| t.get("grpc-status"))
+                .map(|v| v.to_str().unwrap().to_owned())
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().as_deref(), Some("0"));
+    }
+    // Three waves of 300 ms; with no limit all six would finish in one.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(850), "{elapsed:?}");
+    assert_eq!(calls.get(), 7);
+}

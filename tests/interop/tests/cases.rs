@@ -1,0 +1,32 @@
+//! The interop cases, micro client against micro server, inside `cargo test`. The stock peers
+//! (Python grpcio, Node grpc-js, Connect, curl) run the same cases from `scripts/interop.sh`.
+
+use std::sync::Arc;
+
+#[tokio::test]
+async fn every_case_passes_micro_to_micro() {
+    let running = micro::Service::builder("interop")
+        .registry(Arc::new(micro::registry::MemoryRegistry::new()))
+        .address("127.0.0.1:0")
+        .handler(interop::pb::test_service_server::TestServiceServer::new(
+            interop::TestServiceImpl,
+        ))
+        .build()
+        .expect("build")
+        .start()
+        .await
+        .expect("start");
+    let cases = interop::Cases::new(&running.local_addr().to_string());
+    let mut failures = Vec::new();
+    for name in interop::Cases::NAMES {
+        if let Err(detail) = cases.run(name).await {
+            failures.push(format!("{name}: {detail}"));
+        }
+    }
+    running.stop().await.expect("stop");
+    assert!(
+        failures.is_empty(),
+        "failed cases:\n{}",
+        failures.join("\n")
+    );
+}

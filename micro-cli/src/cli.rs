@@ -38,6 +38,18 @@ pub(crate) struct Global {
         value_name = "ADDR"
     )]
     pub(crate) registry_address: Option<String>,
+    /// Broker for publish and subscribe: http (default), memory, nats or jetstream.
+    #[arg(long, global = true, env = "MICRO_BROKER", value_name = "NAME")]
+    pub(crate) broker: Option<String>,
+    /// Address of the broker: the NATS URL, or where the http broker listens.
+    #[arg(
+        long = "broker_address",
+        visible_alias = "broker-address",
+        global = true,
+        env = "MICRO_BROKER_ADDRESS",
+        value_name = "ADDR"
+    )]
+    pub(crate) broker_address: Option<String>,
     /// Home of the embedded registry [default: ~/.micro].
     #[arg(long, global = true, env = "MICRO_HOME", value_name = "DIR")]
     pub(crate) home: Option<PathBuf>,
@@ -65,6 +77,10 @@ pub(crate) enum Command {
     Call(CallArgs),
     /// Check the health of every node of a service (grpc.health.v1).
     Health(HealthArgs),
+    /// Publish a JSON message on a topic.
+    Publish(PublishArgs),
+    /// Print the messages published on a topic, one JSON line each.
+    Subscribe(SubscribeArgs),
     /// Older spelling: `micro list services`.
     #[command(hide = true)]
     List {
@@ -127,6 +143,33 @@ pub(crate) struct HealthArgs {
     /// Deadline of each check.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub(crate) timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PublishArgs {
+    /// The topic, e.g. orders.created.
+    pub(crate) topic: String,
+    /// The message as JSON. Read from stdin when omitted and stdin is not a terminal.
+    pub(crate) message: Option<String>,
+    /// Metadata sent as message headers, as key=value; repeatable.
+    #[arg(long, short = 'm', value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) metadata: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SubscribeArgs {
+    /// The topic, e.g. orders.created.
+    pub(crate) topic: String,
+    /// Join this queue group (share the messages with its other members) instead of
+    /// getting every message.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) queue: Option<String>,
+    /// Stop after this many messages.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub(crate) count: Option<u64>,
+    /// Stop after this long, e.g. 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<Duration>,
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

@@ -72,6 +72,24 @@ impl Format {
         }
     }
 
+    /// The format of a content type, plain (`application/json`, `application/protobuf`,
+    /// `application/msgpack`) or gRPC; `None` for anything else.
+    pub fn from_content_type(content_type: &str) -> Option<Format> {
+        let ct = content_type.split(';').next().unwrap_or("").trim();
+        match ct.to_ascii_lowercase().as_str() {
+            "application/protobuf"
+            | "application/x-protobuf"
+            | "application/proto"
+            | "application/grpc"
+            | "application/grpc+proto" => Some(Format::Proto),
+            "application/json" | "application/grpc+json" | "text/json" => Some(Format::Json),
+            "application/msgpack" | "application/x-msgpack" | "application/grpc+msgpack" => {
+                Some(Format::MsgPack)
+            }
+            _ => None,
+        }
+    }
+
     /// The format of a gRPC content type: `None` when it is not `application/grpc*` at all,
     /// `Some(Err)` for a gRPC sub-type micro does not speak.
     pub fn from_grpc_content_type(content_type: &str) -> Option<Result<Format>> {
@@ -113,6 +131,12 @@ pub trait Message: Sized + Send + 'static {
     /// Decode a message in `format` from `buf`.
     fn decode_as(format: Format, buf: Bytes) -> Result<Self>;
 
+    /// The message's shape (field names and types) for the registry, when known. Generated
+    /// messages know it from their descriptors.
+    fn schema() -> Option<crate::registry::Value> {
+        None
+    }
+
     /// The format a client uses when the caller does not choose one.
     fn default_format() -> Format {
         Format::Proto
@@ -133,6 +157,7 @@ pub struct Codec<T> {
     encode: fn(&T, Format, &mut bytes::BytesMut) -> Result<()>,
     decode: fn(Format, Bytes) -> Result<T>,
     supports: fn(Format) -> bool,
+    schema: fn() -> Option<crate::registry::Value>,
     default: Format,
 }
 
@@ -178,6 +203,11 @@ impl<T> Codec<T> {
     pub fn default_format(&self) -> Format {
         self.default
     }
+
+    /// The message's shape, when the codec knows it.
+    pub fn schema(&self) -> Option<crate::registry::Value> {
+        (self.schema)()
+    }
 }
 
 pub(crate) fn unsupported(format: Format) -> Error {
@@ -196,6 +226,7 @@ impl<T: Message> Codec<T> {
             encode: |msg, format, buf| msg.encode_as(format, buf),
             decode: T::decode_as,
             supports: T::supports,
+            schema: T::schema,
             default: T::default_format(),
         }
     }
@@ -223,6 +254,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Codec<T> {
                 other => Err(unsupported(other)),
             },
             supports: |format| matches!(format, Format::Json | Format::MsgPack),
+            schema: || None,
             default: Format::Json,
         }
     }

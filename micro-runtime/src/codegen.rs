@@ -370,6 +370,10 @@ macro_rules! impl_messages {
             ) -> $crate::codegen::Result<Self> {
                 $crate::codegen::decode_message(format, buf, &$descriptors, $name)
             }
+
+            fn schema() -> ::core::option::Option<$crate::registry::Value> {
+                $crate::codegen::schema(&$descriptors, $name)
+            }
         }
 
         impl $crate::codegen::serde::Serialize for $ty {

@@ -36,6 +36,10 @@ pub struct Options {
     pub registry: String,
     /// Registry address, for registries that have one.
     pub registry_address: Option<String>,
+    /// Broker: `http` (default), `memory`, `nats` or `jetstream`.
+    pub broker: String,
+    /// Broker address: where the `http` broker listens, or the NATS server URL.
+    pub broker_address: Option<String>,
     /// Selector strategy: `random` (default) or `roundrobin`.
     pub selector: String,
     /// Transport: `grpc` (default).
@@ -75,6 +79,8 @@ impl Default for Options {
         Options {
             registry: "local".into(),
             registry_address: None,
+            broker: "http".into(),
+            broker_address: None,
             selector: "random".into(),
             transport: "grpc".into(),
             server_address: "0.0.0.0:0".into(),
@@ -144,6 +150,31 @@ const SETTINGS: &[Setting] = &[
         help: "address of the registry, for registries that have one",
         apply: |o, v| {
             o.registry_address = Some(non_empty("registry_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "broker",
+        help: "broker: http (default, no server), memory (one process), nats or jetstream",
+        apply: |o, v| {
+            let v = non_empty("broker", v)?;
+            match v.as_str() {
+                "http" | "memory" | "nats" | "jetstream" | "natsjs" | "nats+jetstream" => {
+                    o.broker = v;
+                    Ok(())
+                }
+                other => Err(Error::bad_request(
+                    ID,
+                    format!("unknown broker {other:?}: use http, memory, nats or jetstream"),
+                )),
+            }
+        },
+    },
+    Setting {
+        name: "broker_address",
+        help: "where the http broker listens, or the NATS URL (default nats://127.0.0.1:4222)",
+        apply: |o, v| {
+            o.broker_address = Some(non_empty("broker_address", v)?);
             Ok(())
         },
     },
@@ -424,6 +455,11 @@ impl Options {
     /// The registry these options name.
     pub fn registry(&self) -> Result<SharedRegistry> {
         registry::from_name(&self.registry, self.registry_address.as_deref(), &self.home)
+    }
+
+    /// The broker these options name; the `http` broker finds subscribers in `registry`.
+    pub fn broker(&self, registry: &SharedRegistry) -> Result<crate::broker::SharedBroker> {
+        crate::broker::from_name(&self.broker, self.broker_address.as_deref(), registry)
     }
 
     /// The client settings these options give.

@@ -17,6 +17,7 @@
 //! assert_eq!(ctx.metadata().get("X-Request-Id"), Some("42"));
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -29,7 +30,8 @@ use std::time::{Duration, Instant};
 /// hold binary metadata; their value is kept in its base64 wire form.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Metadata {
-    entries: BTreeMap<String, String>,
+    // Static keys (the ones micro sets itself) cost no allocation.
+    entries: BTreeMap<Cow<'static, str>, String>,
 }
 
 impl Metadata {
@@ -44,7 +46,7 @@ impl Metadata {
     pub fn get(&self, key: &str) -> Option<&str> {
         if key.bytes().any(|b| b.is_ascii_uppercase()) {
             self.entries
-                .get(&key.to_ascii_lowercase())
+                .get(key.to_ascii_lowercase().as_str())
                 .map(String::as_str)
         } else {
             self.entries.get(key).map(String::as_str)
@@ -55,17 +57,23 @@ impl Metadata {
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
         let mut key = key.into();
         key.make_ascii_lowercase();
-        self.entries.insert(key, value.into())
+        self.entries.insert(Cow::Owned(key), value.into())
+    }
+
+    /// [`Metadata::insert`] for a key known at compile time, already in lower case.
+    pub(crate) fn insert_static(&mut self, key: &'static str, value: String) -> Option<String> {
+        debug_assert!(!key.bytes().any(|b| b.is_ascii_uppercase()));
+        self.entries.insert(Cow::Borrowed(key), value)
     }
 
     /// Remove `key`.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.entries.remove(&key.to_ascii_lowercase())
+        self.entries.remove(key.to_ascii_lowercase().as_str())
     }
 
     /// Iterate over `(key, value)` pairs in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// The number of entries.
@@ -80,8 +88,8 @@ impl Metadata {
 
     /// Copy every entry of `other` into this map, replacing values of the same keys.
     pub fn extend(&mut self, other: &Metadata) {
-        for (k, v) in other.iter() {
-            self.entries.insert(k.to_owned(), v.to_owned());
+        for (k, v) in &other.entries {
+            self.entries.insert(k.clone(), v.clone());
         }
     }
 }

@@ -16,6 +16,7 @@
 
 #![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
+pub mod broker;
 pub mod client;
 pub mod codec;
 pub mod codegen;

@@ -199,6 +199,34 @@ impl Next {
         Some(self.candidates[pick].clone())
     }
 
+    /// Split the candidates by `key`: those without a key each stand alone (first), those
+    /// with one form a group per key, picked from like any `Next`.
+    pub(crate) fn split_by(
+        self,
+        key: impl Fn(&Candidate) -> Option<String>,
+    ) -> (Vec<Candidate>, Vec<Next>) {
+        let mut alone = Vec::new();
+        let mut groups: Vec<(String, Vec<Candidate>)> = Vec::new();
+        for candidate in self.candidates {
+            match key(&candidate) {
+                None => alone.push(candidate),
+                Some(k) => match groups.iter_mut().find(|(g, _)| *g == k) {
+                    Some((_, members)) => members.push(candidate),
+                    None => groups.push((k, vec![candidate])),
+                },
+            }
+        }
+        let groups = groups
+            .into_iter()
+            .map(|(_, candidates)| Next {
+                candidates,
+                tried: Vec::new(),
+                selector: self.selector.clone(),
+            })
+            .collect();
+        (alone, groups)
+    }
+
     /// How many candidates there are in all.
     pub fn len(&self) -> usize {
         self.candidates.len()

@@ -46,6 +46,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::broker::{Publisher, SharedBroker, Subscriber, Subscription};
 use crate::client::Client;
 use crate::config::Options;
 use crate::error::{Error, Result};
@@ -66,6 +67,8 @@ pub struct ServiceBuilder {
     use_env: bool,
     args: Option<Vec<String>>,
     registry: Option<SharedRegistry>,
+    broker: Option<SharedBroker>,
+    subscribers: Vec<Subscriber>,
     limits: Limits,
 }
 
@@ -75,11 +78,38 @@ impl fmt::Debug for ServiceBuilder {
             .field("name", &self.name)
             .field("version", &self.version)
             .field("endpoints", &self.router.routes().len())
+            .field("subscribers", &self.subscribers.len())
             .finish_non_exhaustive()
     }
 }
 
 impl ServiceBuilder {
+    /// Subscribe `handler` to `topic`: `async fn(Context, T) -> Result<()>` with a protobuf
+    /// message type. The service's instances share the topic's messages (queue group named
+    /// after the service); see [`Subscriber`] for broadcast, other groups, serde types and
+    /// delivery settings.
+    pub fn subscriber<T, F, Fut>(self, topic: impl Into<String>, handler: F) -> Self
+    where
+        T: crate::codec::Message,
+        F: Fn(crate::Context, T) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
+        self.subscribe(Subscriber::new(topic, handler))
+    }
+
+    /// Add a configured [`Subscriber`].
+    pub fn subscribe(mut self, subscriber: Subscriber) -> Self {
+        self.subscribers.push(subscriber);
+        self
+    }
+
+    /// Use this broker instead of the one the options name (`MICRO_BROKER`, default
+    /// `http`).
+    pub fn broker(mut self, broker: SharedBroker) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
     /// The version published in the registry (default `latest`).
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = version.into();
@@ -209,7 +239,17 @@ impl ServiceBuilder {
             None => options.registry()?,
         };
         let client = Client::with_options(registry.clone(), options.client_options());
+        for subscriber in &self.subscribers {
+            crate::broker::validate_topic(subscriber.topic())?;
+        }
+        let (broker, owns_broker) = match self.broker {
+            Some(b) => (b, false),
+            None => (options.broker(&registry)?, true),
+        };
         Ok(Service {
+            broker,
+            owns_broker,
+            subscribers: self.subscribers,
             name,
             version,
             metadata: self.metadata,
@@ -251,6 +291,9 @@ pub struct Service {
     options: Options,
     registry: SharedRegistry,
     client: Client,
+    broker: SharedBroker,
+    owns_broker: bool,
+    subscribers: Vec<Subscriber>,
     limits: Limits,
 }
 
@@ -260,6 +303,7 @@ impl fmt::Debug for Service {
             .field("name", &self.name)
             .field("version", &self.version)
             .field("registry", &self.registry.name())
+            .field("broker", &self.broker.name())
             .field("address", &self.options.server_address)
             .finish_non_exhaustive()
     }
@@ -277,6 +321,8 @@ impl Service {
             use_env: true,
             args: None,
             registry: None,
+            broker: None,
+            subscribers: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -304,6 +350,26 @@ impl Service {
     /// A client sharing this service's registry and options.
     pub fn client(&self) -> Client {
         self.client.clone()
+    }
+
+    /// The broker the service publishes and subscribes with.
+    pub fn broker(&self) -> &SharedBroker {
+        &self.broker
+    }
+
+    /// A publisher of protobuf messages of type `T` on `topic`, on the service's broker.
+    /// Clone it into handlers that publish.
+    pub fn publisher<T: crate::codec::Message>(&self, topic: impl Into<String>) -> Publisher<T> {
+        Publisher::new(self.broker.clone(), topic)
+    }
+
+    /// A publisher with an explicit codec, e.g. [`Codec::serde`](crate::codec::Codec::serde).
+    pub fn publisher_with<T>(
+        &self,
+        topic: impl Into<String>,
+        codec: crate::codec::Codec<T>,
+    ) -> Publisher<T> {
+        Publisher::with_codec(self.broker.clone(), topic, codec)
     }
 
     /// Run until SIGINT or SIGTERM, then stop gracefully.
@@ -365,6 +431,11 @@ impl Service {
             .map(|r| r.endpoint())
             .collect();
         endpoints.sort_by(|a, b| a.name.cmp(&b.name));
+        endpoints.extend(
+            self.subscribers
+                .iter()
+                .map(|s| s.endpoint(Some(&self.name))),
+        );
         record.endpoints = endpoints;
         record.nodes = vec![node];
 
@@ -389,8 +460,34 @@ impl Service {
         });
         let server = server::start(listener, shared, self.options.shutdown_grace);
 
+        let mut subscriptions = Vec::new();
+        if !self.subscribers.is_empty()
+            && let Err(e) = self.broker.connect().await
+        {
+            server.stop().await;
+            return Err(e);
+        }
+        for subscriber in self.subscribers {
+            match subscriber
+                .subscribe(self.broker.as_ref(), Some(&self.name))
+                .await
+            {
+                Ok(sub) => subscriptions.push(sub),
+                Err(e) => {
+                    for sub in subscriptions {
+                        sub.unsubscribe_within(Duration::ZERO).await;
+                    }
+                    server.stop().await;
+                    return Err(e);
+                }
+            }
+        }
+
         let ttl = RegisterOptions::ttl(self.options.register_ttl);
         if let Err(e) = self.registry.register(&record, ttl).await {
+            for sub in subscriptions {
+                sub.unsubscribe_within(Duration::ZERO).await;
+            }
             server.stop().await;
             return Err(e);
         }
@@ -411,6 +508,10 @@ impl Service {
         };
         Ok(RunningService {
             record,
+            broker: self.broker,
+            owns_broker: self.owns_broker,
+            subscriptions,
+            grace: self.options.shutdown_grace,
             delay: self.options.shutdown_delay,
             registry: self.registry,
             client: self.client,
@@ -425,6 +526,10 @@ impl Service {
 /// A running service. Stop it with [`RunningService::stop`].
 pub struct RunningService {
     record: registry::Service,
+    broker: SharedBroker,
+    owns_broker: bool,
+    subscriptions: Vec<Subscription>,
+    grace: Duration,
     delay: Duration,
     registry: SharedRegistry,
     client: Client,
@@ -465,17 +570,42 @@ impl RunningService {
         &self.client
     }
 
-    /// Stop: report `NOT_SERVING`, deregister, keep serving for the shutdown delay, then
-    /// refuse new calls and let in-flight calls finish within the grace period.
+    /// The broker the service publishes and subscribes with.
+    pub fn broker(&self) -> &SharedBroker {
+        &self.broker
+    }
+
+    /// The subscriptions of the service's subscribers, in the order they were added.
+    pub fn subscriptions(&self) -> &[Subscription] {
+        &self.subscriptions
+    }
+
+    /// Stop: report `NOT_SERVING`, deregister and stop taking messages, keep serving calls
+    /// for the shutdown delay, then refuse new calls and let in-flight calls and messages
+    /// finish within the grace period.
     pub async fn stop(mut self) -> Result<()> {
         self.health.set_serving(false);
         self.heartbeat.abort();
         let deregistered = self.registry.deregister(&self.record).await;
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
-        }
-        if let Some(server) = self.server.take() {
-            server.stop().await;
+        let grace = self.grace;
+        let drained = futures_util::future::join_all(
+            std::mem::take(&mut self.subscriptions)
+                .into_iter()
+                .map(|s| s.unsubscribe_within(grace)),
+        );
+        let calls = async {
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            if let Some(server) = self.server.take() {
+                server.stop().await;
+            }
+        };
+        tokio::join!(drained, calls);
+        if self.owns_broker
+            && let Err(e) = self.broker.disconnect().await
+        {
+            tracing::warn!(error = %e, "disconnecting the broker failed");
         }
         deregistered
     }
@@ -488,7 +618,7 @@ impl Drop for RunningService {
 }
 
 /// The address to publish for a server listening on `local`: never `0.0.0.0`.
-fn advertise_address(local: SocketAddr) -> SocketAddr {
+pub(crate) fn advertise_address(local: SocketAddr) -> SocketAddr {
     if !local.ip().is_unspecified() {
         return local;
     }

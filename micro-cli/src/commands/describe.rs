@@ -59,11 +59,15 @@ pub(crate) fn render(svc: &Service) -> String {
     if !svc.metadata.is_empty() {
         let _ = writeln!(out, "metadata {}", metadata(&svc.metadata));
     }
+    let (subscribers, endpoints): (Vec<_>, Vec<_>) = svc
+        .endpoints
+        .iter()
+        .partition(|e| e.metadata.get("subscriber").is_some_and(|s| s == "true"));
     let _ = writeln!(out, "\nendpoints:");
-    if svc.endpoints.is_empty() {
+    if endpoints.is_empty() {
         let _ = writeln!(out, "  (none declared)");
     }
-    for ep in &svc.endpoints {
+    for ep in endpoints {
         let mut flags = Vec::new();
         if let Some(kind) = ep.metadata.get("stream") {
             flags.push(format!("{kind} stream"));
@@ -81,6 +85,20 @@ pub(crate) fn render(svc: &Service) -> String {
         }
         if let Some(rsp) = &ep.response {
             let _ = writeln!(out, "    response  {}", fields(rsp));
+        }
+    }
+    if !subscribers.is_empty() {
+        let _ = writeln!(out, "\nsubscribers:");
+        for ep in subscribers {
+            let group = match ep.metadata.get("queue") {
+                Some(queue) => format!("queue {queue}"),
+                None => "broadcast".to_owned(),
+            };
+            let topic = ep.metadata.get("topic").unwrap_or(&ep.name);
+            let _ = writeln!(out, "  {topic}  ({group})");
+            if let Some(req) = &ep.request {
+                let _ = writeln!(out, "    message   {}", fields(req));
+            }
         }
     }
     let _ = writeln!(out, "\nnodes:");

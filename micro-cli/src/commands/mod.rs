@@ -3,7 +3,9 @@
 mod call;
 mod describe;
 mod health;
+mod publish;
 mod services;
+mod subscribe;
 
 use micro::config::Options;
 use micro::{Client, Error};
@@ -77,7 +79,44 @@ fn options(global: &Global) -> Result<Options, CliError> {
     if let Some(home) = &global.home {
         options.home = home.clone();
     }
+    if let Some(broker) = &global.broker {
+        options
+            .apply_args(["--broker", broker])
+            .map_err(|e| CliError::usage(e.detail(), None))?;
+    }
+    if let Some(address) = &global.broker_address {
+        options.broker_address = Some(address.clone());
+    }
     Ok(options)
+}
+
+/// The broker the options name (for `publish` and `subscribe`).
+fn broker(global: &Global) -> Result<micro::broker::SharedBroker, CliError> {
+    let options = options(global)?;
+    let registry = options
+        .registry()
+        .map_err(|e| CliError::usage(e.detail(), None))?;
+    options
+        .broker(&registry)
+        .map_err(|e| CliError::usage(e.detail(), None))
+}
+
+impl CliError {
+    /// The broker failed: exit code 1, with a hint.
+    pub(crate) fn broker(err: &Error) -> CliError {
+        let hint = match err.code() {
+            400 => None,
+            503 => Some(
+                "is the broker reachable? MICRO_BROKER and MICRO_BROKER_ADDRESS (or --broker, --broker_address) choose it".to_owned(),
+            ),
+            _ => None,
+        };
+        CliError {
+            message: format!("{} ({} {})", err.detail(), err.code(), err.status()),
+            hint,
+            exit_code: if err.code() == 400 { 2 } else { 1 },
+        }
+    }
 }
 
 fn client(global: &Global) -> Result<Client, CliError> {
@@ -98,5 +137,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         } => describe::exec(global, &client(global)?, &args).await,
         Command::Call(args) => call::exec(global, &client(global)?, args).await,
         Command::Health(args) => health::exec(global, &client(global)?, &args).await,
+        Command::Publish(args) => publish::exec(global, broker(global)?, args).await,
+        Command::Subscribe(args) => subscribe::exec(global, broker(global)?, args).await,
     }
 }

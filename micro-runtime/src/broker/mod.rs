@@ -1,0 +1,631 @@
+//! Asynchronous messaging: publish a message on a topic, and every subscribed group gets it.
+//!
+//! A [`Broker`] moves [`Message`]s (headers and a body) from publishers to subscribers. A
+//! subscription may belong to a **queue group**: each message reaches each group once, and
+//! one member of the group handles it. A subscription without a group is a **broadcast**
+//! subscription and gets every message. Services subscribe in a group named after
+//! themselves by default, so two instances of one service share a topic's messages while two
+//! different services each get all of them — go-micro's broadcast default, which made every
+//! instance handle every message, is opt-in here ([`SubscribeOptions::broadcast`]).
+//!
+//! | Name | What it is | Delivery |
+//! |---|---|---|
+//! | `http` (default) | no broker server: subscribers listen on HTTP/2 and are found through the registry, as in go-micro | at most once across crashes; handler errors are retried in the subscriber |
+//! | `memory` | in one process | handler errors are retried |
+//! | `nats` | core NATS ([`NatsBroker`], `MICRO_BROKER=nats`) | at most once; handler errors are retried in the subscriber |
+//! | `jetstream` | NATS JetStream (`MICRO_BROKER=jetstream`): a stream per topic, a durable consumer per queue group | at least once: a message is acknowledged after its handler succeeds, redelivered otherwise |
+//!
+//! A handler's result decides the fate of a message: `Ok` acknowledges it; an error
+//! negatively acknowledges it, and it is delivered again after a backoff until
+//! [`SubscribeOptions::max_deliver`] attempts; then it is dead-lettered (logged, counted, and
+//! published to [`SubscribeOptions::dead_letter`] when set). A message that cannot be decoded
+//! is rejected at once — retrying cannot fix it — and never stops the subscription.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
+//! use micro_runtime::broker::{Broker, MemoryBroker, Message, SubscribeOptions, handler};
+//!
+//! let broker = MemoryBroker::new();
+//! let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+//! let sub = broker
+//!     .subscribe(
+//!         "orders.created",
+//!         handler(move |event| {
+//!             let tx = tx.clone();
+//!             async move {
+//!                 let _ = tx.send(event.message().body.clone());
+//!                 Ok(())
+//!             }
+//!         }),
+//!         SubscribeOptions::queue("billing"),
+//!     )
+//!     .await?;
+//! broker.publish("orders.created", Message::new("order 1")).await?;
+//! assert_eq!(rx.recv().await.unwrap(), "order 1");
+//! sub.unsubscribe().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Services publish and subscribe with typed messages: [`Publisher`] and [`Subscriber`]
+//! (see `Service::publisher` and `ServiceBuilder::subscriber`).
+
+mod dispatch;
+mod http;
+mod memory;
+#[cfg(feature = "nats")]
+mod nats;
+mod typed;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use crate::context::Metadata;
+use crate::error::{Error, Result};
+use crate::registry::SharedRegistry;
+
+pub use http::{HTTP_BROKER_SERVICE, HttpBroker, HttpBrokerOptions};
+pub use memory::MemoryBroker;
+#[cfg(feature = "nats")]
+pub use nats::{NatsBroker, NatsMode};
+pub use typed::{Publisher, Subscriber};
+
+const ID: &str = "micro.broker";
+
+/// Header: the message id (set on publish when missing).
+pub const HEADER_ID: &str = "micro-id";
+/// Header: the topic the message was published on.
+pub const HEADER_TOPIC: &str = "micro-topic";
+/// Header: the body's content type (`application/json`, `application/protobuf` ...).
+pub const HEADER_CONTENT_TYPE: &str = "content-type";
+/// Header: when the message was published, in milliseconds since the Unix epoch.
+pub const HEADER_TIMESTAMP: &str = "micro-timestamp";
+/// Header on dead letters: why the message was dead-lettered.
+pub const HEADER_ERROR: &str = "micro-error";
+
+/// A boxed, `Send` future, as broker methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A message: headers (id, topic, content type, timestamp and the caller's metadata) and a
+/// body (go-micro's `broker.Message`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    /// Headers, with lower-case keys.
+    pub headers: Metadata,
+    /// The encoded payload.
+    pub body: Bytes,
+}
+
+impl Message {
+    /// A message with this body and no headers yet (publishing adds id, topic and
+    /// timestamp).
+    pub fn new(body: impl Into<Bytes>) -> Message {
+        Message {
+            headers: Metadata::new(),
+            body: body.into(),
+        }
+    }
+
+    /// Add a header.
+    #[must_use]
+    pub fn with_header(mut self, key: impl Into<String>, value: impl Into<String>) -> Message {
+        self.headers.insert(key, value);
+        self
+    }
+
+    /// The message id.
+    pub fn id(&self) -> Option<&str> {
+        self.headers.get(HEADER_ID)
+    }
+
+    /// The topic it was published on.
+    pub fn topic(&self) -> Option<&str> {
+        self.headers.get(HEADER_TOPIC)
+    }
+
+    /// The body's content type.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get(HEADER_CONTENT_TYPE)
+    }
+
+    /// When it was published.
+    pub fn timestamp(&self) -> Option<SystemTime> {
+        let millis: u64 = self.headers.get(HEADER_TIMESTAMP)?.parse().ok()?;
+        UNIX_EPOCH.checked_add(Duration::from_millis(millis))
+    }
+
+    /// Fill in the headers publishing adds: id and timestamp when missing, and the topic.
+    pub(crate) fn stamp(&mut self, topic: &str) {
+        if self.headers.get(HEADER_ID).is_none() {
+            self.headers.insert_static(HEADER_ID, new_id());
+        }
+        if self.headers.get(HEADER_TIMESTAMP).is_none() {
+            let millis = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0);
+            self.headers
+                .insert_static(HEADER_TIMESTAMP, millis.to_string());
+        }
+        if self.headers.get(HEADER_TOPIC) != Some(topic) {
+            self.headers.insert_static(HEADER_TOPIC, topic.to_owned());
+        }
+    }
+}
+
+/// A fresh message id: 128 random bits in hex.
+pub(crate) fn new_id() -> String {
+    format!("{:032x}", fastrand::u128(..))
+}
+
+/// A fresh message id, the kind publishing adds when a message has none (set it yourself
+/// to know it in advance, or to make a retried publish recognisable as the same message).
+pub fn new_message_id() -> String {
+    new_id()
+}
+
+/// Check a topic name: letters, digits and `. - _ : /`, not empty, at most 255 bytes, no
+/// empty `.`-separated part. The same rule holds on every broker, so a topic that works in
+/// development works on NATS.
+pub fn validate_topic(topic: &str) -> Result<()> {
+    let chars_ok = topic
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '/'));
+    let parts_ok = topic.split('.').all(|p| !p.is_empty());
+    if topic.is_empty() || topic.len() > 255 || !chars_ok || !parts_ok {
+        return Err(Error::bad_request(
+            ID,
+            format!(
+                "invalid topic {topic:?}: use letters, digits and . - _ : / (e.g. \"orders.created\"), no empty parts, at most 255 bytes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A delivered message, as a raw [`Handler`] sees it.
+///
+/// With automatic acknowledgement (the default) the handler's result settles the message.
+/// A handler may settle it itself first with [`Event::ack`], [`Event::nack`] or
+/// [`Event::reject`]; later settlements have no effect.
+pub struct Event {
+    settle: dispatch::Settle,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("topic", &self.topic())
+            .field("id", &self.message().id())
+            .field("attempt", &self.attempt())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Event {
+    /// The topic the message arrived on.
+    pub fn topic(&self) -> &str {
+        self.settle.topic()
+    }
+
+    /// The message.
+    pub fn message(&self) -> &Message {
+        self.settle.message()
+    }
+
+    /// A copy of the message, to keep beyond the handler.
+    pub fn to_message(&self) -> Message {
+        self.message().clone()
+    }
+
+    /// Which delivery this is: 1 the first time, more on redelivery.
+    pub fn attempt(&self) -> u32 {
+        self.settle.attempt()
+    }
+
+    /// Acknowledge: the message was handled.
+    pub async fn ack(&self) -> Result<()> {
+        self.settle.settle(dispatch::Verdict::Ack).await
+    }
+
+    /// Negatively acknowledge: deliver it again later (until `max_deliver`).
+    pub async fn nack(&self) -> Result<()> {
+        self.settle
+            .settle(dispatch::Verdict::Nack(
+                "the subscriber nacked it".to_owned(),
+            ))
+            .await
+    }
+
+    /// Reject: never deliver it again; dead-letter it (for messages that cannot be handled,
+    /// such as ones that do not decode).
+    pub async fn reject(&self, reason: &str) -> Result<()> {
+        self.settle
+            .settle(dispatch::Verdict::Reject(reason.to_owned()))
+            .await
+    }
+}
+
+/// A raw message handler: called once per delivery.
+pub type Handler = Arc<dyn Fn(Event) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+
+/// Make a [`Handler`] from an async closure.
+pub fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Event) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
+    Arc::new(move |event| Box::pin(f(event)))
+}
+
+/// How a subscription receives messages.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SubscribeOptions {
+    /// The queue group; `None` for a broadcast subscription.
+    pub queue: Option<String>,
+    /// Settle each message by the handler's result (default true). When false the handler
+    /// settles it through the [`Event`]; a message it leaves unsettled is acknowledged
+    /// (on engines that redeliver by themselves, it is redelivered after the ack wait).
+    pub auto_ack: bool,
+    /// How many messages are handled at once (default 1: in order).
+    pub concurrency: usize,
+    /// How many times a message is delivered before it is dead-lettered (default 5).
+    pub max_deliver: u32,
+    /// The first redelivery delay; it doubles with each attempt up to 10 s (default 100 ms).
+    pub retry_backoff: Duration,
+    /// How long an engine that redelivers by itself (JetStream) waits for an
+    /// acknowledgement before it delivers again (default 30 s).
+    pub ack_wait: Duration,
+    /// Messages waiting for a handler; when full, delivery slows down to the handler's pace
+    /// (default 1024).
+    pub buffer: usize,
+    /// A topic dead letters are published to (with the reason in the `micro-error`
+    /// header); when `None` they are logged and counted only.
+    pub dead_letter: Option<String>,
+}
+
+impl Default for SubscribeOptions {
+    fn default() -> SubscribeOptions {
+        SubscribeOptions {
+            queue: None,
+            auto_ack: true,
+            concurrency: 1,
+            max_deliver: 5,
+            retry_backoff: Duration::from_millis(100),
+            ack_wait: Duration::from_secs(30),
+            buffer: 1024,
+            dead_letter: None,
+        }
+    }
+}
+
+impl SubscribeOptions {
+    /// A subscription in queue group `name`: each message goes to one member of the group.
+    pub fn queue(name: impl Into<String>) -> SubscribeOptions {
+        SubscribeOptions {
+            queue: Some(name.into()),
+            ..SubscribeOptions::default()
+        }
+    }
+
+    /// A broadcast subscription: every message.
+    pub fn broadcast() -> SubscribeOptions {
+        SubscribeOptions::default()
+    }
+
+    /// Handle up to `n` messages at once.
+    #[must_use]
+    pub fn concurrency(mut self, n: usize) -> SubscribeOptions {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Deliver a message at most `n` times.
+    #[must_use]
+    pub fn max_deliver(mut self, n: u32) -> SubscribeOptions {
+        self.max_deliver = n.max(1);
+        self
+    }
+
+    /// The first redelivery delay.
+    #[must_use]
+    pub fn retry_backoff(mut self, delay: Duration) -> SubscribeOptions {
+        self.retry_backoff = delay;
+        self
+    }
+
+    /// The acknowledgement wait of engines that redeliver by themselves.
+    #[must_use]
+    pub fn ack_wait(mut self, wait: Duration) -> SubscribeOptions {
+        self.ack_wait = wait;
+        self
+    }
+
+    /// Let the handler settle messages through the [`Event`].
+    #[must_use]
+    pub fn manual_ack(mut self) -> SubscribeOptions {
+        self.auto_ack = false;
+        self
+    }
+
+    /// Publish dead letters to `topic`.
+    #[must_use]
+    pub fn dead_letter(mut self, topic: impl Into<String>) -> SubscribeOptions {
+        self.dead_letter = Some(topic.into());
+        self
+    }
+
+    /// How many messages may wait for a handler.
+    #[must_use]
+    pub fn buffer(mut self, n: usize) -> SubscribeOptions {
+        self.buffer = n.max(1);
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if let Some(queue) = &self.queue {
+            let ok = !queue.is_empty()
+                && queue.len() <= 200
+                && queue
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            if !ok {
+                return Err(Error::bad_request(
+                    ID,
+                    format!("invalid queue group {queue:?}: use letters, digits, '.', '-' and '_'"),
+                ));
+            }
+        }
+        if let Some(topic) = &self.dead_letter {
+            validate_topic(topic)?;
+        }
+        Ok(())
+    }
+
+    /// The delay before redelivery number `attempt + 1`.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        (self.retry_backoff * factor).min(Duration::from_secs(10))
+    }
+}
+
+/// Counters of one subscription.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Deliveries handed to the handler (redeliveries included).
+    pub delivered: u64,
+    /// Messages acknowledged.
+    pub acked: u64,
+    /// Negative acknowledgements (handler errors), each followed by a redelivery or a
+    /// dead letter.
+    pub nacked: u64,
+    /// Messages rejected without retry (for example, ones that did not decode).
+    pub rejected: u64,
+    /// Messages given up on: rejected, or nacked `max_deliver` times.
+    pub dead_lettered: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    delivered: AtomicU64,
+    acked: AtomicU64,
+    nacked: AtomicU64,
+    rejected: AtomicU64,
+    dead_lettered: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> Stats {
+        Stats {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            acked: self.acked.load(Ordering::Relaxed),
+            nacked: self.nacked.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
+        }
+    }
+}
+
+type Closer = Box<dyn FnOnce(Duration) -> BoxFuture<'static, ()> + Send>;
+
+/// How long [`Subscription::unsubscribe`] waits for received messages to be handled.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
+
+/// A live subscription. [`Subscription::unsubscribe`] stops it gracefully: no new messages,
+/// and the ones already received are handled. Dropping it stops it too, without waiting.
+#[must_use = "a subscription stops when dropped; keep it, or call unsubscribe"]
+pub struct Subscription {
+    topic: String,
+    queue: Option<String>,
+    counters: Arc<Counters>,
+    /// Stops the intake (engine side), then drains the dispatcher.
+    closer: Option<Closer>,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("topic", &self.topic)
+            .field("queue", &self.queue)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Subscription {
+    pub(crate) fn new(
+        topic: &str,
+        queue: Option<String>,
+        counters: Arc<Counters>,
+        closer: Closer,
+    ) -> Subscription {
+        Subscription {
+            topic: topic.to_owned(),
+            queue,
+            counters,
+            closer: Some(closer),
+        }
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The queue group, `None` for a broadcast subscription.
+    pub fn queue(&self) -> Option<&str> {
+        self.queue.as_deref()
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        self.counters.snapshot()
+    }
+
+    /// Stop receiving, and wait until the messages already received are handled (at most
+    /// [`DEFAULT_DRAIN`]).
+    pub async fn unsubscribe(self) {
+        self.unsubscribe_within(DEFAULT_DRAIN).await;
+    }
+
+    /// Stop receiving, and wait at most `grace` for the messages already received to be
+    /// handled.
+    pub async fn unsubscribe_within(mut self, grace: Duration) {
+        if let Some(close) = self.closer.take() {
+            close(grace).await;
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(close) = self.closer.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(close(DEFAULT_DRAIN));
+        }
+    }
+}
+
+/// A message broker (go-micro's `broker.Broker`).
+///
+/// Methods return boxed futures so that a broker can be chosen at run time
+/// (`Arc<dyn Broker>`). Brokers connect lazily on first use; [`Broker::connect`] connects
+/// early, to fail fast.
+pub trait Broker: Send + Sync + fmt::Debug + 'static {
+    /// The broker's name (`http`, `memory`, `nats`, `jetstream`).
+    fn name(&self) -> &'static str;
+
+    /// Where it connects or listens.
+    fn address(&self) -> String;
+
+    /// Connect now.
+    fn connect(&self) -> BoxFuture<'_, Result<()>>;
+
+    /// Close every subscription and the connection.
+    fn disconnect(&self) -> BoxFuture<'_, Result<()>>;
+
+    /// Publish `message` on `topic`. Adds the id (when missing), topic and timestamp headers.
+    /// Returns when the engine took the message: handed to each group's subscriber (`http`,
+    /// `memory`), written to the connection (`nats`) or stored (`jetstream`).
+    fn publish<'a>(&'a self, topic: &'a str, message: Message) -> BoxFuture<'a, Result<()>>;
+
+    /// Subscribe `handler` to `topic`.
+    fn subscribe<'a>(
+        &'a self,
+        topic: &'a str,
+        handler: Handler,
+        options: SubscribeOptions,
+    ) -> BoxFuture<'a, Result<Subscription>>;
+}
+
+/// A shared broker handle.
+pub type SharedBroker = Arc<dyn Broker>;
+
+/// The broker called `name`: `http` (default; subscribers found through `registry`),
+/// `memory` (this process), `nats` or `jetstream` (at `address`, default
+/// `nats://127.0.0.1:4222`).
+pub fn from_name(
+    name: &str,
+    address: Option<&str>,
+    registry: &SharedRegistry,
+) -> Result<SharedBroker> {
+    match name {
+        "" | "http" => {
+            let mut options = HttpBrokerOptions::default();
+            if let Some(address) = address {
+                options.address = address.to_owned();
+            }
+            Ok(Arc::new(HttpBroker::with_options(
+                registry.clone(),
+                options,
+            )))
+        }
+        "memory" => Ok(Arc::new(MemoryBroker::global())),
+        #[cfg(feature = "nats")]
+        "nats" => Ok(Arc::new(NatsBroker::new(
+            address.unwrap_or(nats::DEFAULT_ADDRESS),
+            NatsMode::Core,
+        ))),
+        #[cfg(feature = "nats")]
+        "jetstream" | "nats+jetstream" | "natsjs" => Ok(Arc::new(NatsBroker::new(
+            address.unwrap_or(nats::DEFAULT_ADDRESS),
+            NatsMode::JetStream,
+        ))),
+        #[cfg(not(feature = "nats"))]
+        "nats" | "jetstream" | "nats+jetstream" | "natsjs" => Err(Error::bad_request(
+            ID,
+            format!(
+                "broker {name:?} is not in this build: enable the `nats` feature of micro (it is on by default)"
+            ),
+        )),
+        other => Err(Error::bad_request(
+            ID,
+            format!("unknown broker {other:?}: use http (default), memory, nats or jetstream"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics() {
+        for ok in ["orders", "orders.created", "a-b_c:d/e", "x.y.z"] {
+            assert!(validate_topic(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "a..b", ".a", "a.", "a*", "a.>", "ü"] {
+            let err = validate_topic(bad).unwrap_err();
+            assert!(err.detail().contains("invalid topic"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stamp_fills_missing_headers_only() {
+        let mut m = Message::new("x").with_header(HEADER_ID, "given");
+        m.stamp("t");
+        assert_eq!(m.id(), Some("given"));
+        assert_eq!(m.topic(), Some("t"));
+        assert!(m.timestamp().is_some());
+        let mut m = Message::new("x");
+        m.stamp("t");
+        assert_eq!(m.id().map(str::len), Some(32));
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let o = SubscribeOptions::default();
+        assert_eq!(o.backoff(1), Duration::from_millis(100));
+        assert_eq!(o.backoff(2), Duration::from_millis(200));
+        assert_eq!(o.backoff(3), Duration::from_millis(400));
+        assert_eq!(o.backoff(30), Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,356 @@
+//! Typed publishing and subscribing: messages as protobuf or serde types.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+
+use super::{
+    Broker, Event, HEADER_CONTENT_TYPE, Handler, Message, SharedBroker, SubscribeOptions,
+    Subscription,
+};
+use crate::codec::{self, Codec, Format};
+use crate::context::{CallInfo, Context};
+use crate::error::Result;
+use crate::registry::{Endpoint, Value};
+
+/// Publishes messages of type `T` on one topic.
+///
+/// The body is encoded in the codec's default format (protobuf for generated messages,
+/// JSON for serde types) unless [`Publisher::format`] says otherwise, and the content type
+/// travels in the headers so that subscribers (and `micro subscribe`) decode it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
+/// use std::sync::Arc;
+/// use micro_runtime::broker::{MemoryBroker, Publisher};
+/// use micro_runtime::codec::Codec;
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct OrderCreated { id: u64 }
+///
+/// let broker = Arc::new(MemoryBroker::new());
+/// let orders = Publisher::with_codec(broker, "orders.created", Codec::serde());
+/// orders.publish(&OrderCreated { id: 7 }).await?;
+/// # Ok(()) }
+/// ```
+pub struct Publisher<T> {
+    broker: SharedBroker,
+    topic: Arc<str>,
+    codec: Codec<T>,
+    format: Format,
+    _marker: PhantomData<fn(&T)>,
+}
+
+impl<T> Clone for Publisher<T> {
+    fn clone(&self) -> Self {
+        Publisher {
+            broker: self.broker.clone(),
+            topic: self.topic.clone(),
+            codec: self.codec,
+            format: self.format,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("topic", &self.topic)
+            .field("broker", &self.broker.name())
+            .field("format", &self.format)
+            .finish()
+    }
+}
+
+impl<T: codec::Message> Publisher<T> {
+    /// A publisher of protobuf messages (generated types, or anything implementing
+    /// [`codec::Message`]).
+    pub fn new(broker: SharedBroker, topic: impl Into<String>) -> Publisher<T> {
+        Publisher::with_codec(broker, topic, Codec::message())
+    }
+}
+
+impl<T> Publisher<T> {
+    /// A publisher with an explicit codec, e.g. [`Codec::serde`] for serde types.
+    pub fn with_codec(
+        broker: SharedBroker,
+        topic: impl Into<String>,
+        codec: Codec<T>,
+    ) -> Publisher<T> {
+        Publisher {
+            broker,
+            topic: topic.into().into(),
+            format: codec.default_format(),
+            codec,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Encode bodies in `format` (for example JSON, to make messages readable by any
+    /// consumer).
+    #[must_use]
+    pub fn format(mut self, format: Format) -> Publisher<T> {
+        self.format = format;
+        self
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Publish `msg`.
+    pub async fn publish(&self, msg: &T) -> Result<()> {
+        self.publish_with(&Context::new(), msg).await
+    }
+
+    /// Publish `msg` with the metadata of `ctx` as headers (a handler passes its context
+    /// on, so request ids and the like follow the message).
+    pub async fn publish_with(&self, ctx: &Context, msg: &T) -> Result<()> {
+        let mut buf = BytesMut::new();
+        self.codec.encode(msg, self.format, &mut buf)?;
+        let mut message = Message::new(buf.freeze());
+        message.headers.extend(ctx.metadata());
+        message
+            .headers
+            .insert_static(HEADER_CONTENT_TYPE, self.format.content_type().to_owned());
+        self.broker.publish(&self.topic, message).await
+    }
+}
+
+enum Group {
+    /// The service's name (or broadcast outside a service).
+    ServiceDefault,
+    Named(String),
+    Broadcast,
+}
+
+/// A typed subscription to a topic, for [`ServiceBuilder::subscriber`] or
+/// [`Subscriber::subscribe`].
+///
+/// The handler gets a [`Context`] carrying the message's headers as metadata (id, topic,
+/// content type, timestamp and the publisher's metadata) and the decoded message. Bodies are
+/// decoded by their content type: protobuf, JSON or MessagePack, as the codec supports. A
+/// body that does not decode is rejected (dead-lettered) and never reaches the handler.
+///
+/// Inside a service a subscriber joins the queue group named after the service, so the
+/// instances of a service share the topic; [`Subscriber::broadcast`] gives every instance
+/// every message, and [`Subscriber::queue`] names another group.
+///
+/// [`ServiceBuilder::subscriber`]: crate::ServiceBuilder::subscriber
+pub struct Subscriber {
+    topic: String,
+    group: Group,
+    options: SubscribeOptions,
+    handler: Arc<dyn Fn(Context, Event) -> super::BoxFuture<'static, Result<()>> + Send + Sync>,
+    message_type: Value,
+    formats: Vec<Format>,
+}
+
+impl fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("topic", &self.topic)
+            .field("message", &self.message_type.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscriber {
+    /// A subscriber of protobuf messages: `async fn(Context, T) -> Result<()>`.
+    pub fn new<T, F, Fut>(topic: impl Into<String>, handler: F) -> Subscriber
+    where
+        T: codec::Message,
+        F: Fn(Context, T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        Subscriber::with_codec(topic, Codec::message(), handler)
+    }
+
+    /// A subscriber with an explicit codec, e.g. [`Codec::serde`] for serde types.
+    pub fn with_codec<T, F, Fut>(
+        topic: impl Into<String>,
+        codec: Codec<T>,
+        handler: F,
+    ) -> Subscriber
+    where
+        T: Send + 'static,
+        F: Fn(Context, T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let default = codec.default_format();
+        let handler = Arc::new(
+            move |ctx: Context, event: Event| -> super::BoxFuture<'static, Result<()>> {
+                let format = match event.message().content_type() {
+                    None => Some(default),
+                    Some(ct) => Format::from_content_type(ct),
+                };
+                let decoded = match format {
+                    Some(format) => codec
+                        .decode(format, event.message().body.clone())
+                        .map_err(|e| e.detail().to_owned()),
+                    None => Err(format!(
+                        "content type {:?} is not protobuf, JSON or MessagePack",
+                        event.message().content_type().unwrap_or_default()
+                    )),
+                };
+                match decoded {
+                    Ok(msg) => Box::pin(handler(ctx, msg)),
+                    Err(why) => Box::pin(async move {
+                        tracing::warn!(topic = event.topic(), id = event.message().id().unwrap_or(""), error = %why, "message does not decode");
+                        event
+                            .reject(&format!("the message does not decode: {why}"))
+                            .await
+                    }),
+                }
+            },
+        );
+        let name = short_type_name::<T>();
+        let message_type = codec.schema().unwrap_or_else(|| Value::new(name, name));
+        let formats = [Format::Proto, Format::Json, Format::MsgPack]
+            .into_iter()
+            .filter(|f| codec.supports(*f))
+            .collect();
+        Subscriber {
+            topic: topic.into(),
+            group: Group::ServiceDefault,
+            options: SubscribeOptions::default(),
+            handler,
+            message_type,
+            formats,
+        }
+    }
+
+    /// A subscriber that gets raw [`Event`]s (headers and bytes).
+    pub fn raw(topic: impl Into<String>, handler: Handler) -> Subscriber {
+        Subscriber {
+            topic: topic.into(),
+            group: Group::ServiceDefault,
+            options: SubscribeOptions::default(),
+            handler: Arc::new(move |_ctx, event| handler(event)),
+            message_type: Value::new("bytes", "bytes"),
+            formats: Vec::new(),
+        }
+    }
+
+    /// Join queue group `name` instead of the service's.
+    #[must_use]
+    pub fn queue(mut self, name: impl Into<String>) -> Subscriber {
+        self.group = Group::Named(name.into());
+        self
+    }
+
+    /// Get every message, in every instance.
+    #[must_use]
+    pub fn broadcast(mut self) -> Subscriber {
+        self.group = Group::Broadcast;
+        self
+    }
+
+    /// Delivery settings (the queue group set here is overridden by [`Subscriber::queue`] /
+    /// [`Subscriber::broadcast`] when called after).
+    #[must_use]
+    pub fn options(mut self, options: SubscribeOptions) -> Subscriber {
+        if let Some(queue) = &options.queue {
+            self.group = Group::Named(queue.clone());
+        }
+        self.options = options;
+        self
+    }
+
+    /// Handle up to `n` messages at once (default 1, in order).
+    #[must_use]
+    pub fn concurrency(mut self, n: usize) -> Subscriber {
+        self.options = self.options.concurrency(n);
+        self
+    }
+
+    /// Deliver a failing message at most `n` times (default 5).
+    #[must_use]
+    pub fn max_deliver(mut self, n: u32) -> Subscriber {
+        self.options = self.options.max_deliver(n);
+        self
+    }
+
+    /// Publish dead letters to `topic`.
+    #[must_use]
+    pub fn dead_letter(mut self, topic: impl Into<String>) -> Subscriber {
+        self.options = self.options.dead_letter(topic);
+        self
+    }
+
+    /// The message shape shown in the registry (default: the type's name).
+    #[must_use]
+    pub fn message(mut self, value: Value) -> Subscriber {
+        self.message_type = value;
+        self
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The queue group this subscriber joins in service `service`.
+    pub fn queue_for(&self, service: Option<&str>) -> Option<String> {
+        match &self.group {
+            Group::ServiceDefault => service.map(str::to_owned),
+            Group::Named(name) => Some(name.clone()),
+            Group::Broadcast => None,
+        }
+    }
+
+    /// The registry endpoint describing this subscriber in `service`: named after the topic,
+    /// with metadata `subscriber=true`, `topic`, `queue` (or `broadcast=true`) and the
+    /// message shape as the request.
+    pub fn endpoint(&self, service: Option<&str>) -> Endpoint {
+        let mut endpoint = Endpoint::new(self.topic.clone());
+        endpoint.request = Some(self.message_type.clone());
+        endpoint.metadata.insert("subscriber".into(), "true".into());
+        endpoint.metadata.insert("topic".into(), self.topic.clone());
+        match self.queue_for(service) {
+            Some(queue) => endpoint.metadata.insert("queue".into(), queue),
+            None => endpoint.metadata.insert("broadcast".into(), "true".into()),
+        };
+        if !self.formats.is_empty() {
+            let names: Vec<&str> = self.formats.iter().map(|f| f.name()).collect();
+            endpoint.metadata.insert("codecs".into(), names.join(","));
+        }
+        endpoint
+    }
+
+    /// Subscribe on `broker`, as a member of `service` (whose name is the default queue
+    /// group) or, with `None`, on its own (broadcast unless a queue was named).
+    pub async fn subscribe(
+        self,
+        broker: &dyn Broker,
+        service: Option<&str>,
+    ) -> Result<Subscription> {
+        let mut options = self.options.clone();
+        options.queue = self.queue_for(service);
+        let info = CallInfo {
+            service: service.unwrap_or_default().into(),
+            endpoint: self.topic.as_str().into(),
+            peer: None,
+        };
+        let typed = self.handler;
+        let handler: Handler = Arc::new(move |event: Event| {
+            let mut ctx = Context::new();
+            ctx.metadata_mut().extend(&event.message().headers);
+            ctx.set_call(info.clone());
+            typed(ctx, event)
+        });
+        broker.subscribe(&self.topic, handler, options).await
+    }
+}
+
+/// `my_crate::events::OrderCreated` → `OrderCreated`.
+fn short_type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}

@@ -1,0 +1,233 @@
+//! Shared by the broker tests, the crash-test subscriber and the benchmark: one broker per
+//! engine, a real NATS server when there is one, and small helpers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use micro::broker::{
+    Broker, Event, Handler, HttpBroker, HttpBrokerOptions, MemoryBroker, NatsBroker, NatsMode,
+    SharedBroker, handler,
+};
+use micro::registry::{LocalRegistry, SharedRegistry};
+
+/// The NATS server the tests use (`MICRO_TEST_NATS`, default `nats://127.0.0.1:4222`).
+pub fn nats_url() -> String {
+    std::env::var("MICRO_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// Is a NATS server reachable? When not: panics if `MICRO_REQUIRE_PEERS=1` (CI), else says
+/// the test is skipped and returns false.
+pub fn nats_or_skip(test: &str) -> bool {
+    let url = nats_url();
+    let hostport = url.trim_start_matches("nats://").to_owned();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok()
+        });
+    if reachable {
+        return true;
+    }
+    if std::env::var("MICRO_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
+        panic!(
+            "{test}: no NATS server at {url}, and MICRO_REQUIRE_PEERS=1 (scripts/test.sh starts one)"
+        );
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("skipped {test}: no NATS server at {url} (scripts/test.sh starts one)");
+    }
+    false
+}
+
+/// The brokers under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// In process.
+    Memory,
+    /// Subscribers found through a (local, on-disk) registry.
+    Http,
+    /// Core NATS.
+    Nats,
+    /// NATS JetStream.
+    JetStream,
+}
+
+impl Engine {
+    /// Every engine; the NATS ones only when a server is reachable.
+    pub fn all(test: &str) -> Vec<Engine> {
+        let mut engines = vec![Engine::Memory, Engine::Http];
+        if nats_or_skip(test) {
+            engines.extend([Engine::Nats, Engine::JetStream]);
+        }
+        engines
+    }
+
+    /// Does the engine redeliver through its server (rather than in the subscriber)?
+    pub fn is_durable(self) -> bool {
+        self == Engine::JetStream
+    }
+}
+
+/// Makes brokers: a fresh one per call (as separate processes would have), sharing what
+/// processes share (the registry directory, the NATS server, the process for `memory`).
+#[derive(Debug)]
+pub struct Fixture {
+    /// The registry of the `http` brokers.
+    pub registry: SharedRegistry,
+    memory: MemoryBroker,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A fixture with its own registry directory.
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let registry: SharedRegistry =
+            Arc::new(LocalRegistry::new(dir.path().join("registry")).expect("local registry"));
+        Fixture {
+            registry,
+            memory: MemoryBroker::new(),
+            _dir: dir,
+        }
+    }
+
+    /// A broker of `engine`, as a new process would have it.
+    pub fn broker(&self, engine: Engine) -> SharedBroker {
+        match engine {
+            Engine::Memory => Arc::new(self.memory.clone()),
+            Engine::Http => {
+                let mut options = HttpBrokerOptions::default();
+                options.address = "127.0.0.1:0".to_owned();
+                Arc::new(HttpBroker::with_options(self.registry.clone(), options))
+            }
+            Engine::Nats => Arc::new(NatsBroker::new(nats_url(), NatsMode::Core)),
+            Engine::JetStream => Arc::new(NatsBroker::new(nats_url(), NatsMode::JetStream)),
+        }
+    }
+}
+
+impl Default for Fixture {
+    fn default() -> Fixture {
+        Fixture::new()
+    }
+}
+
+/// A topic no other test or run uses.
+pub fn unique_topic(prefix: &str) -> String {
+    format!("test.{prefix}.{:016x}", fastrand_u64())
+}
+
+fn fastrand_u64() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// Records the bodies a subscription handled, and how often.
+#[derive(Clone, Debug, Default)]
+pub struct Recorder {
+    seen: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Recorder {
+    /// A handler that records each body (as text) and acknowledges.
+    pub fn handler(&self) -> Handler {
+        let seen = self.seen.clone();
+        handler(move |event: Event| {
+            let body = String::from_utf8_lossy(&event.message().body).into_owned();
+            *seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(body)
+                .or_default() += 1;
+            async { Ok(()) }
+        })
+    }
+
+    /// Messages handled, duplicates included.
+    pub fn total(&self) -> usize {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .sum()
+    }
+
+    /// Distinct messages handled.
+    pub fn distinct(&self) -> usize {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// How often each body was handled.
+    pub fn counts(&self) -> HashMap<String, usize> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Wait until `done` holds, at most `limit`; returns whether it did.
+pub async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    done()
+}
+
+/// Wait until the registry lists `n` http-broker subscriptions of `topic`.
+pub async fn wait_for_http_subscribers(registry: &SharedRegistry, topic: &str, n: usize) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        let found = registry
+            .get_service(micro::broker::HTTP_BROKER_SERVICE)
+            .await
+            .map(|services| {
+                services
+                    .iter()
+                    .flat_map(|s| &s.nodes)
+                    .filter(|node| node.metadata.get("topic").map(String::as_str) == Some(topic))
+                    .count()
+            })
+            .unwrap_or(0);
+        if found >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} subscribers of {topic} did not appear in the registry");
+}
+
+/// Delete the JetStream streams micro created for `topic` (tests clean up after
+/// themselves).
+pub async fn delete_streams(topic: &str) {
+    let Ok(client) = async_nats::connect(nats_url()).await else {
+        return;
+    };
+    let js = async_nats::jetstream::new(client);
+    if let Ok(name) = js.stream_by_subject(topic).await {
+        let _ = js.delete_stream(&name).await;
+    }
+}
+
+/// Publish `bodies` on `topic`, up to `in_flight` at once.
+pub async fn publish_all(
+    broker: &dyn Broker,
+    topic: &str,
+    bodies: impl IntoIterator<Item = String>,
+    in_flight: usize,
+) -> micro::Result<()> {
+    use futures_util::StreamExt;
+    let results: Vec<micro::Result<()>> = futures_util::stream::iter(bodies)
+        .map(|body| broker.publish(topic, micro::broker::Message::new(body)))
+        .buffer_unordered(in_flight.max(1))
+        .collect()
+        .await;
+    results.into_iter().collect()
+}

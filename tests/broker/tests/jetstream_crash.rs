@@ -1,0 +1,141 @@
+//! 10,000 messages through JetStream while the subscriber process is killed (SIGKILL) and a
+//! new one takes over its queue group: none is lost, each is handled at least once, and the
+//! duplicates (messages handled but not yet acknowledged when the process died) are counted.
+
+#![allow(clippy::print_stderr)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use broker_tests::{delete_streams, nats_or_skip, nats_url, unique_topic};
+use micro::broker::{Broker, Message, NatsBroker, NatsMode};
+
+const MESSAGES: usize = 10_000;
+const KILL_AFTER: usize = 3_000;
+
+fn spawn_subscriber(topic: &str, file: &std::path::Path) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_broker-subscriber"))
+        .args([topic, "crash-test", &file.display().to_string()])
+        .env("MICRO_BROKER", "jetstream")
+        .env("MICRO_BROKER_ADDRESS", nats_url())
+        .env("MICRO_REGISTRY", "memory")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start broker-subscriber");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read");
+    assert_eq!(line.trim(), "READY", "the subscriber did not start");
+    child
+}
+
+fn handled(file: &std::path::Path) -> HashMap<String, usize> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut counts = HashMap::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        *counts.entry(line.to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn lines(file: &std::path::Path) -> usize {
+    std::fs::read_to_string(file)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_message_is_lost_when_the_subscriber_is_killed_mid_stream() {
+    if !nats_or_skip("jetstream crash test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("handled.txt");
+    let topic = unique_topic("crash");
+    let broker = NatsBroker::new(nats_url(), NatsMode::JetStream);
+    let started = Instant::now();
+
+    // The first subscriber creates the stream and the durable consumer of the group.
+    let mut first = spawn_subscriber(&topic, &file);
+
+    let publisher = {
+        let broker = broker.clone();
+        let topic = topic.clone();
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let results: Vec<micro::Result<()>> = futures_util::stream::iter(0..MESSAGES)
+                .map(|i| {
+                    let broker = broker.clone();
+                    let topic = topic.clone();
+                    async move {
+                        broker
+                            .publish(&topic, Message::new(format!("m{i:05}")))
+                            .await
+                    }
+                })
+                .buffer_unordered(64)
+                .collect()
+                .await;
+            results.into_iter().filter(|r| r.is_err()).count()
+        })
+    };
+
+    // Kill the subscriber in the middle of the stream.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines(&file) < KILL_AFTER {
+        assert!(
+            Instant::now() < deadline,
+            "the first subscriber handled only {}",
+            lines(&file)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill().expect("SIGKILL the subscriber");
+    let _ = first.wait();
+    let at_kill = lines(&file);
+    let mut second = spawn_subscriber(&topic, &file);
+
+    let failed_publishes = publisher.await.unwrap();
+    assert_eq!(
+        failed_publishes, 0,
+        "every publish was acknowledged by JetStream"
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while handled(&file).len() < MESSAGES && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let redeliveries that are still on their way arrive.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _ = second.kill();
+    let _ = second.wait();
+
+    let counts = handled(&file);
+    let missing: Vec<String> = (0..MESSAGES)
+        .map(|i| format!("m{i:05}"))
+        .filter(|m| !counts.contains_key(m))
+        .collect();
+    let total: usize = counts.values().sum();
+    let duplicates = total - counts.len();
+    eprintln!(
+        "jetstream crash test: published {MESSAGES}, killed the subscriber after {at_kill} handled, \
+         handled {} distinct ({total} in all), lost {}, duplicates {duplicates}, in {:.1}s",
+        counts.len(),
+        missing.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        missing.is_empty(),
+        "lost {} messages, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(
+        counts.len(),
+        MESSAGES,
+        "only published messages were handled"
+    );
+    delete_streams(&topic).await;
+}

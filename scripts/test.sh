@@ -1,16 +1,43 @@
 #!/usr/bin/env bash
 # Every test, with the real peers: protoc (Debian protobuf-compiler), buf (npm
-# @bufbuild/buf), Python protobuf + grpcio-tools (PyPI) and the googleapis-common-protos
-# corpus (PyPI). Installs what is missing, then runs `cargo test --workspace` with
-# MICRO_REQUIRE_PEERS=1 so that no peer test can silently skip.
+# @bufbuild/buf), Python protobuf + grpcio-tools (PyPI), the googleapis-common-protos
+# corpus (PyPI) and a NATS server with JetStream (Debian nats-server). Installs and starts
+# what is missing, then runs `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no
+# peer test can silently skip, and the gRPC interop suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${MICRO_CACHE:-$HOME/.cache/micro}"
 
+APT_UPDATED=
+apt_install() {
+    if [ -z "$APT_UPDATED" ]; then
+        apt-get update -qq >&2
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
 if ! command -v protoc >/dev/null 2>&1; then
     echo "installing protobuf-compiler" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >&2
+    apt_install protobuf-compiler
+fi
+
+# NATS with JetStream on 127.0.0.1:4222 for the broker tests: use the one running, or
+# start one (Debian nats-server) with its store under the cache directory.
+nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+if ! nats_up; then
+    if ! command -v nats-server >/dev/null 2>&1; then
+        echo "installing nats-server" >&2
+        apt_install nats-server
+    fi
+    mkdir -p "$CACHE/nats"
+    echo "starting nats-server -js on 127.0.0.1:4222" >&2
+    nohup nats-server -a 127.0.0.1 -p 4222 -js -sd "$CACHE/nats" >"$CACHE/nats.log" 2>&1 &
+    for _ in $(seq 1 100); do
+        nats_up && break
+        sleep 0.1
+    done
+    nats_up || { echo "nats-server did not start; see $CACHE/nats.log" >&2; exit 1; }
 fi
 
 if ! python3 -c "import google.protobuf.json_format, grpc_tools.protoc" >/dev/null 2>&1; then

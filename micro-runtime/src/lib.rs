@@ -12,6 +12,7 @@
 //! | Calls | [`client`] | 30 s deadline, retries only when safe |
 //! | Endpoints | [`server`] | typed async closures, all four streaming kinds |
 //! | Lifecycle | [`service`] | register, heartbeat, graceful stop on SIGINT/SIGTERM |
+//! | Pub/sub | [`broker`] | `http` (no broker server), or NATS core / JetStream; one delivery per service |
 //! | Errors | [`error`] | go-micro's `{id, code, detail, status}` ⇄ gRPC status |
 
 #![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::templates::Template;
+
 /// Call, inspect and run micro services.
 #[derive(Debug, Parser)]
 #[command(
@@ -14,7 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     max_term_width = 100
 )]
 #[command(
-    after_help = "Configuration also comes from MICRO_* environment variables (MICRO_REGISTRY, MICRO_HOME ...)."
+    after_help = "Call an endpoint with its fields as flags: micro SERVICE ENDPOINT --field value ...\n  (micro greeter hello --name John)\n\nConfiguration also comes from MICRO_* environment variables (MICRO_REGISTRY, MICRO_HOME ...)."
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -51,7 +53,13 @@ pub(crate) struct Global {
     )]
     pub(crate) broker_address: Option<String>,
     /// Home of the embedded registry [default: ~/.micro].
-    #[arg(long, global = true, env = "MICRO_HOME", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "MICRO_HOME",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub(crate) home: Option<PathBuf>,
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
@@ -69,6 +77,8 @@ pub(crate) enum Output {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Create a service project from a template.
+    New(NewArgs),
     /// List registered services.
     Services,
     /// Show a service: versions, endpoints with their request and response fields, nodes.
@@ -77,10 +87,35 @@ pub(crate) enum Command {
     Call(CallArgs),
     /// Check the health of every node of a service (grpc.health.v1).
     Health(HealthArgs),
+    /// Open a stream: JSON requests from the argument or stdin (one per line), one JSON line
+    /// out per response.
+    Stream(StreamArgs),
     /// Publish a JSON message on a topic.
     Publish(PublishArgs),
     /// Print the messages published on a topic, one JSON line each.
     Subscribe(SubscribeArgs),
+    /// Register a service (JSON, as `micro describe -o json` prints it) until deregistered.
+    Register {
+        #[command(subcommand)]
+        what: RegisterWhat,
+    },
+    /// Remove the nodes of a service (JSON) from the registry.
+    Deregister {
+        #[command(subcommand)]
+        what: RegisterWhat,
+    },
+    /// Regenerate code for this project's .proto files and add handler stubs for new methods.
+    Gen(GenArgs),
+    /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Call an endpoint with fields as flags: `micro greeter hello --name John`
+    /// (`micro SERVICE ENDPOINT --field value ...`).
+    #[command(external_subcommand)]
+    Dynamic(Vec<String>),
     /// Older spelling: `micro list services`.
     #[command(hide = true)]
     List {
@@ -92,6 +127,15 @@ pub(crate) enum Command {
     Get {
         #[command(subcommand)]
         what: GetWhat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegisterWhat {
+    /// A service record: `{"name":"x","version":"1","nodes":[{"id":"x-1","address":"10.0.0.1:9000"}]}`.
+    Service {
+        /// The record as JSON. Read from stdin when omitted.
+        json: Option<String>,
     },
 }
 
@@ -137,12 +181,60 @@ pub(crate) struct CallArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct StreamArgs {
+    /// The service's registry name, e.g. greeter.
+    pub(crate) service: String,
+    /// The endpoint, Service.Method, e.g. Greeter.Stream.
+    pub(crate) endpoint: String,
+    /// One request as JSON; without it, requests are read from stdin, one JSON per line.
+    pub(crate) request: Option<String>,
+    /// Call this node address (host:port) instead of asking the registry.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) address: Vec<String>,
+    /// Metadata sent with the stream, as key=value; repeatable.
+    #[arg(long, short = 'm', value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) metadata: Vec<(String, String)>,
+    /// Deadline of the whole stream, e.g. 5m [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GenArgs {
+    /// The project directory (with proto/ and src/).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Show what would change without writing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct HealthArgs {
     /// The service's registry name, e.g. greeter.
     pub(crate) service: String,
     /// Deadline of each check.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub(crate) timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// The project name, e.g. hello-world (letters, digits, '-' and '_').
+    pub(crate) name: String,
+    /// What to create.
+    #[arg(long, short = 't', value_enum, default_value_t = Template::Service)]
+    pub(crate) template: Template,
+    /// Where to create the project directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Prefix of the registry name and proto package, e.g. com.example.
+    #[arg(long, value_name = "NS")]
+    pub(crate) namespace: Option<String>,
+    /// The micro checkout the project depends on [default: the one this binary was built
+    /// from].
+    #[arg(long = "micro-path", visible_alias = "micro_path", value_name = "PATH")]
+    pub(crate) micro_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod output;
+mod templates;
 
 use std::process::ExitCode;
 

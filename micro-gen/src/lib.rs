@@ -31,6 +31,16 @@ mod protobuf;
 #[cfg(feature = "protobuf")]
 pub use protobuf::{Builder, Error, compile_protos, configure};
 
+/// The services declared in `protos` (found under `includes`), for tools that write handler
+/// stubs: see [`Builder::services`].
+#[cfg(feature = "protobuf")]
+pub fn services(
+    protos: &[impl AsRef<std::path::Path>],
+    includes: &[impl AsRef<std::path::Path>],
+) -> Result<Vec<model::Service>, Error> {
+    configure().services(protos, includes)
+}
+
 /// The `protoc-gen-micro` plugin protocol: request bytes in, response bytes out.
 #[cfg(feature = "protobuf")]
 pub mod plugin {

@@ -52,6 +52,8 @@ pub use micro_runtime::*;
 pub use prost;
 /// Serde, re-exported for generated code and hand-written messages.
 pub use serde;
+/// Logging macros (`micro::tracing::info!` ...), printed by [`init_logging`].
+pub use tracing;
 
 /// Install a log subscriber for a binary, filtered by `MICRO_LOG_LEVEL` (default `info`).
 ///
@@ -63,6 +65,7 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

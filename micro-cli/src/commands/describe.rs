@@ -75,6 +75,9 @@ pub(crate) fn render(svc: &Service) -> String {
         if ep.is_idempotent() {
             flags.push("idempotent".to_owned());
         }
+        if let (Some(method), Some(path)) = (ep.metadata.get("method"), ep.metadata.get("path")) {
+            flags.push(format!("{method} {path}"));
+        }
         if flags.is_empty() {
             let _ = writeln!(out, "  {}", ep.name);
         } else {

@@ -2,15 +2,20 @@
 
 mod call;
 mod describe;
+mod dynamic;
+mod gen_stubs;
 mod health;
+mod new;
 mod publish;
+mod register;
 mod services;
+mod stream;
 mod subscribe;
 
 use micro::config::Options;
 use micro::{Client, Error};
 
-use crate::cli::{Cli, Command, GetWhat, Global, ListWhat};
+use crate::cli::{Cli, Command, GetWhat, Global, ListWhat, RegisterWhat};
 
 /// A failure with the exit code it maps to and a hint of what to do.
 #[derive(Debug)]
@@ -64,7 +69,7 @@ impl CliError {
 }
 
 /// The options the global flags and the environment give.
-fn options(global: &Global) -> Result<Options, CliError> {
+pub(crate) fn options(global: &Global) -> Result<Options, CliError> {
     let mut options = Options::from_env().map_err(|e| {
         CliError::usage(e.detail(), Some("fix or unset the MICRO_* variable".into()))
     })?;
@@ -137,6 +142,21 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         } => describe::exec(global, &client(global)?, &args).await,
         Command::Call(args) => call::exec(global, &client(global)?, args).await,
         Command::Health(args) => health::exec(global, &client(global)?, &args).await,
+        Command::New(args) => new::exec(global, args).await,
+        Command::Stream(args) => stream::exec(global, &client(global)?, args).await,
+        Command::Register {
+            what: RegisterWhat::Service { json },
+        } => register::exec(global, json, true).await,
+        Command::Deregister {
+            what: RegisterWhat::Service { json },
+        } => register::exec(global, json, false).await,
+        Command::Gen(args) => gen_stubs::exec(global, args),
+        Command::Completion { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "micro", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Dynamic(args) => dynamic::exec(global, &client(global)?, args).await,
         Command::Publish(args) => publish::exec(global, broker(global)?, args).await,
         Command::Subscribe(args) => subscribe::exec(global, broker(global)?, args).await,
     }

@@ -11,7 +11,13 @@ pub(crate) async fn exec(global: &Global, client: &micro::Client) -> Result<(), 
         .list_services()
         .await
         .map_err(|e| CliError::remote(&e, "the registry"))?;
-    let mut names: Vec<String> = services.into_iter().map(|s| s.name).collect();
+    // The http broker's subscription records are plumbing: `micro describe
+    // micro.http.broker` shows them.
+    let mut names: Vec<String> = services
+        .into_iter()
+        .map(|s| s.name)
+        .filter(|n| n != micro::broker::HTTP_BROKER_SERVICE)
+        .collect();
     names.sort();
     names.dedup();
     match global.output {

@@ -243,6 +243,30 @@ impl Builder {
         Ok(())
     }
 
+    /// The services declared in the packages of `protos` (not in their imports), each method
+    /// with its Rust name and its request and response types as Rust paths relative to the
+    /// package's module (`Request`, `::prost_types::Timestamp`, `()`): what tools that write
+    /// handler stubs need (`micro gen`). Nothing is written.
+    pub fn services(
+        &self,
+        protos: &[impl AsRef<Path>],
+        includes: &[impl AsRef<Path>],
+    ) -> Result<Vec<crate::model::Service>, Error> {
+        let (compiler, _) = self.compile(protos, includes)?;
+        let names: Vec<String> = protos
+            .iter()
+            .filter_map(|p| {
+                let p = p.as_ref();
+                includes
+                    .iter()
+                    .find_map(|i| p.strip_prefix(i.as_ref()).ok())
+                    .or(Some(p))
+                    .map(|rel| rel.to_string_lossy().replace('\\', "/"))
+            })
+            .collect();
+        super::services(input(&compiler), &names, &self.settings)
+    }
+
     /// Compile and return the generated files as `(file name, content)` without writing
     /// anything.
     pub fn generate(
@@ -269,8 +293,15 @@ impl Builder {
             ));
         }
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
-        let mut compiler =
-            protox::Compiler::new(&includes).map_err(|e| protox_error(&e, &includes))?;
+        let mut resolver = protox::file::ChainFileResolver::new();
+        for include in &includes {
+            resolver.add(protox::file::IncludeFileResolver::new(include.clone()));
+        }
+        resolver.add(protox::file::GoogleFileResolver::new());
+        // Last: `google/api/annotations.proto` and `google/api/http.proto`, for services
+        // with HTTP bindings that do not vendor googleapis (a vendored copy wins).
+        resolver.add(GoogleApiResolver);
+        let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler
             .include_imports(true)
             .include_source_info(self.settings.comments);
@@ -284,6 +315,23 @@ impl Builder {
             .filter_map(|f| f.path().map(Path::to_path_buf))
             .collect();
         Ok((compiler, opened))
+    }
+}
+
+/// Built-in copies of the googleapis files that declare `google.api.http`.
+#[derive(Debug)]
+struct GoogleApiResolver;
+
+impl protox::file::FileResolver for GoogleApiResolver {
+    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
+        let source = match name {
+            "google/api/annotations.proto" => {
+                include_str!("../../proto/google/api/annotations.proto")
+            }
+            "google/api/http.proto" => include_str!("../../proto/google/api/http.proto"),
+            _ => return Err(protox::Error::file_not_found(name)),
+        };
+        protox::file::File::from_source(name, source)
     }
 }
 

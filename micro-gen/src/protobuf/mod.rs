@@ -524,6 +524,51 @@ fn service_model(
     })
 }
 
+/// The service models of the packages of the files named `files` (all packages when none
+/// match), with Rust type paths as prost-build resolves them.
+pub(crate) fn services(
+    input: Input,
+    files: &[String],
+    settings: &Settings,
+) -> Result<Vec<model::Service>, Error> {
+    let Input { fds, pool } = input;
+    let mut config = prost_build::Config::new();
+    config.format(false);
+    let cg = &settings.codegen_path;
+    config.prost_path(format!("{cg}::prost"));
+    config.prost_types_path(format!("{cg}::prost_types"));
+    for (proto, rust) in &settings.extern_paths {
+        config.extern_path(proto, rust);
+    }
+    let collector = Collector::default();
+    config.service_generator(Box::new(collector.clone()));
+    let packages: BTreeSet<String> = fds
+        .file
+        .iter()
+        .filter(|f| files.iter().any(|n| n == f.name()))
+        .map(|f| f.package().to_owned())
+        .collect();
+    let requests: Vec<(Module, FileDescriptorProto)> = fds
+        .file
+        .iter()
+        .map(|f| (Module::from_protobuf_package_name(f.package()), f.clone()))
+        .collect();
+    config
+        .generate(requests)
+        .map_err(|e| Error::new(format!("micro-gen: prost-build failed: {e}")))?;
+    let services = collector.services.borrow();
+    let mut out = Vec::new();
+    for (package, svcs) in services.iter() {
+        if !packages.is_empty() && !packages.contains(package) {
+            continue;
+        }
+        for svc in svcs {
+            out.push(service_model(svc, &pool, settings.comments)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The text of an include file: a module tree with one `include!` per package.
 pub(crate) fn include_file(files: &[Generated], include: impl Fn(&str) -> String) -> String {
     #[derive(Default)]

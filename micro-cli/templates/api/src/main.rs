@@ -1,0 +1,18 @@
+//! Runs the {{ name }} API: `cargo run`, then
+//! `micro call {{ service_name }} {{ svc }}.Call '{"name":"John"}'`.
+
+use {{ snake }}::SERVICE;
+use {{ snake }}::handler::Handler;
+use {{ snake }}::pb::{{ svc_snake }}_server::{{ svc }}Server;
+
+#[tokio::main]
+async fn main() -> micro::Result<()> {
+    micro::init_logging();
+    micro::Service::builder(SERVICE)
+        .version("latest")
+        .handler({{ svc }}Server::new(Handler))
+        .flags(std::env::args().skip(1))
+        .build()?
+        .run()
+        .await
+}

@@ -176,6 +176,42 @@ fn two_nodes_are_listed_described_called_and_balanced() {
     env(&mut client, home.path());
     let out = client.args(["Jane"]).output().unwrap();
     assert_eq!(stdout(&out), "Hello Jane\n");
+
+    // Dynamic calls: the endpoint by its method name, the request from flags.
+    let out = micro(home.path(), &["greeter", "hello", "--name", "Flag"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "{\"msg\":\"Hello Flag\"}\n");
+    for (args, says) in [
+        (
+            &["greeter", "hello", "--nmae", "x"][..],
+            "Greeter.Hello has no field --nmae",
+        ),
+        (
+            &["greeter", "goodbye"][..],
+            "greeter has no endpoint \"goodbye\"",
+        ),
+        (&["greeter", "hello", "stray"][..], "unexpected argument"),
+    ] {
+        let out = micro(home.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+
+    // Streams: one JSON line per response.
+    let out = micro(
+        home.path(),
+        &[
+            "stream",
+            "greeter",
+            "Greeter.Stream",
+            r#"{"name":"S","count":3}"#,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[2].contains("Hello S #3"), "{lines:?}");
 }
 
 #[test]

@@ -22,7 +22,7 @@ use crate::grpc::body::RecvBody;
 use crate::grpc::{self, frame};
 
 /// Messages buffered between a sender and the connection before `send` waits.
-pub(crate) const STREAM_BUFFER: usize = 16;
+pub(crate) const STREAM_BUFFER: usize = 64;
 
 /// An in-memory stream: what `tx` sends, `rx` receives (encoded and decoded on the way, as
 /// over the network). `rx` ends when every sender is dropped.

@@ -68,10 +68,19 @@ impl http_body::Body for Body {
                 Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
             }
             Body::Channel { first, rx, .. } => {
-                if let Some(frame) = first.take() {
-                    return Poll::Ready(Some(Ok(frame)));
-                }
-                rx.poll_recv(cx).map(|f| f.map(Ok))
+                let frame = match first.take() {
+                    Some(frame) => frame,
+                    None => match rx.poll_recv(cx) {
+                        Poll::Ready(Some(frame)) => frame,
+                        Poll::Ready(None) => return Poll::Ready(None),
+                        Poll::Pending => return Poll::Pending,
+                    },
+                };
+                let data = match frame.into_data() {
+                    Ok(data) => data,
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                };
+                Poll::Ready(Some(Ok(Frame::data(coalesce(data, rx, first)))))
             }
         }
     }
@@ -93,6 +102,49 @@ impl http_body::Body for Body {
             } => SizeHint::with_exact(d.len() as u64),
             _ => SizeHint::default(),
         }
+    }
+}
+
+/// Up to this many bytes of messages already queued go out in one DATA frame.
+const COALESCE: usize = 64 * 1024;
+
+/// `data` followed by the data frames queued behind it (up to [`COALESCE`] bytes): many
+/// small stream messages become one HTTP/2 frame and one write instead of one each. The
+/// first frame that does not fit (or is not data) waits in `first`.
+fn coalesce(
+    data: Bytes,
+    rx: &mut mpsc::Receiver<Frame<Bytes>>,
+    first: &mut Option<Frame<Bytes>>,
+) -> Bytes {
+    if data.len() >= COALESCE {
+        return data;
+    }
+    let mut buf: Option<bytes::BytesMut> = None;
+    let mut len = data.len();
+    while let Ok(next) = rx.try_recv() {
+        match next.into_data() {
+            Ok(more) if len + more.len() <= COALESCE => {
+                let b = buf.get_or_insert_with(|| {
+                    let mut b = bytes::BytesMut::with_capacity(COALESCE.min(len * 16));
+                    b.extend_from_slice(&data);
+                    b
+                });
+                b.extend_from_slice(&more);
+                len += more.len();
+            }
+            Ok(more) => {
+                *first = Some(Frame::data(more));
+                break;
+            }
+            Err(other) => {
+                *first = Some(other);
+                break;
+            }
+        }
+    }
+    match buf {
+        Some(b) => b.freeze(),
+        None => data,
     }
 }
 

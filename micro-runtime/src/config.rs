@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::client::ClientOptions;
+use crate::client::{ClientOptions, Transport};
 use crate::error::{Error, Result};
 use crate::registry::{self, SharedRegistry};
 use crate::selector::Strategy;
@@ -42,7 +42,10 @@ pub struct Options {
     pub broker_address: Option<String>,
     /// Selector strategy: `random` (default) or `roundrobin`.
     pub selector: String,
-    /// Transport: `grpc` (default).
+    /// Transport between micro processes: `auto` (default: the native transport where both
+    /// sides speak it, gRPC otherwise), `grpc` (gRPC only; servers neither accept nor
+    /// advertise the native transport) or `native` (clients use it even for nodes that do
+    /// not advertise it). Servers always serve gRPC too.
     pub transport: String,
     /// Address the server listens on (default `0.0.0.0:0`: every interface, a free port).
     pub server_address: String,
@@ -82,7 +85,7 @@ impl Default for Options {
             broker: "http".into(),
             broker_address: None,
             selector: "random".into(),
-            transport: "grpc".into(),
+            transport: "auto".into(),
             server_address: "0.0.0.0:0".into(),
             server_advertise: None,
             server_name: None,
@@ -189,16 +192,13 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "transport",
-        help: "transport: grpc (default)",
-        apply: |o, v| match v.trim() {
-            "" | "grpc" => {
-                o.transport = "grpc".into();
-                Ok(())
-            }
-            other => Err(Error::bad_request(
-                ID,
-                format!("unknown transport {other:?}: this build speaks grpc"),
-            )),
+        help: "transport between micro processes: auto (default: native where both sides speak it), grpc or native",
+        apply: |o, v| {
+            let v = v.trim();
+            let v = if v.is_empty() { "auto" } else { v };
+            Transport::from_name(v)?;
+            o.transport = v.to_owned();
+            Ok(())
         },
     },
     Setting {
@@ -468,6 +468,7 @@ impl Options {
             request_timeout: self.client_request_timeout,
             retries: self.client_retries,
             strategy: Strategy::from_name(&self.selector).unwrap_or_default(),
+            transport: Transport::from_name(&self.transport).unwrap_or_default(),
             ..ClientOptions::default()
         }
     }

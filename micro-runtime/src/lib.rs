@@ -26,6 +26,7 @@ mod context;
 pub mod error;
 mod grpc;
 pub mod health;
+mod native;
 pub mod reflection;
 pub mod registry;
 pub mod selector;

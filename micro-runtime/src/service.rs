@@ -416,7 +416,14 @@ impl Service {
             advertise,
         )
         .with_metadata("protocol", "grpc")
-        .with_metadata("transport", "grpc")
+        .with_metadata(
+            "transport",
+            if self.options.transport == "grpc" {
+                "grpc"
+            } else {
+                "native,grpc"
+            },
+        )
         .with_metadata("server", "micro")
         .with_metadata("registry", self.registry.name())
         .with_metadata("micro", env!("CARGO_PKG_VERSION"));
@@ -457,6 +464,7 @@ impl Service {
             table,
             service: self.name.as_str().into(),
             limits: self.limits,
+            native: self.options.transport != "grpc",
         });
         let server = server::start(listener, shared, self.options.shutdown_grace);
 

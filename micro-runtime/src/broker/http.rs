@@ -168,6 +168,7 @@ impl HttpBroker {
             table,
             service: HTTP_BROKER_SERVICE.into(),
             limits: Limits::default(),
+            native: true,
         });
         let server = server::start(listener, shared, Duration::from_secs(5));
         let heartbeat = tokio::spawn(heartbeat(

@@ -78,6 +78,57 @@ pub struct ClientOptions {
     pub max_recv_message_size: usize,
     /// How nodes are picked (default random).
     pub strategy: Strategy,
+    /// Which transport calls use (default [`Transport::Auto`], `MICRO_TRANSPORT`).
+    pub transport: Transport,
+}
+
+/// The transport a client uses to reach a node.
+///
+/// ```
+/// use micro_runtime::client::Transport;
+/// assert_eq!(Transport::from_name("native")?, Transport::Native);
+/// assert!(Transport::from_name("carrier-pigeon").is_err());
+/// # Ok::<(), micro_runtime::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// The native transport for nodes that advertise it (`transport: native,grpc` in their
+    /// metadata), gRPC for every other node.
+    #[default]
+    Auto,
+    /// gRPC over HTTP/2 always.
+    Grpc,
+    /// The native transport always, also for addresses given with
+    /// [`CallOptions::address`] (whose metadata is unknown).
+    Native,
+}
+
+impl Transport {
+    /// The transport named `auto`, `grpc` or `native`.
+    pub fn from_name(name: &str) -> Result<Transport> {
+        match name {
+            "auto" => Ok(Transport::Auto),
+            "grpc" => Ok(Transport::Grpc),
+            "native" => Ok(Transport::Native),
+            other => Err(Error::bad_request(
+                "micro.config",
+                format!("unknown transport {other:?}: use auto, grpc or native"),
+            )),
+        }
+    }
+
+    /// Whether calls to `node` use the native transport.
+    fn native_for(self, node: &Node) -> bool {
+        match self {
+            Transport::Grpc => false,
+            Transport::Native => true,
+            Transport::Auto => node
+                .metadata
+                .get("transport")
+                .is_some_and(|t| t.split(',').any(|t| t.trim() == "native")),
+        }
+    }
 }
 
 impl Default for ClientOptions {
@@ -89,6 +140,7 @@ impl Default for ClientOptions {
             max_send_message_size: grpc::DEFAULT_MAX_MESSAGE_SIZE,
             max_recv_message_size: grpc::DEFAULT_MAX_MESSAGE_SIZE,
             strategy: Strategy::Random,
+            transport: Transport::Auto,
         }
     }
 }
@@ -296,6 +348,17 @@ struct Outgoing<'a> {
     deadline: Instant,
 }
 
+impl Outgoing<'_> {
+    fn native_request<'p>(&'p self, path: &'p str) -> crate::native::client::Request<'p> {
+        crate::native::client::Request {
+            path,
+            format: self.format,
+            timeout: self.deadline.saturating_duration_since(Instant::now()),
+            metadata: [self.ctx.metadata(), &self.opts.metadata],
+        }
+    }
+}
+
 struct ClientInner {
     selector: Selector,
     pool: Pool,
@@ -328,7 +391,7 @@ impl Client {
         Client {
             inner: Arc::new(ClientInner {
                 selector: Selector::new(registry, options.strategy),
-                pool: Pool::new(options.connect_timeout),
+                pool: Pool::new(options.connect_timeout, options.max_recv_message_size),
                 options,
             }),
         }
@@ -534,8 +597,17 @@ impl Client {
                 format,
                 deadline,
             };
-            let req = self.build(&call, &target.node, &path, Body::once(frame.clone(), None))?;
-            let attempt = self.once(&target.node.address, req);
+            let native = self.inner.options.transport.native_for(&target.node);
+            let attempt = async {
+                if native {
+                    self.once_native(&call, &target.node.address, &path, frame.clone())
+                        .await
+                } else {
+                    let req =
+                        self.build(&call, &target.node, &path, Body::once(frame.clone(), None))?;
+                    self.once(&target.node.address, req).await
+                }
+            };
             let result = match tokio::time::timeout_at(deadline.into(), attempt).await {
                 Ok(result) => result,
                 Err(_) => {
@@ -577,6 +649,18 @@ impl Client {
         Err(last.unwrap_or_else(|| {
             Error::unavailable(ID, format!("service {service}: no node available"))
         }))
+    }
+
+    /// One attempt over the native transport.
+    async fn once_native(
+        &self,
+        call: &Outgoing<'_>,
+        addr: &str,
+        path: &str,
+        frame: Bytes,
+    ) -> Result<(Bytes, Metadata, Metadata)> {
+        let conn = self.inner.pool.native(addr).await?;
+        conn.unary(&call.native_request(path), frame).await
     }
 
     /// One attempt: send and read one response message.
@@ -680,34 +764,42 @@ impl Client {
         let mut last: Option<Error> = None;
         while let Some(target) = targets.next() {
             let path = target.path(endpoint, opts)?;
-            let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-            let body = Body::Channel {
-                first: None,
-                rx,
-                _task: None,
-            };
             let call = Outgoing {
                 ctx,
                 opts,
                 format,
                 deadline,
             };
-            let request = self.build(&call, &target.node, &path, body)?;
-            let started = tokio::time::timeout_at(
-                deadline.into(),
-                self.inner.pool.start(&target.node.address, request),
-            )
-            .await
-            .map_err(|_| Error::timeout(ID, format!("stream to {service} {endpoint} timed out")))?;
+            let native = self.inner.options.transport.native_for(&target.node);
+            let start = async {
+                if native {
+                    let conn = self.inner.pool.native(&target.node.address).await?;
+                    return conn.stream(&call.native_request(&path)).await;
+                }
+                let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+                let body = Body::Channel {
+                    first: None,
+                    rx,
+                    _task: None,
+                };
+                let request = self.build(&call, &target.node, &path, body)?;
+                let pending = self.inner.pool.start(&target.node.address, request).await?;
+                let max = self.inner.options.max_recv_message_size;
+                let addr = target.node.address.clone();
+                let head: crate::native::client::PendingHead = Box::pin(async move {
+                    let rsp = pending.await?;
+                    response_head(rsp, max, &addr)
+                });
+                Ok::<_, Error>((tx, head))
+            };
+            let started = tokio::time::timeout_at(deadline.into(), start)
+                .await
+                .map_err(|_| {
+                    Error::timeout(ID, format!("stream to {service} {endpoint} timed out"))
+                })?;
             match started {
-                Ok(pending) => {
+                Ok((tx, headers)) => {
                     self.mark(&target, Outcome::Answered);
-                    let max = self.inner.options.max_recv_message_size;
-                    let addr = target.node.address.clone();
-                    let headers = Box::pin(async move {
-                        let rsp = pending.await?;
-                        response_head(rsp, max, &addr)
-                    });
                     return Ok(Streaming {
                         sender: Some(StreamSender::new(
                             tx,

@@ -18,6 +18,8 @@ const ID: &str = "micro.client";
 #[derive(Debug)]
 pub(crate) struct Pool {
     conns: RwLock<HashMap<String, SendRequest<Body>>>,
+    native: RwLock<HashMap<String, Arc<crate::native::client::Conn>>>,
+    max_recv: usize,
     dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     connect_timeout: Duration,
 }
@@ -31,9 +33,11 @@ fn before_send(addr: &str, what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl Pool {
-    pub(crate) fn new(connect_timeout: Duration) -> Pool {
+    pub(crate) fn new(connect_timeout: Duration, max_recv: usize) -> Pool {
         Pool {
             conns: RwLock::new(HashMap::new()),
+            native: RwLock::new(HashMap::new()),
+            max_recv,
             dialing: Mutex::new(HashMap::new()),
             connect_timeout,
         }
@@ -51,15 +55,41 @@ impl Pool {
         }
     }
 
+    fn cached_native(&self, addr: &str) -> Option<Arc<crate::native::client::Conn>> {
+        let conns = self.native.read().unwrap_or_else(|e| e.into_inner());
+        conns.get(addr).filter(|c| !c.is_closed()).cloned()
+    }
+
+    fn dial_lock(&self, key: String) -> Arc<tokio::sync::Mutex<()>> {
+        let mut dialing = self.dialing.lock().unwrap_or_else(|e| e.into_inner());
+        dialing.entry(key).or_default().clone()
+    }
+
+    /// A live native-transport connection to `addr`, dialing one if needed.
+    pub(crate) async fn native(&self, addr: &str) -> Result<Arc<crate::native::client::Conn>> {
+        if let Some(conn) = self.cached_native(addr) {
+            return Ok(conn);
+        }
+        let lock = self.dial_lock(format!("native://{addr}"));
+        let _guard = lock.lock().await;
+        if let Some(conn) = self.cached_native(addr) {
+            return Ok(conn);
+        }
+        let conn =
+            crate::native::client::Conn::connect(addr, self.connect_timeout, self.max_recv).await?;
+        self.native
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(addr.to_owned(), conn.clone());
+        Ok(conn)
+    }
+
     /// A live connection to `addr`, dialing one if needed (one dial per address at a time).
     async fn connection(&self, addr: &str) -> Result<SendRequest<Body>> {
         if let Some(tx) = self.cached(addr) {
             return Ok(tx);
         }
-        let lock = {
-            let mut dialing = self.dialing.lock().unwrap_or_else(|e| e.into_inner());
-            dialing.entry(addr.to_owned()).or_default().clone()
-        };
+        let lock = self.dial_lock(addr.to_owned());
         let _guard = lock.lock().await;
         if let Some(tx) = self.cached(addr) {
             return Ok(tx);

@@ -106,12 +106,12 @@ impl http_body::Body for Body {
 }
 
 /// Up to this many bytes of messages already queued go out in one DATA frame.
-const COALESCE: usize = 64 * 1024;
+pub(crate) const COALESCE: usize = 64 * 1024;
 
 /// `data` followed by the data frames queued behind it (up to [`COALESCE`] bytes): many
 /// small stream messages become one HTTP/2 frame and one write instead of one each. The
 /// first frame that does not fit (or is not data) waits in `first`.
-fn coalesce(
+pub(crate) fn coalesce(
     data: Bytes,
     rx: &mut mpsc::Receiver<Frame<Bytes>>,
     first: &mut Option<Frame<Bytes>>,
@@ -164,13 +164,19 @@ enum Source {
     Http(hyper::body::Incoming),
     /// Frames from this process (an in-memory stream pair).
     Channel(mpsc::Receiver<Frame<Bytes>>),
+    /// A call on a native-transport connection.
+    Native(crate::native::Inbound),
 }
 
 impl Source {
-    async fn frame(&mut self) -> Option<Result<Frame<Bytes>, hyper::Error>> {
+    async fn frame(&mut self, side: Side) -> Option<Result<Frame<Bytes>>> {
         match self {
-            Source::Http(body) => body.frame().await,
+            Source::Http(body) => body
+                .frame()
+                .await
+                .map(|r| r.map_err(|e| body_error(side, &e))),
             Source::Channel(rx) => rx.recv().await.map(Ok),
+            Source::Native(inbound) => inbound.frame().await,
         }
     }
 }
@@ -193,6 +199,11 @@ impl RecvBody {
     /// A body fed by frames from this process.
     pub(crate) fn channel(rx: mpsc::Receiver<Frame<Bytes>>, max: usize) -> RecvBody {
         RecvBody::from_source(Source::Channel(rx), max, Side::Server)
+    }
+
+    /// A body fed by a native-transport connection.
+    pub(crate) fn native(inbound: crate::native::Inbound, max: usize, side: Side) -> RecvBody {
+        RecvBody::from_source(Source::Native(inbound), max, side)
     }
 
     fn from_source(body: Source, max: usize, side: Side) -> RecvBody {
@@ -219,7 +230,7 @@ impl RecvBody {
                 self.decoder.finish()?;
                 return Ok(None);
             }
-            match self.body.frame().await {
+            match self.body.frame(self.side).await {
                 None => self.ended = true,
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => self.decoder.push(data),
@@ -232,7 +243,7 @@ impl RecvBody {
                 },
                 Some(Err(e)) => {
                     self.ended = true;
-                    return Err(body_error(self.side, &e));
+                    return Err(e);
                 }
             }
         }

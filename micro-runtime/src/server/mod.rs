@@ -76,6 +76,8 @@ pub(crate) struct Shared {
     pub(crate) table: Table,
     pub(crate) service: Arc<str>,
     pub(crate) limits: Limits,
+    /// Whether connections may speak the native transport (besides gRPC and HTTP/1.1).
+    pub(crate) native: bool,
 }
 
 /// A server accepting connections in the background.
@@ -139,12 +141,26 @@ async fn accept_loop(
     }
 }
 
+/// The first byte of a connection tells the native transport from HTTP: a client speaks
+/// first in both, and no HTTP request starts with a zero byte.
+async fn speaks_native(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(10), stream.peek(&mut first)).await,
+        Ok(Ok(1))
+    ) && first[0] == crate::native::PREFACE[0]
+}
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    if shared.native && speaks_native(&stream).await {
+        crate::native::server::serve(stream, peer, shared, shutdown).await;
+        return;
+    }
     let limits = shared.limits;
     let service = hyper::service::service_fn(move |req| {
         let shared = shared.clone();
@@ -338,7 +354,7 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
 }
 
 /// Run `work` until the context's deadline.
-async fn until_deadline<T>(
+pub(crate) async fn until_deadline<T>(
     deadline: Option<std::time::Instant>,
     endpoint: &str,
     work: impl std::future::Future<Output = Result<T>>,

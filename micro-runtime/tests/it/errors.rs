@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use micro_runtime::client::{CallOptions, ClientOptions};
+use micro_runtime::client::CallOptions;
 use micro_runtime::registry::MemoryRegistry;
 use micro_runtime::{Client, Code, Context, Format};
 
@@ -169,7 +169,7 @@ async fn messages_over_the_limit_are_resource_exhausted_both_ways() {
     );
 
     // A client that allows more: the server refuses it.
-    let mut big = ClientOptions::default();
+    let mut big = support::options();
     big.max_send_message_size = 8 * 1024 * 1024;
     big.max_recv_message_size = 8 * 1024 * 1024;
     let client = Client::with_options(std::sync::Arc::new(reg.clone()), big);

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use micro_runtime::client::{CallOptions, ClientOptions};
+use micro_runtime::client::CallOptions;
 use micro_runtime::registry::{MemoryRegistry, Node, RegisterOptions, Registry, Service};
 use micro_runtime::selector::Strategy;
 use micro_runtime::server::{Route, Router};
@@ -147,7 +147,7 @@ async fn idempotency_declared_by_the_server_allows_retries() {
         .await
         .unwrap();
 
-    let mut options = ClientOptions::default();
+    let mut options = support::options();
     options.strategy = Strategy::RoundRobin;
     let client = Client::with_options(Arc::new(reg.clone()), options);
     for _ in 0..10 {

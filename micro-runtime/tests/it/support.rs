@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use micro_runtime::client::ClientOptions;
 use micro_runtime::registry::MemoryRegistry;
 use micro_runtime::server::{Route, Router};
 use micro_runtime::stream::{StreamReceiver, StreamSender};
@@ -200,8 +201,15 @@ pub async fn start_echo(registry: &MemoryRegistry, node: &str) -> (RunningServic
     (running, calls)
 }
 
+/// Client options on the transport under test.
+pub fn options() -> ClientOptions {
+    let mut options = ClientOptions::default();
+    options.transport = crate::TRANSPORT;
+    options
+}
+
 pub fn client(registry: &MemoryRegistry) -> Client {
-    Client::new(Arc::new(registry.clone()))
+    Client::with_options(Arc::new(registry.clone()), options())
 }
 
 /// An address where nothing listens.

@@ -1,0 +1,497 @@
+//! The client side of the native transport: one connection per node, calls multiplexed on
+//! it, a reader task routing frames to calls and a batching writer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http_body::Frame;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use super::{
+    CANCELLED, Credit, END, Event, Grant, Inbound, PREFACE, REFUSED, Read, Reader, Writer, kind,
+};
+use crate::codec::Format;
+use crate::context::Metadata;
+use crate::error::{Code, Error, Failure, Result};
+use crate::grpc::body::{RecvBody, Side, coalesce};
+use crate::grpc::frame::{Decoder, too_large};
+
+const ID: &str = "micro.client";
+
+/// Room for response heads on top of the largest message a frame may carry.
+const HEAD_ROOM: usize = 64 * 1024;
+
+fn before_send(addr: &str, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::unavailable(ID, format!("{what} {addr} failed: {e}")).with_failure(Failure::BeforeSend)
+}
+
+struct Slot {
+    tx: mpsc::UnboundedSender<Event>,
+    credit: Option<Arc<Credit>>,
+    /// One of the calls the server takes at once, given back when the call ends.
+    _permit: OwnedSemaphorePermit,
+}
+
+/// One native connection to a node.
+pub(crate) struct Conn {
+    addr: String,
+    writer: Arc<Writer>,
+    calls: Mutex<HashMap<u32, Slot>>,
+    next: AtomicU32,
+    /// Calls the server takes at once (from its `SETTINGS`).
+    limit: Arc<Semaphore>,
+    /// Largest response message.
+    max_recv: usize,
+    /// Set when the connection broke or the server said `GOAWAY`: no new calls.
+    closed: AtomicBool,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Ends the writer task (and with it the connection).
+        self.writer.close();
+    }
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("native::Conn")
+            .field("addr", &self.addr)
+            .field("closed", &self.is_closed())
+            .field("calls", &self.slots_len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Cancels a call that is dropped before it ended.
+#[derive(Debug)]
+pub(crate) struct CallGuard {
+    conn: Weak<Conn>,
+    id: u32,
+    done: bool,
+}
+
+impl CallGuard {
+    pub(crate) fn finished(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Some(conn) = self.conn.upgrade() {
+            let slot = conn.slots().remove(&self.id);
+            if let Some(slot) = slot {
+                if let Some(credit) = slot.credit {
+                    credit.close();
+                }
+                conn.writer.with(|f| {
+                    f.build(kind::CANCEL, 0, self.id, |b| b.put_u8(CANCELLED));
+                });
+            }
+        }
+    }
+}
+
+/// Where the request of a call comes from.
+pub(crate) struct Request<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) format: Format,
+    pub(crate) timeout: Duration,
+    pub(crate) metadata: [&'a Metadata; 2],
+}
+
+impl Request<'_> {
+    fn encode(&self, b: &mut BytesMut) {
+        b.put_u8(super::format_byte(self.format));
+        let us = u64::try_from(self.timeout.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        b.put_u64(us);
+        let path = self.path.as_bytes();
+        let len = u16::try_from(path.len()).unwrap_or(u16::MAX);
+        b.put_u16(len);
+        b.put_slice(&path[..len as usize]);
+        for md in self.metadata {
+            super::put_metadata(b, md);
+        }
+    }
+}
+
+impl Conn {
+    /// Dial `addr` and agree on the native transport.
+    pub(crate) async fn connect(
+        addr: &str,
+        timeout: Duration,
+        max_recv: usize,
+    ) -> Result<Arc<Conn>> {
+        let dial = async {
+            let mut stream = TcpStream::connect(addr)
+                .await
+                .map_err(|e| before_send(addr, "connect to", e))?;
+            let _ = stream.set_nodelay(true);
+            stream
+                .write_all(PREFACE)
+                .await
+                .map_err(|e| before_send(addr, "native handshake with", e))?;
+            let (rd, wr) = stream.into_split();
+            let mut reader = Reader::new(rd, max_recv.saturating_add(HEAD_ROOM));
+            let settings = match reader.next().await {
+                Read::Frame(head, payload) if head.kind == kind::SETTINGS && payload.len() >= 8 => {
+                    payload
+                }
+                _ => {
+                    return Err(before_send(
+                        addr,
+                        "native handshake with",
+                        "the server does not speak micro's native transport (set MICRO_TRANSPORT=grpc)",
+                    ));
+                }
+            };
+            let max_calls =
+                u32::from_be_bytes([settings[0], settings[1], settings[2], settings[3]]);
+            Ok((reader, wr, max_calls.max(1)))
+        };
+        let (reader, wr, max_calls) =
+            tokio::time::timeout(timeout, dial).await.map_err(|_| {
+                before_send(addr, "connect to", format!("no answer within {timeout:?}"))
+            })??;
+        let conn = Arc::new(Conn {
+            addr: addr.to_owned(),
+            writer: Arc::new(Writer::default()),
+            calls: Mutex::new(HashMap::new()),
+            next: AtomicU32::new(1),
+            limit: Arc::new(Semaphore::new(max_calls as usize)),
+            max_recv,
+            closed: AtomicBool::new(false),
+        });
+        let writer = conn.writer.clone();
+        tokio::spawn(async move { writer.run(wr).await });
+        tokio::spawn(read_loop(Arc::downgrade(&conn), reader));
+        Ok(conn)
+    }
+
+    fn slots_len(&self) -> usize {
+        self.slots().len()
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Slot>> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True once no new calls may start on this connection.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire) || self.writer.is_closed()
+    }
+
+    fn refused(&self) -> Error {
+        before_send(&self.addr, "call to", "the connection is closing")
+    }
+
+    /// Register a new call (waiting while the server's limit of calls is reached).
+    async fn open(
+        self: &Arc<Self>,
+        credit: Option<Arc<Credit>>,
+    ) -> Result<(u32, mpsc::UnboundedReceiver<Event>, CallGuard)> {
+        let permit = self
+            .limit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| self.refused())?;
+        if self.is_closed() {
+            return Err(self.refused());
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.slots().insert(
+            id,
+            Slot {
+                tx,
+                credit,
+                _permit: permit,
+            },
+        );
+        let guard = CallGuard {
+            conn: Arc::downgrade(self),
+            id,
+            done: false,
+        };
+        Ok((id, rx, guard))
+    }
+
+    /// One unary call: the request frame out, the response message and metadata back.
+    pub(crate) async fn unary(
+        self: &Arc<Self>,
+        req: &Request<'_>,
+        frame: Bytes,
+    ) -> Result<(Bytes, Metadata, Metadata)> {
+        let (id, mut rx, mut guard) = self.open(None).await?;
+        let sent = self.writer.with(|f| {
+            f.build(kind::HEADERS, 0, id, |b| req.encode(b));
+            f.frame(kind::DATA, END, id, frame);
+        });
+        if !sent {
+            guard.finished();
+            self.slots().remove(&id);
+            return Err(self.refused());
+        }
+        let mut md = Metadata::new();
+        let mut decoder = Decoder::new(self.max_recv, ID, "response message");
+        loop {
+            match rx.recv().await {
+                Some(Event::Head(pairs)) => super::read_metadata(&pairs, &mut md)?,
+                Some(Event::Data(bytes)) => decoder.push(bytes),
+                Some(Event::Trailers(pairs)) => {
+                    guard.finished();
+                    let trailers = status(&pairs, &self.addr)?;
+                    let Some(message) = decoder.next()? else {
+                        return Err(Error::internal(
+                            ID,
+                            format!("{} answered without a message", self.addr),
+                        ));
+                    };
+                    if decoder.next()?.is_some() {
+                        return Err(Error::internal(
+                            ID,
+                            format!("{} sent more than one response message", self.addr),
+                        ));
+                    }
+                    decoder.finish()?;
+                    return Ok((message, md, trailers));
+                }
+                Some(Event::Failed(e)) => {
+                    guard.finished();
+                    return Err(e);
+                }
+                Some(Event::End) => {}
+                None => {
+                    guard.finished();
+                    return Err(lost(&self.addr));
+                }
+            }
+        }
+    }
+
+    /// Open a stream: requests go through the returned sender, responses come through the
+    /// returned head (which resolves once the server answered).
+    pub(crate) async fn stream(
+        self: &Arc<Self>,
+        req: &Request<'_>,
+    ) -> Result<(mpsc::Sender<Frame<Bytes>>, PendingHead)> {
+        let credit = Arc::new(Credit::new());
+        let (id, rx, mut guard) = self.open(Some(credit.clone())).await?;
+        let sent = self.writer.with(|f| {
+            f.build(kind::HEADERS, 0, id, |b| req.encode(b));
+        });
+        if !sent {
+            guard.finished();
+            self.slots().remove(&id);
+            return Err(self.refused());
+        }
+        let (tx, body_rx) = mpsc::channel(crate::stream::STREAM_BUFFER);
+        tokio::spawn(send_loop(self.clone(), id, body_rx, credit));
+        let inbound = Inbound {
+            rx,
+            first: None,
+            grant: Grant::new(self.writer.clone(), id),
+            guard: Some(guard),
+        };
+        let head = Box::pin(head(inbound, self.max_recv, self.addr.clone()));
+        Ok((tx, head))
+    }
+}
+
+/// The response head of a stream, once it arrives.
+pub(crate) type PendingHead = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(crate::client::Head, Metadata)>> + Send>,
+>;
+
+async fn head(
+    mut inbound: Inbound,
+    max: usize,
+    addr: String,
+) -> Result<(crate::client::Head, Metadata)> {
+    let mut md = Metadata::new();
+    loop {
+        match inbound.rx.recv().await {
+            Some(Event::Head(pairs)) => {
+                super::read_metadata(&pairs, &mut md)?;
+                return Ok((
+                    crate::client::Head::Body(RecvBody::native(inbound, max, Side::Client)),
+                    md,
+                ));
+            }
+            Some(event @ (Event::Data(_) | Event::Failed(_))) => {
+                inbound.first = Some(event);
+                return Ok((
+                    crate::client::Head::Body(RecvBody::native(inbound, max, Side::Client)),
+                    md,
+                ));
+            }
+            Some(Event::Trailers(pairs)) => {
+                if let Some(guard) = &mut inbound.guard {
+                    guard.finished();
+                }
+                // Trailers-only: the status (and metadata) came without messages.
+                let result = status(&pairs, &addr).map(|trailers| {
+                    md = trailers;
+                });
+                return Ok((crate::client::Head::TrailersOnly(result), md));
+            }
+            Some(Event::End) => {}
+            None => return Err(lost(&addr)),
+        }
+    }
+}
+
+fn lost(addr: &str) -> Error {
+    Error::unavailable(ID, format!("connection to {addr} was lost during the call"))
+        .with_failure(Failure::AfterSend)
+}
+
+/// The status in a `TRAILERS` payload: the trailer metadata, or the error.
+fn status(pairs: &[u8], addr: &str) -> Result<Metadata> {
+    let mut trailers = Metadata::new();
+    if pairs.is_empty() {
+        return Ok(trailers);
+    }
+    let map = super::read_headers(pairs)?;
+    crate::grpc::headers_to_metadata(&map, &mut trailers);
+    match crate::grpc::status_from_headers(&map) {
+        Some(Ok(())) => Ok(trailers),
+        Some(Err(e)) => Err(e),
+        None => Err(Error::internal(
+            ID,
+            format!("{addr} ended the call without a status"),
+        )),
+    }
+}
+
+/// Send a stream's request messages within its credit; half-close when the sender is
+/// dropped.
+async fn send_loop(
+    conn: Arc<Conn>,
+    id: u32,
+    mut rx: mpsc::Receiver<Frame<Bytes>>,
+    credit: Arc<Credit>,
+) {
+    let mut next: Option<Frame<Bytes>> = None;
+    loop {
+        let frame = match next.take() {
+            Some(frame) => frame,
+            None => match rx.recv().await {
+                Some(frame) => frame,
+                None => {
+                    conn.writer.signal(kind::DATA, END, id);
+                    break;
+                }
+            },
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let data = coalesce(data, &mut rx, &mut next);
+        if !credit.take(data.len()).await {
+            break;
+        }
+        if !conn.writer.frame(kind::DATA, 0, id, data) {
+            break;
+        }
+    }
+}
+
+async fn read_loop(conn: Weak<Conn>, mut reader: Reader<tokio::net::tcp::OwnedReadHalf>) {
+    loop {
+        let read = reader.next().await;
+        let Some(conn) = conn.upgrade() else {
+            return;
+        };
+        match read {
+            Read::Frame(head, payload) => {
+                let id = head.stream;
+                match head.kind {
+                    kind::HEADERS | kind::DATA => {
+                        let slots = conn.slots();
+                        if let Some(slot) = slots.get(&id) {
+                            let event = if head.kind == kind::HEADERS {
+                                Event::Head(payload)
+                            } else {
+                                Event::Data(payload)
+                            };
+                            let _ = slot.tx.send(event);
+                        }
+                    }
+                    kind::TRAILERS => {
+                        let slot = conn.slots().remove(&id);
+                        if let Some(slot) = slot {
+                            if let Some(credit) = &slot.credit {
+                                credit.close();
+                            }
+                            let _ = slot.tx.send(Event::Trailers(payload));
+                        }
+                    }
+                    kind::CANCEL => {
+                        let slot = conn.slots().remove(&id);
+                        if let Some(slot) = slot {
+                            if let Some(credit) = &slot.credit {
+                                credit.close();
+                            }
+                            let err = if payload.first() == Some(&REFUSED) {
+                                before_send(&conn.addr, "call to", "the server refused the call")
+                            } else {
+                                Error::cancelled(ID, "the server cancelled the call")
+                            };
+                            let _ = slot.tx.send(Event::Failed(err));
+                        }
+                    }
+                    kind::CREDIT => {
+                        if let Some(n) = super::credit_of(&payload)
+                            && let Some(Some(credit)) =
+                                conn.slots().get(&id).map(|s| s.credit.clone())
+                        {
+                            credit.add(n);
+                        }
+                    }
+                    kind::GOAWAY => conn.closed.store(true, Ordering::Release),
+                    _ => {}
+                }
+            }
+            Read::TooLarge(head) => {
+                let slot = conn.slots().remove(&head.stream);
+                if let Some(slot) = slot {
+                    let err = if head.kind == kind::DATA {
+                        too_large(ID, "response message", head.len, conn.max_recv)
+                    } else {
+                        Error::from_code(ID, Code::ResourceExhausted, "response head too large")
+                    };
+                    let _ = slot.tx.send(Event::Failed(err));
+                    conn.writer.with(|f| {
+                        f.build(kind::CANCEL, 0, head.stream, |b| b.put_u8(CANCELLED));
+                    });
+                }
+            }
+            Read::Closed => {
+                conn.closed.store(true, Ordering::Release);
+                conn.writer.close();
+                let slots: Vec<Slot> = conn.slots().drain().map(|(_, s)| s).collect();
+                for slot in slots {
+                    if let Some(credit) = &slot.credit {
+                        credit.close();
+                    }
+                    let _ = slot.tx.send(Event::Failed(lost(&conn.addr)));
+                }
+                conn.limit.close();
+                return;
+            }
+        }
+    }
+}

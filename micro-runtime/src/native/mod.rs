@@ -1,0 +1,601 @@
+//! micro's native transport: multiplexed calls over one TCP connection with compact framing.
+//!
+//! The native transport carries exactly what the gRPC path carries — the endpoint path,
+//! the wire format, the deadline, metadata both ways, length-prefixed messages, and the
+//! status with go-micro's error JSON — without HTTP/2's header compression, per-frame
+//! bookkeeping and per-write flushes. Servers accept it on the same port as gRPC (the first
+//! byte of a connection tells them apart), advertise it in node metadata
+//! (`transport=native,grpc`), and micro clients prefer it when a node advertises it.
+//!
+//! # Wire format
+//!
+//! A connection starts with the client's 8-byte preface [`PREFACE`]; the server answers with
+//! a `SETTINGS` frame. Every frame then is
+//!
+//! ```text
+//! +------------+--------+--------+------------+-----------+
+//! | length u32 | type u8| flags u8| stream u32 | payload … |
+//! +------------+--------+--------+------------+-----------+
+//! ```
+//!
+//! (big-endian; `length` counts the payload only). Types:
+//!
+//! | Type | Direction | Payload |
+//! |---|---|---|
+//! | `SETTINGS` | server → client, stream 0 | max concurrent calls u32, stream window u32 |
+//! | `HEADERS` | client → server | format u8, timeout µs u64 (0: none), path (u16 + bytes), metadata pairs |
+//! | `HEADERS` | server → client | response metadata pairs |
+//! | `DATA` | both | message bytes, each message prefixed as in gRPC (flag u8, length u32); flag `END`: the sender is done |
+//! | `TRAILERS` | server → client | status pairs (`grpc-status`, `grpc-message`, `micro-error-bin`) and trailer metadata; empty means OK; ends the call |
+//! | `CANCEL` | both | reason u8: 0 cancelled, 1 refused (the call never reached a handler) |
+//! | `CREDIT` | both | bytes u32 the receiver has consumed on a stream |
+//! | `GOAWAY` | server → client, stream 0 | none: no new calls on this connection |
+//!
+//! Metadata pairs are repeated `key (u16 + bytes) value (u32 + bytes)` to the end of the
+//! payload. Streams send `DATA` only while they hold credit: each side of a stream starts
+//! with the window from `SETTINGS` and gets it back with `CREDIT` as the peer consumes.
+
+pub(crate) mod client;
+pub(crate) mod server;
+
+use std::io::IoSlice;
+use std::sync::Mutex;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Notify;
+
+use crate::codec::Format;
+use crate::context::Metadata;
+use crate::error::{Error, Result};
+
+/// What a client writes first. The leading zero byte can start neither an HTTP/1 request nor
+/// the HTTP/2 preface, so one port serves both.
+pub(crate) const PREFACE: &[u8; 8] = b"\0micro/1";
+
+/// Frame header: length u32, type u8, flags u8, stream u32.
+pub(crate) const HEADER: usize = 10;
+
+/// Bytes a stream may have in flight in one direction before the receiver grants more.
+pub(crate) const WINDOW: u32 = 1024 * 1024;
+
+/// Frame types.
+pub(crate) mod kind {
+    pub(crate) const SETTINGS: u8 = 0;
+    pub(crate) const HEADERS: u8 = 1;
+    pub(crate) const DATA: u8 = 2;
+    pub(crate) const TRAILERS: u8 = 3;
+    pub(crate) const CANCEL: u8 = 4;
+    pub(crate) const CREDIT: u8 = 5;
+    pub(crate) const GOAWAY: u8 = 6;
+}
+
+/// `DATA` flag: the sender has no more messages on this stream.
+pub(crate) const END: u8 = 1;
+
+/// `CANCEL` reasons.
+pub(crate) const CANCELLED: u8 = 0;
+pub(crate) const REFUSED: u8 = 1;
+
+/// Payloads from this size on are written from their own buffer instead of being copied
+/// into the batch.
+const COPY_LIMIT: usize = 16 * 1024;
+
+/// A parsed frame header.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head {
+    pub(crate) len: usize,
+    pub(crate) kind: u8,
+    pub(crate) flags: u8,
+    pub(crate) stream: u32,
+}
+
+impl Head {
+    pub(crate) fn parse(b: &[u8]) -> Head {
+        Head {
+            len: u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize,
+            kind: b[4],
+            flags: b[5],
+            stream: u32::from_be_bytes([b[6], b[7], b[8], b[9]]),
+        }
+    }
+}
+
+pub(crate) fn format_byte(format: Format) -> u8 {
+    match format {
+        Format::Proto => 0,
+        Format::Json => 1,
+        Format::MsgPack => 2,
+    }
+}
+
+pub(crate) fn format_from(b: u8) -> Option<Format> {
+    match b {
+        0 => Some(Format::Proto),
+        1 => Some(Format::Json),
+        2 => Some(Format::MsgPack),
+        _ => None,
+    }
+}
+
+fn put_pair(buf: &mut BytesMut, key: &[u8], value: &[u8]) {
+    // Keys over 64 KiB cannot be written; HTTP/2 peers reject them long before.
+    let klen = u16::try_from(key.len()).unwrap_or(u16::MAX);
+    let vlen = u32::try_from(value.len()).unwrap_or(u32::MAX);
+    buf.put_u16(klen);
+    buf.put_slice(&key[..klen as usize]);
+    buf.put_u32(vlen);
+    buf.put_slice(&value[..vlen as usize]);
+}
+
+/// User metadata as pairs (protocol keys left out, as on the gRPC path).
+pub(crate) fn put_metadata(buf: &mut BytesMut, md: &Metadata) {
+    for (k, v) in md.iter() {
+        if !crate::grpc::is_reserved(k) {
+            put_pair(buf, k.as_bytes(), v.as_bytes());
+        }
+    }
+}
+
+/// A header map (status and trailers) as pairs.
+pub(crate) fn put_headers(buf: &mut BytesMut, map: &HeaderMap) {
+    for (k, v) in map {
+        put_pair(buf, k.as_str().as_bytes(), v.as_bytes());
+    }
+}
+
+fn protocol_error(what: &str) -> Error {
+    Error::internal("micro.native", format!("malformed native frame: {what}"))
+}
+
+/// Walk the pairs of a payload.
+pub(crate) fn pairs(mut b: &[u8], mut f: impl FnMut(&[u8], &[u8])) -> Result<()> {
+    while !b.is_empty() {
+        if b.len() < 2 {
+            return Err(protocol_error("truncated metadata key"));
+        }
+        let klen = b.get_u16() as usize;
+        if b.len() < klen + 4 {
+            return Err(protocol_error("truncated metadata key"));
+        }
+        let (key, rest) = b.split_at(klen);
+        b = rest;
+        let vlen = b.get_u32() as usize;
+        if b.len() < vlen {
+            return Err(protocol_error("truncated metadata value"));
+        }
+        let (value, rest) = b.split_at(vlen);
+        b = rest;
+        f(key, value);
+    }
+    Ok(())
+}
+
+/// Pairs into user metadata (protocol keys and non-UTF-8 values dropped).
+pub(crate) fn read_metadata(b: &[u8], md: &mut Metadata) -> Result<()> {
+    pairs(b, |k, v| {
+        if let (Ok(k), Ok(v)) = (std::str::from_utf8(k), std::str::from_utf8(v))
+            && !crate::grpc::is_reserved(k)
+        {
+            md.insert(k, v);
+        }
+    })
+}
+
+/// Pairs into a header map (entries that are not valid headers are dropped).
+pub(crate) fn read_headers(b: &[u8]) -> Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    pairs(b, |k, v| {
+        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k), HeaderValue::from_bytes(v)) {
+            map.append(k, v);
+        }
+    })?;
+    Ok(map)
+}
+
+/// The outgoing half of a connection: callers append frames, one task writes them out in
+/// batches (every frame queued while a write is in progress goes out with the next one).
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    state: Mutex<Batch>,
+    ready: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Batch {
+    /// Large payloads and the bytes before them, in order.
+    chunks: Vec<Bytes>,
+    /// Bytes after the last chunk.
+    tail: BytesMut,
+    closed: bool,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.chunks.is_empty() && self.tail.is_empty()
+    }
+
+    fn header(&mut self, kind: u8, flags: u8, stream: u32, len: usize) {
+        if self.tail.capacity() - self.tail.len() < HEADER {
+            self.tail.reserve(4096);
+        }
+        self.tail.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
+        self.tail.put_u8(kind);
+        self.tail.put_u8(flags);
+        self.tail.put_u32(stream);
+    }
+
+    fn payload(&mut self, payload: Bytes) {
+        if payload.len() >= COPY_LIMIT {
+            if !self.tail.is_empty() {
+                let head = self.tail.split().freeze();
+                self.chunks.push(head);
+            }
+            self.chunks.push(payload);
+        } else {
+            self.tail.extend_from_slice(&payload);
+        }
+    }
+}
+
+impl Writer {
+    /// Queue frames with `f`; false when the connection is closed.
+    pub(crate) fn with(&self, f: impl FnOnce(&mut Frames<'_>)) -> bool {
+        let mut batch = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if batch.closed {
+            return false;
+        }
+        let was_empty = batch.is_empty();
+        f(&mut Frames(&mut batch));
+        if was_empty {
+            drop(batch);
+            self.ready.notify_one();
+        }
+        true
+    }
+
+    /// Queue one frame.
+    pub(crate) fn frame(&self, kind: u8, flags: u8, stream: u32, payload: Bytes) -> bool {
+        self.with(|f| f.frame(kind, flags, stream, payload))
+    }
+
+    /// Queue a frame with an empty payload.
+    pub(crate) fn signal(&self, kind: u8, flags: u8, stream: u32) -> bool {
+        self.with(|f| f.empty(kind, flags, stream))
+    }
+
+    /// Stop taking frames; the writer task ends once the queued ones are out.
+    pub(crate) fn close(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+        self.ready.notify_one();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+
+    /// Write queued frames until the writer is closed and drained, or the socket fails.
+    pub(crate) async fn run<W: tokio::io::AsyncWrite + Unpin>(&self, mut io: W) {
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut spare = BytesMut::with_capacity(16 * 1024);
+        loop {
+            let took = {
+                let mut batch = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                if batch.is_empty() {
+                    if batch.closed {
+                        break;
+                    }
+                    false
+                } else {
+                    std::mem::swap(&mut chunks, &mut batch.chunks);
+                    std::mem::swap(&mut spare, &mut batch.tail);
+                    true
+                }
+            };
+            if !took {
+                self.ready.notified().await;
+                continue;
+            }
+            let ok = if chunks.is_empty() {
+                io.write_all(&spare).await.is_ok()
+            } else {
+                chunks.push(spare.split().freeze());
+                write_chunks(&mut io, &mut chunks).await
+            };
+            chunks.clear();
+            spare.clear();
+            if !ok {
+                self.close();
+                break;
+            }
+        }
+        let _ = io.shutdown().await;
+    }
+}
+
+async fn write_chunks<W: tokio::io::AsyncWrite + Unpin>(io: &mut W, chunks: &mut [Bytes]) -> bool {
+    let mut at = 0;
+    while at < chunks.len() {
+        let slices: Vec<IoSlice<'_>> = chunks[at..]
+            .iter()
+            .filter(|c| !c.is_empty())
+            .take(64)
+            .map(|c| IoSlice::new(c))
+            .collect();
+        if slices.is_empty() {
+            return true;
+        }
+        let mut n = match io.write_vectored(&slices).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        while n > 0 && at < chunks.len() {
+            let len = chunks[at].len();
+            if n >= len {
+                n -= len;
+                chunks[at].clear();
+                at += 1;
+            } else {
+                chunks[at].advance(n);
+                n = 0;
+            }
+        }
+        while at < chunks.len() && chunks[at].is_empty() {
+            at += 1;
+        }
+    }
+    true
+}
+
+/// Frames being queued under the writer's lock.
+pub(crate) struct Frames<'a>(&'a mut Batch);
+
+impl Frames<'_> {
+    /// A frame with `payload`.
+    pub(crate) fn frame(&mut self, kind: u8, flags: u8, stream: u32, payload: Bytes) {
+        self.0.header(kind, flags, stream, payload.len());
+        self.0.payload(payload);
+    }
+
+    /// A frame without payload.
+    pub(crate) fn empty(&mut self, kind: u8, flags: u8, stream: u32) {
+        self.0.header(kind, flags, stream, 0);
+    }
+
+    /// A frame whose payload `f` writes straight into the batch.
+    pub(crate) fn build(
+        &mut self,
+        kind: u8,
+        flags: u8,
+        stream: u32,
+        f: impl FnOnce(&mut BytesMut),
+    ) {
+        let at = self.0.tail.len();
+        self.0.header(kind, flags, stream, 0);
+        f(&mut self.0.tail);
+        let len = self.0.tail.len() - at - HEADER;
+        let len = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
+        self.0.tail[at..at + 4].copy_from_slice(&len);
+    }
+}
+
+/// Reads frames off a socket.
+pub(crate) struct Reader<R> {
+    io: R,
+    buf: BytesMut,
+    max: usize,
+}
+
+/// What the reader got.
+pub(crate) enum Read {
+    Frame(Head, Bytes),
+    /// A frame over the size limit; its payload was skipped.
+    TooLarge(Head),
+    /// The peer closed the connection (or it failed).
+    Closed,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> Reader<R> {
+    pub(crate) fn new(io: R, max: usize) -> Reader<R> {
+        Reader {
+            io,
+            buf: BytesMut::with_capacity(64 * 1024),
+            max,
+        }
+    }
+
+    async fn fill(&mut self, want: usize) -> bool {
+        use tokio::io::AsyncReadExt;
+        while self.buf.len() < want {
+            if self.buf.capacity() - self.buf.len() < 4096 {
+                self.buf.reserve((want - self.buf.len()).max(64 * 1024));
+            }
+            match self.io.read_buf(&mut self.buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+        }
+        true
+    }
+
+    /// The next frame.
+    pub(crate) async fn next(&mut self) -> Read {
+        if !self.fill(HEADER).await {
+            return Read::Closed;
+        }
+        let head = Head::parse(&self.buf[..HEADER]);
+        if head.len > self.max {
+            self.buf.advance(HEADER);
+            let mut left = head.len;
+            while left > 0 {
+                if self.buf.is_empty() && !self.fill(1).await {
+                    return Read::Closed;
+                }
+                let n = left.min(self.buf.len());
+                self.buf.advance(n);
+                left -= n;
+            }
+            return Read::TooLarge(head);
+        }
+        if !self.fill(HEADER + head.len).await {
+            return Read::Closed;
+        }
+        self.buf.advance(HEADER);
+        let payload = self.buf.split_to(head.len).freeze();
+        Read::Frame(head, payload)
+    }
+
+    /// Read and check the client preface.
+    pub(crate) async fn preface(&mut self) -> bool {
+        if !self.fill(PREFACE.len()).await || &self.buf[..PREFACE.len()] != PREFACE {
+            return false;
+        }
+        self.buf.advance(PREFACE.len());
+        true
+    }
+
+    pub(crate) fn into_inner(self) -> R {
+        self.io
+    }
+}
+
+/// Grants a stream's sender more credit as the receiver consumes its data.
+#[derive(Debug)]
+pub(crate) struct Grant {
+    writer: std::sync::Arc<Writer>,
+    stream: u32,
+    pending: u32,
+}
+
+impl Grant {
+    pub(crate) fn new(writer: std::sync::Arc<Writer>, stream: u32) -> Grant {
+        Grant {
+            writer,
+            stream,
+            pending: 0,
+        }
+    }
+
+    /// `n` bytes were consumed: tell the sender once a quarter window has gathered.
+    pub(crate) fn consumed(&mut self, n: usize) {
+        // A frame larger than the window took the whole window, no more.
+        let n = u32::try_from(n).unwrap_or(u32::MAX).min(WINDOW);
+        self.pending = self.pending.saturating_add(n);
+        if self.pending >= WINDOW / 4 {
+            let credit = self.pending;
+            self.pending = 0;
+            self.writer.with(|f| {
+                f.build(kind::CREDIT, 0, self.stream, |b| b.put_u32(credit));
+            });
+        }
+    }
+}
+
+/// Send credit for one direction of a stream.
+#[derive(Debug)]
+pub(crate) struct Credit(tokio::sync::Semaphore);
+
+impl Credit {
+    pub(crate) fn new() -> Credit {
+        Credit(tokio::sync::Semaphore::new(WINDOW as usize))
+    }
+
+    /// Wait until `len` bytes may be sent (a frame larger than the window waits for the whole
+    /// window). False once the stream has ended.
+    pub(crate) async fn take(&self, len: usize) -> bool {
+        let n = u32::try_from(len.min(WINDOW as usize)).unwrap_or(WINDOW);
+        if n == 0 {
+            return !self.0.is_closed();
+        }
+        match self.0.acquire_many(n).await {
+            Ok(permit) => {
+                permit.forget();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub(crate) fn add(&self, n: u32) {
+        let room = tokio::sync::Semaphore::MAX_PERMITS - self.0.available_permits();
+        self.0.add_permits((n as usize).min(room));
+    }
+
+    pub(crate) fn close(&self) {
+        self.0.close();
+    }
+}
+
+/// What the connection reader hands one call.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// Response metadata pairs (client side).
+    Head(Bytes),
+    /// Message bytes.
+    Data(Bytes),
+    /// The sender is done (server side: the client half-closed).
+    End,
+    /// Status and trailer pairs; empty means OK (client side).
+    Trailers(Bytes),
+    /// The call failed: cancelled, refused, or the connection broke.
+    Failed(Error),
+}
+
+/// The receiving end of one call, read by [`crate::grpc::body::RecvBody`].
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    pub(crate) rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    /// An event read before the body was handed over (client side: the first one).
+    pub(crate) first: Option<Event>,
+    pub(crate) grant: Grant,
+    /// Cancels the call when the receiver is dropped before its end (client side).
+    pub(crate) guard: Option<client::CallGuard>,
+}
+
+impl Inbound {
+    /// The next body frame; `None` at the end.
+    pub(crate) async fn frame(&mut self) -> Option<Result<http_body::Frame<Bytes>>> {
+        loop {
+            let event = match self.first.take() {
+                Some(event) => event,
+                None => self.rx.recv().await?,
+            };
+            match event {
+                Event::Head(_) => continue,
+                Event::Data(bytes) => {
+                    self.grant.consumed(bytes.len());
+                    return Some(Ok(http_body::Frame::data(bytes)));
+                }
+                Event::End => return None,
+                Event::Trailers(pairs) => {
+                    if let Some(guard) = &mut self.guard {
+                        guard.finished();
+                    }
+                    let map = if pairs.is_empty() {
+                        crate::grpc::ok_trailers()
+                    } else {
+                        match read_headers(&pairs) {
+                            Ok(map) => map,
+                            Err(e) => return Some(Err(e)),
+                        }
+                    };
+                    return Some(Ok(http_body::Frame::trailers(map)));
+                }
+                Event::Failed(e) => {
+                    if let Some(guard) = &mut self.guard {
+                        guard.finished();
+                    }
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// Parse a `CREDIT` payload.
+pub(crate) fn credit_of(payload: &[u8]) -> Option<u32> {
+    payload
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}

@@ -1,0 +1,504 @@
+//! The server side of the native transport: one reader per connection, a task per call, one
+//! batching writer.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::{Buf, BufMut, Bytes};
+use http::HeaderMap;
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::{Credit, END, Event, Grant, Inbound, REFUSED, Read, Reader, Writer, kind};
+use crate::codec::Format;
+use crate::context::{CallInfo, Context, SharedResponse};
+use crate::error::{Code, Error, Result};
+use crate::grpc::body::{AbortOnDrop, RecvBody, Side, coalesce};
+use crate::grpc::frame::{Decoder, too_large};
+use crate::server::{Call, Input, Lookup, Output, Route, Shared};
+
+const ID: &str = "micro.server";
+
+/// Room for the request head on top of the largest message a frame may carry.
+const HEAD_ROOM: usize = 64 * 1024;
+
+/// A call whose request message is still arriving.
+struct Pending {
+    route: Arc<Route>,
+    ctx: Context,
+    format: Format,
+    decoder: Decoder,
+}
+
+/// A call being handled.
+struct Active {
+    abort: Option<tokio::task::AbortHandle>,
+    credit: Arc<Credit>,
+    input: Option<mpsc::UnboundedSender<Event>>,
+}
+
+struct Conn {
+    writer: Arc<Writer>,
+    calls: Mutex<HashMap<u32, Active>>,
+    /// Signalled whenever a call ends (a draining connection closes after the last one).
+    ended: Notify,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+}
+
+impl Conn {
+    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Active>> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn finish(&self, id: u32) {
+        if let Some(active) = self.calls().remove(&id) {
+            active.credit.close();
+        }
+        self.ended.notify_one();
+    }
+
+    /// End call `id` with `err` (and whatever metadata the handler set).
+    fn fail(&self, id: u32, err: &Error, response: Option<&SharedResponse>) {
+        let mut map = HeaderMap::new();
+        crate::grpc::error_headers(err, &mut map);
+        if let Some(response) = response {
+            let r = response.lock().unwrap_or_else(|e| e.into_inner());
+            crate::grpc::metadata_to_headers(&r.trailers, &mut map);
+        }
+        self.writer.with(|f| {
+            if let Some(response) = response {
+                head_frame(f, id, response);
+            }
+            f.build(kind::TRAILERS, 0, id, |b| super::put_headers(b, &map));
+        });
+    }
+}
+
+/// Response metadata, when the handler set any.
+fn head_frame(f: &mut super::Frames<'_>, id: u32, response: &SharedResponse) {
+    let r = response.lock().unwrap_or_else(|e| e.into_inner());
+    if !r.headers.is_empty() {
+        f.build(kind::HEADERS, 0, id, |b| super::put_metadata(b, &r.headers));
+    }
+}
+
+/// Trailers of a successful unary call: empty when the handler set none.
+fn ok_trailers(f: &mut super::Frames<'_>, id: u32, response: &SharedResponse) {
+    let r = response.lock().unwrap_or_else(|e| e.into_inner());
+    if r.trailers.is_empty() {
+        f.empty(kind::TRAILERS, 0, id);
+    } else {
+        f.build(kind::TRAILERS, 0, id, |b| {
+            b.put_u16(11);
+            b.put_slice(b"grpc-status");
+            b.put_u32(1);
+            b.put_u8(b'0');
+            super::put_metadata(b, &r.trailers);
+        });
+    }
+}
+
+/// Serve native calls on `stream` (its first byte said it speaks the native transport).
+pub(crate) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (rd, wr) = stream.into_split();
+    let limits = shared.limits;
+    let mut reader = Reader::new(rd, limits.max_recv.saturating_add(HEAD_ROOM));
+    if !reader.preface().await {
+        tracing::debug!(%peer, "native connection without a valid preface");
+        return;
+    }
+    let writer = Arc::new(Writer::default());
+    let write_task = {
+        let writer = writer.clone();
+        tokio::spawn(async move { writer.run(wr).await })
+    };
+    writer.with(|f| {
+        f.build(kind::SETTINGS, 0, 0, |b| {
+            b.put_u32(limits.max_concurrent_streams);
+            b.put_u32(super::WINDOW);
+        });
+    });
+    let conn = Arc::new(Conn {
+        writer: writer.clone(),
+        calls: Mutex::new(HashMap::new()),
+        ended: Notify::new(),
+        shared,
+        peer,
+    });
+    let mut pending: HashMap<u32, Pending> = HashMap::new();
+    let mut draining = false;
+    loop {
+        if draining && pending.is_empty() && conn.calls().is_empty() {
+            break;
+        }
+        tokio::select! {
+            read = reader.next() => match read {
+                Read::Frame(head, payload) => {
+                    on_frame(&conn, &mut pending, draining, head, payload);
+                }
+                Read::TooLarge(head) => on_too_large(&conn, &mut pending, head),
+                Read::Closed => break,
+            },
+            _ = async { let _ = shutdown.wait_for(|stop| *stop).await; }, if !draining => {
+                // No new calls on this connection; the open ones finish.
+                draining = true;
+                writer.signal(kind::GOAWAY, 0, 0);
+            }
+            _ = conn.ended.notified(), if draining => {}
+        }
+    }
+    // The caller went away (or everything finished): stop what still runs.
+    let left: Vec<Active> = conn.calls().drain().map(|(_, a)| a).collect();
+    for active in left {
+        cancel(active);
+    }
+    writer.close();
+    let _ = write_task.await;
+    drop(reader.into_inner());
+}
+
+fn cancel(active: Active) {
+    if let Some(abort) = active.abort {
+        abort.abort();
+    }
+    active.credit.close();
+    if let Some(input) = active.input {
+        let _ = input.send(Event::Failed(Error::cancelled(
+            ID,
+            "the caller cancelled the call",
+        )));
+    }
+}
+
+fn on_frame(
+    conn: &Arc<Conn>,
+    pending: &mut HashMap<u32, Pending>,
+    draining: bool,
+    head: super::Head,
+    payload: Bytes,
+) {
+    let id = head.stream;
+    match head.kind {
+        kind::HEADERS => {
+            if draining
+                || pending.len() + conn.calls().len()
+                    >= conn.shared.limits.max_concurrent_streams as usize
+            {
+                conn.writer.with(|f| {
+                    f.build(kind::CANCEL, 0, id, |b| b.put_u8(REFUSED));
+                });
+                return;
+            }
+            if let Err(e) = start(conn, pending, id, payload) {
+                conn.fail(id, &e, None);
+            }
+        }
+        kind::DATA => {
+            if let Some(call) = pending.get_mut(&id) {
+                call.decoder.push(payload);
+                if head.flags & END != 0
+                    && let Some(call) = pending.remove(&id)
+                {
+                    dispatch_unary(conn, id, call);
+                }
+                return;
+            }
+            let mut calls = conn.calls();
+            if let Some(active) = calls.get_mut(&id)
+                && let Some(input) = &active.input
+            {
+                if !payload.is_empty() {
+                    let _ = input.send(Event::Data(payload));
+                }
+                if head.flags & END != 0 {
+                    let _ = input.send(Event::End);
+                    active.input = None;
+                }
+            }
+        }
+        kind::CANCEL => {
+            if pending.remove(&id).is_some() {
+                return;
+            }
+            let active = conn.calls().remove(&id);
+            if let Some(active) = active {
+                cancel(active);
+                conn.ended.notify_one();
+            }
+        }
+        kind::CREDIT => {
+            if let Some(n) = super::credit_of(&payload)
+                && let Some(active) = conn.calls().get(&id)
+            {
+                active.credit.add(n);
+            }
+        }
+        // Unknown frame types are ignored, so later versions can add some.
+        _ => {}
+    }
+}
+
+fn on_too_large(conn: &Arc<Conn>, pending: &mut HashMap<u32, Pending>, head: super::Head) {
+    let max = conn.shared.limits.max_recv;
+    let err = match head.kind {
+        kind::HEADERS => Error::from_code(
+            ID,
+            Code::ResourceExhausted,
+            format!("request head of {} bytes is over the limit", head.len),
+        ),
+        kind::DATA => too_large(ID, "request message", head.len, max),
+        _ => return,
+    };
+    pending.remove(&head.stream);
+    let active = conn.calls().remove(&head.stream);
+    if let Some(active) = active {
+        cancel(active);
+    }
+    conn.fail(head.stream, &err, None);
+}
+
+/// Parse a request head and start the call (or wait for its message).
+fn start(
+    conn: &Arc<Conn>,
+    pending: &mut HashMap<u32, Pending>,
+    id: u32,
+    mut p: Bytes,
+) -> Result<()> {
+    let bad = |what: &str| Error::bad_request(ID, format!("malformed native request head: {what}"));
+    if p.len() < 11 {
+        return Err(bad("too short"));
+    }
+    let format = super::format_from(p.get_u8()).ok_or_else(|| bad("unknown format"))?;
+    let timeout_us = p.get_u64();
+    let path_len = p.get_u16() as usize;
+    if p.len() < path_len {
+        return Err(bad("truncated path"));
+    }
+    let path = p.split_to(path_len);
+    let path = std::str::from_utf8(&path).map_err(|_| bad("path is not UTF-8"))?;
+    let shared = &conn.shared;
+    let route = match shared.table.lookup(path) {
+        Lookup::Found(route) => route,
+        Lookup::UnknownMethod(m) => {
+            return Err(Error::unimplemented(
+                ID,
+                format!("unknown endpoint {m} on service {}", shared.service),
+            ));
+        }
+        Lookup::UnknownService(s) => {
+            return Err(Error::unimplemented(
+                ID,
+                format!("unknown service {s:?} at this node of {}", shared.service),
+            ));
+        }
+    };
+    if !route.handler.supports(format) {
+        return Err(Error::new(
+            ID,
+            format!("endpoint {} does not accept {format} messages", route.name),
+            415,
+        )
+        .with_grpc_code(Code::InvalidArgument));
+    }
+    let mut ctx = Context::new();
+    if timeout_us > 0 {
+        ctx = ctx.with_timeout(std::time::Duration::from_micros(timeout_us));
+    }
+    if let Some(timeout) = route.timeout {
+        ctx = ctx.with_timeout(timeout);
+    }
+    super::read_metadata(&p, ctx.metadata_mut())?;
+    ctx.set_call(CallInfo {
+        service: shared.service.clone(),
+        endpoint: route.name.as_str().into(),
+        peer: Some(conn.peer),
+    });
+    ctx.set_response(SharedResponse::default());
+    let max = shared.limits.max_recv;
+    if route.kind.client_streams() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let inbound = Inbound {
+            rx,
+            first: None,
+            grant: Grant::new(conn.writer.clone(), id),
+            guard: None,
+        };
+        let body = RecvBody::native(inbound, max, Side::Server);
+        spawn_call(conn, id, route, ctx, format, Input::Stream(body), Some(tx));
+    } else {
+        pending.insert(
+            id,
+            Pending {
+                route,
+                ctx,
+                format,
+                decoder: Decoder::new(max, ID, "request message"),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The request message of a unary (or server-streaming) call is complete: run it.
+fn dispatch_unary(conn: &Arc<Conn>, id: u32, mut call: Pending) {
+    let message = (|| {
+        let Some(first) = call.decoder.next()? else {
+            call.decoder.finish()?;
+            return Err(Error::internal(ID, "the request has no message"));
+        };
+        if call.decoder.next()?.is_some() {
+            return Err(Error::unimplemented(
+                ID,
+                "expected one request message, got more (is the endpoint client-streaming?)",
+            ));
+        }
+        call.decoder.finish()?;
+        Ok(first)
+    })();
+    match message {
+        Ok(message) => spawn_call(
+            conn,
+            id,
+            call.route,
+            call.ctx,
+            call.format,
+            Input::Unary(message),
+            None,
+        ),
+        Err(e) => conn.fail(id, &e, None),
+    }
+}
+
+fn spawn_call(
+    conn: &Arc<Conn>,
+    id: u32,
+    route: Arc<Route>,
+    ctx: Context,
+    format: Format,
+    input: Input,
+    tx: Option<mpsc::UnboundedSender<Event>>,
+) {
+    let credit = Arc::new(Credit::new());
+    // Register before the task can finish, so `finish` always finds the entry.
+    let mut calls = conn.calls();
+    calls.insert(
+        id,
+        Active {
+            abort: None,
+            credit: credit.clone(),
+            input: tx,
+        },
+    );
+    let task = tokio::spawn(run_call(
+        conn.clone(),
+        id,
+        route,
+        ctx,
+        format,
+        input,
+        credit,
+    ));
+    if let Some(active) = calls.get_mut(&id) {
+        active.abort = Some(task.abort_handle());
+    }
+}
+
+async fn run_call(
+    conn: Arc<Conn>,
+    id: u32,
+    route: Arc<Route>,
+    ctx: Context,
+    format: Format,
+    input: Input,
+    credit: Arc<Credit>,
+) {
+    let deadline = ctx.deadline();
+    let response = ctx.response().unwrap_or_default();
+    let max_send = conn.shared.limits.max_send;
+    let work = route.handler.call(Call {
+        ctx,
+        format,
+        input,
+        max_send,
+    });
+    let result = crate::server::until_deadline(deadline, &route.name, work).await;
+    match result {
+        Ok(Output::Unary(frame)) => {
+            conn.writer.with(|f| {
+                head_frame(f, id, &response);
+                f.frame(kind::DATA, END, id, frame);
+                ok_trailers(f, id, &response);
+            });
+        }
+        Ok(Output::Stream { rx, task }) => pump(&conn, id, rx, task, &response, &credit).await,
+        Err(e) => {
+            tracing::debug!(endpoint = %route.name, error = %e, "call failed");
+            conn.fail(id, &e, Some(&response));
+        }
+    }
+    conn.finish(id);
+}
+
+/// Send a streaming handler's frames as they come, within the stream's credit.
+async fn pump(
+    conn: &Conn,
+    id: u32,
+    mut rx: mpsc::Receiver<http_body::Frame<Bytes>>,
+    task: AbortOnDrop,
+    response: &SharedResponse,
+    credit: &Credit,
+) {
+    let mut first = true;
+    let mut next: Option<http_body::Frame<Bytes>> = None;
+    loop {
+        let frame = match next.take() {
+            Some(frame) => frame,
+            None => match rx.recv().await {
+                Some(frame) => frame,
+                None => break,
+            },
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                let data = coalesce(data, &mut rx, &mut next);
+                if !credit.take(data.len()).await {
+                    break;
+                }
+                let head = std::mem::take(&mut first);
+                conn.writer.with(|f| {
+                    if head {
+                        head_frame(f, id, response);
+                    }
+                    f.frame(kind::DATA, 0, id, data);
+                });
+            }
+            Err(frame) => {
+                let trailers = frame.into_trailers().unwrap_or_default();
+                let ok_only = trailers.len() == 1
+                    && trailers
+                        .get(crate::grpc::GRPC_STATUS)
+                        .is_some_and(|v| v.as_bytes() == b"0");
+                let head = first;
+                conn.writer.with(|f| {
+                    if head {
+                        head_frame(f, id, response);
+                    }
+                    if ok_only {
+                        f.empty(kind::TRAILERS, 0, id);
+                    } else {
+                        f.build(kind::TRAILERS, 0, id, |b| super::put_headers(b, &trailers));
+                    }
+                });
+                break;
+            }
+        }
+    }
+    drop(task);
+}

@@ -135,8 +135,8 @@ struct NodeHealth {
 /// A candidate node, with the service version it belongs to.
 #[derive(Clone, Debug)]
 pub struct Candidate {
-    /// The node.
-    pub node: Node,
+    /// The node (shared with the selector's cache: cloning a candidate is cheap).
+    pub node: Arc<Node>,
     /// The service version record (endpoints, metadata).
     pub service: Arc<Service>,
 }
@@ -154,6 +154,29 @@ impl Next {
     /// ejecting the last ones).
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Candidate> {
+        let inner = self.selector.upgrade();
+        if self.tried.is_empty() && !self.candidates.is_empty() {
+            // The first pick, and no node is cooling off (the common case): no bookkeeping.
+            let all_healthy = inner.as_ref().is_none_or(|s| {
+                s.health
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty()
+            });
+            if all_healthy {
+                let n = self.candidates.len();
+                let pick = match &inner {
+                    Some(inner) if inner.strategy == Strategy::RoundRobin => {
+                        inner.counter(&self.candidates[0].service.name) % n
+                    }
+                    _ if n == 1 => 0,
+                    _ => fastrand::usize(..n),
+                };
+                self.tried.push(pick);
+                return Some(self.candidates[pick].clone());
+            }
+        }
+        drop(inner);
         let open: Vec<usize> = (0..self.candidates.len())
             .filter(|i| !self.tried.contains(i))
             .collect();
@@ -239,7 +262,8 @@ impl Next {
 }
 
 struct CacheEntry {
-    services: Arc<Vec<Arc<Service>>>,
+    /// Every node of every version, unfiltered.
+    services: Arc<Vec<Candidate>>,
     fetched: Instant,
 }
 
@@ -265,7 +289,10 @@ impl Inner {
     fn counter(&self, service: &str) -> usize {
         let counter = {
             let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-            counters.entry(service.to_owned()).or_default().clone()
+            match counters.get(service) {
+                Some(counter) => counter.clone(),
+                None => counters.entry(service.to_owned()).or_default().clone(),
+            }
         };
         counter.fetch_add(1, Ordering::Relaxed)
     }
@@ -322,18 +349,12 @@ impl Selector {
     /// Errors: 404 `service X: not found` when the registry has no node of the service; 503
     /// when nodes exist but none passes the filters.
     pub async fn select(&self, service: &str, filters: &[Filter]) -> Result<Next> {
-        let services = self.services(service).await?;
-        let mut candidates = Vec::new();
-        for svc in services.iter() {
-            for node in &svc.nodes {
-                if filters.iter().all(|f| (f.keep)(svc, node)) {
-                    candidates.push(Candidate {
-                        node: node.clone(),
-                        service: svc.clone(),
-                    });
-                }
-            }
-        }
+        let all = self.services(service).await?;
+        let candidates: Vec<Candidate> = all
+            .iter()
+            .filter(|c| filters.iter().all(|f| (f.keep)(&c.service, &c.node)))
+            .cloned()
+            .collect();
         if candidates.is_empty() {
             let what: Vec<String> = filters.iter().map(|f| f.what.clone()).collect();
             return Err(Error::unavailable(
@@ -354,7 +375,9 @@ impl Selector {
         let mut health = self.inner.health.lock().unwrap_or_else(|e| e.into_inner());
         match outcome {
             Outcome::Answered => {
-                health.remove(&node.address);
+                if !health.is_empty() {
+                    health.remove(&node.address);
+                }
             }
             Outcome::ConnectionFailed => {
                 let entry = health.entry(node.address.clone()).or_insert(NodeHealth {
@@ -374,7 +397,7 @@ impl Selector {
         self.inner.invalidate(service);
     }
 
-    async fn services(&self, name: &str) -> Result<Arc<Vec<Arc<Service>>>> {
+    async fn services(&self, name: &str) -> Result<Arc<Vec<Candidate>>> {
         self.ensure_watch().await;
         let ttl = if self.inner.watching.load(Ordering::Acquire) {
             CACHE_TTL
@@ -405,8 +428,17 @@ impl Selector {
                 return Err(e);
             }
         };
-        let services: Arc<Vec<Arc<Service>>> =
-            Arc::new(fetched.into_iter().map(Arc::new).collect());
+        let mut all = Vec::new();
+        for service in fetched {
+            let service = Arc::new(service);
+            for node in &service.nodes {
+                all.push(Candidate {
+                    node: Arc::new(node.clone()),
+                    service: service.clone(),
+                });
+            }
+        }
+        let services = Arc::new(all);
         self.inner
             .cache
             .lock()
@@ -500,7 +532,7 @@ mod tests {
     }
 
     fn ids(next: &mut Next) -> Vec<String> {
-        std::iter::from_fn(|| next.next().map(|c| c.node.id)).collect()
+        std::iter::from_fn(|| next.next().map(|c| c.node.id.clone())).collect()
     }
 
     #[tokio::test]
@@ -545,7 +577,9 @@ mod tests {
         let mut counts = HashMap::new();
         for _ in 0..300 {
             let mut next = sel.select("svc", &[]).await.unwrap();
-            *counts.entry(next.next().unwrap().node.id).or_insert(0) += 1;
+            *counts
+                .entry(next.next().unwrap().node.id.clone())
+                .or_insert(0) += 1;
         }
         assert_eq!(counts.len(), 3);
         assert!(counts.values().all(|c| *c == 100), "{counts:?}");

@@ -241,7 +241,7 @@ pub struct Response<T> {
     /// Response trailer metadata.
     pub trailers: Metadata,
     /// The node that answered.
-    pub node: Node,
+    pub node: Arc<Node>,
 }
 
 /// A message passed through as bytes, in whatever format the call uses (for proxies,
@@ -275,7 +275,7 @@ enum Targets {
 }
 
 struct Target {
-    node: Node,
+    node: Arc<Node>,
     candidate: Option<Candidate>,
 }
 
@@ -286,7 +286,7 @@ impl Targets {
                 let address = addresses.get(*at)?.clone();
                 *at += 1;
                 Some(Target {
-                    node: Node::new(address.clone(), address),
+                    node: Arc::new(Node::new(address.clone(), address)),
                     candidate: None,
                 })
             }
@@ -582,7 +582,7 @@ impl Client {
         format: Format,
         frame: Bytes,
         opts: &CallOptions,
-    ) -> Result<(Bytes, Metadata, Metadata, Node)> {
+    ) -> Result<(Bytes, Metadata, Metadata, Arc<Node>)> {
         split_endpoint(endpoint)?;
         let deadline = self.deadline(ctx, opts);
         let mut targets = self.targets(service, opts).await?;
@@ -965,7 +965,7 @@ pub(crate) fn response_head(
 pub struct Streaming<Req, Resp> {
     sender: Option<StreamSender<Req>>,
     receiver: StreamReceiver<Resp>,
-    node: Node,
+    node: Arc<Node>,
 }
 
 impl<Req, Resp> fmt::Debug for Streaming<Req, Resp> {

@@ -10,7 +10,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http_body::Frame;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::{
     CANCELLED, Credit, END, Event, Grant, Inbound, PREFACE, REFUSED, Read, Reader, Writer, kind,
@@ -31,10 +31,76 @@ fn before_send(addr: &str, what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 struct Slot {
-    tx: mpsc::UnboundedSender<Event>,
+    sink: Sink,
     credit: Option<Arc<Credit>>,
     /// One of the calls the server takes at once, given back when the call ends.
     _permit: OwnedSemaphorePermit,
+}
+
+/// Where the reader puts what arrives for a call.
+enum Sink {
+    /// A stream: every event, as it comes.
+    Stream(mpsc::UnboundedSender<Event>),
+    /// A unary call: gathered here, handed over at the end in one piece.
+    Unary {
+        head: Option<Bytes>,
+        first: Option<Bytes>,
+        rest: Vec<Bytes>,
+        done: oneshot::Sender<Reply>,
+    },
+}
+
+/// A unary call's response, handed over when it ended.
+struct Reply {
+    head: Option<Bytes>,
+    first: Option<Bytes>,
+    rest: Vec<Bytes>,
+    /// `Trailers` or `Failed`.
+    end: Event,
+}
+
+impl Slot {
+    /// Response metadata or data arrived.
+    fn push(&mut self, event: Event) {
+        match &mut self.sink {
+            Sink::Stream(tx) => {
+                let _ = tx.send(event);
+            }
+            Sink::Unary {
+                head, first, rest, ..
+            } => match event {
+                Event::Head(pairs) => *head = Some(pairs),
+                Event::Data(bytes) if first.is_none() => *first = Some(bytes),
+                Event::Data(bytes) => rest.push(bytes),
+                _ => {}
+            },
+        }
+    }
+
+    /// The call ended with `event` (`Trailers` or `Failed`).
+    fn end(self, event: Event) {
+        if let Some(credit) = &self.credit {
+            credit.close();
+        }
+        match self.sink {
+            Sink::Stream(tx) => {
+                let _ = tx.send(event);
+            }
+            Sink::Unary {
+                head,
+                first,
+                rest,
+                done,
+            } => {
+                let _ = done.send(Reply {
+                    head,
+                    first,
+                    rest,
+                    end: event,
+                });
+            }
+        }
+    }
 }
 
 /// One native connection to a node.
@@ -90,9 +156,10 @@ impl Drop for CallGuard {
         if let Some(conn) = self.conn.upgrade() {
             let slot = conn.slots().remove(&self.id);
             if let Some(slot) = slot {
-                if let Some(credit) = slot.credit {
+                if let Some(credit) = &slot.credit {
                     credit.close();
                 }
+                drop(slot);
                 conn.writer.with(|f| {
                     f.build(kind::CANCEL, 0, self.id, |b| b.put_u8(CANCELLED));
                 });
@@ -199,8 +266,9 @@ impl Conn {
     /// Register a new call (waiting while the server's limit of calls is reached).
     async fn open(
         self: &Arc<Self>,
+        sink: Sink,
         credit: Option<Arc<Credit>>,
-    ) -> Result<(u32, mpsc::UnboundedReceiver<Event>, CallGuard)> {
+    ) -> Result<(u32, CallGuard)> {
         let permit = self
             .limit
             .clone()
@@ -211,11 +279,10 @@ impl Conn {
             return Err(self.refused());
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::unbounded_channel();
         self.slots().insert(
             id,
             Slot {
-                tx,
+                sink,
                 credit,
                 _permit: permit,
             },
@@ -225,7 +292,7 @@ impl Conn {
             id,
             done: false,
         };
-        Ok((id, rx, guard))
+        Ok((id, guard))
     }
 
     /// One unary call: the request frame out, the response message and metadata back.
@@ -234,7 +301,14 @@ impl Conn {
         req: &Request<'_>,
         frame: Bytes,
     ) -> Result<(Bytes, Metadata, Metadata)> {
-        let (id, mut rx, mut guard) = self.open(None).await?;
+        let (done, reply) = oneshot::channel();
+        let sink = Sink::Unary {
+            head: None,
+            first: None,
+            rest: Vec::new(),
+            done,
+        };
+        let (id, mut guard) = self.open(sink, None).await?;
         let sent = self.writer.with(|f| {
             f.build(kind::HEADERS, 0, id, |b| req.encode(b));
             f.frame(kind::DATA, END, id, frame);
@@ -244,41 +318,43 @@ impl Conn {
             self.slots().remove(&id);
             return Err(self.refused());
         }
+        let reply = reply.await;
+        guard.finished();
+        let Ok(reply) = reply else {
+            return Err(lost(&self.addr));
+        };
+        let pairs = match reply.end {
+            Event::Trailers(pairs) => pairs,
+            Event::Failed(e) => return Err(e),
+            _ => return Err(lost(&self.addr)),
+        };
+        let trailers = status(&pairs, &self.addr)?;
         let mut md = Metadata::new();
-        let mut decoder = Decoder::new(self.max_recv, ID, "response message");
-        loop {
-            match rx.recv().await {
-                Some(Event::Head(pairs)) => super::read_metadata(&pairs, &mut md)?,
-                Some(Event::Data(bytes)) => decoder.push(bytes),
-                Some(Event::Trailers(pairs)) => {
-                    guard.finished();
-                    let trailers = status(&pairs, &self.addr)?;
-                    let Some(message) = decoder.next()? else {
-                        return Err(Error::internal(
-                            ID,
-                            format!("{} answered without a message", self.addr),
-                        ));
-                    };
-                    if decoder.next()?.is_some() {
-                        return Err(Error::internal(
-                            ID,
-                            format!("{} sent more than one response message", self.addr),
-                        ));
-                    }
-                    decoder.finish()?;
-                    return Ok((message, md, trailers));
-                }
-                Some(Event::Failed(e)) => {
-                    guard.finished();
-                    return Err(e);
-                }
-                Some(Event::End) => {}
-                None => {
-                    guard.finished();
-                    return Err(lost(&self.addr));
-                }
-            }
+        if let Some(head) = &reply.head {
+            super::read_metadata(head, &mut md)?;
         }
+        let mut decoder = Decoder::new(self.max_recv, ID, "response message");
+        if let Some(first) = reply.first {
+            decoder.push(first);
+        }
+        for more in reply.rest {
+            decoder.push(more);
+        }
+        let Some(message) = decoder.next()? else {
+            decoder.finish()?;
+            return Err(Error::internal(
+                ID,
+                format!("{} answered without a message", self.addr),
+            ));
+        };
+        if decoder.next()?.is_some() {
+            return Err(Error::internal(
+                ID,
+                format!("{} sent more than one response message", self.addr),
+            ));
+        }
+        decoder.finish()?;
+        Ok((message, md, trailers))
     }
 
     /// Open a stream: requests go through the returned sender, responses come through the
@@ -288,7 +364,8 @@ impl Conn {
         req: &Request<'_>,
     ) -> Result<(mpsc::Sender<Frame<Bytes>>, PendingHead)> {
         let credit = Arc::new(Credit::new());
-        let (id, rx, mut guard) = self.open(Some(credit.clone())).await?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (id, mut guard) = self.open(Sink::Stream(tx), Some(credit.clone())).await?;
         let sent = self.writer.with(|f| {
             f.build(kind::HEADERS, 0, id, |b| req.encode(b));
         });
@@ -420,37 +497,30 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<tokio::net::tcp::OwnedRe
                 let id = head.stream;
                 match head.kind {
                     kind::HEADERS | kind::DATA => {
-                        let slots = conn.slots();
-                        if let Some(slot) = slots.get(&id) {
-                            let event = if head.kind == kind::HEADERS {
+                        let mut slots = conn.slots();
+                        if let Some(slot) = slots.get_mut(&id) {
+                            slot.push(if head.kind == kind::HEADERS {
                                 Event::Head(payload)
                             } else {
                                 Event::Data(payload)
-                            };
-                            let _ = slot.tx.send(event);
+                            });
                         }
                     }
                     kind::TRAILERS => {
                         let slot = conn.slots().remove(&id);
                         if let Some(slot) = slot {
-                            if let Some(credit) = &slot.credit {
-                                credit.close();
-                            }
-                            let _ = slot.tx.send(Event::Trailers(payload));
+                            slot.end(Event::Trailers(payload));
                         }
                     }
                     kind::CANCEL => {
                         let slot = conn.slots().remove(&id);
                         if let Some(slot) = slot {
-                            if let Some(credit) = &slot.credit {
-                                credit.close();
-                            }
                             let err = if payload.first() == Some(&REFUSED) {
                                 before_send(&conn.addr, "call to", "the server refused the call")
                             } else {
                                 Error::cancelled(ID, "the server cancelled the call")
                             };
-                            let _ = slot.tx.send(Event::Failed(err));
+                            slot.end(Event::Failed(err));
                         }
                     }
                     kind::CREDIT => {
@@ -473,7 +543,7 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<tokio::net::tcp::OwnedRe
                     } else {
                         Error::from_code(ID, Code::ResourceExhausted, "response head too large")
                     };
-                    let _ = slot.tx.send(Event::Failed(err));
+                    slot.end(Event::Failed(err));
                     conn.writer.with(|f| {
                         f.build(kind::CANCEL, 0, head.stream, |b| b.put_u8(CANCELLED));
                     });
@@ -484,10 +554,7 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<tokio::net::tcp::OwnedRe
                 conn.writer.close();
                 let slots: Vec<Slot> = conn.slots().drain().map(|(_, s)| s).collect();
                 for slot in slots {
-                    if let Some(credit) = &slot.credit {
-                        credit.close();
-                    }
-                    let _ = slot.tx.send(Event::Failed(lost(&conn.addr)));
+                    slot.end(Event::Failed(lost(&conn.addr)));
                 }
                 conn.limit.close();
                 return;

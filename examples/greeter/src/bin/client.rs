@@ -103,7 +103,7 @@ async fn main() -> std::process::ExitCode {
         match rsp {
             Ok(rsp) => {
                 let _: HelloResponse = rsp.message;
-                *nodes.entry(rsp.node.address).or_default() += 1;
+                *nodes.entry(rsp.node.address.clone()).or_default() += 1;
             }
             Err(e) => {
                 failed += 1;

@@ -1,0 +1,62 @@
+//! A call loop for counting instructions per call (the CI regression gate in
+//! `scripts/ir.sh` runs it under `valgrind --tool=callgrind`).
+//!
+//! One process, one current-thread runtime: a service on 127.0.0.1:0 and a client calling
+//! it `N` times over loopback with a 16-byte payload, on the transport given.
+//!
+//! ```text
+//! cargo run --release -p micro-runtime --example ir -- native 2000
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use micro_runtime::client::{ClientOptions, Transport};
+use micro_runtime::registry::MemoryRegistry;
+use micro_runtime::server::Router;
+use micro_runtime::{Client, Service};
+
+/// The echo message: a payload of bytes.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+struct Payload {
+    #[prost(bytes = "vec", tag = "1")]
+    data: Vec<u8>,
+}
+
+impl micro_runtime::codec::ProstSerde for Payload {}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let transport = Transport::from_name(&args.next().unwrap_or_else(|| "native".into()))?;
+    let calls: u32 = args.next().unwrap_or_else(|| "1000".into()).parse()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let registry = MemoryRegistry::new();
+        let running = Service::builder("ir")
+            .ignore_env()
+            .registry(Arc::new(registry.clone()))
+            .address("127.0.0.1:0")
+            .shutdown_delay(Duration::ZERO)
+            .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }))
+            .build()?
+            .start()
+            .await?;
+        let mut options = ClientOptions::default();
+        options.transport = transport;
+        let client = Client::with_options(Arc::new(registry), options);
+        let req = Payload { data: vec![7; 16] };
+        // Connections, caches and buffers settle before the counted calls.
+        for _ in 0..100 {
+            let _: Payload = client.call("ir", "Echo.Call", &req).await?;
+        }
+        for _ in 0..calls {
+            let rsp: Payload = client.call("ir", "Echo.Call", &req).await?;
+            debug_assert_eq!(rsp, req);
+        }
+        running.stop().await?;
+        Ok::<_, micro_runtime::Error>(())
+    })?;
+    Ok(())
+}

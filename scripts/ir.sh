@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The CPU regression gate: instructions per call (valgrind's callgrind) of an in-process
+# call loop on each transport, against the baseline in scripts/ir-baseline.txt.
+#
+#   scripts/ir.sh           measure and compare (fails on a regression over the tolerance)
+#   scripts/ir.sh --bless   measure and store the figures as the new baseline
+#
+# Instruction counts do not depend on what else the machine is doing, so the gate is fit
+# for a noisy CI box; they do depend on the compiler, so re-bless after a toolchain update.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/micro/target}"
+
+BASELINE=scripts/ir-baseline.txt
+TOLERANCE_PCT="${MICRO_IR_TOLERANCE:-3}"
+CALLS=2000
+
+if ! command -v valgrind >/dev/null; then
+    echo "valgrind is missing; installing it" >&2
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq valgrind >&2
+fi
+
+cargo build --release --quiet --locked -p micro-runtime --example ir
+bin="$CARGO_TARGET_DIR/release/examples/ir"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# Total instructions of one run of the loop with $2 calls on transport $1.
+instructions() {
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/out.%p" "$bin" "$1" "$2" \
+        2>"$tmp/log" >/dev/null || { cat "$tmp/log" >&2; exit 1; }
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/log"
+}
+
+status=0
+declare -A measured
+for transport in native grpc; do
+    base_run=$(instructions "$transport" 0)
+    full_run=$(instructions "$transport" "$CALLS")
+    per_call=$(( (full_run - base_run) / CALLS ))
+    measured[$transport]=$per_call
+    baseline=$(awk -v t="$transport" '$1 == t { print $2 }' "$BASELINE" 2>/dev/null || true)
+    if [ -z "$baseline" ]; then
+        printf '%-7s %9d instructions per call (no baseline)\n' "$transport" "$per_call"
+        continue
+    fi
+    change=$(awk -v m="$per_call" -v b="$baseline" 'BEGIN { printf "%+.1f", (m - b) * 100 / b }')
+    printf '%-7s %9d instructions per call, baseline %d (%s%%)\n' \
+        "$transport" "$per_call" "$baseline" "$change"
+    if awk -v c="$change" -v t="$TOLERANCE_PCT" 'BEGIN { exit !(c > t) }'; then
+        echo "  REGRESSION: more than ${TOLERANCE_PCT}% over the baseline; find the cause" \
+            "(valgrind --tool=callgrind $bin $transport $CALLS, then callgrind_annotate)," \
+            "or, if the cost is intended, run scripts/ir.sh --bless and commit the baseline" >&2
+        status=1
+    elif awk -v c="$change" -v t="$TOLERANCE_PCT" 'BEGIN { exit !(c < -t) }'; then
+        echo "  faster than the baseline: run scripts/ir.sh --bless to lock the gain in"
+    fi
+done
+
+if [ "${1:-}" = "--bless" ]; then
+    {
+        echo "# instructions per call (scripts/ir.sh --bless); $(rustc --version)"
+        for transport in native grpc; do echo "$transport ${measured[$transport]}"; done
+    } >"$BASELINE"
+    echo "baseline written to $BASELINE"
+    exit 0
+fi
+exit $status

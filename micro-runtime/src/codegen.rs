@@ -32,8 +32,10 @@ use prost_reflect::{
 
 const ID: &str = "micro.codec";
 
-/// Decoded descriptors: the bytes and the pool, or why they did not decode.
-type Decoded = std::result::Result<(std::borrow::Cow<'static, [u8]>, DescriptorPool), String>;
+/// Decoded descriptors: the bytes and, when they do not fit in the process-wide pool, a pool
+/// of their own; or why they did not decode.
+type Decoded =
+    std::result::Result<(std::borrow::Cow<'static, [u8]>, Option<DescriptorPool>), String>;
 
 /// The encoded `FileDescriptorSet` of a generated package (its files and what they import,
 /// except the well-known types), decoded on first use.
@@ -70,7 +72,8 @@ impl Descriptors {
         }
     }
 
-    fn decoded(&self) -> Result<&(std::borrow::Cow<'static, [u8]>, DescriptorPool)> {
+    /// The bytes, and a pool of their own when they do not fit in the process-wide pool.
+    fn decoded(&self) -> Result<&(std::borrow::Cow<'static, [u8]>, Option<DescriptorPool>)> {
         self.decoded
             .get_or_init(|| {
                 let bytes: std::borrow::Cow<'static, [u8]> = match self.source {
@@ -83,10 +86,17 @@ impl Descriptors {
                             .into()
                     }
                 };
+                // One process-wide pool: the well-known types and files shared by several
+                // services (google/api, descriptor.proto ...) are held once.
+                if DescriptorPool::decode_global_file_descriptor_set(&*bytes).is_ok() {
+                    return Ok((bytes, None));
+                }
+                // A file of the same name but other content is already there: keep these
+                // files apart.
                 let mut pool = DescriptorPool::global();
                 pool.decode_file_descriptor_set(&*bytes)
                     .map_err(|e| e.to_string())?;
-                Ok((bytes, pool))
+                Ok((bytes, Some(pool)))
             })
             .as_ref()
             .map_err(|e| Error::internal(ID, format!("invalid embedded descriptors: {e}")))
@@ -97,9 +107,12 @@ impl Descriptors {
         Ok(&self.decoded()?.0)
     }
 
-    /// The descriptor pool: the well-known types plus these files.
-    pub fn pool(&self) -> Result<&DescriptorPool> {
-        Ok(&self.decoded()?.1)
+    /// A descriptor pool holding the well-known types and these files (a cheap handle).
+    pub fn pool(&self) -> Result<DescriptorPool> {
+        Ok(match &self.decoded()?.1 {
+            Some(own) => own.clone(),
+            None => DescriptorPool::global(),
+        })
     }
 
     /// The descriptor of the message `full_name` (`greeter.HelloRequest`).

@@ -1,4 +1,4 @@
-//! The micro runtime: registry, selector, gRPC transport and codecs, client, server and
+//! The micro runtime: registry, selector, gRPC and native transports, codecs, client, server and
 //! service — Go Micro's concepts, in Rust.
 //!
 //! Most users depend on the `micro` facade crate, which re-exports this one.
@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | Service discovery | [`registry`] | `local`: files under `~/.micro`, no daemon, TTL expiry |
 //! | Load balancing | [`selector`] | random, connection failures cool a node off |
-//! | Wire | gRPC over HTTP/2 | any gRPC client can call a micro service |
+//! | Wire | gRPC over HTTP/2, and a native transport on the same port | micro clients speak native to nodes that advertise it; any gRPC client can call a micro service |
 //! | Codecs | [`codec`] | protobuf and JSON on every endpoint |
 //! | Calls | [`client`] | 30 s deadline, retries only when safe |
 //! | Endpoints | [`server`] | typed async closures, all four streaming kinds |

@@ -160,7 +160,15 @@ pub async fn open_loop(
         if intended >= end {
             break;
         }
-        tokio::time::sleep_until(intended.into()).await;
+        // Timers are good to a millisecond: sleep to just before the intended time, then
+        // yield until it comes, so that calls leave evenly spaced instead of in bursts per
+        // timer tick (the driver has its own core).
+        if intended > Instant::now() + Duration::from_millis(2) {
+            tokio::time::sleep_until((intended - Duration::from_millis(1)).into()).await;
+        }
+        while Instant::now() < intended {
+            tokio::task::yield_now().await;
+        }
         let (client, payload, hist, tally) =
             (client.clone(), payload.clone(), hist.clone(), tally.clone());
         tasks.push(tokio::task::spawn_local(async move {

@@ -113,7 +113,10 @@ fn run(args: &[String]) {
             std::process::exit(1);
         }
     };
-    let command = format!("cargo run --release -p micro-bench -- {}", args.join(" "));
+    let command = format!(
+        "cargo run --release -p micro-bench -- run {}",
+        args.join(" ")
+    );
     let report = run::report(&results, &settings, command.trim());
     println!("{report}");
     if let Some(out) = &settings.out {

@@ -406,9 +406,11 @@ fn box_facts() -> String {
         .and_then(|l| l.split_once(':'))
         .map(|(_, v)| v.trim().to_owned())
         .unwrap_or_default();
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    // Every core of the machine (the driver itself runs pinned to one).
+    let cores = read("/proc/cpuinfo")
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
     let kernel = read("/proc/sys/kernel/osrelease");
     let load = read("/proc/loadavg");
     format!(
@@ -459,27 +461,33 @@ pub fn report(results: &Results, settings: &Settings, command: &str) -> String {
         let _ = writeln!(out, "## {} — {}\n", scenario.id, scenario.title);
         let _ = writeln!(
             out,
-            "| framework | {unit} (median) | vs tonic (median, range) | p50 µs | p99 µs | p99.9 µs | server CPU µs/call | driver CPU µs/call | server peak RSS MiB |"
+            "| framework | {unit} (median) | vs tonic (median, range) | vs tarpc (median, range) | p50 µs | p99 µs | p99.9 µs | server CPU µs/call | driver CPU µs/call | server peak RSS MiB |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
-        let tonic = by_fw.get(&Framework::Tonic);
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
         for (fw, points) in by_fw {
             let values: Vec<f64> = points.iter().map(|p| metric(&scenario, p)).collect();
-            let ratio = tonic.map(|t| {
+            // The median of per-round ratios (same round, same conditions), and their range.
+            let against = |other: Framework| {
+                if scenario.micro_only || *fw == other {
+                    return "—".to_owned();
+                }
+                let Some(o) = by_fw.get(&other) else {
+                    return "—".to_owned();
+                };
                 let ratios: Vec<f64> = points
                     .iter()
-                    .zip(t)
-                    .map(|(p, t)| metric(&scenario, p) / metric(&scenario, t))
+                    .zip(o)
+                    .map(|(p, o)| metric(&scenario, p) / metric(&scenario, o))
                     .collect();
                 let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 format!("{:.2} ({lo:.2}–{hi:.2})", median(ratios.clone()))
-            });
+            };
             let m = |f: &dyn Fn(&Point) -> f64| median(points.iter().map(f).collect());
             let errors: u64 = points.iter().map(|p| p.measured.errors).sum();
             let _ = writeln!(
                 out,
-                "| {}{} | {:.0} | {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} |",
+                "| {}{} | {:.0} | {} | {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} |",
                 fw.name(),
                 if errors > 0 {
                     format!(" ({errors} errors)")
@@ -487,11 +495,12 @@ pub fn report(results: &Results, settings: &Settings, command: &str) -> String {
                     String::new()
                 },
                 median(values),
-                if scenario.micro_only {
-                    "—".to_owned()
+                if *fw == Framework::Tonic {
+                    "1.00".to_owned()
                 } else {
-                    ratio.unwrap_or_else(|| "—".to_owned())
+                    against(Framework::Tonic)
                 },
+                against(Framework::Tarpc),
                 m(&|p| p.measured.p50_us),
                 m(&|p| p.measured.p99_us),
                 m(&|p| p.measured.p999_us),

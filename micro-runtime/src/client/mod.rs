@@ -598,7 +598,9 @@ impl Client {
                 deadline,
             };
             let native = self.inner.options.transport.native_for(&target.node);
-            let attempt = async {
+            // Boxed: the attempt is the large part of a call's state, and callers move the
+            // call future through several layers before it is pinned.
+            let attempt = Box::pin(async {
                 if native {
                     self.once_native(&call, &target.node.address, &path, frame.clone())
                         .await
@@ -607,7 +609,7 @@ impl Client {
                         self.build(&call, &target.node, &path, Body::once(frame.clone(), None))?;
                     self.once(&target.node.address, req).await
                 }
-            };
+            });
             let result = match tokio::time::timeout_at(deadline.into(), attempt).await {
                 Ok(result) => result,
                 Err(_) => {

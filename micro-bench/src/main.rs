@@ -117,7 +117,12 @@ fn run(args: &[String]) {
         "cargo run --release -p micro-bench -- run {}",
         args.join(" ")
     );
-    let report = run::report(&results, &settings, command.trim());
+    let mut report = run::report(&results, &settings, command.trim());
+    // The hand-written analysis (targets, what the profiles say) follows the tables.
+    let analysis = concat!(env!("CARGO_MANIFEST_DIR"), "/analysis.md");
+    if let Ok(text) = std::fs::read_to_string(analysis) {
+        report.push_str(&text);
+    }
     println!("{report}");
     if let Some(out) = &settings.out {
         if let Err(e) = std::fs::write(out, &report) {

@@ -141,6 +141,11 @@ impl Decoder {
         Ok(Some(self.buf.split_to(len).freeze()))
     }
 
+    /// Bytes held that no complete message has taken yet.
+    pub(crate) fn buffered(&self) -> usize {
+        self.head.len() + self.buf.len()
+    }
+
     /// Call at the end of the stream: leftover bytes mean a truncated message.
     pub(crate) fn finish(&self) -> Result<()> {
         let left = self.head.len() + self.buf.len();

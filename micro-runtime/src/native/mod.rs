@@ -466,6 +466,9 @@ pub(crate) struct Grant {
     writer: std::sync::Arc<Writer>,
     stream: u32,
     pending: u32,
+    /// Bytes received and not yet consumed, shared with the connection reader (server side),
+    /// which ends a call whose peer sends past its credit.
+    unread: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Grant {
@@ -474,11 +477,24 @@ impl Grant {
             writer,
             stream,
             pending: 0,
+            unread: None,
         }
+    }
+
+    /// Count consumed bytes off `unread`, which the connection reader adds to.
+    pub(crate) fn tracking(
+        mut self,
+        unread: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) -> Grant {
+        self.unread = Some(unread);
+        self
     }
 
     /// `n` bytes were consumed: tell the sender once a quarter window has gathered.
     pub(crate) fn consumed(&mut self, n: usize) {
+        if let Some(unread) = &self.unread {
+            unread.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+        }
         // A frame larger than the window took the whole window, no more.
         let n = u32::try_from(n).unwrap_or(u32::MAX).min(WINDOW);
         self.pending = self.pending.saturating_add(n);

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, BufMut, Bytes};
@@ -35,7 +36,14 @@ struct Pending {
 struct Active {
     abort: Option<tokio::task::AbortHandle>,
     credit: Arc<Credit>,
-    input: Option<mpsc::UnboundedSender<Event>>,
+    input: Option<Requests>,
+}
+
+/// The request side of a client-streaming call: where its messages go, and how many bytes
+/// wait there unread.
+struct Requests {
+    tx: mpsc::UnboundedSender<Event>,
+    unread: Arc<AtomicUsize>,
 }
 
 struct Conn {
@@ -170,7 +178,7 @@ fn cancel(active: Active) {
     }
     active.credit.close();
     if let Some(input) = active.input {
-        let _ = input.send(Event::Failed(Error::cancelled(
+        let _ = input.tx.send(Event::Failed(Error::cancelled(
             ID,
             "the caller cancelled the call",
         )));
@@ -201,9 +209,19 @@ fn on_frame(
             }
         }
         kind::DATA => {
+            let max = conn.shared.limits.max_recv;
             if let Some(call) = pending.get_mut(&id) {
                 call.decoder.push(payload);
-                if head.flags & END != 0
+                if call.decoder.buffered() > max + 5 {
+                    // One request message is all a unary call takes: do not buffer more.
+                    pending.remove(&id);
+                    let err = Error::from_code(
+                        ID,
+                        Code::ResourceExhausted,
+                        format!("the request carries more than one message of at most {max} bytes"),
+                    );
+                    conn.fail(id, &err, None);
+                } else if head.flags & END != 0
                     && let Some(call) = pending.remove(&id)
                 {
                     dispatch_unary(conn, id, call);
@@ -211,16 +229,35 @@ fn on_frame(
                 return;
             }
             let mut calls = conn.calls();
-            if let Some(active) = calls.get_mut(&id)
-                && let Some(input) = &active.input
-            {
-                if !payload.is_empty() {
-                    let _ = input.send(Event::Data(payload));
+            let Some(active) = calls.get_mut(&id) else {
+                return;
+            };
+            let Some(input) = &active.input else {
+                return;
+            };
+            if !payload.is_empty() {
+                // The peer may have a window in flight, plus one frame larger than it.
+                let unread =
+                    input.unread.fetch_add(payload.len(), Ordering::Relaxed) + payload.len();
+                if unread > 2 * super::WINDOW as usize + max + HEAD_ROOM {
+                    if let Some(active) = calls.remove(&id) {
+                        drop(calls);
+                        cancel(active);
+                        conn.ended.notify_one();
+                    }
+                    let err = Error::from_code(
+                        ID,
+                        Code::ResourceExhausted,
+                        "the caller sent past its flow-control credit",
+                    );
+                    conn.fail(id, &err, None);
+                    return;
                 }
-                if head.flags & END != 0 {
-                    let _ = input.send(Event::End);
-                    active.input = None;
-                }
+                let _ = input.tx.send(Event::Data(payload));
+            }
+            if head.flags & END != 0 {
+                let _ = input.tx.send(Event::End);
+                active.input = None;
             }
         }
         kind::CANCEL => {
@@ -324,14 +361,24 @@ fn start(
     let max = shared.limits.max_recv;
     if route.kind.client_streams() {
         let (tx, rx) = mpsc::unbounded_channel();
+        let unread = Arc::new(AtomicUsize::new(0));
         let inbound = Inbound {
             rx,
             first: None,
-            grant: Grant::new(conn.writer.clone(), id),
+            grant: Grant::new(conn.writer.clone(), id).tracking(unread.clone()),
             guard: None,
         };
         let body = RecvBody::native(inbound, max, Side::Server);
-        spawn_call(conn, id, route, ctx, format, Input::Stream(body), Some(tx));
+        let requests = Requests { tx, unread };
+        spawn_call(
+            conn,
+            id,
+            route,
+            ctx,
+            format,
+            Input::Stream(body),
+            Some(requests),
+        );
     } else {
         pending.insert(
             id,
@@ -383,7 +430,7 @@ fn spawn_call(
     ctx: Context,
     format: Format,
     input: Input,
-    tx: Option<mpsc::UnboundedSender<Event>>,
+    requests: Option<Requests>,
 ) {
     let credit = Arc::new(Credit::new());
     // Register before the task can finish, so `finish` always finds the entry.
@@ -393,7 +440,7 @@ fn spawn_call(
         Active {
             abort: None,
             credit: credit.clone(),
-            input: tx,
+            input: requests,
         },
     );
     let task = tokio::spawn(run_call(

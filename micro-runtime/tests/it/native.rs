@@ -389,3 +389,62 @@ async fn malformed_native_frames_get_errors_and_the_server_keeps_serving() {
     assert_eq!(rsp.text, "still");
     node.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_caller_past_its_limits_is_stopped_without_buffering_more() {
+    let reg = MemoryRegistry::new();
+    let router =
+        support::echo_router("a", support::Counter::default()).route(Route::client_stream(
+            "Sink.Slow",
+            |_ctx, mut rx: micro_runtime::stream::StreamReceiver<Echo>| async move {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                while rx.recv().await?.is_some() {}
+                Ok(Echo::default())
+            },
+        ));
+    let node = support::start(&reg, "echo", router).await;
+    let mut conn = tokio::net::TcpStream::connect(node.local_addr())
+        .await
+        .unwrap();
+    conn.write_all(b"\0micro/1").await.unwrap();
+    read_until(&mut conn, 0, 0).await;
+    let text = |payload: &[u8]| String::from_utf8_lossy(payload).into_owned();
+
+    // A unary call that keeps sending messages (never END): refused after the first one.
+    let mut message = vec![0u8];
+    message.extend_from_slice(&(3u32 * 1024 * 1024).to_be_bytes());
+    message.resize(5 + 3 * 1024 * 1024, 0);
+    conn.write_all(&frame(1, 0, 1, &head("/test.echo.Echo/Call")))
+        .await
+        .unwrap();
+    conn.write_all(&frame(2, 0, 1, &message)).await.unwrap();
+    conn.write_all(&frame(2, 0, 1, &message)).await.unwrap();
+    let t = text(&read_until(&mut conn, 1, 3).await);
+    assert!(t.contains("more than one message"), "{t}");
+
+    // A client stream whose caller ignores flow control: the call ends with
+    // RESOURCE_EXHAUSTED instead of the server buffering without bound.
+    conn.write_all(&frame(1, 0, 3, &head("/Sink/Slow")))
+        .await
+        .unwrap();
+    let chunk = vec![0u8; 256 * 1024];
+    for _ in 0..32 {
+        conn.write_all(&frame(2, 0, 3, &chunk)).await.unwrap();
+    }
+    let t = text(&read_until(&mut conn, 3, 3).await);
+    assert!(t.contains("flow-control credit"), "{t}");
+
+    // The connection still serves.
+    let msg = prost::Message::encode_to_vec(&Echo::text("fine"));
+    let mut data = vec![0u8];
+    data.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+    data.extend_from_slice(&msg);
+    conn.write_all(&frame(1, 0, 5, &head("/test.echo.Echo/Call")))
+        .await
+        .unwrap();
+    conn.write_all(&frame(2, 1, 5, &data)).await.unwrap();
+    let payload = read_until(&mut conn, 5, 2).await;
+    let rsp: Echo = prost::Message::decode(&payload[5..]).unwrap();
+    assert_eq!(rsp.text, "fine");
+    node.stop().await.unwrap();
+}

@@ -2,7 +2,7 @@
 //! it, a reader task routing frames to calls and a batching writer.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -39,8 +39,8 @@ struct Slot {
 
 /// Where the reader puts what arrives for a call.
 enum Sink {
-    /// A stream: every event, as it comes.
-    Stream(mpsc::UnboundedSender<Event>),
+    /// A stream: every event, as it comes, and how many bytes wait there unread.
+    Stream(mpsc::UnboundedSender<Event>, Arc<AtomicUsize>),
     /// A unary call: gathered here, handed over at the end in one piece.
     Unary {
         head: Option<Bytes>,
@@ -60,10 +60,17 @@ struct Reply {
 }
 
 impl Slot {
-    /// Response metadata or data arrived.
-    fn push(&mut self, event: Event) {
+    /// Response metadata or data arrived. False when the server sent more than the call
+    /// may hold: past its credit on a stream, past one message on a unary call.
+    fn push(&mut self, event: Event, max: usize) -> bool {
         match &mut self.sink {
-            Sink::Stream(tx) => {
+            Sink::Stream(tx, unread) => {
+                if let Event::Data(bytes) = &event {
+                    let held = unread.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+                    if held > 2 * super::WINDOW as usize + max + HEAD_ROOM {
+                        return false;
+                    }
+                }
                 let _ = tx.send(event);
             }
             Sink::Unary {
@@ -71,10 +78,18 @@ impl Slot {
             } => match event {
                 Event::Head(pairs) => *head = Some(pairs),
                 Event::Data(bytes) if first.is_none() => *first = Some(bytes),
-                Event::Data(bytes) => rest.push(bytes),
+                Event::Data(bytes) => {
+                    rest.push(bytes);
+                    let held: usize = first.as_ref().map_or(0, Bytes::len)
+                        + rest.iter().map(Bytes::len).sum::<usize>();
+                    if held > max + 5 {
+                        return false;
+                    }
+                }
                 _ => {}
             },
         }
+        true
     }
 
     /// The call ended with `event` (`Trailers` or `Failed`).
@@ -83,7 +98,7 @@ impl Slot {
             credit.close();
         }
         match self.sink {
-            Sink::Stream(tx) => {
+            Sink::Stream(tx, _) => {
                 let _ = tx.send(event);
             }
             Sink::Unary {
@@ -365,7 +380,9 @@ impl Conn {
     ) -> Result<(mpsc::Sender<Frame<Bytes>>, PendingHead)> {
         let credit = Arc::new(Credit::new());
         let (tx, rx) = mpsc::unbounded_channel();
-        let (id, mut guard) = self.open(Sink::Stream(tx), Some(credit.clone())).await?;
+        let unread = Arc::new(AtomicUsize::new(0));
+        let sink = Sink::Stream(tx, unread.clone());
+        let (id, mut guard) = self.open(sink, Some(credit.clone())).await?;
         let sent = self.writer.with(|f| {
             f.build(kind::HEADERS, 0, id, |b| req.encode(b));
         });
@@ -379,7 +396,7 @@ impl Conn {
         let inbound = Inbound {
             rx,
             first: None,
-            grant: Grant::new(self.writer.clone(), id),
+            grant: Grant::new(self.writer.clone(), id).tracking(unread),
             guard: Some(guard),
         };
         let head = Box::pin(head(inbound, self.max_recv, self.addr.clone()));
@@ -498,11 +515,26 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<tokio::net::tcp::OwnedRe
                 match head.kind {
                     kind::HEADERS | kind::DATA => {
                         let mut slots = conn.slots();
-                        if let Some(slot) = slots.get_mut(&id) {
-                            slot.push(if head.kind == kind::HEADERS {
-                                Event::Head(payload)
-                            } else {
-                                Event::Data(payload)
+                        let event = if head.kind == kind::HEADERS {
+                            Event::Head(payload)
+                        } else {
+                            Event::Data(payload)
+                        };
+                        let held = slots
+                            .get_mut(&id)
+                            .is_none_or(|slot| slot.push(event, conn.max_recv));
+                        if !held && let Some(slot) = slots.remove(&id) {
+                            drop(slots);
+                            slot.end(Event::Failed(Error::from_code(
+                                ID,
+                                Code::ResourceExhausted,
+                                format!(
+                                    "{} sent more than the call may hold (past its flow-control credit, or more than one response message)",
+                                    conn.addr
+                                ),
+                            )));
+                            conn.writer.with(|f| {
+                                f.build(kind::CANCEL, 0, id, |b| b.put_u8(CANCELLED));
                             });
                         }
                     }

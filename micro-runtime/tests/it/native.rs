@@ -448,3 +448,43 @@ async fn a_caller_past_its_limits_is_stopped_without_buffering_more() {
     assert_eq!(rsp.text, "fine");
     node.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_server_sending_more_than_one_response_message_is_cut_off() {
+    // A fake native server that answers a unary call with message after message.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut preface = [0u8; 8];
+        conn.read_exact(&mut preface).await.unwrap();
+        let mut settings = 100u32.to_be_bytes().to_vec();
+        settings.extend_from_slice(&(1024u32 * 1024).to_be_bytes());
+        conn.write_all(&frame(0, 0, 0, &settings)).await.unwrap();
+        let _ = read_until(&mut conn, 1, 2).await;
+        let mut message = vec![0u8];
+        message.extend_from_slice(&(3u32 * 1024 * 1024).to_be_bytes());
+        message.resize(5 + 3 * 1024 * 1024, 0);
+        for _ in 0..3 {
+            if conn.write_all(&frame(2, 0, 1, &message)).await.is_err() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let client = client_on(&MemoryRegistry::new(), Transport::Native);
+    let err = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.call_with::<_, Echo>(
+            &Default::default(),
+            "any",
+            "Echo.Call",
+            &Echo::text("hi"),
+            &CallOptions::new().address(addr),
+        ),
+    )
+    .await
+    .expect("the client gives up instead of buffering")
+    .unwrap_err();
+    assert_eq!(err.grpc_code(), Code::ResourceExhausted, "{err}");
+}

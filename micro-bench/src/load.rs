@@ -78,6 +78,14 @@ async fn once(client: &Client, work: Work, payload: &Bytes) -> Result<u64, Strin
     }
 }
 
+/// The request payload of `work` (streams send an empty request).
+fn payload(work: Work) -> Bytes {
+    match work {
+        Work::Unary(n) => Bytes::from(vec![0x5a; n]),
+        Work::Stream { .. } => Bytes::new(),
+    }
+}
+
 /// Run `concurrency` callers back to back for `warmup`, then measure for `window`. Must run
 /// inside a `LocalSet`.
 pub async fn closed_loop(
@@ -87,10 +95,7 @@ pub async fn closed_loop(
     warmup: Duration,
     window: Duration,
 ) -> Measured {
-    let payload = match work {
-        Work::Unary(n) => Bytes::from(vec![0x5a; n]),
-        Work::Stream { .. } => Bytes::new(),
-    };
+    let payload = payload(work);
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + window;
@@ -143,10 +148,7 @@ pub async fn open_loop(
     warmup: Duration,
     window: Duration,
 ) -> Measured {
-    let payload = match work {
-        Work::Unary(n) => Bytes::from(vec![0x5a; n]),
-        Work::Stream { .. } => Bytes::new(),
-    };
+    let payload = payload(work);
     let hist = Rc::new(RefCell::new(histogram()));
     let tally = Rc::new(RefCell::new(Tally::default()));
     let start = Instant::now();

@@ -48,6 +48,20 @@ impl Delivery {
 pub(crate) type DeadLetterFn =
     Arc<dyn Fn(String, Message) -> BoxFuture<'static, Result<()>> + Send + Sync>;
 
+/// A dead-letter publisher that publishes through `broker`, when the subscription asked for
+/// dead letters.
+pub(crate) fn dead_letters<B>(broker: &B, options: &super::SubscribeOptions) -> Option<DeadLetterFn>
+where
+    B: super::Broker + Clone + 'static,
+{
+    options.dead_letter.as_ref()?;
+    let broker = broker.clone();
+    Some(Arc::new(move |topic, message| {
+        let broker = broker.clone();
+        Box::pin(async move { broker.publish(&topic, message).await })
+    }))
+}
+
 pub(crate) enum Verdict {
     Ack,
     Nack(String),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes};
 use tokio::net::TcpListener;
 
-use super::dispatch::{DeadLetterFn, Delivery, Dispatcher, Intake, gone};
+use super::dispatch::{Delivery, Dispatcher, Intake, dead_letters, gone};
 use super::{
     BoxFuture, Broker, Handler, ID, Message, SubscribeOptions, Subscription, new_id, validate_topic,
 };
@@ -417,14 +417,7 @@ impl Broker for HttpBroker {
             validate_topic(topic)?;
             options.validate()?;
             let advertise = self.listen().await?;
-            let dead_letter: Option<DeadLetterFn> = options.dead_letter.as_ref().map(|_| {
-                let broker = self.clone();
-                let publish: DeadLetterFn = Arc::new(move |topic, message| {
-                    let broker = broker.clone();
-                    Box::pin(async move { broker.publish_message(&topic, message).await })
-                });
-                publish
-            });
+            let dead_letter = dead_letters(self, &options);
             let queue = options.queue.clone();
             let dispatcher = Dispatcher::new(topic, handler, options, dead_letter);
             let id = format!("{HTTP_BROKER_SERVICE}-{}", &new_id()[..16]);

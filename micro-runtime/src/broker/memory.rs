@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use super::dispatch::{DeadLetterFn, Delivery, Dispatcher, Intake};
+use super::dispatch::{Delivery, Dispatcher, Intake, dead_letters};
 use super::{BoxFuture, Broker, Handler, Message, SubscribeOptions, Subscription, validate_topic};
 use crate::error::Result;
 
@@ -159,14 +159,7 @@ impl Broker for MemoryBroker {
         Box::pin(async move {
             validate_topic(topic)?;
             options.validate()?;
-            let dead_letter: Option<DeadLetterFn> = options.dead_letter.as_ref().map(|_| {
-                let broker = self.clone();
-                let publish: DeadLetterFn = Arc::new(move |topic, message| {
-                    let broker = broker.clone();
-                    Box::pin(async move { broker.publish_message(&topic, message).await })
-                });
-                publish
-            });
+            let dead_letter = dead_letters(self, &options);
             let queue = options.queue.clone();
             let dispatcher = Dispatcher::new(topic, handler, options, dead_letter);
             let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);

@@ -11,7 +11,7 @@ use async_nats::{HeaderMap, HeaderName, HeaderValue};
 use futures_util::StreamExt;
 use tokio::sync::{OnceCell, watch};
 
-use super::dispatch::{DeadLetterFn, Delivery, Dispatcher, RemoteAck, Source};
+use super::dispatch::{Delivery, Dispatcher, RemoteAck, Source, dead_letters};
 use super::{
     BoxFuture, Broker, HEADER_ID, Handler, ID, Message, SubscribeOptions, Subscription,
     validate_topic,
@@ -240,14 +240,6 @@ impl NatsBroker {
                 Ok(())
             }
         }
-    }
-
-    fn dead_letter_fn(&self) -> DeadLetterFn {
-        let broker = self.clone();
-        Arc::new(move |topic, message| {
-            let broker = broker.clone();
-            Box::pin(async move { broker.publish_message(&topic, message).await })
-        })
     }
 
     async fn subscribe_core(
@@ -599,7 +591,7 @@ impl Broker for NatsBroker {
         Box::pin(async move {
             validate_topic(topic)?;
             options.validate()?;
-            let dead_letter = options.dead_letter.as_ref().map(|_| self.dead_letter_fn());
+            let dead_letter = dead_letters(self, &options);
             let queue = options.queue.clone();
             let (stop_tx, stop) = watch::channel(false);
             let source = match self.inner.mode {

@@ -38,6 +38,8 @@
 
 mod pool;
 
+pub(crate) use pool::before_send;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

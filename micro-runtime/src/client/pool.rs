@@ -28,7 +28,7 @@ pub(crate) struct Pool {
 pub(crate) type Pending =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<Incoming>>> + Send>>;
 
-fn before_send(addr: &str, what: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn before_send(addr: &str, what: &str, e: impl std::fmt::Display) -> Error {
     Error::unavailable(ID, format!("{what} {addr} failed: {e}")).with_failure(Failure::BeforeSend)
 }
 

@@ -15,6 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use super::{
     CANCELLED, Credit, END, Event, Grant, Inbound, PREFACE, REFUSED, Read, Reader, Writer, kind,
 };
+use crate::client::before_send;
 use crate::codec::Format;
 use crate::context::Metadata;
 use crate::error::{Code, Error, Failure, Result};
@@ -25,10 +26,6 @@ const ID: &str = "micro.client";
 
 /// Room for response heads on top of the largest message a frame may carry.
 const HEAD_ROOM: usize = 64 * 1024;
-
-fn before_send(addr: &str, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::unavailable(ID, format!("{what} {addr} failed: {e}")).with_failure(Failure::BeforeSend)
-}
 
 struct Slot {
     sink: Sink,

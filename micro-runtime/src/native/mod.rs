@@ -119,7 +119,7 @@ pub(crate) fn format_from(b: u8) -> Option<Format> {
     }
 }
 
-fn put_pair(buf: &mut BytesMut, key: &[u8], value: &[u8]) {
+pub(crate) fn put_pair(buf: &mut BytesMut, key: &[u8], value: &[u8]) {
     // Keys over 64 KiB cannot be written; HTTP/2 peers reject them long before.
     let klen = u16::try_from(key.len()).unwrap_or(u16::MAX);
     let vlen = u32::try_from(value.len()).unwrap_or(u32::MAX);
@@ -453,10 +453,6 @@ impl<R: tokio::io::AsyncRead + Unpin> Reader<R> {
         }
         self.buf.advance(PREFACE.len());
         true
-    }
-
-    pub(crate) fn into_inner(self) -> R {
-        self.io
     }
 }
 

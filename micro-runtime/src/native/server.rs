@@ -99,10 +99,7 @@ fn ok_trailers(f: &mut super::Frames<'_>, id: u32, response: &SharedResponse) {
         f.empty(kind::TRAILERS, 0, id);
     } else {
         f.build(kind::TRAILERS, 0, id, |b| {
-            b.put_u16(11);
-            b.put_slice(b"grpc-status");
-            b.put_u32(1);
-            b.put_u8(b'0');
+            super::put_pair(b, b"grpc-status", b"0");
             super::put_metadata(b, &r.trailers);
         });
     }
@@ -169,7 +166,6 @@ pub(crate) async fn serve(
     }
     writer.close();
     let _ = write_task.await;
-    drop(reader.into_inner());
 }
 
 fn cancel(active: Active) {

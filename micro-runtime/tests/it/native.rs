@@ -361,9 +361,7 @@ async fn malformed_native_frames_get_errors_and_the_server_keeps_serving() {
     conn.write_all(&frame(42, 0, 97, b"future")).await.unwrap();
     // The same connection still serves a good call.
     let msg = prost::Message::encode_to_vec(&Echo::text("fine"));
-    let mut data = vec![0u8];
-    data.extend_from_slice(&(msg.len() as u32).to_be_bytes());
-    data.extend_from_slice(&msg);
+    let data = crate::wire::frame(&msg);
     conn.write_all(&frame(1, 0, 13, &head("/test.echo.Echo/Call")))
         .await
         .unwrap();
@@ -411,9 +409,7 @@ async fn a_caller_past_its_limits_is_stopped_without_buffering_more() {
     let text = |payload: &[u8]| String::from_utf8_lossy(payload).into_owned();
 
     // A unary call that keeps sending messages (never END): refused after the first one.
-    let mut message = vec![0u8];
-    message.extend_from_slice(&(3u32 * 1024 * 1024).to_be_bytes());
-    message.resize(5 + 3 * 1024 * 1024, 0);
+    let message = crate::wire::frame(&vec![0u8; 3 * 1024 * 1024]);
     conn.write_all(&frame(1, 0, 1, &head("/test.echo.Echo/Call")))
         .await
         .unwrap();
@@ -436,9 +432,7 @@ async fn a_caller_past_its_limits_is_stopped_without_buffering_more() {
 
     // The connection still serves.
     let msg = prost::Message::encode_to_vec(&Echo::text("fine"));
-    let mut data = vec![0u8];
-    data.extend_from_slice(&(msg.len() as u32).to_be_bytes());
-    data.extend_from_slice(&msg);
+    let data = crate::wire::frame(&msg);
     conn.write_all(&frame(1, 0, 5, &head("/test.echo.Echo/Call")))
         .await
         .unwrap();
@@ -462,9 +456,7 @@ async fn a_server_sending_more_than_one_response_message_is_cut_off() {
         settings.extend_from_slice(&(1024u32 * 1024).to_be_bytes());
         conn.write_all(&frame(0, 0, 0, &settings)).await.unwrap();
         let _ = read_until(&mut conn, 1, 2).await;
-        let mut message = vec![0u8];
-        message.extend_from_slice(&(3u32 * 1024 * 1024).to_be_bytes());
-        message.resize(5 + 3 * 1024 * 1024, 0);
+        let message = crate::wire::frame(&vec![0u8; 3 * 1024 * 1024]);
         for _ in 0..3 {
             if conn.write_all(&frame(2, 0, 1, &message)).await.is_err() {
                 break;

@@ -249,6 +249,29 @@ impl RecvBody {
         }
     }
 
+    /// Read and drop what is left of the body, for at most `patience` (and 64 MiB): a caller
+    /// answered before it finished sending would otherwise see its upload cut off (a broken
+    /// pipe on HTTP/1.1, a reset stream on HTTP/2) instead of the answer.
+    pub(crate) async fn discard(&mut self, patience: std::time::Duration) {
+        const MOST: usize = 64 * 1024 * 1024;
+        if self.ended {
+            return;
+        }
+        let side = self.side;
+        let body = &mut self.body;
+        let _ = tokio::time::timeout(patience, async {
+            let mut seen = 0;
+            while let Some(Ok(frame)) = body.frame(side).await {
+                seen += frame.data_ref().map_or(0, Bytes::len);
+                if seen > MOST {
+                    break;
+                }
+            }
+        })
+        .await;
+        self.ended = true;
+    }
+
     /// The trailers, once the body has ended.
     pub(crate) fn take_trailers(&mut self) -> Option<HeaderMap> {
         self.trailers.take()

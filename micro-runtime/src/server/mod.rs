@@ -262,50 +262,87 @@ impl Protocol {
 }
 
 async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
-    if req.method() != Method::POST {
-        return plain(
+    let (parts, body) = req.into_parts();
+    match accept(&shared, peer, &parts) {
+        Ok((Protocol::Grpc(format), route, ctx, response)) => {
+            grpc_call(&shared, route, ctx, format, body, response).await
+        }
+        Ok((Protocol::Connect(format), route, ctx, response)) => {
+            connect::call(&shared, route, ctx, format, body, response).await
+        }
+        Err(refusal) => {
+            // Read what the caller is still sending before answering: one cut off mid-request
+            // sees a broken pipe (HTTP/1.1) or a reset stream (HTTP/2) instead of the answer.
+            // A streaming caller may wait for the answer before it sends, so HTTP/2 waits
+            // only briefly for the end of the request.
+            let patience = if parts.version < http::Version::HTTP_2 {
+                Duration::from_secs(1)
+            } else {
+                REFUSAL_PATIENCE
+            };
+            RecvBody::new(body, shared.limits.max_recv, Side::Server)
+                .discard(patience)
+                .await;
+            refusal
+        }
+    }
+}
+
+/// How long an HTTP/2 request refused before it was read may go on sending before the
+/// answer leaves (a streaming caller may wait for the answer first).
+const REFUSAL_PATIENCE: Duration = Duration::from_millis(250);
+
+/// A call the server takes: its protocol, route and context; or the answer refusing it.
+#[allow(clippy::result_large_err)] // the refusal is the response itself
+fn accept(
+    shared: &Shared,
+    peer: SocketAddr,
+    parts: &http::request::Parts,
+) -> std::result::Result<(Protocol, Arc<Route>, Context, SharedResponse), Response<Body>> {
+    if parts.method != Method::POST {
+        return Err(plain(
             StatusCode::METHOD_NOT_ALLOWED,
             format!(
                 "{} is not allowed: calls are POST requests (gRPC, or JSON with Content-Type: application/json)\n",
-                req.method()
+                parts.method
             ),
-        );
+        ));
     }
-    let content_type = req
-        .headers()
+    let content_type = parts
+        .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let protocol = match Format::from_grpc_content_type(content_type) {
         Some(Ok(format)) => Protocol::Grpc(format),
-        Some(Err(e)) => return error_response(Format::Proto, &e, None),
+        Some(Err(e)) => return Err(error_response(Format::Proto, &e, None)),
         None => match connect::format(content_type) {
             Some(format) => Protocol::Connect(format),
             None => {
-                return plain(
+                return Err(plain(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     format!(
                         "unsupported content type {content_type:?}: this port serves gRPC (application/grpc, application/grpc+json) and plain JSON or protobuf (application/json, application/proto)\n"
                     ),
-                );
+                ));
             }
         },
     };
-    let route = match shared.table.lookup(req.uri().path()) {
+    let route = match shared.table.lookup(parts.uri.path()) {
         Lookup::Found(route) => route,
         Lookup::UnknownMethod(m) => {
             let err = Error::unimplemented(
                 ID,
                 format!("unknown endpoint {m} on service {}", shared.service),
             );
-            return protocol.error(&err, None);
+            return Err(protocol.error(&err, None));
         }
         Lookup::UnknownService(s) => {
             let err = Error::unimplemented(
                 ID,
                 format!("unknown service {s:?} at this node of {}", shared.service),
             );
-            return protocol.error(&err, None);
+            return Err(protocol.error(&err, None));
         }
     };
     let format = match protocol {
@@ -318,9 +355,8 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
             415,
         )
         .with_grpc_code(crate::Code::InvalidArgument);
-        return protocol.error(&err, None);
+        return Err(protocol.error(&err, None));
     }
-    let (parts, body) = req.into_parts();
     let mut ctx = Context::new();
     let timeout = match protocol {
         Protocol::Grpc(_) => parts.headers.get(GRPC_TIMEOUT).map(grpc::parse_timeout),
@@ -331,7 +367,7 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
     };
     match timeout {
         Some(Ok(timeout)) => ctx = ctx.with_timeout(timeout),
-        Some(Err(e)) => return protocol.error(&e, None),
+        Some(Err(e)) => return Err(protocol.error(&e, None)),
         None => {}
     }
     if let Some(timeout) = route.timeout {
@@ -345,11 +381,21 @@ async fn handle(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -
     });
     let response = SharedResponse::default();
     ctx.set_response(response.clone());
-    match protocol {
-        Protocol::Grpc(format) => grpc_call(&shared, route, ctx, format, body, response).await,
-        Protocol::Connect(format) => {
-            connect::call(&shared, route, ctx, format, body, response).await
-        }
+    Ok((protocol, route, ctx, response))
+}
+
+/// Run `work` until `expiry` fires (never, without one).
+async fn within<T>(
+    expiry: Option<std::pin::Pin<&mut tokio::time::Sleep>>,
+    endpoint: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match expiry {
+        Some(expiry) => tokio::select! {
+            result = work => result,
+            () = expiry => Err(router::deadline_error(endpoint)),
+        },
+        None => work.await,
     }
 }
 
@@ -379,12 +425,22 @@ async fn grpc_call(
     let mut body = RecvBody::new(body, shared.limits.max_recv, Side::Server);
     let max_send = shared.limits.max_send;
     let name = route.name.clone();
+    // One timer bounds both reading the request and handling it.
+    let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));
+    tokio::pin!(expiry);
+    let input = if route.kind.client_streams() {
+        Input::Stream(body)
+    } else {
+        match within(expiry.as_mut().as_pin_mut(), &name, read_one(&mut body)).await {
+            Ok(message) => Input::Unary(message),
+            Err(e) => {
+                tracing::debug!(endpoint = %name, error = %e, "bad request");
+                body.discard(REFUSAL_PATIENCE).await;
+                return error_response(format, &e, Some(&response));
+            }
+        }
+    };
     let work = async move {
-        let input = if route.kind.client_streams() {
-            Input::Stream(body)
-        } else {
-            Input::Unary(read_one(&mut body).await?)
-        };
         let output = route
             .handler
             .call(Call {
@@ -404,7 +460,7 @@ async fn grpc_call(
             }
         }
     };
-    let result = until_deadline(deadline, &name, work).await;
+    let result = within(expiry.as_mut().as_pin_mut(), &name, work).await;
     let metadata = |rsp: &mut Response<Body>| {
         let r = response.lock().unwrap_or_else(|e| e.into_inner());
         grpc::metadata_to_headers(&r.headers, rsp.headers_mut());

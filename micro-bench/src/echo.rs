@@ -111,7 +111,10 @@ async fn serve_micro(addr: &str, native: bool) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| e.to_string())?;
-    announce(running.local_addr());
+    let addr = running
+        .local_addr()
+        .ok_or("the bench server listens on no socket")?;
+    announce(addr);
     micro::service::shutdown_signal().await;
     running.stop().await.map_err(|e| e.to_string())
 }
@@ -289,7 +292,7 @@ impl Client {
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-                let mut options = micro::config::Options::default();
+                let mut options = micro::options::Settings::default();
                 options.registry = "memory".into();
                 let transport = if framework == Framework::MicroNative {
                     "native"
@@ -299,8 +302,8 @@ impl Client {
                 options
                     .apply_args(["--transport", transport])
                     .map_err(|e| e.to_string())?;
-                let client =
-                    micro::Client::with_options(Arc::new(registry), options.client_options());
+                let client_options = options.client_options().map_err(|e| e.to_string())?;
+                let client = micro::Client::with_options(Arc::new(registry), client_options);
                 Ok(Client::Micro(micro_pb::echo_client::EchoClient::new(
                     "bench", client,
                 )))

@@ -272,7 +272,7 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    micro::config::parse_duration("duration", s).map_err(|e| e.detail().to_owned())
+    micro::options::parse_duration("duration", s).map_err(|e| e.detail().to_owned())
 }
 
 #[cfg(test)]

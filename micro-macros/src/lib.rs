@@ -21,7 +21,7 @@
 //! }
 //! /// Serves a `Calculator` implementation; endpoint `Calculator.Add`, idempotent.
 //! pub struct CalculatorServer<H> { .. }
-//! impl<H: Calculator> micro::server::Handler for CalculatorServer<H> { .. }
+//! impl<H: Calculator> micro::server::IntoRouter for CalculatorServer<H> { .. }
 //! /// Calls the service; it is also a `Calculator` (calls go to the remote service).
 //! pub struct CalculatorClient { .. }
 //! impl CalculatorClient {

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use micro_runtime::client::{ClientOptions, Transport};
+use micro_runtime::client::{ClientOptions, TransportPolicy};
 use micro_runtime::registry::MemoryRegistry;
 use micro_runtime::server::Router;
 use micro_runtime::{Client, Service};
@@ -27,7 +27,7 @@ impl micro_runtime::codec::ProstSerde for Payload {}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let transport = Transport::from_name(&args.next().unwrap_or_else(|| "native".into()))?;
+    let transport = TransportPolicy::from_name(&args.next().unwrap_or_else(|| "native".into()))?;
     let calls: u32 = args.next().unwrap_or_else(|| "1000".into()).parse()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -351,6 +351,13 @@ impl Error {
         self
     }
 
+    /// A call that provably never reached a handler (`what` failed on `addr` before the
+    /// request left): 503, and safe to send to another node.
+    pub(crate) fn unsent(what: &str, addr: &str, cause: impl fmt::Display) -> Error {
+        Error::unavailable("micro.client", format!("{what} {addr} failed: {cause}"))
+            .with_failure(Failure::BeforeSend)
+    }
+
     pub(crate) fn with_failure(mut self, failure: Failure) -> Error {
         self.0.failure = failure;
         self

@@ -1,4 +1,4 @@
-//! The micro runtime: registry, selector, gRPC and native transports, codecs, client, server and
+//! The micro runtime: registry, selector, transports, codecs, client, server, broker and
 //! service — Go Micro's concepts, in Rust.
 //!
 //! Most users depend on the `micro` facade crate, which re-exports this one.
@@ -7,13 +7,36 @@
 //! |---|---|---|
 //! | Service discovery | [`registry`] | `local`: files under `~/.micro`, no daemon, TTL expiry |
 //! | Load balancing | [`selector`] | random, connection failures cool a node off |
-//! | Wire | gRPC over HTTP/2, and a native transport on the same port | micro clients speak native to nodes that advertise it; any gRPC client can call a micro service |
 //! | Codecs | [`codec`] | protobuf and JSON on every endpoint |
 //! | Calls | [`client`] | 30 s deadline, retries only when safe |
 //! | Endpoints | [`server`] | typed async closures, all four streaming kinds |
-//! | Lifecycle | [`service`] | register, heartbeat, graceful stop on SIGINT/SIGTERM |
+//! | Middleware | [`middleware`] | wrappers (async closures or tower layers) on handlers, calls and subscribers |
 //! | Pub/sub | [`broker`] | `http` (no broker server), or NATS core / JetStream; one delivery per service |
+//! | Settings | [`options`], [`plugins`] | `MICRO_*` variables and flags; engines by name |
+//! | Lifecycle | [`service`] | register, heartbeat, graceful stop on SIGINT/SIGTERM |
 //! | Errors | [`error`] | go-micro's `{id, code, detail, status}` ⇄ gRPC status |
+//!
+//! Transports (gRPC over HTTP/2, micro's native framing, and an in-process one) sit behind a
+//! trait pair inside the crate; `MICRO_TRANSPORT` picks them.
+//!
+//! # Layers
+//!
+//! Modules import only modules below them (checked in CI):
+//!
+//! ```text
+//! error, context, net, middleware     foundation; middleware is the generic wrapper chain
+//! registry                            service discovery
+//! codec                               formats, descriptors, JSON mapping, schemas
+//! selector                            node choice
+//! wire, stream                        framing, call heads, bodies; typed message streams
+//! endpoint                            routes, router, route table, the erased handler
+//! transport                           Connector/Connection, Acceptor; grpc, native, memory
+//! client, server, health, reflection  calls; the accept loop; framework services
+//! broker                              pub/sub engines (http uses client and server)
+//! plugins, options                    the engine table; settings
+//! service                             builder, lifecycle, engines from settings
+//! codegen                             the facade generated code names (imported by nothing)
+//! ```
 
 #![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
@@ -21,25 +44,30 @@ pub mod broker;
 pub mod client;
 pub mod codec;
 pub mod codegen;
-pub mod config;
 mod context;
+mod endpoint;
 pub mod error;
-mod grpc;
 pub mod health;
-mod native;
+pub mod middleware;
+mod net;
+pub mod options;
+pub mod plugins;
 pub mod reflection;
 pub mod registry;
 pub mod selector;
 pub mod server;
 pub mod service;
 pub mod stream;
+mod transport;
+mod wire;
 
 pub use client::Client;
 pub use codec::{Format, Message};
 pub use context::{Context, Metadata};
 pub use error::{Code, Error, Result};
-pub use grpc::DEFAULT_MAX_MESSAGE_SIZE;
+pub use options::Settings;
 pub use service::{RunningService, Service, ServiceBuilder};
+pub use wire::DEFAULT_MAX_MESSAGE_SIZE;
 
 #[doc(hidden)]
 pub mod __private {

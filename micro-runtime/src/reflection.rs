@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, FileDescriptor};
 
-use crate::codegen::Descriptors;
+use crate::codec::Descriptors;
 use crate::context::Context;
 use crate::error::Result;
 use crate::server::Router;

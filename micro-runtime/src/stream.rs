@@ -5,9 +5,7 @@
 //! while the peer is not reading.
 
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -18,8 +16,8 @@ use tokio::sync::mpsc;
 use crate::codec::{Codec, Format, Message};
 use crate::context::Metadata;
 use crate::error::{Error, Result};
-use crate::grpc::body::RecvBody;
-use crate::grpc::{self, frame};
+use crate::wire::recv::{PendingHead, RecvBody, ResponseHead};
+use crate::wire::{self, frame, status};
 
 /// Messages buffered between a sender and the connection before `send` waits.
 pub(crate) const STREAM_BUFFER: usize = 64;
@@ -58,7 +56,7 @@ pub fn channel_with<T>(codec: Codec<T>, capacity: usize) -> (StreamSender<T>, St
     } else {
         codec.default_format()
     };
-    let max = crate::DEFAULT_MAX_MESSAGE_SIZE;
+    let max = wire::DEFAULT_MAX_MESSAGE_SIZE;
     (
         StreamSender::new(tx, codec, format, max, false),
         StreamReceiver::server(RecvBody::channel(rx, max), codec, format),
@@ -136,11 +134,9 @@ impl<T> StreamSender<T> {
     }
 }
 
-type PendingBody = Pin<Box<dyn Future<Output = Result<(crate::client::Head, Metadata)>> + Send>>;
-
 #[allow(clippy::large_enum_variant)] // one per stream, moved rarely
 enum State {
-    Pending(PendingBody),
+    Pending(PendingHead),
     Ready(RecvBody),
     Done,
 }
@@ -188,7 +184,7 @@ impl<T> StreamReceiver<T> {
 
     /// A client-side receiver that first waits for the response headers.
     pub(crate) fn client(
-        pending: PendingBody,
+        pending: PendingHead,
         codec: Codec<T>,
         format: Format,
         deadline: Option<Instant>,
@@ -231,11 +227,11 @@ impl<T> StreamReceiver<T> {
             match &mut self.state {
                 State::Done => return Ok(None),
                 State::Pending(pending) => match pending.await {
-                    Ok((crate::client::Head::Body(body), md)) => {
+                    Ok((ResponseHead::Body(body), md)) => {
                         self.metadata = md;
                         self.state = State::Ready(body);
                     }
-                    Ok((crate::client::Head::TrailersOnly(status), md)) => {
+                    Ok((ResponseHead::TrailersOnly(status), md)) => {
                         // The headers were the trailers: no messages, the status is here.
                         self.trailers = md.clone();
                         self.metadata = md;
@@ -264,8 +260,8 @@ impl<T> StreamReceiver<T> {
                                     "the stream ended without a gRPC status",
                                 ));
                             };
-                            grpc::headers_to_metadata(&trailers, &mut self.trailers);
-                            return match grpc::status_from_headers(&trailers) {
+                            status::headers_to_metadata(&trailers, &mut self.trailers);
+                            return match status::status_from_headers(&trailers) {
                                 Some(Ok(())) => Ok(None),
                                 Some(Err(e)) => Err(e),
                                 None => Err(Error::internal(

@@ -12,7 +12,7 @@ mod services;
 mod stream;
 mod subscribe;
 
-use micro::config::Options;
+use micro::options::Settings;
 use micro::{Client, Error};
 
 use crate::cli::{Cli, Command, GetWhat, Global, ListWhat, RegisterWhat};
@@ -69,8 +69,8 @@ impl CliError {
 }
 
 /// The options the global flags and the environment give.
-pub(crate) fn options(global: &Global) -> Result<Options, CliError> {
-    let mut options = Options::from_env().map_err(|e| {
+pub(crate) fn options(global: &Global) -> Result<Settings, CliError> {
+    let mut options = Settings::from_env().map_err(|e| {
         CliError::usage(e.detail(), Some("fix or unset the MICRO_* variable".into()))
     })?;
     if let Some(registry) = &global.registry {
@@ -125,7 +125,7 @@ impl CliError {
 }
 
 fn client(global: &Global) -> Result<Client, CliError> {
-    Client::from_options(&options(global)?).map_err(|e| CliError::usage(e.detail(), None))
+    Client::from_settings(&options(global)?).map_err(|e| CliError::usage(e.detail(), None))
 }
 
 /// Run the parsed command line.

@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Read};
 
-use micro::broker::{HEADER_CONTENT_TYPE, HEADER_ID, Message, SharedBroker, new_message_id};
+use micro::broker::{Envelope, HEADER_CONTENT_TYPE, HEADER_ID, SharedBroker, new_message_id};
 
 use crate::cli::{Global, Output, PublishArgs};
 use crate::commands::CliError;
@@ -47,7 +47,7 @@ pub(crate) async fn exec(
     }
     micro::broker::validate_topic(&args.topic).map_err(|e| CliError::usage(e.detail(), None))?;
     let id = new_message_id();
-    let mut message = Message::new(text.trim().to_owned())
+    let mut message = Envelope::new(text.trim().to_owned())
         .with_header(HEADER_CONTENT_TYPE, "application/json")
         .with_header(HEADER_ID, id.clone());
     for (k, v) in &args.metadata {

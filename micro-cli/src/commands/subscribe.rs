@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use micro::broker::{Event, Message, SharedBroker, SubscribeOptions, handler};
+use micro::broker::{Envelope, Event, SharedBroker, SubscribeOptions, handler};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{Global, SubscribeArgs};
@@ -12,7 +12,7 @@ use crate::output;
 
 /// A message as a JSON object: topic, id, timestamp, content type, the other headers, and
 /// the body (as JSON when it is JSON, else base64 in `body_base64`).
-pub(crate) fn to_json(message: &Message, topic: &str) -> Value {
+pub(crate) fn to_json(message: &Envelope, topic: &str) -> Value {
     let mut headers = Map::new();
     for (k, v) in message.headers.iter() {
         if !matches!(

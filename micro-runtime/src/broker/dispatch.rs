@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Notify, Semaphore, mpsc};
 
-use super::{BoxFuture, Counters, Event, HEADER_ERROR, Handler, Message, SubscribeOptions};
+use super::{BoxFuture, Counters, Envelope, Event, HEADER_ERROR, Handler, SubscribeOptions};
 use crate::error::{Error, Result};
 
 /// Settlement through the engine, for engines that track deliveries themselves (JetStream).
@@ -26,7 +26,7 @@ pub(crate) trait RemoteAck: Send + Sync {
 
 /// One delivery of a message to this subscription.
 pub(crate) struct Delivery {
-    pub(crate) message: Message,
+    pub(crate) message: Envelope,
     /// 1 for the first delivery.
     pub(crate) attempt: u32,
     /// Settles through the engine; `None` for engines that forget a message once handed over.
@@ -35,7 +35,7 @@ pub(crate) struct Delivery {
 
 impl Delivery {
     /// A first delivery with no engine-side acknowledgement.
-    pub(crate) fn local(message: Message) -> Delivery {
+    pub(crate) fn local(message: Envelope) -> Delivery {
         Delivery {
             message,
             attempt: 1,
@@ -46,7 +46,7 @@ impl Delivery {
 
 /// Publishes a dead letter: `(topic, message)`.
 pub(crate) type DeadLetterFn =
-    Arc<dyn Fn(String, Message) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+    Arc<dyn Fn(String, Envelope) -> BoxFuture<'static, Result<()>> + Send + Sync>;
 
 /// A dead-letter publisher that publishes through `broker`, when the subscription asked for
 /// dead letters.
@@ -309,7 +309,7 @@ pub(crate) struct Settle(Arc<SettleInner>);
 struct SettleInner {
     shared: Arc<Shared>,
     done: AtomicBool,
-    message: Message,
+    message: Envelope,
     attempt: u32,
     remote: Option<Box<dyn RemoteAck>>,
 }
@@ -319,7 +319,7 @@ impl Settle {
         &self.0.shared.topic
     }
 
-    pub(crate) fn message(&self) -> &Message {
+    pub(crate) fn message(&self) -> &Envelope {
         &self.0.message
     }
 
@@ -403,7 +403,7 @@ impl Settle {
             "message dead-lettered"
         );
         if let (Some(publish), Some(topic)) = (&shared.dead_letter, &shared.options.dead_letter) {
-            let mut message = Message::clone(message);
+            let mut message = Envelope::clone(message);
             message.headers.insert(HEADER_ERROR, reason);
             message
                 .headers

@@ -11,15 +11,18 @@ use tokio::net::TcpListener;
 
 use super::dispatch::{Delivery, Dispatcher, Intake, dead_letters, gone};
 use super::{
-    BoxFuture, Broker, Handler, ID, Message, SubscribeOptions, Subscription, new_id, validate_topic,
+    BoxFuture, Broker, Envelope, Handler, ID, SubscribeOptions, Subscription, new_id,
+    validate_topic,
 };
 use crate::client::{CallOptions, Client};
 use crate::codec::{Codec, Format};
 use crate::context::{Context, Metadata};
+use crate::endpoint::{Dispatch, Limits, RouteTable};
 use crate::error::{Error, Result};
 use crate::registry::{self, Node, RegisterOptions, SharedRegistry};
 use crate::selector::{Candidate, Filter, Outcome};
-use crate::server::{self, Limits, Route, Router, Table};
+use crate::server::{self, Route, Router, ServerHandle};
+use crate::transport::{self, Listener};
 
 /// The registry name subscriber nodes register under (one node per subscription).
 pub const HTTP_BROKER_SERVICE: &str = "micro.http.broker";
@@ -88,7 +91,7 @@ struct Sub {
 
 struct Listening {
     advertise: String,
-    server: server::Running,
+    server: ServerHandle,
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
@@ -155,22 +158,25 @@ impl HttpBroker {
         })?;
         let advertise = match &options.advertise {
             Some(a) => a.clone(),
-            None => crate::service::advertise_address(local).to_string(),
+            None => crate::net::advertise_address(local).to_string(),
         };
         let weak = Arc::downgrade(&self.inner);
-        let route = Route::unary(ENDPOINT, move |_ctx: Context, envelope: Envelope| {
+        let route = Route::unary(ENDPOINT, move |_ctx: Context, envelope: WireMessage| {
             let weak = weak.clone();
             async move { accept(&weak, envelope).await }
         })
         .package(PACKAGE);
-        let table = Table::build(&Router::new().route(route))?;
-        let shared = Arc::new(server::Shared {
-            table,
+        let dispatch = Arc::new(Dispatch {
+            table: RouteTable::build(&Router::new().route(route), &[])?,
             service: HTTP_BROKER_SERVICE.into(),
             limits: Limits::default(),
-            native: true,
         });
-        let server = server::start(listener, shared, Duration::from_secs(5));
+        let server = server::start(
+            Listener::Tcp(listener),
+            transport::tcp_acceptor(true),
+            dispatch,
+            Duration::from_secs(5),
+        );
         let heartbeat = tokio::spawn(heartbeat(
             Arc::downgrade(&self.inner),
             options.register_interval,
@@ -184,7 +190,7 @@ impl HttpBroker {
         Ok(advertise)
     }
 
-    async fn publish_message(&self, topic: &str, mut message: Message) -> Result<()> {
+    async fn publish_message(&self, topic: &str, mut message: Envelope) -> Result<()> {
         validate_topic(topic)?;
         message.stamp(topic);
         let selector = self.inner.client.selector();
@@ -226,7 +232,7 @@ impl HttpBroker {
             .iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        let envelope = Envelope {
+        let envelope = WireMessage {
             subscription: String::new(),
             headers,
             body: message.body,
@@ -265,7 +271,7 @@ impl HttpBroker {
         results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
     }
 
-    async fn send(&self, candidate: &Candidate, mut envelope: Envelope) -> Result<()> {
+    async fn send(&self, candidate: &Candidate, mut envelope: WireMessage) -> Result<()> {
         envelope.subscription.clone_from(&candidate.node.id);
         let opts = CallOptions::new()
             .address(candidate.node.address.clone())
@@ -315,7 +321,7 @@ impl HttpBroker {
 }
 
 /// The receiving end: queue the message for its subscription.
-async fn accept(weak: &Weak<Inner>, envelope: Envelope) -> Result<()> {
+async fn accept(weak: &Weak<Inner>, envelope: WireMessage) -> Result<()> {
     let inner = weak
         .upgrade()
         .ok_or_else(|| Error::unavailable(ID, "the broker is shutting down"))?;
@@ -332,7 +338,7 @@ async fn accept(weak: &Weak<Inner>, envelope: Envelope) -> Result<()> {
     for (k, v) in envelope.headers {
         headers.insert(k, v);
     }
-    let message = Message {
+    let message = Envelope {
         headers,
         body: envelope.body,
     };
@@ -403,7 +409,7 @@ impl Broker for HttpBroker {
         })
     }
 
-    fn publish<'a>(&'a self, topic: &'a str, message: Message) -> BoxFuture<'a, Result<()>> {
+    fn publish<'a>(&'a self, topic: &'a str, message: Envelope) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.publish_message(topic, message))
     }
 
@@ -472,7 +478,7 @@ impl Broker for HttpBroker {
 /// What travels from publisher to subscriber: the subscription it is for, the headers and
 /// the body (protobuf, on the `micro.broker.Broker/Deliver` endpoint).
 #[derive(Clone, PartialEq, prost::Message)]
-struct Envelope {
+struct WireMessage {
     #[prost(string, tag = "1")]
     subscription: String,
     #[prost(map = "string, string", tag = "2")]
@@ -481,7 +487,7 @@ struct Envelope {
     body: Bytes,
 }
 
-impl crate::codec::Message for Envelope {
+impl crate::codec::Message for WireMessage {
     fn encode_as<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
         match format {
             Format::Proto => prost::Message::encode(self, buf)

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use super::dispatch::{Delivery, Dispatcher, Intake, dead_letters};
-use super::{BoxFuture, Broker, Handler, Message, SubscribeOptions, Subscription, validate_topic};
+use super::{BoxFuture, Broker, Envelope, Handler, SubscribeOptions, Subscription, validate_topic};
 use crate::error::Result;
 
 /// Messages between the tasks of one process: no network, no serialization beyond what the
@@ -86,7 +86,7 @@ impl MemoryBroker {
         }
     }
 
-    async fn publish_message(&self, topic: &str, mut message: Message) -> Result<()> {
+    async fn publish_message(&self, topic: &str, mut message: Envelope) -> Result<()> {
         validate_topic(topic)?;
         message.stamp(topic);
         let Some(subs) = self.topic(topic) else {
@@ -146,7 +146,7 @@ impl Broker for MemoryBroker {
         Box::pin(async { Ok(()) })
     }
 
-    fn publish<'a>(&'a self, topic: &'a str, message: Message) -> BoxFuture<'a, Result<()>> {
+    fn publish<'a>(&'a self, topic: &'a str, message: Envelope) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.publish_message(topic, message))
     }
 

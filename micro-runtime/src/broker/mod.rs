@@ -1,6 +1,6 @@
 //! Asynchronous messaging: publish a message on a topic, and every subscribed group gets it.
 //!
-//! A [`Broker`] moves [`Message`]s (headers and a body) from publishers to subscribers. A
+//! A [`Broker`] moves [`Envelope`]s (headers and a body) from publishers to subscribers. A
 //! subscription may belong to a **queue group**: each message reaches each group once, and
 //! one member of the group handles it. A subscription without a group is a **broadcast**
 //! subscription and gets every message. Services subscribe in a group named after
@@ -23,7 +23,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
-//! use micro_runtime::broker::{Broker, MemoryBroker, Message, SubscribeOptions, handler};
+//! use micro_runtime::broker::{Broker, MemoryBroker, Envelope, SubscribeOptions, handler};
 //!
 //! let broker = MemoryBroker::new();
 //! let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -40,7 +40,7 @@
 //!         SubscribeOptions::queue("billing"),
 //!     )
 //!     .await?;
-//! broker.publish("orders.created", Message::new("order 1")).await?;
+//! broker.publish("orders.created", Envelope::new("order 1")).await?;
 //! assert_eq!(rx.recv().await.unwrap(), "order 1");
 //! sub.unsubscribe().await;
 //! # Ok(()) }
@@ -67,7 +67,6 @@ use bytes::Bytes;
 
 use crate::context::Metadata;
 use crate::error::{Error, Result};
-use crate::registry::SharedRegistry;
 
 pub use http::{HTTP_BROKER_SERVICE, HttpBroker, HttpBrokerOptions};
 pub use memory::MemoryBroker;
@@ -94,18 +93,18 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A message: headers (id, topic, content type, timestamp and the caller's metadata) and a
 /// body (go-micro's `broker.Message`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Message {
+pub struct Envelope {
     /// Headers, with lower-case keys.
     pub headers: Metadata,
     /// The encoded payload.
     pub body: Bytes,
 }
 
-impl Message {
+impl Envelope {
     /// A message with this body and no headers yet (publishing adds id, topic and
     /// timestamp).
-    pub fn new(body: impl Into<Bytes>) -> Message {
-        Message {
+    pub fn new(body: impl Into<Bytes>) -> Envelope {
+        Envelope {
             headers: Metadata::new(),
             body: body.into(),
         }
@@ -113,7 +112,7 @@ impl Message {
 
     /// Add a header.
     #[must_use]
-    pub fn with_header(mut self, key: impl Into<String>, value: impl Into<String>) -> Message {
+    pub fn with_header(mut self, key: impl Into<String>, value: impl Into<String>) -> Envelope {
         self.headers.insert(key, value);
         self
     }
@@ -214,13 +213,26 @@ impl Event {
     }
 
     /// The message.
-    pub fn message(&self) -> &Message {
+    pub fn message(&self) -> &Envelope {
         self.settle.message()
     }
 
     /// A copy of the message, to keep beyond the handler.
-    pub fn to_message(&self) -> Message {
+    pub fn to_message(&self) -> Envelope {
         self.message().clone()
+    }
+
+    /// The body decoded as `T`, in the format its content type names (protobuf when it names
+    /// none).
+    pub fn decode<T: crate::codec::Message>(&self) -> Result<T> {
+        let message = self.message();
+        let format = match message.content_type() {
+            None => crate::codec::Format::Proto,
+            Some(ct) => crate::codec::Format::from_content_type(ct).ok_or_else(|| {
+                Error::bad_request(ID, format!("content type {ct:?} is not a micro format"))
+            })?,
+        };
+        T::decode_as(format, message.body.clone())
     }
 
     /// Which delivery this is: 1 the first time, more on redelivery.
@@ -250,6 +262,20 @@ impl Event {
             .await
     }
 }
+
+/// A wrapper around every delivery to a subscriber (go-micro's `SubscriberWrapper`): see
+/// [`crate::middleware`]. It sees the [`Event`] (topic, headers, body, attempt) before the
+/// body is decoded; returning an error nacks the message, as a handler error does.
+///
+/// ```
+/// use micro_runtime::broker::SubscriberWrapper;
+///
+/// let audit = SubscriberWrapper::new(|event, next| async move {
+///     tracing::info!(topic = event.topic(), attempt = event.attempt(), "delivery");
+///     next.call(event).await
+/// });
+/// ```
+pub type SubscriberWrapper = crate::middleware::Wrapper<Event, ()>;
 
 /// A raw message handler: called once per delivery.
 pub type Handler = Arc<dyn Fn(Event) -> BoxFuture<'static, Result<()>> + Send + Sync>;
@@ -535,7 +561,7 @@ pub trait Broker: Send + Sync + fmt::Debug + 'static {
     /// Publish `message` on `topic`. Adds the id (when missing), topic and timestamp headers.
     /// Returns when the engine took the message: handed to each group's subscriber (`http`,
     /// `memory`), written to the connection (`nats`) or stored (`jetstream`).
-    fn publish<'a>(&'a self, topic: &'a str, message: Message) -> BoxFuture<'a, Result<()>>;
+    fn publish<'a>(&'a self, topic: &'a str, message: Envelope) -> BoxFuture<'a, Result<()>>;
 
     /// Subscribe `handler` to `topic`.
     fn subscribe<'a>(
@@ -548,50 +574,6 @@ pub trait Broker: Send + Sync + fmt::Debug + 'static {
 
 /// A shared broker handle.
 pub type SharedBroker = Arc<dyn Broker>;
-
-/// The broker called `name`: `http` (default; subscribers found through `registry`),
-/// `memory` (this process), `nats` or `jetstream` (at `address`, default
-/// `nats://127.0.0.1:4222`).
-pub fn from_name(
-    name: &str,
-    address: Option<&str>,
-    registry: &SharedRegistry,
-) -> Result<SharedBroker> {
-    match name {
-        "" | "http" => {
-            let mut options = HttpBrokerOptions::default();
-            if let Some(address) = address {
-                options.address = address.to_owned();
-            }
-            Ok(Arc::new(HttpBroker::with_options(
-                registry.clone(),
-                options,
-            )))
-        }
-        "memory" => Ok(Arc::new(MemoryBroker::global())),
-        #[cfg(feature = "nats")]
-        "nats" => Ok(Arc::new(NatsBroker::new(
-            address.unwrap_or(nats::DEFAULT_ADDRESS),
-            NatsMode::Core,
-        ))),
-        #[cfg(feature = "nats")]
-        "jetstream" | "nats+jetstream" | "natsjs" => Ok(Arc::new(NatsBroker::new(
-            address.unwrap_or(nats::DEFAULT_ADDRESS),
-            NatsMode::JetStream,
-        ))),
-        #[cfg(not(feature = "nats"))]
-        "nats" | "jetstream" | "nats+jetstream" | "natsjs" => Err(Error::bad_request(
-            ID,
-            format!(
-                "broker {name:?} is not in this build: enable the `nats` feature of micro (it is on by default)"
-            ),
-        )),
-        other => Err(Error::bad_request(
-            ID,
-            format!("unknown broker {other:?}: use http (default), memory, nats or jetstream"),
-        )),
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -610,12 +592,12 @@ mod tests {
 
     #[test]
     fn stamp_fills_missing_headers_only() {
-        let mut m = Message::new("x").with_header(HEADER_ID, "given");
+        let mut m = Envelope::new("x").with_header(HEADER_ID, "given");
         m.stamp("t");
         assert_eq!(m.id(), Some("given"));
         assert_eq!(m.topic(), Some("t"));
         assert!(m.timestamp().is_some());
-        let mut m = Message::new("x");
+        let mut m = Envelope::new("x");
         m.stamp("t");
         assert_eq!(m.id().map(str::len), Some(32));
     }

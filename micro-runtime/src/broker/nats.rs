@@ -13,14 +13,13 @@ use tokio::sync::{OnceCell, watch};
 
 use super::dispatch::{Delivery, Dispatcher, RemoteAck, Source, dead_letters};
 use super::{
-    BoxFuture, Broker, HEADER_ID, Handler, ID, Message, SubscribeOptions, Subscription,
+    BoxFuture, Broker, Envelope, HEADER_ID, Handler, ID, SubscribeOptions, Subscription,
     validate_topic,
 };
 use crate::context::Metadata;
 use crate::error::{Error, Result};
 
 /// Where NATS listens unless `MICRO_BROKER_ADDRESS` says otherwise.
-pub(crate) const DEFAULT_ADDRESS: &str = "nats://127.0.0.1:4222";
 
 /// Which NATS delivery a [`NatsBroker`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,7 +212,7 @@ impl NatsBroker {
         Ok(name)
     }
 
-    async fn publish_message(&self, topic: &str, mut message: Message) -> Result<()> {
+    async fn publish_message(&self, topic: &str, mut message: Envelope) -> Result<()> {
         validate_topic(topic)?;
         message.stamp(topic);
         let headers = to_nats_headers(&message.headers)?;
@@ -423,7 +422,7 @@ const KNOWN: [&str; 4] = [
     super::HEADER_TOPIC,
 ];
 
-fn from_nats(message: async_nats::Message) -> Message {
+fn from_nats(message: async_nats::Message) -> Envelope {
     let mut headers = Metadata::new();
     if let Some(h) = &message.headers {
         for (name, values) in h.iter() {
@@ -449,7 +448,7 @@ fn from_nats(message: async_nats::Message) -> Message {
     if headers.get(super::HEADER_TOPIC).is_none() {
         headers.insert_static(super::HEADER_TOPIC, message.subject.as_str().to_owned());
     }
-    Message {
+    Envelope {
         headers,
         body: message.payload,
     }
@@ -578,7 +577,7 @@ impl Broker for NatsBroker {
         })
     }
 
-    fn publish<'a>(&'a self, topic: &'a str, message: Message) -> BoxFuture<'a, Result<()>> {
+    fn publish<'a>(&'a self, topic: &'a str, message: Envelope) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.publish_message(topic, message))
     }
 

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use super::{
-    Broker, Event, HEADER_CONTENT_TYPE, Handler, Message, SharedBroker, SubscribeOptions,
-    Subscription,
+    Broker, Envelope, Event, HEADER_CONTENT_TYPE, Handler, SharedBroker, SubscribeOptions,
+    SubscriberWrapper, Subscription,
 };
 use crate::codec::{self, Codec, Format};
 use crate::context::{CallInfo, Context};
 use crate::error::Result;
+use crate::middleware::{self, Next};
 use crate::registry::{Endpoint, Value};
 
 /// Publishes messages of type `T` on one topic.
@@ -113,7 +114,7 @@ impl<T> Publisher<T> {
     pub async fn publish_with(&self, ctx: &Context, msg: &T) -> Result<()> {
         let mut buf = BytesMut::new();
         self.codec.encode(msg, self.format, &mut buf)?;
-        let mut message = Message::new(buf.freeze());
+        let mut message = Envelope::new(buf.freeze());
         message.headers.extend(ctx.metadata());
         message
             .headers
@@ -149,6 +150,7 @@ pub struct Subscriber {
     handler: Arc<dyn Fn(Context, Event) -> super::BoxFuture<'static, Result<()>> + Send + Sync>,
     message_type: Value,
     formats: Vec<Format>,
+    wrappers: Vec<SubscriberWrapper>,
 }
 
 impl fmt::Debug for Subscriber {
@@ -222,6 +224,7 @@ impl Subscriber {
             handler,
             message_type,
             formats,
+            wrappers: Vec::new(),
         }
     }
 
@@ -234,6 +237,7 @@ impl Subscriber {
             handler: Arc::new(move |_ctx, event| handler(event)),
             message_type: Value::new("bytes", "bytes"),
             formats: Vec::new(),
+            wrappers: Vec::new(),
         }
     }
 
@@ -287,6 +291,23 @@ impl Subscriber {
     #[must_use]
     pub fn message(mut self, value: Value) -> Subscriber {
         self.message_type = value;
+        self
+    }
+
+    /// Run `wrapper` around every delivery, before the message is decoded (inside the
+    /// service-wide subscriber wrappers). Wrappers run in the order they were added, the
+    /// first outermost.
+    #[must_use]
+    pub fn wrap(mut self, wrapper: SubscriberWrapper) -> Subscriber {
+        self.wrappers.push(wrapper);
+        self
+    }
+
+    /// Put `wrappers` outside the ones this subscriber has (a service's own).
+    pub(crate) fn wrapped_in(mut self, wrappers: &[SubscriberWrapper]) -> Subscriber {
+        if !wrappers.is_empty() {
+            self.wrappers.splice(0..0, wrappers.iter().cloned());
+        }
         self
     }
 
@@ -344,6 +365,12 @@ impl Subscriber {
             ctx.set_call(info.clone());
             typed(ctx, event)
         });
+        let handler = if self.wrappers.is_empty() {
+            handler
+        } else {
+            let chain = middleware::chain(&self.wrappers, Next::boxed(move |event| handler(event)));
+            Arc::new(move |event| chain.call(event))
+        };
         broker.subscribe(&self.topic, handler, options).await
     }
 }

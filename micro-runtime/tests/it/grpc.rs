@@ -1,11 +1,15 @@
-//! The integration tests of `it` again, with every micro client on gRPC over HTTP/2.
+//! The integration tests of `it` again, with servers and clients on gRPC over HTTP/2 only.
 #![allow(unreachable_pub, clippy::unwrap_used, clippy::print_stderr)]
 
-/// The transport of every client the tests make.
-pub const TRANSPORT: micro_runtime::client::Transport = micro_runtime::client::Transport::Grpc;
+/// The transport servers run on (`MICRO_TRANSPORT`).
+pub const SERVER_TRANSPORT: &str = "grpc";
+/// The transport policy of every client the tests make.
+pub const CLIENT_TRANSPORT: micro_runtime::client::TransportPolicy =
+    micro_runtime::client::TransportPolicy::Grpc;
 
 mod calls;
 mod errors;
+mod middleware;
 mod retries;
 mod shutdown;
 mod streaming;

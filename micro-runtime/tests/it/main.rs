@@ -1,13 +1,18 @@
-//! Integration tests: real servers on 127.0.0.1:0, real connections. Clients run on the
-//! default transport (`auto`: the native transport, which micro servers advertise); the
-//! `it_grpc` target runs the same tests with clients on gRPC.
+//! Integration tests: real servers, real connections. Servers run on the default transport
+//! (`auto`: native and gRPC on one TCP port) and clients on `auto` (the native transport,
+//! which micro servers advertise); the `it_grpc` target runs the same tests with servers and
+//! clients on gRPC only, and `it_memory` with servers on the in-process transport.
 #![allow(unreachable_pub, clippy::unwrap_used, clippy::print_stderr)]
 
-/// The transport of every client the tests make.
-pub const TRANSPORT: micro_runtime::client::Transport = micro_runtime::client::Transport::Auto;
+/// The transport servers run on (`MICRO_TRANSPORT`).
+pub const SERVER_TRANSPORT: &str = "auto";
+/// The transport policy of every client the tests make.
+pub const CLIENT_TRANSPORT: micro_runtime::client::TransportPolicy =
+    micro_runtime::client::TransportPolicy::Auto;
 
 mod calls;
 mod errors;
+mod middleware;
 mod native;
 mod retries;
 mod shutdown;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use micro_runtime::client::{CallOptions, ClientOptions, Transport};
+use micro_runtime::client::{CallOptions, ClientOptions, TransportPolicy};
 use micro_runtime::registry::{MemoryRegistry, Registry};
 use micro_runtime::server::{Route, Router};
 use micro_runtime::stream::StreamSender;
@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{self, Echo};
 
-fn client_on(reg: &MemoryRegistry, transport: Transport) -> Client {
+fn client_on(reg: &MemoryRegistry, transport: TransportPolicy) -> Client {
     let mut options = ClientOptions::default();
     options.transport = transport;
     Client::with_options(Arc::new(reg.clone()), options)
@@ -27,7 +27,11 @@ async fn one_port_serves_native_and_grpc_and_advertises_both() {
     let record = reg.get_service("echo").await.unwrap();
     assert_eq!(record[0].nodes[0].metadata["transport"], "native,grpc");
 
-    for transport in [Transport::Auto, Transport::Native, Transport::Grpc] {
+    for transport in [
+        TransportPolicy::Auto,
+        TransportPolicy::Native,
+        TransportPolicy::Grpc,
+    ] {
         let client = client_on(&reg, transport);
         let rsp: Echo = client
             .call("echo", "Echo.Call", &Echo::text("hi"))
@@ -85,14 +89,14 @@ async fn a_grpc_only_server_is_called_over_grpc_and_refuses_native_clearly() {
     assert_eq!(record[0].nodes[0].metadata["transport"], "grpc");
 
     // auto follows the metadata.
-    let rsp: Echo = client_on(&reg, Transport::Auto)
+    let rsp: Echo = client_on(&reg, TransportPolicy::Auto)
         .call("echo", "Echo.Call", &Echo::text("hi"))
         .await
         .unwrap();
     assert_eq!(rsp.text, "hi");
 
     // Forcing native against it fails before anything was sent, with a hint.
-    let err = client_on(&reg, Transport::Native)
+    let err = client_on(&reg, TransportPolicy::Native)
         .call::<_, Echo>("echo", "Echo.Call", &Echo::text("hi"))
         .await
         .unwrap_err();
@@ -125,7 +129,7 @@ async fn a_slow_reader_holds_the_sender_back_and_still_gets_everything_in_order(
         },
     ));
     let node = support::start(&reg, "flood", router).await;
-    let client = client_on(&reg, Transport::Native);
+    let client = client_on(&reg, TransportPolicy::Native);
     let total = 20_000u32;
     let mut rx = client
         .server_stream::<_, Echo>(
@@ -182,7 +186,7 @@ async fn dropping_a_stream_cancels_the_handler() {
         },
     ));
     let node = support::start(&reg, "forever", router).await;
-    let client = client_on(&reg, Transport::Native);
+    let client = client_on(&reg, TransportPolicy::Native);
     let mut rx = client
         .server_stream::<_, Echo>(
             &Default::default(),
@@ -246,7 +250,7 @@ async fn the_client_keeps_within_the_servers_call_limit() {
         .start()
         .await
         .unwrap();
-    let client = client_on(&reg, Transport::Native);
+    let client = client_on(&reg, TransportPolicy::Native);
     let calls = (0..12).map(|i| {
         let client = client.clone();
         async move {
@@ -308,7 +312,7 @@ async fn read_until(conn: &mut tokio::net::TcpStream, stream: u32, kind: u8) -> 
 async fn malformed_native_frames_get_errors_and_the_server_keeps_serving() {
     let reg = MemoryRegistry::new();
     let (node, calls) = support::start_echo(&reg, "a").await;
-    let addr = node.local_addr();
+    let addr = node.local_addr().expect("a TCP port");
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
     conn.write_all(b"\0micro/1").await.unwrap();
     // SETTINGS first.
@@ -401,7 +405,7 @@ async fn a_caller_past_its_limits_is_stopped_without_buffering_more() {
             },
         ));
     let node = support::start(&reg, "echo", router).await;
-    let mut conn = tokio::net::TcpStream::connect(node.local_addr())
+    let mut conn = tokio::net::TcpStream::connect(node.local_addr().expect("a TCP port"))
         .await
         .unwrap();
     conn.write_all(b"\0micro/1").await.unwrap();
@@ -464,7 +468,7 @@ async fn a_server_sending_more_than_one_response_message_is_cut_off() {
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
     });
-    let client = client_on(&MemoryRegistry::new(), Transport::Native);
+    let client = client_on(&MemoryRegistry::new(), TransportPolicy::Native);
     let err = tokio::time::timeout(
         Duration::from_secs(5),
         client.call_with::<_, Echo>(

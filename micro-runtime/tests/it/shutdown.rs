@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use micro_runtime::Context;
 use micro_runtime::client::CallOptions;
 use micro_runtime::health::{HealthCheckRequest, HealthCheckResponse, PACKAGE, ServingStatus};
 use micro_runtime::registry::{MemoryRegistry, Registry};
-use micro_runtime::{Context, Service};
 
 use crate::support::{self, Counter, Echo};
 
@@ -51,10 +51,7 @@ async fn in_flight_calls_complete_and_the_node_is_deregistered_first() {
 #[tokio::test]
 async fn health_is_not_serving_during_the_shutdown_delay() {
     let reg = MemoryRegistry::new();
-    let node = Service::builder("echo")
-        .ignore_env()
-        .registry(Arc::new(reg.clone()))
-        .address("127.0.0.1:0")
+    let node = support::builder(&reg, "echo")
         .shutdown_delay(Duration::from_millis(600))
         .handler(support::echo_router("a", Counter::default()))
         .build()

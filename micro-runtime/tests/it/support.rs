@@ -10,7 +10,7 @@ use micro_runtime::client::ClientOptions;
 use micro_runtime::registry::MemoryRegistry;
 use micro_runtime::server::{Route, Router};
 use micro_runtime::stream::{StreamReceiver, StreamSender};
-use micro_runtime::{Client, Error, RunningService, Service};
+use micro_runtime::{Client, Error, RunningService, Service, ServiceBuilder};
 
 #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -178,12 +178,19 @@ pub fn echo_router(node: &str, calls: Counter) -> Router {
         ))
 }
 
-/// Start a node of `name` on 127.0.0.1:0 in `registry`.
-pub async fn start(registry: &MemoryRegistry, name: &str, router: Router) -> RunningService {
+/// A service builder on the transport under test, listening on 127.0.0.1:0 (or a name in
+/// this process).
+pub fn builder(registry: &MemoryRegistry, name: &str) -> ServiceBuilder {
     Service::builder(name)
         .ignore_env()
         .registry(Arc::new(registry.clone()))
         .address("127.0.0.1:0")
+        .flags(["--transport", crate::SERVER_TRANSPORT])
+}
+
+/// Start a node of `name` in `registry`.
+pub async fn start(registry: &MemoryRegistry, name: &str, router: Router) -> RunningService {
+    builder(registry, name)
         .shutdown_delay(Duration::ZERO)
         .shutdown_grace(Duration::from_secs(5))
         .handler(router)
@@ -204,7 +211,7 @@ pub async fn start_echo(registry: &MemoryRegistry, node: &str) -> (RunningServic
 /// Client options on the transport under test.
 pub fn options() -> ClientOptions {
     let mut options = ClientOptions::default();
-    options.transport = crate::TRANSPORT;
+    options.transport = crate::CLIENT_TRANSPORT;
     options
 }
 

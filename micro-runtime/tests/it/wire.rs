@@ -367,7 +367,7 @@ async fn oversized_metadata_is_refused_and_the_server_keeps_serving() {
     let reg = MemoryRegistry::new();
     let calls = support::Counter::default();
     let node = start_limited(&reg, |b| b.max_header_list_size(4096), calls.clone()).await;
-    let addr = &node.local_addr().to_string();
+    let addr = &node.local_addr().expect("a TCP port").to_string();
     let path = "/test.echo.Echo/Call";
     let good = frame(&prost::Message::encode_to_vec(&Echo::text("hi")));
 
@@ -394,7 +394,7 @@ async fn concurrent_streams_per_connection_are_bounded() {
     let reg = MemoryRegistry::new();
     let calls = support::Counter::default();
     let node = start_limited(&reg, |b| b.max_concurrent_streams(2), calls.clone()).await;
-    let addr = node.local_addr().to_string();
+    let addr = node.local_addr().expect("a TCP port").to_string();
 
     // One HTTP/2 connection, six slow calls at once: the client learns the limit from the
     // server's SETTINGS and holds the rest back, so the calls run two at a time. (Streams
@@ -450,4 +450,24 @@ async fn concurrent_streams_per_connection_are_bounded() {
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(850), "{elapsed:?}");
     assert_eq!(calls.get(), 7);
+}
+
+#[tokio::test]
+async fn server_enforces_the_callers_deadline() {
+    // A raw grpc-timeout of 100ms: the server answers DEADLINE_EXCEEDED itself.
+    let reg = MemoryRegistry::new();
+    let (node, _) = support::start_echo(&reg, "a").await;
+    let rsp = post(
+        &node.node().address,
+        "/test.echo.Echo/Call",
+        "application/grpc",
+        &[("grpc-timeout", "100m")],
+        frame(&prost::Message::encode_to_vec(&Echo {
+            sleep_ms: 5_000,
+            ..Echo::default()
+        })),
+    )
+    .await;
+    assert_eq!(rsp.grpc_status(), Some(4), "{rsp:?}");
+    assert!(rsp.elapsed < Duration::from_secs(2));
 }

@@ -17,7 +17,7 @@ use broker_tests::{
 };
 use bytes::Bytes;
 use futures_util::StreamExt;
-use micro::broker::{Event, Message, SharedBroker, SubscribeOptions, handler};
+use micro::broker::{Envelope, Event, SharedBroker, SubscribeOptions, handler};
 
 const ROUNDS: usize = 3;
 
@@ -69,7 +69,7 @@ async fn micro_round(
     let payload = body();
     clock.start();
     let results: Vec<micro::Result<()>> = futures_util::stream::iter(0..n)
-        .map(|_| publisher.publish(&topic, Message::new(payload.clone())))
+        .map(|_| publisher.publish(&topic, Envelope::new(payload.clone())))
         .buffer_unordered(in_flight)
         .collect()
         .await;

@@ -225,7 +225,7 @@ pub async fn publish_all(
 ) -> micro::Result<()> {
     use futures_util::StreamExt;
     let results: Vec<micro::Result<()>> = futures_util::stream::iter(bodies)
-        .map(|body| broker.publish(topic, micro::broker::Message::new(body)))
+        .map(|body| broker.publish(topic, micro::broker::Envelope::new(body)))
         .buffer_unordered(in_flight.max(1))
         .collect()
         .await;

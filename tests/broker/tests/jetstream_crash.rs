@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use broker_tests::{delete_streams, nats_or_skip, nats_url, unique_topic};
-use micro::broker::{Broker, Message, NatsBroker, NatsMode};
+use micro::broker::{Broker, Envelope, NatsBroker, NatsMode};
 
 const MESSAGES: usize = 10_000;
 const KILL_AFTER: usize = 3_000;
@@ -72,7 +72,7 @@ async fn no_message_is_lost_when_the_subscriber_is_killed_mid_stream() {
                     let topic = topic.clone();
                     async move {
                         broker
-                            .publish(&topic, Message::new(format!("m{i:05}")))
+                            .publish(&topic, Envelope::new(format!("m{i:05}")))
                             .await
                     }
                 })

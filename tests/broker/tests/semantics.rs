@@ -11,7 +11,7 @@ use broker_tests::{
     Engine, Fixture, Recorder, delete_streams, publish_all, unique_topic,
     wait_for_http_subscribers, wait_until,
 };
-use micro::broker::{Event, Message, SubscribeOptions, Subscriber, handler};
+use micro::broker::{Envelope, Event, SubscribeOptions, Subscriber, handler};
 use micro::codec::Codec;
 
 const N: usize = 200;
@@ -141,7 +141,7 @@ async fn a_failing_handler_gets_the_message_again_then_it_is_dead_lettered() {
         let dead_topic = format!("{topic}.dead");
 
         // The dead letters, as another subscriber sees them.
-        let (dead_tx, mut dead_rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        let (dead_tx, mut dead_rx) = tokio::sync::mpsc::unbounded_channel::<Envelope>();
         let dead = broker
             .subscribe(
                 &dead_topic,
@@ -188,7 +188,10 @@ async fn a_failing_handler_gets_the_message_again_then_it_is_dead_lettered() {
         settle_subscriptions(&fixture, engine, &topic, 1).await;
         settle_subscriptions(&fixture, engine, &dead_topic, 1).await;
 
-        broker.publish(&topic, Message::new("flaky")).await.unwrap();
+        broker
+            .publish(&topic, Envelope::new("flaky"))
+            .await
+            .unwrap();
         let attempt = tokio::time::timeout(Duration::from_secs(20), ok_rx.recv())
             .await
             .expect("flaky was handled")
@@ -196,7 +199,7 @@ async fn a_failing_handler_gets_the_message_again_then_it_is_dead_lettered() {
         assert_eq!(attempt, 3, "{engine:?}");
 
         broker
-            .publish(&topic, Message::new("poison"))
+            .publish(&topic, Envelope::new("poison"))
             .await
             .unwrap();
         let letter = tokio::time::timeout(Duration::from_secs(20), dead_rx.recv())
@@ -265,12 +268,12 @@ async fn a_message_that_does_not_decode_is_rejected_and_the_subscriber_goes_on()
         settle_subscriptions(&fixture, engine, &dead_topic, 1).await;
 
         let json = |body: &str| {
-            Message::new(body.to_owned()).with_header("content-type", "application/json")
+            Envelope::new(body.to_owned()).with_header("content-type", "application/json")
         };
         for bad in [
             json("{not json"),
             json(r#"{"id":"seven","item":"x"}"#),
-            Message::new("\u{1}\u{2}").with_header("content-type", "application/x-thrift"),
+            Envelope::new("\u{1}\u{2}").with_header("content-type", "application/x-thrift"),
         ] {
             broker.publish(&topic, bad).await.unwrap();
         }
@@ -318,7 +321,7 @@ async fn bad_topics_and_queues_are_refused_with_a_hint() {
     let fixture = Fixture::new();
     let broker = fixture.broker(Engine::Memory);
     for topic in ["", "a b", "a..b", "orders.*", "orders.>"] {
-        let err = broker.publish(topic, Message::new("x")).await.unwrap_err();
+        let err = broker.publish(topic, Envelope::new("x")).await.unwrap_err();
         assert_eq!(err.code(), 400);
         assert!(err.detail().contains("invalid topic"), "{}", err.detail());
     }

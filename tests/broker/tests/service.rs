@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use broker_tests::{Fixture, wait_for_http_subscribers, wait_until};
-use micro::broker::{Message, Subscriber};
+use micro::broker::{Envelope, Subscriber};
 use micro::codec::{Codec, ProstSerde};
 use micro::{Context, RunningService, Service};
 
@@ -182,7 +182,7 @@ async fn json_and_serde_messages_reach_typed_subscribers() {
     broker
         .publish(
             "invoices",
-            Message::new(r#"{"id":"inv-json","cents":250}"#)
+            Envelope::new(r#"{"id":"inv-json","cents":250}"#)
                 .with_header("content-type", "application/json"),
         )
         .await

@@ -16,7 +16,8 @@ async fn every_case_passes_micro_to_micro() {
         .start()
         .await
         .expect("start");
-    let cases = interop::Cases::new(&running.local_addr().to_string());
+    let addr = running.local_addr().expect("listens on TCP");
+    let cases = interop::Cases::new(&addr.to_string());
     let mut failures = Vec::new();
     for name in interop::Cases::NAMES {
         if let Err(detail) = cases.run(name).await {

@@ -39,7 +39,7 @@ fn parse() -> Result<Args, String> {
             }
             "--interval" => {
                 let v = args.next().unwrap_or_default();
-                out.interval = micro::config::parse_duration("--interval", &v)
+                out.interval = micro::options::parse_duration("--interval", &v)
                     .map_err(|e| e.detail().to_owned())?;
             }
             "-h" | "--help" => {

@@ -28,9 +28,9 @@ async fn run() -> micro::Result<()> {
     while let Some(arg) = args.next() {
         if arg == "--delay" {
             let value = args.next().unwrap_or_default();
-            delay = micro::config::parse_duration("--delay", &value)?;
+            delay = micro::options::parse_duration("--delay", &value)?;
         } else if let Some(value) = arg.strip_prefix("--delay=") {
-            delay = micro::config::parse_duration("--delay", value)?;
+            delay = micro::options::parse_duration("--delay", value)?;
         } else {
             flags.push(arg);
         }

@@ -25,7 +25,7 @@ async fn run() -> micro::Result<u64> {
             }
             "--interval" => {
                 let v = args.next().unwrap_or_default();
-                interval = micro::config::parse_duration("--interval", &v)?;
+                interval = micro::options::parse_duration("--interval", &v)?;
             }
             other => {
                 return Err(micro::Error::bad_request(

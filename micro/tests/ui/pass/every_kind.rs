@@ -69,7 +69,7 @@ impl Arith for A {
 }
 
 fn main() {
-    let router = micro::server::Handler::into_router(ArithServer::new(A));
+    let router = micro::server::IntoRouter::into_router(ArithServer::new(A));
     let names: Vec<&str> = router.routes().iter().map(|r| r.name()).collect();
     assert_eq!(names, ["Numbers.Double", "Numbers.Total", "Numbers.Count", "Numbers.Echo", "Numbers.Old"]);
     let double = router.routes()[0].endpoint();

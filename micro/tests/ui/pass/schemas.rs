@@ -29,7 +29,7 @@ impl Described for D {
 }
 
 fn main() {
-    let router = micro::server::Handler::into_router(DescribedServer::new(D));
+    let router = micro::server::IntoRouter::into_router(DescribedServer::new(D));
     let ep = router.routes()[0].endpoint();
     let req = ep.request.expect("Req derives JsonSchema");
     let fields: Vec<(&str, &str)> = req.values.iter().map(|v| (v.name.as_str(), v.kind.as_str())).collect();

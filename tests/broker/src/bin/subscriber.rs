@@ -28,7 +28,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(topic: &str, queue: &str, file: &str) -> micro::Result<()> {
-    let options = micro::config::Options::from_env()?;
+    let options = micro::options::Settings::from_env()?;
     let registry = options.registry()?;
     let broker = options.broker(&registry)?;
     let out = std::fs::OpenOptions::new()

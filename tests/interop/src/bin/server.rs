@@ -18,7 +18,11 @@ async fn main() -> std::process::ExitCode {
             .build()?
             .start()
             .await?;
-        println!("LISTENING {}", running.local_addr());
+        let listening = match running.local_addr() {
+            Some(addr) => addr.to_string(),
+            None => running.node().address.clone(),
+        };
+        println!("LISTENING {listening}");
         let _ = std::io::stdout().flush();
         micro::service::shutdown_signal().await;
         running.stop().await

@@ -1,4 +1,4 @@
-//! Configuration: defaults, then `MICRO_*` environment variables, then command-line flags.
+//! Settings: defaults, then `MICRO_*` environment variables, then command-line flags.
 //!
 //! Every setting has an environment variable and a flag of the same name in lower case, as
 //! in go-micro (`MICRO_REGISTRY` and `--registry`, `MICRO_REGISTER_TTL` and
@@ -6,9 +6,9 @@
 //! `1m`).
 //!
 //! ```
-//! use micro_runtime::config::Options;
+//! use micro_runtime::options::Settings;
 //!
-//! let mut opts = Options::default();
+//! let mut opts = Settings::default();
 //! opts.apply_args(["--registry", "memory", "--register_ttl=60s"]).unwrap();
 //! assert_eq!(opts.registry, "memory");
 //! assert_eq!(opts.register_ttl.as_secs(), 60);
@@ -16,25 +16,29 @@
 //! let err = opts.apply_args(["--regsitry", "memory"]).unwrap_err();
 //! assert!(err.detail().contains("unknown flag --regsitry"));
 //! ```
+//!
+//! Settings are data: engine names are checked against the [plugin table](crate::plugins)
+//! here, and the engines are built from them by the service layer
+//! ([`Settings::registry`], [`Settings::broker`], [`Client::from_settings`](crate::Client::from_settings)),
+//! which is also the only place that reads the environment ([`Settings::from_env`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::client::{ClientOptions, Transport};
 use crate::error::{Error, Result};
-use crate::registry::{self, SharedRegistry};
-use crate::selector::Strategy;
+use crate::net::normalize_address;
+use crate::plugins::{self, Concept};
 
 const ID: &str = "micro.config";
 
 /// Every setting of a service or client.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Options {
-    /// Registry: `local` (default) or `memory`.
+pub struct Settings {
+    /// Registry: `local` (default) or `memory` (see [`crate::plugins`]).
     pub registry: String,
-    /// Registry address, for registries that have one.
+    /// Registry address: the directory of the `local` registry, the name of a `memory` one.
     pub registry_address: Option<String>,
     /// Broker: `http` (default), `memory`, `nats` or `jetstream`.
     pub broker: String,
@@ -44,8 +48,9 @@ pub struct Options {
     pub selector: String,
     /// Transport between micro processes: `auto` (default: the native transport where both
     /// sides speak it, gRPC otherwise), `grpc` (gRPC only; servers neither accept nor
-    /// advertise the native transport) or `native` (clients use it even for nodes that do
-    /// not advertise it). Servers always serve gRPC too.
+    /// advertise the native transport), `native` (clients use it even for nodes that do
+    /// not advertise it; servers always serve gRPC too) or `memory` (in this process only:
+    /// servers listen on an in-process name, no socket).
     pub transport: String,
     /// Address the server listens on (default `0.0.0.0:0`: every interface, a free port).
     pub server_address: String,
@@ -77,9 +82,9 @@ pub struct Options {
     pub home: PathBuf,
 }
 
-impl Default for Options {
-    fn default() -> Options {
-        Options {
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
             registry: "local".into(),
             registry_address: None,
             broker: "http".into(),
@@ -110,11 +115,13 @@ fn default_home() -> PathBuf {
     }
 }
 
-type Apply = fn(&mut Options, &str) -> Result<()>;
+type Apply = fn(&mut Settings, &str) -> Result<()>;
 
 struct Setting {
     name: &'static str,
     help: &'static str,
+    /// The pluggable concept whose engine the setting names: `--help` lists them.
+    concept: Option<Concept>,
     apply: Apply,
 }
 
@@ -133,24 +140,19 @@ fn non_empty(name: &str, value: &str) -> Result<String> {
 const SETTINGS: &[Setting] = &[
     Setting {
         name: "registry",
-        help: "registry: local (default, one host) or memory (one process)",
+        help: "registry: where services are found",
+        concept: Some(Concept::Registry),
         apply: |o, v| {
             let v = non_empty("registry", v)?;
-            match v.as_str() {
-                "local" | "memory" => {
-                    o.registry = v;
-                    Ok(())
-                }
-                other => Err(Error::bad_request(
-                    ID,
-                    format!("unknown registry {other:?}: use local or memory"),
-                )),
-            }
+            plugins::check(Concept::Registry, &v)?;
+            o.registry = v;
+            Ok(())
         },
     },
     Setting {
         name: "registry_address",
         help: "address of the registry, for registries that have one",
+        concept: None,
         apply: |o, v| {
             o.registry_address = Some(non_empty("registry_address", v)?);
             Ok(())
@@ -158,24 +160,19 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "broker",
-        help: "broker: http (default, no server), memory (one process), nats or jetstream",
+        help: "broker: how messages travel",
+        concept: Some(Concept::Broker),
         apply: |o, v| {
             let v = non_empty("broker", v)?;
-            match v.as_str() {
-                "http" | "memory" | "nats" | "jetstream" | "natsjs" | "nats+jetstream" => {
-                    o.broker = v;
-                    Ok(())
-                }
-                other => Err(Error::bad_request(
-                    ID,
-                    format!("unknown broker {other:?}: use http, memory, nats or jetstream"),
-                )),
-            }
+            plugins::check(Concept::Broker, &v)?;
+            o.broker = v;
+            Ok(())
         },
     },
     Setting {
         name: "broker_address",
         help: "where the http broker listens, or the NATS URL (default nats://127.0.0.1:4222)",
+        concept: None,
         apply: |o, v| {
             o.broker_address = Some(non_empty("broker_address", v)?);
             Ok(())
@@ -183,20 +180,22 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "selector",
-        help: "how nodes are picked: random (default) or roundrobin",
+        help: "how nodes are picked",
+        concept: Some(Concept::Selector),
         apply: |o, v| {
-            Strategy::from_name(v.trim())?;
+            plugins::check(Concept::Selector, v)?;
             o.selector = v.trim().to_owned();
             Ok(())
         },
     },
     Setting {
         name: "transport",
-        help: "transport between micro processes: auto (default: native where both sides speak it), grpc or native",
+        help: "transport between micro processes: auto is native where both sides speak it, gRPC otherwise; memory stays in one process",
+        concept: Some(Concept::Transport),
         apply: |o, v| {
             let v = v.trim();
             let v = if v.is_empty() { "auto" } else { v };
-            Transport::from_name(v)?;
+            plugins::check(Concept::Transport, v)?;
             o.transport = v.to_owned();
             Ok(())
         },
@@ -204,6 +203,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "server_address",
         help: "address to listen on, e.g. 127.0.0.1:9000 or :0 (default 0.0.0.0:0)",
+        concept: None,
         apply: |o, v| {
             let v = non_empty("server_address", v)?;
             o.server_address = normalize_address(&v);
@@ -213,6 +213,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "server_advertise",
         help: "address to publish in the registry (default: the listening address)",
+        concept: None,
         apply: |o, v| {
             o.server_advertise = Some(non_empty("server_advertise", v)?);
             Ok(())
@@ -221,6 +222,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "server_name",
         help: "service name, overriding the one in code",
+        concept: None,
         apply: |o, v| {
             o.server_name = Some(non_empty("server_name", v)?);
             Ok(())
@@ -229,6 +231,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "server_version",
         help: "service version, overriding the one in code",
+        concept: None,
         apply: |o, v| {
             o.server_version = Some(non_empty("server_version", v)?);
             Ok(())
@@ -237,6 +240,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "server_metadata",
         help: "node metadata as k=v,k=v",
+        concept: None,
         apply: |o, v| {
             for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 let Some((k, val)) = pair.split_once('=') else {
@@ -254,6 +258,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "register_ttl",
         help: "how long a registration lives without a refresh (default 30s)",
+        concept: None,
         apply: |o, v| {
             o.register_ttl = parse_duration("register_ttl", v)?;
             Ok(())
@@ -262,6 +267,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "register_interval",
         help: "how often to refresh the registration (default 10s)",
+        concept: None,
         apply: |o, v| {
             o.register_interval = parse_duration("register_interval", v)?;
             Ok(())
@@ -270,6 +276,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "shutdown_grace",
         help: "how long in-flight calls may finish on shutdown (default 10s)",
+        concept: None,
         apply: |o, v| {
             o.shutdown_grace = parse_duration("shutdown_grace", v)?;
             Ok(())
@@ -278,6 +285,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "shutdown_delay",
         help: "how long a stopping service keeps serving after deregistering (default 100ms)",
+        concept: None,
         apply: |o, v| {
             o.shutdown_delay = parse_duration("shutdown_delay", v)?;
             Ok(())
@@ -286,6 +294,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "client_request_timeout",
         help: "default call deadline (default 30s)",
+        concept: None,
         apply: |o, v| {
             o.client_request_timeout = parse_duration("client_request_timeout", v)?;
             Ok(())
@@ -294,6 +303,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "client_retries",
         help: "extra attempts for idempotent calls (default 1)",
+        concept: None,
         apply: |o, v| {
             o.client_retries = v.trim().parse().map_err(|_| {
                 Error::bad_request(ID, format!("client_retries {v:?} is not a whole number"))
@@ -304,6 +314,7 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "log_level",
         help: "log filter: error, warn, info, debug, trace",
+        concept: None,
         apply: |o, v| {
             o.log_level = Some(non_empty("log_level", v)?);
             Ok(())
@@ -312,20 +323,13 @@ const SETTINGS: &[Setting] = &[
     Setting {
         name: "home",
         help: "directory of the embedded registry (default ~/.micro)",
+        concept: None,
         apply: |o, v| {
             o.home = PathBuf::from(non_empty("home", v)?);
             Ok(())
         },
     },
 ];
-
-/// `:8080` means every interface, as in go-micro.
-fn normalize_address(addr: &str) -> String {
-    match addr.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => addr.to_owned(),
-    }
-}
 
 /// Parse `30` (seconds), `30s`, `500ms`, `2m`, `1h`, `250us`.
 pub fn parse_duration(name: &str, value: &str) -> Result<Duration> {
@@ -358,14 +362,7 @@ pub fn parse_duration(name: &str, value: &str) -> Result<Duration> {
     Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
-impl Options {
-    /// Defaults overlaid with the `MICRO_*` environment.
-    pub fn from_env() -> Result<Options> {
-        let mut options = Options::default();
-        options.apply_env(|key| std::env::var(key).ok())?;
-        Ok(options)
-    }
-
+impl Settings {
     /// Overlay settings found by `lookup` (called with `MICRO_REGISTRY` etc.).
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
         for setting in SETTINGS {
@@ -391,7 +388,7 @@ impl Options {
             let Some(flag) = arg.strip_prefix("--") else {
                 return Err(Error::bad_request(
                     ID,
-                    format!("unexpected argument {arg:?}\n\n{}", Options::usage()),
+                    format!("unexpected argument {arg:?}\n\n{}", Settings::usage()),
                 ));
             };
             let (name, inline) = match flag.split_once('=') {
@@ -399,12 +396,12 @@ impl Options {
                 None => (flag.replace('-', "_"), None),
             };
             if name == "help" {
-                return Err(Error::bad_request(ID, Options::usage()));
+                return Err(Error::bad_request(ID, Settings::usage()));
             }
             let Some(setting) = SETTINGS.iter().find(|s| s.name == name) else {
                 return Err(Error::bad_request(
                     ID,
-                    format!("unknown flag --{name}\n\n{}", Options::usage()),
+                    format!("unknown flag --{name}\n\n{}", Settings::usage()),
                 ));
             };
             let value = match inline {
@@ -442,35 +439,18 @@ impl Options {
     pub fn usage() -> String {
         let mut out = String::from("Options (flag, environment variable):\n");
         for s in SETTINGS {
+            let engines = s
+                .concept
+                .map(|c| format!(" ({})", plugins::names(c).join(", ")))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "  --{:<24} MICRO_{:<24} {}\n",
+                "  --{:<24} MICRO_{:<24} {}{engines}\n",
                 s.name,
                 s.name.to_ascii_uppercase(),
                 s.help
             ));
         }
         out
-    }
-
-    /// The registry these options name.
-    pub fn registry(&self) -> Result<SharedRegistry> {
-        registry::from_name(&self.registry, self.registry_address.as_deref(), &self.home)
-    }
-
-    /// The broker these options name; the `http` broker finds subscribers in `registry`.
-    pub fn broker(&self, registry: &SharedRegistry) -> Result<crate::broker::SharedBroker> {
-        crate::broker::from_name(&self.broker, self.broker_address.as_deref(), registry)
-    }
-
-    /// The client settings these options give.
-    pub fn client_options(&self) -> ClientOptions {
-        ClientOptions {
-            request_timeout: self.client_request_timeout,
-            retries: self.client_retries,
-            strategy: Strategy::from_name(&self.selector).unwrap_or_default(),
-            transport: Transport::from_name(&self.transport).unwrap_or_default(),
-            ..ClientOptions::default()
-        }
     }
 }
 
@@ -506,14 +486,14 @@ mod tests {
             "MICRO_SERVER_METADATA" => Some("zone=a, tier=gold".to_owned()),
             _ => None,
         };
-        let mut o = Options::default();
+        let mut o = Settings::default();
         o.apply_env(env).unwrap();
         assert_eq!(o.registry, "memory");
         assert_eq!(o.register_ttl, Duration::from_secs(3));
         assert_eq!(o.server_address, "0.0.0.0:9000");
         assert_eq!(o.server_metadata["tier"], "gold");
 
-        let mut o = Options::default();
+        let mut o = Settings::default();
         let err = o
             .apply_env(|k| (k == "MICRO_REGISTER_INTERVAL").then(|| "60".to_owned()))
             .unwrap_err();
@@ -523,7 +503,7 @@ mod tests {
             err.detail()
         );
 
-        let mut o = Options::default();
+        let mut o = Settings::default();
         let err = o
             .apply_env(|k| (k == "MICRO_REGISTRY").then(|| "consul".to_owned()))
             .unwrap_err();
@@ -536,7 +516,7 @@ mod tests {
 
     #[test]
     fn flags() {
-        let mut o = Options::default();
+        let mut o = Settings::default();
         o.apply_args(["--server-address", "127.0.0.1:0", "--client_retries=3"])
             .unwrap();
         assert_eq!(o.server_address, "127.0.0.1:0");

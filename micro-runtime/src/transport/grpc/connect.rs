@@ -14,11 +14,13 @@ use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::{Call, ID, Input, Output, Route, Shared, StreamKind, until_deadline};
+use super::server::ID;
 use crate::codec::Format;
 use crate::context::{Context, SharedResponse};
+use crate::endpoint::{Dispatch, HandlerRequest, Input, Output, Route, StreamKind, with_deadline};
 use crate::error::{Code, Error};
-use crate::grpc::{self, body::Body};
+use crate::wire::body::Body;
+use crate::wire::status;
 
 /// `Connect-Timeout-Ms`.
 pub(super) const TIMEOUT: HeaderName = HeaderName::from_static("connect-timeout-ms");
@@ -45,7 +47,7 @@ fn content_type(format: Format) -> HeaderValue {
 }
 
 /// `Connect-Timeout-Ms`: at most 10 digits of milliseconds.
-pub(super) fn parse_timeout(value: &HeaderValue) -> crate::Result<Duration> {
+pub(super) fn parse_timeout(value: &HeaderValue) -> crate::error::Result<Duration> {
     let text = value.to_str().unwrap_or("");
     if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::bad_request(
@@ -103,12 +105,12 @@ fn http_status(code: Code) -> StatusCode {
 fn add_metadata(rsp: &mut Response<Body>, response: Option<&SharedResponse>) {
     let Some(response) = response else { return };
     let response = response.lock().unwrap_or_else(|e| e.into_inner());
-    grpc::metadata_to_headers(&response.headers, rsp.headers_mut());
-    let mut trailers = crate::Metadata::new();
+    status::metadata_to_headers(&response.headers, rsp.headers_mut());
+    let mut trailers = crate::context::Metadata::new();
     for (k, v) in response.trailers.iter() {
         trailers.insert(format!("trailer-{k}"), v);
     }
-    grpc::metadata_to_headers(&trailers, rsp.headers_mut());
+    status::metadata_to_headers(&trailers, rsp.headers_mut());
 }
 
 /// An error as Connect sends it: an HTTP status and `{"code","message"}`. The micro error
@@ -124,15 +126,15 @@ pub(super) fn error_response(err: &Error, response: Option<&SharedResponse>) -> 
     rsp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let mut map = http::HeaderMap::new();
-    grpc::error_headers(err, &mut map);
-    if let Some(v) = map.remove(grpc::MICRO_ERROR) {
-        rsp.headers_mut().insert(grpc::MICRO_ERROR, v);
+    status::error_headers(err, &mut map);
+    if let Some(v) = map.remove(status::MICRO_ERROR) {
+        rsp.headers_mut().insert(status::MICRO_ERROR, v);
     }
     rsp
 }
 
 pub(super) async fn call(
-    shared: &Shared,
+    shared: &Dispatch,
     route: Arc<Route>,
     ctx: Context,
     format: Format,
@@ -170,17 +172,12 @@ pub(super) async fn call(
                 ));
             }
         };
-        route
-            .handler
-            .call(Call {
-                ctx,
-                format,
-                input: Input::Unary(bytes),
-                max_send,
-            })
-            .await
+        let request = HandlerRequest::new(ctx, format, Input::Unary(bytes), route.kind, max_send);
+        route.handler.call(request).await.map(|r| r.output)
     };
-    match until_deadline(deadline, &name, work).await {
+    let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));
+    tokio::pin!(expiry);
+    match with_deadline(expiry.as_mut().as_pin_mut(), &name, work).await {
         Ok(Output::Unary(frame)) => {
             // Drop the gRPC length prefix: Connect unary bodies are bare messages.
             let message = frame.slice(5.min(frame.len())..);

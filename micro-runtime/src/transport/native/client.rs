@@ -9,18 +9,21 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use http_body::Frame;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::{
     CANCELLED, Credit, END, Event, Grant, Inbound, PREFACE, REFUSED, Read, Reader, Writer, kind,
 };
-use crate::client::before_send;
-use crate::codec::Format;
 use crate::context::Metadata;
 use crate::error::{Code, Error, Failure, Result};
-use crate::grpc::body::{RecvBody, Side, coalesce};
-use crate::grpc::frame::{Decoder, too_large};
+use crate::transport::io::ReadHalf;
+use crate::transport::{
+    BoxFuture, CallHead, Connection, Connector, Dialer, Io, StreamStart, UnaryReply, dial_error,
+};
+use crate::wire::body::coalesce;
+use crate::wire::frame::{Decoder, too_large};
+use crate::wire::recv::{PendingHead, RecvBody, ResponseHead, Side};
+use crate::wire::status;
 
 const ID: &str = "micro.client";
 
@@ -180,69 +183,48 @@ impl Drop for CallGuard {
     }
 }
 
-/// Where the request of a call comes from.
-pub(crate) struct Request<'a> {
-    pub(crate) path: &'a str,
-    pub(crate) format: Format,
-    pub(crate) timeout: Duration,
-    pub(crate) metadata: [&'a Metadata; 2],
-}
-
-impl Request<'_> {
-    fn encode(&self, b: &mut BytesMut) {
-        b.put_u8(super::format_byte(self.format));
-        let us = u64::try_from(self.timeout.as_micros())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        b.put_u64(us);
-        let path = self.path.as_bytes();
-        let len = u16::try_from(path.len()).unwrap_or(u16::MAX);
-        b.put_u16(len);
-        b.put_slice(&path[..len as usize]);
-        for md in self.metadata {
-            super::put_metadata(b, md);
-        }
+/// A call's `HEADERS` payload.
+fn encode_head(head: &CallHead<'_>, b: &mut BytesMut) {
+    b.put_u8(super::format_byte(head.format));
+    let us = u64::try_from(head.timeout().as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    b.put_u64(us);
+    let path = head.path.as_bytes();
+    let len = u16::try_from(path.len()).unwrap_or(u16::MAX);
+    b.put_u16(len);
+    b.put_slice(&path[..len as usize]);
+    for md in head.metadata {
+        super::put_metadata(b, md);
     }
 }
 
 impl Conn {
-    /// Dial `addr` and agree on the native transport.
-    pub(crate) async fn connect(
+    /// Agree on the native transport over `io`, a fresh connection to `addr`.
+    pub(crate) async fn handshake(
+        io: Box<dyn Io>,
         addr: &str,
-        timeout: Duration,
         max_recv: usize,
     ) -> Result<Arc<Conn>> {
-        let dial = async {
-            let mut stream = TcpStream::connect(addr)
-                .await
-                .map_err(|e| before_send(addr, "connect to", e))?;
-            let _ = stream.set_nodelay(true);
-            stream
-                .write_all(PREFACE)
-                .await
-                .map_err(|e| before_send(addr, "native handshake with", e))?;
-            let (rd, wr) = stream.into_split();
-            let mut reader = Reader::new(rd, max_recv.saturating_add(HEAD_ROOM));
-            let settings = match reader.next().await {
-                Read::Frame(head, payload) if head.kind == kind::SETTINGS && payload.len() >= 8 => {
-                    payload
-                }
-                _ => {
-                    return Err(before_send(
-                        addr,
-                        "native handshake with",
-                        "the server does not speak micro's native transport (set MICRO_TRANSPORT=grpc)",
-                    ));
-                }
-            };
-            let max_calls =
-                u32::from_be_bytes([settings[0], settings[1], settings[2], settings[3]]);
-            Ok((reader, wr, max_calls.max(1)))
+        let (rd, mut wr) = io.into_halves();
+        wr.write_all(PREFACE)
+            .await
+            .map_err(|e| Error::unsent("native handshake with", addr, e))?;
+        let mut reader = Reader::new(rd, max_recv.saturating_add(HEAD_ROOM));
+        let settings = match reader.next().await {
+            Read::Frame(head, payload) if head.kind == kind::SETTINGS && payload.len() >= 8 => {
+                payload
+            }
+            _ => {
+                return Err(Error::unsent(
+                    "native handshake with",
+                    addr,
+                    "the server does not speak micro's native transport (set MICRO_TRANSPORT=grpc)",
+                ));
+            }
         };
-        let (reader, wr, max_calls) =
-            tokio::time::timeout(timeout, dial).await.map_err(|_| {
-                before_send(addr, "connect to", format!("no answer within {timeout:?}"))
-            })??;
+        let max_calls = u32::from_be_bytes([settings[0], settings[1], settings[2], settings[3]]);
+        let max_calls = max_calls.max(1);
         let conn = Arc::new(Conn {
             addr: addr.to_owned(),
             writer: Arc::new(Writer::default()),
@@ -272,7 +254,7 @@ impl Conn {
     }
 
     fn refused(&self) -> Error {
-        before_send(&self.addr, "call to", "the connection is closing")
+        Error::unsent("call to", &self.addr, "the connection is closing")
     }
 
     /// Register a new call (waiting while the server's limit of calls is reached).
@@ -310,9 +292,9 @@ impl Conn {
     /// One unary call: the request frame out, the response message and metadata back.
     pub(crate) async fn unary(
         self: &Arc<Self>,
-        req: &Request<'_>,
+        head: &CallHead<'_>,
         frame: Bytes,
-    ) -> Result<(Bytes, Metadata, Metadata)> {
+    ) -> Result<UnaryReply> {
         let (done, reply) = oneshot::channel();
         let sink = Sink::Unary {
             head: None,
@@ -322,7 +304,7 @@ impl Conn {
         };
         let (id, mut guard) = self.open(sink, None).await?;
         let sent = self.writer.with(|f| {
-            f.build(kind::HEADERS, 0, id, |b| req.encode(b));
+            f.build(kind::HEADERS, 0, id, |b| encode_head(head, b));
             f.frame(kind::DATA, END, id, frame);
         });
         if !sent {
@@ -366,22 +348,23 @@ impl Conn {
             ));
         }
         decoder.finish()?;
-        Ok((message, md, trailers))
+        Ok(UnaryReply {
+            message,
+            headers: md,
+            trailers,
+        })
     }
 
     /// Open a stream: requests go through the returned sender, responses come through the
     /// returned head (which resolves once the server answered).
-    pub(crate) async fn stream(
-        self: &Arc<Self>,
-        req: &Request<'_>,
-    ) -> Result<(mpsc::Sender<Frame<Bytes>>, PendingHead)> {
+    pub(crate) async fn stream(self: &Arc<Self>, head: &CallHead<'_>) -> Result<StreamStart> {
         let credit = Arc::new(Credit::new());
         let (tx, rx) = mpsc::unbounded_channel();
         let unread = Arc::new(AtomicUsize::new(0));
         let sink = Sink::Stream(tx, unread.clone());
         let (id, mut guard) = self.open(sink, Some(credit.clone())).await?;
         let sent = self.writer.with(|f| {
-            f.build(kind::HEADERS, 0, id, |b| req.encode(b));
+            f.build(kind::HEADERS, 0, id, |b| encode_head(head, b));
         });
         if !sent {
             guard.finished();
@@ -396,35 +379,31 @@ impl Conn {
             grant: Grant::new(self.writer.clone(), id).tracking(unread),
             guard: Some(guard),
         };
-        let head = Box::pin(head(inbound, self.max_recv, self.addr.clone()));
-        Ok((tx, head))
+        let head: PendingHead = Box::pin(response_head(inbound, self.max_recv, self.addr.clone()));
+        Ok(StreamStart { requests: tx, head })
     }
 }
 
-/// The response head of a stream, once it arrives.
-pub(crate) type PendingHead = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<(crate::client::Head, Metadata)>> + Send>,
->;
-
-async fn head(
+/// The response head of a stream: headers, or the status of a trailers-only answer.
+async fn response_head(
     mut inbound: Inbound,
     max: usize,
     addr: String,
-) -> Result<(crate::client::Head, Metadata)> {
+) -> Result<(ResponseHead, Metadata)> {
     let mut md = Metadata::new();
     loop {
         match inbound.rx.recv().await {
             Some(Event::Head(pairs)) => {
                 super::read_metadata(&pairs, &mut md)?;
                 return Ok((
-                    crate::client::Head::Body(RecvBody::native(inbound, max, Side::Client)),
+                    ResponseHead::Body(RecvBody::new(inbound, max, Side::Client)),
                     md,
                 ));
             }
             Some(event @ (Event::Data(_) | Event::Failed(_))) => {
                 inbound.first = Some(event);
                 return Ok((
-                    crate::client::Head::Body(RecvBody::native(inbound, max, Side::Client)),
+                    ResponseHead::Body(RecvBody::new(inbound, max, Side::Client)),
                     md,
                 ));
             }
@@ -436,7 +415,7 @@ async fn head(
                 let result = status(&pairs, &addr).map(|trailers| {
                     md = trailers;
                 });
-                return Ok((crate::client::Head::TrailersOnly(result), md));
+                return Ok((ResponseHead::TrailersOnly(result), md));
             }
             Some(Event::End) => {}
             None => return Err(lost(&addr)),
@@ -456,8 +435,8 @@ fn status(pairs: &[u8], addr: &str) -> Result<Metadata> {
         return Ok(trailers);
     }
     let map = super::read_headers(pairs)?;
-    crate::grpc::headers_to_metadata(&map, &mut trailers);
-    match crate::grpc::status_from_headers(&map) {
+    status::headers_to_metadata(&map, &mut trailers);
+    match status::status_from_headers(&map) {
         Some(Ok(())) => Ok(trailers),
         Some(Err(e)) => Err(e),
         None => Err(Error::internal(
@@ -500,7 +479,7 @@ async fn send_loop(
     }
 }
 
-async fn read_loop(conn: Weak<Conn>, mut reader: Reader<tokio::net::tcp::OwnedReadHalf>) {
+async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
     loop {
         let read = reader.next().await;
         let Some(conn) = conn.upgrade() else {
@@ -545,7 +524,7 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<tokio::net::tcp::OwnedRe
                         let slot = conn.slots().remove(&id);
                         if let Some(slot) = slot {
                             let err = if payload.first() == Some(&REFUSED) {
-                                before_send(&conn.addr, "call to", "the server refused the call")
+                                Error::unsent("call to", &conn.addr, "the server refused the call")
                             } else {
                                 Error::cancelled(ID, "the server cancelled the call")
                             };
@@ -589,5 +568,83 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<tokio::net::tcp::OwnedRe
                 return;
             }
         }
+    }
+}
+
+/// Makes native-transport connections over a dialer's byte streams (TCP for `native`, an
+/// in-process pipe for `memory`).
+#[derive(Debug)]
+pub(crate) struct NativeConnector {
+    name: &'static str,
+    dialer: Arc<dyn Dialer>,
+    connect_timeout: Duration,
+    max_recv: usize,
+}
+
+impl NativeConnector {
+    /// A connector advertised as `name`, dialing with `dialer`.
+    pub(crate) fn new(
+        name: &'static str,
+        dialer: Arc<dyn Dialer>,
+        connect_timeout: Duration,
+        max_recv: usize,
+    ) -> NativeConnector {
+        NativeConnector {
+            name,
+            dialer,
+            connect_timeout,
+            max_recv,
+        }
+    }
+}
+
+impl Connector for NativeConnector {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn connect<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, Result<Arc<dyn Connection>>> {
+        Box::pin(async move {
+            let dial = async {
+                let io = self
+                    .dialer
+                    .dial(addr)
+                    .await
+                    .map_err(|e| dial_error(addr, e))?;
+                Conn::handshake(io, addr, self.max_recv).await
+            };
+            let conn = tokio::time::timeout(self.connect_timeout, dial)
+                .await
+                .map_err(|_| {
+                    Error::unsent(
+                        "connect to",
+                        addr,
+                        format!("no answer within {:?}", self.connect_timeout),
+                    )
+                })??;
+            Ok(Arc::new(NativeConnection(conn)) as Arc<dyn Connection>)
+        })
+    }
+}
+
+/// A native connection as the client sees it.
+#[derive(Debug)]
+struct NativeConnection(Arc<Conn>);
+
+impl Connection for NativeConnection {
+    fn unary<'a>(
+        &'a self,
+        head: &'a CallHead<'a>,
+        frame: Bytes,
+    ) -> BoxFuture<'a, Result<UnaryReply>> {
+        Box::pin(self.0.unary(head, frame))
+    }
+
+    fn stream<'a>(&'a self, head: &'a CallHead<'a>) -> BoxFuture<'a, Result<StreamStart>> {
+        Box::pin(self.0.stream(head))
+    }
+
+    fn is_closed(&self) -> bool {
+        self.0.is_closed()
     }
 }

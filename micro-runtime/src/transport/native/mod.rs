@@ -49,6 +49,11 @@ use tokio::sync::Notify;
 use crate::codec::Format;
 use crate::context::Metadata;
 use crate::error::{Error, Result};
+use crate::wire::recv::FrameSource;
+use crate::wire::status;
+
+pub(crate) use client::NativeConnector;
+pub(crate) use server::NativeAcceptor;
 
 /// What a client writes first. The leading zero byte can start neither an HTTP/1 request nor
 /// the HTTP/2 preface, so one port serves both.
@@ -132,7 +137,7 @@ pub(crate) fn put_pair(buf: &mut BytesMut, key: &[u8], value: &[u8]) {
 /// User metadata as pairs (protocol keys left out, as on the gRPC path).
 pub(crate) fn put_metadata(buf: &mut BytesMut, md: &Metadata) {
     for (k, v) in md.iter() {
-        if !crate::grpc::is_reserved(k) {
+        if !status::is_reserved(k) {
             put_pair(buf, k.as_bytes(), v.as_bytes());
         }
     }
@@ -176,7 +181,7 @@ pub(crate) fn pairs(mut b: &[u8], mut f: impl FnMut(&[u8], &[u8])) -> Result<()>
 pub(crate) fn read_metadata(b: &[u8], md: &mut Metadata) -> Result<()> {
     pairs(b, |k, v| {
         if let (Ok(k), Ok(v)) = (std::str::from_utf8(k), std::str::from_utf8(v))
-            && !crate::grpc::is_reserved(k)
+            && !status::is_reserved(k)
         {
             md.insert(k, v);
         }
@@ -554,7 +559,7 @@ pub(crate) enum Event {
     Failed(Error),
 }
 
-/// The receiving end of one call, read by [`crate::grpc::body::RecvBody`].
+/// The receiving end of one call, read by a [`RecvBody`](crate::wire::recv::RecvBody).
 #[derive(Debug)]
 pub(crate) struct Inbound {
     pub(crate) rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
@@ -565,40 +570,47 @@ pub(crate) struct Inbound {
     pub(crate) guard: Option<client::CallGuard>,
 }
 
-impl Inbound {
-    /// The next body frame; `None` at the end.
-    pub(crate) async fn frame(&mut self) -> Option<Result<http_body::Frame<Bytes>>> {
+impl FrameSource for Inbound {
+    fn poll_frame(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>>>> {
+        use std::task::Poll;
         loop {
             let event = match self.first.take() {
                 Some(event) => event,
-                None => self.rx.recv().await?,
+                None => match self.rx.poll_recv(cx) {
+                    Poll::Ready(Some(event)) => event,
+                    Poll::Ready(None) => return Poll::Ready(None),
+                    Poll::Pending => return Poll::Pending,
+                },
             };
             match event {
                 Event::Head(_) => continue,
                 Event::Data(bytes) => {
                     self.grant.consumed(bytes.len());
-                    return Some(Ok(http_body::Frame::data(bytes)));
+                    return Poll::Ready(Some(Ok(http_body::Frame::data(bytes))));
                 }
-                Event::End => return None,
+                Event::End => return Poll::Ready(None),
                 Event::Trailers(pairs) => {
                     if let Some(guard) = &mut self.guard {
                         guard.finished();
                     }
                     let map = if pairs.is_empty() {
-                        crate::grpc::ok_trailers()
+                        status::ok_trailers()
                     } else {
                         match read_headers(&pairs) {
                             Ok(map) => map,
-                            Err(e) => return Some(Err(e)),
+                            Err(e) => return Poll::Ready(Some(Err(e))),
                         }
                     };
-                    return Some(Ok(http_body::Frame::trailers(map)));
+                    return Poll::Ready(Some(Ok(http_body::Frame::trailers(map))));
                 }
                 Event::Failed(e) => {
                     if let Some(guard) = &mut self.guard {
                         guard.finished();
                     }
-                    return Some(Err(e));
+                    return Poll::Ready(Some(Err(e)));
                 }
             }
         }

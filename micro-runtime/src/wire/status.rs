@@ -1,10 +1,6 @@
-//! The gRPC wire: length-prefixed frames, `grpc-timeout`, status and metadata headers.
-//!
-//! Everything here follows the gRPC over HTTP/2 specification so that stock gRPC clients
-//! and servers interoperate with micro.
-
-pub(crate) mod body;
-pub(crate) mod frame;
+//! Call heads: `grpc-timeout`, the status (`grpc-status`, `grpc-message` and micro's error
+//! JSON in `micro-error-bin`) and user metadata, as HTTP/2 headers and trailers. The native
+//! transport carries the same pairs, so both transports agree on every header.
 
 use std::time::Duration;
 
@@ -23,9 +19,6 @@ pub(crate) const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-messag
 pub(crate) const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 /// The full micro error as base64 JSON (binary metadata, so stock clients ignore it safely).
 pub(crate) const MICRO_ERROR: HeaderName = HeaderName::from_static("micro-error-bin");
-
-/// The default limit for one message, in either direction: 4 MiB (as gRPC's default).
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
 /// Characters percent-encoded in `grpc-message` (the spec: everything outside 0x20..=0x7E
 /// and `%` itself).

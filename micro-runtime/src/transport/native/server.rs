@@ -8,16 +8,18 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, BufMut, Bytes};
 use http::HeaderMap;
-use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc, watch};
 
-use super::{Credit, END, Event, Grant, Inbound, REFUSED, Read, Reader, Writer, kind};
+use super::{Credit, END, Event, Grant, Inbound, PREFACE, REFUSED, Read, Reader, Writer, kind};
 use crate::codec::Format;
-use crate::context::{CallInfo, Context, SharedResponse};
+use crate::context::{Context, SharedResponse};
+use crate::endpoint::{Dispatch, HandlerRequest, Input, Output, Route, with_deadline};
 use crate::error::{Code, Error, Result};
-use crate::grpc::body::{AbortOnDrop, RecvBody, Side, coalesce};
-use crate::grpc::frame::{Decoder, too_large};
-use crate::server::{Call, Input, Lookup, Output, Route, Shared};
+use crate::transport::{Acceptor, BoxFuture, Io};
+use crate::wire::body::{AbortOnDrop, coalesce};
+use crate::wire::frame::{Decoder, too_large};
+use crate::wire::recv::{RecvBody, Side};
+use crate::wire::status;
 
 const ID: &str = "micro.server";
 
@@ -51,8 +53,8 @@ struct Conn {
     calls: Mutex<HashMap<u32, Active>>,
     /// Signalled whenever a call ends (a draining connection closes after the last one).
     ended: Notify,
-    shared: Arc<Shared>,
-    peer: SocketAddr,
+    shared: Arc<Dispatch>,
+    peer: Option<SocketAddr>,
 }
 
 impl Conn {
@@ -70,10 +72,10 @@ impl Conn {
     /// End call `id` with `err` (and whatever metadata the handler set).
     fn fail(&self, id: u32, err: &Error, response: Option<&SharedResponse>) {
         let mut map = HeaderMap::new();
-        crate::grpc::error_headers(err, &mut map);
+        status::error_headers(err, &mut map);
         if let Some(response) = response {
             let r = response.lock().unwrap_or_else(|e| e.into_inner());
-            crate::grpc::metadata_to_headers(&r.trailers, &mut map);
+            status::metadata_to_headers(&r.trailers, &mut map);
         }
         self.writer.with(|f| {
             if let Some(response) = response {
@@ -105,18 +107,38 @@ fn ok_trailers(f: &mut super::Frames<'_>, id: u32, response: &SharedResponse) {
     }
 }
 
-/// Serve native calls on `stream` (its first byte said it speaks the native transport).
-pub(crate) async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
+/// Serves the native transport on accepted connections (over TCP, or an in-process pipe).
+#[derive(Debug, Default)]
+pub(crate) struct NativeAcceptor;
+
+impl Acceptor for NativeAcceptor {
+    fn claims(&self, first: u8) -> bool {
+        first == PREFACE[0]
+    }
+
+    fn serve(
+        &self,
+        io: Box<dyn Io>,
+        peer: Option<SocketAddr>,
+        dispatch: Arc<Dispatch>,
+        shutdown: watch::Receiver<bool>,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(serve(io, peer, dispatch, shutdown))
+    }
+}
+
+/// Serve native calls on `io`.
+async fn serve(
+    io: Box<dyn Io>,
+    peer: Option<SocketAddr>,
+    shared: Arc<Dispatch>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let (rd, wr) = stream.into_split();
+    let (rd, wr) = io.into_halves();
     let limits = shared.limits;
     let mut reader = Reader::new(rd, limits.max_recv.saturating_add(HEAD_ROOM));
     if !reader.preface().await {
-        tracing::debug!(%peer, "native connection without a valid preface");
+        tracing::debug!(?peer, "native connection without a valid preface");
         return;
     }
     let writer = Arc::new(Writer::default());
@@ -317,43 +339,10 @@ fn start(
     let path = p.split_to(path_len);
     let path = std::str::from_utf8(&path).map_err(|_| bad("path is not UTF-8"))?;
     let shared = &conn.shared;
-    let route = match shared.table.lookup(path) {
-        Lookup::Found(route) => route,
-        Lookup::UnknownMethod(m) => {
-            return Err(Error::unimplemented(
-                ID,
-                format!("unknown endpoint {m} on service {}", shared.service),
-            ));
-        }
-        Lookup::UnknownService(s) => {
-            return Err(Error::unimplemented(
-                ID,
-                format!("unknown service {s:?} at this node of {}", shared.service),
-            ));
-        }
-    };
-    if !route.handler.supports(format) {
-        return Err(Error::new(
-            ID,
-            format!("endpoint {} does not accept {format} messages", route.name),
-            415,
-        )
-        .with_grpc_code(Code::InvalidArgument));
-    }
-    let mut ctx = Context::new();
-    if timeout_us > 0 {
-        ctx = ctx.with_timeout(std::time::Duration::from_micros(timeout_us));
-    }
-    if let Some(timeout) = route.timeout {
-        ctx = ctx.with_timeout(timeout);
-    }
+    let route = shared.route(path)?;
+    let timeout = (timeout_us > 0).then(|| std::time::Duration::from_micros(timeout_us));
+    let mut ctx = shared.accept(&route, format, timeout, conn.peer)?;
     super::read_metadata(&p, ctx.metadata_mut())?;
-    ctx.set_call(CallInfo {
-        service: shared.service.clone(),
-        endpoint: route.name.as_str().into(),
-        peer: Some(conn.peer),
-    });
-    ctx.set_response(SharedResponse::default());
     let max = shared.limits.max_recv;
     if route.kind.client_streams() {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -364,7 +353,7 @@ fn start(
             grant: Grant::new(conn.writer.clone(), id).tracking(unread.clone()),
             guard: None,
         };
-        let body = RecvBody::native(inbound, max, Side::Server);
+        let body = RecvBody::new(inbound, max, Side::Server);
         let requests = Requests { tx, unread };
         spawn_call(
             conn,
@@ -465,14 +454,12 @@ async fn run_call(
     let deadline = ctx.deadline();
     let response = ctx.response().unwrap_or_default();
     let max_send = conn.shared.limits.max_send;
-    let work = route.handler.call(Call {
-        ctx,
-        format,
-        input,
-        max_send,
-    });
-    let result = crate::server::until_deadline(deadline, &route.name, work).await;
-    match result {
+    let request = HandlerRequest::new(ctx, format, input, route.kind, max_send);
+    let work = route.handler.call(request);
+    let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));
+    tokio::pin!(expiry);
+    let result = with_deadline(expiry.as_mut().as_pin_mut(), &route.name, work).await;
+    match result.map(|r| r.output) {
         Ok(Output::Unary(frame)) => {
             conn.writer.with(|f| {
                 head_frame(f, id, &response);
@@ -526,7 +513,7 @@ async fn pump(
                 let trailers = frame.into_trailers().unwrap_or_default();
                 let ok_only = trailers.len() == 1
                     && trailers
-                        .get(crate::grpc::GRPC_STATUS)
+                        .get(status::GRPC_STATUS)
                         .is_some_and(|v| v.as_bytes() == b"0");
                 let head = first;
                 conn.writer.with(|f| {

@@ -24,11 +24,16 @@
 //! assert_eq!(back, msg);
 //! ```
 
+pub mod reflect;
+pub mod schema;
+
 use bytes::{BufMut, Bytes};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
+
+pub use reflect::Descriptors;
 
 const ID: &str = "micro.codec";
 
@@ -108,7 +113,7 @@ impl Format {
                 ),
                 415,
             )
-            .with_grpc_code(crate::Code::Unimplemented)),
+            .with_grpc_code(Code::Unimplemented)),
             _ => return None,
         })
     }
@@ -216,7 +221,7 @@ pub(crate) fn unsupported(format: Format) -> Error {
         format!("this message type has no {format} encoding"),
         415,
     )
-    .with_grpc_code(crate::Code::InvalidArgument)
+    .with_grpc_code(Code::InvalidArgument)
 }
 
 impl<T: Message> Codec<T> {
@@ -264,6 +269,23 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Codec<T> {
         Codec {
             default: Format::MsgPack,
             ..Codec::serde()
+        }
+    }
+}
+
+impl Codec<Bytes> {
+    /// Bytes passed through as they are, in whatever format the call uses (for proxies,
+    /// gateways and raw handlers).
+    pub fn raw() -> Codec<Bytes> {
+        Codec {
+            encode: |msg, _format, buf| {
+                buf.extend_from_slice(msg);
+                Ok(())
+            },
+            decode: |_format, buf| Ok(buf),
+            supports: |_format| true,
+            schema: || None,
+            default: Format::Json,
         }
     }
 }
@@ -345,11 +367,11 @@ macro_rules! well_known {
         /// A well-known type: protobuf, and JSON as the proto3 mapping says.
         impl Message for $ty {
             fn encode_as<B: BufMut>(&self, format: Format, buf: &mut B) -> Result<()> {
-                crate::codegen::encode_reflect(self, format, buf)
+                reflect::encode_reflect(self, format, buf)
             }
 
             fn decode_as(format: Format, buf: Bytes) -> Result<Self> {
-                crate::codegen::decode_reflect(format, buf)
+                reflect::decode_reflect(format, buf)
             }
         }
     )*};
@@ -486,6 +508,6 @@ mod tests {
         let err =
             <Msg as Message>::decode_as(Format::Proto, Bytes::from_static(&[0xff, 0xff, 0xff]))
                 .unwrap_err();
-        assert_eq!(err.grpc_code(), crate::Code::Internal);
+        assert_eq!(err.grpc_code(), Code::Internal);
     }
 }

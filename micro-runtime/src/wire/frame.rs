@@ -5,7 +5,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use crate::codec::{Codec, Format};
 use crate::error::{Code, Error, Result};
 
-const HEADER: usize = 5;
+pub(crate) const HEADER: usize = 5;
 
 /// The error for a message over the size limit: gRPC `RESOURCE_EXHAUSTED`, micro code 413.
 pub(crate) fn too_large(id: &str, what: &str, len: usize, max: usize) -> Error {
@@ -35,19 +35,6 @@ pub(crate) fn encode<T>(
     }
     let len32 = u32::try_from(len).map_err(|_| too_large(id, what, len, max))?;
     buf[1..HEADER].copy_from_slice(&len32.to_be_bytes());
-    Ok(buf.freeze())
-}
-
-/// Frame an already encoded message.
-pub(crate) fn frame_bytes(body: &[u8], max: usize, id: &str, what: &str) -> Result<Bytes> {
-    if body.len() > max {
-        return Err(too_large(id, what, body.len(), max));
-    }
-    let len32 = u32::try_from(body.len()).map_err(|_| too_large(id, what, body.len(), max))?;
-    let mut buf = BytesMut::with_capacity(HEADER + body.len());
-    buf.put_u8(0);
-    buf.put_u32(len32);
-    buf.extend_from_slice(body);
     Ok(buf.freeze())
 }
 

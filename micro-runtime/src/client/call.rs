@@ -1,0 +1,295 @@
+//! One call: pick nodes, pick each node's transport, attempt, retry only when that cannot
+//! run the call twice, all within one deadline.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{CallOptions, ClientInner, ID};
+use crate::codec::Format;
+use crate::context::Context;
+use crate::error::{Error, Failure, Result};
+use crate::registry::Node;
+use crate::selector::{Candidate, Next, Outcome};
+use crate::transport::{CallHead, Connection, StreamStart, UnaryReply};
+
+/// What every attempt of one call shares.
+pub(crate) struct CallPlan<'a> {
+    pub(crate) ctx: &'a Context,
+    pub(crate) service: &'a str,
+    pub(crate) endpoint: &'a str,
+    pub(crate) opts: &'a CallOptions,
+    pub(crate) format: Format,
+}
+
+/// Where a call may go: fixed addresses, or the selector's candidates.
+enum Candidates {
+    Fixed { addresses: Vec<String>, at: usize },
+    Selected(Next),
+}
+
+/// One node to try.
+struct Target {
+    node: Arc<Node>,
+    candidate: Option<Candidate>,
+}
+
+impl Candidates {
+    fn next(&mut self) -> Option<Target> {
+        match self {
+            Candidates::Fixed { addresses, at } => {
+                let address = addresses.get(*at)?.clone();
+                *at += 1;
+                Some(Target {
+                    node: Arc::new(Node::new(address.clone(), address)),
+                    candidate: None,
+                })
+            }
+            Candidates::Selected(next) => next.next().map(|c| Target {
+                node: c.node.clone(),
+                candidate: Some(c),
+            }),
+        }
+    }
+}
+
+/// `Service.Method`, checked.
+pub(crate) fn split_endpoint(endpoint: &str) -> Result<(&str, &str)> {
+    match endpoint.split_once('.') {
+        Some((svc, method)) if !svc.is_empty() && !method.is_empty() && !method.contains('.') => {
+            Ok((svc, method))
+        }
+        _ => Err(Error::bad_request(
+            ID,
+            format!(
+                "invalid endpoint {endpoint:?}: write it as Service.Method, e.g. Greeter.Hello"
+            ),
+        )),
+    }
+}
+
+impl Target {
+    fn path(&self, endpoint: &str, opts: &CallOptions) -> Result<String> {
+        let (svc, method) = split_endpoint(endpoint)?;
+        if let Some(pkg) = &opts.package {
+            return Ok(format!("/{pkg}.{svc}/{method}"));
+        }
+        if let Some(path) = self
+            .candidate
+            .as_ref()
+            .and_then(|c| c.service.endpoint(endpoint))
+            .and_then(|e| e.metadata.get("grpc_path"))
+        {
+            return Ok(path.clone());
+        }
+        Ok(format!("/{svc}/{method}"))
+    }
+
+    fn idempotent(&self, endpoint: &str, opts: &CallOptions) -> bool {
+        opts.idempotent.unwrap_or_else(|| {
+            self.candidate
+                .as_ref()
+                .and_then(|c| c.service.endpoint(endpoint))
+                .is_some_and(|e| e.is_idempotent())
+        })
+    }
+}
+
+impl ClientInner {
+    /// When the call must be done: the call's timeout (or the client's), or the context's
+    /// deadline when that comes first.
+    pub(crate) fn deadline(&self, ctx: &Context, opts: &CallOptions) -> Instant {
+        let timeout = opts.timeout.unwrap_or(self.options.request_timeout);
+        let own = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+        match ctx.deadline() {
+            Some(d) if d < own => d,
+            _ => own,
+        }
+    }
+
+    async fn candidates(&self, service: &str, opts: &CallOptions) -> Result<Candidates> {
+        if !opts.addresses.is_empty() {
+            return Ok(Candidates::Fixed {
+                addresses: opts.addresses.clone(),
+                at: 0,
+            });
+        }
+        Ok(Candidates::Selected(
+            self.selector.select(service, &opts.filters).await?,
+        ))
+    }
+
+    fn mark(&self, target: &Target, outcome: Outcome) {
+        if target.candidate.is_some() {
+            self.selector.mark(&target.node, outcome);
+        }
+    }
+
+    /// The connection a call to `node` takes: the transport the policy picks for it.
+    async fn connection(&self, node: &Node) -> Result<(&'static str, Arc<dyn Connection>)> {
+        let transport = self.options.transport.transport_for(node);
+        Ok((transport, self.pool.get(transport, &node.address).await?))
+    }
+
+    /// True when `e` came from a connection that had closed before the request left (the
+    /// node restarted, an idle connection was dropped): then the call goes once more on a
+    /// fresh connection to the same node.
+    fn stale(&self, e: &Error, transport: &str, node: &Node, conn: &Arc<dyn Connection>) -> bool {
+        let stale = e.is_retry_safe() && conn.is_closed();
+        if stale {
+            self.pool.evict(transport, &node.address, conn);
+        }
+        stale
+    }
+
+    async fn unary_on(
+        &self,
+        node: &Node,
+        head: &CallHead<'_>,
+        frame: &Bytes,
+    ) -> Result<UnaryReply> {
+        let (transport, conn) = self.connection(node).await?;
+        match conn.unary(head, frame.clone()).await {
+            Err(e) if self.stale(&e, transport, node, &conn) => {
+                let (_, conn) = self.connection(node).await?;
+                conn.unary(head, frame.clone()).await
+            }
+            result => result,
+        }
+    }
+
+    async fn stream_on(&self, node: &Node, head: &CallHead<'_>) -> Result<StreamStart> {
+        let (transport, conn) = self.connection(node).await?;
+        match conn.stream(head).await {
+            Err(e) if self.stale(&e, transport, node, &conn) => {
+                let (_, conn) = self.connection(node).await?;
+                conn.stream(head).await
+            }
+            result => result,
+        }
+    }
+
+    /// A unary call: `frame` to a node of the service, the answer back.
+    pub(crate) async fn unary(
+        &self,
+        call: &CallPlan<'_>,
+        frame: Bytes,
+    ) -> Result<(UnaryReply, Arc<Node>)> {
+        let CallPlan {
+            ctx,
+            service,
+            endpoint,
+            opts,
+            format,
+        } = *call;
+        split_endpoint(endpoint)?;
+        let deadline = self.deadline(ctx, opts);
+        let mut candidates = self.candidates(service, opts).await?;
+        let retries = opts.retries.unwrap_or(self.options.retries);
+        let mut retried = 0;
+        let mut last: Option<Error> = None;
+        while let Some(target) = candidates.next() {
+            let path = target.path(endpoint, opts)?;
+            let head = CallHead {
+                path: &path,
+                format,
+                deadline,
+                metadata: [ctx.metadata(), &opts.metadata],
+            };
+            let attempt = self.unary_on(&target.node, &head, &frame);
+            let result = match tokio::time::timeout_at(deadline.into(), attempt).await {
+                Ok(result) => result,
+                Err(_) => {
+                    return Err(Error::timeout(
+                        ID,
+                        format!("call to {service} {endpoint} timed out: deadline exceeded"),
+                    ));
+                }
+            };
+            match result {
+                Ok(reply) => {
+                    self.mark(&target, Outcome::Answered);
+                    return Ok((reply, target.node));
+                }
+                Err(e) if !e.is_transport_failure() => {
+                    self.mark(&target, Outcome::Answered);
+                    return Err(e);
+                }
+                Err(e) => {
+                    self.mark(&target, Outcome::ConnectionFailed);
+                    let retry = match e.failure() {
+                        // Never reached a handler: try the other nodes.
+                        Failure::BeforeSend => true,
+                        // May have run: only if the endpoint says running twice is fine.
+                        _ => {
+                            let ok = target.idempotent(endpoint, opts) && retried < retries;
+                            retried += 1;
+                            ok
+                        }
+                    };
+                    tracing::debug!(service, endpoint, node = %target.node.address, error = %e, retry, "call attempt failed");
+                    if !retry {
+                        return Err(e);
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            Error::unavailable(ID, format!("service {service}: no node available"))
+        }))
+    }
+
+    /// Open a stream on a node of the service. Only failures before the stream started are
+    /// retried on another node.
+    pub(crate) async fn open(
+        &self,
+        call: &CallPlan<'_>,
+        deadline: Instant,
+    ) -> Result<(StreamStart, Arc<Node>)> {
+        let CallPlan {
+            ctx,
+            service,
+            endpoint,
+            opts,
+            format,
+        } = *call;
+        split_endpoint(endpoint)?;
+        let mut candidates = self.candidates(service, opts).await?;
+        let mut last: Option<Error> = None;
+        while let Some(target) = candidates.next() {
+            let path = target.path(endpoint, opts)?;
+            let head = CallHead {
+                path: &path,
+                format,
+                deadline,
+                metadata: [ctx.metadata(), &opts.metadata],
+            };
+            let start = self.stream_on(&target.node, &head);
+            let started = tokio::time::timeout_at(deadline.into(), start)
+                .await
+                .map_err(|_| {
+                    Error::timeout(ID, format!("stream to {service} {endpoint} timed out"))
+                })?;
+            match started {
+                Ok(start) => {
+                    self.mark(&target, Outcome::Answered);
+                    return Ok((start, target.node));
+                }
+                Err(e) => {
+                    self.mark(&target, Outcome::ConnectionFailed);
+                    if !e.is_retry_safe() {
+                        return Err(e);
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            Error::unavailable(ID, format!("service {service}: no node available"))
+        }))
+    }
+}

@@ -1,0 +1,222 @@
+//! Client settings ([`ClientOptions`]), per-call settings ([`CallOptions`]) and the
+//! [`TransportPolicy`].
+
+use std::time::Duration;
+
+use crate::codec::Format;
+use crate::context::Metadata;
+use crate::error::{Error, Result};
+use crate::registry::Node;
+use crate::selector::{Filter, Strategy};
+use crate::wire::DEFAULT_MAX_MESSAGE_SIZE;
+
+/// Client-wide settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Deadline of a call when neither the context nor the call sets one (default 30 s,
+    /// `MICRO_CLIENT_REQUEST_TIMEOUT`).
+    pub request_timeout: Duration,
+    /// Extra attempts for idempotent calls (default 1, `MICRO_CLIENT_RETRIES`).
+    pub retries: u32,
+    /// How long to wait for a TCP connection (default 5 s).
+    pub connect_timeout: Duration,
+    /// Largest request message (default 4 MiB).
+    pub max_send_message_size: usize,
+    /// Largest response message (default 4 MiB).
+    pub max_recv_message_size: usize,
+    /// How nodes are picked (default random).
+    pub strategy: Strategy,
+    /// Which transport calls use (default [`TransportPolicy::Auto`], `MICRO_TRANSPORT`).
+    pub transport: TransportPolicy,
+}
+
+/// Which transport a client uses to reach a node.
+///
+/// ```
+/// use micro_runtime::client::TransportPolicy;
+/// assert_eq!(TransportPolicy::from_name("native")?, TransportPolicy::Native);
+/// assert!(TransportPolicy::from_name("carrier-pigeon").is_err());
+/// # Ok::<(), micro_runtime::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportPolicy {
+    /// The first transport in the node's advertised list (`transport: native,grpc` in its
+    /// metadata) that the client speaks; `memory` for `memory:` addresses; gRPC for other
+    /// nodes that advertise none.
+    #[default]
+    Auto,
+    /// gRPC over HTTP/2 always.
+    Grpc,
+    /// The native transport always, also for addresses given with
+    /// [`CallOptions::address`] (whose metadata is unknown).
+    Native,
+    /// The in-process transport always (servers of this process, listening on `memory:`
+    /// addresses).
+    Memory,
+}
+
+impl TransportPolicy {
+    /// The policy named `auto`, `grpc`, `native` or `memory`.
+    pub fn from_name(name: &str) -> Result<TransportPolicy> {
+        match name {
+            "auto" => Ok(TransportPolicy::Auto),
+            "grpc" => Ok(TransportPolicy::Grpc),
+            "native" => Ok(TransportPolicy::Native),
+            "memory" => Ok(TransportPolicy::Memory),
+            other => Err(Error::bad_request(
+                "micro.config",
+                format!("unknown transport {other:?}: use auto, grpc, native or memory"),
+            )),
+        }
+    }
+
+    /// The name of the transport calls to `node` take.
+    pub fn transport_for(self, node: &Node) -> &'static str {
+        match self {
+            TransportPolicy::Grpc => "grpc",
+            TransportPolicy::Native => "native",
+            TransportPolicy::Memory => "memory",
+            // A name in this process is reachable only in this process.
+            TransportPolicy::Auto if node.address.starts_with(crate::transport::memory::SCHEME) => {
+                "memory"
+            }
+            TransportPolicy::Auto => {
+                let advertised = node.metadata.get("transport").map(String::as_str);
+                advertised
+                    .into_iter()
+                    .flat_map(|list| list.split(','))
+                    .map(str::trim)
+                    .find_map(|t| KNOWN.iter().find(|k| **k == t).copied())
+                    .unwrap_or("grpc")
+            }
+        }
+    }
+}
+
+/// The transports a client speaks.
+pub(crate) const KNOWN: [&str; 3] = ["native", "grpc", "memory"];
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            request_timeout: Duration::from_secs(30),
+            retries: 1,
+            connect_timeout: Duration::from_secs(5),
+            max_send_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_recv_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            strategy: Strategy::Random,
+            transport: TransportPolicy::Auto,
+        }
+    }
+}
+
+/// Options for one call.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Deadline for this call (the context's deadline still wins when earlier).
+    pub timeout: Option<Duration>,
+    /// Metadata added to the context's.
+    pub metadata: Metadata,
+    /// Call these addresses instead of asking the registry.
+    pub addresses: Vec<String>,
+    /// Extra attempts for an idempotent call.
+    pub retries: Option<u32>,
+    /// Whether the call may run twice; by default what the server declared in the registry.
+    pub idempotent: Option<bool>,
+    /// Wire format; by default the request type's.
+    pub format: Option<Format>,
+    /// Protobuf package for the gRPC path, when the registry does not tell.
+    pub package: Option<String>,
+    /// Only nodes passing these filters.
+    pub filters: Vec<Filter>,
+}
+
+impl CallOptions {
+    /// Default options.
+    pub fn new() -> CallOptions {
+        CallOptions::default()
+    }
+
+    /// Set the deadline of this call.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Add a metadata entry.
+    #[must_use]
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key, value);
+        self
+    }
+
+    /// Call this address (`host:port`) directly; may be given several times.
+    #[must_use]
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        self.addresses.push(address.into());
+        self
+    }
+
+    /// Extra attempts for an idempotent call.
+    #[must_use]
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
+        self
+    }
+
+    /// Declare whether the call may safely run twice.
+    #[must_use]
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = Some(idempotent);
+        self
+    }
+
+    /// Use this wire format.
+    #[must_use]
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// Use this protobuf package in the gRPC path.
+    #[must_use]
+    pub fn package(mut self, package: impl Into<String>) -> Self {
+        self.package = Some(package.into());
+        self
+    }
+
+    /// Only call nodes that pass `filter`.
+    #[must_use]
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+}
+
+impl CallOptions {
+    /// What a generated client passes: these options, plus the protobuf package for the
+    /// gRPC path and the method's timeout where they are not set.
+    pub fn for_method(&self, package: Option<&str>, timeout_ms: Option<u64>) -> CallOptions {
+        let mut options = self.clone();
+        if options.package.is_none() {
+            options.package = package.map(str::to_owned);
+        }
+        if options.timeout.is_none() {
+            options.timeout = timeout_ms.map(Duration::from_millis);
+        }
+        options
+    }
+}
+
+/// What generated code calls: [`CallOptions::for_method`].
+pub fn call_options(
+    options: &CallOptions,
+    package: Option<&str>,
+    timeout_ms: Option<u64>,
+) -> CallOptions {
+    options.for_method(package, timeout_ms)
+}

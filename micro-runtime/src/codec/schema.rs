@@ -1,0 +1,217 @@
+//! Message shapes for the registry: from protobuf descriptors (generated messages) or from
+//! `schemars::JsonSchema` (serde types of `#[micro::service]` traits).
+
+use std::collections::HashSet;
+
+use prost_reflect::{Kind, MessageDescriptor};
+
+use super::reflect::Descriptors;
+use crate::registry::Value;
+
+/// The registry shape of message `full_name`: its fields, nested messages expanded (a
+/// recursive message is expanded once).
+pub fn schema(descriptors: &Descriptors, full_name: &str) -> Option<Value> {
+    let desc = descriptors.message(full_name).ok()?;
+    let mut seen = HashSet::new();
+    Some(message_value(desc.name(), &desc, &mut seen, 0))
+}
+
+const MAX_DEPTH: usize = 8;
+
+fn message_value(
+    name: &str,
+    desc: &MessageDescriptor,
+    seen: &mut HashSet<String>,
+    depth: usize,
+) -> Value {
+    let mut value = Value::new(name, desc.name());
+    if depth >= MAX_DEPTH || !seen.insert(desc.full_name().to_owned()) {
+        return value;
+    }
+    for field in desc.fields() {
+        let kind = field.kind();
+        let type_name = kind_name(&kind);
+        let shown = if field.is_map() {
+            match &kind {
+                Kind::Message(entry) => {
+                    let key = entry.map_entry_key_field().kind();
+                    let val = entry.map_entry_value_field().kind();
+                    format!("map<{}, {}>", kind_name(&key), kind_name(&val))
+                }
+                _ => type_name.clone(),
+            }
+        } else if field.is_list() {
+            format!("repeated {type_name}")
+        } else {
+            type_name
+        };
+        let mut child = match &kind {
+            Kind::Message(m)
+                if !field.is_map() && !m.full_name().starts_with("google.protobuf.") =>
+            {
+                message_value(field.name(), m, seen, depth + 1)
+            }
+            _ => Value::new(field.name(), ""),
+        };
+        child.name = field.name().to_owned();
+        child.kind = shown;
+        value.values.push(child);
+    }
+    seen.remove(desc.full_name());
+    value
+}
+
+fn kind_name(kind: &Kind) -> String {
+    match kind {
+        Kind::Double => "double".into(),
+        Kind::Float => "float".into(),
+        Kind::Int32 => "int32".into(),
+        Kind::Int64 => "int64".into(),
+        Kind::Uint32 => "uint32".into(),
+        Kind::Uint64 => "uint64".into(),
+        Kind::Sint32 => "sint32".into(),
+        Kind::Sint64 => "sint64".into(),
+        Kind::Fixed32 => "fixed32".into(),
+        Kind::Fixed64 => "fixed64".into(),
+        Kind::Sfixed32 => "sfixed32".into(),
+        Kind::Sfixed64 => "sfixed64".into(),
+        Kind::Bool => "bool".into(),
+        Kind::String => "string".into(),
+        Kind::Bytes => "bytes".into(),
+        Kind::Message(m) => m.full_name().to_owned(),
+        Kind::Enum(e) => e.full_name().to_owned(),
+    }
+}
+
+/// Picks a registry schema for `T` when `T` implements `schemars::JsonSchema`, and none
+/// otherwise (autoref specialization: call as `(&&SchemaProbe::<T>::new()).micro_schema()`,
+/// which [`schema_of!`](crate::schema_of) does).
+#[derive(Debug)]
+pub struct SchemaProbe<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> SchemaProbe<T> {
+    /// A probe for `T`.
+    pub const fn new() -> SchemaProbe<T> {
+        SchemaProbe(std::marker::PhantomData)
+    }
+}
+
+impl<T> Default for SchemaProbe<T> {
+    fn default() -> Self {
+        SchemaProbe::new()
+    }
+}
+
+/// The schema of a type that implements `schemars::JsonSchema`.
+pub trait ViaJsonSchema {
+    /// The registry shape.
+    fn micro_schema(&self) -> Option<Value>;
+}
+
+impl<T: schemars::JsonSchema> ViaJsonSchema for &SchemaProbe<T> {
+    fn micro_schema(&self) -> Option<Value> {
+        Some(json_schema_value::<T>())
+    }
+}
+
+/// No schema: the type does not implement `schemars::JsonSchema`.
+pub trait WithoutSchema {
+    /// Nothing.
+    fn micro_schema(&self) -> Option<Value>;
+}
+
+impl<T> WithoutSchema for SchemaProbe<T> {
+    fn micro_schema(&self) -> Option<Value> {
+        None
+    }
+}
+
+/// The registry shape of a `schemars::JsonSchema` type: its properties, nested types
+/// expanded (a recursive type once).
+pub fn json_schema_value<T: schemars::JsonSchema>() -> Value {
+    let schema = schemars::schema_for!(T);
+    let root = schema.as_value();
+    let empty = serde_json::Map::new();
+    let defs = root
+        .get("$defs")
+        .and_then(|d| d.as_object())
+        .unwrap_or(&empty);
+    let name = T::schema_name().into_owned();
+    let mut seen = HashSet::new();
+    let mut value = json_node(&name, root, defs, &mut seen, 0);
+    value.kind = name;
+    value
+}
+
+fn json_kind(node: &serde_json::Value) -> String {
+    if let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
+        return r.rsplit('/').next().unwrap_or(r).to_owned();
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(first) = node.get(key).and_then(|v| v.as_array()).and_then(|a| {
+            a.iter()
+                .find(|s| s.get("type").and_then(|t| t.as_str()) != Some("null"))
+        }) {
+            return json_kind(first);
+        }
+    }
+    let ty = match node.get("type") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(types)) => types
+            .iter()
+            .filter_map(|t| t.as_str())
+            .find(|t| *t != "null")
+            .unwrap_or("null")
+            .to_owned(),
+        _ => String::new(),
+    };
+    match ty.as_str() {
+        "array" => format!(
+            "repeated {}",
+            node.get("items").map(json_kind).unwrap_or_default()
+        ),
+        "integer" | "number" => node
+            .get("format")
+            .and_then(|f| f.as_str())
+            .map(str::to_owned)
+            .unwrap_or(ty),
+        _ => ty,
+    }
+}
+
+fn json_node(
+    name: &str,
+    node: &serde_json::Value,
+    defs: &serde_json::Map<String, serde_json::Value>,
+    seen: &mut HashSet<String>,
+    depth: usize,
+) -> Value {
+    let mut value = Value::new(name, json_kind(node));
+    let (target, def) = match node.get("$ref").and_then(|r| r.as_str()) {
+        Some(r) => {
+            let def = r.rsplit('/').next().unwrap_or(r).to_owned();
+            (defs.get(&def), Some(def))
+        }
+        None => (Some(node), None),
+    };
+    let Some(target) = target else { return value };
+    if depth >= MAX_DEPTH {
+        return value;
+    }
+    if let Some(def) = &def
+        && !seen.insert(def.clone())
+    {
+        return value;
+    }
+    if let Some(props) = target.get("properties").and_then(|p| p.as_object()) {
+        for (field, schema) in props {
+            value
+                .values
+                .push(json_node(field, schema, defs, seen, depth + 1));
+        }
+    }
+    if let Some(def) = def {
+        seen.remove(&def);
+    }
+    value
+}

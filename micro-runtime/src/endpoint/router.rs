@@ -1,0 +1,90 @@
+//! [`Router`]: a set of endpoints, and [`IntoRouter`] for what provides them.
+
+use std::future::Future;
+
+use super::Route;
+use crate::codec::Message;
+use crate::context::Context;
+use crate::error::Result;
+
+/// Something that provides endpoints: a [`Router`], a [`Route`], or a generated server.
+pub trait IntoRouter {
+    /// The endpoints.
+    fn into_router(self) -> Router;
+}
+
+/// A set of endpoints.
+///
+/// ```
+/// use micro_runtime::server::Router;
+/// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+/// # struct Req { #[prost(string, tag = "1")] name: String }
+/// # impl micro_runtime::codec::ProstSerde for Req {}
+/// let router = Router::new()
+///     .unary("Echo.Call", |_ctx, req: Req| async move { Ok(req) })
+///     .unary("Echo.Again", |_ctx, req: Req| async move { Ok(req) });
+/// assert_eq!(router.routes().len(), 2);
+/// ```
+#[derive(Clone, Default, Debug)]
+pub struct Router {
+    pub(crate) routes: Vec<Route>,
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Add an endpoint.
+    #[must_use]
+    pub fn route(mut self, route: Route) -> Router {
+        self.routes.push(route);
+        self
+    }
+
+    /// Add a unary endpoint (shorthand for [`Route::unary`]).
+    #[must_use]
+    pub fn unary<Req, Resp, F, Fut>(self, name: impl Into<String>, handler: F) -> Router
+    where
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp>> + Send + 'static,
+        Req: Message,
+        Resp: Message,
+    {
+        self.route(Route::unary(name, handler))
+    }
+
+    /// Add every endpoint of `other`.
+    #[must_use]
+    pub fn merge(mut self, other: impl IntoRouter) -> Router {
+        self.routes.extend(other.into_router().routes);
+        self
+    }
+
+    /// The endpoints, in the order they were added.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Keep every endpoint out of the registry (framework services such as health checks).
+    #[must_use]
+    pub fn internal(mut self) -> Router {
+        for route in &mut self.routes {
+            route.internal = true;
+        }
+        self
+    }
+}
+
+impl IntoRouter for Router {
+    fn into_router(self) -> Router {
+        self
+    }
+}
+
+impl IntoRouter for Route {
+    fn into_router(self) -> Router {
+        Router::new().route(self)
+    }
+}

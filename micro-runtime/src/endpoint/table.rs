@@ -1,0 +1,277 @@
+//! The compiled route table of a server, and [`Dispatch`]: everything a transport needs to
+//! serve calls against it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::handler::Wrapped;
+use super::{HandlerWrapper, ID, Route, Router};
+use crate::codec::Format;
+use crate::context::{CallInfo, Context, SharedResponse};
+use crate::error::{Code, Error, Result};
+use crate::middleware::{self, Next};
+use crate::wire::DEFAULT_MAX_MESSAGE_SIZE;
+
+/// The compiled routing table of a server.
+pub(crate) struct RouteTable {
+    by_path: HashMap<String, Arc<Route>>,
+    by_name: HashMap<String, Arc<Route>>,
+    services: Vec<String>,
+}
+
+/// The outcome of a lookup.
+pub(crate) enum RouteMatch {
+    Found(Arc<Route>),
+    UnknownMethod(String),
+    UnknownService(String),
+}
+
+impl RouteTable {
+    /// Check every route and compile the table; `wrappers` run around every endpoint that is
+    /// not internal (outside each route's own wrappers).
+    pub(crate) fn build(router: &Router, wrappers: &[HandlerWrapper]) -> Result<RouteTable> {
+        let mut by_path = HashMap::new();
+        let mut by_name: HashMap<String, Arc<Route>> = HashMap::new();
+        let mut services = Vec::new();
+        for route in &router.routes {
+            route.validate()?;
+            let route = Arc::new(wrapped(route, wrappers));
+            if by_path.insert(route.path(), route.clone()).is_some() {
+                return Err(Error::bad_request(
+                    ID,
+                    format!("endpoint {} is registered twice", route.path()),
+                ));
+            }
+            by_name
+                .entry(route.name.clone())
+                .or_insert_with(|| route.clone());
+            let full = route.path();
+            let svc = full[1..].split('/').next().unwrap_or_default().to_owned();
+            if !services.contains(&svc) {
+                services.push(svc);
+            }
+        }
+        Ok(RouteTable {
+            by_path,
+            by_name,
+            services,
+        })
+    }
+
+    /// Full service names (`greeter.Greeter`) served.
+    pub(crate) fn services(&self) -> &[String] {
+        &self.services
+    }
+
+    pub(crate) fn lookup(&self, path: &str) -> RouteMatch {
+        if let Some(route) = self.by_path.get(path) {
+            return RouteMatch::Found(route.clone());
+        }
+        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        let Some((svc_full, method)) = trimmed.split_once('/') else {
+            return RouteMatch::UnknownService(trimmed.to_owned());
+        };
+        let (package, svc) = match svc_full.rsplit_once('.') {
+            Some((pkg, svc)) => (Some(pkg), svc),
+            None => (None, svc_full),
+        };
+        let name = format!("{svc}.{method}");
+        if let Some(route) = self.by_name.get(&name) {
+            // A caller that names no package reaches the route; one that names another
+            // package does not.
+            if package.is_none() || route.package.is_none() {
+                return RouteMatch::Found(route.clone());
+            }
+        }
+        let known = self
+            .services
+            .iter()
+            .any(|s| s == svc_full || (package.is_none() && s.rsplit('.').next() == Some(svc)));
+        if known {
+            RouteMatch::UnknownMethod(format!("{svc}.{method}"))
+        } else {
+            RouteMatch::UnknownService(svc_full.to_owned())
+        }
+    }
+}
+
+/// `route` with its wrappers (and the service's, unless it is internal) around its handler.
+fn wrapped(route: &Route, service: &[HandlerWrapper]) -> Route {
+    let service = if route.internal { &[][..] } else { service };
+    let mut route = route.clone();
+    if service.is_empty() && route.wrappers.is_empty() {
+        return route;
+    }
+    let inner = route.handler.clone();
+    let core = {
+        let inner = inner.clone();
+        Next::boxed(move |request| inner.call(request))
+    };
+    let all: Vec<HandlerWrapper> = service.iter().chain(&route.wrappers).cloned().collect();
+    route.handler = Arc::new(Wrapped {
+        chain: middleware::chain(&all, core),
+        inner,
+    });
+    route
+}
+
+/// Limits that protect a server.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_recv: usize,
+    pub(crate) max_send: usize,
+    pub(crate) max_concurrent_streams: u32,
+    pub(crate) max_header_list_size: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_recv: DEFAULT_MAX_MESSAGE_SIZE,
+            max_send: DEFAULT_MAX_MESSAGE_SIZE,
+            max_concurrent_streams: 200,
+            max_header_list_size: 16 * 1024,
+        }
+    }
+}
+
+/// What a transport serves calls against: the route table, the service's name and the
+/// limits. Every transport finds routes, checks formats and builds call contexts here, so
+/// they answer alike.
+pub(crate) struct Dispatch {
+    pub(crate) table: RouteTable,
+    pub(crate) service: Arc<str>,
+    pub(crate) limits: Limits,
+}
+
+impl Dispatch {
+    /// The route for a gRPC path, or the `UNIMPLEMENTED` error that says what is unknown.
+    pub(crate) fn route(&self, path: &str) -> Result<Arc<Route>> {
+        match self.table.lookup(path) {
+            RouteMatch::Found(route) => Ok(route),
+            RouteMatch::UnknownMethod(m) => Err(Error::unimplemented(
+                ID,
+                format!("unknown endpoint {m} on service {}", self.service),
+            )),
+            RouteMatch::UnknownService(s) => Err(Error::unimplemented(
+                ID,
+                format!("unknown service {s:?} at this node of {}", self.service),
+            )),
+        }
+    }
+
+    /// Take a call to `route` in `format`: the context with the caller's deadline (`timeout`,
+    /// capped by the route's), the call's identity and a slot for response metadata. The
+    /// caller's metadata is the transport's to add.
+    pub(crate) fn accept(
+        &self,
+        route: &Route,
+        format: Format,
+        timeout: Option<Duration>,
+        peer: Option<SocketAddr>,
+    ) -> Result<Context> {
+        if !route.handler.supports(format) {
+            return Err(Error::new(
+                ID,
+                format!("endpoint {} does not accept {format} messages", route.name),
+                415,
+            )
+            .with_grpc_code(Code::InvalidArgument));
+        }
+        let mut ctx = Context::new();
+        if let Some(timeout) = timeout {
+            ctx = ctx.with_timeout(timeout);
+        }
+        if let Some(timeout) = route.timeout {
+            ctx = ctx.with_timeout(timeout);
+        }
+        ctx.set_call(CallInfo {
+            service: self.service.clone(),
+            endpoint: route.name.as_str().into(),
+            peer,
+        });
+        ctx.set_response(SharedResponse::default());
+        Ok(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    struct M {
+        #[prost(string, tag = "1")]
+        s: String,
+    }
+    impl crate::codec::ProstSerde for M {}
+
+    fn router() -> Router {
+        Router::new()
+            .route(
+                Route::unary("Greeter.Hello", |_c, m: M| async move { Ok(m) }).package("greeter"),
+            )
+            .route(Route::unary("Plain.Call", |_c, m: M| async move { Ok(m) }))
+    }
+
+    #[test]
+    fn lookup_by_full_path_short_path_and_misses() {
+        let table = RouteTable::build(&router(), &[]).unwrap();
+        assert!(matches!(
+            table.lookup("/greeter.Greeter/Hello"),
+            RouteMatch::Found(_)
+        ));
+        assert!(matches!(
+            table.lookup("/Greeter/Hello"),
+            RouteMatch::Found(_)
+        ));
+        assert!(matches!(table.lookup("/Plain/Call"), RouteMatch::Found(_)));
+        assert!(matches!(
+            table.lookup("/any.pkg.Plain/Call"),
+            RouteMatch::Found(_)
+        ));
+        assert!(matches!(
+            table.lookup("/other.Greeter/Hello"),
+            RouteMatch::UnknownService(_)
+        ));
+        assert!(matches!(
+            table.lookup("/greeter.Greeter/Nope"),
+            RouteMatch::UnknownMethod(_)
+        ));
+        assert!(matches!(
+            table.lookup("/Nope/Call"),
+            RouteMatch::UnknownService(_)
+        ));
+        assert!(matches!(table.lookup("/"), RouteMatch::UnknownService(_)));
+    }
+
+    #[test]
+    fn invalid_names_and_duplicates_are_errors() {
+        for bad in [
+            "Hello",
+            "Greeter.",
+            ".Hello",
+            "Greeter.Hello.Again",
+            "Gree ter.Hello",
+            "Greeter/Hello",
+        ] {
+            let r = Router::new().unary(bad, |_c, m: M| async move { Ok(m) });
+            let err = RouteTable::build(&r, &[]).err().unwrap();
+            assert!(
+                err.detail().contains("Service.Method"),
+                "{bad}: {}",
+                err.detail()
+            );
+        }
+        let dup = router().merge(router());
+        assert!(
+            RouteTable::build(&dup, &[])
+                .err()
+                .unwrap()
+                .detail()
+                .contains("twice")
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! Middleware: go-micro's wrappers, as plain async closures or any [`tower::Layer`].
+//!
+//! A chain of [`Wrapper`]s runs around a core — a server's endpoint handler, a client's call,
+//! a subscriber's handler. Each wrapper gets the request and the rest of the chain as a
+//! [`Next`], and decides: change the request, call `next`, look at or change the result, or
+//! answer by itself without calling `next` (an error short-circuits the chain).
+//!
+//! | Where | Request | Response | Alias | Add it with |
+//! |---|---|---|---|---|
+//! | server: every endpoint, or one route | [`HandlerRequest`](crate::server::HandlerRequest) | [`HandlerResponse`](crate::server::HandlerResponse) | [`HandlerWrapper`](crate::server::HandlerWrapper) | `ServiceBuilder::wrap`, `ServiceBuilder::layer`, `Route::wrap`, `Route::layer` |
+//! | client: every call | [`CallRequest`](crate::client::CallRequest) | [`CallResponse`](crate::client::CallResponse) | [`CallWrapper`](crate::client::CallWrapper) | `Client::wrap`, `Client::layer`, `ServiceBuilder::wrap_call` |
+//! | subscriber: every delivery | [`Event`](crate::broker::Event) | `()` | [`SubscriberWrapper`](crate::broker::SubscriberWrapper) | `ServiceBuilder::wrap_subscriber`, `Subscriber::wrap` |
+//!
+//! Wrappers run in the order they were added: the first added is the outermost, so it sees
+//! the request first and the response last (as with `tower::ServiceBuilder`). Service-wide
+//! wrappers run outside a route's own.
+//!
+//! ```
+//! use micro_runtime::middleware::Wrapper;
+//!
+//! // A wrapper over plain strings, to show the shape: log, call on, look at the answer.
+//! let shout: Wrapper<String, String> = Wrapper::new(|req: String, next| async move {
+//!     let rsp = next.call(req.to_uppercase()).await?;
+//!     Ok(format!("{rsp}!"))
+//! });
+//! let core = micro_runtime::middleware::Next::new(|req: String| async move { Ok(req) });
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let chain = micro_runtime::middleware::chain(&[shout], core);
+//! assert_eq!(chain.call("hi".into()).await.unwrap(), "HI!");
+//! # });
+//! ```
+//!
+//! Any `tower::Layer` whose service is `Clone` works too: `tower::limit::ConcurrencyLimitLayer`,
+//! `tower::timeout::TimeoutLayer`, `tower::load_shed::LoadShedLayer`, or your own. Their
+//! errors become micro errors: a tower timeout is `408 DEADLINE_EXCEEDED`, load shedding is
+//! `503 UNAVAILABLE` ("overloaded"), a micro [`Error`] passes through as it is.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+
+use crate::error::{BoxError, Error, Failure, Result};
+
+const ID: &str = "micro.middleware";
+
+/// A boxed, `Send` future, as middleware returns.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The rest of a chain: call it to go on. Cheap to clone.
+///
+/// `Next` is also a [`tower::Service`] (always ready), which is how tower layers wrap it.
+pub struct Next<Req, Resp> {
+    inner: Arc<dyn Fn(Req) -> BoxFuture<Result<Resp>> + Send + Sync>,
+}
+
+impl<Req, Resp> Clone for Next<Req, Resp> {
+    fn clone(&self) -> Self {
+        Next {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<Req, Resp> fmt::Debug for Next<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Next").finish_non_exhaustive()
+    }
+}
+
+impl<Req: 'static, Resp: 'static> Next<Req, Resp> {
+    /// A chain that ends in `f`.
+    pub fn new<F, Fut>(f: F) -> Next<Req, Resp>
+    where
+        F: Fn(Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp>> + Send + 'static,
+    {
+        Next {
+            inner: Arc::new(move |req| Box::pin(f(req))),
+        }
+    }
+
+    /// A chain that ends in `f`, which already returns a boxed future.
+    pub(crate) fn boxed(
+        f: impl Fn(Req) -> BoxFuture<Result<Resp>> + Send + Sync + 'static,
+    ) -> Next<Req, Resp> {
+        Next { inner: Arc::new(f) }
+    }
+
+    /// Go on down the chain with `req`.
+    pub fn call(&self, req: Req) -> BoxFuture<Result<Resp>> {
+        (self.inner)(req)
+    }
+}
+
+impl<Req: 'static, Resp: 'static> tower::Service<Req> for Next<Req, Resp> {
+    type Response = Resp;
+    type Error = Error;
+    type Future = BoxFuture<Result<Resp>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Req) -> Self::Future {
+        Next::call(self, req)
+    }
+}
+
+/// One step of a chain: given the rest of the chain, the chain with this step in front.
+pub struct Wrapper<Req, Resp> {
+    wrap: Arc<dyn Fn(Next<Req, Resp>) -> Next<Req, Resp> + Send + Sync>,
+    what: &'static str,
+}
+
+impl<Req, Resp> Clone for Wrapper<Req, Resp> {
+    fn clone(&self) -> Self {
+        Wrapper {
+            wrap: self.wrap.clone(),
+            what: self.what,
+        }
+    }
+}
+
+impl<Req, Resp> fmt::Debug for Wrapper<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.what)
+    }
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> Wrapper<Req, Resp> {
+    /// A wrapper from an async closure `|req, next| async move { .. next.call(req).await }`.
+    pub fn new<F, Fut>(f: F) -> Wrapper<Req, Resp>
+    where
+        F: Fn(Req, Next<Req, Resp>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        Wrapper {
+            wrap: Arc::new(move |next: Next<Req, Resp>| {
+                let f = f.clone();
+                Next::boxed(move |req| Box::pin(f(req, next.clone())))
+            }),
+            what: "wrapper fn",
+        }
+    }
+
+    /// A wrapper from any `tower::Layer` whose service is `Clone` (each call gets a clone of
+    /// the layered service, so shared state such as a concurrency limit's semaphore holds
+    /// across calls).
+    pub fn layer<L>(layer: L) -> Wrapper<Req, Resp>
+    where
+        L: tower::Layer<Next<Req, Resp>> + Send + Sync + 'static,
+        L::Service: tower::Service<Req, Response = Resp> + Clone + Send + 'static,
+        <L::Service as tower::Service<Req>>::Error: Into<BoxError>,
+        <L::Service as tower::Service<Req>>::Future: Send + 'static,
+    {
+        Wrapper {
+            wrap: Arc::new(move |next: Next<Req, Resp>| {
+                // A mutex only to share the layered service between threads: each call locks
+                // it just long enough to clone it.
+                let service = Arc::new(Mutex::new(layer.layer(next)));
+                Next::boxed(move |req| {
+                    let mut service = service.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    Box::pin(async move {
+                        std::future::poll_fn(|cx| tower::Service::poll_ready(&mut service, cx))
+                            .await
+                            .map_err(|e| from_tower(e.into()))?;
+                        tower::Service::call(&mut service, req)
+                            .await
+                            .map_err(|e| from_tower(e.into()))
+                    })
+                })
+            }),
+            what: std::any::type_name::<L>(),
+        }
+    }
+
+    /// Put this step in front of `next`.
+    pub fn wrap(&self, next: Next<Req, Resp>) -> Next<Req, Resp> {
+        (self.wrap)(next)
+    }
+}
+
+/// `core` with `wrappers` around it, the first one outermost.
+pub fn chain<Req: Send + 'static, Resp: Send + 'static>(
+    wrappers: &[Wrapper<Req, Resp>],
+    core: Next<Req, Resp>,
+) -> Next<Req, Resp> {
+    wrappers.iter().rev().fold(core, |next, w| w.wrap(next))
+}
+
+/// A tower error as a micro error.
+fn from_tower(e: BoxError) -> Error {
+    let e = match e.downcast::<Error>() {
+        Ok(e) => return *e,
+        Err(e) => e,
+    };
+    if e.is::<tower::timeout::error::Elapsed>() {
+        return Error::timeout(ID, "the call timed out in a tower timeout layer");
+    }
+    if e.is::<tower::load_shed::error::Overloaded>() {
+        // Shed before anything ran: safe to send elsewhere.
+        return Error::unavailable(ID, "overloaded: the concurrency limit is reached")
+            .with_failure(Failure::BeforeSend);
+    }
+    Error::internal(ID, format!("middleware failed: {e}")).with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn record(log: &Arc<Mutex<Vec<String>>>, name: &'static str) -> Wrapper<u32, u32> {
+        let log = log.clone();
+        Wrapper::new(move |req: u32, next: Next<u32, u32>| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(format!("{name} in"));
+                let rsp = next.call(req).await;
+                log.lock().unwrap().push(format!("{name} out"));
+                rsp
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn first_added_is_outermost() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let core_log = log.clone();
+        let core = Next::new(move |req: u32| {
+            core_log.lock().unwrap().push("core".to_owned());
+            async move { Ok(req + 1) }
+        });
+        let chain = chain(&[record(&log, "a"), record(&log, "b")], core);
+        assert_eq!(chain.call(1).await.unwrap(), 2);
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["a in", "b in", "core", "b out", "a out"]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_short_circuits() {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let seen = ran.clone();
+        let core = Next::new(move |req: u32| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(req) }
+        });
+        let deny: Wrapper<u32, u32> =
+            Wrapper::new(|_req, _next| async move { Err(Error::forbidden("test", "no entry")) });
+        let err = chain(&[deny], core).call(1).await.unwrap_err();
+        assert_eq!(err.code(), 403);
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn tower_errors_become_micro_errors() {
+        let slow = Next::new(|req: u32| async move {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            Ok(req)
+        });
+        let timeout = Wrapper::layer(tower::timeout::TimeoutLayer::new(
+            std::time::Duration::from_millis(10),
+        ));
+        let err = chain(&[timeout], slow).call(1).await.unwrap_err();
+        assert_eq!(err.code(), 408);
+
+        let failing =
+            Next::new(|_req: u32| async move { Err::<u32, _>(Error::not_found("core", "gone")) });
+        let timeout = Wrapper::layer(tower::timeout::TimeoutLayer::new(
+            std::time::Duration::from_secs(10),
+        ));
+        let err = chain(&[timeout], failing).call(1).await.unwrap_err();
+        assert_eq!((err.code(), err.id()), (404, "core"));
+    }
+}

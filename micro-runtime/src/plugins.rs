@@ -1,0 +1,431 @@
+//! The plugin table: the one place that maps a concept's engine name (and address) to an
+//! engine, for every pluggable concept. Settings are checked against it (an unknown name is
+//! an error that lists what this build has), and services and clients build their engines
+//! from it.
+//!
+//! | Concept | Setting | Engines | Cargo feature |
+//! |---|---|---|---|
+//! | registry | `MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS` | `local` (default), `memory` | |
+//! | broker | `MICRO_BROKER`, `MICRO_BROKER_ADDRESS` | `http` (default), `memory` | |
+//! | | | `nats`, `jetstream` | `nats` (default) |
+//! | selector | `MICRO_SELECTOR` | `random` (default), `roundrobin` | |
+//! | transport | `MICRO_TRANSPORT` | `auto` (default), `grpc`, `native`, `memory` | |
+//!
+//! A new engine is one entry in its concept's table below (behind its cargo feature), and
+//! nothing else changes: settings, `--help`, the error for a name this build lacks and the
+//! service's start-up all read the table.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::broker::{HttpBroker, HttpBrokerOptions, MemoryBroker, SharedBroker};
+use crate::client::TransportPolicy;
+use crate::error::{Error, Result};
+use crate::registry::{LocalRegistry, MemoryRegistry, SharedRegistry};
+use crate::selector::Strategy;
+use crate::transport::{self, Acceptor};
+
+const ID: &str = "micro.config";
+
+/// What a builder gets: the engine's address and what some engines need besides.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Spec<'a> {
+    /// `MICRO_<CONCEPT>_ADDRESS`, when set.
+    pub(crate) address: Option<&'a str>,
+    /// `MICRO_HOME`: where embedded engines keep their files.
+    pub(crate) home: &'a Path,
+    /// The registry, for engines that find their peers through it (the `http` broker).
+    pub(crate) registry: Option<&'a SharedRegistry>,
+}
+
+type Build<T> = fn(&Spec<'_>) -> Result<T>;
+
+/// One engine of a concept.
+pub(crate) struct Engine<T: 'static> {
+    /// The name settings use.
+    pub(crate) name: &'static str,
+    /// Other names accepted for it.
+    aliases: &'static [&'static str],
+    /// The cargo feature of the `micro` crate that compiles it in, if it needs one.
+    feature: Option<&'static str>,
+    /// How to make it; `None` when its feature is off in this build.
+    build: Option<Build<T>>,
+}
+
+impl<T> Engine<T> {
+    fn answers(&self, name: &str) -> bool {
+        self.name == name || self.aliases.contains(&name)
+    }
+}
+
+/// The registries.
+pub(crate) const REGISTRIES: &[Engine<SharedRegistry>] = &[
+    Engine {
+        name: "local",
+        aliases: &[],
+        feature: None,
+        build: Some(|spec| {
+            let dir = match spec.address {
+                Some(dir) => Path::new(dir).to_path_buf(),
+                None => spec.home.join("registry"),
+            };
+            Ok(Arc::new(LocalRegistry::new(dir)?))
+        }),
+    },
+    Engine {
+        name: "memory",
+        aliases: &[],
+        feature: None,
+        build: Some(|spec| Ok(Arc::new(shared_memory_registry(spec.address.unwrap_or(""))))),
+    },
+];
+
+/// The brokers.
+pub(crate) const BROKERS: &[Engine<SharedBroker>] = &[
+    Engine {
+        name: "http",
+        aliases: &[],
+        feature: None,
+        build: Some(|spec| {
+            let registry = spec.registry.ok_or_else(|| {
+                Error::internal(ID, "the http broker needs a registry to find subscribers")
+            })?;
+            let mut options = HttpBrokerOptions::default();
+            if let Some(address) = spec.address {
+                options.address = address.to_owned();
+            }
+            Ok(Arc::new(HttpBroker::with_options(
+                registry.clone(),
+                options,
+            )))
+        }),
+    },
+    Engine {
+        name: "memory",
+        aliases: &[],
+        feature: None,
+        build: Some(|_| Ok(Arc::new(MemoryBroker::global()))),
+    },
+    Engine {
+        name: "nats",
+        aliases: &[],
+        feature: Some("nats"),
+        build: nats::CORE,
+    },
+    Engine {
+        name: "jetstream",
+        aliases: &["nats+jetstream", "natsjs"],
+        feature: Some("nats"),
+        build: nats::JETSTREAM,
+    },
+];
+
+#[cfg(feature = "nats")]
+mod nats {
+    use super::{Build, SharedBroker};
+    use crate::broker::{NatsBroker, NatsMode};
+
+    const DEFAULT: &str = "nats://127.0.0.1:4222";
+
+    pub(super) const CORE: Option<Build<SharedBroker>> = Some(|spec| {
+        let address = spec.address.unwrap_or(DEFAULT);
+        Ok(std::sync::Arc::new(NatsBroker::new(
+            address,
+            NatsMode::Core,
+        )))
+    });
+    pub(super) const JETSTREAM: Option<Build<SharedBroker>> = Some(|spec| {
+        let address = spec.address.unwrap_or(DEFAULT);
+        Ok(std::sync::Arc::new(NatsBroker::new(
+            address,
+            NatsMode::JetStream,
+        )))
+    });
+}
+
+#[cfg(not(feature = "nats"))]
+mod nats {
+    use super::{Build, SharedBroker};
+
+    pub(super) const CORE: Option<Build<SharedBroker>> = None;
+    pub(super) const JETSTREAM: Option<Build<SharedBroker>> = None;
+}
+
+/// The selector strategies.
+pub(crate) const SELECTORS: &[Engine<Strategy>] = &[
+    Engine {
+        name: "random",
+        aliases: &[""],
+        feature: None,
+        build: Some(|_| Ok(Strategy::Random)),
+    },
+    Engine {
+        name: "roundrobin",
+        aliases: &["round_robin", "round-robin"],
+        feature: None,
+        build: Some(|_| Ok(Strategy::RoundRobin)),
+    },
+];
+
+/// How a server listens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Listen {
+    /// A TCP port (`MICRO_SERVER_ADDRESS`).
+    Tcp,
+    /// A name in this process.
+    Memory,
+}
+
+/// What a transport setting means for servers and clients.
+#[derive(Clone, Debug)]
+pub(crate) struct TransportPlan {
+    /// Which transport clients use for each node.
+    pub(crate) policy: TransportPolicy,
+    /// How servers listen.
+    pub(crate) listen: Listen,
+    /// What servers serve on each connection.
+    pub(crate) acceptor: Arc<dyn Acceptor>,
+    /// What nodes advertise in their `transport` metadata, preferred first.
+    pub(crate) advertise: &'static str,
+}
+
+/// The transports.
+pub(crate) const TRANSPORTS: &[Engine<TransportPlan>] = &[
+    Engine {
+        name: "auto",
+        aliases: &[""],
+        feature: None,
+        build: Some(|_| {
+            Ok(TransportPlan {
+                policy: TransportPolicy::Auto,
+                listen: Listen::Tcp,
+                acceptor: transport::tcp_acceptor(true),
+                advertise: "native,grpc",
+            })
+        }),
+    },
+    Engine {
+        name: "grpc",
+        aliases: &[],
+        feature: None,
+        build: Some(|_| {
+            Ok(TransportPlan {
+                policy: TransportPolicy::Grpc,
+                listen: Listen::Tcp,
+                acceptor: transport::tcp_acceptor(false),
+                advertise: "grpc",
+            })
+        }),
+    },
+    Engine {
+        name: "native",
+        aliases: &[],
+        feature: None,
+        build: Some(|_| {
+            Ok(TransportPlan {
+                policy: TransportPolicy::Native,
+                listen: Listen::Tcp,
+                acceptor: transport::tcp_acceptor(true),
+                advertise: "native,grpc",
+            })
+        }),
+    },
+    Engine {
+        name: "memory",
+        aliases: &[],
+        feature: None,
+        build: Some(|_| {
+            Ok(TransportPlan {
+                policy: TransportPolicy::Memory,
+                listen: Listen::Memory,
+                acceptor: Arc::new(transport::native::NativeAcceptor),
+                advertise: "memory",
+            })
+        }),
+    },
+];
+
+/// The engine of `concept` called `name`, or an error that says what this build has (and
+/// which feature adds an engine it lacks).
+fn find<'t, T>(
+    concept: &str,
+    table: &'t [Engine<T>],
+    name: &str,
+) -> Result<(&'t Engine<T>, Build<T>)> {
+    let name = name.trim();
+    if let Some(engine) = table.iter().find(|e| e.answers(name)) {
+        return match engine.build {
+            Some(build) => Ok((engine, build)),
+            None => Err(Error::bad_request(
+                ID,
+                format!(
+                    "{concept} {name:?} is not in this build: enable the micro feature {:?}",
+                    engine.feature.unwrap_or(engine.name)
+                ),
+            )),
+        };
+    }
+    let have: Vec<&str> = table
+        .iter()
+        .filter(|e| e.build.is_some())
+        .map(|e| e.name)
+        .collect();
+    let mut detail = format!(
+        "unknown {concept} {name:?}: this build has {}",
+        have.join(", ")
+    );
+    let missing: Vec<String> = table
+        .iter()
+        .filter(|e| e.build.is_none())
+        .map(|e| {
+            format!(
+                "{} (micro feature {:?})",
+                e.name,
+                e.feature.unwrap_or(e.name)
+            )
+        })
+        .collect();
+    if !missing.is_empty() {
+        detail.push_str(&format!("; not built in: {}", missing.join(", ")));
+    }
+    Err(Error::bad_request(ID, detail))
+}
+
+/// Check that `name` is an engine of `concept` this build has.
+pub(crate) fn check(concept: Concept, name: &str) -> Result<()> {
+    match concept {
+        Concept::Registry => find("registry", REGISTRIES, name).map(drop),
+        Concept::Broker => find("broker", BROKERS, name).map(drop),
+        Concept::Selector => find("selector", SELECTORS, name).map(drop),
+        Concept::Transport => find("transport", TRANSPORTS, name).map(drop),
+    }
+}
+
+/// The engine names of `concept` in this build, for `--help`.
+pub(crate) fn names(concept: Concept) -> Vec<&'static str> {
+    fn built<T>(table: &[Engine<T>]) -> Vec<&'static str> {
+        table
+            .iter()
+            .filter(|e| e.build.is_some())
+            .map(|e| e.name)
+            .collect()
+    }
+    match concept {
+        Concept::Registry => built(REGISTRIES),
+        Concept::Broker => built(BROKERS),
+        Concept::Selector => built(SELECTORS),
+        Concept::Transport => built(TRANSPORTS),
+    }
+}
+
+/// A pluggable concept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Concept {
+    Registry,
+    Broker,
+    Selector,
+    Transport,
+}
+
+/// The registry called `name`.
+pub(crate) fn registry(name: &str, spec: &Spec<'_>) -> Result<SharedRegistry> {
+    let (_, build) = find("registry", REGISTRIES, name)?;
+    build(spec)
+}
+
+/// The broker called `name`.
+pub(crate) fn broker(name: &str, spec: &Spec<'_>) -> Result<SharedBroker> {
+    let (_, build) = find("broker", BROKERS, name)?;
+    build(spec)
+}
+
+/// The selector strategy called `name`.
+pub(crate) fn strategy(name: &str) -> Result<Strategy> {
+    let (_, build) = find("selector", SELECTORS, name)?;
+    build(&Spec {
+        address: None,
+        home: Path::new(""),
+        registry: None,
+    })
+}
+
+/// The transport called `name`.
+pub(crate) fn transport(name: &str) -> Result<TransportPlan> {
+    let (_, build) = find("transport", TRANSPORTS, name)?;
+    build(&Spec {
+        address: None,
+        home: Path::new(""),
+        registry: None,
+    })
+}
+
+/// The `memory` registry called `name` in this process: every service and client of the
+/// process that names it shares it.
+fn shared_memory_registry(name: &str) -> MemoryRegistry {
+    static ALL: OnceLock<Mutex<Vec<(String, MemoryRegistry)>>> = OnceLock::new();
+    let mut all = ALL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((_, registry)) = all.iter().find(|(n, _)| n == name) {
+        return registry.clone();
+    }
+    let registry = MemoryRegistry::new();
+    all.push((name.to_owned(), registry.clone()));
+    registry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_list_what_the_build_has() {
+        let err = check(Concept::Registry, "etcd").unwrap_err();
+        assert_eq!(
+            err.detail(),
+            "unknown registry \"etcd\": this build has local, memory"
+        );
+        let err = check(Concept::Transport, "carrier-pigeon").unwrap_err();
+        assert!(
+            err.detail().contains("auto, grpc, native, memory"),
+            "{}",
+            err.detail()
+        );
+        assert!(check(Concept::Broker, "natsjs").is_ok() || cfg!(not(feature = "nats")));
+        assert!(check(Concept::Selector, "round-robin").is_ok());
+    }
+
+    #[cfg(not(feature = "nats"))]
+    #[test]
+    fn an_engine_left_out_names_its_feature() {
+        let err = check(Concept::Broker, "jetstream").unwrap_err();
+        assert!(
+            err.detail().contains("enable the micro feature \"nats\""),
+            "{}",
+            err.detail()
+        );
+    }
+
+    #[test]
+    fn memory_registries_are_shared_by_name() {
+        let spec = |address| Spec {
+            address,
+            home: Path::new(""),
+            registry: None,
+        };
+        let a = registry("memory", &spec(None)).unwrap();
+        let b = registry("memory", &spec(None)).unwrap();
+        let other = registry("memory", &spec(Some("other"))).unwrap();
+        let svc = crate::registry::Service::new("shared", "1")
+            .with_node(crate::registry::Node::new("n", "127.0.0.1:1"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            a.register(&svc, Default::default()).await.unwrap();
+            assert_eq!(b.get_service("shared").await.unwrap().len(), 1);
+            assert!(other.get_service("shared").await.is_err());
+        });
+    }
+}

@@ -1,0 +1,77 @@
+//! Engines from settings: what [`Settings`] name, built through the [plugin
+//! table](crate::plugins); and the one place the runtime reads `MICRO_*` environment
+//! variables.
+//!
+//! These are methods of [`Settings`] and [`Client`] (Rust lets a crate add methods to its own
+//! types anywhere in it): they live here, in the service layer, because building engines by
+//! name needs every concept below.
+
+use crate::broker::SharedBroker;
+use crate::client::{Client, ClientOptions, TransportPolicy};
+use crate::error::Result;
+use crate::options::Settings;
+use crate::plugins::{self, Spec};
+use crate::registry::SharedRegistry;
+
+/// The `MICRO_*` environment variables.
+pub(crate) fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+impl Settings {
+    /// Defaults overlaid with the `MICRO_*` environment.
+    pub fn from_env() -> Result<Settings> {
+        let mut settings = Settings::default();
+        settings.apply_env(env)?;
+        Ok(settings)
+    }
+
+    /// The registry these settings name (`registry`, `registry_address`, `home`).
+    pub fn registry(&self) -> Result<SharedRegistry> {
+        plugins::registry(
+            &self.registry,
+            &Spec {
+                address: self.registry_address.as_deref(),
+                home: &self.home,
+                registry: None,
+            },
+        )
+    }
+
+    /// The broker these settings name; the `http` broker finds subscribers in `registry`.
+    pub fn broker(&self, registry: &SharedRegistry) -> Result<SharedBroker> {
+        plugins::broker(
+            &self.broker,
+            &Spec {
+                address: self.broker_address.as_deref(),
+                home: &self.home,
+                registry: Some(registry),
+            },
+        )
+    }
+
+    /// The client settings these settings give.
+    pub fn client_options(&self) -> Result<ClientOptions> {
+        let policy: TransportPolicy = plugins::transport(&self.transport)?.policy;
+        let mut options = ClientOptions::default();
+        options.request_timeout = self.client_request_timeout;
+        options.retries = self.client_retries;
+        options.strategy = plugins::strategy(&self.selector)?;
+        options.transport = policy;
+        Ok(options)
+    }
+}
+
+impl Client {
+    /// A client configured from `MICRO_*` environment variables (registry, timeouts,
+    /// retries, transport).
+    pub fn from_env() -> Result<Client> {
+        Client::from_settings(&Settings::from_env()?)
+    }
+
+    /// A client configured from [`Settings`].
+    pub fn from_settings(settings: &Settings) -> Result<Client> {
+        let registry = settings.registry()?;
+        Ok(Client::with_options(registry, settings.client_options()?))
+    }
+}

@@ -50,16 +50,34 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// The rest of a chain: call it to go on. Cheap to clone.
 ///
-/// `Next` is also a [`tower::Service`] (always ready), which is how tower layers wrap it.
+/// `Next` is also a [`tower::Service`], which is how tower layers wrap it. A chain of tower
+/// layers keeps tower's readiness: a `LoadShedLayer` in front of a `ConcurrencyLimitLayer`
+/// sheds while the limit is reached, as in a `tower::ServiceBuilder`.
 pub struct Next<Req, Resp> {
-    inner: Arc<dyn Fn(Req) -> BoxFuture<Result<Resp>> + Send + Sync>,
+    inner: Inner<Req, Resp>,
+}
+
+enum Inner<Req, Resp> {
+    /// A function: always ready.
+    Fn(Arc<dyn Fn(Req) -> BoxFuture<Result<Resp>> + Send + Sync>),
+    /// A tower service: each clone gets its own copy of `template` (a concurrency limit's
+    /// permit belongs to one call), made ready before it is called.
+    Service {
+        template: Arc<Mutex<Box<dyn DynService<Req, Resp>>>>,
+        ready: Mutex<Option<Box<dyn DynService<Req, Resp>>>>,
+    },
 }
 
 impl<Req, Resp> Clone for Next<Req, Resp> {
     fn clone(&self) -> Self {
-        Next {
-            inner: self.inner.clone(),
-        }
+        let inner = match &self.inner {
+            Inner::Fn(f) => Inner::Fn(f.clone()),
+            Inner::Service { template, .. } => Inner::Service {
+                template: template.clone(),
+                ready: Mutex::new(None),
+            },
+        };
+        Next { inner }
     }
 }
 
@@ -69,42 +87,113 @@ impl<Req, Resp> fmt::Debug for Next<Req, Resp> {
     }
 }
 
-impl<Req: 'static, Resp: 'static> Next<Req, Resp> {
+impl<Req: Send + 'static, Resp: Send + 'static> Next<Req, Resp> {
     /// A chain that ends in `f`.
     pub fn new<F, Fut>(f: F) -> Next<Req, Resp>
     where
         F: Fn(Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Resp>> + Send + 'static,
     {
-        Next {
-            inner: Arc::new(move |req| Box::pin(f(req))),
-        }
+        Next::boxed(move |req| Box::pin(f(req)))
     }
 
     /// A chain that ends in `f`, which already returns a boxed future.
     pub(crate) fn boxed(
         f: impl Fn(Req) -> BoxFuture<Result<Resp>> + Send + Sync + 'static,
     ) -> Next<Req, Resp> {
-        Next { inner: Arc::new(f) }
+        Next {
+            inner: Inner::Fn(Arc::new(f)),
+        }
+    }
+
+    /// A chain that goes through a tower service.
+    fn service(service: impl DynService<Req, Resp> + 'static) -> Next<Req, Resp> {
+        Next {
+            inner: Inner::Service {
+                template: Arc::new(Mutex::new(Box::new(service))),
+                ready: Mutex::new(None),
+            },
+        }
     }
 
     /// Go on down the chain with `req`.
     pub fn call(&self, req: Req) -> BoxFuture<Result<Resp>> {
-        (self.inner)(req)
+        match &self.inner {
+            Inner::Fn(f) => f(req),
+            Inner::Service { template, .. } => {
+                let mut service = template
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone_box();
+                Box::pin(async move {
+                    std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+                    service.call(req).await
+                })
+            }
+        }
     }
 }
 
-impl<Req: 'static, Resp: 'static> tower::Service<Req> for Next<Req, Resp> {
+impl<Req: Send + 'static, Resp: Send + 'static> tower::Service<Req> for Next<Req, Resp> {
     type Response = Resp;
     type Error = Error;
     type Future = BoxFuture<Result<Resp>>;
 
-    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<()>> {
+        match &mut self.inner {
+            Inner::Fn(_) => Poll::Ready(Ok(())),
+            Inner::Service { template, ready } => {
+                let ready = ready.get_mut().unwrap_or_else(|e| e.into_inner());
+                let service = ready.get_or_insert_with(|| {
+                    template
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone_box()
+                });
+                service.poll_ready(cx)
+            }
+        }
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        Next::call(self, req)
+        match &mut self.inner {
+            Inner::Fn(f) => f(req),
+            Inner::Service { ready, .. } => {
+                let ready = ready.get_mut().unwrap_or_else(|e| e.into_inner());
+                match ready.take() {
+                    Some(mut service) => service.call(req),
+                    // Called without poll_ready: go through the ready check ourselves.
+                    None => Next::call(self, req),
+                }
+            }
+        }
+    }
+}
+
+/// A tower service with its types erased.
+trait DynService<Req, Resp>: Send {
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<()>>;
+    fn call(&mut self, req: Req) -> BoxFuture<Result<Resp>>;
+    fn clone_box(&self) -> Box<dyn DynService<Req, Resp>>;
+}
+
+impl<S, Req, Resp> DynService<Req, Resp> for S
+where
+    S: tower::Service<Req, Response = Resp> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+{
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<()>> {
+        tower::Service::poll_ready(self, cx).map_err(|e| from_tower(e.into()))
+    }
+
+    fn call(&mut self, req: Req) -> BoxFuture<Result<Resp>> {
+        let fut = tower::Service::call(self, req);
+        Box::pin(async move { fut.await.map_err(|e| from_tower(e.into())) })
+    }
+
+    fn clone_box(&self) -> Box<dyn DynService<Req, Resp>> {
+        Box::new(self.clone())
     }
 }
 
@@ -157,22 +246,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Wrapper<Req, Resp> {
         <L::Service as tower::Service<Req>>::Future: Send + 'static,
     {
         Wrapper {
-            wrap: Arc::new(move |next: Next<Req, Resp>| {
-                // A mutex only to share the layered service between threads: each call locks
-                // it just long enough to clone it.
-                let service = Arc::new(Mutex::new(layer.layer(next)));
-                Next::boxed(move |req| {
-                    let mut service = service.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                    Box::pin(async move {
-                        std::future::poll_fn(|cx| tower::Service::poll_ready(&mut service, cx))
-                            .await
-                            .map_err(|e| from_tower(e.into()))?;
-                        tower::Service::call(&mut service, req)
-                            .await
-                            .map_err(|e| from_tower(e.into()))
-                    })
-                })
-            }),
+            wrap: Arc::new(move |next: Next<Req, Resp>| Next::service(layer.layer(next))),
             what: std::any::type_name::<L>(),
         }
     }
@@ -276,5 +350,31 @@ mod tests {
         ));
         let err = chain(&[timeout], failing).call(1).await.unwrap_err();
         assert_eq!((err.code(), err.id()), (404, "core"));
+    }
+}
+#[cfg(test)]
+mod tower_readiness {
+    use super::*;
+
+    #[tokio::test]
+    async fn load_shed_sees_a_concurrency_limit_behind_it() {
+        let core = Next::new(|req: u64| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(req)).await;
+            Ok(req)
+        });
+        let c = chain(
+            &[
+                Wrapper::layer(tower::load_shed::LoadShedLayer::new()),
+                Wrapper::layer(tower::limit::ConcurrencyLimitLayer::new(1)),
+            ],
+            core,
+        );
+        let (a, b) = tokio::join!(c.call(30), async {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            c.call(1).await
+        });
+        let err = b.unwrap_err();
+        assert_eq!(err.code(), 503, "{err}");
+        assert_eq!(a.unwrap(), 30);
     }
 }

@@ -19,8 +19,6 @@ use super::{
 use crate::context::Metadata;
 use crate::error::{Error, Result};
 
-/// Where NATS listens unless `MICRO_BROKER_ADDRESS` says otherwise.
-
 /// Which NATS delivery a [`NatsBroker`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -166,6 +166,7 @@ pub(crate) trait DynHandler: Send + Sync + 'static {
 }
 
 /// The request as a typed handler takes it.
+#[allow(clippy::large_enum_variant)] // one per call, moved once
 pub(crate) enum Incoming<Req> {
     One(Req),
     Stream(StreamReceiver<Req>),

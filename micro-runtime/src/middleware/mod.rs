@@ -197,9 +197,12 @@ where
     }
 }
 
+/// Puts one step in front of the rest of a chain.
+type Wrap<Req, Resp> = dyn Fn(Next<Req, Resp>) -> Next<Req, Resp> + Send + Sync;
+
 /// One step of a chain: given the rest of the chain, the chain with this step in front.
 pub struct Wrapper<Req, Resp> {
-    wrap: Arc<dyn Fn(Next<Req, Resp>) -> Next<Req, Resp> + Send + Sync>,
+    wrap: Arc<Wrap<Req, Resp>>,
     what: &'static str,
 }
 

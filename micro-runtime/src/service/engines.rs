@@ -52,13 +52,14 @@ impl Settings {
 
     /// The client settings these settings give.
     pub fn client_options(&self) -> Result<ClientOptions> {
-        let policy: TransportPolicy = plugins::transport(&self.transport)?.policy;
-        let mut options = ClientOptions::default();
-        options.request_timeout = self.client_request_timeout;
-        options.retries = self.client_retries;
-        options.strategy = plugins::strategy(&self.selector)?;
-        options.transport = policy;
-        Ok(options)
+        let transport: TransportPolicy = plugins::transport(&self.transport)?.policy;
+        Ok(ClientOptions {
+            request_timeout: self.client_request_timeout,
+            retries: self.client_retries,
+            strategy: plugins::strategy(&self.selector)?,
+            transport,
+            ..ClientOptions::default()
+        })
     }
 }
 

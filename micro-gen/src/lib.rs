@@ -44,5 +44,5 @@ pub fn services(
 /// The `protoc-gen-micro` plugin protocol: request bytes in, response bytes out.
 #[cfg(feature = "protobuf")]
 pub mod plugin {
-    pub use crate::protobuf::plugin::execute;
+    pub use crate::protobuf::plugin::{execute, execute_reporting};
 }

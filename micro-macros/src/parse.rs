@@ -408,12 +408,11 @@ fn method_model(f: &TraitItemFn, errors: &mut Errors) -> Option<model::Method> {
     Some(model::Method {
         name,
         rust_name: ident,
-        input: input.to_token_stream(),
-        output: output.to_token_stream(),
-        input_proto: None,
-        output_proto: None,
-        client_streaming,
-        server_streaming: sender_is_some(&args),
+        request_ty: input.to_token_stream(),
+        response_ty: output.to_token_stream(),
+        request_proto: None,
+        response_proto: None,
+        kind: model::StreamKind::new(client_streaming, sender_is_some(&args)),
         docs,
         deprecated,
         idempotent: margs.idempotent,
@@ -428,51 +427,21 @@ fn sender_is_some(args: &[(Arg, &Type)]) -> bool {
     args.iter().any(|(a, _)| matches!(a, Arg::Sender(_)))
 }
 
-/// Method names that would clash with the items generated next to them.
-fn check_clashes(item: &ItemTrait, methods: &[model::Method], errors: &mut Errors) {
-    let client = format!("{}Client", item.ident);
-    let names: Vec<String> = methods
-        .iter()
-        .map(|m| m.rust_name.trim_start_matches("r#").to_owned())
-        .collect();
-    for (m, f) in methods
-        .iter()
-        .zip(item.items.iter().filter_map(|i| match i {
-            TraitItem::Fn(f) => Some(f),
-            _ => None,
-        }))
-    {
-        let plain = m.rust_name.trim_start_matches("r#");
-        if emit::CLIENT_RESERVED.contains(&plain) {
-            errors.push(
-                &f.sig.ident,
-                format!(
-                    "method name `{plain}` conflicts with the generated `{client}::{plain}`; rename the method (keep the endpoint name with `#[micro(name = \"{}\")]`)",
-                    m.name
-                ),
-            );
+/// Names that would clash in the generated code (micro-gen's shared check), each reported on
+/// the method that causes it.
+/// `idents[i]` is the name of method `i` of the model.
+fn check_clashes(
+    item: &ItemTrait,
+    idents: &[&syn::Ident],
+    service: &model::Service,
+    errors: &mut Errors,
+) {
+    for problem in model::check::check(service) {
+        let message = problem.message(service);
+        match problem {
+            model::check::Problem::DuplicateEndpoint { .. } => errors.push(&item.ident, message),
+            _ => errors.push(idents[problem.method()], message),
         }
-        let with = format!("{plain}_with");
-        if names.contains(&with) {
-            let clashing = item.items.iter().find_map(|i| match i {
-                TraitItem::Fn(g) if g.sig.ident == with => Some(&g.sig.ident),
-                _ => None,
-            });
-            errors.push(
-                clashing.unwrap_or(&f.sig.ident),
-                format!(
-                    "method `{with}` conflicts with the generated `{client}::{with}` (the context-taking variant of `{plain}`); rename it"
-                ),
-            );
-        }
-    }
-    let mut endpoints: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
-    endpoints.sort_unstable();
-    if let Some(w) = endpoints.windows(2).find(|w| w[0] == w[1]) {
-        errors.push(
-            &item.ident,
-            format!("two methods share the endpoint name `{}`; give one another `#[micro(name = \"..\")]`", w[0]),
-        );
     }
 }
 
@@ -507,11 +476,13 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         errors.push(unsafety, "a service trait cannot be unsafe");
     }
     let mut methods = Vec::new();
+    let mut idents = Vec::new();
     for ti in &item.items {
         match ti {
             TraitItem::Fn(f) => {
                 if let Some(m) = method_model(f, &mut errors) {
                     methods.push(m);
+                    idents.push(&f.sig.ident);
                 }
             }
             other => errors.push(
@@ -526,8 +497,6 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             "a service trait needs at least one `async fn` method",
         );
     }
-    check_clashes(&item, &methods, &mut errors);
-    errors.finish()?;
 
     let krate = args.krate;
     let codec = syn::Ident::new(args.codec, Span::call_site());
@@ -551,6 +520,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         methods,
         attrs: trait_attrs,
     };
+    check_clashes(&item, &idents, &service, &mut errors);
+    errors.finish()?;
     let opts = EmitOptions {
         client: true,
         server: true,

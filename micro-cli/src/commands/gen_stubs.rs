@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use heck::ToUpperCamelCase;
-use micro_gen::model::Method;
+use micro_gen::model::{Method, StreamKind};
 use syn::spanned::Spanned;
 
 use crate::cli::{GenArgs, Global};
@@ -233,24 +233,24 @@ fn qualify(ty: &str, pb: &str) -> String {
 }
 
 fn stub(m: &Method, trait_name: &str, pb: &str, indent: &str) -> String {
-    let input = qualify(&m.input.to_string(), pb);
-    let output = qualify(&m.output.to_string(), pb);
-    let (params, ret) = match (m.client_streaming, m.server_streaming) {
-        (false, false) => (
+    let input = qualify(&m.request_ty.to_string(), pb);
+    let output = qualify(&m.response_ty.to_string(), pb);
+    let (params, ret) = match m.kind {
+        StreamKind::Unary => (
             format!("_request: {input}"),
             format!("micro::Result<{output}>"),
         ),
-        (false, true) => (
+        StreamKind::ServerStream => (
             format!(
                 "_request: {input},\n{indent}    _responses: micro::stream::StreamSender<{output}>"
             ),
             "micro::Result<()>".to_owned(),
         ),
-        (true, false) => (
+        StreamKind::ClientStream => (
             format!("_requests: micro::stream::StreamReceiver<{input}>"),
             format!("micro::Result<{output}>"),
         ),
-        (true, true) => (
+        StreamKind::BidiStream => (
             format!(
                 "_requests: micro::stream::StreamReceiver<{input}>,\n{indent}    _responses: micro::stream::StreamSender<{output}>"
             ),

@@ -29,7 +29,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let response = micro_gen::plugin::execute(&request);
+    let response = micro_gen::plugin::execute_reporting(&request, |warning| {
+        let _ = writeln!(std::io::stderr(), "{warning}");
+    });
     if let Err(e) = std::io::stdout().write_all(&response) {
         let _ = writeln!(
             std::io::stderr(),

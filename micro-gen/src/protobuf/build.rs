@@ -220,6 +220,13 @@ impl Builder {
             write_if_changed(path, &compiler.encode_file_descriptor_set())?;
         }
         let files = generate(input(&compiler), None, &self.settings)?;
+        if self.emit_rerun_if_changed {
+            // Running in a build script: cargo shows these.
+            #[allow(clippy::print_stdout)]
+            for warning in files.iter().flat_map(|f| &f.warnings) {
+                println!("cargo:warning={warning}");
+            }
+        }
         std::fs::create_dir_all(&out_dir).map_err(|e| {
             Error::new(format!(
                 "micro-gen: cannot create {}: {e}",

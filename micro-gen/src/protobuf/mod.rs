@@ -92,6 +92,9 @@ pub(crate) struct Generated {
     /// The Rust module path of the package (`["google", "api"]`).
     pub(crate) module: Vec<String>,
     pub(crate) content: String,
+    /// What the generator changed to make the code compile (client functions renamed
+    /// around names the client uses itself).
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Collects the services prost-build sees, per package.
@@ -436,8 +439,21 @@ pub(crate) fn generate(
             codegen: codegen.clone(),
             ..EmitOptions::default()
         };
+        let mut warnings = Vec::new();
         for svc in &svcs {
             let model = service_model(svc, &pool, settings.comments)?;
+            for problem in model::check::check(&model) {
+                match problem.renamed(&model) {
+                    Some(note) => warnings.push(format!("micro-gen: {note}")),
+                    None => {
+                        return Err(Error::new(format!(
+                            "micro-gen: service {}: {}",
+                            model.name,
+                            problem.message(&model)
+                        )));
+                    }
+                }
+            }
             code.extend(emit::service(&model, &opts));
         }
 
@@ -465,6 +481,7 @@ pub(crate) fn generate(
             },
             module: module.parts().map(str::to_owned).collect(),
             content,
+            warnings,
         });
     }
     Ok(out)
@@ -487,12 +504,11 @@ fn service_model(
         methods.push(model::Method {
             name: m.proto_name.clone(),
             rust_name: m.name.clone(),
-            input: parse_type(&m.input_type)?,
-            output: parse_type(&m.output_type)?,
-            input_proto: Some(m.input_proto_type.trim_start_matches('.').to_owned()),
-            output_proto: Some(m.output_proto_type.trim_start_matches('.').to_owned()),
-            client_streaming: m.client_streaming,
-            server_streaming: m.server_streaming,
+            request_ty: parse_type(&m.input_type)?,
+            response_ty: parse_type(&m.output_type)?,
+            request_proto: Some(m.input_proto_type.trim_start_matches('.').to_owned()),
+            response_proto: Some(m.output_proto_type.trim_start_matches('.').to_owned()),
+            kind: model::StreamKind::new(m.client_streaming, m.server_streaming),
             docs: if comments {
                 comment_lines(&m.comments)
             } else {

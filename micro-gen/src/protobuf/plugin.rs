@@ -138,7 +138,10 @@ fn descriptor_set_bytes(request: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-fn run(request_bytes: &[u8]) -> Result<Vec<code_generator_response::File>, Error> {
+fn run(
+    request_bytes: &[u8],
+    report: &mut dyn FnMut(&str),
+) -> Result<Vec<code_generator_response::File>, Error> {
     let request = CodeGeneratorRequest::decode(request_bytes).map_err(|e| {
         Error::new(format!(
             "protoc-gen-micro: cannot decode the request from protoc: {e}"
@@ -151,6 +154,9 @@ fn run(request_bytes: &[u8]) -> Result<Vec<code_generator_response::File>, Error
         Some(&request.file_to_generate),
         &params.settings,
     )?;
+    for warning in files.iter().flat_map(|f| &f.warnings) {
+        report(warning);
+    }
     let suffix = if params.settings.services_only {
         "micro.rs"
     } else {
@@ -179,7 +185,13 @@ fn run(request_bytes: &[u8]) -> Result<Vec<code_generator_response::File>, Error
 /// Answer one protoc request: the generated files, or the error in
 /// `CodeGeneratorResponse.error` (never a panic).
 pub fn execute(request: &[u8]) -> Vec<u8> {
-    let response = match run(request) {
+    execute_reporting(request, |_| {})
+}
+
+/// [`execute`], handing each warning (a client function renamed around a name the client
+/// uses itself) to `report`; `protoc-gen-micro` prints them on stderr, where protoc shows them.
+pub fn execute_reporting(request: &[u8], mut report: impl FnMut(&str)) -> Vec<u8> {
+    let response = match run(request, &mut report) {
         Ok(file) => CodeGeneratorResponse {
             file,
             supported_features: Some(FEATURE_PROTO3_OPTIONAL),

@@ -124,7 +124,7 @@ pub mod health_server {
         }
     }
     #[allow(deprecated)]
-    impl<H: Health> crate::codegen::Handler for HealthServer<H> {
+    impl<H: Health> crate::codegen::IntoRouter for HealthServer<H> {
         fn into_router(self) -> crate::codegen::Router {
             let router = crate::codegen::Router::new();
             let router = {
@@ -144,12 +144,12 @@ pub mod health_server {
                     .package("grpc.health.v1");
                 router
                     .route(
-                        crate::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "grpc.health.v1.HealthCheckRequest",
-                            "grpc.health.v1.HealthCheckResponse",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "grpc.health.v1.HealthCheckRequest",
+                                "grpc.health.v1.HealthCheckResponse",
+                            ),
                     )
             };
             let router = {
@@ -172,12 +172,12 @@ pub mod health_server {
                     .package("grpc.health.v1");
                 router
                     .route(
-                        crate::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "grpc.health.v1.HealthCheckRequest",
-                            "grpc.health.v1.HealthCheckResponse",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "grpc.health.v1.HealthCheckRequest",
+                                "grpc.health.v1.HealthCheckResponse",
+                            ),
                     )
             };
             router
@@ -241,11 +241,8 @@ pub mod health_client {
             options: &crate::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> crate::codegen::CallOptions {
-            crate::codegen::call_options(
-                options,
-                ::core::option::Option::Some("grpc.health.v1"),
-                timeout_ms,
-            )
+            options
+                .for_method(::core::option::Option::Some("grpc.health.v1"), timeout_ms)
         }
         /// The serving status of a service: NOT_FOUND for a service the server does not know.
         pub async fn check(

@@ -167,7 +167,7 @@ pub mod server_reflection_server {
         }
     }
     #[allow(deprecated)]
-    impl<H: ServerReflection> crate::codegen::Handler for ServerReflectionServer<H> {
+    impl<H: ServerReflection> crate::codegen::IntoRouter for ServerReflectionServer<H> {
         fn into_router(self) -> crate::codegen::Router {
             let router = crate::codegen::Router::new();
             let router = {
@@ -200,12 +200,12 @@ pub mod server_reflection_server {
                     .package("grpc.reflection.v1alpha");
                 router
                     .route(
-                        crate::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "grpc.reflection.v1alpha.ServerReflectionRequest",
-                            "grpc.reflection.v1alpha.ServerReflectionResponse",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "grpc.reflection.v1alpha.ServerReflectionRequest",
+                                "grpc.reflection.v1alpha.ServerReflectionResponse",
+                            ),
                     )
             };
             router
@@ -269,11 +269,11 @@ pub mod server_reflection_client {
             options: &crate::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> crate::codegen::CallOptions {
-            crate::codegen::call_options(
-                options,
-                ::core::option::Option::Some("grpc.reflection.v1alpha"),
-                timeout_ms,
-            )
+            options
+                .for_method(
+                    ::core::option::Option::Some("grpc.reflection.v1alpha"),
+                    timeout_ms,
+                )
         }
         /// Answers every request of the stream with one response.
         ///

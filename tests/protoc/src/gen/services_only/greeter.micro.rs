@@ -62,7 +62,7 @@ pub mod greeter_server {
         }
     }
     #[allow(deprecated)]
-    impl<H: Greeter> ::micro::codegen::Handler for GreeterServer<H> {
+    impl<H: Greeter> ::micro::codegen::IntoRouter for GreeterServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
@@ -83,12 +83,12 @@ pub mod greeter_server {
                     .idempotent();
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "greeter.HelloRequest",
-                            "greeter.HelloResponse",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "greeter.HelloRequest",
+                                "greeter.HelloResponse",
+                            ),
                     )
             };
             let router = {
@@ -111,12 +111,12 @@ pub mod greeter_server {
                     .package("greeter");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "greeter.StreamRequest",
-                            "greeter.StreamResponse",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "greeter.StreamRequest",
+                                "greeter.StreamResponse",
+                            ),
                     )
             };
             router
@@ -181,11 +181,7 @@ pub mod greeter_client {
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(
-                options,
-                ::core::option::Option::Some("greeter"),
-                timeout_ms,
-            )
+            options.for_method(::core::option::Option::Some("greeter"), timeout_ms)
         }
         /// Greets a person by name: `{"name": "John"}` gives `{"msg": "Hello John"}`.
         pub async fn hello(

@@ -1,9 +1,48 @@
 //! The model both front doors build: a service, its methods, their types and options.
 //!
 //! `micro-gen` fills it from `.proto` descriptors; the `#[micro::service]` macro fills it
-//! from a Rust trait. [`crate::emit`] turns it into the client and server code.
+//! from a Rust trait. [`check`] finds the names that would clash in generated code (both
+//! front doors report them: the macro as errors on the offending tokens, the `.proto` path by
+//! renaming and warning), and [`crate::emit`] turns the model into the client and server code.
+
+pub mod check;
 
 use proc_macro2::TokenStream;
+
+/// The shape of a method: how many messages go each way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StreamKind {
+    /// One request, one response.
+    Unary,
+    /// A stream of requests, one response.
+    ClientStream,
+    /// One request, a stream of responses.
+    ServerStream,
+    /// Streams both ways.
+    BidiStream,
+}
+
+impl StreamKind {
+    /// The kind from which sides stream.
+    pub const fn new(client_streams: bool, server_streams: bool) -> StreamKind {
+        match (client_streams, server_streams) {
+            (false, false) => StreamKind::Unary,
+            (true, false) => StreamKind::ClientStream,
+            (false, true) => StreamKind::ServerStream,
+            (true, true) => StreamKind::BidiStream,
+        }
+    }
+
+    /// True when the request side is a stream.
+    pub const fn client_streams(self) -> bool {
+        matches!(self, StreamKind::ClientStream | StreamKind::BidiStream)
+    }
+
+    /// True when the response side is a stream.
+    pub const fn server_streams(self) -> bool {
+        matches!(self, StreamKind::ServerStream | StreamKind::BidiStream)
+    }
+}
 
 /// A service.
 #[derive(Clone, Debug)]
@@ -33,17 +72,15 @@ pub struct Method {
     /// The Rust function name (`hello`, possibly `r#type`).
     pub rust_name: String,
     /// The request type, as seen from the module that holds the generated modules.
-    pub input: TokenStream,
+    pub request_ty: TokenStream,
     /// The response type, likewise.
-    pub output: TokenStream,
+    pub response_ty: TokenStream,
     /// The request message's full protobuf name, when there is one (for schemas).
-    pub input_proto: Option<String>,
+    pub request_proto: Option<String>,
     /// The response message's full protobuf name, when there is one.
-    pub output_proto: Option<String>,
-    /// The client sends a stream.
-    pub client_streaming: bool,
-    /// The server sends a stream.
-    pub server_streaming: bool,
+    pub response_proto: Option<String>,
+    /// How many messages go each way.
+    pub kind: StreamKind,
     /// Documentation lines.
     pub docs: Vec<String>,
     /// Marked deprecated.

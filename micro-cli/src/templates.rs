@@ -63,6 +63,9 @@ pub(crate) struct File {
     pub(crate) source: &'static str,
 }
 
+/// Sources live in the workspace's top-level `templates/` (`micro-cli/templates` links
+/// there). A template's manifest is `Cargo.toml.tmpl`: a directory holding a `Cargo.toml`
+/// would be taken for a crate of its own and left out of the package.
 macro_rules! file {
     ($out:literal, $src:literal) => {
         File {
@@ -73,7 +76,7 @@ macro_rules! file {
 }
 
 const SERVICE: &[File] = &[
-    file!("Cargo.toml", "service/Cargo.toml"),
+    file!("Cargo.toml", "service/Cargo.toml.tmpl"),
     file!("build.rs", "service/build.rs"),
     file!("proto/{{ snake }}.proto", "service/proto/service.proto"),
     file!("src/lib.rs", "service/src/lib.rs"),
@@ -86,7 +89,7 @@ const SERVICE: &[File] = &[
 ];
 
 const FUNCTION: &[File] = &[
-    file!("Cargo.toml", "function/Cargo.toml"),
+    file!("Cargo.toml", "function/Cargo.toml.tmpl"),
     file!("build.rs", "function/build.rs"),
     file!("proto/{{ snake }}.proto", "function/proto/function.proto"),
     file!("src/lib.rs", "function/src/lib.rs"),
@@ -97,7 +100,7 @@ const FUNCTION: &[File] = &[
 ];
 
 const API: &[File] = &[
-    file!("Cargo.toml", "api/Cargo.toml"),
+    file!("Cargo.toml", "api/Cargo.toml.tmpl"),
     file!("build.rs", "api/build.rs"),
     file!("proto/{{ snake }}.proto", "api/proto/api.proto"),
     file!("src/lib.rs", "api/src/lib.rs"),
@@ -109,7 +112,7 @@ const API: &[File] = &[
 ];
 
 const MACRO: &[File] = &[
-    file!("Cargo.toml", "macro/Cargo.toml"),
+    file!("Cargo.toml", "macro/Cargo.toml.tmpl"),
     file!("src/lib.rs", "macro/src/lib.rs"),
     file!("src/main.rs", "macro/src/main.rs"),
     file!("README.md", "macro/README.md"),

@@ -9,7 +9,7 @@ mod support;
 #[test]
 fn runtime_services_are_fresh() {
     let runtime = support::workspace().join("micro-runtime");
-    let proto = runtime.join("proto");
+    let proto = support::workspace().join("proto");
     let protos = [
         "grpc/health/v1/health.proto",
         "grpc/reflection/v1/reflection.proto",
@@ -26,4 +26,19 @@ fn runtime_services_are_fresh() {
         std::fs::write(out.path().join(name), content).unwrap();
     }
     support::compare_dirs(&runtime.join("src/generated"), out.path());
+}
+
+#[test]
+fn the_gateway_messages_compile() {
+    let proto = support::workspace().join("proto");
+    let files = micro_gen::configure()
+        .emit_rerun_if_changed(false)
+        .generate(&[proto.join("micro/api/api.proto")], &[&proto])
+        .unwrap();
+    let (name, content) = &files[0];
+    assert_eq!(name, "micro.api.rs");
+    for message in ["pub struct Pair", "pub struct Request", "pub struct Response", "pub struct Event"] {
+        assert!(content.contains(message), "{message} missing");
+    }
+    assert!(content.contains("\"micro.api.Request\""));
 }

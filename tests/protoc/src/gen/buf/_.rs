@@ -56,7 +56,7 @@ pub mod loner_server {
         }
     }
     #[allow(deprecated)]
-    impl<H: Loner> ::micro::codegen::Handler for LonerServer<H> {
+    impl<H: Loner> ::micro::codegen::IntoRouter for LonerServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
@@ -70,15 +70,7 @@ pub mod loner_server {
                         async move { handler.call(ctx, request).await }
                     },
                 );
-                router
-                    .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "Loose",
-                            "Loose",
-                        ),
-                    )
+                router.route(route.describe(&super::DESCRIPTORS, "Loose", "Loose"))
             };
             router
         }
@@ -141,11 +133,7 @@ pub mod loner_client {
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(
-                options,
-                ::core::option::Option::None,
-                timeout_ms,
-            )
+            options.for_method(::core::option::Option::None, timeout_ms)
         }
         pub async fn call(
             &self,

@@ -349,7 +349,7 @@ pub mod kitchen_server {
         }
     }
     #[allow(deprecated)]
-    impl<H: Kitchen> ::micro::codegen::Handler for KitchenServer<H> {
+    impl<H: Kitchen> ::micro::codegen::IntoRouter for KitchenServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
@@ -376,12 +376,12 @@ pub mod kitchen_server {
                     );
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "fixtures.kitchen.Everything",
-                            "fixtures.kitchen.Everything",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "fixtures.kitchen.Everything",
+                                "fixtures.kitchen.Everything",
+                            ),
                     )
             };
             let router = {
@@ -403,12 +403,12 @@ pub mod kitchen_server {
                     .idempotent();
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "fixtures.kitchen.Num",
-                            "fixtures.kitchen.Num",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "fixtures.kitchen.Num",
+                                "fixtures.kitchen.Num",
+                            ),
                     )
             };
             let router = {
@@ -428,12 +428,12 @@ pub mod kitchen_server {
                     .package("fixtures.kitchen");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "fixtures.kitchen.Num",
-                            "fixtures.kitchen.Num",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "fixtures.kitchen.Num",
+                                "fixtures.kitchen.Num",
+                            ),
                     )
             };
             let router = {
@@ -454,12 +454,12 @@ pub mod kitchen_server {
                     .package("fixtures.kitchen");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "fixtures.kitchen.Num",
-                            "fixtures.kitchen.Num",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "fixtures.kitchen.Num",
+                                "fixtures.kitchen.Num",
+                            ),
                     )
             };
             let router = {
@@ -478,12 +478,12 @@ pub mod kitchen_server {
                     .package("fixtures.kitchen");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "google.protobuf.Empty",
-                            "google.protobuf.Timestamp",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "google.protobuf.Empty",
+                                "google.protobuf.Timestamp",
+                            ),
                     )
             };
             let router = {
@@ -500,12 +500,12 @@ pub mod kitchen_server {
                     .package("fixtures.kitchen");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "fixtures.kitchen.Tree",
-                            "fixtures.kitchen.Tree",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "fixtures.kitchen.Tree",
+                                "fixtures.kitchen.Tree",
+                            ),
                     )
             };
             let router = {
@@ -523,12 +523,12 @@ pub mod kitchen_server {
                     .metadata("deprecated", "true");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "fixtures.kitchen.Num",
-                            "fixtures.kitchen.Num",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "fixtures.kitchen.Num",
+                                "fixtures.kitchen.Num",
+                            ),
                     )
             };
             router
@@ -593,11 +593,8 @@ pub mod kitchen_client {
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(
-                options,
-                ::core::option::Option::Some("fixtures.kitchen"),
-                timeout_ms,
-            )
+            options
+                .for_method(::core::option::Option::Some("fixtures.kitchen"), timeout_ms)
         }
         /// One request, one response; also bound to HTTP.
         pub async fn echo(
@@ -921,7 +918,7 @@ pub mod pantry_server {
         }
     }
     #[allow(deprecated)]
-    impl<H: Pantry> ::micro::codegen::Handler for PantryServer<H> {
+    impl<H: Pantry> ::micro::codegen::IntoRouter for PantryServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
@@ -940,12 +937,12 @@ pub mod pantry_server {
                     .package("fixtures.kitchen");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "fixtures.kitchen.Item",
-                            "fixtures.common.Money",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "fixtures.kitchen.Item",
+                                "fixtures.common.Money",
+                            ),
                     )
             };
             router
@@ -1010,11 +1007,8 @@ pub mod pantry_client {
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(
-                options,
-                ::core::option::Option::Some("fixtures.kitchen"),
-                timeout_ms,
-            )
+            options
+                .for_method(::core::option::Option::Some("fixtures.kitchen"), timeout_ms)
         }
         /// What an item costs.
         pub async fn price(

@@ -141,7 +141,7 @@ pub mod loop_server {
         }
     }
     #[allow(deprecated)]
-    impl<H: Loop> ::micro::codegen::Handler for LoopServer<H> {
+    impl<H: Loop> ::micro::codegen::IntoRouter for LoopServer<H> {
         fn into_router(self) -> ::micro::codegen::Router {
             let router = ::micro::codegen::Router::new();
             let router = {
@@ -158,12 +158,12 @@ pub mod loop_server {
                     .package("type.match");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "type.match.Self",
-                            "type.match.Self",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "type.match.Self",
+                                "type.match.Self",
+                            ),
                     )
             };
             let router = {
@@ -180,12 +180,12 @@ pub mod loop_server {
                     .package("type.match");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "type.match.Self",
-                            "type.match.Self",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "type.match.Self",
+                                "type.match.Self",
+                            ),
                     )
             };
             let router = {
@@ -202,12 +202,12 @@ pub mod loop_server {
                     .package("type.match");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "type.match.Self",
-                            "type.match.Self",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "type.match.Self",
+                                "type.match.Self",
+                            ),
                     )
             };
             let router = {
@@ -230,12 +230,12 @@ pub mod loop_server {
                     .package("type.match");
                 router
                     .route(
-                        ::micro::codegen::describe(
-                            route,
-                            &super::DESCRIPTORS,
-                            "type.match.Self",
-                            "type.match.Self",
-                        ),
+                        route
+                            .describe(
+                                &super::DESCRIPTORS,
+                                "type.match.Self",
+                                "type.match.Self",
+                            ),
                     )
             };
             router
@@ -299,11 +299,7 @@ pub mod loop_client {
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            ::micro::codegen::call_options(
-                options,
-                ::core::option::Option::Some("type.match"),
-                timeout_ms,
-            )
+            options.for_method(::core::option::Option::Some("type.match"), timeout_ms)
         }
         pub async fn r#type(
             &self,

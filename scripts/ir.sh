@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CPU regression gate: instructions per call (valgrind's callgrind) of an in-process
-# call loop on each transport, against the baseline in scripts/ir-baseline.txt.
+# call loop on each transport, against the baseline in scripts/ir-baseline.txt; and the
+# cost of one no-op handler wrapper and of one no-op tower layer, reported per call.
 #
 #   scripts/ir.sh           measure and compare (fails on a regression over the tolerance)
 #   scripts/ir.sh --bless   measure and store the figures as the new baseline
@@ -28,19 +29,25 @@ bin="$CARGO_TARGET_DIR/release/examples/ir"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# Total instructions of one run of the loop with $2 calls on transport $1.
+# Total instructions of one run of the loop with $2 calls on transport $1 (middleware $3).
 instructions() {
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/out.%p" "$bin" "$1" "$2" \
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/out.%p" "$bin" "$1" "$2" "${3:-none}" \
         2>"$tmp/log" >/dev/null || { cat "$tmp/log" >&2; exit 1; }
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/log"
 }
 
+# Instructions per call on transport $1 with middleware $2.
+per_call() {
+    local base_run full_run
+    base_run=$(instructions "$1" 0 "$2")
+    full_run=$(instructions "$1" "$CALLS" "$2")
+    echo $(( (full_run - base_run) / CALLS ))
+}
+
 status=0
 declare -A measured
-for transport in native grpc; do
-    base_run=$(instructions "$transport" 0)
-    full_run=$(instructions "$transport" "$CALLS")
-    per_call=$(( (full_run - base_run) / CALLS ))
+for transport in native grpc memory; do
+    per_call=$(per_call "$transport" none)
     measured[$transport]=$per_call
     baseline=$(awk -v t="$transport" '$1 == t { print $2 }' "$BASELINE" 2>/dev/null || true)
     if [ -z "$baseline" ]; then
@@ -60,10 +67,17 @@ for transport in native grpc; do
     fi
 done
 
+# What middleware costs: the native transport with one no-op wrapper of each kind.
+for middleware in wrapper layer; do
+    with=$(per_call native "$middleware")
+    printf '%-7s %9d instructions per call with one no-op %s (+%d over none)\n' \
+        native "$with" "$middleware" $(( with - measured[native] ))
+done
+
 if [ "${1:-}" = "--bless" ]; then
     {
         echo "# instructions per call (scripts/ir.sh --bless); $(rustc --version)"
-        for transport in native grpc; do echo "$transport ${measured[$transport]}"; done
+        for transport in native grpc memory; do echo "$transport ${measured[$transport]}"; done
     } >"$BASELINE"
     echo "baseline written to $BASELINE"
     exit 0

@@ -37,7 +37,12 @@ fn the_gateway_messages_compile() {
         .unwrap();
     let (name, content) = &files[0];
     assert_eq!(name, "micro.api.rs");
-    for message in ["pub struct Pair", "pub struct Request", "pub struct Response", "pub struct Event"] {
+    for message in [
+        "pub struct Pair",
+        "pub struct Request",
+        "pub struct Response",
+        "pub struct Event",
+    ] {
         assert!(content.contains(message), "{message} missing");
     }
     assert!(content.contains("\"micro.api.Request\""));

@@ -1,11 +1,12 @@
 //! A call loop for counting instructions per call (the CI regression gate in
 //! `scripts/ir.sh` runs it under `valgrind --tool=callgrind`).
 //!
-//! One process, one current-thread runtime: a service on 127.0.0.1:0 and a client calling
-//! it `N` times over loopback with a 16-byte payload, on the transport given.
+//! One process, one current-thread runtime: a service on 127.0.0.1:0 (or an in-process name)
+//! and a client calling it `N` times with a 16-byte payload, on the transport given, with no
+//! middleware or with one no-op handler wrapper (a closure, or a tower layer).
 //!
 //! ```text
-//! cargo run --release -p micro-runtime --example ir -- native 2000
+//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer]
 //! ```
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use micro_runtime::client::{ClientOptions, TransportPolicy};
 use micro_runtime::registry::MemoryRegistry;
-use micro_runtime::server::Router;
+use micro_runtime::server::{HandlerWrapper, Router};
 use micro_runtime::{Client, Service};
 
 /// The echo message: a payload of bytes.
@@ -27,22 +28,38 @@ impl micro_runtime::codec::ProstSerde for Payload {}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let transport = TransportPolicy::from_name(&args.next().unwrap_or_else(|| "native".into()))?;
+    let name = args.next().unwrap_or_else(|| "native".into());
+    let transport = TransportPolicy::from_name(&name)?;
     let calls: u32 = args.next().unwrap_or_else(|| "1000".into()).parse()?;
+    let middleware = args.next().unwrap_or_else(|| "none".into());
+    // Servers serve native and gRPC on TCP, or listen in this process for `memory`.
+    let server_transport = if name == "memory" { "memory" } else { "auto" };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let registry = MemoryRegistry::new();
-        let running = Service::builder("ir")
+        let mut builder = Service::builder("ir")
             .ignore_env()
             .registry(Arc::new(registry.clone()))
             .address("127.0.0.1:0")
+            .flags(["--transport", server_transport])
             .shutdown_delay(Duration::ZERO)
-            .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }))
-            .build()?
-            .start()
-            .await?;
+            .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }));
+        builder = match middleware.as_str() {
+            "none" => builder,
+            "wrapper" => builder.wrap(HandlerWrapper::new(|req, next| async move {
+                next.call(req).await
+            })),
+            "layer" => builder.layer(tower::layer::util::Identity::new()),
+            other => {
+                return Err(micro_runtime::Error::bad_request(
+                    "ir",
+                    format!("unknown middleware {other:?}: none, wrapper or layer"),
+                ));
+            }
+        };
+        let running = builder.build()?.start().await?;
         let mut options = ClientOptions::default();
         options.transport = transport;
         let client = Client::with_options(Arc::new(registry), options);

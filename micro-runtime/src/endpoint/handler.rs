@@ -493,6 +493,8 @@ pub(crate) async fn with_deadline<T>(
 ) -> Result<T> {
     match expiry {
         Some(expiry) => tokio::select! {
+            // The work first: a call that finishes as its deadline fires has finished.
+            biased;
             result = work => result,
             () = expiry => Err(deadline_error(endpoint)),
         },

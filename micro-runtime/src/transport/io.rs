@@ -23,6 +23,16 @@ pub(crate) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     /// Split into halves that a reader task and a writer task own.
     fn into_halves(self: Box<Self>) -> (ReadHalf, WriteHalf);
+
+    /// Look at the next bytes without taking them, where the stream can (a TCP socket can);
+    /// `None` where it cannot.
+    fn poll_peek(
+        &mut self,
+        _cx: &mut Context<'_>,
+        _buf: &mut ReadBuf<'_>,
+    ) -> Option<Poll<io::Result<usize>>> {
+        None
+    }
 }
 
 impl Io for TcpStream {
@@ -30,6 +40,14 @@ impl Io for TcpStream {
         // Owned halves of a TCP stream need no lock between them.
         let (rd, wr) = (*self).into_split();
         (Box::new(rd), Box::new(wr))
+    }
+
+    fn poll_peek(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Option<Poll<io::Result<usize>>> {
+        Some(TcpStream::poll_peek(self, cx, buf))
     }
 }
 

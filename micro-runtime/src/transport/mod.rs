@@ -156,7 +156,7 @@ impl Acceptor for Sniff {
 
     fn serve(
         &self,
-        mut io: Box<dyn Io>,
+        io: Box<dyn Io>,
         peer: Option<SocketAddr>,
         dispatch: Arc<Dispatch>,
         shutdown: watch::Receiver<bool>,
@@ -166,24 +166,47 @@ impl Acceptor for Sniff {
         }
         let acceptors = self.acceptors.clone();
         Box::pin(async move {
-            let mut first = BytesMut::with_capacity(4096);
-            let read = tokio::time::timeout(FIRST_BYTE_WAIT, io.read_buf(&mut first)).await;
-            if !matches!(read, Ok(Ok(n)) if n > 0) {
+            let Some((first, io)) = first_byte(io).await else {
                 tracing::debug!(?peer, "connection closed before its first byte");
                 return;
-            }
-            let Some(acceptor) = acceptors.iter().find(|a| a.claims(first[0])) else {
-                tracing::debug!(
-                    ?peer,
-                    first = first[0],
-                    "no transport speaks this connection"
-                );
+            };
+            let Some(acceptor) = acceptors.iter().find(|a| a.claims(first)) else {
+                tracing::debug!(?peer, first, "no transport speaks this connection");
                 return;
             };
-            let io: Box<dyn Io> = Box::new(Rewind::new(first.freeze(), io));
             acceptor.serve(io, peer, dispatch, shutdown).await;
         })
     }
+}
+
+/// The first byte of `io` and the stream to serve: peeked where the stream can peek (TCP),
+/// else read and handed back in front of the rest ([`Rewind`]). `None` when the peer sent
+/// nothing within [`FIRST_BYTE_WAIT`].
+async fn first_byte(mut io: Box<dyn Io>) -> Option<(u8, Box<dyn Io>)> {
+    let mut byte = [0u8; 1];
+    let peeked = tokio::time::timeout(
+        FIRST_BYTE_WAIT,
+        std::future::poll_fn(|cx| {
+            let mut buf = tokio::io::ReadBuf::new(&mut byte);
+            io.poll_peek(cx, &mut buf)
+                .map(|poll| poll.map(|r| r.map(|_| buf.filled().len())))
+                .unwrap_or(std::task::Poll::Ready(Ok(usize::MAX)))
+        }),
+    )
+    .await;
+    match peeked {
+        Ok(Ok(1)) => return Some((byte[0], io)),
+        Ok(Ok(usize::MAX)) => {}
+        _ => return None,
+    }
+    // The stream cannot peek: read what has come and give it back first.
+    let mut first = BytesMut::with_capacity(4096);
+    let read = tokio::time::timeout(FIRST_BYTE_WAIT, io.read_buf(&mut first)).await;
+    if !matches!(read, Ok(Ok(n)) if n > 0) {
+        return None;
+    }
+    let byte = first[0];
+    Some((byte, Box::new(Rewind::new(first.freeze(), io))))
 }
 
 /// The error for an address a dialer cannot reach.

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::commands::CliError;
+use crate::error::CliError;
 
 /// Write `text` to stdout; a closed pipe (`micro services | head -1`) is not an error.
 pub(crate) fn print(text: &str) {

@@ -12,10 +12,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use micro_runtime::client::{ClientOptions, TransportPolicy};
 use micro_runtime::registry::MemoryRegistry;
 use micro_runtime::server::{HandlerWrapper, Router};
-use micro_runtime::{Client, Service};
+use micro_runtime::{Client, Service, Settings};
 
 /// The echo message: a payload of bytes.
 #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
@@ -29,7 +28,9 @@ impl micro_runtime::codec::ProstSerde for Payload {}
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "native".into());
-    let transport = TransportPolicy::from_name(&name)?;
+    let mut settings = Settings::default();
+    settings.apply_args(["--transport", &name])?;
+    let client_options = settings.client_options()?;
     let calls: u32 = args.next().unwrap_or_else(|| "1000".into()).parse()?;
     let middleware = args.next().unwrap_or_else(|| "none".into());
     // Servers serve native and gRPC on TCP, or listen in this process for `memory`.
@@ -60,9 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         let running = builder.build()?.start().await?;
-        let mut options = ClientOptions::default();
-        options.transport = transport;
-        let client = Client::with_options(Arc::new(registry), options);
+        let client = Client::with_options(Arc::new(registry), client_options);
         let req = Payload { data: vec![7; 16] };
         // Connections, caches and buffers settle before the counted calls.
         for _ in 0..100 {

@@ -69,6 +69,10 @@ pub use options::Settings;
 pub use service::{RunningService, Service, ServiceBuilder};
 pub use wire::DEFAULT_MAX_MESSAGE_SIZE;
 
+/// A boxed, `Send` future: what the runtime's object-safe traits (registry, broker,
+/// middleware, transports) return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 #[doc(hidden)]
 pub mod __private {
     pub use prost;

@@ -78,7 +78,8 @@ pub struct Settings {
     pub client_retries: u32,
     /// Log filter for binaries (`info`, `debug`, `micro_runtime=trace` ...).
     pub log_level: Option<String>,
-    /// Home of the embedded registry (default `~/.micro`).
+    /// Home of the embedded registry (`MICRO_HOME`); empty means `~/.micro`, resolved when
+    /// an engine that keeps files is built.
     pub home: PathBuf,
 }
 
@@ -103,15 +104,8 @@ impl Default for Settings {
             client_request_timeout: Duration::from_secs(30),
             client_retries: 1,
             log_level: None,
-            home: default_home(),
+            home: PathBuf::new(),
         }
-    }
-}
-
-fn default_home() -> PathBuf {
-    match std::env::var_os("HOME") {
-        Some(home) if !home.is_empty() => PathBuf::from(home).join(".micro"),
-        _ => std::env::temp_dir().join("micro"),
     }
 }
 

@@ -12,8 +12,8 @@ mod services;
 mod stream;
 mod subscribe;
 
-use micro::options::Settings;
 use micro::Client;
+use micro::options::Settings;
 
 pub(crate) use crate::error::CliError;
 

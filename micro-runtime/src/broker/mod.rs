@@ -54,11 +54,11 @@ mod http;
 mod memory;
 #[cfg(feature = "nats")]
 mod nats;
+mod options;
 mod typed;
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -72,6 +72,7 @@ pub use http::{HTTP_BROKER_SERVICE, HttpBroker, HttpBrokerOptions};
 pub use memory::MemoryBroker;
 #[cfg(feature = "nats")]
 pub use nats::{NatsBroker, NatsMode};
+pub use options::SubscribeOptions;
 pub use typed::{Publisher, Subscriber};
 
 const ID: &str = "micro.broker";
@@ -87,8 +88,7 @@ pub const HEADER_TIMESTAMP: &str = "micro-timestamp";
 /// Header on dead letters: why the message was dead-lettered.
 pub const HEADER_ERROR: &str = "micro-error";
 
-/// A boxed, `Send` future, as broker methods return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// A message: headers (id, topic, content type, timestamp and the caller's metadata) and a
 /// body (go-micro's `broker.Message`).
@@ -287,138 +287,6 @@ where
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
     Arc::new(move |event| Box::pin(f(event)))
-}
-
-/// How a subscription receives messages.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct SubscribeOptions {
-    /// The queue group; `None` for a broadcast subscription.
-    pub queue: Option<String>,
-    /// Settle each message by the handler's result (default true). When false the handler
-    /// settles it through the [`Event`]; a message it leaves unsettled is acknowledged
-    /// (on engines that redeliver by themselves, it is redelivered after the ack wait).
-    pub auto_ack: bool,
-    /// How many messages are handled at once (default 1: in order).
-    pub concurrency: usize,
-    /// How many times a message is delivered before it is dead-lettered (default 5).
-    pub max_deliver: u32,
-    /// The first redelivery delay; it doubles with each attempt up to 10 s (default 100 ms).
-    pub retry_backoff: Duration,
-    /// How long an engine that redelivers by itself (JetStream) waits for an
-    /// acknowledgement before it delivers again (default 30 s).
-    pub ack_wait: Duration,
-    /// Messages waiting for a handler; when full, delivery slows down to the handler's pace
-    /// (default 1024).
-    pub buffer: usize,
-    /// A topic dead letters are published to (with the reason in the `micro-error`
-    /// header); when `None` they are logged and counted only.
-    pub dead_letter: Option<String>,
-}
-
-impl Default for SubscribeOptions {
-    fn default() -> SubscribeOptions {
-        SubscribeOptions {
-            queue: None,
-            auto_ack: true,
-            concurrency: 1,
-            max_deliver: 5,
-            retry_backoff: Duration::from_millis(100),
-            ack_wait: Duration::from_secs(30),
-            buffer: 1024,
-            dead_letter: None,
-        }
-    }
-}
-
-impl SubscribeOptions {
-    /// A subscription in queue group `name`: each message goes to one member of the group.
-    pub fn queue(name: impl Into<String>) -> SubscribeOptions {
-        SubscribeOptions {
-            queue: Some(name.into()),
-            ..SubscribeOptions::default()
-        }
-    }
-
-    /// A broadcast subscription: every message.
-    pub fn broadcast() -> SubscribeOptions {
-        SubscribeOptions::default()
-    }
-
-    /// Handle up to `n` messages at once.
-    #[must_use]
-    pub fn concurrency(mut self, n: usize) -> SubscribeOptions {
-        self.concurrency = n.max(1);
-        self
-    }
-
-    /// Deliver a message at most `n` times.
-    #[must_use]
-    pub fn max_deliver(mut self, n: u32) -> SubscribeOptions {
-        self.max_deliver = n.max(1);
-        self
-    }
-
-    /// The first redelivery delay.
-    #[must_use]
-    pub fn retry_backoff(mut self, delay: Duration) -> SubscribeOptions {
-        self.retry_backoff = delay;
-        self
-    }
-
-    /// The acknowledgement wait of engines that redeliver by themselves.
-    #[must_use]
-    pub fn ack_wait(mut self, wait: Duration) -> SubscribeOptions {
-        self.ack_wait = wait;
-        self
-    }
-
-    /// Let the handler settle messages through the [`Event`].
-    #[must_use]
-    pub fn manual_ack(mut self) -> SubscribeOptions {
-        self.auto_ack = false;
-        self
-    }
-
-    /// Publish dead letters to `topic`.
-    #[must_use]
-    pub fn dead_letter(mut self, topic: impl Into<String>) -> SubscribeOptions {
-        self.dead_letter = Some(topic.into());
-        self
-    }
-
-    /// How many messages may wait for a handler.
-    #[must_use]
-    pub fn buffer(mut self, n: usize) -> SubscribeOptions {
-        self.buffer = n.max(1);
-        self
-    }
-
-    pub(crate) fn validate(&self) -> Result<()> {
-        if let Some(queue) = &self.queue {
-            let ok = !queue.is_empty()
-                && queue.len() <= 200
-                && queue
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-            if !ok {
-                return Err(Error::bad_request(
-                    ID,
-                    format!("invalid queue group {queue:?}: use letters, digits, '.', '-' and '_'"),
-                ));
-            }
-        }
-        if let Some(topic) = &self.dead_letter {
-            validate_topic(topic)?;
-        }
-        Ok(())
-    }
-
-    /// The delay before redelivery number `attempt + 1`.
-    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        (self.retry_backoff * factor).min(Duration::from_secs(10))
-    }
 }
 
 /// Counters of one subscription.

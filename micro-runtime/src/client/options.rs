@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::codec::Format;
 use crate::context::Metadata;
-use crate::error::{Error, Result};
 use crate::registry::Node;
 use crate::selector::{Filter, Strategy};
 use crate::wire::DEFAULT_MAX_MESSAGE_SIZE;
@@ -31,13 +30,17 @@ pub struct ClientOptions {
     pub transport: TransportPolicy,
 }
 
-/// Which transport a client uses to reach a node.
+/// Which transport a client uses to reach a node (`MICRO_TRANSPORT`: the [plugin
+/// table](crate::plugins) maps the names).
 ///
 /// ```
 /// use micro_runtime::client::TransportPolicy;
-/// assert_eq!(TransportPolicy::from_name("native")?, TransportPolicy::Native);
-/// assert!(TransportPolicy::from_name("carrier-pigeon").is_err());
-/// # Ok::<(), micro_runtime::Error>(())
+/// use micro_runtime::registry::Node;
+///
+/// let node = Node::new("a", "10.0.0.7:9000").with_metadata("transport", "native,grpc");
+/// assert_eq!(TransportPolicy::Auto.transport_for(&node), "native");
+/// assert_eq!(TransportPolicy::Grpc.transport_for(&node), "grpc");
+/// assert_eq!(TransportPolicy::Auto.transport_for(&Node::new("b", "memory:greeter-1")), "memory");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,20 +61,6 @@ pub enum TransportPolicy {
 }
 
 impl TransportPolicy {
-    /// The policy named `auto`, `grpc`, `native` or `memory`.
-    pub fn from_name(name: &str) -> Result<TransportPolicy> {
-        match name {
-            "auto" => Ok(TransportPolicy::Auto),
-            "grpc" => Ok(TransportPolicy::Grpc),
-            "native" => Ok(TransportPolicy::Native),
-            "memory" => Ok(TransportPolicy::Memory),
-            other => Err(Error::bad_request(
-                "micro.config",
-                format!("unknown transport {other:?}: use auto, grpc, native or memory"),
-            )),
-        }
-    }
-
     /// The name of the transport calls to `node` take.
     pub fn transport_for(self, node: &Node) -> &'static str {
         match self {

@@ -25,12 +25,12 @@ type Decoded =
 /// and the server reflection.
 #[derive(Debug)]
 pub struct Descriptors {
-    source: Source,
+    source: Encoded,
     decoded: OnceLock<Decoded>,
 }
 
 #[derive(Debug)]
-enum Source {
+enum Encoded {
     Bytes(&'static [u8]),
     Base64(&'static str),
 }
@@ -39,7 +39,7 @@ impl Descriptors {
     /// Wrap an encoded `FileDescriptorSet` (decoded on first use).
     pub const fn new(bytes: &'static [u8]) -> Descriptors {
         Descriptors {
-            source: Source::Bytes(bytes),
+            source: Encoded::Bytes(bytes),
             decoded: OnceLock::new(),
         }
     }
@@ -48,7 +48,7 @@ impl Descriptors {
     /// plain text).
     pub const fn base64(text: &'static str) -> Descriptors {
         Descriptors {
-            source: Source::Base64(text),
+            source: Encoded::Base64(text),
             decoded: OnceLock::new(),
         }
     }
@@ -58,8 +58,8 @@ impl Descriptors {
         self.decoded
             .get_or_init(|| {
                 let bytes: std::borrow::Cow<'static, [u8]> = match self.source {
-                    Source::Bytes(b) => b.into(),
-                    Source::Base64(text) => {
+                    Encoded::Bytes(b) => b.into(),
+                    Encoded::Base64(text) => {
                         use base64::Engine as _;
                         base64::engine::general_purpose::STANDARD
                             .decode(text)

@@ -30,7 +30,7 @@ use crate::wire::status;
 const ID: &str = "micro.server";
 
 /// A boxed, `Send` future.
-pub(crate) type BoxFuture<T> = crate::middleware::BoxFuture<T>;
+type BoxFuture<T> = crate::BoxFuture<'static, T>;
 
 /// The request of a call as the server hands it to a handler, and as handler wrappers see it:
 /// the context (endpoint, deadline, metadata, caller), the wire format and the message.

@@ -37,7 +37,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 
@@ -45,8 +44,8 @@ use crate::error::{BoxError, Error, Failure, Result};
 
 const ID: &str = "micro.middleware";
 
-/// A boxed, `Send` future, as middleware returns.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+/// What the rest of a chain returns.
+type Reply<T> = crate::BoxFuture<'static, Result<T>>;
 
 /// The rest of a chain: call it to go on. Cheap to clone.
 ///
@@ -59,7 +58,7 @@ pub struct Next<Req, Resp> {
 
 enum Inner<Req, Resp> {
     /// A function: always ready.
-    Fn(Arc<dyn Fn(Req) -> BoxFuture<Result<Resp>> + Send + Sync>),
+    Fn(Arc<dyn Fn(Req) -> Reply<Resp> + Send + Sync>),
     /// A tower service: each clone gets its own copy of `template` (a concurrency limit's
     /// permit belongs to one call), made ready before it is called.
     Service {
@@ -98,9 +97,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Next<Req, Resp> {
     }
 
     /// A chain that ends in `f`, which already returns a boxed future.
-    pub(crate) fn boxed(
-        f: impl Fn(Req) -> BoxFuture<Result<Resp>> + Send + Sync + 'static,
-    ) -> Next<Req, Resp> {
+    pub(crate) fn boxed(f: impl Fn(Req) -> Reply<Resp> + Send + Sync + 'static) -> Next<Req, Resp> {
         Next {
             inner: Inner::Fn(Arc::new(f)),
         }
@@ -117,7 +114,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Next<Req, Resp> {
     }
 
     /// Go on down the chain with `req`.
-    pub fn call(&self, req: Req) -> BoxFuture<Result<Resp>> {
+    pub fn call(&self, req: Req) -> Reply<Resp> {
         match &self.inner {
             Inner::Fn(f) => f(req),
             Inner::Service { template, .. } => {
@@ -137,7 +134,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Next<Req, Resp> {
 impl<Req: Send + 'static, Resp: Send + 'static> tower::Service<Req> for Next<Req, Resp> {
     type Response = Resp;
     type Error = Error;
-    type Future = BoxFuture<Result<Resp>>;
+    type Future = Reply<Resp>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<()>> {
         match &mut self.inner {
@@ -173,7 +170,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> tower::Service<Req> for Next<Req
 /// A tower service with its types erased.
 trait DynService<Req, Resp>: Send {
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<()>>;
-    fn call(&mut self, req: Req) -> BoxFuture<Result<Resp>>;
+    fn call(&mut self, req: Req) -> Reply<Resp>;
     fn clone_box(&self) -> Box<dyn DynService<Req, Resp>>;
 }
 
@@ -187,7 +184,7 @@ where
         tower::Service::poll_ready(self, cx).map_err(|e| from_tower(e.into()))
     }
 
-    fn call(&mut self, req: Req) -> BoxFuture<Result<Resp>> {
+    fn call(&mut self, req: Req) -> Reply<Resp> {
         let fut = tower::Service::call(self, req);
         Box::pin(async move { fut.await.map_err(|e| from_tower(e.into())) })
     }

@@ -42,8 +42,7 @@ pub use memory::MemoryRegistry;
 
 pub(crate) const ID: &str = "micro.registry";
 
-/// A boxed, `Send` future, as registry methods return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// A service: one version of a named service and the nodes running it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,8 @@
 //! types anywhere in it): they live here, in the service layer, because building engines by
 //! name needs every concept below.
 
+use std::path::PathBuf;
+
 use crate::broker::SharedBroker;
 use crate::client::{Client, ClientOptions, TransportPolicy};
 use crate::error::Result;
@@ -16,6 +18,18 @@ use crate::registry::SharedRegistry;
 /// The `MICRO_*` environment variables.
 pub(crate) fn env(key: &str) -> Option<String> {
     std::env::var(key).ok()
+}
+
+/// Where embedded engines keep their files: `MICRO_HOME` as set, else `~/.micro` (or a
+/// `micro` directory under the system's temporary directory when there is no home).
+fn home(settings: &Settings) -> PathBuf {
+    if !settings.home.as_os_str().is_empty() {
+        return settings.home.clone();
+    }
+    match std::env::var_os("HOME") {
+        Some(home) if !home.is_empty() => PathBuf::from(home).join(".micro"),
+        _ => std::env::temp_dir().join("micro"),
+    }
 }
 
 impl Settings {
@@ -32,7 +46,7 @@ impl Settings {
             &self.registry,
             &Spec {
                 address: self.registry_address.as_deref(),
-                home: &self.home,
+                home: &home(self),
                 registry: None,
             },
         )
@@ -44,7 +58,7 @@ impl Settings {
             &self.broker,
             &Spec {
                 address: self.broker_address.as_deref(),
-                home: &self.home,
+                home: &home(self),
                 registry: Some(registry),
             },
         )

@@ -38,11 +38,9 @@ use crate::endpoint::Dispatch;
 use crate::error::{Error, Result};
 use crate::wire::recv::PendingHead;
 
-pub(crate) use io::{Io, Listener, Rewind, TcpDialer};
+pub(crate) use crate::BoxFuture;
 
-/// A boxed, `Send` future borrowing for `'a`.
-pub(crate) type BoxFuture<'a, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub(crate) use io::{Io, Listener, Rewind, TcpDialer};
 
 /// Where the byte stream of a new connection comes from: TCP, an in-process pipe, or (later)
 /// TLS over one of them.

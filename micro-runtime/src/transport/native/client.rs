@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http_body::Frame;
@@ -17,9 +16,7 @@ use super::{
 use crate::context::Metadata;
 use crate::error::{Code, Error, Failure, Result};
 use crate::transport::io::ReadHalf;
-use crate::transport::{
-    BoxFuture, CallHead, Connection, Connector, Dialer, Io, StreamStart, UnaryReply, dial_error,
-};
+use crate::transport::{CallHead, Io, StreamStart, UnaryReply};
 use crate::wire::body::coalesce;
 use crate::wire::frame::{Decoder, too_large};
 use crate::wire::recv::{PendingHead, RecvBody, ResponseHead, Side};
@@ -568,83 +565,5 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
                 return;
             }
         }
-    }
-}
-
-/// Makes native-transport connections over a dialer's byte streams (TCP for `native`, an
-/// in-process pipe for `memory`).
-#[derive(Debug)]
-pub(crate) struct NativeConnector {
-    name: &'static str,
-    dialer: Arc<dyn Dialer>,
-    connect_timeout: Duration,
-    max_recv: usize,
-}
-
-impl NativeConnector {
-    /// A connector advertised as `name`, dialing with `dialer`.
-    pub(crate) fn new(
-        name: &'static str,
-        dialer: Arc<dyn Dialer>,
-        connect_timeout: Duration,
-        max_recv: usize,
-    ) -> NativeConnector {
-        NativeConnector {
-            name,
-            dialer,
-            connect_timeout,
-            max_recv,
-        }
-    }
-}
-
-impl Connector for NativeConnector {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn connect<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, Result<Arc<dyn Connection>>> {
-        Box::pin(async move {
-            let dial = async {
-                let io = self
-                    .dialer
-                    .dial(addr)
-                    .await
-                    .map_err(|e| dial_error(addr, e))?;
-                Conn::handshake(io, addr, self.max_recv).await
-            };
-            let conn = tokio::time::timeout(self.connect_timeout, dial)
-                .await
-                .map_err(|_| {
-                    Error::unsent(
-                        "connect to",
-                        addr,
-                        format!("no answer within {:?}", self.connect_timeout),
-                    )
-                })??;
-            Ok(Arc::new(NativeConnection(conn)) as Arc<dyn Connection>)
-        })
-    }
-}
-
-/// A native connection as the client sees it.
-#[derive(Debug)]
-struct NativeConnection(Arc<Conn>);
-
-impl Connection for NativeConnection {
-    fn unary<'a>(
-        &'a self,
-        head: &'a CallHead<'a>,
-        frame: Bytes,
-    ) -> BoxFuture<'a, Result<UnaryReply>> {
-        Box::pin(self.0.unary(head, frame))
-    }
-
-    fn stream<'a>(&'a self, head: &'a CallHead<'a>) -> BoxFuture<'a, Result<StreamStart>> {
-        Box::pin(self.0.stream(head))
-    }
-
-    fn is_closed(&self) -> bool {
-        self.0.is_closed()
     }
 }

@@ -36,15 +36,12 @@
 //! with the window from `SETTINGS` and gets it back with `CREDIT` as the peer consumes.
 
 pub(crate) mod client;
+mod connector;
+mod io;
 pub(crate) mod server;
-
-use std::io::IoSlice;
-use std::sync::Mutex;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
-use tokio::io::AsyncWriteExt;
-use tokio::sync::Notify;
 
 use crate::codec::Format;
 use crate::context::Metadata;
@@ -52,7 +49,8 @@ use crate::error::{Error, Result};
 use crate::wire::recv::FrameSource;
 use crate::wire::status;
 
-pub(crate) use client::NativeConnector;
+pub(crate) use connector::NativeConnector;
+pub(crate) use io::{Frames, Read, Reader, Writer};
 pub(crate) use server::NativeAcceptor;
 
 /// What a client writes first. The leading zero byte can start neither an HTTP/1 request nor
@@ -83,22 +81,18 @@ pub(crate) const END: u8 = 1;
 pub(crate) const CANCELLED: u8 = 0;
 pub(crate) const REFUSED: u8 = 1;
 
-/// Payloads from this size on are written from their own buffer instead of being copied
-/// into the batch.
-const COPY_LIMIT: usize = 16 * 1024;
-
 /// A parsed frame header.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Head {
+pub(crate) struct FrameHeader {
     pub(crate) len: usize,
     pub(crate) kind: u8,
     pub(crate) flags: u8,
     pub(crate) stream: u32,
 }
 
-impl Head {
-    pub(crate) fn parse(b: &[u8]) -> Head {
-        Head {
+impl FrameHeader {
+    pub(crate) fn parse(b: &[u8]) -> FrameHeader {
+        FrameHeader {
             len: u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize,
             kind: b[4],
             flags: b[5],
@@ -197,268 +191,6 @@ pub(crate) fn read_headers(b: &[u8]) -> Result<HeaderMap> {
         }
     })?;
     Ok(map)
-}
-
-/// The outgoing half of a connection: callers append frames, one task writes them out in
-/// batches (every frame queued while a write is in progress goes out with the next one).
-#[derive(Debug, Default)]
-pub(crate) struct Writer {
-    state: Mutex<Batch>,
-    ready: Notify,
-}
-
-#[derive(Debug, Default)]
-struct Batch {
-    /// Large payloads and the bytes before them, in order.
-    chunks: Vec<Bytes>,
-    /// Bytes after the last chunk.
-    tail: BytesMut,
-    closed: bool,
-}
-
-impl Batch {
-    fn is_empty(&self) -> bool {
-        self.chunks.is_empty() && self.tail.is_empty()
-    }
-
-    fn header(&mut self, kind: u8, flags: u8, stream: u32, len: usize) {
-        if self.tail.capacity() - self.tail.len() < HEADER {
-            self.tail.reserve(4096);
-        }
-        self.tail.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
-        self.tail.put_u8(kind);
-        self.tail.put_u8(flags);
-        self.tail.put_u32(stream);
-    }
-
-    fn payload(&mut self, payload: Bytes) {
-        if payload.len() >= COPY_LIMIT {
-            if !self.tail.is_empty() {
-                let head = self.tail.split().freeze();
-                self.chunks.push(head);
-            }
-            self.chunks.push(payload);
-        } else {
-            self.tail.extend_from_slice(&payload);
-        }
-    }
-}
-
-impl Writer {
-    /// Queue frames with `f`; false when the connection is closed.
-    pub(crate) fn with(&self, f: impl FnOnce(&mut Frames<'_>)) -> bool {
-        let mut batch = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if batch.closed {
-            return false;
-        }
-        let was_empty = batch.is_empty();
-        f(&mut Frames(&mut batch));
-        if was_empty {
-            drop(batch);
-            self.ready.notify_one();
-        }
-        true
-    }
-
-    /// Queue one frame.
-    pub(crate) fn frame(&self, kind: u8, flags: u8, stream: u32, payload: Bytes) -> bool {
-        self.with(|f| f.frame(kind, flags, stream, payload))
-    }
-
-    /// Queue a frame with an empty payload.
-    pub(crate) fn signal(&self, kind: u8, flags: u8, stream: u32) -> bool {
-        self.with(|f| f.empty(kind, flags, stream))
-    }
-
-    /// Stop taking frames; the writer task ends once the queued ones are out.
-    pub(crate) fn close(&self) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
-        self.ready.notify_one();
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).closed
-    }
-
-    /// Write queued frames until the writer is closed and drained, or the socket fails.
-    pub(crate) async fn run<W: tokio::io::AsyncWrite + Unpin>(&self, mut io: W) {
-        let mut chunks: Vec<Bytes> = Vec::new();
-        let mut spare = BytesMut::with_capacity(16 * 1024);
-        loop {
-            let took = {
-                let mut batch = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                if batch.is_empty() {
-                    if batch.closed {
-                        break;
-                    }
-                    false
-                } else {
-                    std::mem::swap(&mut chunks, &mut batch.chunks);
-                    std::mem::swap(&mut spare, &mut batch.tail);
-                    true
-                }
-            };
-            if !took {
-                self.ready.notified().await;
-                continue;
-            }
-            let ok = if chunks.is_empty() {
-                io.write_all(&spare).await.is_ok()
-            } else {
-                chunks.push(spare.split().freeze());
-                write_chunks(&mut io, &mut chunks).await
-            };
-            chunks.clear();
-            spare.clear();
-            if !ok {
-                self.close();
-                break;
-            }
-        }
-        let _ = io.shutdown().await;
-    }
-}
-
-async fn write_chunks<W: tokio::io::AsyncWrite + Unpin>(io: &mut W, chunks: &mut [Bytes]) -> bool {
-    let mut at = 0;
-    while at < chunks.len() {
-        let slices: Vec<IoSlice<'_>> = chunks[at..]
-            .iter()
-            .filter(|c| !c.is_empty())
-            .take(64)
-            .map(|c| IoSlice::new(c))
-            .collect();
-        if slices.is_empty() {
-            return true;
-        }
-        let mut n = match io.write_vectored(&slices).await {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => n,
-        };
-        while n > 0 && at < chunks.len() {
-            let len = chunks[at].len();
-            if n >= len {
-                n -= len;
-                chunks[at].clear();
-                at += 1;
-            } else {
-                chunks[at].advance(n);
-                n = 0;
-            }
-        }
-        while at < chunks.len() && chunks[at].is_empty() {
-            at += 1;
-        }
-    }
-    true
-}
-
-/// Frames being queued under the writer's lock.
-pub(crate) struct Frames<'a>(&'a mut Batch);
-
-impl Frames<'_> {
-    /// A frame with `payload`.
-    pub(crate) fn frame(&mut self, kind: u8, flags: u8, stream: u32, payload: Bytes) {
-        self.0.header(kind, flags, stream, payload.len());
-        self.0.payload(payload);
-    }
-
-    /// A frame without payload.
-    pub(crate) fn empty(&mut self, kind: u8, flags: u8, stream: u32) {
-        self.0.header(kind, flags, stream, 0);
-    }
-
-    /// A frame whose payload `f` writes straight into the batch.
-    pub(crate) fn build(
-        &mut self,
-        kind: u8,
-        flags: u8,
-        stream: u32,
-        f: impl FnOnce(&mut BytesMut),
-    ) {
-        let at = self.0.tail.len();
-        self.0.header(kind, flags, stream, 0);
-        f(&mut self.0.tail);
-        let len = self.0.tail.len() - at - HEADER;
-        let len = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
-        self.0.tail[at..at + 4].copy_from_slice(&len);
-    }
-}
-
-/// Reads frames off a socket.
-pub(crate) struct Reader<R> {
-    io: R,
-    buf: BytesMut,
-    max: usize,
-}
-
-/// What the reader got.
-pub(crate) enum Read {
-    Frame(Head, Bytes),
-    /// A frame over the size limit; its payload was skipped.
-    TooLarge(Head),
-    /// The peer closed the connection (or it failed).
-    Closed,
-}
-
-impl<R: tokio::io::AsyncRead + Unpin> Reader<R> {
-    pub(crate) fn new(io: R, max: usize) -> Reader<R> {
-        Reader {
-            io,
-            buf: BytesMut::with_capacity(64 * 1024),
-            max,
-        }
-    }
-
-    async fn fill(&mut self, want: usize) -> bool {
-        use tokio::io::AsyncReadExt;
-        while self.buf.len() < want {
-            if self.buf.capacity() - self.buf.len() < 4096 {
-                self.buf.reserve((want - self.buf.len()).max(64 * 1024));
-            }
-            match self.io.read_buf(&mut self.buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(_) => {}
-            }
-        }
-        true
-    }
-
-    /// The next frame.
-    pub(crate) async fn next(&mut self) -> Read {
-        if !self.fill(HEADER).await {
-            return Read::Closed;
-        }
-        let head = Head::parse(&self.buf[..HEADER]);
-        if head.len > self.max {
-            self.buf.advance(HEADER);
-            let mut left = head.len;
-            while left > 0 {
-                if self.buf.is_empty() && !self.fill(1).await {
-                    return Read::Closed;
-                }
-                let n = left.min(self.buf.len());
-                self.buf.advance(n);
-                left -= n;
-            }
-            return Read::TooLarge(head);
-        }
-        if !self.fill(HEADER + head.len).await {
-            return Read::Closed;
-        }
-        self.buf.advance(HEADER);
-        let payload = self.buf.split_to(head.len).freeze();
-        Read::Frame(head, payload)
-    }
-
-    /// Read and check the client preface.
-    pub(crate) async fn preface(&mut self) -> bool {
-        if !self.fill(PREFACE.len()).await || &self.buf[..PREFACE.len()] != PREFACE {
-            return false;
-        }
-        self.buf.advance(PREFACE.len());
-        true
-    }
 }
 
 /// Grants a stream's sender more credit as the receiver consumes its data.

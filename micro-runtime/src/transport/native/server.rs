@@ -207,7 +207,7 @@ fn on_frame(
     conn: &Arc<Conn>,
     pending: &mut HashMap<u32, Pending>,
     draining: bool,
-    head: super::Head,
+    head: super::FrameHeader,
     payload: Bytes,
 ) {
     let id = head.stream;
@@ -300,7 +300,7 @@ fn on_frame(
     }
 }
 
-fn on_too_large(conn: &Arc<Conn>, pending: &mut HashMap<u32, Pending>, head: super::Head) {
+fn on_too_large(conn: &Arc<Conn>, pending: &mut HashMap<u32, Pending>, head: super::FrameHeader) {
     let max = conn.shared.limits.max_recv;
     let err = match head.kind {
         kind::HEADERS => Error::from_code(

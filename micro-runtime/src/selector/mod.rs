@@ -15,8 +15,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+mod filter;
+
 use crate::error::{Error, Result};
 use crate::registry::{Node, Service, SharedRegistry, WatchOptions};
+
+pub use filter::Filter;
 
 const ID: &str = "micro.client";
 
@@ -29,7 +33,8 @@ const CACHE_TTL: Duration = Duration::from_secs(30);
 /// Cache lifetime while the registry watch is not running.
 const CACHE_TTL_UNWATCHED: Duration = Duration::from_secs(1);
 
-/// How a node is picked among the candidates.
+/// How a node is picked among the candidates (`MICRO_SELECTOR`: the [plugin
+/// table](crate::plugins) maps the names).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Strategy {
@@ -38,82 +43,6 @@ pub enum Strategy {
     Random,
     /// In turn.
     RoundRobin,
-}
-
-impl Strategy {
-    /// The strategy called `name` (`random`, `roundrobin`).
-    pub fn from_name(name: &str) -> Result<Strategy> {
-        match name {
-            "" | "random" => Ok(Strategy::Random),
-            "roundrobin" | "round_robin" | "round-robin" => Ok(Strategy::RoundRobin),
-            other => Err(Error::bad_request(
-                ID,
-                format!("unknown selector strategy {other:?}: use random or roundrobin"),
-            )),
-        }
-    }
-}
-
-type Predicate = Arc<dyn Fn(&Service, &Node) -> bool + Send + Sync>;
-
-/// Keeps only some nodes.
-///
-/// ```
-/// use micro_runtime::selector::Filter;
-/// let filters = [Filter::version("1.0.0"), Filter::metadata("region", "eu"), Filter::endpoint("Greeter.Hello")];
-/// ```
-#[derive(Clone)]
-pub struct Filter {
-    what: String,
-    keep: Predicate,
-}
-
-impl fmt::Debug for Filter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.what)
-    }
-}
-
-impl Filter {
-    /// Nodes of this service version.
-    pub fn version(version: impl Into<String>) -> Filter {
-        let version = version.into();
-        Filter {
-            what: format!("version {version}"),
-            keep: Arc::new(move |svc, _| svc.version == version),
-        }
-    }
-
-    /// Nodes whose metadata (or whose service's metadata) has `key` set to `value`.
-    pub fn metadata(key: impl Into<String>, value: impl Into<String>) -> Filter {
-        let (key, value) = (key.into(), value.into());
-        Filter {
-            what: format!("metadata {key}={value}"),
-            keep: Arc::new(move |svc, node| {
-                node.metadata.get(&key).or_else(|| svc.metadata.get(&key)) == Some(&value)
-            }),
-        }
-    }
-
-    /// Nodes of service versions that declare the endpoint.
-    pub fn endpoint(name: impl Into<String>) -> Filter {
-        let name = name.into();
-        Filter {
-            what: format!("endpoint {name}"),
-            keep: Arc::new(move |svc, _| svc.endpoint(&name).is_some()),
-        }
-    }
-
-    /// Any rule.
-    pub fn custom(
-        what: impl Into<String>,
-        keep: impl Fn(&Service, &Node) -> bool + Send + Sync + 'static,
-    ) -> Filter {
-        Filter {
-            what: what.into(),
-            keep: Arc::new(keep),
-        }
-    }
 }
 
 /// What happened on a node, for [`Selector::mark`].

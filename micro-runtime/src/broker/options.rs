@@ -13,7 +13,7 @@ pub struct SubscribeOptions {
     /// The queue group; `None` for a broadcast subscription.
     pub queue: Option<String>,
     /// Settle each message by the handler's result (default true). When false the handler
-    /// settles it through the [`Event`]; a message it leaves unsettled is acknowledged
+    /// settles it through the [`Event`](super::Event); a message it leaves unsettled is acknowledged
     /// (on engines that redeliver by themselves, it is redelivered after the ack wait).
     pub auto_ack: bool,
     /// How many messages are handled at once (default 1: in order).
@@ -90,7 +90,7 @@ impl SubscribeOptions {
         self
     }
 
-    /// Let the handler settle messages through the [`Event`].
+    /// Let the handler settle messages through the [`Event`](super::Event).
     #[must_use]
     pub fn manual_ack(mut self) -> SubscribeOptions {
         self.auto_ack = false;

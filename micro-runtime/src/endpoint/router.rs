@@ -67,6 +67,19 @@ impl Router {
         &self.routes
     }
 
+    /// The full service names (`greeter.Greeter`) of the endpoints, in order of first use.
+    pub(crate) fn service_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for route in &self.routes {
+            let path = route.path();
+            let name = path[1..].split('/').next().unwrap_or_default();
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+        names
+    }
+
     /// Keep every endpoint out of the registry (framework services such as health checks).
     #[must_use]
     pub fn internal(mut self) -> Router {

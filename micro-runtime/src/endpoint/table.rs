@@ -34,7 +34,6 @@ impl RouteTable {
     pub(crate) fn build(router: &Router, wrappers: &[HandlerWrapper]) -> Result<RouteTable> {
         let mut by_path = HashMap::new();
         let mut by_name: HashMap<String, Arc<Route>> = HashMap::new();
-        let mut services = Vec::new();
         for route in &router.routes {
             route.validate()?;
             let route = Arc::new(wrapped(route, wrappers));
@@ -47,22 +46,12 @@ impl RouteTable {
             by_name
                 .entry(route.name.clone())
                 .or_insert_with(|| route.clone());
-            let full = route.path();
-            let svc = full[1..].split('/').next().unwrap_or_default().to_owned();
-            if !services.contains(&svc) {
-                services.push(svc);
-            }
         }
         Ok(RouteTable {
             by_path,
             by_name,
-            services,
+            services: router.service_names(),
         })
-    }
-
-    /// Full service names (`greeter.Greeter`) served.
-    pub(crate) fn services(&self) -> &[String] {
-        &self.services
     }
 
     pub(crate) fn lookup(&self, path: &str) -> RouteMatch {

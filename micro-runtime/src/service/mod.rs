@@ -289,7 +289,7 @@ impl ServiceBuilder {
         validate_name(&name)?;
         let version = settings.server_version.clone().unwrap_or(self.version);
         // Checks every route now, so a bad one fails the build rather than the start.
-        RouteTable::build(&self.router, &self.handler_wrappers)?;
+        RouteTable::build(&self.router, &[])?;
         let transport = plugins::transport(&settings.transport)?;
         let registry = match self.registry {
             Some(r) => r,

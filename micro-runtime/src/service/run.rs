@@ -157,8 +157,7 @@ impl Service {
     /// Step 3: the route table the transports serve: the service's endpoints (with its
     /// wrappers) plus the framework's health and reflection services.
     fn dispatch(&self) -> Result<(Arc<Dispatch>, Health)> {
-        let own = RouteTable::build(&self.router, &[])?;
-        let mut names: HashSet<String> = own.services().iter().cloned().collect();
+        let mut names: HashSet<String> = self.router.service_names().into_iter().collect();
         names.insert(self.name.clone());
         names.extend(reflection::SERVICES.iter().map(|s| (*s).to_owned()));
         let health = Health::new(names);
@@ -168,7 +167,7 @@ impl Service {
             .iter()
             .filter_map(|r| r.descriptors)
             .collect();
-        let services = RouteTable::build(&router, &[])?.services().to_vec();
+        let services = router.service_names();
         let router: Router = router.merge(Reflection::new(descriptors, services).router());
         let dispatch = Arc::new(Dispatch {
             table: RouteTable::build(&router, &self.handler_wrappers)?,

@@ -60,7 +60,7 @@ impl Health {
     pub(crate) fn router(&self) -> Router {
         Router::new()
             .merge(pb::health_server::HealthServer::new(self.clone()))
-            .internal()
+            .framework()
     }
 }
 

@@ -62,10 +62,18 @@ impl<T> Engine<T> {
 pub(crate) const REGISTRIES: &[Engine<SharedRegistry>] = &[
     Engine {
         name: "local",
-        aliases: &[],
+        aliases: &[""],
         feature: None,
         build: Some(|spec| {
             let dir = match spec.address {
+                Some(dir) if looks_like_host_port(dir) => {
+                    return Err(Error::bad_request(
+                        ID,
+                        format!(
+                            "registry address {dir:?} looks like host:port, but the local registry takes a directory; set MICRO_REGISTRY to the registry that listens there, or unset MICRO_REGISTRY_ADDRESS"
+                        ),
+                    ));
+                }
                 Some(dir) => Path::new(dir).to_path_buf(),
                 None => spec.home.join("registry"),
             };
@@ -84,7 +92,7 @@ pub(crate) const REGISTRIES: &[Engine<SharedRegistry>] = &[
 pub(crate) const BROKERS: &[Engine<SharedBroker>] = &[
     Engine {
         name: "http",
-        aliases: &[],
+        aliases: &[""],
         feature: None,
         build: Some(|spec| {
             let registry = spec.registry.ok_or_else(|| {
@@ -359,6 +367,16 @@ pub(crate) fn transport(name: &str) -> Result<TransportPlan> {
     })
 }
 
+/// `host:port` (a network address where a path was wanted).
+fn looks_like_host_port(text: &str) -> bool {
+    match text.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.contains('/') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
 /// The `memory` registry called `name` in this process: every service and client of the
 /// process that names it shares it.
 fn shared_memory_registry(name: &str) -> MemoryRegistry {
@@ -405,6 +423,25 @@ mod tests {
             "{}",
             err.detail()
         );
+    }
+
+    #[test]
+    fn the_local_registry_takes_a_directory_not_a_network_address() {
+        let spec = |address| Spec {
+            address,
+            home: Path::new("/nonexistent-home"),
+            registry: None,
+        };
+        let err = registry("local", &spec(Some("127.0.0.1:2379"))).unwrap_err();
+        assert!(
+            err.detail().contains("looks like host:port"),
+            "{}",
+            err.detail()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reg");
+        assert!(registry("local", &spec(path.to_str())).is_ok());
+        assert!(path.is_dir());
     }
 
     #[test]

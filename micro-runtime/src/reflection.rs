@@ -79,7 +79,7 @@ impl Reflection {
                 self.clone(),
             ))
             .merge(v1alpha::server_reflection_server::ServerReflectionServer::new(self.clone()))
-            .internal()
+            .framework()
     }
 
     fn pool(&self) -> &DescriptorPool {

@@ -6,35 +6,8 @@ use quote::quote;
 
 use super::{EmitOptions, Layout, Names, deprecated, docs, full_name, module_allow};
 use crate::ident::ident;
-use crate::model::check::CLIENT_RESERVED;
+use crate::model::check::client_names;
 use crate::model::{Method, Service, StreamKind};
-
-/// The client-side function names of each method: `(call, call_with)`.
-pub(crate) fn client_names(service: &Service) -> Vec<(String, String)> {
-    let base: Vec<String> = service
-        .methods
-        .iter()
-        .map(|m| m.rust_name.clone())
-        .collect();
-    let mut out = Vec::new();
-    for name in &base {
-        let plain = name.strip_prefix("r#").unwrap_or(name);
-        let mut call = name.clone();
-        if CLIENT_RESERVED.contains(&plain) {
-            call = format!("{plain}_rpc");
-        }
-        let call_plain = call.strip_prefix("r#").unwrap_or(&call).to_owned();
-        let mut with = format!("{call_plain}_with");
-        if base
-            .iter()
-            .any(|b| b.strip_prefix("r#").unwrap_or(b) == with)
-        {
-            with = format!("{call_plain}_rpc_with");
-        }
-        out.push((call, with));
-    }
-    out
-}
 
 pub(super) fn client(service: &Service, opts: &EmitOptions, names: &Names) -> TokenStream {
     let cg = &opts.codegen;

@@ -246,7 +246,7 @@ mod tests {
             method("Get", false, false),
             method("GetWith", false, false),
         ]);
-        let names = client::client_names(&svc);
+        let names = crate::model::check::client_names(&svc);
         assert_eq!(names[0], ("new_rpc".to_owned(), "new_rpc_with".to_owned()));
         assert_eq!(names[1], ("get".to_owned(), "get_rpc_with".to_owned()));
         assert_eq!(

@@ -29,6 +29,16 @@ pub enum Problem {
         /// The index of the method it shadows.
         of: usize,
     },
+    /// After renaming, a client function of method `method` has the name of one of method
+    /// `other` (rpcs `New` and `NewRpc` both give `new_rpc`).
+    ClientNameClash {
+        /// The index of the later method.
+        method: usize,
+        /// The index of the method it meets.
+        other: usize,
+        /// The function name both would get.
+        name: String,
+    },
     /// Methods `first` and `second` share one endpoint name.
     DuplicateEndpoint {
         /// The index of the first method.
@@ -42,7 +52,9 @@ impl Problem {
     /// The index of the method the problem is reported on.
     pub fn method(&self) -> usize {
         match *self {
-            Problem::Reserved { method } | Problem::WithVariant { method, .. } => method,
+            Problem::Reserved { method }
+            | Problem::WithVariant { method, .. }
+            | Problem::ClientNameClash { method, .. } => method,
             Problem::DuplicateEndpoint { second, .. } => second,
         }
     }
@@ -67,6 +79,15 @@ impl Problem {
                 rust(method),
                 rust(of)
             ),
+            Problem::ClientNameClash {
+                method,
+                other,
+                ref name,
+            } => format!(
+                "methods `{}` and `{}` both give the generated client a function `{client}::{name}`; rename one",
+                rust(other),
+                rust(method)
+            ),
             Problem::DuplicateEndpoint { first, .. } => format!(
                 "two methods share the endpoint name `{}`; give one another `#[micro(name = \"..\")]`",
                 service.methods[first].endpoint(service)
@@ -90,9 +111,38 @@ impl Problem {
                 plain(&service.methods[*of].rust_name),
                 plain(&service.methods[*of].rust_name)
             )),
-            Problem::DuplicateEndpoint { .. } => None,
+            Problem::ClientNameClash { .. } | Problem::DuplicateEndpoint { .. } => None,
         }
     }
+}
+
+/// The client-side function names of each method, `(call, call_with)`: the method's own
+/// name, with `_rpc` after a reserved one, and `_rpc_with` for a variant that would meet
+/// another method.
+pub fn client_names(service: &Service) -> Vec<(String, String)> {
+    let base: Vec<String> = service
+        .methods
+        .iter()
+        .map(|m| m.rust_name.clone())
+        .collect();
+    let mut out = Vec::new();
+    for name in &base {
+        let plain = name.strip_prefix("r#").unwrap_or(name);
+        let mut call = name.clone();
+        if CLIENT_RESERVED.contains(&plain) {
+            call = format!("{plain}_rpc");
+        }
+        let call_plain = call.strip_prefix("r#").unwrap_or(&call).to_owned();
+        let mut with = format!("{call_plain}_with");
+        if base
+            .iter()
+            .any(|b| b.strip_prefix("r#").unwrap_or(b) == with)
+        {
+            with = format!("{call_plain}_rpc_with");
+        }
+        out.push((call, with));
+    }
+    out
 }
 
 /// A Rust name without its `r#`.
@@ -114,6 +164,21 @@ pub fn check(service: &Service) -> Vec<Problem> {
         }
         if let Some(of) = names.iter().position(|n| format!("{n}_with") == *name) {
             problems.push(Problem::WithVariant { method: i, of });
+        }
+    }
+    let client = client_names(service);
+    for (i, (call, with)) in client.iter().enumerate() {
+        for (other, (o_call, o_with)) in client[..i].iter().enumerate() {
+            let met = [call, with]
+                .into_iter()
+                .find(|n| plain(n) == plain(o_call) || plain(n) == plain(o_with));
+            if let Some(name) = met {
+                problems.push(Problem::ClientNameClash {
+                    method: i,
+                    other,
+                    name: plain(name).to_owned(),
+                });
+            }
         }
     }
     for (i, m) in service.methods.iter().enumerate() {
@@ -147,6 +212,34 @@ mod tests {
             timeout_ms: None,
             attrs: vec![],
         }
+    }
+
+    #[test]
+    fn names_that_meet_after_renaming_are_found() {
+        let service = Service {
+            name: "Shop".into(),
+            rust_name: None,
+            package: None,
+            docs: vec![],
+            deprecated: false,
+            methods: vec![method("New", "new"), method("NewRpc", "new_rpc")],
+            attrs: vec![],
+        };
+        let problems = check(&service);
+        assert!(problems.contains(&Problem::ClientNameClash {
+            method: 1,
+            other: 0,
+            name: "new_rpc".into()
+        }));
+        let clash = problems
+            .iter()
+            .find(|p| matches!(p, Problem::ClientNameClash { .. }))
+            .unwrap();
+        assert!(
+            clash.renamed(&service).is_none(),
+            "cannot be fixed by renaming"
+        );
+        assert!(clash.message(&service).contains("`ShopClient::new_rpc`"));
     }
 
     #[test]

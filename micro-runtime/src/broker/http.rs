@@ -166,11 +166,12 @@ impl HttpBroker {
             async move { accept(&weak, envelope).await }
         })
         .package(PACKAGE);
-        let dispatch = Arc::new(Dispatch {
-            table: RouteTable::build(&Router::new().route(route), &[])?,
-            service: HTTP_BROKER_SERVICE.into(),
-            limits: Limits::default(),
-        });
+        let dispatch = Arc::new(Dispatch::new(
+            RouteTable::build(&Router::new().route(route))?,
+            HTTP_BROKER_SERVICE,
+            Limits::default(),
+            &[],
+        ));
         let server = server::start(
             Listener::Tcp(listener),
             transport::tcp_acceptor(true),

@@ -56,7 +56,7 @@ use bytes::Bytes;
 use crate::codec::{Codec, Format, Message};
 use crate::context::{Context, Metadata};
 use crate::error::{BoxError, Error, Result};
-use crate::middleware::{self, Next};
+use crate::middleware::Next;
 use crate::registry::{Node, SharedRegistry};
 use crate::selector::Selector;
 use crate::stream::{StreamReceiver, StreamSender};
@@ -188,25 +188,31 @@ impl Client {
         &self.inner.options
     }
 
-    /// This client with `wrapper` around every call, inside the wrappers it already has. The
-    /// new client shares connections, node cache and node health with this one.
+    /// This client with `wrapper` around every call, outside the wrappers it already has
+    /// (`client.wrap(a).wrap(b)` runs `b` first). The new client shares connections, node
+    /// cache and node health with this one, and the wrappers it already has (a tower
+    /// layer's state, such as a concurrency limit, is shared too).
     #[must_use]
     pub fn wrap(&self, wrapper: CallWrapper) -> Client {
-        let wrappers: Arc<[CallWrapper]> = self.wrappers.iter().cloned().chain([wrapper]).collect();
-        let inner = self.inner.clone();
-        let core = Next::boxed(move |req: CallRequest| {
-            let inner = inner.clone();
-            Box::pin(async move { inner.send(&req).await })
-        });
+        let next = match &self.chain {
+            Some(chain) => chain.clone(),
+            None => {
+                let inner = self.inner.clone();
+                Next::boxed(move |req: CallRequest| {
+                    let inner = inner.clone();
+                    Box::pin(async move { inner.send(&req).await })
+                })
+            }
+        };
         Client {
             inner: self.inner.clone(),
-            chain: Some(middleware::chain(&wrappers, core)),
-            wrappers,
+            chain: Some(wrapper.wrap(next)),
+            wrappers: self.wrappers.iter().cloned().chain([wrapper]).collect(),
         }
     }
 
-    /// This client with a `tower::Layer` around every call, e.g.
-    /// `tower::limit::ConcurrencyLimitLayer::new(64)` (see [`Client::wrap`]).
+    /// This client with a `tower::Layer` around every call, outside the wrappers it already
+    /// has, e.g. `tower::limit::ConcurrencyLimitLayer::new(64)` (see [`Client::wrap`]).
     #[must_use]
     pub fn layer<L>(&self, layer: L) -> Client
     where
@@ -218,7 +224,7 @@ impl Client {
         self.wrap(CallWrapper::layer(layer))
     }
 
-    /// The wrappers around every call, outermost first.
+    /// The wrappers around every call, in the order they were added (the last outermost).
     pub fn wrappers(&self) -> &[CallWrapper] {
         &self.wrappers
     }
@@ -314,8 +320,10 @@ impl Client {
                 self.inner.unary(&plan, frame).await?
             }
             Some(chain) => {
+                // The deadline starts now: time spent in wrappers (queued behind a limit ...)
+                // counts.
                 let request = CallRequest {
-                    ctx: ctx.clone(),
+                    ctx: ctx.clone().with_deadline(self.inner.deadline(ctx, opts)),
                     service: service.to_owned(),
                     endpoint: endpoint.to_owned(),
                     options: opts.clone(),
@@ -415,7 +423,7 @@ impl Client {
             }
             Some(chain) => {
                 let request = CallRequest {
-                    ctx: ctx.clone(),
+                    ctx: ctx.clone().with_deadline(self.inner.deadline(ctx, opts)),
                     service: service.to_owned(),
                     endpoint: endpoint.to_owned(),
                     options: opts.clone(),

@@ -69,17 +69,24 @@ impl Pool {
             let mut dialing = slots.dialing.lock().unwrap_or_else(|e| e.into_inner());
             dialing.entry(addr.to_owned()).or_default().clone()
         };
-        let _guard = lock.lock().await;
-        if let Some(conn) = slots.cached(addr) {
-            return Ok(conn);
+        let dialed = {
+            let _guard = lock.lock().await;
+            match slots.cached(addr) {
+                Some(conn) => Ok(conn),
+                None => slots.connector.connect(addr).await.inspect(|conn| {
+                    let mut conns = slots.conns.write().unwrap_or_else(|e| e.into_inner());
+                    // Connections that closed (nodes that went away) go with each new one.
+                    conns.retain(|_, c| !c.is_closed());
+                    conns.insert(addr.to_owned(), conn.clone());
+                }),
+            }
+        };
+        // The last caller through forgets the address's dial lock.
+        let mut dialing = slots.dialing.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::strong_count(&lock) == 2 {
+            dialing.remove(addr);
         }
-        let conn = slots.connector.connect(addr).await?;
-        slots
-            .conns
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(addr.to_owned(), conn.clone());
-        Ok(conn)
+        dialed
     }
 
     /// Forget `conn` (it closed): the next call to `addr` dials again.

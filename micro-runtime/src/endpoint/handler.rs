@@ -30,17 +30,33 @@ use crate::wire::status;
 const ID: &str = "micro.server";
 
 /// A boxed, `Send` future.
-type BoxFuture<T> = crate::BoxFuture<'static, T>;
+pub(crate) type BoxFuture<T> = crate::BoxFuture<'static, T>;
 
 /// The request of a call as the server hands it to a handler, and as handler wrappers see it:
 /// the context (endpoint, deadline, metadata, caller), the wire format and the message.
-#[derive(Debug)]
+///
+/// A wrapper may change the context it is given (add metadata, tighten the deadline with
+/// `with_timeout`); it should not replace it with another, which would lose the slot the
+/// handler's response headers and trailers go to.
 pub struct HandlerRequest {
     pub(crate) ctx: Context,
     pub(crate) format: Format,
     pub(crate) input: Input,
     pub(crate) kind: StreamKind,
     pub(crate) max_send: usize,
+    /// The endpoint's handler, while the request passes through the service's wrappers.
+    pub(crate) target: Option<Arc<dyn DynHandler>>,
+}
+
+impl std::fmt::Debug for HandlerRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandlerRequest")
+            .field("endpoint", &self.endpoint())
+            .field("format", &self.format)
+            .field("kind", &self.kind)
+            .field("ctx", &self.ctx)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The request message: one message, or the stream of them.
@@ -83,6 +99,7 @@ impl HandlerRequest {
             input,
             kind,
             max_send,
+            target: None,
         }
     }
 
@@ -414,11 +431,41 @@ pub(crate) struct Wrapped {
 
 impl DynHandler for Wrapped {
     fn call(&self, request: HandlerRequest) -> BoxFuture<Result<HandlerResponse>> {
-        self.chain.call(request)
+        guarded(|| self.chain.call(request))
     }
 
     fn supports(&self, format: Format) -> bool {
         self.inner.supports(format)
+    }
+}
+
+/// Start `call` (a wrapper chain), turning a panic while it starts or runs into an
+/// `INTERNAL` error, as for handlers.
+pub(crate) fn guarded<T: Send + 'static>(
+    call: impl FnOnce() -> BoxFuture<Result<T>>,
+) -> BoxFuture<Result<T>> {
+    match std::panic::catch_unwind(AssertUnwindSafe(call)) {
+        Ok(fut) => Box::pin(catch_panic_async(fut)),
+        Err(_) => ready(Err(Error::internal(ID, "a handler wrapper panicked"))),
+    }
+}
+
+/// The end of the service's wrapper chain: the endpoint's own handler, within the deadline
+/// the request carries now (a wrapper may have tightened it).
+pub(crate) fn call_target(mut request: HandlerRequest) -> BoxFuture<Result<HandlerResponse>> {
+    let Some(handler) = request.target.take() else {
+        return ready(Err(Error::internal(ID, "the request lost its endpoint")));
+    };
+    let deadline = request.ctx.deadline();
+    let endpoint: Arc<str> = request.endpoint().into();
+    let work = handler.call(request);
+    match deadline {
+        None => work,
+        Some(at) => Box::pin(async move {
+            tokio::time::timeout_at(at.into(), work)
+                .await
+                .unwrap_or_else(|_| Err(deadline_error(&endpoint)))
+        }),
     }
 }
 

@@ -45,6 +45,9 @@ pub struct Route {
     pub(crate) package: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) internal: bool,
+    /// One of the framework's own endpoints (health, reflection): service-wide wrappers
+    /// leave it alone.
+    pub(crate) framework: bool,
     pub(crate) descriptors: Option<&'static Descriptors>,
     pub(crate) wrappers: Vec<HandlerWrapper>,
 }
@@ -75,6 +78,7 @@ impl Route {
             package: None,
             timeout: None,
             internal: false,
+            framework: false,
             descriptors: None,
             wrappers: Vec::new(),
         }
@@ -327,7 +331,8 @@ impl Route {
         self
     }
 
-    /// Keep the endpoint out of the registry (framework endpoints such as health checks).
+    /// Keep the endpoint out of the registry. It is still served, and still runs inside the
+    /// service's wrappers.
     #[must_use]
     pub fn internal(mut self) -> Route {
         self.internal = true;

@@ -80,7 +80,33 @@ impl Router {
         names
     }
 
-    /// Keep every endpoint out of the registry (framework services such as health checks).
+    /// Mark every endpoint as the framework's own (health, reflection): out of the registry,
+    /// and outside the service's wrappers.
+    pub(crate) fn framework(mut self) -> Router {
+        for route in &mut self.routes {
+            route.internal = true;
+            route.framework = true;
+        }
+        self
+    }
+
+    /// Check every endpoint name and package, and that no two endpoints share a gRPC path.
+    pub(crate) fn check(&self) -> Result<()> {
+        let mut paths = std::collections::HashSet::new();
+        for route in &self.routes {
+            route.validate()?;
+            if !paths.insert(route.path()) {
+                return Err(crate::error::Error::bad_request(
+                    super::ID,
+                    format!("endpoint {} is registered twice", route.path()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep every endpoint out of the registry. They are still served, and still run inside
+    /// the service's wrappers.
     #[must_use]
     pub fn internal(mut self) -> Router {
         for route in &mut self.routes {

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handler::Wrapped;
-use super::{HandlerWrapper, ID, Route, Router};
+use super::handler::{BoxFuture, Wrapped, call_target, guarded};
+use super::{HandlerRequest, HandlerResponse, HandlerWrapper, ID, Route, Router};
 use crate::codec::Format;
 use crate::context::{CallInfo, Context, SharedResponse};
 use crate::error::{Code, Error, Result};
@@ -29,14 +29,13 @@ pub(crate) enum RouteMatch {
 }
 
 impl RouteTable {
-    /// Check every route and compile the table; `wrappers` run around every endpoint that is
-    /// not internal (outside each route's own wrappers).
-    pub(crate) fn build(router: &Router, wrappers: &[HandlerWrapper]) -> Result<RouteTable> {
+    /// Check every route and compile the table, each route inside its own wrappers.
+    pub(crate) fn build(router: &Router) -> Result<RouteTable> {
         let mut by_path = HashMap::new();
         let mut by_name: HashMap<String, Arc<Route>> = HashMap::new();
         for route in &router.routes {
             route.validate()?;
-            let route = Arc::new(wrapped(route, wrappers));
+            let route = Arc::new(wrapped(route));
             if by_path.insert(route.path(), route.clone()).is_some() {
                 return Err(Error::bad_request(
                     ID,
@@ -86,11 +85,10 @@ impl RouteTable {
     }
 }
 
-/// `route` with its wrappers (and the service's, unless it is internal) around its handler.
-fn wrapped(route: &Route, service: &[HandlerWrapper]) -> Route {
-    let service = if route.internal { &[][..] } else { service };
+/// `route` with its own wrappers around its handler.
+fn wrapped(route: &Route) -> Route {
     let mut route = route.clone();
-    if service.is_empty() && route.wrappers.is_empty() {
+    if route.wrappers.is_empty() {
         return route;
     }
     let inner = route.handler.clone();
@@ -98,9 +96,8 @@ fn wrapped(route: &Route, service: &[HandlerWrapper]) -> Route {
         let inner = inner.clone();
         Next::boxed(move |request| inner.call(request))
     };
-    let all: Vec<HandlerWrapper> = service.iter().chain(&route.wrappers).cloned().collect();
     route.handler = Arc::new(Wrapped {
-        chain: middleware::chain(&all, core),
+        chain: middleware::chain(&route.wrappers, core),
         inner,
     });
     route
@@ -126,16 +123,52 @@ impl Default for Limits {
     }
 }
 
-/// What a transport serves calls against: the route table, the service's name and the
-/// limits. Every transport finds routes, checks formats and builds call contexts here, so
-/// they answer alike.
+/// What a transport serves calls against: the route table, the service's name, the limits
+/// and the service-wide wrappers. Every transport finds routes, checks formats, builds call
+/// contexts and calls handlers here, so they answer alike.
 pub(crate) struct Dispatch {
     pub(crate) table: RouteTable,
     pub(crate) service: Arc<str>,
     pub(crate) limits: Limits,
+    /// The service-wide wrappers, built once for every endpoint (so a tower layer's state,
+    /// such as a concurrency limit, is the service's); `None` without any.
+    chain: Option<Next<HandlerRequest, HandlerResponse>>,
 }
 
 impl Dispatch {
+    /// Serve `table` as `service` with `wrappers` around every endpoint that is not the
+    /// framework's own.
+    pub(crate) fn new(
+        table: RouteTable,
+        service: &str,
+        limits: Limits,
+        wrappers: &[HandlerWrapper],
+    ) -> Dispatch {
+        let chain =
+            (!wrappers.is_empty()).then(|| middleware::chain(wrappers, Next::boxed(call_target)));
+        Dispatch {
+            table,
+            service: service.into(),
+            limits,
+            chain,
+        }
+    }
+
+    /// Call `route` with `request`, through the service's wrappers.
+    pub(crate) fn call(
+        &self,
+        route: &Route,
+        mut request: HandlerRequest,
+    ) -> BoxFuture<Result<HandlerResponse>> {
+        match &self.chain {
+            Some(chain) if !route.framework => {
+                request.target = Some(route.handler.clone());
+                guarded(|| chain.call(request))
+            }
+            _ => route.handler.call(request),
+        }
+    }
+
     /// The route for a gRPC path, or the `UNIMPLEMENTED` error that says what is unknown.
     pub(crate) fn route(&self, path: &str) -> Result<Arc<Route>> {
         match self.table.lookup(path) {
@@ -207,7 +240,7 @@ mod tests {
 
     #[test]
     fn lookup_by_full_path_short_path_and_misses() {
-        let table = RouteTable::build(&router(), &[]).unwrap();
+        let table = RouteTable::build(&router()).unwrap();
         assert!(matches!(
             table.lookup("/greeter.Greeter/Hello"),
             RouteMatch::Found(_)
@@ -247,7 +280,7 @@ mod tests {
             "Greeter/Hello",
         ] {
             let r = Router::new().unary(bad, |_c, m: M| async move { Ok(m) });
-            let err = RouteTable::build(&r, &[]).err().unwrap();
+            let err = RouteTable::build(&r).err().unwrap();
             assert!(
                 err.detail().contains("Service.Method"),
                 "{bad}: {}",
@@ -256,7 +289,7 @@ mod tests {
         }
         let dup = router().merge(router());
         assert!(
-            RouteTable::build(&dup, &[])
+            RouteTable::build(&dup)
                 .err()
                 .unwrap()
                 .detail()

@@ -11,9 +11,12 @@
 //! | client: every call | [`CallRequest`](crate::client::CallRequest) | [`CallResponse`](crate::client::CallResponse) | [`CallWrapper`](crate::client::CallWrapper) | `Client::wrap`, `Client::layer`, `ServiceBuilder::wrap_call` |
 //! | subscriber: every delivery | [`Event`](crate::broker::Event) | `()` | [`SubscriberWrapper`](crate::broker::SubscriberWrapper) | `ServiceBuilder::wrap_subscriber`, `Subscriber::wrap` |
 //!
-//! Wrappers run in the order they were added: the first added is the outermost, so it sees
-//! the request first and the response last (as with `tower::ServiceBuilder`). Service-wide
-//! wrappers run outside a route's own.
+//! On a service or a route, wrappers run in the order they were added: the first added is
+//! the outermost, so it sees the request first and the response last (as with
+//! `tower::ServiceBuilder`); service-wide wrappers run outside a route's own and are built
+//! once for the whole service (a concurrency limit is the service's, not each endpoint's).
+//! `Client::wrap` and `Client::layer` return a client with the new wrapper outside the ones
+//! it had, sharing them.
 //!
 //! ```
 //! use micro_runtime::middleware::Wrapper;

@@ -54,7 +54,7 @@ use std::time::Duration;
 
 use crate::broker::{Publisher, SharedBroker, Subscriber, SubscriberWrapper};
 use crate::client::{CallNext, CallRequest, CallResponse, CallWrapper, Client};
-use crate::endpoint::{Limits, RouteTable};
+use crate::endpoint::Limits;
 use crate::error::{BoxError, Error, Result};
 use crate::options::Settings;
 use crate::plugins::{self, TransportPlan};
@@ -289,7 +289,7 @@ impl ServiceBuilder {
         validate_name(&name)?;
         let version = settings.server_version.clone().unwrap_or(self.version);
         // Checks every route now, so a bad one fails the build rather than the start.
-        RouteTable::build(&self.router, &[])?;
+        self.router.check()?;
         let transport = plugins::transport(&settings.transport)?;
         let registry = match self.registry {
             Some(r) => r,

@@ -90,6 +90,12 @@ impl Service {
     async fn listen(&self) -> Result<(Listener, Option<SocketAddr>, String)> {
         match self.transport.listen {
             Listen::Memory => {
+                if self.registry.name() != "memory" {
+                    tracing::warn!(
+                        registry = self.registry.name(),
+                        "the memory transport is reachable from this process only, but the registry is shared: other processes will find this node and fail to reach it; set MICRO_REGISTRY=memory"
+                    );
+                }
                 let listener = MemoryListener::bind(&memory::address_for(&self.name))?;
                 let name = listener.name().to_owned();
                 Ok((Listener::Memory(listener), None, name))
@@ -169,11 +175,12 @@ impl Service {
             .collect();
         let services = router.service_names();
         let router: Router = router.merge(Reflection::new(descriptors, services).router());
-        let dispatch = Arc::new(Dispatch {
-            table: RouteTable::build(&router, &self.handler_wrappers)?,
-            service: self.name.as_str().into(),
-            limits: self.limits,
-        });
+        let dispatch = Arc::new(Dispatch::new(
+            RouteTable::build(&router)?,
+            &self.name,
+            self.limits,
+            &self.handler_wrappers,
+        ));
         Ok((dispatch, health))
     }
 }

@@ -217,9 +217,9 @@ async fn wrappers_see_endpoint_metadata_deadline_and_messages_raw_or_typed() {
     );
 }
 
-/// Endpoints that count how many calls run at once.
+/// Two endpoints that count how many calls run at once, across both.
 fn gauge_router(now: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> Router {
-    Router::new().route(Route::unary("Gauge.Hold", move |_ctx, req: Echo| {
+    let hold = move |_ctx, req: Echo| {
         let (now, peak) = (now.clone(), peak.clone());
         async move {
             let running = now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -228,7 +228,10 @@ fn gauge_router(now: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> Router {
             now.fetch_sub(1, Ordering::SeqCst);
             Ok(req)
         }
-    }))
+    };
+    Router::new()
+        .route(Route::unary("Gauge.Hold", hold.clone()))
+        .route(Route::unary("Gauge.Other", hold))
 }
 
 #[tokio::test]
@@ -248,11 +251,22 @@ async fn a_tower_concurrency_limit_holds_under_200_concurrent_calls() {
         sleep_ms: 5,
         ..Echo::default()
     };
-    let calls = (0..200).map(|_| client.call::<_, Echo>("gauge", "Gauge.Hold", &req));
+    // Half the calls on each endpoint: the limit is the service's, not each endpoint's.
+    let calls = (0..200).map(|i| {
+        let endpoint = if i % 2 == 0 {
+            "Gauge.Hold"
+        } else {
+            "Gauge.Other"
+        };
+        client.call::<_, Echo>("gauge", endpoint, &req)
+    });
     let results = futures_util::future::join_all(calls).await;
     assert!(results.iter().all(Result::is_ok), "every call is served");
     let peak = peak.load(Ordering::SeqCst);
-    assert!(peak <= 8, "at most 8 calls ran at once, saw {peak}");
+    assert!(
+        peak <= 8,
+        "at most 8 calls ran at once across both endpoints, saw {peak}"
+    );
     assert!(peak >= 2, "calls did run concurrently (peak {peak})");
     assert_eq!(now.load(Ordering::SeqCst), 0);
 }
@@ -302,10 +316,11 @@ async fn tower_timeout_and_load_shed_become_micro_errors() {
         .unwrap();
     assert_eq!(fast.text, "quick");
 
-    // Shedding on the client: a call over the limit fails at once, never sent.
+    // Shedding on the client: a call over the limit fails at once, never sent. Each layer
+    // goes outside the ones before it, so the shedding sits in front of the limit.
     let shedding = client
-        .layer(tower::load_shed::LoadShedLayer::new())
-        .layer(tower::limit::ConcurrencyLimitLayer::new(1));
+        .layer(tower::limit::ConcurrencyLimitLayer::new(1))
+        .layer(tower::load_shed::LoadShedLayer::new());
     let held = Echo {
         sleep_ms: 300,
         ..Echo::default()
@@ -451,14 +466,15 @@ async fn a_subscriber_wrapper_sees_every_delivery() {
 }
 
 #[tokio::test]
-async fn framework_endpoints_are_not_wrapped() {
+async fn framework_endpoints_are_not_wrapped_but_internal_user_endpoints_are() {
     let reg = MemoryRegistry::new();
     let deny_all = HandlerWrapper::new(|_req, _next| async move {
         Err::<micro_runtime::server::HandlerResponse, _>(Error::forbidden("gate", "closed"))
     });
+    let hidden = Route::unary("Admin.Reset", |_c, r: Echo| async move { Ok(r) }).internal();
     let node = support::builder(&reg, "echo")
         .wrap(deny_all)
-        .handler(support::echo_router("a", Counter::default()))
+        .handler(support::echo_router("a", Counter::default()).route(hidden))
         .build()
         .unwrap()
         .start()
@@ -470,6 +486,18 @@ async fn framework_endpoints_are_not_wrapped() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), 403);
+    // Out of the registry, still behind the service's wrappers.
+    let err = client
+        .call_with::<_, Echo>(
+            &Context::new(),
+            "echo",
+            "Admin.Reset",
+            &Echo::text("x"),
+            &CallOptions::new().address(node.node().address.clone()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 403, "{err}");
     let health: micro_runtime::health::HealthCheckResponse = client
         .call_with(
             &Context::new(),
@@ -486,4 +514,80 @@ async fn framework_endpoints_are_not_wrapped() {
         health.status(),
         micro_runtime::health::ServingStatus::Serving
     );
+}
+
+#[tokio::test]
+async fn a_panicking_wrapper_fails_its_call_and_the_server_lives_on() {
+    let reg = MemoryRegistry::new();
+    let calls = Counter::default();
+    let explosive = HandlerWrapper::new(|req, next| async move {
+        if req.metadata().get("x-boom").is_some() {
+            panic!("a wrapper bug");
+        }
+        next.call(req).await
+    });
+    let _node = support::builder(&reg, "echo")
+        .wrap(explosive)
+        .handler(support::echo_router("a", calls.clone()))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let client = support::client(&reg);
+    let boom = CallOptions::new().metadata("x-boom", "1");
+    for _ in 0..3 {
+        let err = client
+            .call_with::<_, Echo>(
+                &Context::new(),
+                "echo",
+                "Echo.Call",
+                &Echo::text("x"),
+                &boom,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.grpc_code(), Code::Internal, "{err}");
+        assert!(err.detail().contains("panicked"), "{err}");
+    }
+    let rsp: Echo = client
+        .call("echo", "Echo.Call", &Echo::text("after"))
+        .await
+        .unwrap();
+    assert_eq!(rsp.text, "after");
+    assert_eq!(
+        calls.get(),
+        1,
+        "only the call without the bug reached the handler"
+    );
+}
+
+#[tokio::test]
+async fn a_wrapper_can_tighten_the_deadline() {
+    let reg = MemoryRegistry::new();
+    let hurry = HandlerWrapper::new(|mut req, next| async move {
+        let ctx = req
+            .context()
+            .clone()
+            .with_timeout(Duration::from_millis(50));
+        *req.context_mut() = ctx;
+        next.call(req).await
+    });
+    let _node = support::builder(&reg, "echo")
+        .wrap(hurry)
+        .handler(support::echo_router("a", Counter::default()))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let slow = Echo {
+        sleep_ms: 5_000,
+        ..Echo::default()
+    };
+    let err = support::client(&reg)
+        .call::<_, Echo>("echo", "Echo.Call", &slow)
+        .await
+        .unwrap_err();
+    assert_eq!(err.grpc_code(), Code::DeadlineExceeded, "{err}");
 }

@@ -173,7 +173,7 @@ pub(super) async fn call(
             }
         };
         let request = HandlerRequest::new(ctx, format, Input::Unary(bytes), route.kind, max_send);
-        route.handler.call(request).await.map(|r| r.output)
+        shared.call(&route, request).await.map(|r| r.output)
     };
     let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));
     tokio::pin!(expiry);

@@ -266,7 +266,7 @@ async fn grpc_call(
     };
     let work = async move {
         let request = HandlerRequest::new(ctx, format, input, route.kind, max_send);
-        let output = route.handler.call(request).await?.output;
+        let output = shared.call(&route, request).await?.output;
         match output {
             Output::Unary(frame) => Ok((Some(frame), None)),
             Output::Stream { mut rx, task } => {

@@ -455,7 +455,7 @@ async fn run_call(
     let response = ctx.response().unwrap_or_default();
     let max_send = conn.shared.limits.max_send;
     let request = HandlerRequest::new(ctx, format, input, route.kind, max_send);
-    let work = route.handler.call(request);
+    let work = conn.shared.call(&route, request);
     let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));
     tokio::pin!(expiry);
     let result = with_deadline(expiry.as_mut().as_pin_mut(), &route.name, work).await;

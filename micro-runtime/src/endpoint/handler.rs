@@ -46,6 +46,9 @@ pub struct HandlerRequest {
     pub(crate) max_send: usize,
     /// The endpoint's handler, while the request passes through the service's wrappers.
     pub(crate) target: Option<Arc<dyn DynHandler>>,
+    /// The deadline the transport enforces, while the request passes through the service's
+    /// wrappers: one they tightened is enforced at the end of the chain.
+    pub(crate) enforced: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for HandlerRequest {
@@ -100,6 +103,7 @@ impl HandlerRequest {
             kind,
             max_send,
             target: None,
+            enforced: None,
         }
     }
 
@@ -456,17 +460,21 @@ pub(crate) fn call_target(mut request: HandlerRequest) -> BoxFuture<Result<Handl
     let Some(handler) = request.target.take() else {
         return ready(Err(Error::internal(ID, "the request lost its endpoint")));
     };
-    let deadline = request.ctx.deadline();
+    let tightened = match (request.ctx.deadline(), request.enforced) {
+        (Some(now), Some(enforced)) if now < enforced => Some(now),
+        (Some(now), None) => Some(now),
+        _ => None,
+    };
+    let Some(at) = tightened else {
+        return handler.call(request);
+    };
     let endpoint: Arc<str> = request.endpoint().into();
     let work = handler.call(request);
-    match deadline {
-        None => work,
-        Some(at) => Box::pin(async move {
-            tokio::time::timeout_at(at.into(), work)
-                .await
-                .unwrap_or_else(|_| Err(deadline_error(&endpoint)))
-        }),
-    }
+    Box::pin(async move {
+        tokio::time::timeout_at(at.into(), work)
+            .await
+            .unwrap_or_else(|_| Err(deadline_error(&endpoint)))
+    })
 }
 
 fn ready<T: Send + 'static>(value: T) -> BoxFuture<T> {

@@ -163,6 +163,7 @@ impl Dispatch {
         match &self.chain {
             Some(chain) if !route.framework => {
                 request.target = Some(route.handler.clone());
+                request.enforced = request.ctx.deadline();
                 guarded(|| chain.call(request))
             }
             _ => route.handler.call(request),

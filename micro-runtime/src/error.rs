@@ -17,6 +17,28 @@
 //! On the gRPC wire an error travels as `grpc-status` and `grpc-message` (so stock gRPC clients
 //! understand it) plus the full JSON in the `micro-error-bin` trailer (so micro clients get the
 //! exact `id` and `code` back).
+//!
+//! # In handlers
+//!
+//! Any error type converts with `?`: it becomes a 500 whose detail callers see as `internal
+//! error`, while the server logs the cause (nothing of a database message or a file path leaks
+//! to callers). An empty id becomes the service's name when the error leaves the server, so
+//! the short constructors of this module ([`not_found`], [`bad_request`] ...) need none:
+//!
+//! ```
+//! # fn load(_: &str) -> std::io::Result<String> { Ok(String::new()) }
+//! fn order(id: &str) -> micro_runtime::Result<String> {
+//!     let text = load(id)?; // an io::Error: a concealed 500, its cause logged by the server
+//!     if text.is_empty() {
+//!         return Err(micro_runtime::error::not_found(format!("no order {id}")));
+//!     }
+//!     Ok(text)
+//! }
+//! ```
+//!
+//! An error a client call produced itself (the dependency could not be reached, had no node,
+//! or ran out of time) leaves a handler as that handler's own `503`/`408` naming the
+//! dependency, without its addresses; an error the dependency answered passes through as it is.
 
 use std::fmt;
 use std::sync::Arc;
@@ -204,7 +226,12 @@ pub(crate) enum Failure {
 /// An error: go-micro's `{id, code, detail, status}` plus the gRPC status it maps to.
 ///
 /// Construct one with a constructor per kind ([`Error::bad_request`], [`Error::not_found`],
-/// [`Error::timeout`], [`Error::internal`] ...) or [`Error::new`] for any code.
+/// [`Error::timeout`], [`Error::internal`] ...) or [`Error::new`] for any code; or convert any
+/// `std::error::Error` with `?` (a concealed internal error, see the [module](self) docs).
+///
+/// `Error` does not implement `std::error::Error` itself (that is what lets every other error
+/// convert into it, as with `anyhow::Error`); it converts into `Box<dyn std::error::Error>`
+/// and gives its cause with [`Error::source`].
 #[derive(Clone)]
 pub struct Error(Box<Inner>);
 
@@ -217,6 +244,10 @@ struct Inner {
     grpc: Code,
     failure: Failure,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The detail callers see is generic; the cause is for the server's log.
+    concealed: bool,
+    /// The service a client call was made to, when the client itself produced the error.
+    dependency: Option<Arc<str>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -242,6 +273,8 @@ impl Error {
             grpc: Code::from_http_code(code),
             failure: Failure::Answered,
             source: None,
+            concealed: false,
+            dependency: None,
         }))
     }
 
@@ -367,6 +400,66 @@ impl Error {
         self.0.failure
     }
 
+    /// Mark an error the client produced while calling `service` (it could not reach it,
+    /// found no node, or ran out of time), unless it is an answer of the service.
+    pub(crate) fn from_call_to(mut self, service: &str) -> Error {
+        if self.0.failure != Failure::Answered || self.0.id == "micro.client" {
+            self.0.dependency = Some(service.into());
+        }
+        self
+    }
+
+    /// The service a client call was made to, when the client produced this error itself
+    /// (it could not reach the service, found no node of it, or ran out of time) rather than
+    /// the service answering it.
+    pub fn dependency(&self) -> Option<&str> {
+        self.0.dependency.as_deref()
+    }
+
+    /// True when the detail callers see is generic and the cause is kept for the server's log
+    /// (an error converted with `?`).
+    pub fn is_concealed(&self) -> bool {
+        self.0.concealed
+    }
+
+    /// The underlying cause, if any.
+    pub fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+
+    /// This error as it leaves the server of `service` on the wire: an empty id becomes the
+    /// service's, a concealed error keeps its generic detail, and an error a client call made
+    /// inside the handler produced itself becomes the service's own failure to depend on it
+    /// (no addresses of the dependency's nodes).
+    pub(crate) fn leaving(self, service: &str) -> Error {
+        if let Some(dependency) = self.0.dependency.clone() {
+            let err = match self.0.grpc {
+                Code::DeadlineExceeded => Error::timeout(
+                    service,
+                    format!("{dependency} did not answer before the deadline"),
+                ),
+                Code::NotFound => Error::unavailable(
+                    service,
+                    format!("{dependency} is unavailable: no node of it is registered"),
+                ),
+                _ => Error::unavailable(
+                    service,
+                    format!("{dependency} is unavailable: it could not be reached"),
+                ),
+            };
+            return err.with_source(self);
+        }
+        if self.0.id.is_empty() {
+            let mut err = self;
+            err.0.id = service.to_owned();
+            return err;
+        }
+        self
+    }
+
     /// True when the request provably never reached a handler, so sending it to another node
     /// cannot run it twice.
     pub fn is_retry_safe(&self) -> bool {
@@ -407,37 +500,92 @@ impl Error {
     }
 }
 
-impl fmt::Debug for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Error");
-        d.field("id", &self.0.id)
-            .field("code", &self.0.code)
-            .field("detail", &self.0.detail)
-            .field("status", &self.0.status)
-            .field("grpc", &self.0.grpc);
-        if let Some(source) = &self.0.source {
-            d.field("source", source);
-        }
-        d.finish()
-    }
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({} {})", self.0.detail, self.0.code, self.0.status)?;
         if !self.0.id.is_empty() {
             write!(f, " from {}", self.0.id)?;
         }
+        if let Some(source) = &self.0.source {
+            write!(f, ": {source}")?;
+        }
         Ok(())
     }
 }
 
-impl std::error::Error for Error {
+/// Readable, as `main` prints an error it returns: the error and its causes. `{:#?}` gives
+/// the fields.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            let mut d = f.debug_struct("Error");
+            d.field("id", &self.0.id)
+                .field("code", &self.0.code)
+                .field("detail", &self.0.detail)
+                .field("status", &self.0.status)
+                .field("grpc", &self.0.grpc);
+            if let Some(source) = &self.0.source {
+                d.field("source", source);
+            }
+            return d.finish();
+        }
+        write!(f, "{} ({} {})", self.0.detail, self.0.code, self.0.status)?;
+        if !self.0.id.is_empty() {
+            write!(f, " from {}", self.0.id)?;
+        }
+        let mut cause = self.source();
+        while let Some(c) = cause {
+            write!(f, "\n  caused by: {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
+/// Any error becomes a concealed internal error: callers see `internal error`, the server
+/// logs the cause.
+impl<E> From<E> for Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(e: E) -> Error {
+        let mut err = Error::internal("", "internal error").with_source(e);
+        err.0.concealed = true;
+        err
+    }
+}
+
+/// A micro error as a standard one (what `Box<dyn Error>` and tower hold).
+#[derive(Debug)]
+pub(crate) struct StdError(pub(crate) Error);
+
+impl fmt::Display for StdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for StdError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0
-            .source
-            .as_deref()
-            .map(|s| s as &(dyn std::error::Error + 'static))
+        self.0.source()
+    }
+}
+
+impl From<Error> for Box<dyn std::error::Error + Send + Sync + 'static> {
+    fn from(e: Error) -> Self {
+        Box::new(StdError(e))
+    }
+}
+
+impl From<Error> for Box<dyn std::error::Error + 'static> {
+    fn from(e: Error) -> Self {
+        Box::new(StdError(e))
+    }
+}
+
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        std::io::Error::other(StdError(e))
     }
 }
 
@@ -448,9 +596,98 @@ impl PartialEq for Error {
     }
 }
 
+macro_rules! short {
+    ($($(#[$doc:meta])* $name:ident => $code:literal;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// The id is left empty: the server fills in the service's name.
+        pub fn $name(detail: impl Into<String>) -> Error {
+            Error::new("", detail, $code)
+        }
+    )*};
+}
+
+short! {
+    /// 400: the request was malformed.
+    bad_request => 400;
+    /// 401: the caller is not authenticated.
+    unauthorized => 401;
+    /// 403: the caller may not do this.
+    forbidden => 403;
+    /// 404: something was not found.
+    not_found => 404;
+    /// 409: a conflict.
+    conflict => 409;
+    /// 412: the system is not in the state the request needs.
+    failed_precondition => 412;
+    /// 500: something failed inside.
+    internal => 500;
+    /// 503: something this service needs is not available.
+    unavailable => 503;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_error_converts_concealed_and_ids_default_to_the_service() {
+        fn read() -> Result<()> {
+            let _ = std::fs::read("/nonexistent/micro/file")?;
+            Ok(())
+        }
+        let err = read().unwrap_err();
+        assert_eq!(err.code(), 500);
+        assert_eq!(err.detail(), "internal error");
+        assert!(err.is_concealed());
+        assert!(err.to_string().contains("No such file"), "{err}");
+        let sent = err.leaving("orders");
+        assert_eq!(sent.id(), "orders");
+        assert_eq!(sent.detail(), "internal error", "the cause never leaves");
+        assert!(!sent.to_json().contains("No such file"));
+        assert_eq!(not_found("no order 7").leaving("orders").id(), "orders");
+        assert_eq!(
+            Error::not_found("stock", "x").leaving("orders").id(),
+            "stock"
+        );
+    }
+
+    #[test]
+    fn a_dependency_failure_leaves_as_the_services_own() {
+        let unreachable =
+            Error::unsent("connect to", "10.0.0.7:9000", "refused").from_call_to("inventory");
+        assert_eq!(unreachable.dependency(), Some("inventory"));
+        let sent = unreachable.leaving("orders");
+        assert_eq!((sent.id(), sent.code()), ("orders", 503));
+        assert!(!sent.detail().contains("10.0.0.7"), "{}", sent.detail());
+        assert!(sent.detail().contains("inventory"), "{}", sent.detail());
+        assert!(!sent.is_transport_failure(), "orders answered");
+
+        let missing = Error::not_found("micro.client", "service inventory: not found")
+            .from_call_to("inventory")
+            .leaving("orders");
+        assert_eq!(missing.code(), 503, "not a 404 about the caller's request");
+
+        let late = Error::timeout("micro.client", "call to inventory timed out")
+            .from_call_to("inventory")
+            .leaving("orders");
+        assert_eq!(late.code(), 408);
+
+        // An answer of the dependency passes through.
+        let answered = Error::not_found("inventory", "no sku 7").from_call_to("inventory");
+        assert_eq!(answered.dependency(), None);
+        assert_eq!(answered.leaving("orders").id(), "inventory");
+    }
+
+    #[test]
+    fn debug_reads_like_display_with_causes() {
+        let err = Error::bad_request("micro.config", "unknown flag --x");
+        assert_eq!(
+            format!("{err:?}"),
+            "unknown flag --x (400 Bad Request) from micro.config"
+        );
+        assert!(format!("{err:#?}").starts_with("Error {"));
+    }
 
     #[test]
     fn json_round_trip() {

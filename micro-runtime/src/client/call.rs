@@ -172,8 +172,19 @@ impl ClientInner {
         }
     }
 
-    /// A unary call: `frame` to a node of the service, the answer back.
+    /// A unary call: `frame` to a node of the service, the answer back. Errors the client
+    /// produced itself name the service as their [dependency](Error::dependency).
     pub(crate) async fn unary(
+        &self,
+        call: &CallPlan<'_>,
+        frame: Bytes,
+    ) -> Result<(UnaryReply, Arc<Node>)> {
+        self.unary_attempts(call, frame)
+            .await
+            .map_err(|e| e.from_call_to(call.service))
+    }
+
+    async fn unary_attempts(
         &self,
         call: &CallPlan<'_>,
         frame: Bytes,
@@ -246,6 +257,16 @@ impl ClientInner {
     /// Open a stream on a node of the service. Only failures before the stream started are
     /// retried on another node.
     pub(crate) async fn open(
+        &self,
+        call: &CallPlan<'_>,
+        deadline: Instant,
+    ) -> Result<(StreamStart, Arc<Node>)> {
+        self.open_attempts(call, deadline)
+            .await
+            .map_err(|e| e.from_call_to(call.service))
+    }
+
+    async fn open_attempts(
         &self,
         call: &CallPlan<'_>,
         deadline: Instant,

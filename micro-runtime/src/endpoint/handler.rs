@@ -506,6 +506,7 @@ fn spawn_stream<Resp: Send + 'static>(
 ) -> HandlerResponse {
     let deadline = ctx.deadline();
     let endpoint: Arc<str> = ctx.endpoint().unwrap_or_default().into();
+    let service: Option<Arc<str>> = ctx.service().map(Into::into);
     let response = ctx.response();
     let task = tokio::spawn(async move {
         let work = catch_panic_async(fut);
@@ -516,6 +517,7 @@ fn spawn_stream<Resp: Send + 'static>(
             Ok(_) => status::ok_trailers(),
             Err(e) => {
                 let mut map = HeaderMap::new();
+                let e = leaving(e, service.as_deref().unwrap_or_default(), &endpoint);
                 status::error_headers(&e, &mut map);
                 map
             }
@@ -532,6 +534,19 @@ fn spawn_stream<Resp: Send + 'static>(
             task: AbortOnDrop(task.abort_handle()),
         },
     }
+}
+
+/// `err` as it leaves the server of `service` (see [`Error::leaving`]), logged: a concealed
+/// error or a failed dependency at warn level with its cause, anything else at debug.
+pub(crate) fn leaving(err: Error, service: &str, endpoint: &str) -> Error {
+    if err.is_concealed() {
+        tracing::warn!(service, endpoint, error = %err, "handler failed");
+    } else if let Some(dependency) = err.dependency() {
+        tracing::warn!(service, endpoint, dependency, error = %err, "a call to a dependency failed");
+    } else {
+        tracing::debug!(service, endpoint, error = %err, "call failed");
+    }
+    err.leaving(service)
 }
 
 /// The error of a call that ran past its deadline on the server.

@@ -14,7 +14,7 @@ pub use handler::{HandlerRequest, HandlerResponse};
 pub use route::{Route, describe, describe_with};
 pub use router::{IntoRouter, Router};
 
-pub(crate) use handler::{Input, Output, with_deadline};
+pub(crate) use handler::{Input, Output, leaving, with_deadline};
 pub(crate) use table::{Dispatch, Limits, RouteTable};
 
 const ID: &str = "micro.server";

@@ -270,8 +270,8 @@ pub fn chain<Req: Send + 'static, Resp: Send + 'static>(
 
 /// A tower error as a micro error.
 fn from_tower(e: BoxError) -> Error {
-    let e = match e.downcast::<Error>() {
-        Ok(e) => return *e,
+    let e = match e.downcast::<crate::error::StdError>() {
+        Ok(e) => return e.0,
         Err(e) => e,
     };
     if e.is::<tower::timeout::error::Elapsed>() {

@@ -191,7 +191,7 @@ pub(super) async fn call(
             None,
         ),
         Err(e) => {
-            tracing::debug!(endpoint = %name, error = %e, "call failed");
+            let e = crate::endpoint::leaving(e, &shared.service, &name);
             error_response(&e, Some(&response))
         }
     }

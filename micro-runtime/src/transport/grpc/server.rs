@@ -322,7 +322,7 @@ async fn grpc_call(
             Some(&response),
         ),
         Err(e) => {
-            tracing::debug!(endpoint = %name, error = %e, "call failed");
+            let e = crate::endpoint::leaving(e, &shared.service, &name);
             error_response(format, &e, Some(&response))
         }
     }

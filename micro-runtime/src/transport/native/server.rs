@@ -469,7 +469,7 @@ async fn run_call(
         }
         Ok(Output::Stream { rx, task }) => pump(&conn, id, rx, task, &response, &credit).await,
         Err(e) => {
-            tracing::debug!(endpoint = %route.name, error = %e, "call failed");
+            let e = crate::endpoint::leaving(e, &conn.shared.service, &route.name);
             conn.fail(id, &e, Some(&response));
         }
     }

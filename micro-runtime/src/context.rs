@@ -16,6 +16,15 @@
 //! assert!(ctx.remaining().unwrap() <= Duration::from_secs(2));
 //! assert_eq!(ctx.metadata().get("X-Request-Id"), Some("42"));
 //! ```
+//!
+//! # Propagation by default
+//!
+//! While a handler runs, its context is also the *current* one of its task
+//! ([`Context::current`]). Calls made without a context (`Client::call`, a generated client's
+//! `hello(req)`) and events published without one take it, so the caller's deadline and
+//! metadata follow every call a handler makes, as Go's `context.Context` passed along would.
+//! A context passed explicitly (`call_with`, `hello_with`) is used as given; a task a handler
+//! spawns starts without one (pass the context to it).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -141,10 +150,26 @@ pub struct Context {
     response: Option<SharedResponse>,
 }
 
+tokio::task_local! {
+    /// The context of the call the current task is handling.
+    static CURRENT: Context;
+}
+
 impl Context {
     /// A context with no deadline and no metadata.
     pub fn new() -> Context {
         Context::default()
+    }
+
+    /// The context of the call this task is handling (inside a handler: the caller's
+    /// deadline and metadata), or a new one outside handlers.
+    pub fn current() -> Context {
+        CURRENT.try_with(Context::clone).unwrap_or_default()
+    }
+
+    /// Run `work` with `self` as the current context of its task.
+    pub(crate) async fn scope<F: std::future::Future>(self, work: F) -> F::Output {
+        CURRENT.scope(self, work).await
     }
 
     /// Set the deadline to `timeout` from now (keeping an earlier deadline if there is one).
@@ -269,6 +294,25 @@ mod tests {
         let first = ctx.deadline();
         let ctx = ctx.with_timeout(Duration::from_secs(60));
         assert_eq!(ctx.deadline(), first);
+    }
+
+    #[tokio::test]
+    async fn the_current_context_is_the_scoped_one() {
+        assert!(Context::current().metadata().is_empty());
+        let ctx = Context::new().with_metadata("x-request-id", "7");
+        let seen = ctx
+            .scope(async {
+                Context::current()
+                    .metadata()
+                    .get("x-request-id")
+                    .map(str::to_owned)
+            })
+            .await;
+        assert_eq!(seen.as_deref(), Some("7"));
+        assert!(
+            Context::current().metadata().is_empty(),
+            "only inside the scope"
+        );
     }
 
     #[test]

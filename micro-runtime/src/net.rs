@@ -30,6 +30,54 @@ fn interface_ip() -> Option<IpAddr> {
         .map(|ip| IpAddr::V4(*ip))
 }
 
+/// The address to publish when the advertised address is set to `advertise` and the server
+/// listens on `port`: a bare host name or IP takes the listening port (what Docker and
+/// Kubernetes setups pass), `host:port` and `[v6]:port` stay as they are. Anything else is
+/// refused with what is wrong.
+pub(crate) fn advertise_with_port(advertise: &str, port: u16) -> Result<String, String> {
+    let text = advertise.trim();
+    if text.parse::<SocketAddr>().is_ok() {
+        return Ok(text.to_owned());
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port).to_string());
+    }
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        return inner
+            .parse::<std::net::Ipv6Addr>()
+            .map(|ip| SocketAddr::new(IpAddr::V6(ip), port).to_string())
+            .map_err(|_| format!("{text:?} is not an IPv6 address in brackets"));
+    }
+    let (host, with_port) = match text.rsplit_once(':') {
+        Some((host, p)) => match p.parse::<u16>() {
+            Ok(_) => (host, true),
+            Err(_) => {
+                return Err(format!(
+                    "{text:?} has no valid port after ':' (write host:port, [v6]:port or a bare host)"
+                ));
+            }
+        },
+        None => (text, false),
+    };
+    let valid_host = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !valid_host {
+        return Err(format!(
+            "{text:?} is not a host name, an IP address, host:port or [v6]:port"
+        ));
+    }
+    Ok(if with_port {
+        text.to_owned()
+    } else {
+        format!("{host}:{port}")
+    })
+}
+
 /// `:8080` means every interface, as in go-micro.
 pub(crate) fn normalize_address(addr: &str) -> String {
     match addr.strip_prefix(':') {
@@ -50,6 +98,29 @@ mod tests {
         assert_eq!(adv.port(), 1234);
         let fixed: SocketAddr = "127.0.0.1:9".parse().unwrap();
         assert_eq!(advertise_address(fixed), fixed);
+    }
+
+    #[test]
+    fn a_bare_advertised_host_takes_the_listening_port() {
+        let ok = |a: &str| advertise_with_port(a, 9000).unwrap();
+        assert_eq!(ok("127.0.0.1"), "127.0.0.1:9000");
+        assert_eq!(ok("10.0.0.7:8080"), "10.0.0.7:8080");
+        assert_eq!(ok("greeter.default.svc"), "greeter.default.svc:9000");
+        assert_eq!(ok("greeter:7000"), "greeter:7000");
+        assert_eq!(ok("::1"), "[::1]:9000");
+        assert_eq!(ok("[fd00::7]"), "[fd00::7]:9000");
+        assert_eq!(ok("[fd00::7]:81"), "[fd00::7]:81");
+        for bad in [
+            "",
+            "host:port",
+            "a b",
+            "[nope]",
+            "-bad.example",
+            "x:99999",
+            "http://x",
+        ] {
+            assert!(advertise_with_port(bad, 9000).is_err(), "{bad}");
+        }
     }
 
     #[test]

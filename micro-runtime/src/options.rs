@@ -206,10 +206,12 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "server_advertise",
-        help: "address to publish in the registry (default: the listening address)",
+        help: "address to publish in the registry: host:port, or a bare host that takes the listening port (default: an interface address)",
         concept: None,
         apply: |o, v| {
-            o.server_advertise = Some(non_empty("server_advertise", v)?);
+            let v = non_empty("server_advertise", v)?;
+            crate::net::advertise_with_port(&v, 1).map_err(|why| Error::bad_request(ID, why))?;
+            o.server_advertise = Some(v);
             Ok(())
         },
     },

@@ -105,8 +105,10 @@ pub(super) fn client(service: &Service, opts: &EmitOptions, names: &Names) -> To
                 &self.client
             }
 
+            /// This client's options with `options` on top, and the method's package and
+            /// timeout where neither sets them.
             fn call_options(&self, options: &#cg::CallOptions, timeout_ms: ::core::option::Option<u64>) -> #cg::CallOptions {
-                options.for_method(#package, timeout_ms)
+                self.options.merged(options).for_method(#package, timeout_ms)
             }
 
             #(#methods)*
@@ -157,10 +159,12 @@ fn client_method(
     let call_name = call.to_string();
     let with_doc = match call_name.strip_prefix("r#") {
         // Intra-doc links cannot name raw identifiers.
-        Some(raw) => format!(" `{raw}` with a context (deadline, metadata) and call options."),
-        None => {
-            format!(" [`Self::{call_name}`] with a context (deadline, metadata) and call options.")
-        }
+        Some(raw) => format!(
+            " `{raw}` with a context (deadline, metadata) and call options laid over the client's."
+        ),
+        None => format!(
+            " [`Self::{call_name}`] with a context (deadline, metadata) and call options laid over the client's."
+        ),
     };
     let (req_codec, resp_codec) = (opts.codec(&input), opts.codec(&output));
     let codecs = quote!(#req_codec, #resp_codec);
@@ -169,7 +173,7 @@ fn client_method(
             #method_docs
             #dep
             #vis async fn #call(&self, request: #input) -> #cg::Result<#output> {
-                self.#with(&#cg::Context::new(), request, &self.options).await
+                self.#with(&#cg::Context::current(), request, &#cg::CallOptions::new()).await
             }
 
             #[doc = #with_doc]
@@ -193,7 +197,7 @@ fn client_method(
             /// Returns the stream of responses.
             #dep
             #vis async fn #call(&self, request: #input) -> #cg::Result<#cg::StreamReceiver<#output>> {
-                self.#with(&#cg::Context::new(), request, &self.options).await
+                self.#with(&#cg::Context::current(), request, &#cg::CallOptions::new()).await
             }
 
             #[doc = #with_doc]
@@ -216,7 +220,7 @@ fn client_method(
             /// Send requests on the returned stream, then `finish` it for the response.
             #dep
             #vis async fn #call(&self) -> #cg::Result<#cg::ClientStreaming<#input, #output>> {
-                self.#with(&#cg::Context::new(), &self.options).await
+                self.#with(&#cg::Context::current(), &#cg::CallOptions::new()).await
             }
 
             #[doc = #with_doc]
@@ -238,7 +242,7 @@ fn client_method(
             /// Send and receive on the returned stream; `close_send` ends the requests.
             #dep
             #vis async fn #call(&self) -> #cg::Result<#cg::Streaming<#input, #output>> {
-                self.#with(&#cg::Context::new(), &self.options).await
+                self.#with(&#cg::Context::current(), &#cg::CallOptions::new()).await
             }
 
             #[doc = #with_doc]
@@ -268,20 +272,20 @@ fn client_trait_method(m: &Method, with: &proc_macro2::Ident, opts: &EmitOptions
         StreamKind::Unary => quote! {
             #attrs
             async fn #name(&self, ctx: #cg::Context, request: #input) -> #cg::Result<#output> {
-                self.#with(&ctx, request, &self.options).await
+                self.#with(&ctx, request, &#cg::CallOptions::new()).await
             }
         },
         StreamKind::ServerStream => quote! {
             #attrs
             async fn #name(&self, ctx: #cg::Context, request: #input, responses: #cg::StreamSender<#output>) -> #cg::Result<()> {
-                let stream = self.#with(&ctx, request, &self.options).await?;
+                let stream = self.#with(&ctx, request, &#cg::CallOptions::new()).await?;
                 #cg::forward_responses(stream, responses).await
             }
         },
         StreamKind::ClientStream => quote! {
             #attrs
             async fn #name(&self, ctx: #cg::Context, requests: #cg::StreamReceiver<#input>) -> #cg::Result<#output> {
-                let call = self.#with(&ctx, &self.options).await?;
+                let call = self.#with(&ctx, &#cg::CallOptions::new()).await?;
                 #cg::forward_requests(requests, call).await
             }
         },
@@ -293,7 +297,7 @@ fn client_trait_method(m: &Method, with: &proc_macro2::Ident, opts: &EmitOptions
                 requests: #cg::StreamReceiver<#input>,
                 responses: #cg::StreamSender<#output>,
             ) -> #cg::Result<()> {
-                let stream = self.#with(&ctx, &self.options).await?;
+                let stream = self.#with(&ctx, &#cg::CallOptions::new()).await?;
                 #cg::forward_both(requests, responses, stream).await
             }
         },

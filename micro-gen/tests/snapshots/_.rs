@@ -128,21 +128,29 @@ pub mod loner_client {
         pub fn client(&self) -> &::micro::codegen::Client {
             &self.client
         }
+        /// This client's options with `options` on top, and the method's package and
+        /// timeout where neither sets them.
         fn call_options(
             &self,
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            options.for_method(::core::option::Option::None, timeout_ms)
+            self.options
+                .merged(options)
+                .for_method(::core::option::Option::None, timeout_ms)
         }
         pub async fn call(
             &self,
             request: super::Loose,
         ) -> ::micro::codegen::Result<super::Loose> {
-            self.call_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.call_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::call`] with a context (deadline, metadata) and call options.
+        /// [`Self::call`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn call_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -171,7 +179,7 @@ pub mod loner_client {
             ctx: ::micro::codegen::Context,
             request: super::Loose,
         ) -> ::micro::codegen::Result<super::Loose> {
-            self.call_with(&ctx, request, &self.options).await
+            self.call_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
     }
 }

@@ -588,12 +588,15 @@ pub mod kitchen_client {
         pub fn client(&self) -> &::micro::codegen::Client {
             &self.client
         }
+        /// This client's options with `options` on top, and the method's package and
+        /// timeout where neither sets them.
         fn call_options(
             &self,
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            options
+            self.options
+                .merged(options)
                 .for_method(::core::option::Option::Some("fixtures.kitchen"), timeout_ms)
         }
         /// One request, one response; also bound to HTTP.
@@ -601,10 +604,14 @@ pub mod kitchen_client {
             &self,
             request: super::Everything,
         ) -> ::micro::codegen::Result<super::Everything> {
-            self.echo_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.echo_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::echo`] with a context (deadline, metadata) and call options.
+        /// [`Self::echo`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn echo_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -632,10 +639,14 @@ pub mod kitchen_client {
             &self,
             request: super::Num,
         ) -> ::micro::codegen::Result<::micro::codegen::StreamReceiver<super::Num>> {
-            self.count_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.count_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::count`] with a context (deadline, metadata) and call options.
+        /// [`Self::count`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn count_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -663,9 +674,13 @@ pub mod kitchen_client {
         ) -> ::micro::codegen::Result<
             ::micro::codegen::ClientStreaming<super::Num, super::Num>,
         > {
-            self.sum_with(&::micro::codegen::Context::new(), &self.options).await
+            self.sum_with(
+                    &::micro::codegen::Context::current(),
+                    &::micro::codegen::CallOptions::new(),
+                )
+                .await
         }
-        /// [`Self::sum`] with a context (deadline, metadata) and call options.
+        /// [`Self::sum`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn sum_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -693,9 +708,13 @@ pub mod kitchen_client {
         ) -> ::micro::codegen::Result<
             ::micro::codegen::Streaming<super::Num, super::Num>,
         > {
-            self.chat_with(&::micro::codegen::Context::new(), &self.options).await
+            self.chat_with(
+                    &::micro::codegen::Context::current(),
+                    &::micro::codegen::CallOptions::new(),
+                )
+                .await
         }
-        /// [`Self::chat`] with a context (deadline, metadata) and call options.
+        /// [`Self::chat`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn chat_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -720,10 +739,14 @@ pub mod kitchen_client {
             &self,
             request: (),
         ) -> ::micro::codegen::Result<::micro::codegen::prost_types::Timestamp> {
-            self.now_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.now_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::now`] with a context (deadline, metadata) and call options.
+        /// [`Self::now`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn now_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -751,10 +774,14 @@ pub mod kitchen_client {
             &self,
             request: super::Tree,
         ) -> ::micro::codegen::Result<super::Tree> {
-            self.grow_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.grow_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::grow`] with a context (deadline, metadata) and call options.
+        /// [`Self::grow`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn grow_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -781,10 +808,14 @@ pub mod kitchen_client {
             &self,
             request: super::Num,
         ) -> ::micro::codegen::Result<super::Num> {
-            self.old_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.old_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::old`] with a context (deadline, metadata) and call options.
+        /// [`Self::old`] with a context (deadline, metadata) and call options laid over the client's.
         #[deprecated]
         pub async fn old_with(
             &self,
@@ -814,7 +845,7 @@ pub mod kitchen_client {
             ctx: ::micro::codegen::Context,
             request: super::Everything,
         ) -> ::micro::codegen::Result<super::Everything> {
-            self.echo_with(&ctx, request, &self.options).await
+            self.echo_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
         async fn count(
             &self,
@@ -822,7 +853,9 @@ pub mod kitchen_client {
             request: super::Num,
             responses: ::micro::codegen::StreamSender<super::Num>,
         ) -> ::micro::codegen::Result<()> {
-            let stream = self.count_with(&ctx, request, &self.options).await?;
+            let stream = self
+                .count_with(&ctx, request, &::micro::codegen::CallOptions::new())
+                .await?;
             ::micro::codegen::forward_responses(stream, responses).await
         }
         async fn sum(
@@ -830,7 +863,7 @@ pub mod kitchen_client {
             ctx: ::micro::codegen::Context,
             requests: ::micro::codegen::StreamReceiver<super::Num>,
         ) -> ::micro::codegen::Result<super::Num> {
-            let call = self.sum_with(&ctx, &self.options).await?;
+            let call = self.sum_with(&ctx, &::micro::codegen::CallOptions::new()).await?;
             ::micro::codegen::forward_requests(requests, call).await
         }
         async fn chat(
@@ -839,7 +872,9 @@ pub mod kitchen_client {
             requests: ::micro::codegen::StreamReceiver<super::Num>,
             responses: ::micro::codegen::StreamSender<super::Num>,
         ) -> ::micro::codegen::Result<()> {
-            let stream = self.chat_with(&ctx, &self.options).await?;
+            let stream = self
+                .chat_with(&ctx, &::micro::codegen::CallOptions::new())
+                .await?;
             ::micro::codegen::forward_both(requests, responses, stream).await
         }
         async fn now(
@@ -847,21 +882,21 @@ pub mod kitchen_client {
             ctx: ::micro::codegen::Context,
             request: (),
         ) -> ::micro::codegen::Result<::micro::codegen::prost_types::Timestamp> {
-            self.now_with(&ctx, request, &self.options).await
+            self.now_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
         async fn grow(
             &self,
             ctx: ::micro::codegen::Context,
             request: super::Tree,
         ) -> ::micro::codegen::Result<super::Tree> {
-            self.grow_with(&ctx, request, &self.options).await
+            self.grow_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
         async fn old(
             &self,
             ctx: ::micro::codegen::Context,
             request: super::Num,
         ) -> ::micro::codegen::Result<super::Num> {
-            self.old_with(&ctx, request, &self.options).await
+            self.old_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
     }
 }
@@ -1002,12 +1037,15 @@ pub mod pantry_client {
         pub fn client(&self) -> &::micro::codegen::Client {
             &self.client
         }
+        /// This client's options with `options` on top, and the method's package and
+        /// timeout where neither sets them.
         fn call_options(
             &self,
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            options
+            self.options
+                .merged(options)
                 .for_method(::core::option::Option::Some("fixtures.kitchen"), timeout_ms)
         }
         /// What an item costs.
@@ -1015,10 +1053,14 @@ pub mod pantry_client {
             &self,
             request: super::Item,
         ) -> ::micro::codegen::Result<super::super::common::Money> {
-            self.price_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.price_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::price`] with a context (deadline, metadata) and call options.
+        /// [`Self::price`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn price_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -1047,7 +1089,7 @@ pub mod pantry_client {
             ctx: ::micro::codegen::Context,
             request: super::Item,
         ) -> ::micro::codegen::Result<super::super::common::Money> {
-            self.price_with(&ctx, request, &self.options).await
+            self.price_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
     }
 }

@@ -294,21 +294,29 @@ pub mod loop_client {
         pub fn client(&self) -> &::micro::codegen::Client {
             &self.client
         }
+        /// This client's options with `options` on top, and the method's package and
+        /// timeout where neither sets them.
         fn call_options(
             &self,
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            options.for_method(::core::option::Option::Some("type.match"), timeout_ms)
+            self.options
+                .merged(options)
+                .for_method(::core::option::Option::Some("type.match"), timeout_ms)
         }
         pub async fn r#type(
             &self,
             request: super::Self_,
         ) -> ::micro::codegen::Result<super::Self_> {
-            self.type_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.type_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// `type` with a context (deadline, metadata) and call options.
+        /// `type` with a context (deadline, metadata) and call options laid over the client's.
         pub async fn type_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -333,10 +341,14 @@ pub mod loop_client {
             &self,
             request: super::Self_,
         ) -> ::micro::codegen::Result<super::Self_> {
-            self.match_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.match_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// `match` with a context (deadline, metadata) and call options.
+        /// `match` with a context (deadline, metadata) and call options laid over the client's.
         pub async fn match_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -361,10 +373,14 @@ pub mod loop_client {
             &self,
             request: super::Self_,
         ) -> ::micro::codegen::Result<super::Self_> {
-            self.new_rpc_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.new_rpc_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::new_rpc`] with a context (deadline, metadata) and call options.
+        /// [`Self::new_rpc`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn new_rpc_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -392,9 +408,13 @@ pub mod loop_client {
         ) -> ::micro::codegen::Result<
             ::micro::codegen::Streaming<super::Self_, super::Self_>,
         > {
-            self.return_with(&::micro::codegen::Context::new(), &self.options).await
+            self.return_with(
+                    &::micro::codegen::Context::current(),
+                    &::micro::codegen::CallOptions::new(),
+                )
+                .await
         }
-        /// `return` with a context (deadline, metadata) and call options.
+        /// `return` with a context (deadline, metadata) and call options laid over the client's.
         pub async fn return_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -422,21 +442,21 @@ pub mod loop_client {
             ctx: ::micro::codegen::Context,
             request: super::Self_,
         ) -> ::micro::codegen::Result<super::Self_> {
-            self.type_with(&ctx, request, &self.options).await
+            self.type_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
         async fn r#match(
             &self,
             ctx: ::micro::codegen::Context,
             request: super::Self_,
         ) -> ::micro::codegen::Result<super::Self_> {
-            self.match_with(&ctx, request, &self.options).await
+            self.match_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
         async fn new(
             &self,
             ctx: ::micro::codegen::Context,
             request: super::Self_,
         ) -> ::micro::codegen::Result<super::Self_> {
-            self.new_rpc_with(&ctx, request, &self.options).await
+            self.new_rpc_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
         async fn r#return(
             &self,
@@ -444,7 +464,9 @@ pub mod loop_client {
             requests: ::micro::codegen::StreamReceiver<super::Self_>,
             responses: ::micro::codegen::StreamSender<super::Self_>,
         ) -> ::micro::codegen::Result<()> {
-            let stream = self.return_with(&ctx, &self.options).await?;
+            let stream = self
+                .return_with(&ctx, &::micro::codegen::CallOptions::new())
+                .await?;
             ::micro::codegen::forward_both(requests, responses, stream).await
         }
     }

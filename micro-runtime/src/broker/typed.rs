@@ -104,9 +104,10 @@ impl<T> Publisher<T> {
         &self.topic
     }
 
-    /// Publish `msg`.
+    /// Publish `msg` with the current context's metadata as headers (inside a handler: the
+    /// caller's, see [`Context::current`]).
     pub async fn publish(&self, msg: &T) -> Result<()> {
-        self.publish_with(&Context::new(), msg).await
+        self.publish_with(&Context::current(), msg).await
     }
 
     /// Publish `msg` with the metadata of `ctx` as headers (a handler passes its context

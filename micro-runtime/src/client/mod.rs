@@ -229,7 +229,8 @@ impl Client {
         &self.wrappers
     }
 
-    /// Call `endpoint` of `service` with default context and options.
+    /// Call `endpoint` of `service` with the current context (inside a handler: the caller's
+    /// deadline and metadata, see [`Context::current`]) and default options.
     pub async fn call<Req: Message, Resp: Message>(
         &self,
         service: &str,
@@ -237,7 +238,7 @@ impl Client {
         request: &Req,
     ) -> Result<Resp> {
         self.call_with(
-            &Context::new(),
+            &Context::current(),
             service,
             endpoint,
             request,

@@ -187,6 +187,38 @@ impl CallOptions {
 }
 
 impl CallOptions {
+    /// These options with `over` laid on top: what `over` sets wins (timeout, retries,
+    /// idempotency, format, package, addresses), metadata and filters add up.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use micro_runtime::client::CallOptions;
+    ///
+    /// let client_wide = CallOptions::new().timeout(Duration::from_secs(2)).metadata("x-team", "shop");
+    /// let this_call = CallOptions::new().retries(0).metadata("x-request-id", "42");
+    /// let both = client_wide.merged(&this_call);
+    /// assert_eq!(both.timeout, Some(Duration::from_secs(2)));
+    /// assert_eq!(both.retries, Some(0));
+    /// assert_eq!(both.metadata.get("x-team"), Some("shop"));
+    /// assert_eq!(both.metadata.get("x-request-id"), Some("42"));
+    /// ```
+    pub fn merged(&self, over: &CallOptions) -> CallOptions {
+        let mut out = self.clone();
+        out.timeout = over.timeout.or(self.timeout);
+        out.metadata.extend(&over.metadata);
+        if !over.addresses.is_empty() {
+            out.addresses.clone_from(&over.addresses);
+        }
+        out.retries = over.retries.or(self.retries);
+        out.idempotent = over.idempotent.or(self.idempotent);
+        out.format = over.format.or(self.format);
+        if over.package.is_some() {
+            out.package.clone_from(&over.package);
+        }
+        out.filters.extend(over.filters.iter().cloned());
+        out
+    }
+
     /// What a generated client passes: these options, plus the protobuf package for the
     /// gRPC path and the method's timeout where they are not set.
     pub fn for_method(&self, package: Option<&str>, timeout_ms: Option<u64>) -> CallOptions {

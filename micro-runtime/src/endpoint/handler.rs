@@ -395,15 +395,17 @@ where
             }
             _ => return ready(Err(wrong_input())),
         };
+        // The handler's context is also its task's current one: calls it makes without a
+        // context carry the caller's deadline and metadata.
+        let current = ctx.clone();
         if S::KIND.server_streams() {
             let (tx, rx) = mpsc::channel(STREAM_BUFFER);
             let sender = StreamSender::new(tx.clone(), self.resp, format, max_send, false);
-            let task_ctx = ctx.clone();
             let fut = match catch_panic(|| self.shape.invoke(ctx, format, incoming, Some(sender))) {
                 Ok(fut) => fut,
                 Err(e) => return ready(Err(e)),
             };
-            return ready(Ok(spawn_stream(&task_ctx, tx, rx, fut)));
+            return ready(Ok(spawn_stream(current, tx, rx, fut)));
         }
         let fut = match catch_panic(|| self.shape.invoke(ctx, format, incoming, None)) {
             Ok(fut) => fut,
@@ -411,7 +413,7 @@ where
         };
         let codec = self.resp;
         Box::pin(async move {
-            let Some(resp) = catch_panic_async(fut).await? else {
+            let Some(resp) = current.scope(catch_panic_async(fut)).await? else {
                 return Err(wrong_input());
             };
             let frame = frame::encode(&codec, &resp, format, max_send, ID, "response message")?;
@@ -499,7 +501,7 @@ async fn catch_panic_async<T>(fut: impl Future<Output = Result<T>>) -> Result<T>
 /// Spawn a streaming handler; its result becomes the trailers of the response body. The
 /// task is aborted if the body is dropped (the caller went away).
 fn spawn_stream<Resp: Send + 'static>(
-    ctx: &Context,
+    ctx: Context,
     tx: mpsc::Sender<Frame<Bytes>>,
     rx: mpsc::Receiver<Frame<Bytes>>,
     fut: impl Future<Output = Result<Option<Resp>>> + Send + 'static,
@@ -509,7 +511,7 @@ fn spawn_stream<Resp: Send + 'static>(
     let service: Option<Arc<str>> = ctx.service().map(Into::into);
     let response = ctx.response();
     let task = tokio::spawn(async move {
-        let work = catch_panic_async(fut);
+        let work = ctx.scope(catch_panic_async(fut));
         let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));
         tokio::pin!(expiry);
         let result = with_deadline(expiry.as_mut().as_pin_mut(), &endpoint, work).await;

@@ -236,12 +236,15 @@ pub mod health_client {
         pub fn client(&self) -> &crate::codegen::Client {
             &self.client
         }
+        /// This client's options with `options` on top, and the method's package and
+        /// timeout where neither sets them.
         fn call_options(
             &self,
             options: &crate::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> crate::codegen::CallOptions {
-            options
+            self.options
+                .merged(options)
                 .for_method(::core::option::Option::Some("grpc.health.v1"), timeout_ms)
         }
         /// The serving status of a service: NOT_FOUND for a service the server does not know.
@@ -249,10 +252,14 @@ pub mod health_client {
             &self,
             request: super::HealthCheckRequest,
         ) -> crate::codegen::Result<super::HealthCheckResponse> {
-            self.check_with(&crate::codegen::Context::new(), request, &self.options)
+            self.check_with(
+                    &crate::codegen::Context::current(),
+                    request,
+                    &crate::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::check`] with a context (deadline, metadata) and call options.
+        /// [`Self::check`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn check_with(
             &self,
             ctx: &crate::codegen::Context,
@@ -282,10 +289,14 @@ pub mod health_client {
         ) -> crate::codegen::Result<
             crate::codegen::StreamReceiver<super::HealthCheckResponse>,
         > {
-            self.watch_with(&crate::codegen::Context::new(), request, &self.options)
+            self.watch_with(
+                    &crate::codegen::Context::current(),
+                    request,
+                    &crate::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::watch`] with a context (deadline, metadata) and call options.
+        /// [`Self::watch`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn watch_with(
             &self,
             ctx: &crate::codegen::Context,
@@ -315,7 +326,7 @@ pub mod health_client {
             ctx: crate::codegen::Context,
             request: super::HealthCheckRequest,
         ) -> crate::codegen::Result<super::HealthCheckResponse> {
-            self.check_with(&ctx, request, &self.options).await
+            self.check_with(&ctx, request, &crate::codegen::CallOptions::new()).await
         }
         async fn watch(
             &self,
@@ -323,7 +334,9 @@ pub mod health_client {
             request: super::HealthCheckRequest,
             responses: crate::codegen::StreamSender<super::HealthCheckResponse>,
         ) -> crate::codegen::Result<()> {
-            let stream = self.watch_with(&ctx, request, &self.options).await?;
+            let stream = self
+                .watch_with(&ctx, request, &crate::codegen::CallOptions::new())
+                .await?;
             crate::codegen::forward_responses(stream, responses).await
         }
     }

@@ -264,12 +264,15 @@ pub mod server_reflection_client {
         pub fn client(&self) -> &crate::codegen::Client {
             &self.client
         }
+        /// This client's options with `options` on top, and the method's package and
+        /// timeout where neither sets them.
         fn call_options(
             &self,
             options: &crate::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> crate::codegen::CallOptions {
-            options
+            self.options
+                .merged(options)
                 .for_method(
                     ::core::option::Option::Some("grpc.reflection.v1"),
                     timeout_ms,
@@ -287,12 +290,12 @@ pub mod server_reflection_client {
             >,
         > {
             self.server_reflection_info_with(
-                    &crate::codegen::Context::new(),
-                    &self.options,
+                    &crate::codegen::Context::current(),
+                    &crate::codegen::CallOptions::new(),
                 )
                 .await
         }
-        /// [`Self::server_reflection_info`] with a context (deadline, metadata) and call options.
+        /// [`Self::server_reflection_info`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn server_reflection_info_with(
             &self,
             ctx: &crate::codegen::Context,
@@ -324,7 +327,9 @@ pub mod server_reflection_client {
             requests: crate::codegen::StreamReceiver<super::ServerReflectionRequest>,
             responses: crate::codegen::StreamSender<super::ServerReflectionResponse>,
         ) -> crate::codegen::Result<()> {
-            let stream = self.server_reflection_info_with(&ctx, &self.options).await?;
+            let stream = self
+                .server_reflection_info_with(&ctx, &crate::codegen::CallOptions::new())
+                .await?;
             crate::codegen::forward_both(requests, responses, stream).await
         }
     }

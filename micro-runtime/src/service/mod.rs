@@ -295,7 +295,9 @@ impl ServiceBuilder {
             Some(r) => r,
             None => settings.registry()?,
         };
-        let client = self.call_wrappers.into_iter().fold(
+        // Client::wrap puts a wrapper outside the others: wrap the last one first, so the
+        // first added is outermost, as for handler wrappers.
+        let client = self.call_wrappers.into_iter().rev().fold(
             Client::with_options(registry.clone(), settings.client_options()?),
             |client, w| client.wrap(w),
         );
@@ -320,6 +322,7 @@ impl ServiceBuilder {
             metadata: self.metadata,
             router: self.router,
             handler_wrappers: self.handler_wrappers,
+            subscriber_wrappers: self.subscriber_wrappers,
             transport,
             settings,
             registry,
@@ -336,6 +339,7 @@ pub struct Service {
     metadata: BTreeMap<String, String>,
     router: Router,
     handler_wrappers: Vec<HandlerWrapper>,
+    subscriber_wrappers: Vec<SubscriberWrapper>,
     transport: TransportPlan,
     settings: Settings,
     registry: SharedRegistry,
@@ -408,6 +412,57 @@ impl Service {
     /// The broker the service publishes and subscribes with.
     pub fn broker(&self) -> &SharedBroker {
         &self.broker
+    }
+
+    /// Add endpoints to the built service: handlers that call other services or publish are
+    /// made from it ([`Service::client`], [`Service::publisher`]), as in go-micro.
+    ///
+    /// ```no_run
+    /// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    /// # struct Order { #[prost(string, tag = "1")] id: String }
+    /// # impl micro_runtime::codec::ProstSerde for Order {}
+    /// # async fn run() -> micro_runtime::Result<()> {
+    /// use micro_runtime::server::Router;
+    ///
+    /// let service = micro_runtime::Service::builder("orders").build()?;
+    /// let client = service.client();
+    /// let placed = service.publisher::<Order>("orders.placed");
+    /// let router = Router::new().unary("Orders.Place", move |_ctx, order: Order| {
+    ///     let (client, placed) = (client.clone(), placed.clone());
+    ///     async move {
+    ///         // Inside a handler, calls and events carry the caller's deadline and metadata.
+    ///         let _: Order = client.call("inventory", "Inventory.Reserve", &order).await?;
+    ///         placed.publish(&order).await?;
+    ///         Ok(order)
+    ///     }
+    /// });
+    /// service.handler(router).run().await
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn handler(mut self, handler: impl IntoRouter) -> Service {
+        self.router = self.router.merge(handler);
+        self
+    }
+
+    /// Add a [`Subscriber`] to the built service (inside the service's subscriber wrappers).
+    #[must_use]
+    pub fn subscribe(mut self, subscriber: Subscriber) -> Service {
+        self.subscribers
+            .push(subscriber.wrapped_in(&self.subscriber_wrappers));
+        self
+    }
+
+    /// Subscribe `handler` to `topic` on the built service (see
+    /// [`ServiceBuilder::subscriber`]).
+    #[must_use]
+    pub fn subscriber<T, F, Fut>(self, topic: impl Into<String>, handler: F) -> Service
+    where
+        T: crate::codec::Message,
+        F: Fn(crate::Context, T) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
+        self.subscribe(Subscriber::new(topic, handler))
     }
 
     /// A publisher of protobuf messages of type `T` on `topic`, on the service's broker.

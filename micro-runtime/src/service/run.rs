@@ -41,6 +41,11 @@ impl Service {
 
     /// Listen, register and start refreshing the registration; returns a handle to stop.
     pub async fn start(self) -> Result<RunningService> {
+        // Endpoints and subscribers may have been added after build.
+        self.router.check()?;
+        for subscriber in &self.subscribers {
+            crate::broker::validate_topic(subscriber.topic())?;
+        }
         let (listener, local, advertise) = self.listen().await?;
         let record = self.record(advertise);
         let (dispatch, health) = self.dispatch()?;
@@ -114,7 +119,12 @@ impl Service {
                     Error::internal(ID, format!("cannot read the listening address: {e}"))
                 })?;
                 let advertise = match &self.settings.server_advertise {
-                    Some(a) => a.clone(),
+                    Some(a) => crate::net::advertise_with_port(a, local.port()).map_err(|why| {
+                        Error::bad_request(
+                            ID,
+                            format!("MICRO_SERVER_ADVERTISE (--server_advertise): {why}"),
+                        )
+                    })?,
                     None => crate::net::advertise_address(local).to_string(),
                 };
                 Ok((Listener::Tcp(listener), Some(local), advertise))

@@ -8,6 +8,7 @@ pub const CLIENT_TRANSPORT: micro_runtime::client::TransportPolicy =
     micro_runtime::client::TransportPolicy::Grpc;
 
 mod calls;
+mod composing;
 mod errors;
 mod middleware;
 mod retries;

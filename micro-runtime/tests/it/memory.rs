@@ -10,6 +10,7 @@ pub const CLIENT_TRANSPORT: micro_runtime::client::TransportPolicy =
     micro_runtime::client::TransportPolicy::Auto;
 
 mod calls;
+mod composing;
 mod errors;
 mod middleware;
 mod retries;

@@ -176,22 +176,30 @@ pub mod greeter_client {
         pub fn client(&self) -> &::micro::codegen::Client {
             &self.client
         }
+        /// This client's options with `options` on top, and the method's package and
+        /// timeout where neither sets them.
         fn call_options(
             &self,
             options: &::micro::codegen::CallOptions,
             timeout_ms: ::core::option::Option<u64>,
         ) -> ::micro::codegen::CallOptions {
-            options.for_method(::core::option::Option::Some("greeter"), timeout_ms)
+            self.options
+                .merged(options)
+                .for_method(::core::option::Option::Some("greeter"), timeout_ms)
         }
         /// Greets a person by name: `{"name": "John"}` gives `{"msg": "Hello John"}`.
         pub async fn hello(
             &self,
             request: super::HelloRequest,
         ) -> ::micro::codegen::Result<super::HelloResponse> {
-            self.hello_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.hello_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::hello`] with a context (deadline, metadata) and call options.
+        /// [`Self::hello`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn hello_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -221,10 +229,14 @@ pub mod greeter_client {
         ) -> ::micro::codegen::Result<
             ::micro::codegen::StreamReceiver<super::StreamResponse>,
         > {
-            self.stream_with(&::micro::codegen::Context::new(), request, &self.options)
+            self.stream_with(
+                    &::micro::codegen::Context::current(),
+                    request,
+                    &::micro::codegen::CallOptions::new(),
+                )
                 .await
         }
-        /// [`Self::stream`] with a context (deadline, metadata) and call options.
+        /// [`Self::stream`] with a context (deadline, metadata) and call options laid over the client's.
         pub async fn stream_with(
             &self,
             ctx: &::micro::codegen::Context,
@@ -254,7 +266,7 @@ pub mod greeter_client {
             ctx: ::micro::codegen::Context,
             request: super::HelloRequest,
         ) -> ::micro::codegen::Result<super::HelloResponse> {
-            self.hello_with(&ctx, request, &self.options).await
+            self.hello_with(&ctx, request, &::micro::codegen::CallOptions::new()).await
         }
         async fn stream(
             &self,
@@ -262,7 +274,9 @@ pub mod greeter_client {
             request: super::StreamRequest,
             responses: ::micro::codegen::StreamSender<super::StreamResponse>,
         ) -> ::micro::codegen::Result<()> {
-            let stream = self.stream_with(&ctx, request, &self.options).await?;
+            let stream = self
+                .stream_with(&ctx, request, &::micro::codegen::CallOptions::new())
+                .await?;
             ::micro::codegen::forward_responses(stream, responses).await
         }
     }

@@ -416,6 +416,11 @@ impl Error {
         self.0.dependency.as_deref()
     }
 
+    /// True for the "error" a `--help` flag is: its detail is the usage to print.
+    pub fn is_help(&self) -> bool {
+        self.0.id == "micro.help"
+    }
+
     /// True when the detail callers see is generic and the cause is kept for the server's log
     /// (an error converted with `?`).
     pub fn is_concealed(&self) -> bool {
@@ -529,9 +534,18 @@ impl fmt::Debug for Error {
             }
             return d.finish();
         }
-        write!(f, "{} ({} {})", self.0.detail, self.0.code, self.0.status)?;
+        // A detail over several lines (a usage) reads best with the code after its first line.
+        let (first, rest) = self
+            .0
+            .detail
+            .split_once('\n')
+            .unwrap_or((&self.0.detail, ""));
+        write!(f, "{first} ({} {})", self.0.code, self.0.status)?;
         if !self.0.id.is_empty() {
             write!(f, " from {}", self.0.id)?;
+        }
+        if !rest.is_empty() {
+            write!(f, "\n{rest}")?;
         }
         let mut cause = self.source();
         while let Some(c) = cause {

@@ -32,6 +32,9 @@ use crate::plugins::{self, Concept};
 
 const ID: &str = "micro.config";
 
+/// The id of the "error" `--help` is: the usage as its detail (see [`Error::is_help`]).
+const HELP: &str = "micro.help";
+
 /// Every setting of a service or client.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -327,6 +330,34 @@ const SETTINGS: &[Setting] = &[
     },
 ];
 
+/// The setting name nearest to `name`, when one is near enough to be a typo.
+fn closest(name: &str) -> Option<&'static str> {
+    SETTINGS
+        .iter()
+        .map(|s| (edit_distance(name, s.name), s.name))
+        .filter(|(d, s)| *d <= 2.max(s.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, s)| s)
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Parse `30` (seconds), `30s`, `500ms`, `2m`, `1h`, `250us`.
 pub fn parse_duration(name: &str, value: &str) -> Result<Duration> {
     let v = value.trim();
@@ -372,8 +403,9 @@ impl Settings {
     }
 
     /// Overlay command-line flags (`--registry memory`, `--registry=memory`,
-    /// `--registry-address ...`). Unknown flags and stray arguments are errors that list
-    /// the known flags.
+    /// `--registry-address ...`). Unknown flags and stray arguments are errors (with the
+    /// nearest flag name for a typo); `--help` or `-h` is an error whose detail is the
+    /// usage ([`Error::is_help`]).
     pub fn apply_args<I, S>(&mut self, args: I) -> Result<()>
     where
         I: IntoIterator<Item = S>,
@@ -381,23 +413,29 @@ impl Settings {
     {
         let mut args = args.into_iter().map(|a| a.as_ref().to_owned());
         while let Some(arg) = args.next() {
+            if arg == "-h" || arg == "--help" {
+                return Err(Error::new(HELP, Settings::usage(), 400));
+            }
             let Some(flag) = arg.strip_prefix("--") else {
                 return Err(Error::bad_request(
                     ID,
-                    format!("unexpected argument {arg:?}\n\n{}", Settings::usage()),
+                    format!(
+                        "unexpected argument {arg:?}: options are --name value or --name=value; --help lists them"
+                    ),
                 ));
             };
             let (name, inline) = match flag.split_once('=') {
                 Some((n, v)) => (n.replace('-', "_"), Some(v.to_owned())),
                 None => (flag.replace('-', "_"), None),
             };
-            if name == "help" {
-                return Err(Error::bad_request(ID, Settings::usage()));
-            }
             let Some(setting) = SETTINGS.iter().find(|s| s.name == name) else {
+                let hint = match closest(&name) {
+                    Some(near) => format!(" (did you mean --{near}?)"),
+                    None => String::new(),
+                };
                 return Err(Error::bad_request(
                     ID,
-                    format!("unknown flag --{name}\n\n{}", Settings::usage()),
+                    format!("unknown flag --{name}{hint}; --help lists the options"),
                 ));
             };
             let value = match inline {
@@ -447,6 +485,88 @@ impl Settings {
             ));
         }
         out
+    }
+}
+
+/// micro's settings as flags of a binary's own clap parser (the `clap` feature): flatten it
+/// into the binary's arguments, then hand it to [`ServiceBuilder::flags`](crate::ServiceBuilder::flags).
+///
+/// ```ignore
+/// #[derive(clap::Parser)]
+/// struct Args {
+///     /// How many items to keep in stock.
+///     #[arg(long, default_value_t = 10)]
+///     stock: u32,
+///     #[command(flatten)]
+///     micro: micro::options::Flags,
+/// }
+///
+/// let args = <Args as clap::Parser>::parse(); // --help lists both, under their own headings
+/// micro::Service::builder("inventory").flags(args.micro.args()).build()?;
+/// ```
+#[cfg(feature = "clap")]
+#[derive(Clone, Debug, Default)]
+pub struct Flags {
+    given: Vec<(&'static str, String)>,
+}
+
+#[cfg(feature = "clap")]
+impl Flags {
+    /// The flags given, as `--name=value` arguments for `ServiceBuilder::flags`.
+    pub fn args(&self) -> Vec<String> {
+        self.given
+            .iter()
+            .map(|(name, value)| format!("--{name}={value}"))
+            .collect()
+    }
+}
+
+#[cfg(feature = "clap")]
+impl clap::FromArgMatches for Flags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let mut flags = Flags::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(
+        &mut self,
+        matches: &clap::ArgMatches,
+    ) -> std::result::Result<(), clap::Error> {
+        for setting in SETTINGS {
+            if let Some(value) = matches.get_one::<String>(setting.name) {
+                self.given.retain(|(name, _)| *name != setting.name);
+                self.given.push((setting.name, value.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "clap")]
+impl clap::Args for Flags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        SETTINGS.iter().fold(cmd, |cmd, setting| {
+            let engines = setting
+                .concept
+                .map(|c| format!(" ({})", plugins::names(c).join(", ")))
+                .unwrap_or_default();
+            cmd.arg(
+                clap::Arg::new(setting.name)
+                    .long(setting.name)
+                    .value_name("VALUE")
+                    .help(format!(
+                        "{}{engines} [env: MICRO_{}]",
+                        setting.help,
+                        setting.name.to_ascii_uppercase()
+                    ))
+                    .help_heading("micro"),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
     }
 }
 
@@ -534,6 +654,34 @@ mod tests {
                 .unwrap_err()
                 .detail()
                 .contains("MICRO_REGISTRY")
+        );
+    }
+
+    #[cfg(feature = "clap")]
+    #[test]
+    fn clap_flags_pass_micros_settings_on() {
+        use clap::{Args, FromArgMatches};
+        let cmd = Flags::augment_args(
+            clap::Command::new("app").arg(clap::Arg::new("stock").long("stock")),
+        );
+        let matches = cmd
+            .try_get_matches_from([
+                "app",
+                "--stock",
+                "3",
+                "--registry",
+                "memory",
+                "--register_ttl=60s",
+            ])
+            .unwrap();
+        let flags = Flags::from_arg_matches(&matches).unwrap();
+        assert_eq!(flags.args(), ["--registry=memory", "--register_ttl=60s"]);
+        let mut o = Settings::default();
+        o.apply_args(flags.args()).unwrap();
+        assert_eq!(o.registry, "memory");
+        assert_eq!(
+            matches.get_one::<String>("stock").map(String::as_str),
+            Some("3")
         );
     }
 }

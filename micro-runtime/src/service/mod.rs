@@ -260,7 +260,12 @@ impl ServiceBuilder {
     }
 
     /// Apply command-line flags (`--registry memory`, `--server_address :9000` ...); pass
-    /// `std::env::args().skip(1)`.
+    /// `std::env::args().skip(1)`. Flags win over `MICRO_*` variables, which win over code.
+    ///
+    /// As clap's `parse` does for a binary, [`ServiceBuilder::build`] answers `--help` (`-h`)
+    /// by printing the usage and `--version` (`-V`) by printing the name and version, and
+    /// exits with status 0. A binary with flags of its own parses them with clap and passes
+    /// micro's on (the `clap` feature's [`Flags`](crate::options::Flags)).
     pub fn flags<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -283,7 +288,21 @@ impl ServiceBuilder {
             settings.apply_env(engines::env)?;
         }
         if let Some(args) = &self.args {
-            settings.apply_args(args)?;
+            if args.iter().any(|a| a == "--version" || a == "-V") {
+                answer_and_exit(&format!("{} {}", self.name, self.version));
+            }
+            if let Err(e) = settings.apply_args(args) {
+                if e.is_help() {
+                    answer_and_exit(&format!(
+                        "{} {}: a micro service\n\nUsage: {} [OPTIONS]\n\n{}",
+                        self.name,
+                        self.version,
+                        program(),
+                        e.detail()
+                    ));
+                }
+                return Err(e);
+            }
         }
         let name = settings.server_name.clone().unwrap_or(self.name);
         validate_name(&name)?;
@@ -479,6 +498,24 @@ impl Service {
     ) -> Publisher<T> {
         Publisher::with_codec(self.broker.clone(), topic, codec)
     }
+}
+
+/// Print `text` on stdout and exit with status 0: a binary's answer to `--help`.
+#[allow(clippy::print_stdout, clippy::exit)]
+fn answer_and_exit(text: &str) -> ! {
+    println!("{}", text.trim_end());
+    std::process::exit(0)
+}
+
+/// The binary's name, as it was started.
+fn program() -> String {
+    std::env::args()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "service".to_owned())
 }
 
 fn validate_name(name: &str) -> Result<()> {

@@ -3,44 +3,38 @@
 //! ```text
 //! greeter-server [--delay 500ms] [micro flags: --registry, --server_address, ...]
 //! ```
+//!
+//! Its own flag (`--delay`) and micro's share one clap parser: `--help` lists both.
 
 use std::time::Duration;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    micro::init_logging();
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("greeter-server: {}", e.detail());
-            }
-            std::process::ExitCode::from(2)
-        }
-    }
+use clap::Parser;
+
+/// The greeter service.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// How long each greeting takes (seconds, or a number with a unit: 500ms, 2s).
+    #[arg(long, default_value = "0", value_parser = delay)]
+    delay: Duration,
+    #[command(flatten)]
+    micro: micro::options::Flags,
 }
 
-async fn run() -> micro::Result<()> {
-    let mut delay = Duration::ZERO;
-    let mut flags = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--delay" {
-            let value = args.next().unwrap_or_default();
-            delay = micro::options::parse_duration("--delay", &value)?;
-        } else if let Some(value) = arg.strip_prefix("--delay=") {
-            delay = micro::options::parse_duration("--delay", value)?;
-        } else {
-            flags.push(arg);
-        }
-    }
+fn delay(text: &str) -> Result<Duration, String> {
+    micro::options::parse_duration("--delay", text).map_err(|e| e.detail().to_owned())
+}
+
+#[tokio::main]
+async fn main() -> micro::Result<()> {
+    micro::init_logging();
+    let args = Args::parse();
     micro::Service::builder(example_greeter::SERVICE)
         .version("1.0.0")
         .handler(example_greeter::GreeterServer::new(
-            example_greeter::GreeterHandler { delay },
+            example_greeter::GreeterHandler { delay: args.delay },
         ))
-        .flags(flags)
+        .flags(args.micro.args())
         .build()?
         .run()
         .await

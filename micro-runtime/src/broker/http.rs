@@ -44,6 +44,9 @@ pub struct HttpBrokerOptions {
     pub register_interval: Duration,
     /// How long a publish may wait for subscribers to take a message (default 10 s).
     pub publish_timeout: Duration,
+    /// How long one member of a queue group may take to accept a message before the publish
+    /// hands it to another member (default 1 s): a hung member never holds a publish up.
+    pub hand_off_timeout: Duration,
 }
 
 impl Default for HttpBrokerOptions {
@@ -54,6 +57,7 @@ impl Default for HttpBrokerOptions {
             register_ttl: Duration::from_secs(30),
             register_interval: Duration::from_secs(10),
             publish_timeout: Duration::from_secs(10),
+            hand_off_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -65,10 +69,14 @@ impl Default for HttpBrokerOptions {
 /// the message to every broadcast subscriber and to one member of each queue group.
 ///
 /// A publish returns once every group took the message (it is queued in the subscriber
-/// process, which then acknowledges or retries it locally); if a group's chosen member is
-/// unreachable another member gets it. Messages are not stored: a subscriber process that
-/// dies loses what it had queued (at most once). With the `local` registry this works across
-/// the processes of one host with nothing to install; with a shared registry, across hosts.
+/// process, which then acknowledges or retries it locally). If a group's chosen member is
+/// unreachable, or does not take the message within the hand-off timeout (1 s: it hangs, or
+/// is stopped), another member gets it, all within the publish timeout; the slow member is
+/// cooled off. A member that hung may still handle the message when it resumes, so a
+/// message can reach a group twice in that case (handlers should be idempotent). Messages are
+/// not stored: a subscriber process that dies loses what it had queued. With the `local`
+/// registry this works across the processes of one host with nothing to install; with a
+/// shared registry, across hosts.
 #[derive(Clone)]
 pub struct HttpBroker {
     inner: Arc<Inner>,
@@ -242,7 +250,8 @@ impl HttpBroker {
         for candidate in broadcast {
             let envelope = envelope.clone();
             sends.push(Box::pin(async move {
-                if let Err(e) = self.send(&candidate, envelope).await {
+                let deadline = Instant::now() + self.inner.options.publish_timeout;
+                if let Err(e) = self.send(&candidate, envelope, deadline).await {
                     // Broadcast subscribers come and go (a `micro subscribe` that was
                     // killed): one that cannot be reached does not fail the publish.
                     tracing::debug!(node = %candidate.node.id, error = %e, "broadcast subscriber unreachable");
@@ -250,17 +259,23 @@ impl HttpBroker {
                 Ok(())
             }));
         }
+        let deadline = Instant::now() + self.inner.options.publish_timeout;
         for mut group in groups {
             let envelope = envelope.clone();
             sends.push(Box::pin(async move {
                 let mut last = None;
                 while let Some(candidate) = group.next() {
-                    match self.send(&candidate, envelope.clone()).await {
+                    match self.send(&candidate, envelope.clone(), deadline).await {
                         Ok(()) => return Ok(()),
-                        // Unreachable, or the subscription just left: nothing was handled,
-                        // so another member may take it.
-                        Err(e) if e.is_retry_safe() || e.code() == 404 => last = Some(e),
+                        // Unreachable, the subscription just left, or the member did not take
+                        // it in time: another member may take it.
+                        Err(e) if e.is_retry_safe() || e.code() == 404 || e.code() == 408 => {
+                            last = Some(e);
+                        }
                         Err(e) => return Err(e),
+                    }
+                    if Instant::now() >= deadline {
+                        break;
                     }
                 }
                 Err(last.unwrap_or_else(|| {
@@ -272,12 +287,19 @@ impl HttpBroker {
         results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
     }
 
-    async fn send(&self, candidate: &Candidate, mut envelope: WireMessage) -> Result<()> {
+    /// Hand `envelope` to one subscription, within the hand-off timeout and `deadline`.
+    async fn send(
+        &self,
+        candidate: &Candidate,
+        mut envelope: WireMessage,
+        deadline: Instant,
+    ) -> Result<()> {
         envelope.subscription.clone_from(&candidate.node.id);
+        let left = deadline.saturating_duration_since(Instant::now());
         let opts = CallOptions::new()
             .address(candidate.node.address.clone())
             .package(PACKAGE)
-            .timeout(self.inner.options.publish_timeout)
+            .timeout(self.inner.options.hand_off_timeout.min(left))
             .retries(0);
         let result = self
             .inner
@@ -294,7 +316,8 @@ impl HttpBroker {
             .await;
         let selector = self.inner.client.selector();
         match &result {
-            Err(e) if e.is_transport_failure() => {
+            // Unreachable, or too slow to take a message: cool it off.
+            Err(e) if e.is_transport_failure() || e.code() == 408 => {
                 selector.mark(&candidate.node, Outcome::ConnectionFailed);
             }
             _ => selector.mark(&candidate.node, Outcome::Answered),

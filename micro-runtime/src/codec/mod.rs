@@ -24,6 +24,7 @@
 //! assert_eq!(back, msg);
 //! ```
 
+pub(crate) mod json;
 pub mod reflect;
 pub mod schema;
 
@@ -242,14 +243,14 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Codec<T> {
     pub fn serde() -> Codec<T> {
         Codec {
             encode: |msg, format, buf| match format {
-                Format::Json => serde_json::to_writer(buf.writer(), msg)
+                Format::Json => json::to_writer(buf.writer(), msg)
                     .map_err(|e| Error::internal(ID, format!("failed to encode JSON: {e}"))),
                 Format::MsgPack => rmp_serde::encode::write_named(&mut buf.writer(), msg)
                     .map_err(|e| Error::internal(ID, format!("failed to encode MessagePack: {e}"))),
                 other => Err(unsupported(other)),
             },
             decode: |format, buf| match format {
-                Format::Json => serde_json::from_slice(&buf).map_err(|e| json_error(&e)),
+                Format::Json => json::from_slice(&buf).map_err(|e| mismatch(&e)),
                 Format::MsgPack => rmp_serde::from_slice(&buf).map_err(|e| {
                     Error::bad_request(
                         ID,
@@ -314,7 +315,7 @@ impl<T: ProstSerde> Message for T {
         match format {
             Format::Proto => prost::Message::encode(self, buf)
                 .map_err(|e| Error::internal(ID, format!("failed to encode protobuf: {e}"))),
-            Format::Json => serde_json::to_writer(buf.writer(), self)
+            Format::Json => json::to_writer(buf.writer(), self)
                 .map_err(|e| Error::internal(ID, format!("failed to encode JSON: {e}"))),
             other => Err(unsupported(other)),
         }
@@ -323,7 +324,7 @@ impl<T: ProstSerde> Message for T {
     fn decode_as(format: Format, buf: Bytes) -> Result<Self> {
         match format {
             Format::Proto => <T as prost::Message>::decode(buf).map_err(|e| proto_error(&e)),
-            Format::Json => serde_json::from_slice(&buf).map_err(|e| json_error(&e)),
+            Format::Json => json::from_slice(&buf).map_err(|e| mismatch(&e)),
             other => Err(unsupported(other)),
         }
     }
@@ -349,8 +350,9 @@ impl Message for () {
             Format::Json => {
                 let value: serde_json::Value =
                     serde_json::from_slice(&buf).map_err(|e| json_error(&e))?;
+                // Fields it does not know are ignored, as for any message.
                 match value {
-                    serde_json::Value::Object(map) if map.is_empty() => Ok(()),
+                    serde_json::Value::Object(_) => Ok(()),
                     _ => Err(Error::bad_request(
                         ID,
                         "expected {} for google.protobuf.Empty",
@@ -400,6 +402,11 @@ well_known!(
 /// The error for protobuf bytes that do not decode: gRPC `INTERNAL`, as the gRPC spec says.
 pub fn proto_error(e: &prost::DecodeError) -> Error {
     Error::internal(ID, format!("failed to decode protobuf message: {e}"))
+}
+
+/// The error for JSON that does not read as the type: 400 naming the field that did not fit.
+pub(crate) fn mismatch(e: &json::Mismatch) -> Error {
+    Error::bad_request(ID, e.to_string())
 }
 
 /// The error for a JSON body that does not parse: 400 with serde's description of what and

@@ -116,10 +116,28 @@ fn write_json<B: BufMut>(msg: &DynamicMessage, buf: &mut B) -> Result<()> {
         .map_err(|e| Error::internal(ID, format!("failed to encode JSON: {e}")))
 }
 
+/// How micro reads proto3 JSON: either field name, numbers in strings (as the mapping says),
+/// unknown fields ignored (as in the binary form, and as micro reads serde types: see
+/// [`super::json`]).
+fn read_options() -> DeserializeOptions {
+    DeserializeOptions::new().deny_unknown_fields(false)
+}
+
 fn read_json(desc: MessageDescriptor, buf: &[u8]) -> Result<DynamicMessage> {
     let mut de = serde_json::Deserializer::from_slice(buf);
-    let msg = DynamicMessage::deserialize_with_options(desc, &mut de, &DeserializeOptions::new())
-        .map_err(|e| json_error(&e))?;
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);
+    let msg = match DynamicMessage::deserialize_with_options(desc, tracked, &read_options()) {
+        Ok(msg) => msg,
+        Err(e) if e.is_data() => {
+            let path = track.path().to_string();
+            return Err(super::mismatch(&super::json::Mismatch::Data {
+                path,
+                error: e,
+            }));
+        }
+        Err(e) => return Err(json_error(&e)),
+    };
     de.end().map_err(|e| json_error(&e))?;
     Ok(msg)
 }
@@ -185,8 +203,7 @@ pub fn deserialize<'de, T: prost::Message + Default, D: serde::Deserializer<'de>
 ) -> std::result::Result<T, D::Error> {
     use serde::de::Error as _;
     let desc = descriptors.message(full_name).map_err(D::Error::custom)?;
-    let dynamic =
-        DynamicMessage::deserialize_with_options(desc, deserializer, &DeserializeOptions::new())?;
+    let dynamic = DynamicMessage::deserialize_with_options(desc, deserializer, &read_options())?;
     dynamic.transcode_to::<T>().map_err(D::Error::custom)
 }
 

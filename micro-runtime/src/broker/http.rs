@@ -236,6 +236,31 @@ impl HttpBroker {
             Err(e) => return Err(e),
         };
         let (broadcast, groups) = next.split_by(|c| c.node.metadata.get("queue").cloned());
+        // A subscriber that cannot read the message's format would only dead-letter it: refuse
+        // to publish, loudly, naming who cannot read it.
+        let format = message.content_type().and_then(Format::from_content_type);
+        if let Some(format) = format {
+            let unable = broadcast
+                .iter()
+                .chain(groups.iter().flat_map(|g| g.candidates()))
+                .find(|c| {
+                    c.node
+                        .metadata
+                        .get("codecs")
+                        .is_some_and(|codecs| !codecs.split(',').any(|n| n == format.name()))
+                });
+            if let Some(c) = unable {
+                return Err(Error::new(
+                    ID,
+                    format!(
+                        "a subscriber of {topic} (queue {}) reads {} only; this message is {format}: publish JSON (the default) or a format every subscriber reads",
+                        c.node.metadata.get("queue").map_or("none", String::as_str),
+                        c.node.metadata.get("codecs").map_or("", String::as_str),
+                    ),
+                    415,
+                ));
+            }
+        }
         let headers: HashMap<String, String> = message
             .headers
             .iter()
@@ -449,6 +474,7 @@ impl Broker for HttpBroker {
             let advertise = self.listen().await?;
             let dead_letter = dead_letters(self, &options);
             let queue = options.queue.clone();
+            let accepts = options.accepts.clone();
             let dispatcher = Dispatcher::new(topic, handler, options, dead_letter);
             let id = format!("{HTTP_BROKER_SERVICE}-{}", &new_id()[..16]);
             let mut node = Node::new(&id, advertise)
@@ -456,6 +482,10 @@ impl Broker for HttpBroker {
                 .with_metadata("broker", "http");
             if let Some(queue) = &queue {
                 node = node.with_metadata("queue", queue.clone());
+            }
+            if !accepts.is_empty() {
+                let names: Vec<&str> = accepts.iter().map(|f| f.name()).collect();
+                node = node.with_metadata("codecs", names.join(","));
             }
             let record = registry::Service::new(HTTP_BROKER_SERVICE, "latest").with_node(node);
             self.inner

@@ -31,6 +31,10 @@ pub struct SubscribeOptions {
     /// A topic dead letters are published to (with the reason in the `micro-error`
     /// header); when `None` they are logged and counted only.
     pub dead_letter: Option<String>,
+    /// The formats the handler decodes (set by typed [`Subscriber`](super::Subscriber)s;
+    /// empty: any). Engines that hand messages to subscribers directly (`http`) refuse to
+    /// publish a message in a format a subscriber cannot read.
+    pub accepts: Vec<crate::codec::Format>,
 }
 
 impl Default for SubscribeOptions {
@@ -44,6 +48,7 @@ impl Default for SubscribeOptions {
             ack_wait: Duration::from_secs(30),
             buffer: 1024,
             dead_letter: None,
+            accepts: Vec::new(),
         }
     }
 }

@@ -19,9 +19,11 @@ use crate::registry::{Endpoint, Value};
 
 /// Publishes messages of type `T` on one topic.
 ///
-/// The body is encoded in the codec's default format (protobuf for generated messages,
-/// JSON for serde types) unless [`Publisher::format`] says otherwise, and the content type
-/// travels in the headers so that subscribers (and `micro subscribe`) decode it.
+/// Events are JSON (micro's one JSON rule, see [`crate::codec`]) unless
+/// [`Publisher::format`] says otherwise, as go-micro's events are: every subscriber reads it —
+/// protobuf and `#[micro::service]` serde types alike — and so do `micro subscribe` and
+/// non-Rust consumers. The content type travels in the headers. Choose protobuf for speed only
+/// on topics whose subscribers all take it (`micro describe` lists each subscriber's codecs).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
@@ -82,17 +84,22 @@ impl<T> Publisher<T> {
         topic: impl Into<String>,
         codec: Codec<T>,
     ) -> Publisher<T> {
+        let format = if codec.supports(Format::Json) {
+            Format::Json
+        } else {
+            codec.default_format()
+        };
         Publisher {
             broker,
             topic: topic.into().into(),
-            format: codec.default_format(),
+            format,
             codec,
             _marker: PhantomData,
         }
     }
 
-    /// Encode bodies in `format` (for example JSON, to make messages readable by any
-    /// consumer).
+    /// Encode bodies in `format` instead of JSON (protobuf is smaller and faster, for topics
+    /// whose subscribers all take it).
     #[must_use]
     pub fn format(mut self, format: Format) -> Publisher<T> {
         self.format = format;
@@ -204,7 +211,7 @@ impl Subscriber {
                 match decoded {
                     Ok(msg) => Box::pin(handler(ctx, msg)),
                     Err(why) => Box::pin(async move {
-                        tracing::warn!(topic = event.topic(), id = event.message().id().unwrap_or(""), error = %why, "message does not decode");
+                        tracing::error!(topic = event.topic(), id = event.message().id().unwrap_or(""), error = %why, "message does not decode: dead-lettered");
                         event
                             .reject(&format!("the message does not decode: {why}"))
                             .await
@@ -354,6 +361,7 @@ impl Subscriber {
     ) -> Result<Subscription> {
         let mut options = self.options.clone();
         options.queue = self.queue_for(service);
+        options.accepts.clone_from(&self.formats);
         let info = CallInfo {
             service: service.unwrap_or_default().into(),
             endpoint: self.topic.as_str().into(),
@@ -364,7 +372,9 @@ impl Subscriber {
             let mut ctx = Context::new();
             ctx.metadata_mut().extend(&event.message().headers);
             ctx.set_call(info.clone());
-            typed(ctx, event)
+            // As for handlers: calls and events the subscriber makes carry the event's metadata.
+            let work = typed(ctx.clone(), event);
+            Box::pin(ctx.scope(work))
         });
         let handler = if self.wrappers.is_empty() {
             handler

@@ -291,6 +291,17 @@ impl Codec<Bytes> {
     }
 }
 
+impl<T: schemars::JsonSchema> Codec<T> {
+    /// This codec, with the registry shape of `T` from its JSON schema (serde types that
+    /// derive `schemars::JsonSchema`): a subscriber or route built with it shows its fields in
+    /// `micro describe`.
+    #[must_use]
+    pub fn with_json_schema(mut self) -> Codec<T> {
+        self.schema = || Some(schema::json_schema_value::<T>());
+        self
+    }
+}
+
 /// A marker for hand-written messages that derive both [`prost::Message`] and serde: they
 /// get [`Message`] with protobuf and plain serde JSON.
 ///

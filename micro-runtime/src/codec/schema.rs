@@ -1,5 +1,9 @@
 //! Message shapes for the registry: from protobuf descriptors (generated messages) or from
 //! `schemars::JsonSchema` (serde types of `#[micro::service]` traits).
+//!
+//! Both name fields as they appear in JSON (lowerCamelCase, see [`super::json`]) and types in
+//! protobuf's words (`bool`, `int64`, `double`, `repeated string` ...), so `micro describe`
+//! shows the same shape whichever front door made the service.
 
 use std::collections::HashSet;
 
@@ -49,11 +53,11 @@ fn message_value(
             Kind::Message(m)
                 if !field.is_map() && !m.full_name().starts_with("google.protobuf.") =>
             {
-                message_value(field.name(), m, seen, depth + 1)
+                message_value(field.json_name(), m, seen, depth + 1)
             }
-            _ => Value::new(field.name(), ""),
+            _ => Value::new(field.json_name(), ""),
         };
-        child.name = field.name().to_owned();
+        child.name = field.json_name().to_owned();
         child.kind = shown;
         value.values.push(child);
     }
@@ -170,11 +174,23 @@ fn json_kind(node: &serde_json::Value) -> String {
             "repeated {}",
             node.get("items").map(json_kind).unwrap_or_default()
         ),
-        "integer" | "number" => node
-            .get("format")
-            .and_then(|f| f.as_str())
-            .map(str::to_owned)
-            .unwrap_or(ty),
+        "integer" => match node.get("format").and_then(|f| f.as_str()) {
+            Some(f @ ("int32" | "int64" | "uint32" | "uint64")) => f.to_owned(),
+            Some("uint8" | "uint16" | "uint") => "uint32".to_owned(),
+            Some("int8" | "int16" | "int") => "int32".to_owned(),
+            _ => "int64".to_owned(),
+        },
+        "number" => match node.get("format").and_then(|f| f.as_str()) {
+            Some("float") => "float".to_owned(),
+            _ => "double".to_owned(),
+        },
+        "boolean" => "bool".to_owned(),
+        "object" if node.get("additionalProperties").is_some() => format!(
+            "map<string, {}>",
+            node.get("additionalProperties")
+                .map(json_kind)
+                .unwrap_or_default()
+        ),
         _ => ty,
     }
 }
@@ -205,13 +221,57 @@ fn json_node(
     }
     if let Some(props) = target.get("properties").and_then(|p| p.as_object()) {
         for (field, schema) in props {
-            value
-                .values
-                .push(json_node(field, schema, defs, seen, depth + 1));
+            value.values.push(json_node(
+                &super::json::lower_camel(field),
+                schema,
+                defs,
+                seen,
+                depth + 1,
+            ));
         }
     }
     if let Some(def) = def {
         seen.remove(&def);
     }
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Order {
+        order_id: String,
+        paid: bool,
+        qty: u32,
+        total: f64,
+        lines: Vec<String>,
+        tags: std::collections::BTreeMap<String, i64>,
+    }
+
+    #[test]
+    fn serde_shapes_use_json_names_and_protobufs_type_words() {
+        let v = json_schema_value::<Order>();
+        let fields: Vec<(String, String)> = v
+            .values
+            .iter()
+            .map(|f| (f.name.clone(), f.kind.clone()))
+            .collect();
+        let want = [
+            ("orderId", "string"),
+            ("paid", "bool"),
+            ("qty", "uint32"),
+            ("total", "double"),
+            ("lines", "repeated string"),
+            ("tags", "map<string, int64>"),
+        ];
+        for (name, kind) in want {
+            assert!(
+                fields.iter().any(|(n, k)| n == name && k == kind),
+                "{name}: {kind} missing in {fields:?}"
+            );
+        }
+    }
 }

@@ -179,6 +179,11 @@ impl Next {
         (alone, groups)
     }
 
+    /// The candidates, in no particular order.
+    pub fn candidates(&self) -> &[Candidate] {
+        &self.candidates
+    }
+
     /// How many candidates there are in all.
     pub fn len(&self) -> usize {
         self.candidates.len()

@@ -484,7 +484,9 @@ impl Service {
         self.subscribe(Subscriber::new(topic, handler))
     }
 
-    /// A publisher of protobuf messages of type `T` on `topic`, on the service's broker.
+    /// A publisher of messages of type `T` (generated or [`Message`](crate::codec::Message)
+    /// types) on `topic`, on the service's broker; events are JSON unless
+    /// [`Publisher::format`] says otherwise.
     /// Clone it into handlers that publish.
     pub fn publisher<T: crate::codec::Message>(&self, topic: impl Into<String>) -> Publisher<T> {
         Publisher::new(self.broker.clone(), topic)

@@ -207,6 +207,83 @@ async fn json_and_serde_messages_reach_typed_subscribers() {
     service.stop().await.unwrap();
 }
 
+/// A generated-style protobuf event with a two-word field.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+struct OrderPlaced {
+    #[prost(string, tag = "1")]
+    order_id: String,
+    #[prost(uint32, tag = "2")]
+    qty: u32,
+}
+impl ProstSerde for OrderPlaced {}
+
+/// The same event as a `#[micro::service]` service declares it: plain serde.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct PlacedOrder {
+    order_id: String,
+    qty: u32,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_publishers_reach_serde_subscribers_and_mismatches_are_refused() {
+    let fixture = Fixture::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let service = Service::builder("stock")
+        .ignore_env()
+        .registry(fixture.registry.clone())
+        .flags([
+            "--server_address",
+            "127.0.0.1:0",
+            "--broker_address",
+            "127.0.0.1:0",
+        ])
+        .shutdown_delay(Duration::ZERO)
+        .subscribe(Subscriber::with_codec(
+            "orders.placed",
+            Codec::serde(),
+            move |_ctx, order: PlacedOrder| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(format!("{} x{}", order.order_id, order.qty));
+                    Ok(())
+                }
+            },
+        ))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    wait_for_http_subscribers(&fixture.registry, "orders.placed", 1).await;
+    let broker = service.broker().clone();
+
+    // A protobuf type's publisher writes JSON by default: lowerCamelCase `orderId`, which
+    // the serde subscriber reads as its `order_id`.
+    let placed = micro::broker::Publisher::<OrderPlaced>::new(broker.clone(), "orders.placed");
+    placed
+        .publish(&OrderPlaced {
+            order_id: "o-7".into(),
+            qty: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(recv(&mut rx).await, "o-7 x2");
+
+    // Protobuf to a subscriber that cannot read it is refused at publish, not dropped.
+    let err = placed
+        .clone()
+        .format(micro::Format::Proto)
+        .publish(&OrderPlaced {
+            order_id: "o-8".into(),
+            qty: 1,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 415, "{err}");
+    assert!(err.detail().contains("reads json,msgpack only"), "{err}");
+    service.stop().await.unwrap();
+}
+
 async fn recv(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await

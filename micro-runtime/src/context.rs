@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use micro_runtime::Context;
+//! use micro::Context;
 //!
 //! let ctx = Context::new()
 //!     .with_timeout(Duration::from_secs(2))

@@ -5,13 +5,13 @@
 //! error — is an [`Error`]. It serializes to the JSON go-micro users know:
 //!
 //! ```
-//! let err = micro_runtime::Error::not_found("micro.client", "service greeter: not found");
+//! let err = micro::Error::not_found("micro.client", "service greeter: not found");
 //! assert_eq!(err.code(), 404);
 //! assert_eq!(
 //!     err.to_json(),
 //!     r#"{"id":"micro.client","code":404,"detail":"service greeter: not found","status":"Not Found"}"#
 //! );
-//! assert_eq!(err.grpc_code(), micro_runtime::Code::NotFound);
+//! assert_eq!(err.grpc_code(), micro::Code::NotFound);
 //! ```
 //!
 //! On the gRPC wire an error travels as `grpc-status` and `grpc-message` (so stock gRPC clients
@@ -27,10 +27,10 @@
 //!
 //! ```
 //! # fn load(_: &str) -> std::io::Result<String> { Ok(String::new()) }
-//! fn order(id: &str) -> micro_runtime::Result<String> {
+//! fn order(id: &str) -> micro::Result<String> {
 //!     let text = load(id)?; // an io::Error: a concealed 500, its cause logged by the server
 //!     if text.is_empty() {
-//!         return Err(micro_runtime::error::not_found(format!("no order {id}")));
+//!         return Err(micro::error::not_found(format!("no order {id}")));
 //!     }
 //!     Ok(text)
 //! }

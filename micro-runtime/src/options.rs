@@ -6,7 +6,7 @@
 //! `1m`).
 //!
 //! ```
-//! use micro_runtime::options::Settings;
+//! use micro::options::Settings;
 //!
 //! let mut opts = Settings::default();
 //! opts.apply_args(["--registry", "memory", "--register_ttl=60s"]).unwrap();

@@ -28,8 +28,8 @@ pub(crate) const STREAM_BUFFER: usize = 64;
 /// Use it to call streaming handlers directly, in tests or in-process:
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
-/// let (tx, mut rx) = micro_runtime::stream::channel::<String>(8);
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> micro::Result<()> {
+/// let (tx, mut rx) = micro::stream::channel::<String>(8);
 /// tx.send(&"hello".to_owned()).await?;
 /// drop(tx);
 /// assert_eq!(rx.recv().await?.as_deref(), Some("hello"));

@@ -22,8 +22,8 @@
 //! is rejected at once — retrying cannot fix it — and never stops the subscription.
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
-//! use micro_runtime::broker::{Broker, MemoryBroker, Envelope, SubscribeOptions, handler};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> micro::Result<()> {
+//! use micro::broker::{Broker, MemoryBroker, Envelope, SubscribeOptions, handler};
 //!
 //! let broker = MemoryBroker::new();
 //! let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -268,7 +268,7 @@ impl Event {
 /// body is decoded; returning an error nacks the message, as a handler error does.
 ///
 /// ```
-/// use micro_runtime::broker::SubscriberWrapper;
+/// use micro::broker::SubscriberWrapper;
 ///
 /// let audit = SubscriberWrapper::new(|event, next| async move {
 ///     tracing::info!(topic = event.topic(), attempt = event.attempt(), "delivery");

@@ -26,10 +26,10 @@ use crate::registry::{Endpoint, Value};
 /// on topics whose subscribers all take it (`micro describe` lists each subscriber's codecs).
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> micro::Result<()> {
 /// use std::sync::Arc;
-/// use micro_runtime::broker::{MemoryBroker, Publisher};
-/// use micro_runtime::codec::Codec;
+/// use micro::broker::{MemoryBroker, Publisher};
+/// use micro::codec::Codec;
 ///
 /// #[derive(serde::Serialize, serde::Deserialize)]
 /// struct OrderCreated { id: u64 }

@@ -3,13 +3,13 @@
 //! ```no_run
 //! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! # struct HelloRequest { #[prost(string, tag = "1")] name: String }
-//! # impl micro_runtime::codec::ProstSerde for HelloRequest {}
+//! # impl micro::codec::ProstSerde for HelloRequest {}
 //! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! # struct HelloResponse { #[prost(string, tag = "1")] msg: String }
-//! # impl micro_runtime::codec::ProstSerde for HelloResponse {}
-//! # async fn run() -> micro_runtime::Result<()> {
+//! # impl micro::codec::ProstSerde for HelloResponse {}
+//! # async fn run() -> micro::Result<()> {
 //! use std::time::Duration;
-//! use micro_runtime::{Client, Context, client::CallOptions};
+//! use micro::{Client, Context, client::CallOptions};
 //!
 //! let client = Client::from_env()?;
 //! let rsp: HelloResponse = client

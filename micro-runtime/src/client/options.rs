@@ -34,8 +34,8 @@ pub struct ClientOptions {
 /// table](crate::plugins) maps the names).
 ///
 /// ```
-/// use micro_runtime::client::TransportPolicy;
-/// use micro_runtime::registry::Node;
+/// use micro::client::TransportPolicy;
+/// use micro::registry::Node;
 ///
 /// let node = Node::new("a", "10.0.0.7:9000").with_metadata("transport", "native,grpc");
 /// assert_eq!(TransportPolicy::Auto.transport_for(&node), "native");
@@ -192,7 +192,7 @@ impl CallOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use micro_runtime::client::CallOptions;
+    /// use micro::client::CallOptions;
     ///
     /// let client_wide = CallOptions::new().timeout(Duration::from_secs(2)).metadata("x-team", "shop");
     /// let this_call = CallOptions::new().retries(0).metadata("x-request-id", "42");

@@ -21,7 +21,7 @@ use crate::wire::frame;
 /// they open.
 ///
 /// ```
-/// use micro_runtime::client::CallWrapper;
+/// use micro::client::CallWrapper;
 ///
 /// // Stamp every outgoing call with the caller's name.
 /// let stamp = CallWrapper::new(|mut req, next| async move {

@@ -7,7 +7,7 @@
 //! `google.protobuf.Empty`, and the well-known types of `prost-types` are messages too.
 //!
 //! ```
-//! use micro_runtime::codec::{Format, Message, ProstSerde};
+//! use micro::codec::{Format, Message, ProstSerde};
 //!
 //! #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! struct Hello {
@@ -314,7 +314,7 @@ impl<T: schemars::JsonSchema> Codec<T> {
 ///     #[prost(uint64, tag = "1")]
 ///     seq: u64,
 /// }
-/// impl micro_runtime::codec::ProstSerde for Ping {}
+/// impl micro::codec::ProstSerde for Ping {}
 /// ```
 pub trait ProstSerde:
     prost::Message + Default + Serialize + DeserializeOwned + Send + 'static

@@ -22,7 +22,7 @@ const ID: &str = "micro.server";
 /// A wrapper around endpoint handlers (go-micro's `HandlerWrapper`): see [`crate::middleware`].
 ///
 /// ```
-/// use micro_runtime::server::HandlerWrapper;
+/// use micro::server::HandlerWrapper;
 ///
 /// // Log every call with its endpoint, outcome and time taken.
 /// let logging = HandlerWrapper::new(|req, next| async move {

@@ -19,15 +19,15 @@ use crate::stream::{StreamReceiver, StreamSender};
 /// it.
 ///
 /// ```
-/// use micro_runtime::server::Route;
-/// use micro_runtime::registry::Value;
+/// use micro::server::Route;
+/// use micro::registry::Value;
 ///
 /// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 /// # struct Req { #[prost(string, tag = "1")] name: String }
-/// # impl micro_runtime::codec::ProstSerde for Req {}
+/// # impl micro::codec::ProstSerde for Req {}
 /// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 /// # struct Rsp { #[prost(string, tag = "1")] msg: String }
-/// # impl micro_runtime::codec::ProstSerde for Rsp {}
+/// # impl micro::codec::ProstSerde for Rsp {}
 /// let route = Route::unary("Greeter.Hello", |_ctx, req: Req| async move {
 ///     Ok(Rsp { msg: format!("Hello {}", req.name) })
 /// })

@@ -16,10 +16,10 @@ pub trait IntoRouter {
 /// A set of endpoints.
 ///
 /// ```
-/// use micro_runtime::server::Router;
+/// use micro::server::Router;
 /// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 /// # struct Req { #[prost(string, tag = "1")] name: String }
-/// # impl micro_runtime::codec::ProstSerde for Req {}
+/// # impl micro::codec::ProstSerde for Req {}
 /// let router = Router::new()
 ///     .unary("Echo.Call", |_ctx, req: Req| async move { Ok(req) })
 ///     .unary("Echo.Again", |_ctx, req: Req| async move { Ok(req) });

@@ -19,16 +19,16 @@
 //! it had, sharing them.
 //!
 //! ```
-//! use micro_runtime::middleware::Wrapper;
+//! use micro::middleware::Wrapper;
 //!
 //! // A wrapper over plain strings, to show the shape: log, call on, look at the answer.
 //! let shout: Wrapper<String, String> = Wrapper::new(|req: String, next| async move {
 //!     let rsp = next.call(req.to_uppercase()).await?;
 //!     Ok(format!("{rsp}!"))
 //! });
-//! let core = micro_runtime::middleware::Next::new(|req: String| async move { Ok(req) });
+//! let core = micro::middleware::Next::new(|req: String| async move { Ok(req) });
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let chain = micro_runtime::middleware::chain(&[shout], core);
+//! let chain = micro::middleware::chain(&[shout], core);
 //! assert_eq!(chain.call("hi".into()).await.unwrap(), "HI!");
 //! # });
 //! ```

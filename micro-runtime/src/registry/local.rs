@@ -36,8 +36,8 @@ const REAP_AFTER_MS: u64 = 2_000;
 /// The zero-configuration registry shared by every process of one user on one host.
 ///
 /// ```no_run
-/// # fn main() -> micro_runtime::Result<()> {
-/// let registry = micro_runtime::registry::LocalRegistry::new("/tmp/micro-home/registry")?;
+/// # fn main() -> micro::Result<()> {
+/// let registry = micro::registry::LocalRegistry::new("/tmp/micro-home/registry")?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

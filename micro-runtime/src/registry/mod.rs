@@ -9,9 +9,9 @@
 //! | `memory` | in this process only; for tests and single-binary setups |
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> micro_runtime::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> micro::Result<()> {
 //! use std::time::Duration;
-//! use micro_runtime::registry::{MemoryRegistry, Node, Registry, RegisterOptions, Service};
+//! use micro::registry::{MemoryRegistry, Node, Registry, RegisterOptions, Service};
 //!
 //! let registry = MemoryRegistry::new();
 //! let service = Service::new("greeter", "1.0.0").with_node(Node::new("greeter-1", "127.0.0.1:9000"));

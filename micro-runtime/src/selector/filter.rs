@@ -10,7 +10,7 @@ type Predicate = Arc<dyn Fn(&Service, &Node) -> bool + Send + Sync>;
 /// Keeps only some nodes.
 ///
 /// ```
-/// use micro_runtime::selector::Filter;
+/// use micro::selector::Filter;
 /// let filters = [Filter::version("1.0.0"), Filter::metadata("region", "eu"), Filter::endpoint("Greeter.Hello")];
 /// ```
 #[derive(Clone)]

@@ -5,12 +5,12 @@
 //! files or `#[micro::service]` traits) builds these same routes.
 //!
 //! ```
-//! use micro_runtime::server::{Route, Router};
-//! use micro_runtime::stream::StreamSender;
+//! use micro::server::{Route, Router};
+//! use micro::stream::StreamSender;
 //!
 //! #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! struct Count { #[prost(uint32, tag = "1")] #[serde(default)] n: u32 }
-//! impl micro_runtime::codec::ProstSerde for Count {}
+//! impl micro::codec::ProstSerde for Count {}
 //!
 //! let router = Router::new()
 //!     .route(Route::unary("Counter.Double", |_ctx, c: Count| async move {

@@ -4,14 +4,14 @@
 //! ```no_run
 //! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! # struct HelloRequest { #[prost(string, tag = "1")] name: String }
-//! # impl micro_runtime::codec::ProstSerde for HelloRequest {}
+//! # impl micro::codec::ProstSerde for HelloRequest {}
 //! # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
 //! # struct HelloResponse { #[prost(string, tag = "1")] msg: String }
-//! # impl micro_runtime::codec::ProstSerde for HelloResponse {}
-//! use micro_runtime::{Service, server::Router};
+//! # impl micro::codec::ProstSerde for HelloResponse {}
+//! use micro::{Service, server::Router};
 //!
 //! #[tokio::main]
-//! async fn main() -> micro_runtime::Result<()> {
+//! async fn main() -> micro::Result<()> {
 //!     let router = Router::new().unary("Greeter.Hello", |_ctx, req: HelloRequest| async move {
 //!         Ok(HelloResponse { msg: format!("Hello {}", req.name) })
 //!     });
@@ -439,11 +439,11 @@ impl Service {
     /// ```no_run
     /// # #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
     /// # struct Order { #[prost(string, tag = "1")] id: String }
-    /// # impl micro_runtime::codec::ProstSerde for Order {}
-    /// # async fn run() -> micro_runtime::Result<()> {
-    /// use micro_runtime::server::Router;
+    /// # impl micro::codec::ProstSerde for Order {}
+    /// # async fn run() -> micro::Result<()> {
+    /// use micro::server::Router;
     ///
-    /// let service = micro_runtime::Service::builder("orders").build()?;
+    /// let service = micro::Service::builder("orders").build()?;
     /// let client = service.client();
     /// let placed = service.publisher::<Order>("orders.placed");
     /// let router = Router::new().unary("Orders.Place", move |_ctx, order: Order| {

@@ -264,6 +264,38 @@ pub(crate) struct SubscribeArgs {
     pub(crate) timeout: Option<Duration>,
 }
 
+impl Cli {
+    /// Parse the process's arguments. Commands that neither call services nor use a broker
+    /// (`new`, `gen`, `completion`) do not list the registry and broker flags in their help.
+    pub(crate) fn parse_args() -> Cli {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        // A subcommand that has an argument of a global's id keeps its own: give these
+        // commands hidden copies of the connection flags.
+        let hidden: Vec<clap::Arg> = cmd
+            .get_arguments()
+            .filter(|a| CONNECTION.contains(&a.get_id().as_str()) || a.get_id() == "output")
+            .map(|a| a.clone().hide(true))
+            .collect();
+        for name in ["new", "gen", "completion"] {
+            cmd = cmd.mut_subcommand(name, |sub| sub.args(hidden.iter().cloned()));
+        }
+        let matches = cmd.get_matches();
+        match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        }
+    }
+}
+
+/// The ids of the flags that choose the registry and the broker.
+const CONNECTION: [&str; 5] = [
+    "registry",
+    "registry_address",
+    "broker",
+    "broker_address",
+    "home",
+];
+
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),

@@ -10,10 +10,9 @@ mod templates;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
+    let json = cli.global.output == cli::Output::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -30,6 +29,10 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // Scripts read go-micro's error JSON on stdout; people the text on stderr.
+            if json && (e.error.is_some() || e.exit_code == 2) {
+                output::print(&e.to_json());
+            }
             output::error(&e);
             ExitCode::from(e.exit_code)
         }

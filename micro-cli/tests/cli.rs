@@ -84,7 +84,7 @@ fn remote_errors_exit_1_with_a_hint() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out);
     assert!(
-        err.contains("service greeter: not found (404 Not Found)"),
+        err.contains("greeter is not registered (404 Not Found)"),
         "{err}"
     );
     assert!(err.contains("hint: `micro services`"), "{err}");

@@ -20,17 +20,27 @@ fn micro_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_micro"))
 }
 
-/// A binary of the greeter example, next to `micro`. `cargo test` does not build other
-/// packages' binaries, so build them once here (a no-op when they are fresh).
+/// A binary of the greeter and pubsub examples, next to `micro`. `cargo test` does not
+/// build other packages' binaries, so build them once here (a no-op when they are fresh).
 fn greeter_bin(name: &str) -> PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
+    static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !*built {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "example-greeter", "--bins"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "example-greeter",
+                "-p",
+                "example-pubsub",
+                "--bins",
+            ])
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "building the greeter example failed");
-    });
+        assert!(status.success(), "building the examples failed");
+        *built = true;
+    }
     micro_bin().with_file_name(name)
 }
 
@@ -212,6 +222,148 @@ fn two_nodes_are_listed_described_called_and_balanced() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[2].contains("Hello S #3"), "{lines:?}");
+
+    // A server stream through `micro call` and the dynamic form: the registry says it
+    // streams, so each response is a line.
+    for args in [
+        &[
+            "call",
+            "greeter",
+            "Greeter.Stream",
+            r#"{"name":"C","count":2}"#,
+        ][..],
+        &["greeter", "stream", "--name", "D", "--count", "2"][..],
+    ] {
+        let out = micro(home.path(), args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert_eq!(text.lines().count(), 2, "{args:?}: {text}");
+        assert!(text.contains("#2"), "{args:?}: {text}");
+    }
+
+    // Help from the registry: endpoints of the service, fields of an endpoint.
+    let out = micro(home.path(), &["greeter", "--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("hello") && text.contains("Greeter.Stream (server stream)"),
+        "{text}"
+    );
+    let out = micro(home.path(), &["greeter", "hello", "--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("--name  string"), "{}", stdout(&out));
+
+    // A request that does not fit is refused before it is sent, naming the field.
+    let out = micro(
+        home.path(),
+        &["call", "greeter", "Greeter.Stream", r#"{"count":"many"}"#],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("field \"count\""), "{}", stderr(&out));
+
+    // The service answered with an error: go-micro's error JSON with -o json, and text
+    // that says it answered.
+    let out = micro(
+        home.path(),
+        &[
+            "call",
+            "greeter",
+            "Greeter.Stream",
+            r#"{"count":-1}"#,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(
+        (err["id"].as_str(), err["code"].as_i64()),
+        (Some("greeter"), Some(400)),
+        "{err}"
+    );
+    assert!(
+        stderr(&out).contains("greeter returned an error"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Protobuf events read as JSON: `micro subscribe` finds the type in the event's header and
+/// its descriptor through the reflection of the service that subscribes to the topic.
+#[test]
+fn protobuf_events_print_as_json() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(greeter_bin("pubsub-subscriber"));
+    env(&mut cmd, home.path());
+    let _shipping = Proc(
+        cmd.env("MICRO_BROKER_ADDRESS", "127.0.0.1:0")
+            .env_remove("MICRO_BROKER")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let broker_nodes = |home: &Path| -> usize {
+        let out = micro(
+            home,
+            &["describe", micro::broker::HTTP_BROKER_SERVICE, "-o", "json"],
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .into_iter()
+            .flatten()
+            .map(|s| s["nodes"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    let wait = |n: usize| {
+        let started = Instant::now();
+        while broker_nodes(home.path()) < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "subscribers did not register"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait(1);
+    let mut watch = Command::new(micro_bin());
+    env(&mut watch, home.path());
+    let watch = watch
+        .env("MICRO_BROKER_ADDRESS", "127.0.0.1:0")
+        .env_remove("MICRO_BROKER")
+        .args(["subscribe", "orders.placed", "-n", "2", "--timeout", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait(2);
+    let mut publisher = Command::new(greeter_bin("pubsub-publisher"));
+    env(&mut publisher, home.path());
+    let out = publisher
+        .env_remove("MICRO_BROKER")
+        .args(["--count", "2", "--format", "proto"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = watch.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{}", stdout(&out));
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(event["content_type"], "application/protobuf", "{event}");
+        assert_eq!(
+            event["headers"]["micro-message-type"], "orders.OrderPlaced",
+            "{event}"
+        );
+        let n = i + 1;
+        assert_eq!(event["body"]["id"], format!("order-{n}"), "{event}");
+        assert_eq!(event["body"]["item"], "book", "{event}");
+        assert!(event.get("body_base64").is_none(), "{event}");
+    }
 }
 
 #[test]

@@ -92,8 +92,14 @@ async fn macro_and_proto_services_side_by_side() {
         &["call", "mixed", "Calculator.Add", r#"{"a":"one"}"#],
     )
     .await;
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("400"));
+    // Refused before it is sent: the registry knows `a` is a number.
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("field \"a\" of Calculator.Add wants a number (double), not \"one\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // micro describe shows the fields of both kinds of service.
     let out = micro(home.path(), &["describe", "mixed", "--output", "json"]).await;

@@ -67,6 +67,13 @@ macro_rules! impl_messages {
             fn schema() -> ::core::option::Option<$crate::registry::Value> {
                 $crate::codegen::schema(&$descriptors, $name)
             }
+
+            fn descriptor() -> ::core::option::Option<(
+                &'static $crate::codegen::Descriptors,
+                &'static str,
+            )> {
+                ::core::option::Option::Some((&$descriptors, $name))
+            }
         }
 
         impl $crate::codegen::serde::Serialize for $ty {

@@ -402,8 +402,13 @@ impl Error {
 
     /// Mark an error the client produced while calling `service` (it could not reach it,
     /// found no node, or ran out of time), unless it is an answer of the service.
-    pub(crate) fn from_call_to(mut self, service: &str) -> Error {
-        if self.0.failure != Failure::Answered || self.0.id == "micro.client" {
+    pub(crate) fn calling(mut self, service: &str) -> Error {
+        // Errors of this process's client, selector or registry (ids of the remote
+        // service's answers are its own).
+        if self.0.failure != Failure::Answered
+            || self.0.id == "micro.client"
+            || self.0.id == "micro.registry"
+        {
             self.0.dependency = Some(service.into());
         }
         self
@@ -669,7 +674,7 @@ mod tests {
     #[test]
     fn a_dependency_failure_leaves_as_the_services_own() {
         let unreachable =
-            Error::unsent("connect to", "10.0.0.7:9000", "refused").from_call_to("inventory");
+            Error::unsent("connect to", "10.0.0.7:9000", "refused").calling("inventory");
         assert_eq!(unreachable.dependency(), Some("inventory"));
         let sent = unreachable.leaving("orders");
         assert_eq!((sent.id(), sent.code()), ("orders", 503));
@@ -678,17 +683,17 @@ mod tests {
         assert!(!sent.is_transport_failure(), "orders answered");
 
         let missing = Error::not_found("micro.client", "service inventory: not found")
-            .from_call_to("inventory")
+            .calling("inventory")
             .leaving("orders");
         assert_eq!(missing.code(), 503, "not a 404 about the caller's request");
 
         let late = Error::timeout("micro.client", "call to inventory timed out")
-            .from_call_to("inventory")
+            .calling("inventory")
             .leaving("orders");
         assert_eq!(late.code(), 408);
 
         // An answer of the dependency passes through.
-        let answered = Error::not_found("inventory", "no sku 7").from_call_to("inventory");
+        let answered = Error::not_found("inventory", "no sku 7").calling("inventory");
         assert_eq!(answered.dependency(), None);
         assert_eq!(answered.leaving("orders").id(), "inventory");
     }

@@ -4,10 +4,11 @@ use std::io::{IsTerminal, Read};
 
 use bytes::Bytes;
 use micro::client::CallOptions;
+use micro::registry::Endpoint;
 use micro::{Context, Format};
 
 use crate::cli::{CallArgs, Global};
-use crate::commands::CliError;
+use crate::commands::{CliError, shape, stream};
 use crate::output;
 
 fn request_text(args: &CallArgs) -> Result<String, CliError> {
@@ -63,6 +64,36 @@ pub(crate) async fn exec(
     if let Some(timeout) = args.timeout {
         opts = opts.timeout(timeout);
     }
+    let described = described(client, &args.service, &args.endpoint).await;
+    if let Some(schema) = described.as_ref().and_then(|e| e.request.as_ref())
+        && let Ok(request) = serde_json::from_str::<serde_json::Value>(&text)
+    {
+        shape::check(&request, schema, &args.service, &args.endpoint)?;
+    }
+    match described
+        .as_ref()
+        .and_then(|e| e.metadata.get("stream"))
+        .map(String::as_str)
+    {
+        // A server stream prints one JSON line per response.
+        Some("server") => {
+            let opts = opts.format(Format::Json);
+            return stream::run(client, &args.service, &args.endpoint, &opts, Some(text)).await;
+        }
+        Some(kind) => {
+            return Err(CliError::usage(
+                format!(
+                    "{} takes a stream of requests ({kind} stream)",
+                    args.endpoint
+                ),
+                Some(format!(
+                    "send them one JSON per line: micro stream {} {} < requests.jsonl",
+                    args.service, args.endpoint
+                )),
+            ));
+        }
+        None => {}
+    }
     let rsp = client
         .call_raw(
             &Context::new(),
@@ -79,4 +110,22 @@ pub(crate) async fn exec(
     }
     output::print(&String::from_utf8_lossy(&rsp.message));
     Ok(())
+}
+
+/// The endpoint as the registry describes it, when the service is registered and says.
+pub(crate) async fn described(
+    client: &micro::Client,
+    service: &str,
+    endpoint: &str,
+) -> Option<Endpoint> {
+    let records = client
+        .selector()
+        .registry()
+        .get_service(service)
+        .await
+        .ok()?;
+    records
+        .into_iter()
+        .flat_map(|s| s.endpoints)
+        .find(|e| e.name == endpoint && e.metadata.get("subscriber").is_none_or(|s| s != "true"))
 }

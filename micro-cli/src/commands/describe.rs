@@ -2,10 +2,10 @@
 
 use std::fmt::Write as _;
 
-use micro::registry::{Service, Value};
+use micro::registry::Service;
 
 use crate::cli::{DescribeArgs, Global, Output};
-use crate::commands::CliError;
+use crate::commands::{CliError, shape};
 use crate::output;
 
 pub(crate) async fn exec(
@@ -18,7 +18,7 @@ pub(crate) async fn exec(
         .registry()
         .get_service(&args.service)
         .await
-        .map_err(|e| CliError::remote(&e, &args.service))?;
+        .map_err(|e| CliError::lookup(&e, &args.service))?;
     match global.output {
         Output::Json => output::print(
             &serde_json::to_string_pretty(&services)
@@ -30,19 +30,6 @@ pub(crate) async fn exec(
         }
     }
     Ok(())
-}
-
-/// `{ name string, age int32 }` for a message value.
-fn fields(value: &Value) -> String {
-    if value.values.is_empty() {
-        return value.kind.clone();
-    }
-    let inner: Vec<String> = value
-        .values
-        .iter()
-        .map(|f| format!("{} {}", f.name, fields(f)))
-        .collect();
-    format!("{} {{ {} }}", value.kind, inner.join(", "))
 }
 
 fn metadata(map: &std::collections::BTreeMap<String, String>) -> String {
@@ -84,10 +71,10 @@ pub(crate) fn render(svc: &Service) -> String {
             let _ = writeln!(out, "  {}  ({})", ep.name, flags.join(", "));
         }
         if let Some(req) = &ep.request {
-            let _ = writeln!(out, "    request   {}", fields(req));
+            let _ = writeln!(out, "    request   {}", shape::inline(req));
         }
         if let Some(rsp) = &ep.response {
-            let _ = writeln!(out, "    response  {}", fields(rsp));
+            let _ = writeln!(out, "    response  {}", shape::inline(rsp));
         }
     }
     if !subscribers.is_empty() {
@@ -100,7 +87,7 @@ pub(crate) fn render(svc: &Service) -> String {
             let topic = ep.metadata.get("topic").unwrap_or(&ep.name);
             let _ = writeln!(out, "  {topic}  ({group})");
             if let Some(req) = &ep.request {
-                let _ = writeln!(out, "    message   {}", fields(req));
+                let _ = writeln!(out, "    message   {}", shape::inline(req));
             }
         }
     }

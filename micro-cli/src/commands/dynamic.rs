@@ -14,7 +14,7 @@ use micro::{Context, Format};
 use serde_json::{Map, Value as Json};
 
 use crate::cli::Global;
-use crate::commands::CliError;
+use crate::commands::{CliError, shape, stream};
 use crate::output;
 
 const USAGE: &str =
@@ -27,15 +27,17 @@ pub(crate) async fn exec(
 ) -> Result<(), CliError> {
     let mut args = args.into_iter();
     let service = args.next().unwrap_or_default();
-    let Some(method) = args.next().filter(|m| !m.starts_with('-')) else {
+    let rest: Vec<String> = args.collect();
+    let help = rest.iter().any(|a| a == "--help" || a == "-h");
+    let method = rest.first().filter(|m| !m.starts_with('-')).cloned();
+    if method.is_none() && !help {
         return Err(CliError::usage(
             format!("unknown command {service:?}, or a call without an endpoint"),
             Some(format!(
-                "`micro --help` lists the commands; a call is {USAGE}"
+                "`micro --help` lists the commands, `micro {service} --help` the endpoints of a service; a call is {USAGE}"
             )),
         ));
-    };
-    let flags: Vec<String> = args.collect();
+    }
     let records = client
         .selector()
         .registry()
@@ -46,32 +48,136 @@ pub(crate) async fn exec(
                 format!("{service:?} is neither a command nor a registered service"),
                 Some(format!("`micro --help` lists the commands, `micro services` the services; a call is {USAGE}")),
             ),
-            _ => CliError::remote(&e, &service),
+            _ => CliError::registry(&e),
         })?;
     let endpoints: Vec<&Endpoint> = records
         .iter()
         .flat_map(|s| &s.endpoints)
         .filter(|e| e.metadata.get("subscriber").is_none_or(|s| s != "true"))
         .collect();
+    let Some(method) = method else {
+        output::print(&service_help(&service, &endpoints));
+        return Ok(());
+    };
     let endpoint = resolve(&service, &method, &endpoints)?;
-    let schema = endpoints
-        .iter()
-        .find(|e| e.name == endpoint)
-        .and_then(|e| e.request.as_ref());
+    let described = endpoints.iter().find(|e| e.name == endpoint).copied();
+    if help {
+        output::print(&endpoint_help(&service, &method, &endpoint, described));
+        return Ok(());
+    }
+    let flags: Vec<String> = rest.into_iter().skip(1).collect();
+    let schema = described.and_then(|e| e.request.as_ref());
     let request = build_request(&flags, schema, &endpoint)?;
-    let rsp = client
-        .call_raw(
-            &Context::new(),
-            &service,
-            &endpoint,
-            Format::Json,
-            Bytes::from(request.to_string()),
-            &CallOptions::new(),
-        )
-        .await
-        .map_err(|e| CliError::remote(&e, &service))?;
-    output::print(&String::from_utf8_lossy(&rsp.message));
-    Ok(())
+    if let Some(schema) = schema {
+        shape::check(&request, schema, &service, &endpoint)?;
+    }
+    let opts = CallOptions::new().format(Format::Json);
+    match described
+        .and_then(|e| e.metadata.get("stream"))
+        .map(String::as_str)
+    {
+        Some("server") => {
+            stream::run(
+                client,
+                &service,
+                &endpoint,
+                &opts,
+                Some(request.to_string()),
+            )
+            .await
+        }
+        Some(kind) => Err(CliError::usage(
+            format!("{endpoint} takes a stream of requests ({kind} stream)"),
+            Some(format!(
+                "send them one JSON per line: micro stream {service} {endpoint} < requests.jsonl"
+            )),
+        )),
+        None => {
+            let rsp = client
+                .call_raw(
+                    &Context::new(),
+                    &service,
+                    &endpoint,
+                    Format::Json,
+                    Bytes::from(request.to_string()),
+                    &opts,
+                )
+                .await
+                .map_err(|e| CliError::remote(&e, &service))?;
+            output::print(&String::from_utf8_lossy(&rsp.message));
+            Ok(())
+        }
+    }
+}
+
+/// `micro SERVICE --help`: the endpoints, each with its request shape.
+fn service_help(service: &str, endpoints: &[&Endpoint]) -> String {
+    let mut out = format!(
+        "Call an endpoint of {service} with its fields as flags.\n\nUsage: micro {service} ENDPOINT [--field value ...]\n\nEndpoints:\n"
+    );
+    if endpoints.is_empty() {
+        out.push_str("  (none declared)\n");
+    }
+    let rows: Vec<Vec<String>> = endpoints
+        .iter()
+        .map(|e| {
+            let method = shape::method(&e.name);
+            let mut about = e.name.clone();
+            if let Some(kind) = e.metadata.get("stream") {
+                about.push_str(&format!(" ({kind} stream)"));
+            }
+            if let Some(req) = &e.request {
+                about.push_str(&format!("  {}", shape::inline(req)));
+            }
+            vec![method, about]
+        })
+        .collect();
+    for line in output::table(&["", ""], &rows).lines().skip(1) {
+        out.push_str(&format!("  {}\n", line.trim_end()));
+    }
+    out.push_str(&format!(
+        "\n`micro {service} ENDPOINT --help` lists the fields of an endpoint; `micro describe {service}` shows everything."
+    ));
+    out
+}
+
+/// `micro SERVICE ENDPOINT --help`: the fields as flags, and the response.
+fn endpoint_help(
+    service: &str,
+    method: &str,
+    endpoint: &str,
+    described: Option<&Endpoint>,
+) -> String {
+    let mut out = format!("{endpoint} of {service}");
+    let kind = described.and_then(|e| e.metadata.get("stream"));
+    match kind.map(String::as_str) {
+        Some("server") => out.push_str(" (server stream: one JSON line per response)"),
+        Some(kind) => out.push_str(&format!(
+            " ({kind} stream: use micro stream {service} {endpoint})"
+        )),
+        None => {}
+    }
+    out.push_str(&format!(
+        "\n\nUsage: micro {service} {method} [--field value ...]\n\nFields:\n"
+    ));
+    let flags = described
+        .and_then(|e| e.request.as_ref())
+        .map(shape::flags)
+        .unwrap_or_default();
+    if flags.is_empty() {
+        out.push_str("  (none declared)\n");
+    }
+    let rows: Vec<Vec<String>> = flags.into_iter().map(|(f, t)| vec![f, t]).collect();
+    for line in output::table(&["", ""], &rows).lines().skip(1) {
+        out.push_str(&format!("  {}\n", line.trim_end()));
+    }
+    if let Some(rsp) = described.and_then(|e| e.response.as_ref()) {
+        out.push_str(&format!("\nResponse: {}\n", shape::inline(rsp)));
+    }
+    out.push_str(
+        "\nA repeated flag makes a list, a bare --flag is true, --a.b sets a nested field.",
+    );
+    out
 }
 
 /// `Greeter.Hello` as given, or the endpoint whose method matches `hello` / `say-hello`.
@@ -148,22 +254,35 @@ pub(crate) fn build_request(
                 Some(format!("its fields: {}", known.join(", "))),
             ));
         }
-        let json = typed(value.as_deref(), field.map(|f| f.kind.as_str()), &path)?;
-        insert(&mut request, &path, json)?;
+        let kind = field.as_ref().map(|(f, _)| f.kind.as_str());
+        // Fields as the registry spells them (--order_id fills orderId).
+        let path = field
+            .as_ref()
+            .map_or(path, |(_, canonical)| canonical.clone());
+        match kind.and_then(|k| k.strip_prefix("repeated ")) {
+            // Each flag of a repeated field is one item.
+            Some(item) => {
+                let json = typed(value.as_deref(), Some(item), &path)?;
+                insert_item(&mut request, &path, json)?;
+            }
+            None => {
+                let json = typed(value.as_deref(), kind, &path)?;
+                insert(&mut request, &path, json)?;
+            }
+        }
     }
     Ok(Json::Object(request))
 }
 
-/// The schema of `a.b.c` inside `schema`.
-fn field_schema<'a>(schema: Option<&'a Value>, path: &str) -> Option<&'a Value> {
+/// The schema of `a.b.c` inside `schema`, and the path as the schema spells it.
+fn field_schema<'a>(schema: Option<&'a Value>, path: &str) -> Option<(&'a Value, String)> {
     let mut current = schema?;
+    let mut names = Vec::new();
     for part in path.split('.') {
-        current = current
-            .values
-            .iter()
-            .find(|v| v.name == part || v.name.replace('_', "") == part.replace(['-', '_'], ""))?;
+        current = shape::find(current, part)?;
+        names.push(current.name.as_str());
     }
-    Some(current)
+    Some((current, names.join(".")))
 }
 
 fn typed(value: Option<&str>, kind: Option<&str>, path: &str) -> Result<Json, CliError> {
@@ -204,7 +323,45 @@ fn typed(value: Option<&str>, kind: Option<&str>, path: &str) -> Result<Json, Cl
     })
 }
 
+/// Append `value` to the list at `path`.
+fn insert_item(request: &mut Map<String, Json>, path: &str, value: Json) -> Result<(), CliError> {
+    let (parent, last) = parent(request, path)?;
+    match parent.get_mut(last) {
+        Some(Json::Array(items)) => items.push(value),
+        Some(_) => {
+            return Err(CliError::usage(
+                format!("--{path} is set to a value already"),
+                None,
+            ));
+        }
+        None => {
+            parent.insert(last.to_owned(), Json::Array(vec![value]));
+        }
+    }
+    Ok(())
+}
+
+/// Set `path` to `value`; setting it again makes a list.
 fn insert(request: &mut Map<String, Json>, path: &str, value: Json) -> Result<(), CliError> {
+    let (parent, last) = parent(request, path)?;
+    match parent.get_mut(last) {
+        Some(Json::Array(items)) => items.push(value),
+        Some(existing) => {
+            let first = existing.take();
+            *existing = Json::Array(vec![first, value]);
+        }
+        None => {
+            parent.insert(last.to_owned(), value);
+        }
+    }
+    Ok(())
+}
+
+/// The object holding the last part of `a.b.c` (made on the way), and that part.
+fn parent<'a, 'p>(
+    request: &'a mut Map<String, Json>,
+    path: &'p str,
+) -> Result<(&'a mut Map<String, Json>, &'p str), CliError> {
     let mut parts: Vec<&str> = path.split('.').collect();
     let last = parts.pop().unwrap_or_default();
     let mut current = request;
@@ -216,18 +373,7 @@ fn insert(request: &mut Map<String, Json>, path: &str, value: Json) -> Result<()
             CliError::usage(format!("--{path}: {part} is set to a value already"), None)
         })?;
     }
-    match current.get_mut(last) {
-        // A repeated flag makes a list.
-        Some(Json::Array(items)) => items.push(value),
-        Some(existing) => {
-            let first = existing.take();
-            *existing = Json::Array(vec![first, value]);
-        }
-        None => {
-            current.insert(last.to_owned(), value);
-        }
-    }
-    Ok(())
+    Ok((current, last))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub(crate) async fn exec(
         .registry()
         .get_service(&args.service)
         .await
-        .map_err(|e| CliError::remote(&e, &args.service))?;
+        .map_err(|e| CliError::lookup(&e, &args.service))?;
     let mut rows = Vec::new();
     let mut json = Vec::new();
     let mut unhealthy = 0;
@@ -68,11 +68,10 @@ pub(crate) async fn exec(
         )),
     }
     if unhealthy > 0 {
-        return Err(CliError {
-            message: format!("{unhealthy} node(s) of {} are not serving", args.service),
-            hint: None,
-            exit_code: 1,
-        });
+        return Err(CliError::internal(format!(
+            "{unhealthy} node(s) of {} are not serving",
+            args.service
+        )));
     }
     Ok(())
 }

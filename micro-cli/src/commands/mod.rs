@@ -1,6 +1,7 @@
 //! One module per command; [`run`] dispatches.
 
 mod call;
+mod decode;
 mod describe;
 mod dynamic;
 mod gen_stubs;
@@ -9,8 +10,10 @@ mod new;
 mod publish;
 mod register;
 mod services;
+mod shape;
 mod stream;
 mod subscribe;
+mod topic;
 
 use micro::Client;
 use micro::options::Settings;
@@ -46,15 +49,18 @@ pub(crate) fn options(global: &Global) -> Result<Settings, CliError> {
     Ok(options)
 }
 
-/// The broker the options name (for `publish` and `subscribe`).
-fn broker(global: &Global) -> Result<micro::broker::SharedBroker, CliError> {
+/// The broker the options name (for `publish` and `subscribe`), and the registry.
+fn broker(
+    global: &Global,
+) -> Result<(micro::broker::SharedBroker, micro::registry::SharedRegistry), CliError> {
     let options = options(global)?;
     let registry = options
         .registry()
         .map_err(|e| CliError::usage(e.detail(), None))?;
-    options
+    let broker = options
         .broker(&registry)
-        .map_err(|e| CliError::usage(e.detail(), None))
+        .map_err(|e| CliError::usage(e.detail(), None))?;
+    Ok((broker, registry))
 }
 
 fn client(global: &Global) -> Result<Client, CliError> {
@@ -90,7 +96,13 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Dynamic(args) => dynamic::exec(global, &client(global)?, args).await,
-        Command::Publish(args) => publish::exec(global, broker(global)?, args).await,
-        Command::Subscribe(args) => subscribe::exec(global, broker(global)?, args).await,
+        Command::Publish(args) => {
+            let (broker, registry) = broker(global)?;
+            publish::exec(global, broker, &registry, args).await
+        }
+        Command::Subscribe(args) => {
+            let (broker, _) = broker(global)?;
+            subscribe::exec(global, broker, client(global)?, args).await
+        }
     }
 }

@@ -3,9 +3,11 @@
 use std::io::{IsTerminal, Read};
 
 use micro::broker::{Envelope, HEADER_CONTENT_TYPE, HEADER_ID, SharedBroker, new_message_id};
+use micro::registry::SharedRegistry;
 
 use crate::cli::{Global, Output, PublishArgs};
 use crate::commands::CliError;
+use crate::commands::topic::{self, Subscribing};
 use crate::output;
 
 fn message_text(args: &PublishArgs) -> Result<String, CliError> {
@@ -30,9 +32,38 @@ fn message_text(args: &PublishArgs) -> Result<String, CliError> {
     Ok(text)
 }
 
+/// Warn when the registered subscribers of `topic` use another broker than `ours` (they would
+/// never see the message), or when no registered service subscribes.
+fn warn_about_audience(topic: &str, ours: &str, subscribers: &[Subscribing]) {
+    if subscribers.is_empty() {
+        output::note(&format!(
+            "note: no registered service subscribes to {topic} (`micro describe SERVICE` lists a service's subscribers)"
+        ));
+        return;
+    }
+    for Subscribing {
+        service, brokers, ..
+    } in subscribers
+    {
+        let elsewhere: Vec<&str> = brokers
+            .iter()
+            .map(String::as_str)
+            .filter(|b| *b != ours)
+            .collect();
+        if !elsewhere.is_empty() {
+            output::note(&format!(
+                "warning: {service} subscribes to {topic} on the {} broker, not {ours}: it will not get this message\nhint: pass --broker {} (and --broker_address), or set MICRO_BROKER as the services do",
+                elsewhere.join("/"),
+                elsewhere[0],
+            ));
+        }
+    }
+}
+
 pub(crate) async fn exec(
     global: &Global,
     broker: SharedBroker,
+    registry: &SharedRegistry,
     args: PublishArgs,
 ) -> Result<(), CliError> {
     let text = message_text(&args)?;
@@ -53,6 +84,8 @@ pub(crate) async fn exec(
     for (k, v) in &args.metadata {
         message = message.with_header(k.clone(), v.clone());
     }
+    let subscribers = topic::subscribers(registry.as_ref(), &args.topic).await;
+    warn_about_audience(&args.topic, broker.name(), &subscribers);
     broker
         .publish(&args.topic, message)
         .await

@@ -80,7 +80,7 @@ pub(crate) async fn exec(
         } else {
             registry.deregister(&svc).await
         };
-        result.map_err(|e| CliError::remote(&e, &svc.name))?;
+        result.map_err(|e| CliError::registry(&e))?;
         let nodes: Vec<&str> = svc.nodes.iter().map(|n| n.id.as_str()).collect();
         match global.output {
             Output::Json => output::print(

@@ -10,7 +10,7 @@ pub(crate) async fn exec(global: &Global, client: &micro::Client) -> Result<(), 
         .registry()
         .list_services()
         .await
-        .map_err(|e| CliError::remote(&e, "the registry"))?;
+        .map_err(|e| CliError::registry(&e))?;
     // The http broker's subscription records are plumbing: `micro describe
     // micro.http.broker` shows them.
     let mut names: Vec<String> = services

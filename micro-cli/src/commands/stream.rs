@@ -54,16 +54,28 @@ pub(crate) async fn exec(
     if let Some(timeout) = args.timeout {
         opts = opts.timeout(timeout);
     }
+    run(client, &args.service, &args.endpoint, &opts, args.request).await
+}
+
+/// Open a stream to `endpoint` of `service`, send `request` (or, without it, one request per
+/// line of stdin), and print each response as a JSON line.
+pub(crate) async fn run(
+    client: &micro::Client,
+    service: &str,
+    endpoint: &str,
+    opts: &CallOptions,
+    request: Option<String>,
+) -> Result<(), CliError> {
     let streaming = client
-        .stream::<Raw, Raw>(&Context::new(), &args.service, &args.endpoint, &opts)
+        .stream::<Raw, Raw>(&Context::new(), service, endpoint, opts)
         .await
-        .map_err(|e| CliError::remote(&e, &args.service))?;
+        .map_err(|e| CliError::remote(&e, service))?;
     let (sender, mut receiver) = streaming.split();
     let sending = tokio::spawn(async move {
         let Some(sender) = sender else {
             return Ok(());
         };
-        if let Some(text) = args.request {
+        if let Some(text) = request {
             let _ = sender.send(&Raw(Bytes::from(text.trim().to_owned()))).await;
             return Ok(());
         }
@@ -103,7 +115,7 @@ pub(crate) async fn exec(
             Ok(None) => break,
             Err(e) => {
                 sending.abort();
-                return Err(CliError::remote(&e, &args.service));
+                return Err(CliError::remote(&e, service));
             }
         }
     }

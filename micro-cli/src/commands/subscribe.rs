@@ -8,11 +8,17 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{Global, SubscribeArgs};
 use crate::commands::CliError;
+use crate::commands::decode::Decoder;
 use crate::output;
 
 /// A message as a JSON object: topic, id, timestamp, content type, the other headers, and
-/// the body (as JSON when it is JSON, else base64 in `body_base64`).
-pub(crate) fn to_json(message: &Envelope, topic: &str) -> Value {
+/// the body: JSON as it came, protobuf decoded to JSON (`decoded` is the decoder's answer),
+/// anything else as base64 in `body_base64` (with `decode_error` saying why).
+pub(crate) fn to_json(
+    message: &Envelope,
+    topic: &str,
+    decoded: Option<Result<Value, String>>,
+) -> Value {
     let mut headers = Map::new();
     for (k, v) in message.headers.iter() {
         if !matches!(
@@ -34,12 +40,15 @@ pub(crate) fn to_json(message: &Envelope, topic: &str) -> Value {
         .is_none_or(|ct| ct.contains("json"))
         .then(|| serde_json::from_slice::<Value>(&message.body).ok())
         .flatten();
-    match json_body {
-        Some(body) => out["body"] = body,
-        None => {
+    match (json_body, decoded) {
+        (Some(body), _) | (None, Some(Ok(body))) => out["body"] = body,
+        (None, other) => {
             use base64::Engine;
             out["body_base64"] =
                 Value::String(base64::engine::general_purpose::STANDARD.encode(&message.body));
+            if let Some(Err(why)) = other {
+                out["decode_error"] = Value::String(why);
+            }
         }
     }
     out
@@ -48,6 +57,7 @@ pub(crate) fn to_json(message: &Envelope, topic: &str) -> Value {
 pub(crate) async fn exec(
     _global: &Global,
     broker: SharedBroker,
+    client: micro::Client,
     args: SubscribeArgs,
 ) -> Result<(), CliError> {
     micro::broker::validate_topic(&args.topic).map_err(|e| CliError::usage(e.detail(), None))?;
@@ -60,15 +70,32 @@ pub(crate) async fn exec(
     let limit = args.count;
     let topic = args.topic.clone();
     let counter = seen.clone();
+    let decoder = Arc::new(tokio::sync::Mutex::new(Decoder::new(client, &topic)));
+    let done_tx = Arc::new(done_tx);
     let print = handler(move |event: Event| {
-        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        if limit.is_none_or(|limit| n <= limit) {
-            output::print(&to_json(event.message(), &topic).to_string());
+        let (counter, decoder, topic, done_tx) = (
+            counter.clone(),
+            decoder.clone(),
+            topic.clone(),
+            done_tx.clone(),
+        );
+        async move {
+            let message = event.message();
+            let decoded = match message.content_type() {
+                Some(ct) if micro::Format::from_content_type(ct) == Some(micro::Format::Proto) => {
+                    Some(decoder.lock().await.decode(message).await)
+                }
+                _ => None,
+            };
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            if limit.is_none_or(|limit| n <= limit) {
+                output::print(&to_json(message, &topic, decoded).to_string());
+            }
+            if limit.is_some_and(|limit| n >= limit) {
+                done_tx.send_replace(true);
+            }
+            Ok(())
         }
-        if limit.is_some_and(|limit| n >= limit) {
-            done_tx.send_replace(true);
-        }
-        async { Ok(()) }
     });
     let sub = broker
         .subscribe(&args.topic, print, options)

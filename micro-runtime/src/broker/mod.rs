@@ -85,6 +85,9 @@ pub const HEADER_TOPIC: &str = "micro-topic";
 pub const HEADER_CONTENT_TYPE: &str = "content-type";
 /// Header: when the message was published, in milliseconds since the Unix epoch.
 pub const HEADER_TIMESTAMP: &str = "micro-timestamp";
+/// Header: the protobuf full name of the message (`shop.orders.v1.OrderPlaced`), set by
+/// [`Publisher`] for generated messages so tools can find its descriptor (reflection).
+pub const HEADER_MESSAGE_TYPE: &str = "micro-message-type";
 /// Header on dead letters: why the message was dead-lettered.
 pub const HEADER_ERROR: &str = "micro-error";
 

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use super::{
-    Broker, Envelope, Event, HEADER_CONTENT_TYPE, Handler, SharedBroker, SubscribeOptions,
-    SubscriberWrapper, Subscription,
+    Broker, Envelope, Event, HEADER_CONTENT_TYPE, HEADER_MESSAGE_TYPE, Handler, SharedBroker,
+    SubscribeOptions, SubscriberWrapper, Subscription,
 };
-use crate::codec::{self, Codec, Format};
+use crate::codec::{self, Codec, Descriptors, Format};
 use crate::context::{CallInfo, Context};
 use crate::error::Result;
 use crate::middleware::{self, Next};
@@ -127,6 +127,11 @@ impl<T> Publisher<T> {
         message
             .headers
             .insert_static(HEADER_CONTENT_TYPE, self.format.content_type().to_owned());
+        if let Some((_, full_name)) = self.codec.descriptor() {
+            message
+                .headers
+                .insert_static(HEADER_MESSAGE_TYPE, full_name.to_owned());
+        }
         self.broker.publish(&self.topic, message).await
     }
 }
@@ -157,6 +162,7 @@ pub struct Subscriber {
     options: SubscribeOptions,
     handler: Arc<dyn Fn(Context, Event) -> super::BoxFuture<'static, Result<()>> + Send + Sync>,
     message_type: Value,
+    descriptor: Option<(&'static Descriptors, &'static str)>,
     formats: Vec<Format>,
     wrappers: Vec<SubscriberWrapper>,
 }
@@ -231,6 +237,7 @@ impl Subscriber {
             options: SubscribeOptions::default(),
             handler,
             message_type,
+            descriptor: codec.descriptor(),
             formats,
             wrappers: Vec::new(),
         }
@@ -244,6 +251,7 @@ impl Subscriber {
             options: SubscribeOptions::default(),
             handler: Arc::new(move |_ctx, event| handler(event)),
             message_type: Value::new("bytes", "bytes"),
+            descriptor: None,
             formats: Vec::new(),
             wrappers: Vec::new(),
         }
@@ -324,6 +332,11 @@ impl Subscriber {
         &self.topic
     }
 
+    /// The descriptors of a protobuf message type, which the service answers reflection for.
+    pub(crate) fn descriptors(&self) -> Option<&'static Descriptors> {
+        self.descriptor.map(|(descriptors, _)| descriptors)
+    }
+
     /// The queue group this subscriber joins in service `service`.
     pub fn queue_for(&self, service: Option<&str>) -> Option<String> {
         match &self.group {
@@ -334,8 +347,9 @@ impl Subscriber {
     }
 
     /// The registry endpoint describing this subscriber in `service`: named after the topic,
-    /// with metadata `subscriber=true`, `topic`, `queue` (or `broadcast=true`) and the
-    /// message shape as the request.
+    /// with metadata `subscriber=true`, `topic`, `queue` (or `broadcast=true`), `codecs` (the
+    /// formats it reads) and, for protobuf messages, `message` (the full name, which the
+    /// service answers reflection for), and the message shape as the request.
     pub fn endpoint(&self, service: Option<&str>) -> Endpoint {
         let mut endpoint = Endpoint::new(self.topic.clone());
         endpoint.request = Some(self.message_type.clone());
@@ -348,6 +362,9 @@ impl Subscriber {
         if !self.formats.is_empty() {
             let names: Vec<&str> = self.formats.iter().map(|f| f.name()).collect();
             endpoint.metadata.insert("codecs".into(), names.join(","));
+        }
+        if let Some((_, full_name)) = self.descriptor {
+            endpoint.metadata.insert("message".into(), full_name.into());
         }
         endpoint
     }

@@ -181,7 +181,7 @@ impl ClientInner {
     ) -> Result<(UnaryReply, Arc<Node>)> {
         self.unary_attempts(call, frame)
             .await
-            .map_err(|e| e.from_call_to(call.service))
+            .map_err(|e| e.calling(call.service))
     }
 
     async fn unary_attempts(
@@ -263,7 +263,7 @@ impl ClientInner {
     ) -> Result<(StreamStart, Arc<Node>)> {
         self.open_attempts(call, deadline)
             .await
-            .map_err(|e| e.from_call_to(call.service))
+            .map_err(|e| e.calling(call.service))
     }
 
     async fn open_attempts(

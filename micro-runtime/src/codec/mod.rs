@@ -143,6 +143,13 @@ pub trait Message: Sized + Send + 'static {
         None
     }
 
+    /// The protobuf full name of this message and the descriptors that define it, for
+    /// generated messages: servers answer reflection for it and tools such as
+    /// `micro subscribe` decode protobuf events with it.
+    fn descriptor() -> Option<(&'static Descriptors, &'static str)> {
+        None
+    }
+
     /// The format a client uses when the caller does not choose one.
     fn default_format() -> Format {
         Format::Proto
@@ -164,6 +171,7 @@ pub struct Codec<T> {
     decode: fn(Format, Bytes) -> Result<T>,
     supports: fn(Format) -> bool,
     schema: fn() -> Option<crate::registry::Value>,
+    descriptor: fn() -> Option<(&'static Descriptors, &'static str)>,
     default: Format,
 }
 
@@ -214,6 +222,11 @@ impl<T> Codec<T> {
     pub fn schema(&self) -> Option<crate::registry::Value> {
         (self.schema)()
     }
+
+    /// The protobuf full name of the message and its descriptors, for generated messages.
+    pub fn descriptor(&self) -> Option<(&'static Descriptors, &'static str)> {
+        (self.descriptor)()
+    }
 }
 
 pub(crate) fn unsupported(format: Format) -> Error {
@@ -233,6 +246,7 @@ impl<T: Message> Codec<T> {
             decode: T::decode_as,
             supports: T::supports,
             schema: T::schema,
+            descriptor: T::descriptor,
             default: T::default_format(),
         }
     }
@@ -261,6 +275,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Codec<T> {
             },
             supports: |format| matches!(format, Format::Json | Format::MsgPack),
             schema: || None,
+            descriptor: || None,
             default: Format::Json,
         }
     }
@@ -286,6 +301,7 @@ impl Codec<Bytes> {
             decode: |_format, buf| Ok(buf),
             supports: |_format| true,
             schema: || None,
+            descriptor: || None,
             default: Format::Json,
         }
     }

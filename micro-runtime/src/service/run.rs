@@ -147,6 +147,7 @@ impl Service {
         .with_metadata("transport", self.transport.advertise)
         .with_metadata("server", "micro")
         .with_metadata("registry", self.registry.name())
+        .with_metadata("broker", self.broker.name())
         .with_metadata("micro", env!("CARGO_PKG_VERSION"));
         node.metadata.extend(self.settings.server_metadata.clone());
 
@@ -178,10 +179,12 @@ impl Service {
         names.extend(reflection::SERVICES.iter().map(|s| (*s).to_owned()));
         let health = Health::new(names);
         let router = self.router.clone().merge(health.router());
+        // Reflection answers for the messages of routes and of protobuf subscribers.
         let descriptors = router
             .routes()
             .iter()
             .filter_map(|r| r.descriptors)
+            .chain(self.subscribers.iter().filter_map(Subscriber::descriptors))
             .collect();
         let services = router.service_names();
         let router: Router = router.merge(Reflection::new(descriptors, services).router());

@@ -1,8 +1,11 @@
 //! `pubsub-publisher`: places orders on `orders.placed`.
 //!
 //! ```text
-//! pubsub-publisher [--count N] [--interval 10ms]
+//! pubsub-publisher [--count N] [--interval 10ms] [--format json|proto]
 //! ```
+//!
+//! Events are JSON unless `--format proto` asks for protobuf (smaller; `micro subscribe`
+//! still prints them as JSON, finding the type through the subscribers' reflection).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -14,6 +17,7 @@ use micro::Service;
 async fn run() -> micro::Result<u64> {
     let mut count = 1u64;
     let mut interval = Duration::ZERO;
+    let mut format = micro::Format::Json;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -27,11 +31,24 @@ async fn run() -> micro::Result<u64> {
                 let v = args.next().unwrap_or_default();
                 interval = micro::options::parse_duration("--interval", &v)?;
             }
+            "--format" => {
+                let v = args.next().unwrap_or_default();
+                format = match v.as_str() {
+                    "json" => micro::Format::Json,
+                    "proto" => micro::Format::Proto,
+                    _ => {
+                        return Err(micro::Error::bad_request(
+                            "publisher",
+                            format!("--format {v:?}: json or proto"),
+                        ));
+                    }
+                };
+            }
             other => {
                 return Err(micro::Error::bad_request(
                     "publisher",
                     format!(
-                        "unknown argument {other}: usage: pubsub-publisher [--count N] [--interval 10ms]"
+                        "unknown argument {other}: usage: pubsub-publisher [--count N] [--interval 10ms] [--format json|proto]"
                     ),
                 ));
             }
@@ -39,7 +56,7 @@ async fn run() -> micro::Result<u64> {
     }
     // A service that only publishes needs no server: build it, take a publisher.
     let shop = Service::builder("shop").build()?;
-    let orders = shop.publisher::<OrderPlaced>(TOPIC);
+    let orders = shop.publisher::<OrderPlaced>(TOPIC).format(format);
     for i in 1..=count {
         let order = OrderPlaced {
             id: format!("order-{i}"),

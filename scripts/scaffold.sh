@@ -118,5 +118,36 @@ EOF
     stop
 done
 
+# One project calling two others: client-only dependencies (default-features = false leaves
+# out their handlers and binaries), as the templates' READMEs say.
+echo
+echo "=== a project that calls scaffold-service and scaffold-macro"
+(cd "$WORK" && "$MICRO" new scaffold-caller >/dev/null)
+caller="$WORK/scaffold-caller"
+sed -i 's|^\[dependencies\]$|[dependencies]\nscaffold-service = { path = "../scaffold-service", default-features = false }\nscaffold-macro = { path = "../scaffold-macro", default-features = false }|' \
+    "$caller/Cargo.toml"
+cat >>"$caller/src/lib.rs" <<'EOF'
+
+/// Calls both other services with the caller's context.
+pub async fn call_both(client: micro::Client) -> micro::Result<String> {
+    use scaffold_service::pb::scaffold_service_client::ScaffoldServiceClient;
+    let service = ScaffoldServiceClient::new(scaffold_service::SERVICE, client.clone());
+    let a = service
+        .call(scaffold_service::pb::Request { name: "A".into() })
+        .await?;
+    let other = scaffold_macro::ScaffoldMacroClient::new(scaffold_macro::SERVICE, client);
+    let b = other
+        .call(scaffold_macro::Request { name: "B".into() })
+        .await?;
+    Ok(format!("{} / {}", a.msg, b.msg))
+}
+EOF
+(cd "$caller" && cargo build --quiet)
+features="$(cd "$caller" && cargo tree -e features -i scaffold-service 2>/dev/null || true)"
+if grep -q 'scaffold-service feature "server"' <<<"$features"; then
+    fail "the caller pulled in scaffold-service's server"
+fi
+echo "ok: scaffold-caller builds against the clients alone"
+
 echo
 echo "ok: every template scaffolded, built, tested, started and called"

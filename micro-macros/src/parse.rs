@@ -532,7 +532,33 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         schema: Some(quote!(#krate::codegen::schema_of)),
         vis: item.vis.to_token_stream(),
     };
-    Ok(emit::service(&service, &opts))
+    let mut generated = emit::service(&service, &opts);
+    generated.extend(signatures_as_written(&item));
+    Ok(generated)
+}
+
+/// The methods' parameter and return types as the user wrote them, named once in a hidden
+/// type: the generated trait spells micro's types by full path, so without this the user's
+/// `use micro::{Context, Result}` would be reported unused in a crate that only implements
+/// nothing (a client-only build).
+fn signatures_as_written(item: &ItemTrait) -> TokenStream {
+    let signatures = item.items.iter().filter_map(|ti| match ti {
+        TraitItem::Fn(f) => {
+            let args = f.sig.inputs.iter().filter_map(|arg| match arg {
+                syn::FnArg::Typed(pt) => Some(&pt.ty),
+                syn::FnArg::Receiver(_) => None,
+            });
+            let output = &f.sig.output;
+            Some(quote!(::core::option::Option<fn(#(#args),*) #output>))
+        }
+        _ => None,
+    });
+    quote! {
+        const _: () = {
+            #[allow(dead_code)]
+            type Signatures = (#(#signatures,)*);
+        };
+    }
 }
 
 #[cfg(test)]

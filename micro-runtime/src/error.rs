@@ -641,6 +641,8 @@ short! {
     failed_precondition => 412;
     /// 500: something failed inside.
     internal => 500;
+    /// 501: not implemented (yet).
+    unimplemented => 501;
     /// 503: something this service needs is not available.
     unavailable => 503;
 }

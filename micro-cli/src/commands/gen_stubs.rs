@@ -259,7 +259,7 @@ fn stub(m: &Method, trait_name: &str, pb: &str, indent: &str) -> String {
     };
     let outer = &indent[..indent.len().saturating_sub(4)];
     format!(
-        "\n{indent}async fn {name}(\n{indent}    &self,\n{indent}    _ctx: micro::Context,\n{indent}    {params},\n{indent}) -> {ret} {{\n{indent}    Err(micro::Error::unimplemented(\n{indent}        \"{trait_name}\",\n{indent}        \"{trait_name}.{method} is not implemented yet\",\n{indent}    ))\n{indent}}}\n{outer}",
+        "\n{indent}async fn {name}(\n{indent}    &self,\n{indent}    _ctx: micro::Context,\n{indent}    {params},\n{indent}) -> {ret} {{\n{indent}    Err(micro::error::unimplemented(\n{indent}        \"{trait_name}.{method} is not implemented yet\",\n{indent}    ))\n{indent}}}\n{outer}",
         name = m.rust_name,
         method = m.name,
     )

@@ -1,6 +1,7 @@
 //! The {{ name }} API: handlers for `proto/{{ snake }}.proto`, whose methods carry HTTP
 //! bindings for the API gateway.
 
+#[cfg(feature = "server")]
 pub mod handler;
 
 /// The code generated from `proto/{{ snake }}.proto` by `build.rs`.

@@ -2,7 +2,7 @@
 //!
 //! Its instances share the events: each event is handled once, by one of them.
 
-use micro::{Context, Error, Result};
+use micro::{Context, Result, error};
 
 /// The code generated from `proto/{{ snake }}.proto` by `build.rs`.
 pub mod pb {
@@ -20,7 +20,7 @@ pub const TOPIC: &str = "{{ topic }}";
 /// Called once per event; an error has the event delivered again later.
 pub async fn handle(_ctx: Context, event: Event) -> Result<()> {
     if event.id.is_empty() {
-        return Err(Error::bad_request(SERVICE, "an event needs an id"));
+        return Err(error::bad_request("an event needs an id"));
     }
     micro::tracing::info!(id = %event.id, message = %event.message, "handled an event");
     Ok(())

@@ -1,9 +1,8 @@
 //! The {{ svc }} endpoints.
 
 use micro::stream::StreamSender;
-use micro::{Context, Error, Result};
+use micro::{Context, Result, error};
 
-use crate::SERVICE;
 use crate::pb::{{ svc_snake }}_server::{{ svc }};
 use crate::pb::{Request, Response, StreamRequest, StreamResponse};
 
@@ -28,10 +27,9 @@ impl {{ svc }} for Handler {
         responses: StreamSender<StreamResponse>,
     ) -> Result<()> {
         if !(0..=MAX_STREAM).contains(&request.count) {
-            return Err(Error::bad_request(
-                SERVICE,
-                format!("count must be between 0 and {MAX_STREAM}"),
-            ));
+            return Err(error::bad_request(format!(
+                "count must be between 0 and {MAX_STREAM}"
+            )));
         }
         for count in 1..=request.count {
             responses.send(&StreamResponse { count }).await?;

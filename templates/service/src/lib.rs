@@ -1,7 +1,9 @@
 //! The {{ name }} service: handlers for the endpoints of `proto/{{ snake }}.proto`, and a
 //! subscriber to `{{ topic }}`.
 
+#[cfg(feature = "server")]
 pub mod handler;
+#[cfg(feature = "server")]
 pub mod subscriber;
 
 /// The code generated from `proto/{{ snake }}.proto` by `build.rs`.

@@ -1,8 +1,7 @@
 //! The HelloWorld endpoints.
 
-use micro::{Context, Error, Result};
+use micro::{Context, Result, error};
 
-use crate::SERVICE;
 use crate::pb::hello_world_server::HelloWorld;
 use crate::pb::{HelloRequest, Request, Response};
 
@@ -19,7 +18,7 @@ impl HelloWorld for Handler {
 
     async fn hello(&self, _ctx: Context, request: HelloRequest) -> Result<Response> {
         if request.name.is_empty() {
-            return Err(Error::bad_request(SERVICE, "the path needs a name"));
+            return Err(error::bad_request("the path needs a name"));
         }
         Ok(Response {
             msg: format!("Hello {}", request.name),

@@ -1,6 +1,7 @@
 //! The hello-world API: handlers for `proto/hello_world.proto`, whose methods carry HTTP
 //! bindings for the API gateway.
 
+#[cfg(feature = "server")]
 pub mod handler;
 
 /// The code generated from `proto/hello_world.proto` by `build.rs`.

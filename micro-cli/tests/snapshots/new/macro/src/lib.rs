@@ -4,7 +4,7 @@
 //! registry through `schemars`.
 
 use micro::stream::StreamSender;
-use micro::{Context, Error, Result};
+use micro::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// The name the service registers as.
@@ -57,10 +57,13 @@ pub trait HelloWorld {
     ) -> Result<()>;
 }
 
-/// Implements the service.
+/// Implements the service (feature `server`, on by default: a project that only calls this
+/// service leaves it out).
+#[cfg(feature = "server")]
 #[derive(Debug, Default)]
 pub struct Handler;
 
+#[cfg(feature = "server")]
 impl HelloWorld for Handler {
     async fn call(&self, _ctx: Context, req: Request) -> Result<Response> {
         Ok(Response {
@@ -75,10 +78,9 @@ impl HelloWorld for Handler {
         responses: StreamSender<StreamResponse>,
     ) -> Result<()> {
         if !(0..=MAX_STREAM).contains(&req.count) {
-            return Err(Error::bad_request(
-                SERVICE,
-                format!("count must be between 0 and {MAX_STREAM}"),
-            ));
+            return Err(micro::error::bad_request(format!(
+                "count must be between 0 and {MAX_STREAM}"
+            )));
         }
         for count in 1..=req.count {
             responses.send(&StreamResponse { count }).await?;
@@ -87,7 +89,7 @@ impl HelloWorld for Handler {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
 

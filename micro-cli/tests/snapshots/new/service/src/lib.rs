@@ -1,7 +1,9 @@
 //! The hello-world service: handlers for the endpoints of `proto/hello_world.proto`, and a
 //! subscriber to `hello-world.events`.
 
+#[cfg(feature = "server")]
 pub mod handler;
+#[cfg(feature = "server")]
 pub mod subscriber;
 
 /// The code generated from `proto/hello_world.proto` by `build.rs`.

@@ -140,7 +140,10 @@ pub(crate) struct CallInfo {
 /// The context of a call: its deadline and metadata.
 ///
 /// A client builds one (or uses [`Context::new`]); a handler receives one with the caller's
-/// deadline and metadata, and passes it on to propagate both.
+/// deadline and metadata, and passes it on to propagate both. While a handler runs its
+/// context is also [`Context::current`], which calls and events made without one use, so
+/// propagation happens by default. A handler whose deadline passes is dropped at its next
+/// `.await` ([`Cleanup`] says what that means and how to undo work half-done).
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Context {
@@ -288,6 +291,44 @@ impl fmt::Debug for Context {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_dropped_cleanup_runs_with_the_handlers_metadata_and_a_disarmed_one_does_not() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handler = Context::new()
+            .with_timeout(Duration::from_millis(20))
+            .with_metadata("x-request-id", "r1");
+        let stopped = tokio::time::timeout(
+            Duration::from_millis(20),
+            handler.scope(async move {
+                let undo = Cleanup::new(async move {
+                    let ctx = Context::current();
+                    let _ = tx.send((
+                        ctx.metadata().get("x-request-id").map(str::to_owned),
+                        ctx.deadline(),
+                    ));
+                });
+                std::future::pending::<()>().await;
+                undo.disarm();
+            }),
+        )
+        .await;
+        assert!(stopped.is_err(), "the handler was cut off");
+        let (id, deadline) = rx.await.unwrap();
+        assert_eq!(id.as_deref(), Some("r1"));
+        assert_eq!(
+            deadline, None,
+            "the cleanup does not inherit the spent deadline"
+        );
+
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        Cleanup::new(async move {
+            let _ = tx.send(());
+        })
+        .disarm();
+        tokio::task::yield_now().await;
+        assert!(rx.try_recv().is_err(), "a disarmed cleanup never runs");
+    }
+
     #[test]
     fn earlier_deadline_wins() {
         let ctx = Context::new().with_timeout(Duration::from_millis(10));
@@ -323,5 +364,81 @@ mod tests {
         assert_eq!(md.get("X-TRACE"), Some("a"));
         assert_eq!(md.remove("X-Trace").as_deref(), Some("a"));
         assert!(md.is_empty());
+    }
+}
+
+/// Async cleanup for a handler that may be stopped half-way.
+///
+/// # When the deadline passes
+///
+/// A handler whose deadline passes is stopped: its future is
+/// dropped at its next `.await`, the caller gets `DEADLINE_EXCEEDED` (408), and no code after
+/// that `.await` runs — no work continues for nobody. Locals are dropped as usual, so a
+/// [`Drop`] guard releases what they hold. For cleanup that must await (undo a reservation on
+/// another service, roll back a row), arm a [`Cleanup`]: it runs in a task of its own if the
+/// handler is dropped before [`Cleanup::disarm`]. Work that must finish whatever the caller
+/// does belongs in a task the handler spawns (`tokio::spawn`), not in the handler itself.
+///
+/// ```
+/// # async fn reserve(_: &str) -> micro::Result<u64> { Ok(7) }
+/// # async fn release(_: u64) {}
+/// # async fn charge() -> micro::Result<()> { Ok(()) }
+/// async fn place(_ctx: micro::Context, sku: &str) -> micro::Result<()> {
+///     let reservation = reserve(sku).await?;
+///     // If the deadline passes during `charge`, the reservation is released.
+///     let undo = micro::Cleanup::new(release(reservation));
+///     charge().await?;
+///     undo.disarm();
+///     Ok(())
+/// }
+/// ```
+///
+/// Unless [`Cleanup::disarm`] is called first, dropping it spawns its future on the current
+/// Tokio runtime, with the current [`Context`]'s metadata but no deadline.
+#[must_use = "a Cleanup dropped at once runs at once; keep it until the work it undoes is done"]
+pub struct Cleanup {
+    task: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>>,
+}
+
+impl Cleanup {
+    /// Run `undo` if this guard is dropped before [`Cleanup::disarm`].
+    pub fn new<F>(undo: F) -> Cleanup
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        Cleanup {
+            task: Some(Box::pin(undo)),
+        }
+    }
+
+    /// The work finished: do not run the cleanup.
+    pub fn disarm(mut self) {
+        self.task = None;
+    }
+}
+
+impl fmt::Debug for Cleanup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cleanup")
+            .field("armed", &self.task.is_some())
+            .finish()
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(
+                "a Cleanup was dropped outside a Tokio runtime: its cleanup did not run"
+            );
+            return;
+        };
+        // Calls the cleanup makes carry the handler's metadata, without its spent deadline.
+        let mut ctx = Context::new();
+        *ctx.metadata_mut() = Context::current().metadata().clone();
+        runtime.spawn(CURRENT.scope(ctx, task));
     }
 }

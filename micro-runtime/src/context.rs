@@ -287,6 +287,82 @@ impl fmt::Debug for Context {
     }
 }
 
+/// Async cleanup for a handler that may be stopped half-way.
+///
+/// # When the deadline passes
+///
+/// A handler whose deadline passes is stopped: its future is
+/// dropped at its next `.await`, the caller gets `DEADLINE_EXCEEDED` (408), and no code after
+/// that `.await` runs — no work continues for nobody. Locals are dropped as usual, so a
+/// [`Drop`] guard releases what they hold. For cleanup that must await (undo a reservation on
+/// another service, roll back a row), arm a [`Cleanup`]: it runs in a task of its own if the
+/// handler is dropped before [`Cleanup::disarm`]. Work that must finish whatever the caller
+/// does belongs in a task the handler spawns (`tokio::spawn`), not in the handler itself.
+///
+/// ```
+/// # async fn reserve(_: &str) -> micro::Result<u64> { Ok(7) }
+/// # async fn release(_: u64) {}
+/// # async fn charge() -> micro::Result<()> { Ok(()) }
+/// async fn place(_ctx: micro::Context, sku: &str) -> micro::Result<()> {
+///     let reservation = reserve(sku).await?;
+///     // If the deadline passes during `charge`, the reservation is released.
+///     let undo = micro::Cleanup::new(release(reservation));
+///     charge().await?;
+///     undo.disarm();
+///     Ok(())
+/// }
+/// ```
+///
+/// Unless [`Cleanup::disarm`] is called first, dropping it spawns its future on the current
+/// Tokio runtime, with the current [`Context`]'s metadata but no deadline.
+#[must_use = "a Cleanup dropped at once runs at once; keep it until the work it undoes is done"]
+pub struct Cleanup {
+    task: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>>,
+}
+
+impl Cleanup {
+    /// Run `undo` if this guard is dropped before [`Cleanup::disarm`].
+    pub fn new<F>(undo: F) -> Cleanup
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        Cleanup {
+            task: Some(Box::pin(undo)),
+        }
+    }
+
+    /// The work finished: do not run the cleanup.
+    pub fn disarm(mut self) {
+        self.task = None;
+    }
+}
+
+impl fmt::Debug for Cleanup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cleanup")
+            .field("armed", &self.task.is_some())
+            .finish()
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(
+                "a Cleanup was dropped outside a Tokio runtime: its cleanup did not run"
+            );
+            return;
+        };
+        // Calls the cleanup makes carry the handler's metadata, without its spent deadline.
+        let mut ctx = Context::new();
+        *ctx.metadata_mut() = Context::current().metadata().clone();
+        runtime.spawn(CURRENT.scope(ctx, task));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,81 +440,5 @@ mod tests {
         assert_eq!(md.get("X-TRACE"), Some("a"));
         assert_eq!(md.remove("X-Trace").as_deref(), Some("a"));
         assert!(md.is_empty());
-    }
-}
-
-/// Async cleanup for a handler that may be stopped half-way.
-///
-/// # When the deadline passes
-///
-/// A handler whose deadline passes is stopped: its future is
-/// dropped at its next `.await`, the caller gets `DEADLINE_EXCEEDED` (408), and no code after
-/// that `.await` runs — no work continues for nobody. Locals are dropped as usual, so a
-/// [`Drop`] guard releases what they hold. For cleanup that must await (undo a reservation on
-/// another service, roll back a row), arm a [`Cleanup`]: it runs in a task of its own if the
-/// handler is dropped before [`Cleanup::disarm`]. Work that must finish whatever the caller
-/// does belongs in a task the handler spawns (`tokio::spawn`), not in the handler itself.
-///
-/// ```
-/// # async fn reserve(_: &str) -> micro::Result<u64> { Ok(7) }
-/// # async fn release(_: u64) {}
-/// # async fn charge() -> micro::Result<()> { Ok(()) }
-/// async fn place(_ctx: micro::Context, sku: &str) -> micro::Result<()> {
-///     let reservation = reserve(sku).await?;
-///     // If the deadline passes during `charge`, the reservation is released.
-///     let undo = micro::Cleanup::new(release(reservation));
-///     charge().await?;
-///     undo.disarm();
-///     Ok(())
-/// }
-/// ```
-///
-/// Unless [`Cleanup::disarm`] is called first, dropping it spawns its future on the current
-/// Tokio runtime, with the current [`Context`]'s metadata but no deadline.
-#[must_use = "a Cleanup dropped at once runs at once; keep it until the work it undoes is done"]
-pub struct Cleanup {
-    task: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>>,
-}
-
-impl Cleanup {
-    /// Run `undo` if this guard is dropped before [`Cleanup::disarm`].
-    pub fn new<F>(undo: F) -> Cleanup
-    where
-        F: std::future::Future<Output = ()> + Send + 'static,
-    {
-        Cleanup {
-            task: Some(Box::pin(undo)),
-        }
-    }
-
-    /// The work finished: do not run the cleanup.
-    pub fn disarm(mut self) {
-        self.task = None;
-    }
-}
-
-impl fmt::Debug for Cleanup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cleanup")
-            .field("armed", &self.task.is_some())
-            .finish()
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let Some(task) = self.task.take() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(
-                "a Cleanup was dropped outside a Tokio runtime: its cleanup did not run"
-            );
-            return;
-        };
-        // Calls the cleanup makes carry the handler's metadata, without its spent deadline.
-        let mut ctx = Context::new();
-        *ctx.metadata_mut() = Context::current().metadata().clone();
-        runtime.spawn(CURRENT.scope(ctx, task));
     }
 }

@@ -23,6 +23,21 @@
 //! let back = Hello::decode_as(Format::Json, json.into()).unwrap();
 //! assert_eq!(back, msg);
 //! ```
+//!
+//! # One JSON rule
+//!
+//! Serde types (`#[micro::service]` messages, serde events) follow proto3 JSON's conventions,
+//! as generated messages do:
+//!
+//! | | Writing | Reading |
+//! |---|---|---|
+//! | field names | lowerCamelCase (`order_id` is written `orderId`) | either form: `orderId` or `order_id` |
+//! | numbers | as numbers | numbers, or strings holding them (`"qty": "2"`, as proto3 writes 64-bit integers) |
+//! | unknown fields | — | ignored (a newer peer may send more), unless the type says `deny_unknown_fields` |
+//!
+//! So a serde type and a generated message with the same fields read each other's JSON, in
+//! calls and in events. Errors name the field that did not fit (`JSON does not match the type
+//! at items[0].qty: ...`). Hand-written [`ProstSerde`] types follow it too.
 
 pub(crate) mod json;
 pub mod reflect;

@@ -1,7 +1,7 @@
 //! Message shapes for the registry: from protobuf descriptors (generated messages) or from
 //! `schemars::JsonSchema` (serde types of `#[micro::service]` traits).
 //!
-//! Both name fields as they appear in JSON (lowerCamelCase, see [`super::json`]) and types in
+//! Both name fields as they appear in JSON (lowerCamelCase: micro's one JSON rule, see [`crate::codec`]) and types in
 //! protobuf's words (`bool`, `int64`, `double`, `repeated string` ...), so `micro describe`
 //! shows the same shape whichever front door made the service.
 

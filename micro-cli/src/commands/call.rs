@@ -70,25 +70,40 @@ pub(crate) async fn exec(
     {
         shape::check(&request, schema, &args.service, &args.endpoint)?;
     }
-    match described
-        .as_ref()
-        .and_then(|e| e.metadata.get("stream"))
-        .map(String::as_str)
-    {
-        // A server stream prints one JSON line per response.
+    send_one(
+        client,
+        &args.service,
+        &args.endpoint,
+        described.as_ref().and_then(Endpoint::stream),
+        opts,
+        text.trim().to_owned(),
+        args.verbose,
+    )
+    .await
+}
+
+/// Send one JSON request to `endpoint` of `service` and print the answer: each response of a
+/// server stream as a line, or the unary reply (and, with `verbose`, the node that gave it).
+/// An endpoint that takes a stream of requests (`stream` is its kind) is a usage error.
+pub(crate) async fn send_one(
+    client: &micro::Client,
+    service: &str,
+    endpoint: &str,
+    stream: Option<&str>,
+    opts: CallOptions,
+    request: String,
+    verbose: bool,
+) -> Result<(), CliError> {
+    match stream {
         Some("server") => {
             let opts = opts.format(Format::Json);
-            return stream::run(client, &args.service, &args.endpoint, &opts, Some(text)).await;
+            return stream::run(client, service, endpoint, &opts, Some(request)).await;
         }
         Some(kind) => {
             return Err(CliError::usage(
-                format!(
-                    "{} takes a stream of requests ({kind} stream)",
-                    args.endpoint
-                ),
+                format!("{endpoint} takes a stream of requests ({kind} stream)"),
                 Some(format!(
-                    "send them one JSON per line: micro stream {} {} < requests.jsonl",
-                    args.service, args.endpoint
+                    "send them one JSON per line: micro stream {service} {endpoint} < requests.jsonl"
                 )),
             ));
         }
@@ -97,15 +112,15 @@ pub(crate) async fn exec(
     let rsp = client
         .call_raw(
             &Context::new(),
-            &args.service,
-            &args.endpoint,
+            service,
+            endpoint,
             Format::Json,
-            Bytes::from(text.trim().to_owned()),
+            Bytes::from(request),
             &opts,
         )
         .await
-        .map_err(|e| CliError::remote(&e, &args.service))?;
-    if args.verbose {
+        .map_err(|e| CliError::remote(&e, service))?;
+    if verbose {
         output::note(&format!("node: {} ({})", rsp.node.id, rsp.node.address));
     }
     output::print(&String::from_utf8_lossy(&rsp.message));
@@ -127,5 +142,5 @@ pub(crate) async fn described(
     records
         .into_iter()
         .flat_map(|s| s.endpoints)
-        .find(|e| e.name == endpoint && e.metadata.get("subscriber").is_none_or(|s| s != "true"))
+        .find(|e| e.name == endpoint && !e.is_subscriber())
 }

@@ -46,17 +46,15 @@ pub(crate) fn render(svc: &Service) -> String {
     if !svc.metadata.is_empty() {
         let _ = writeln!(out, "metadata {}", metadata(&svc.metadata));
     }
-    let (subscribers, endpoints): (Vec<_>, Vec<_>) = svc
-        .endpoints
-        .iter()
-        .partition(|e| e.metadata.get("subscriber").is_some_and(|s| s == "true"));
+    let (subscribers, endpoints): (Vec<_>, Vec<_>) =
+        svc.endpoints.iter().partition(|e| e.is_subscriber());
     let _ = writeln!(out, "\nendpoints:");
     if endpoints.is_empty() {
         let _ = writeln!(out, "  (none declared)");
     }
     for ep in endpoints {
         let mut flags = Vec::new();
-        if let Some(kind) = ep.metadata.get("stream") {
+        if let Some(kind) = ep.stream() {
             flags.push(format!("{kind} stream"));
         }
         if ep.is_idempotent() {

@@ -6,15 +6,13 @@
 //! follow the field types the registry knows; other values are read as JSON when they parse,
 //! as text otherwise.
 
-use bytes::Bytes;
 use heck::ToUpperCamelCase;
 use micro::client::CallOptions;
 use micro::registry::{Endpoint, Value};
-use micro::{Context, Format};
 use serde_json::{Map, Value as Json};
 
 use crate::cli::Global;
-use crate::commands::{CliError, shape, stream};
+use crate::commands::{CliError, call, shape};
 use crate::output;
 
 const USAGE: &str =
@@ -53,7 +51,7 @@ pub(crate) async fn exec(
     let endpoints: Vec<&Endpoint> = records
         .iter()
         .flat_map(|s| &s.endpoints)
-        .filter(|e| e.metadata.get("subscriber").is_none_or(|s| s != "true"))
+        .filter(|e| !e.is_subscriber())
         .collect();
     let Some(method) = method else {
         output::print(&service_help(&service, &endpoints));
@@ -71,43 +69,16 @@ pub(crate) async fn exec(
     if let Some(schema) = schema {
         shape::check(&request, schema, &service, &endpoint)?;
     }
-    let opts = CallOptions::new().format(Format::Json);
-    match described
-        .and_then(|e| e.metadata.get("stream"))
-        .map(String::as_str)
-    {
-        Some("server") => {
-            stream::run(
-                client,
-                &service,
-                &endpoint,
-                &opts,
-                Some(request.to_string()),
-            )
-            .await
-        }
-        Some(kind) => Err(CliError::usage(
-            format!("{endpoint} takes a stream of requests ({kind} stream)"),
-            Some(format!(
-                "send them one JSON per line: micro stream {service} {endpoint} < requests.jsonl"
-            )),
-        )),
-        None => {
-            let rsp = client
-                .call_raw(
-                    &Context::new(),
-                    &service,
-                    &endpoint,
-                    Format::Json,
-                    Bytes::from(request.to_string()),
-                    &opts,
-                )
-                .await
-                .map_err(|e| CliError::remote(&e, &service))?;
-            output::print(&String::from_utf8_lossy(&rsp.message));
-            Ok(())
-        }
-    }
+    call::send_one(
+        client,
+        &service,
+        &endpoint,
+        described.and_then(Endpoint::stream),
+        CallOptions::new(),
+        request.to_string(),
+        false,
+    )
+    .await
 }
 
 /// `micro SERVICE --help`: the endpoints, each with its request shape.
@@ -123,7 +94,7 @@ fn service_help(service: &str, endpoints: &[&Endpoint]) -> String {
         .map(|e| {
             let method = shape::method(&e.name);
             let mut about = e.name.clone();
-            if let Some(kind) = e.metadata.get("stream") {
+            if let Some(kind) = e.stream() {
                 about.push_str(&format!(" ({kind} stream)"));
             }
             if let Some(req) = &e.request {
@@ -149,8 +120,7 @@ fn endpoint_help(
     described: Option<&Endpoint>,
 ) -> String {
     let mut out = format!("{endpoint} of {service}");
-    let kind = described.and_then(|e| e.metadata.get("stream"));
-    match kind.map(String::as_str) {
+    match described.and_then(Endpoint::stream) {
         Some("server") => out.push_str(" (server stream: one JSON line per response)"),
         Some(kind) => out.push_str(&format!(
             " ({kind} stream: use micro stream {service} {endpoint})"

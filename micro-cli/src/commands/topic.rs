@@ -31,10 +31,10 @@ pub(crate) async fn subscribers(registry: &dyn Registry, topic: &str) -> Vec<Sub
         let Ok(records) = registry.get_service(&name).await else {
             continue;
         };
-        let endpoint = records.iter().flat_map(|r| &r.endpoints).find(|e| {
-            e.metadata.get("subscriber").is_some_and(|s| s == "true")
-                && e.metadata.get("topic").is_some_and(|t| t == topic)
-        });
+        let endpoint = records
+            .iter()
+            .flat_map(|r| &r.endpoints)
+            .find(|e| e.is_subscriber() && e.metadata.get("topic").is_some_and(|t| t == topic));
         let Some(endpoint) = endpoint else {
             continue;
         };

@@ -163,6 +163,18 @@ impl Endpoint {
     pub fn is_idempotent(&self) -> bool {
         self.metadata.get("idempotent").is_some_and(|v| v == "true")
     }
+
+    /// True when the endpoint describes a subscriber (metadata `subscriber=true`, named after
+    /// its topic) rather than something to call.
+    pub fn is_subscriber(&self) -> bool {
+        self.metadata.get("subscriber").is_some_and(|v| v == "true")
+    }
+
+    /// The streaming kind of a callable endpoint (metadata `stream`: `server`, `client` or
+    /// `bidirectional`); `None` for a unary one.
+    pub fn stream(&self) -> Option<&str> {
+        self.metadata.get("stream").map(String::as_str)
+    }
 }
 
 /// The shape of a message: a name, a type and nested fields (go-micro's `registry.Value`).

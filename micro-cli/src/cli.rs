@@ -28,7 +28,8 @@ pub(crate) struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Args)]
 pub(crate) struct Global {
-    /// Registry to use: local (default, shared by every process of this user) or memory.
+    /// Registry to use: local (default, shared by every process of this user on this host),
+    /// etcd, nats or memory.
     #[arg(long, global = true, env = "MICRO_REGISTRY", value_name = "NAME")]
     pub(crate) registry: Option<String>,
     /// Address of the registry, for registries that have one.
@@ -94,6 +95,11 @@ pub(crate) enum Command {
     Publish(PublishArgs),
     /// Print the messages published on a topic, one JSON line each.
     Subscribe(SubscribeArgs),
+    /// The registry: list every node, get one service, or watch changes (one JSON line each).
+    Registry {
+        #[command(subcommand)]
+        what: RegistryWhat,
+    },
     /// Register a service (JSON, as `micro describe -o json` prints it) until deregistered.
     Register {
         #[command(subcommand)]
@@ -136,6 +142,23 @@ pub(crate) enum RegisterWhat {
     Service {
         /// The record as JSON. Read from stdin when omitted.
         json: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistryWhat {
+    /// Every service version and node (`-o json`: the full records).
+    List,
+    /// One service: versions, endpoints, nodes (as `micro describe`).
+    Get {
+        /// The service's registry name, e.g. greeter.
+        service: String,
+    },
+    /// Print each change as one JSON line, `{"action":"create","service":{...}}`, until
+    /// interrupted.
+    Watch {
+        /// Only changes of this service.
+        service: Option<String>,
     },
 }
 

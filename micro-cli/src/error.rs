@@ -2,6 +2,12 @@
 
 use micro::Error;
 
+/// The error id of registry failures.
+const REGISTRY_ID: &str = "micro.registry";
+
+/// What chooses the registry.
+const REGISTRY_HINT: &str = "MICRO_REGISTRY and MICRO_REGISTRY_ADDRESS (or --registry, --registry_address) choose the registry";
+
 /// A failure with the exit code it maps to and a hint of what to do.
 #[derive(Debug)]
 pub(crate) struct CliError {
@@ -41,6 +47,9 @@ impl CliError {
         let status = format!("({} {})", err.code(), err.status());
         let (message, hint) = if err.dependency().is_some() {
             let hint = match err.code() {
+                _ if err.id() == REGISTRY_ID => {
+                    format!("the registry could not be asked where {service} runs; {REGISTRY_HINT}")
+                }
                 404 => format!(
                     "`micro services` lists what is registered; is {service} running with the same registry (MICRO_REGISTRY, MICRO_HOME)?"
                 ),
@@ -110,7 +119,7 @@ impl CliError {
     pub(crate) fn registry(err: &Error) -> CliError {
         CliError {
             message: format!("{} ({} {})", err.detail(), err.code(), err.status()),
-            hint: Some("MICRO_REGISTRY and MICRO_REGISTRY_ADDRESS (or --registry, --registry_address) choose the registry".to_owned()),
+            hint: Some(REGISTRY_HINT.to_owned()),
             exit_code: 1,
             error: Some(err.clone()),
         }

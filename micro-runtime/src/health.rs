@@ -3,8 +3,14 @@
 //! `Check` answers `SERVING` while the server runs and `NOT_SERVING` once it drains; `Watch`
 //! streams every change. The service name may be empty (the whole server), the registry
 //! name (`greeter`) or a full protobuf service name (`greeter.Greeter`).
+//!
+//! The name [`REGISTRY`] (`micro.registry`) is the readiness of the service's registration:
+//! `NOT_SERVING` while the service cannot register (the registry is unreachable, or its
+//! lease was lost and not yet renewed), `SERVING` again once a registration succeeds. The
+//! server itself keeps answering calls meanwhile, so liveness (the empty name) stays
+//! `SERVING`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -26,34 +32,63 @@ pub use pb::{HealthCheckRequest, HealthCheckResponse};
 /// The package of the health service.
 pub const PACKAGE: &str = "grpc.health.v1";
 
+/// The health name of the registration's readiness.
+pub const REGISTRY: &str = "micro.registry";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct State {
+    /// The server is stopping.
+    draining: bool,
+    /// Components (such as [`REGISTRY`]) that are not ready.
+    down: BTreeSet<&'static str>,
+}
+
 /// The health state of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Health {
-    serving: Arc<watch::Sender<bool>>,
+    state: Arc<watch::Sender<State>>,
     names: Arc<HashSet<String>>,
 }
 
 impl Health {
     pub(crate) fn new(names: HashSet<String>) -> Health {
-        let (tx, _) = watch::channel(true);
+        let (tx, _) = watch::channel(State::default());
         Health {
-            serving: Arc::new(tx),
+            state: Arc::new(tx),
             names: Arc::new(names),
         }
     }
 
     pub(crate) fn set_serving(&self, serving: bool) {
-        self.serving.send_replace(serving);
+        self.state.send_if_modified(|s| {
+            let changed = s.draining == serving;
+            s.draining = !serving;
+            changed
+        });
+    }
+
+    /// Report whether `component` (e.g. [`REGISTRY`]) is ready.
+    pub(crate) fn set_ready(&self, component: &'static str, ready: bool) {
+        self.state.send_if_modified(|s| {
+            if ready {
+                s.down.remove(component)
+            } else {
+                s.down.insert(component)
+            }
+        });
     }
 
     fn status(&self, service: &str) -> Option<ServingStatus> {
-        if !service.is_empty() && !self.names.contains(service) {
+        let state = self.state.borrow();
+        let known = service.is_empty() || self.names.contains(service) || service == REGISTRY;
+        if !known {
             return None;
         }
-        Some(if *self.serving.borrow() {
-            ServingStatus::Serving
-        } else {
+        let down = state.draining || (service == REGISTRY && state.down.contains(REGISTRY));
+        Some(if down {
             ServingStatus::NotServing
+        } else {
+            ServingStatus::Serving
         })
     }
 
@@ -87,7 +122,7 @@ impl pb::health_server::Health for Health {
         request: HealthCheckRequest,
         responses: StreamSender<HealthCheckResponse>,
     ) -> Result<()> {
-        let mut rx = self.serving.subscribe();
+        let mut rx = self.state.subscribe();
         let mut last = None;
         loop {
             let status = self
@@ -101,7 +136,7 @@ impl pb::health_server::Health for Health {
                     .await?;
                 last = Some(status);
             }
-            if status == ServingStatus::NotServing {
+            if rx.borrow().draining {
                 // The server is draining: end the watch so the drain does not wait for it.
                 return Err(Error::unavailable(
                     "micro.health",

@@ -39,10 +39,16 @@ const HELP: &str = "micro.help";
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Settings {
-    /// Registry: `local` (default) or `memory` (see [`crate::plugins`]).
+    /// Registry: `local` (default), `memory`, `etcd` ... (see [`crate::plugins`]).
     pub registry: String,
-    /// Registry address: the directory of the `local` registry, the name of a `memory` one.
+    /// Registry address: the directory of the `local` registry, the name of a `memory` one,
+    /// the members of an etcd cluster (`127.0.0.1:2379,...`).
     pub registry_address: Option<String>,
+    /// How long one request to a networked registry may take (default 5 s).
+    pub registry_timeout: Duration,
+    /// How long clients keep calling the nodes they last knew while the registry cannot be
+    /// reached (default 5 min); after that, calls fail with the registry's error.
+    pub registry_stale_for: Duration,
     /// Broker: `http` (default), `memory`, `nats` or `jetstream`.
     pub broker: String,
     /// Broker address: where the `http` broker listens, or the NATS server URL.
@@ -100,6 +106,8 @@ impl Default for Settings {
             server_name: None,
             server_version: None,
             server_metadata: BTreeMap::new(),
+            registry_timeout: Duration::from_secs(5),
+            registry_stale_for: Duration::from_secs(300),
             register_ttl: Duration::from_secs(30),
             register_interval: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
@@ -152,6 +160,24 @@ const SETTINGS: &[Setting] = &[
         concept: None,
         apply: |o, v| {
             o.registry_address = Some(non_empty("registry_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "registry_timeout",
+        help: "how long one request to a networked registry may take (default 5s)",
+        concept: None,
+        apply: |o, v| {
+            o.registry_timeout = parse_duration("registry_timeout", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "registry_stale_for",
+        help: "how long clients keep calling the last known nodes while the registry is unreachable (default 5m)",
+        concept: None,
+        apply: |o, v| {
+            o.registry_stale_for = parse_duration("registry_stale_for", v)?;
             Ok(())
         },
     },

@@ -6,6 +6,8 @@
 //! | Concept | Setting | Engines | Cargo feature |
 //! |---|---|---|---|
 //! | registry | `MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS` | `local` (default), `memory` | |
+//! | | | `etcd` (address default `127.0.0.1:2379`) | `etcd` (default) |
+//! | | | `nats` (address default `nats://127.0.0.1:4222`) | `nats` (default) |
 //! | broker | `MICRO_BROKER`, `MICRO_BROKER_ADDRESS` | `http` (default), `memory` | |
 //! | | | `nats`, `jetstream` | `nats` (default) |
 //! | selector | `MICRO_SELECTOR` | `random` (default), `roundrobin` | |
@@ -36,6 +38,8 @@ pub(crate) struct Spec<'a> {
     pub(crate) home: &'a Path,
     /// The registry, for engines that find their peers through it (the `http` broker).
     pub(crate) registry: Option<&'a SharedRegistry>,
+    /// How long one request to a networked engine may take.
+    pub(crate) timeout: std::time::Duration,
 }
 
 type Build<T> = fn(&Spec<'_>) -> Result<T>;
@@ -86,7 +90,40 @@ pub(crate) const REGISTRIES: &[Engine<SharedRegistry>] = &[
         feature: None,
         build: Some(|spec| Ok(Arc::new(shared_memory_registry(spec.address.unwrap_or(""))))),
     },
+    Engine {
+        name: "etcd",
+        aliases: &["etcdv3"],
+        feature: Some("etcd"),
+        build: etcd::REGISTRY,
+    },
+    Engine {
+        name: "nats",
+        aliases: &[],
+        feature: Some("nats"),
+        build: nats::REGISTRY,
+    },
 ];
+
+#[cfg(feature = "etcd")]
+mod etcd {
+    use super::{Build, SharedRegistry};
+    use crate::registry::EtcdRegistry;
+
+    pub(super) const REGISTRY: Option<Build<SharedRegistry>> = Some(|spec| {
+        let address = spec.address.unwrap_or("127.0.0.1:2379");
+        Ok(std::sync::Arc::new(EtcdRegistry::with_timeout(
+            address,
+            spec.timeout,
+        )?))
+    });
+}
+
+#[cfg(not(feature = "etcd"))]
+mod etcd {
+    use super::{Build, SharedRegistry};
+
+    pub(super) const REGISTRY: Option<Build<SharedRegistry>> = None;
+}
 
 /// The brokers.
 pub(crate) const BROKERS: &[Engine<SharedBroker>] = &[
@@ -130,10 +167,19 @@ pub(crate) const BROKERS: &[Engine<SharedBroker>] = &[
 
 #[cfg(feature = "nats")]
 mod nats {
-    use super::{Build, SharedBroker};
+    use super::{Build, SharedBroker, SharedRegistry};
     use crate::broker::{NatsBroker, NatsMode};
+    use crate::registry::NatsRegistry;
 
     const DEFAULT: &str = "nats://127.0.0.1:4222";
+
+    pub(super) const REGISTRY: Option<Build<SharedRegistry>> = Some(|spec| {
+        let address = spec.address.unwrap_or(DEFAULT);
+        Ok(std::sync::Arc::new(NatsRegistry::with_timeout(
+            address,
+            spec.timeout,
+        )?))
+    });
 
     pub(super) const CORE: Option<Build<SharedBroker>> = Some(|spec| {
         let address = spec.address.unwrap_or(DEFAULT);
@@ -153,8 +199,9 @@ mod nats {
 
 #[cfg(not(feature = "nats"))]
 mod nats {
-    use super::{Build, SharedBroker};
+    use super::{Build, SharedBroker, SharedRegistry};
 
+    pub(super) const REGISTRY: Option<Build<SharedRegistry>> = None;
     pub(super) const CORE: Option<Build<SharedBroker>> = None;
     pub(super) const JETSTREAM: Option<Build<SharedBroker>> = None;
 }
@@ -354,6 +401,7 @@ pub(crate) fn strategy(name: &str) -> Result<Strategy> {
         address: None,
         home: Path::new(""),
         registry: None,
+        timeout: std::time::Duration::from_secs(5),
     })
 }
 
@@ -364,6 +412,7 @@ pub(crate) fn transport(name: &str) -> Result<TransportPlan> {
         address: None,
         home: Path::new(""),
         registry: None,
+        timeout: std::time::Duration::from_secs(5),
     })
 }
 
@@ -399,10 +448,12 @@ mod tests {
 
     #[test]
     fn unknown_names_list_what_the_build_has() {
-        let err = check(Concept::Registry, "etcd").unwrap_err();
-        assert_eq!(
-            err.detail(),
-            "unknown registry \"etcd\": this build has local, memory"
+        let err = check(Concept::Registry, "zookeeper").unwrap_err();
+        assert!(
+            err.detail()
+                .starts_with("unknown registry \"zookeeper\": this build has local, memory"),
+            "{}",
+            err.detail()
         );
         let err = check(Concept::Transport, "carrier-pigeon").unwrap_err();
         assert!(
@@ -431,6 +482,7 @@ mod tests {
             address,
             home: Path::new("/nonexistent-home"),
             registry: None,
+            timeout: std::time::Duration::from_secs(5),
         };
         let err = registry("local", &spec(Some("127.0.0.1:2379"))).unwrap_err();
         assert!(
@@ -450,6 +502,7 @@ mod tests {
             address,
             home: Path::new(""),
             registry: None,
+            timeout: std::time::Duration::from_secs(5),
         };
         let a = registry("memory", &spec(None)).unwrap();
         let b = registry("memory", &spec(None)).unwrap();

@@ -9,6 +9,7 @@ mod health;
 mod new;
 mod publish;
 mod register;
+mod registry;
 mod services;
 mod shape;
 mod stream;
@@ -83,6 +84,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Health(args) => health::exec(global, &client(global)?, &args).await,
         Command::New(args) => new::exec(global, args).await,
         Command::Stream(args) => stream::exec(global, &client(global)?, args).await,
+        Command::Registry { what } => registry::exec(global, &client(global)?, what).await,
         Command::Register {
             what: RegisterWhat::Service { json },
         } => register::exec(global, json, true).await,

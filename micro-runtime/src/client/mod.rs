@@ -169,7 +169,11 @@ impl Client {
     pub fn with_options(registry: SharedRegistry, options: ClientOptions) -> Client {
         Client {
             inner: Arc::new(ClientInner {
-                selector: Selector::new(registry, options.strategy),
+                selector: Selector::with_stale_for(
+                    registry,
+                    options.strategy,
+                    options.registry_stale_for,
+                ),
                 pool: Pool::new(connectors(&options)),
                 options,
             }),

@@ -28,6 +28,9 @@ pub struct ClientOptions {
     pub strategy: Strategy,
     /// Which transport calls use (default [`TransportPolicy::Auto`], `MICRO_TRANSPORT`).
     pub transport: TransportPolicy,
+    /// How long calls keep going to the last known nodes of a service while the registry
+    /// cannot be reached (default 5 min, `MICRO_REGISTRY_STALE_FOR`).
+    pub registry_stale_for: Duration,
 }
 
 /// Which transport a client uses to reach a node (`MICRO_TRANSPORT`: the [plugin
@@ -97,6 +100,7 @@ impl Default for ClientOptions {
             max_recv_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             strategy: Strategy::Random,
             transport: TransportPolicy::Auto,
+            registry_stale_for: Duration::from_secs(300),
         }
     }
 }

@@ -7,6 +7,8 @@
 //! |---|---|
 //! | `local` (default) | files under `$MICRO_HOME/registry`: zero configuration, shared by every process of one user on one host, no network traffic, TTL expiry |
 //! | `memory` | in this process only; for tests and single-binary setups |
+//! | `etcd` | an etcd v3 cluster, in go-micro's key layout: leases, watches that resume (feature `etcd`, on by default) |
+//! | `nats` | a JetStream key-value bucket on a NATS server (feature `nats`, on by default) |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> micro::Result<()> {
@@ -21,8 +23,14 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "etcd")]
+mod etcd;
+#[cfg(any(feature = "etcd", feature = "nats"))]
+mod keyed;
 mod local;
 mod memory;
+#[cfg(feature = "nats")]
+mod nats;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -37,8 +45,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "etcd")]
+pub use etcd::EtcdRegistry;
 pub use local::LocalRegistry;
 pub use memory::MemoryRegistry;
+#[cfg(feature = "nats")]
+pub use nats::NatsRegistry;
 
 pub(crate) const ID: &str = "micro.registry";
 
@@ -51,16 +63,16 @@ pub struct Service {
     /// The registry name, chosen by the user (`greeter`).
     pub name: String,
     /// The version (`1.0.0`, default `latest`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
     pub version: String,
     /// Free-form metadata.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
     pub metadata: BTreeMap<String, String>,
     /// The endpoints the service answers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
     pub endpoints: Vec<Endpoint>,
     /// The running instances.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
     pub nodes: Vec<Node>,
 }
 
@@ -110,7 +122,7 @@ pub struct Node {
     /// `host:port` the node answers on.
     pub address: String,
     /// Free-form metadata (`protocol`, `transport`, `registry` ...).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -146,7 +158,7 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<Value>,
     /// Free-form metadata.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -187,7 +199,11 @@ pub struct Value {
     #[serde(rename = "type")]
     pub kind: String,
     /// Nested fields.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_is_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub values: Vec<Value>,
 }
 
@@ -341,24 +357,13 @@ pub trait Registry: Send + Sync + fmt::Debug + 'static {
 /// A shared registry handle.
 pub type SharedRegistry = Arc<dyn Registry>;
 
-/// The registry called `name` (`local`, `memory`), with `address` where it needs one and
-/// `home` as the directory for the `local` registry.
-pub fn from_name(
-    name: &str,
-    address: Option<&str>,
-    home: &std::path::Path,
-) -> Result<SharedRegistry> {
-    let _ = address;
-    match name {
-        "" | "local" => Ok(Arc::new(LocalRegistry::new(home.join("registry"))?)),
-        "memory" => Ok(Arc::new(MemoryRegistry::new())),
-        other => Err(Error::bad_request(
-            ID,
-            format!(
-                "unknown registry {other:?}: micro has `local` (default, one host) and `memory` (one process)"
-            ),
-        )),
-    }
+/// A field that go-micro writes as `null` when empty (a nil map or slice) reads as empty.
+fn null_is_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 pub(crate) fn not_found(name: &str) -> Error {

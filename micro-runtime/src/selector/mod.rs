@@ -1,8 +1,14 @@
 //! Client-side load balancing: which node of a service gets the next call.
 //!
 //! The [`Selector`] reads nodes from the registry (cached, and refreshed by a registry watch
-//! so a new or removed node is seen within the registry's propagation time), keeps the
-//! nodes that pass the [`Filter`]s, and picks one with the [`Strategy`].
+//! so a new or removed node is seen within the registry's propagation time: no registry
+//! round trip per call), keeps the nodes that pass the [`Filter`]s, and picks one with the
+//! [`Strategy`].
+//!
+//! When the registry cannot be reached, calls keep going to the nodes last known, for at most
+//! the stale limit ([`ClientOptions::registry_stale_for`](crate::client::ClientOptions),
+//! default 5 min): the outage is logged once, the registry is asked again at most once a
+//! second meanwhile, and the first good answer ends it.
 //!
 //! [`Selector::mark`] really steers later picks: a node whose connection just failed sits
 //! out a cool-off (1 s, doubling with each further failure, at most 30 s), after which one
@@ -32,6 +38,10 @@ const COOL_OFF_MAX: Duration = Duration::from_secs(30);
 const CACHE_TTL: Duration = Duration::from_secs(30);
 /// Cache lifetime while the registry watch is not running.
 const CACHE_TTL_UNWATCHED: Duration = Duration::from_secs(1);
+/// While the registry is unreachable, it is asked again at most this often.
+const OUTAGE_RETRY: Duration = Duration::from_secs(1);
+/// The default stale limit.
+const STALE_FOR: Duration = Duration::from_secs(300);
 
 /// How a node is picked among the candidates (`MICRO_SELECTOR`: the [plugin
 /// table](crate::plugins) maps the names).
@@ -199,6 +209,15 @@ struct CacheEntry {
     /// Every node of every version, unfiltered.
     services: Arc<Vec<Candidate>>,
     fetched: Instant,
+    /// False once a watch event (or a watch failure) said the registry may know better.
+    fresh: bool,
+}
+
+/// The registry could not be reached: since when, and when to ask it again.
+#[derive(Clone, Copy)]
+struct Outage {
+    since: Instant,
+    retry_at: Instant,
 }
 
 struct Inner {
@@ -209,6 +228,8 @@ struct Inner {
     counters: Mutex<HashMap<String, Arc<AtomicUsize>>>,
     watching: AtomicBool,
     watch_lock: tokio::sync::Mutex<()>,
+    stale_for: Duration,
+    outage: Mutex<Option<Outage>>,
 }
 
 impl Inner {
@@ -231,13 +252,77 @@ impl Inner {
         counter.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Mark cached nodes as needing a fresh read; they stay as the fallback for an outage.
     fn invalidate(&self, service: Option<&str>) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         match service {
             Some(name) => {
-                cache.remove(name);
+                if let Some(entry) = cache.get_mut(name) {
+                    entry.fresh = false;
+                }
             }
-            None => cache.clear(),
+            None => cache.values_mut().for_each(|entry| entry.fresh = false),
+        }
+    }
+
+    /// The cached nodes of `name` if they are fresh, or if the registry is down and they are
+    /// within the stale limit and it is not yet time to ask the registry again.
+    fn cached(&self, name: &str, ttl: Duration) -> Option<Arc<Vec<Candidate>>> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = cache.get(name)?;
+        if entry.fresh && entry.fetched.elapsed() < ttl {
+            return Some(entry.services.clone());
+        }
+        let outage = *self.outage.lock().unwrap_or_else(|e| e.into_inner());
+        match outage {
+            Some(outage)
+                if Instant::now() < outage.retry_at && entry.fetched.elapsed() < self.stale_for =>
+            {
+                Some(entry.services.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The registry failed: the last known nodes of `name` if there are any within the stale
+    /// limit (logging the outage once), else `None`.
+    fn fall_back(&self, name: &str, error: &Error) -> Option<Arc<Vec<Candidate>>> {
+        let now = Instant::now();
+        let mut outage = self.outage.lock().unwrap_or_else(|e| e.into_inner());
+        match outage.as_mut() {
+            Some(o) => o.retry_at = now + OUTAGE_RETRY,
+            None => {
+                tracing::warn!(
+                    registry = self.registry.name(),
+                    error = %error,
+                    stale_for = ?self.stale_for,
+                    "the registry cannot be reached; calling the nodes last known until it can"
+                );
+                *outage = Some(Outage {
+                    since: now,
+                    retry_at: now + OUTAGE_RETRY,
+                });
+            }
+        }
+        drop(outage);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = cache.get(name)?;
+        if entry.fetched.elapsed() < self.stale_for {
+            return Some(entry.services.clone());
+        }
+        cache.remove(name);
+        None
+    }
+
+    /// The registry answered: end an outage.
+    fn reachable(&self) {
+        let mut outage = self.outage.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(o) = outage.take() {
+            tracing::info!(
+                registry = self.registry.name(),
+                after = ?o.since.elapsed(),
+                "the registry answers again"
+            );
         }
     }
 }
@@ -258,8 +343,19 @@ impl fmt::Debug for Selector {
 }
 
 impl Selector {
-    /// A selector over `registry`.
+    /// A selector over `registry`, serving the last known nodes for at most 5 minutes of a
+    /// registry outage.
     pub fn new(registry: SharedRegistry, strategy: Strategy) -> Selector {
+        Selector::with_stale_for(registry, strategy, STALE_FOR)
+    }
+
+    /// A selector over `registry` that serves the last known nodes of a service for at most
+    /// `stale_for` while the registry cannot be reached.
+    pub fn with_stale_for(
+        registry: SharedRegistry,
+        strategy: Strategy,
+        stale_for: Duration,
+    ) -> Selector {
         Selector {
             inner: Arc::new(Inner {
                 registry,
@@ -269,6 +365,8 @@ impl Selector {
                 counters: Mutex::new(HashMap::new()),
                 watching: AtomicBool::new(false),
                 watch_lock: tokio::sync::Mutex::const_new(()),
+                stale_for,
+                outage: Mutex::new(None),
             }),
         }
     }
@@ -338,28 +436,28 @@ impl Selector {
         } else {
             CACHE_TTL_UNWATCHED
         };
-        {
-            let cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = cache.get(name)
-                && entry.fetched.elapsed() < ttl
-            {
-                return Ok(entry.services.clone());
-            }
+        if let Some(services) = self.inner.cached(name, ttl) {
+            return Ok(services);
         }
         let fetched = match self.inner.registry.get_service(name).await {
-            Ok(services) => services,
+            Ok(services) => {
+                self.inner.reachable();
+                services
+            }
             Err(e) if e.code() == 404 => {
-                self.inner.invalidate(Some(name));
+                self.inner.reachable();
+                self.inner
+                    .cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(name);
                 return Err(Error::not_found(ID, format!("service {name}: not found")));
             }
             Err(e) => {
-                // The registry failed: serve what we knew, if anything.
-                let cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(entry) = cache.get(name) {
-                    tracing::warn!(service = name, error = %e, "registry failed; using cached nodes");
-                    return Ok(entry.services.clone());
-                }
-                return Err(e);
+                return match self.inner.fall_back(name, &e) {
+                    Some(services) => Ok(services),
+                    None => Err(e),
+                };
             }
         };
         let mut all = Vec::new();
@@ -382,6 +480,7 @@ impl Selector {
                 CacheEntry {
                     services: services.clone(),
                     fetched: Instant::now(),
+                    fresh: true,
                 },
             );
         Ok(services)

@@ -48,6 +48,7 @@ impl Settings {
                 address: self.registry_address.as_deref(),
                 home: &home(self),
                 registry: None,
+                timeout: self.registry_timeout,
             },
         )
     }
@@ -60,6 +61,7 @@ impl Settings {
                 address: self.broker_address.as_deref(),
                 home: &home(self),
                 registry: Some(registry),
+                timeout: self.registry_timeout,
             },
         )
     }
@@ -72,6 +74,7 @@ impl Settings {
             retries: self.client_retries,
             strategy: plugins::strategy(&self.selector)?,
             transport,
+            registry_stale_for: self.registry_stale_for,
             ..ClientOptions::default()
         })
     }

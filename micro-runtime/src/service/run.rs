@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
@@ -14,7 +14,7 @@ use crate::broker::{SharedBroker, Subscriber, Subscription};
 use crate::client::Client;
 use crate::endpoint::{Dispatch, RouteTable};
 use crate::error::{Error, Result};
-use crate::health::Health;
+use crate::health::{Health, REGISTRY};
 use crate::plugins::Listen;
 use crate::reflection::{self, Reflection};
 use crate::registry::{self, Node, RegisterOptions, SharedRegistry};
@@ -73,6 +73,7 @@ impl Service {
             record.clone(),
             ttl,
             self.settings.register_interval,
+            health.clone(),
         ));
         Ok(RunningService {
             record,
@@ -229,18 +230,51 @@ async fn unsubscribe_now(subscriptions: Vec<Subscription>) {
 }
 
 /// Step 5: register again every interval, so the entry outlives its TTL while the node runs.
+/// While that fails (the registry is down, or lost the entry), health's [`REGISTRY`]
+/// component is `NOT_SERVING` and the registration is retried every second; the first success
+/// is logged and turns it back to `SERVING`.
 async fn heartbeat(
     registry: SharedRegistry,
     record: registry::Service,
     ttl: RegisterOptions,
     interval: Duration,
+    health: Health,
 ) {
-    let mut tick = tokio::time::interval(interval);
-    tick.tick().await;
+    let retry = interval.min(Duration::from_secs(1));
+    let mut failing_since: Option<Instant> = None;
     loop {
-        tick.tick().await;
-        if let Err(e) = registry.register(&record, ttl).await {
-            tracing::warn!(error = %e, "refreshing the registration failed; retrying next interval");
+        tokio::time::sleep(if failing_since.is_some() {
+            retry
+        } else {
+            interval
+        })
+        .await;
+        match registry.register(&record, ttl).await {
+            Ok(()) => {
+                if let Some(since) = failing_since.take() {
+                    health.set_ready(REGISTRY, true);
+                    tracing::info!(
+                        registry = registry.name(),
+                        service = %record.name,
+                        node = %record.nodes[0].id,
+                        down_for = ?since.elapsed(),
+                        "registered again"
+                    );
+                }
+            }
+            Err(e) => {
+                if failing_since.is_none() {
+                    failing_since = Some(Instant::now());
+                    health.set_ready(REGISTRY, false);
+                    tracing::warn!(
+                        registry = registry.name(),
+                        error = %e,
+                        "refreshing the registration failed; health reports micro.registry NOT_SERVING and the registration is retried every {retry:?}"
+                    );
+                } else {
+                    tracing::debug!(error = %e, "registering again failed");
+                }
+            }
         }
     }
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every test, with the real peers: protoc (Debian protobuf-compiler), buf (npm
 # @bufbuild/buf), Python protobuf + grpcio-tools (PyPI), the googleapis-common-protos
-# corpus (PyPI) and a NATS server with JetStream (Debian nats-server). Installs and starts
-# what is missing, then runs `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no
-# peer test can silently skip, and the gRPC interop suite.
+# corpus (PyPI), a NATS server with JetStream (Debian nats-server), etcd and etcdctl (Debian
+# etcd-server, etcd-client) and iproute2 for the multi-host tests (network namespaces, made
+# and removed by scripts/hosts.sh). Installs and starts what is missing, then runs
+# `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no peer test can silently
+# skip, and the gRPC interop suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${MICRO_CACHE:-$HOME/.cache/micro}"
@@ -21,6 +23,18 @@ if ! command -v protoc >/dev/null 2>&1; then
     echo "installing protobuf-compiler" >&2
     apt_install protobuf-compiler
 fi
+
+# The registry engines the discovery tests start inside their test hosts.
+missing=()
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}" >&2
+    apt_install "${missing[@]}"
+fi
+# Debian starts etcd as a service on install; the tests run their own.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop etcd >/dev/null 2>&1 || true; fi
 
 # NATS with JetStream on 127.0.0.1:4222 for the broker tests: use the one running, or
 # start one (Debian nats-server) with its store under the cache directory.

@@ -10,8 +10,24 @@ mod templates;
 
 use std::process::ExitCode;
 
+/// Warnings of the runtime (a malformed registry record, a registry outage) on stderr, without
+/// timestamps; `MICRO_LOG_LEVEL` (`info`, `debug` ...) shows more.
+fn init_logging() {
+    let filter = std::env::var("MICRO_LOG_LEVEL").unwrap_or_else(|_| "warn".to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .without_time()
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse_args();
+    init_logging();
     let json = cli.global.output == cli::Output::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -55,6 +55,8 @@ pub struct NatsRegistry {
 struct Inner {
     address: String,
     timeout: Duration,
+    /// Whether the connection is up, from the client's events.
+    connected: Arc<tokio::sync::watch::Sender<bool>>,
     client: OnceCell<async_nats::Client>,
     store: OnceCell<kv::Store>,
     mirror: OnceCell<Arc<Mirror>>,
@@ -100,6 +102,7 @@ impl NatsRegistry {
             inner: Arc::new(Inner {
                 address: address.trim().to_owned(),
                 timeout,
+                connected: Arc::new(tokio::sync::watch::channel(true).0),
                 client: OnceCell::new(),
                 store: OnceCell::new(),
                 mirror: OnceCell::new(),
@@ -122,9 +125,26 @@ impl NatsRegistry {
         inner
             .client
             .get_or_try_init(|| async {
+                let connected = inner.connected.clone();
                 let connect = async_nats::ConnectOptions::new()
                     .name("micro-registry")
                     .connection_timeout(inner.timeout)
+                    .event_callback(move |event| {
+                        let connected = connected.clone();
+                        async move {
+                            match event {
+                                async_nats::Event::Connected => {
+                                    connected.send_replace(true);
+                                }
+                                async_nats::Event::Disconnected => {
+                                    connected.send_replace(false);
+                                }
+                                other => {
+                                    tracing::debug!(event = %other, "nats registry connection")
+                                }
+                            }
+                        }
+                    })
                     .connect(inner.address.as_str());
                 match tokio::time::timeout(inner.timeout + Duration::from_secs(1), connect).await {
                     Ok(Ok(client)) => Ok(client),
@@ -192,7 +212,12 @@ impl NatsRegistry {
                     events: broadcast::channel(1024).0,
                 });
                 let (first, synced) = tokio::sync::oneshot::channel();
-                tokio::spawn(follow(Arc::downgrade(&mirror), store, Some(first)));
+                tokio::spawn(follow(
+                    Arc::downgrade(&mirror),
+                    store,
+                    self.inner.connected.subscribe(),
+                    Some(first),
+                ));
                 match tokio::time::timeout(self.inner.timeout, synced).await {
                     Ok(Ok(Ok(()))) => Ok(mirror),
                     Ok(Ok(Err(e))) => {
@@ -223,10 +248,12 @@ impl NatsRegistry {
 
 /// Keep the mirror in step with the bucket: one watch with history (every live key, then
 /// every change); after it breaks, start again and report the difference. `first` hears
-/// when the first full read is done.
+/// when the first full read is done. A lost connection is reported to watchers at once (and
+/// nothing expires while it is lost); when it is back, the bucket is read again.
 async fn follow(
     mirror: Weak<Mirror>,
     store: kv::Store,
+    mut connected: tokio::sync::watch::Receiver<bool>,
     mut first: Option<tokio::sync::oneshot::Sender<std::result::Result<(), String>>>,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -301,9 +328,16 @@ async fn follow(
                         break;
                     }
                 },
+                Ok(()) = connected.changed() => {
+                    if *connected.borrow_and_update() {
+                        tracing::info!("nats registry connection restored; reading the bucket again");
+                        break;
+                    }
+                    lost(&mirror, "disconnected from the NATS server");
+                }
                 _ = sweep.tick() => {
                     let Some(mirror) = mirror.upgrade() else { return };
-                    if fresh.is_none() {
+                    if fresh.is_none() && *connected.borrow() {
                         let expired = mirror
                             .records
                             .write()

@@ -442,7 +442,7 @@ mod tests {
     #[test]
     fn prefix_end_is_the_next_key() {
         assert_eq!(prefix_end("/micro/registry/"), b"/micro/registry0");
-        assert_eq!(prefix_end("a\u{7f}"), b"b");
+        assert_eq!(prefix_end("a\u{7f}"), [b'a', 0x80]);
     }
 
     #[test]

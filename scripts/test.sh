@@ -2,7 +2,7 @@
 # Every test, with the real peers: protoc (Debian protobuf-compiler), buf (npm
 # @bufbuild/buf), Python protobuf + grpcio-tools (PyPI), the googleapis-common-protos
 # corpus (PyPI), a NATS server with JetStream (Debian nats-server), etcd and etcdctl (Debian
-# etcd-server, etcd-client) and iproute2 for the multi-host tests (network namespaces, made
+# etcd-server, etcd-client), dnsmasq (Debian dnsmasq-base) and iproute2 for the multi-host tests (network namespaces, made
 # and removed by scripts/hosts.sh). Installs and starts what is missing, then runs
 # `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no peer test can silently
 # skip, and the gRPC interop suite.
@@ -29,6 +29,7 @@ missing=()
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v dnsmasq >/dev/null 2>&1 || missing+=(dnsmasq-base)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     apt_install "${missing[@]}"

@@ -8,6 +8,7 @@
 //! | registry | `MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS` | `local` (default), `memory` | |
 //! | | | `etcd` (address default `127.0.0.1:2379`) | `etcd` (default) |
 //! | | | `nats` (address default `nats://127.0.0.1:4222`) | `nats` (default) |
+//! | | | `dns` (read-only; address: name servers, `domain=`, `port=`) | `dns` (default) |
 //! | broker | `MICRO_BROKER`, `MICRO_BROKER_ADDRESS` | `http` (default), `memory` | |
 //! | | | `nats`, `jetstream` | `nats` (default) |
 //! | selector | `MICRO_SELECTOR` | `random` (default), `roundrobin` | |
@@ -102,7 +103,33 @@ pub(crate) const REGISTRIES: &[Engine<SharedRegistry>] = &[
         feature: Some("nats"),
         build: nats::REGISTRY,
     },
+    Engine {
+        name: "dns",
+        aliases: &[],
+        feature: Some("dns"),
+        build: dns::REGISTRY,
+    },
 ];
+
+#[cfg(feature = "dns")]
+mod dns {
+    use super::{Build, SharedRegistry};
+    use crate::registry::DnsRegistry;
+
+    pub(super) const REGISTRY: Option<Build<SharedRegistry>> = Some(|spec| {
+        Ok(std::sync::Arc::new(DnsRegistry::with_timeout(
+            spec.address.unwrap_or(""),
+            spec.timeout,
+        )?))
+    });
+}
+
+#[cfg(not(feature = "dns"))]
+mod dns {
+    use super::{Build, SharedRegistry};
+
+    pub(super) const REGISTRY: Option<Build<SharedRegistry>> = None;
+}
 
 #[cfg(feature = "etcd")]
 mod etcd {

@@ -9,6 +9,7 @@
 //! | `memory` | in this process only; for tests and single-binary setups |
 //! | `etcd` | an etcd v3 cluster, in go-micro's key layout: leases, watches that resume (feature `etcd`, on by default) |
 //! | `nats` | a JetStream key-value bucket on a NATS server (feature `nats`, on by default) |
+//! | `dns` | read-only: nodes from SRV and A/AAAA records (feature `dns`, on by default; see [`dns`]) |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> micro::Result<()> {
@@ -23,6 +24,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "dns")]
+pub mod dns;
 #[cfg(feature = "etcd")]
 mod etcd;
 #[cfg(any(feature = "etcd", feature = "nats"))]
@@ -45,6 +48,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "dns")]
+pub use dns::DnsRegistry;
 #[cfg(feature = "etcd")]
 pub use etcd::EtcdRegistry;
 pub use local::LocalRegistry;

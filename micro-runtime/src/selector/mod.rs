@@ -285,8 +285,17 @@ impl Inner {
     }
 
     /// The registry failed: the last known nodes of `name` if there are any within the stale
-    /// limit (logging the outage once), else `None`.
+    /// limit (logging the outage once), else `None` (the caller gets the registry's error).
     fn fall_back(&self, name: &str, error: &Error) -> Option<Arc<Vec<Candidate>>> {
+        let services = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = cache.get(name)?;
+            if entry.fetched.elapsed() >= self.stale_for {
+                cache.remove(name);
+                return None;
+            }
+            entry.services.clone()
+        };
         let now = Instant::now();
         let mut outage = self.outage.lock().unwrap_or_else(|e| e.into_inner());
         match outage.as_mut() {
@@ -304,14 +313,7 @@ impl Inner {
                 });
             }
         }
-        drop(outage);
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = cache.get(name)?;
-        if entry.fetched.elapsed() < self.stale_for {
-            return Some(entry.services.clone());
-        }
-        cache.remove(name);
-        None
+        Some(services)
     }
 
     /// The registry answered: end an outage.

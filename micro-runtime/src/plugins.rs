@@ -8,6 +8,7 @@
 //! | registry | `MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS` | `local` (default), `memory` | |
 //! | | | `etcd` (address default `127.0.0.1:2379`) | `etcd` (default) |
 //! | | | `nats` (address default `nats://127.0.0.1:4222`) | `nats` (default) |
+//! | | | `mdns` (address: `iface=NAME`) | `mdns` (default) |
 //! | | | `dns` (read-only; address: name servers, `domain=`, `port=`) | `dns` (default) |
 //! | broker | `MICRO_BROKER`, `MICRO_BROKER_ADDRESS` | `http` (default), `memory` | |
 //! | | | `nats`, `jetstream` | `nats` (default) |
@@ -40,6 +41,10 @@ pub(crate) struct Spec<'a> {
     /// The registry, for engines that find their peers through it (the `http` broker).
     pub(crate) registry: Option<&'a SharedRegistry>,
     /// How long one request to a networked engine may take.
+    #[cfg_attr(
+        not(any(feature = "etcd", feature = "nats", feature = "dns")),
+        allow(dead_code)
+    )]
     pub(crate) timeout: std::time::Duration,
 }
 
@@ -109,7 +114,32 @@ pub(crate) const REGISTRIES: &[Engine<SharedRegistry>] = &[
         feature: Some("dns"),
         build: dns::REGISTRY,
     },
+    Engine {
+        name: "mdns",
+        aliases: &[],
+        feature: Some("mdns"),
+        build: mdns::REGISTRY,
+    },
 ];
+
+#[cfg(feature = "mdns")]
+mod mdns {
+    use super::{Build, SharedRegistry};
+    use crate::registry::MdnsRegistry;
+
+    pub(super) const REGISTRY: Option<Build<SharedRegistry>> = Some(|spec| {
+        Ok(std::sync::Arc::new(MdnsRegistry::new(
+            spec.address.unwrap_or(""),
+        )?))
+    });
+}
+
+#[cfg(not(feature = "mdns"))]
+mod mdns {
+    use super::{Build, SharedRegistry};
+
+    pub(super) const REGISTRY: Option<Build<SharedRegistry>> = None;
+}
 
 #[cfg(feature = "dns")]
 mod dns {

@@ -3,9 +3,55 @@
 //! read again after a reconnect.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
 
 use super::snapshot::{self, Record, Snapshot};
-use super::{Action, Event, Service};
+use super::{Action, Event, Service, Watcher};
+use crate::error::Error;
+
+/// What a registry's reader tells its watchers: a change, or why the connection was lost.
+pub(crate) type Notice = std::result::Result<Event, String>;
+
+/// A watcher fed by a registry's broadcast of notices, keeping only `only`'s events if given.
+/// A lost connection and a watcher that fell behind are error items; the watch goes on.
+pub(crate) fn watcher(
+    rx: broadcast::Receiver<Notice>,
+    only: Option<String>,
+    engine: &'static str,
+) -> Watcher {
+    Watcher::new(futures_util::stream::unfold(rx, move |mut rx| {
+        let only = only.clone();
+        async move {
+            loop {
+                let item = match rx.recv().await {
+                    Ok(Ok(event)) => {
+                        if only.as_ref().is_some_and(|n| *n != event.service.name) {
+                            continue;
+                        }
+                        Ok(event)
+                    }
+                    Ok(Err(why)) => Err(Error::unavailable(
+                        super::ID,
+                        format!("{engine} registry watch lost: {why}"),
+                    )),
+                    Err(broadcast::error::RecvError::Lagged(n)) => Err(Error::unavailable(
+                        super::ID,
+                        format!("{engine} registry watcher fell {n} events behind"),
+                    )),
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                };
+                return Some((item, rx));
+            }
+        }
+    }))
+}
+
+/// A TTL in whole seconds, at least one.
+pub(crate) fn ttl_seconds(ttl: Duration) -> u64 {
+    (ttl.as_secs_f64().ceil() as u64).max(1)
+}
 
 /// Records by engine key.
 #[derive(Debug, Default)]

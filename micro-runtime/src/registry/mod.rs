@@ -9,6 +9,7 @@
 //! | `memory` | in this process only; for tests and single-binary setups |
 //! | `etcd` | an etcd v3 cluster, in go-micro's key layout: leases, watches that resume (feature `etcd`, on by default) |
 //! | `nats` | a JetStream key-value bucket on a NATS server (feature `nats`, on by default) |
+//! | `mdns` | zero configuration on one LAN, go-micro's encoding (feature `mdns`, on by default; see [`mdns`]) |
 //! | `dns` | read-only: nodes from SRV and A/AAAA records (feature `dns`, on by default; see [`dns`]) |
 //!
 //! ```
@@ -28,9 +29,11 @@
 pub mod dns;
 #[cfg(feature = "etcd")]
 mod etcd;
-#[cfg(any(feature = "etcd", feature = "nats"))]
+#[cfg(any(feature = "etcd", feature = "nats", feature = "mdns"))]
 mod keyed;
 mod local;
+#[cfg(feature = "mdns")]
+pub mod mdns;
 mod memory;
 #[cfg(feature = "nats")]
 mod nats;
@@ -53,6 +56,8 @@ pub use dns::DnsRegistry;
 #[cfg(feature = "etcd")]
 pub use etcd::EtcdRegistry;
 pub use local::LocalRegistry;
+#[cfg(feature = "mdns")]
+pub use mdns::MdnsRegistry;
 pub use memory::MemoryRegistry;
 #[cfg(feature = "nats")]
 pub use nats::NatsRegistry;

@@ -28,9 +28,9 @@ use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
 use tokio::sync::{OnceCell, broadcast};
 
-use super::keyed::Keyed;
+use super::keyed::{self, Keyed, Notice};
 use super::snapshot::{self, Record};
-use super::{BoxFuture, Event, RegisterOptions, Registry, Service, WatchOptions, Watcher};
+use super::{BoxFuture, RegisterOptions, Registry, Service, WatchOptions, Watcher};
 use crate::error::{Error, Result};
 
 /// The bucket.
@@ -66,13 +66,6 @@ struct Inner {
 struct Mirror {
     records: RwLock<Keyed>,
     events: broadcast::Sender<Notice>,
-}
-
-#[derive(Clone, Debug)]
-enum Notice {
-    Event(Event),
-    /// The connection was lost; watchers report it (once) so their consumers keep their view.
-    Lost(String),
 }
 
 impl fmt::Debug for NatsRegistry {
@@ -310,7 +303,7 @@ async fn follow(
                                     .unwrap_or_else(|e| e.into_inner())
                                     .put(&entry.key, record);
                                 if let Some(event) = event {
-                                    let _ = mirror_now.events.send(Notice::Event(event));
+                                    let _ = mirror_now.events.send(Ok(event));
                                 }
                             }
                         }
@@ -344,7 +337,7 @@ async fn follow(
                             .unwrap_or_else(|e| e.into_inner())
                             .expire(snapshot::now_ms());
                         for event in expired {
-                            let _ = mirror.events.send(Notice::Event(event));
+                            let _ = mirror.events.send(Ok(event));
                         }
                     }
                 }
@@ -373,7 +366,7 @@ fn finish(
     // The first read is the starting point, not news.
     if first.is_none() {
         for event in events {
-            let _ = mirror.events.send(Notice::Event(event));
+            let _ = mirror.events.send(Ok(event));
         }
     }
     if let Some(first) = first.take() {
@@ -387,7 +380,7 @@ fn lost(mirror: &Weak<Mirror>, why: &str) {
         "nats registry watch lost; reading the bucket again once it is back"
     );
     if let Some(mirror) = mirror.upgrade() {
-        let _ = mirror.events.send(Notice::Lost(why.to_owned()));
+        let _ = mirror.events.send(Err(why.to_owned()));
     }
 }
 
@@ -493,34 +486,11 @@ impl Registry for NatsRegistry {
     fn watch(&self, options: WatchOptions) -> BoxFuture<'_, Result<Watcher>> {
         Box::pin(async move {
             let mirror = self.mirror().await?;
-            let rx = mirror.events.subscribe();
-            let only = options.service;
-            let stream = futures_util::stream::unfold(rx, move |mut rx| {
-                let only = only.clone();
-                async move {
-                    loop {
-                        let item = match rx.recv().await {
-                            Ok(Notice::Event(event)) => {
-                                if only.as_ref().is_some_and(|n| *n != event.service.name) {
-                                    continue;
-                                }
-                                Ok(event)
-                            }
-                            Ok(Notice::Lost(why)) => Err(Error::unavailable(
-                                super::ID,
-                                format!("nats registry watch lost: {why}"),
-                            )),
-                            Err(broadcast::error::RecvError::Lagged(n)) => Err(Error::unavailable(
-                                super::ID,
-                                format!("nats registry watcher fell {n} events behind"),
-                            )),
-                            Err(broadcast::error::RecvError::Closed) => return None,
-                        };
-                        return Some((item, rx));
-                    }
-                }
-            });
-            Ok(Watcher::new(stream))
+            Ok(keyed::watcher(
+                mirror.events.subscribe(),
+                options.service,
+                "nats",
+            ))
         })
     }
 

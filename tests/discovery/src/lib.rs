@@ -250,6 +250,8 @@ pub enum Engine {
     Etcd,
     /// nats-server with JetStream (Debian `nats-server`).
     Nats,
+    /// mDNS: no server, multicast between the hosts.
+    Mdns,
 }
 
 impl Engine {
@@ -258,6 +260,7 @@ impl Engine {
         match self {
             Engine::Etcd => "etcd",
             Engine::Nats => "nats",
+            Engine::Mdns => "mdns",
         }
     }
 
@@ -266,14 +269,16 @@ impl Engine {
         match self {
             Engine::Etcd => format!("{}:2379", Hosts::addr(host)),
             Engine::Nats => format!("nats://{}:4222", Hosts::addr(host)),
+            Engine::Mdns => "iface=eth0".to_owned(),
         }
     }
 
     /// Start it in `host`, keeping its data in `dir` (so a restart finds it), and wait until
-    /// it answers.
-    pub fn start(self, hosts: &Hosts, host: char, dir: &Path) -> Proc {
+    /// it answers; `None` for mDNS, which has no server.
+    pub fn start(self, hosts: &Hosts, host: char, dir: &Path) -> Option<Proc> {
         let ip = Hosts::addr(host);
         let proc = match self {
+            Engine::Mdns => return None,
             Engine::Etcd => {
                 let client = format!("http://{ip}:2379");
                 let peer = format!("http://{ip}:2380");
@@ -316,7 +321,7 @@ impl Engine {
         };
         let port = match self {
             Engine::Etcd => "2379",
-            Engine::Nats => "4222",
+            Engine::Nats | Engine::Mdns => "4222",
         };
         let probe = format!("exec 3<>/dev/tcp/{ip}/{port}");
         let up = wait_for(Duration::from_secs(20), || {
@@ -328,7 +333,7 @@ impl Engine {
                 .is_ok_and(|s| s.success())
         });
         assert!(up, "{} did not start: {}", self.name(), proc.log());
-        proc
+        Some(proc)
     }
 
     /// Stop it (SIGTERM) and wait until it exited.
@@ -354,6 +359,7 @@ pub fn engine_available(engine: Engine) -> bool {
     let program = match engine {
         Engine::Etcd => "etcd",
         Engine::Nats => "nats-server",
+        Engine::Mdns => return true,
     };
     if have(program) {
         return true;

@@ -200,6 +200,11 @@ fn nats_greeters_on_two_hosts_are_found_called_and_leave_from_a_third() {
     across_hosts(Engine::Nats);
 }
 
+#[test]
+fn mdns_greeters_on_two_hosts_are_found_called_and_leave_from_a_third() {
+    across_hosts(Engine::Mdns);
+}
+
 /// The engine stops for 5 s and comes back while a caller in B calls every 20 ms: no call
 /// fails (the client serves the nodes it knew), and the greeter registers again by itself.
 fn outage(engine: Engine) {
@@ -209,7 +214,7 @@ fn outage(engine: Engine) {
     }
     let Some(hosts) = Hosts::up() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut server = engine.start(&hosts, 'c', dir.path());
+    let mut server = engine.start(&hosts, 'c', dir.path()).unwrap();
     let mut env = env(engine, dir.path());
     // Records outlive the outage; refreshes fall into it.
     env.retain(|(k, _)| !k.starts_with("MICRO_REGISTER_"));
@@ -309,7 +314,7 @@ fn propagation(engine: Engine) -> serde_json::Value {
 #[test]
 fn propagation_from_register_to_a_watcher_on_another_host() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    for engine in [Engine::Etcd, Engine::Nats] {
+    for engine in [Engine::Etcd, Engine::Nats, Engine::Mdns] {
         if engine_available(engine) {
             propagation(engine);
         }
@@ -326,7 +331,7 @@ fn go_micro_records_in_etcd_are_listed_and_called() {
     }
     let Some(hosts) = Hosts::up() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let _server = Engine::Etcd.start(&hosts, 'c', dir.path());
+    let _server = Engine::Etcd.start(&hosts, 'c', dir.path()).unwrap();
     let a = Hosts::addr('a');
     // The greeter itself registers elsewhere (memory): only the hand-written record points at it.
     let ga = hosts.spawn(
@@ -459,6 +464,52 @@ fn unreachable_registries_fail_fast_and_say_where() {
         let (_, ok) = service.finish(Duration::from_secs(30));
         assert!(!ok, "the greeter started without its registry");
     }
+}
+
+/// mDNS without multicast fails loudly, naming the interface and the way out, instead of
+/// finding nothing (go-micro#435, #1591, #885).
+#[test]
+fn mdns_without_multicast_says_so() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(hosts) = Hosts::up() else { return };
+    let micro = bin("micro");
+    let env = [("MICRO_REGISTRY", "mdns")];
+    let out = hosts.run(
+        'a',
+        Path::new("ip"),
+        &["link", "set", "eth0", "multicast", "off"],
+        &[],
+    );
+    assert!(out.status.success());
+    let out = hosts.run('a', &micro, &["services"], &env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot join the multicast group 224.0.0.251"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("eth0 has multicast turned off"), "{stderr}");
+    // A service does not start on it either.
+    let mut greeter = hosts.spawn('a', &bin("greeter-server"), &[], &env);
+    let (_, ok) = greeter.finish(Duration::from_secs(30));
+    assert!(!ok);
+    assert!(greeter.log().contains("multicast"), "{}", greeter.log());
+    // An interface that is not there is named, with the ones that are.
+    let out = hosts.run(
+        'b',
+        &micro,
+        &["services"],
+        &[
+            ("MICRO_REGISTRY", "mdns"),
+            ("MICRO_REGISTRY_ADDRESS", "iface=eth9"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("interface \"eth9\" has no IPv4 address")
+            && stderr.contains("eth0 (198.51.100.2)"),
+        "{stderr}"
+    );
 }
 
 /// A malformed record in the NATS bucket is skipped with a warning naming its key; the rest

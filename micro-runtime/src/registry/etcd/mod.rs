@@ -164,9 +164,7 @@ pub(crate) fn decode(kv: &KeyValue) -> Option<Service> {
 
 /// A lease TTL in whole seconds, at least one.
 fn ttl_seconds(ttl: Duration) -> i64 {
-    i64::try_from(ttl.as_secs_f64().ceil() as u64)
-        .unwrap_or(i64::MAX)
-        .max(1)
+    i64::try_from(super::keyed::ttl_seconds(ttl)).unwrap_or(i64::MAX)
 }
 
 impl Registry for EtcdRegistry {

@@ -277,6 +277,103 @@ fn nats_restart_fails_no_call_and_services_register_again() {
     outage(Engine::Nats);
 }
 
+/// A watch on etcd survives a partition: it notices the dead connection (TCP keep-alive),
+/// resumes from the next revision once etcd is reachable again, and reads everything again
+/// when that revision was compacted away meanwhile.
+#[test]
+fn etcd_watch_resumes_after_a_partition_and_reads_again_after_compaction() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available(Engine::Etcd) {
+        return;
+    }
+    let Some(hosts) = Hosts::up() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let _server = Engine::Etcd.start(&hosts, 'c', dir.path()).unwrap();
+    let env = env(Engine::Etcd, dir.path());
+    let env = pairs(&env);
+    let micro = bin("micro");
+    let mut watcher = hosts.spawn('b', &micro, &["registry", "watch"], &env);
+    let lines = watcher.lines();
+    std::thread::sleep(Duration::from_secs(1));
+    let register = |name: &str| {
+        let record = format!(
+            r#"{{"name":"{name}","version":"1","nodes":[{{"id":"{name}-1","address":"198.51.100.9:1"}}]}}"#
+        );
+        let out = hosts.run('a', &micro, &["register", "service", &record], &env);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Wait for a create of each of `names`, in any order.
+    let created = |names: &[&str]| {
+        let mut missing: Vec<&str> = names.to_vec();
+        let end = Instant::now() + Duration::from_secs(90);
+        while let Ok((_, line)) = lines.recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if event["action"] == "create" {
+                missing.retain(|name| event["service"]["name"] != *name);
+            }
+            if missing.is_empty() {
+                return true;
+            }
+        }
+        false
+    };
+    // Long enough for keep-alive to declare the connection dead (within about 10 s).
+    let partition = Duration::from_secs(20);
+
+    hosts.link('b', false);
+    register("during-partition");
+    std::thread::sleep(partition);
+    hosts.link('b', true);
+    assert!(created(&["during-partition"]), "{}", watcher.log());
+    assert!(
+        watcher.log().contains("still watching"),
+        "the broken watch went unnoticed: {}",
+        watcher.log()
+    );
+
+    hosts.link('b', false);
+    register("before-compaction");
+    // etcd keeps the revision it compacts at: compact past the one the watch resumes from.
+    register("at-compaction");
+    let endpoints = Engine::Etcd.address('c');
+    let out = hosts.run(
+        'c',
+        Path::new("etcdctl"),
+        &["--endpoints", &endpoints, "get", "x", "-w", "json"],
+        &[("ETCDCTL_API", "3")],
+    );
+    let header: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let revision = header["header"]["revision"].as_u64().unwrap().to_string();
+    let out = hosts.run(
+        'c',
+        Path::new("etcdctl"),
+        &["--endpoints", &endpoints, "compact", &revision],
+        &[("ETCDCTL_API", "3")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(partition);
+    hosts.link('b', true);
+    assert!(
+        created(&["before-compaction", "at-compaction"]),
+        "{}",
+        watcher.log()
+    );
+    assert!(
+        watcher.log().contains("no longer has the revision"),
+        "the compaction path did not run: {}",
+        watcher.log()
+    );
+}
+
 /// Propagation from `register` in A to a watcher in B: 100 registrations.
 fn propagation(engine: Engine) -> serde_json::Value {
     let Some(hosts) = Hosts::up() else {

@@ -107,6 +107,11 @@ impl EtcdClient {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(timeout));
         connector.set_nodelay(true);
+        // A watch is a response that never ends: without keep-alive probes, a partition
+        // would leave it waiting forever. These notice a dead peer within about 10 s.
+        connector.set_keepalive(Some(Duration::from_secs(3)));
+        connector.set_keepalive_interval(Some(Duration::from_secs(1)));
+        connector.set_keepalive_retries(Some(3));
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);

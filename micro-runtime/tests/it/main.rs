@@ -15,6 +15,7 @@ mod composing;
 mod errors;
 mod middleware;
 mod native;
+mod registration;
 mod retries;
 mod shutdown;
 mod streaming;

@@ -28,8 +28,8 @@ pub(crate) struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Args)]
 pub(crate) struct Global {
-    /// Registry to use: local (default, shared by every process of this user on this host),
-    /// etcd, nats or memory.
+    /// Registry to use: local (default: every process of this user on this host), etcd, nats,
+    /// mdns, dns or memory.
     #[arg(long, global = true, env = "MICRO_REGISTRY", value_name = "NAME")]
     pub(crate) registry: Option<String>,
     /// Address of the registry, for registries that have one.

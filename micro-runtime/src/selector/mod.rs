@@ -8,7 +8,8 @@
 //! When the registry cannot be reached, calls keep going to the nodes last known, for at most
 //! the stale limit ([`ClientOptions::registry_stale_for`](crate::client::ClientOptions),
 //! default 5 min): the outage is logged once, the registry is asked again at most once a
-//! second meanwhile, and the first good answer ends it.
+//! second meanwhile, in the background (a registry that hangs never holds up a call), and the
+//! first good answer ends it.
 //!
 //! [`Selector::mark`] really steers later picks: a node whose connection just failed sits
 //! out a cool-off (1 s, doubling with each further failure, at most 30 s), after which one
@@ -265,20 +266,24 @@ impl Inner {
         }
     }
 
-    /// The cached nodes of `name` if they are fresh, or if the registry is down and they are
-    /// within the stale limit and it is not yet time to ask the registry again.
-    fn cached(&self, name: &str, ttl: Duration) -> Option<Arc<Vec<Candidate>>> {
+    /// The cached nodes of `name`: fresh ones, or (while the registry is down) stale ones within
+    /// the stale limit, with whether it is time to ask the registry again (in the background:
+    /// a registry that does not answer never holds up a call that has nodes to go to).
+    fn cached(&self, name: &str, ttl: Duration) -> Option<(Arc<Vec<Candidate>>, bool)> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let entry = cache.get(name)?;
         if entry.fresh && entry.fetched.elapsed() < ttl {
-            return Some(entry.services.clone());
+            return Some((entry.services.clone(), false));
         }
-        let outage = *self.outage.lock().unwrap_or_else(|e| e.into_inner());
-        match outage {
-            Some(outage)
-                if Instant::now() < outage.retry_at && entry.fetched.elapsed() < self.stale_for =>
-            {
-                Some(entry.services.clone())
+        let mut outage = self.outage.lock().unwrap_or_else(|e| e.into_inner());
+        match outage.as_mut() {
+            Some(outage) if entry.fetched.elapsed() < self.stale_for => {
+                let now = Instant::now();
+                let ask = now >= outage.retry_at;
+                if ask {
+                    outage.retry_at = now + OUTAGE_RETRY;
+                }
+                Some((entry.services.clone(), ask))
             }
             _ => None,
         }
@@ -296,6 +301,13 @@ impl Inner {
             }
             entry.services.clone()
         };
+        self.note_outage(error);
+        Some(services)
+    }
+
+    /// The registry cannot be reached (a lookup failed, or the watch broke): start serving the
+    /// last known nodes, logging it once; ask again in a second.
+    fn note_outage(&self, error: &Error) {
         let now = Instant::now();
         let mut outage = self.outage.lock().unwrap_or_else(|e| e.into_inner());
         match outage.as_mut() {
@@ -313,7 +325,6 @@ impl Inner {
                 });
             }
         }
-        Some(services)
     }
 
     /// The registry answered: end an outage.
@@ -438,9 +449,22 @@ impl Selector {
         } else {
             CACHE_TTL_UNWATCHED
         };
-        if let Some(services) = self.inner.cached(name, ttl) {
+        if let Some((services, ask)) = self.inner.cached(name, ttl) {
+            if ask {
+                let this = self.clone();
+                let name = name.to_owned();
+                tokio::spawn(async move {
+                    let _ = this.fetch(&name).await;
+                });
+            }
             return Ok(services);
         }
+        self.fetch(name).await
+    }
+
+    /// Ask the registry for `name` and cache the answer; on a failure, the last known nodes
+    /// (within the stale limit) or the registry's error.
+    async fn fetch(&self, name: &str) -> Result<Arc<Vec<Candidate>>> {
         let fetched = match self.inner.registry.get_service(name).await {
             Ok(services) => {
                 self.inner.reachable();
@@ -520,9 +544,11 @@ async fn watch_loop(weak: Weak<Inner>, mut watcher: crate::registry::Watcher) {
                 backoff = Duration::from_millis(100);
             }
             Some(Err(e)) => {
+                // The registry went away: what is cached may be stale, and asking the registry
+                // would wait for its timeout. Serve the cache, refresh in the background.
                 let Some(inner) = weak.upgrade() else { return };
-                tracing::debug!(error = %e, "registry watch error; dropping the cache");
                 inner.invalidate(None);
+                inner.note_outage(&e);
             }
             None => {
                 let Some(inner) = weak.upgrade() else { return };

@@ -90,7 +90,6 @@ async fn registry_readiness_follows_registration() {
         }
     };
     let wait_for = |want: ServingStatus| {
-        let status = status.clone();
         async move {
             for _ in 0..200 {
                 if status(REGISTRY).await == want {

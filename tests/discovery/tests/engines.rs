@@ -71,14 +71,19 @@ fn deleted(lines: &Receiver<(Instant, String)>, address: &str, limit: Duration) 
     None
 }
 
-/// `calls: N ok: N failed: F nodes: a=x b=y` from greeter-client.
-fn failed(summary: &str) -> Option<u64> {
+/// A figure of greeter-client's `calls: N ok: N failed: F slowest: Tms nodes: a=x b=y`.
+fn figure(summary: &str, label: &str) -> Option<u64> {
     summary
         .split_whitespace()
-        .skip_while(|w| *w != "failed:")
+        .skip_while(|w| *w != label)
         .nth(1)?
+        .trim_end_matches("ms")
         .parse()
         .ok()
+}
+
+fn failed(summary: &str) -> Option<u64> {
+    figure(summary, "failed:")
 }
 
 fn across_hosts(engine: Engine) {
@@ -205,9 +210,19 @@ fn mdns_greeters_on_two_hosts_are_found_called_and_leave_from_a_third() {
     across_hosts(Engine::Mdns);
 }
 
-/// The engine stops for 5 s and comes back while a caller in B calls every 20 ms: no call
-/// fails (the client serves the nodes it knew), and the greeter registers again by itself.
-fn outage(engine: Engine) {
+/// How the registry goes away.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outage {
+    /// The engine stops (connections are refused).
+    Stop,
+    /// Its host is cut off (nothing answers).
+    Partition,
+}
+
+/// The engine goes away for 5 s and comes back while a caller in B calls every 20 ms: no call
+/// fails (the client serves the nodes it knew), none waits on the registry, and the greeter
+/// registers again by itself.
+fn outage(engine: Engine, how: Outage) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !engine_available(engine) {
         return;
@@ -218,7 +233,7 @@ fn outage(engine: Engine) {
     let mut env = env(engine, dir.path());
     // Records outlive the outage; refreshes fall into it.
     env.retain(|(k, _)| !k.starts_with("MICRO_REGISTER_"));
-    env.push(("MICRO_REGISTER_TTL".into(), "15s".into()));
+    env.push(("MICRO_REGISTER_TTL".into(), "30s".into()));
     env.push(("MICRO_REGISTER_INTERVAL".into(), "2s".into()));
     let env = pairs(&env);
     let ga = hosts.spawn('a', &bin("greeter-server"), &[], &env);
@@ -229,18 +244,37 @@ fn outage(engine: Engine) {
         "greeter not listed: {}",
         ga.log()
     );
+    // Calls outlast the outage: 5 s stopped, or 15 s cut off (long enough for keep-alive to
+    // declare the registry's connections dead).
+    let (count, away) = match how {
+        Outage::Stop => ("500", Duration::from_secs(5)),
+        Outage::Partition => ("1000", Duration::from_secs(15)),
+    };
     let mut caller = hosts.spawn(
         'b',
         &bin("greeter-client"),
-        &["--count", "500", "--interval", "20ms"],
+        &["--count", count, "--interval", "20ms"],
         &env,
     );
     std::thread::sleep(Duration::from_secs(2));
-    Engine::stop(&mut server);
-    std::thread::sleep(Duration::from_secs(5));
-    let _server = engine.start(&hosts, 'c', dir.path());
+    let _restarted = match how {
+        Outage::Stop => {
+            Engine::stop(&mut server);
+            std::thread::sleep(away);
+            engine.start(&hosts, 'c', dir.path())
+        }
+        Outage::Partition => {
+            hosts.link('c', false);
+            std::thread::sleep(away);
+            hosts.link('c', true);
+            None
+        }
+    };
     let (summary, _) = caller.finish(Duration::from_secs(180));
     assert_eq!(failed(&summary), Some(0), "{summary}\n{}", ga.log());
+    // No call waited for the registry (its timeout is 5 s).
+    let slowest = figure(&summary, "slowest:").unwrap();
+    assert!(slowest < 2500, "a call took {slowest} ms: {summary}");
     // The caller did see the outage, and called the nodes it knew.
     assert!(
         caller.log().contains("calling the nodes last known"),
@@ -269,12 +303,17 @@ fn outage(engine: Engine) {
 
 #[test]
 fn etcd_restart_fails_no_call_and_services_register_again() {
-    outage(Engine::Etcd);
+    outage(Engine::Etcd, Outage::Stop);
 }
 
 #[test]
 fn nats_restart_fails_no_call_and_services_register_again() {
-    outage(Engine::Nats);
+    outage(Engine::Nats, Outage::Stop);
+}
+
+#[test]
+fn etcd_partition_fails_no_call_and_services_register_again() {
+    outage(Engine::Etcd, Outage::Partition);
 }
 
 /// A watch on etcd survives a partition: it notices the dead connection (TCP keep-alive),

@@ -4,8 +4,8 @@
 //! greeter-client [NAME] [--count N] [--interval 10ms]
 //! ```
 //!
-//! With `--count` above one it prints a summary: calls, failures, and how the calls spread
-//! over the nodes. It exits with status 1 if any call failed.
+//! With `--count` above one it prints a summary: calls, failures, the slowest call, and how
+//! the calls spread over the nodes. It exits with status 1 if any call failed.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -86,11 +86,13 @@ async fn main() -> std::process::ExitCode {
     }
     // Many calls: the runtime client's `invoke` also tells which node answered.
     let mut failed = 0u64;
+    let mut slowest = Duration::ZERO;
     let mut nodes: BTreeMap<String, u64> = BTreeMap::new();
     for i in 0..args.count {
         if i > 0 && !args.interval.is_zero() {
             tokio::time::sleep(args.interval).await;
         }
+        let started = std::time::Instant::now();
         let rsp = client
             .invoke::<_, HelloResponse>(
                 &Context::new(),
@@ -100,6 +102,7 @@ async fn main() -> std::process::ExitCode {
                 &CallOptions::new(),
             )
             .await;
+        slowest = slowest.max(started.elapsed());
         match rsp {
             Ok(rsp) => {
                 let _: HelloResponse = rsp.message;
@@ -114,10 +117,11 @@ async fn main() -> std::process::ExitCode {
     {
         let spread: Vec<String> = nodes.iter().map(|(n, c)| format!("{n}={c}")).collect();
         println!(
-            "calls: {} ok: {} failed: {} nodes: {}",
+            "calls: {} ok: {} failed: {} slowest: {}ms nodes: {}",
             args.count,
             args.count - failed,
             failed,
+            slowest.as_millis(),
             spread.join(" ")
         );
     }

@@ -89,16 +89,14 @@ async fn registry_readiness_follows_registration() {
                 .status()
         }
     };
-    let wait_for = |want: ServingStatus| {
-        async move {
-            for _ in 0..200 {
-                if status(REGISTRY).await == want {
-                    return true;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
+    let wait_for = |want: ServingStatus| async move {
+        for _ in 0..200 {
+            if status(REGISTRY).await == want {
+                return true;
             }
-            false
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
+        false
     };
     assert_eq!(status(REGISTRY).await, ServingStatus::Serving);
     flaky.down.store(true, Ordering::SeqCst);

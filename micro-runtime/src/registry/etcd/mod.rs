@@ -65,7 +65,7 @@ impl fmt::Debug for EtcdRegistry {
 
 impl EtcdRegistry {
     /// A registry on the etcd members at `addresses` (comma-separated `host:port` or
-    /// `http://host:port`), each request bounded by [`DEFAULT_TIMEOUT`]. Nothing is contacted
+    /// `http://host:port`), each request bounded by 5 s. Nothing is contacted
     /// until the first call.
     pub fn new(addresses: &str) -> Result<EtcdRegistry> {
         EtcdRegistry::with_timeout(addresses, DEFAULT_TIMEOUT)

@@ -1,6 +1,8 @@
 //! The mDNS registry (`MICRO_REGISTRY=mdns`): zero-configuration discovery on one LAN, in
-//! go-micro's encoding (see [`wire`]: domain `micro.`, one record set per node, metadata and
-//! endpoints in TXT).
+//! go-micro's encoding: DNS-SD under the domain `micro.`, one record set per node (PTR
+//! `SVC.micro.` to `ID.SVC.micro.`, whose SRV gives the port, A/AAAA the address and TXT
+//! `hex(zlib(JSON))` of the version, endpoints and metadata), and `_services.micro.` listing
+//! the services.
 //!
 //! Each registry handle joins the mDNS group (224.0.0.251:5353) on one interface, answers
 //! queries for the nodes it registered, announces them on every register call (the

@@ -378,3 +378,21 @@ pub fn lines_of(path: &Path) -> Vec<String> {
         .map(|f| BufReader::new(f).lines().map_while(Result::ok).collect())
         .unwrap_or_default()
 }
+
+/// The environment of a service or client on `engine` (in host c), with a TTL of 3 s and
+/// an interval of 1 s.
+pub fn service_env(engine: Engine, home: &Path) -> Vec<(String, String)> {
+    vec![
+        ("MICRO_REGISTRY".into(), engine.name().into()),
+        ("MICRO_REGISTRY_ADDRESS".into(), engine.address('c')),
+        ("MICRO_REGISTER_TTL".into(), "3s".to_owned()),
+        ("MICRO_REGISTER_INTERVAL".into(), "1s".to_owned()),
+        ("MICRO_HOME".into(), home.to_str().unwrap().into()),
+        ("MICRO_LOG_LEVEL".into(), "info".into()),
+    ]
+}
+
+/// `env` as `(&str, &str)` pairs.
+pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}

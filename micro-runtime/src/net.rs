@@ -15,19 +15,23 @@ pub(crate) fn advertise_address(local: SocketAddr) -> SocketAddr {
 
 /// A private IPv4 address of a non-loopback interface (as go-micro's address extraction).
 fn interface_ip() -> Option<IpAddr> {
+    default_interface().map(|(_, ip)| IpAddr::V4(ip))
+}
+
+/// The interface a node speaks on by default: the first non-loopback, non-link-local IPv4
+/// one with a private address, else the first such one at all; its name and address.
+pub(crate) fn default_interface() -> Option<(String, Ipv4Addr)> {
     let addrs = if_addrs::get_if_addrs().ok()?;
-    let v4: Vec<Ipv4Addr> = addrs
-        .iter()
+    let v4: Vec<(String, Ipv4Addr)> = addrs
+        .into_iter()
         .filter(|a| !a.is_loopback())
         .filter_map(|a| match a.ip() {
-            IpAddr::V4(ip) if !ip.is_link_local() => Some(ip),
+            IpAddr::V4(ip) if !ip.is_link_local() => Some((a.name, ip)),
             _ => None,
         })
         .collect();
-    v4.iter()
-        .find(|ip| ip.is_private())
-        .or_else(|| v4.first())
-        .map(|ip| IpAddr::V4(*ip))
+    let private = v4.iter().position(|(_, ip)| ip.is_private()).unwrap_or(0);
+    v4.into_iter().nth(private)
 }
 
 /// The address to publish when the advertised address is set to `advertise` and the server

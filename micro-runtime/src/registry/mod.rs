@@ -368,7 +368,7 @@ pub trait Registry: Send + Sync + fmt::Debug + 'static {
 pub type SharedRegistry = Arc<dyn Registry>;
 
 /// A field that go-micro writes as `null` when empty (a nil map or slice) reads as empty.
-fn null_is_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+pub(crate) fn null_is_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Default + Deserialize<'de>,

@@ -132,6 +132,26 @@ impl Hosts {
         Proc::start(cmd)
     }
 
+    /// `micro call greeter Greeter.Hello {"name":NAME}` from `host` answers `Hello NAME`.
+    pub fn assert_hello(&self, host: char, env: &[(&str, &str)], name: &str) {
+        let request = format!(r#"{{"name":"{name}"}}"#);
+        let out = self.run(
+            host,
+            &bin("micro"),
+            &["call", "greeter", "Greeter.Hello", &request],
+            env,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!(r#"{{"msg":"Hello {name}"}}"#)
+        );
+    }
+
     /// Disconnect `host` from the switch, or connect it again.
     pub fn link(&self, host: char, up: bool) {
         let status = Command::new(root().join("scripts/hosts.sh"))

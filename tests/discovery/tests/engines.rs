@@ -108,21 +108,7 @@ fn across_hosts(engine: Engine) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Greeter.Hello"));
-    let out = hosts.run(
-        'b',
-        &micro,
-        &["call", "greeter", "Greeter.Hello", r#"{"name":"b"}"#],
-        &env,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        r#"{"msg":"Hello b"}"#
-    );
+    hosts.assert_hello('b', &env, "b");
 
     // 100 calls from B spread over both hosts.
     let out = hosts.run('b', &bin("greeter-client"), &["--count", "100"], &env);

@@ -72,21 +72,7 @@ fn go_micro_records_in_etcd_are_listed_and_called() {
         stderr.contains("/micro/registry/greeter/broken") && stderr.contains("malformed"),
         "the malformed record is not named: {stderr}"
     );
-    let out = hosts.run(
-        'b',
-        &micro,
-        &["call", "greeter", "Greeter.Hello", r#"{"name":"go"}"#],
-        &env,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        r#"{"msg":"Hello go"}"#
-    );
+    hosts.assert_hello('b', &env, "go");
 }
 
 /// An unreachable registry is an error naming the engine, the address and what to check,

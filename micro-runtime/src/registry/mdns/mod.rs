@@ -143,36 +143,23 @@ fn interfaces() -> String {
         .unwrap_or_default()
 }
 
-/// The IPv4 address of the interface `iface` names, or of the default interface.
-fn interface_address(iface: Option<&str>) -> Result<Ipv4Addr> {
-    let all = if_addrs::get_if_addrs().map_err(|e| {
-        Error::unavailable(
-            super::ID,
-            format!("mdns registry: cannot list interfaces: {e}"),
-        )
-    })?;
-    let v4 = |i: &if_addrs::Interface| match i.ip() {
-        IpAddr::V4(ip) => Some(ip),
-        IpAddr::V6(_) => None,
-    };
+/// The name and IPv4 address of the interface `iface` names, or of the default interface.
+fn interface_address(iface: Option<&str>) -> Result<(String, Ipv4Addr)> {
     let found = match iface {
-        Some(wanted) => all
-            .iter()
+        Some(wanted) => if_addrs::get_if_addrs()
+            .map_err(|e| {
+                Error::unavailable(
+                    super::ID,
+                    format!("mdns registry: cannot list interfaces: {e}"),
+                )
+            })?
+            .into_iter()
             .filter(|i| i.name == wanted || i.ip().to_string() == wanted)
-            .find_map(v4),
-        None => {
-            let candidates: Vec<Ipv4Addr> = all
-                .iter()
-                .filter(|i| !i.is_loopback())
-                .filter_map(v4)
-                .filter(|ip| !ip.is_link_local())
-                .collect();
-            candidates
-                .iter()
-                .find(|ip| ip.is_private())
-                .or_else(|| candidates.first())
-                .copied()
-        }
+            .find_map(|i| match i.ip() {
+                IpAddr::V4(ip) => Some((i.name, ip)),
+                IpAddr::V6(_) => None,
+            }),
+        None => crate::net::default_interface(),
     };
     let interfaces = match interfaces() {
         list if list.is_empty() => "none".to_owned(),
@@ -195,18 +182,11 @@ fn interface_address(iface: Option<&str>) -> Result<Ipv4Addr> {
 
 /// On Linux, an interface that is down or has multicast turned off joins the group without
 /// complaint and then hears nothing: check its flags first.
-fn check_flags(ip: Ipv4Addr) -> std::result::Result<(), String> {
+fn check_flags(name: &str) -> std::result::Result<(), String> {
     #[cfg(target_os = "linux")]
     {
         const IFF_UP: u32 = 0x1;
         const IFF_MULTICAST: u32 = 0x1000;
-        let Some(name) = if_addrs::get_if_addrs()
-            .ok()
-            .and_then(|all| all.into_iter().find(|i| i.ip() == IpAddr::V4(ip)))
-            .map(|i| i.name)
-        else {
-            return Ok(());
-        };
         let Ok(text) = std::fs::read_to_string(format!("/sys/class/net/{name}/flags")) else {
             return Ok(());
         };
@@ -222,14 +202,14 @@ fn check_flags(ip: Ipv4Addr) -> std::result::Result<(), String> {
             ));
         }
     }
-    let _ = ip;
+    let _ = name;
     Ok(())
 }
 
 /// Bind 5353 (shared with other responders on this host) and join the group on the interface.
 fn open(iface: Option<&str>) -> Result<(UdpSocket, String)> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let ip = interface_address(iface)?;
+    let (name, ip) = interface_address(iface)?;
     let what = format!("{} ({ip})", iface.unwrap_or("the default interface"));
     let fail = |step: &str, e: std::io::Error| {
         Error::unavailable(
@@ -240,7 +220,7 @@ fn open(iface: Option<&str>) -> Result<(UdpSocket, String)> {
             ),
         )
     };
-    check_flags(ip).map_err(|why| {
+    check_flags(&name).map_err(|why| {
         fail(
             "join the multicast group 224.0.0.251",
             std::io::Error::other(why),

@@ -35,18 +35,18 @@ struct Txt {
     service: String,
     #[serde(rename = "Version", default)]
     version: String,
-    #[serde(rename = "Endpoints", default, deserialize_with = "null_default")]
+    #[serde(
+        rename = "Endpoints",
+        default,
+        deserialize_with = "crate::registry::null_is_default"
+    )]
     endpoints: Vec<Endpoint>,
-    #[serde(rename = "Metadata", default, deserialize_with = "null_default")]
+    #[serde(
+        rename = "Metadata",
+        default,
+        deserialize_with = "crate::registry::null_is_default"
+    )]
     metadata: BTreeMap<String, String>,
-}
-
-fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn name(text: &str) -> Result<Name> {

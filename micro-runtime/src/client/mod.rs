@@ -140,21 +140,23 @@ impl fmt::Debug for Client {
 
 /// Every transport this build has, as connectors with the client's settings.
 fn connectors(options: &ClientOptions) -> Vec<Arc<dyn Connector>> {
-    let (timeout, max) = (options.connect_timeout, options.max_recv_message_size);
+    let dial = transport::DialSettings {
+        connect_timeout: options.connect_timeout,
+        max_recv: options.max_recv_message_size,
+        keepalive: options.keepalive,
+    };
     let tcp = Arc::new(TcpDialer);
     vec![
         Arc::new(transport::native::NativeConnector::new(
             "native",
             tcp.clone(),
-            timeout,
-            max,
+            dial,
         )),
-        Arc::new(transport::grpc::GrpcConnector::new(tcp, timeout, max)),
+        Arc::new(transport::grpc::GrpcConnector::new(tcp, dial)),
         Arc::new(transport::native::NativeConnector::new(
             "memory",
             Arc::new(transport::memory::MemoryDialer),
-            timeout,
-            max,
+            dial,
         )),
     ]
 }

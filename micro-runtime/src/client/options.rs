@@ -31,6 +31,10 @@ pub struct ClientOptions {
     /// How long calls keep going to the last known nodes of a service while the registry
     /// cannot be reached (default 5 min, `MICRO_REGISTRY_STALE_FOR`).
     pub registry_stale_for: Duration,
+    /// A connection with calls open and nothing heard for this long is pinged, and dropped
+    /// when the ping is not answered within as long again, so calls stop going to a node
+    /// that hangs (default 10 s).
+    pub keepalive: Duration,
 }
 
 /// Which transport a client uses to reach a node (`MICRO_TRANSPORT`: the [plugin
@@ -101,6 +105,7 @@ impl Default for ClientOptions {
             strategy: Strategy::Random,
             transport: TransportPolicy::Auto,
             registry_stale_for: Duration::from_secs(300),
+            keepalive: Duration::from_secs(10),
         }
     }
 }

@@ -109,7 +109,22 @@ pub(crate) struct Limits {
     pub(crate) max_recv: usize,
     pub(crate) max_send: usize,
     pub(crate) max_concurrent_streams: u32,
+    /// Request metadata, counted as HTTP/2 does (name + value + 32 per entry).
     pub(crate) max_header_list_size: u32,
+    /// How long a new connection may take to show which transport it speaks.
+    pub(crate) handshake_timeout: Duration,
+    /// A connection without calls for this long is closed.
+    pub(crate) idle_timeout: Option<Duration>,
+    /// A connection quiet for this long is pinged ...
+    pub(crate) keepalive_interval: Option<Duration>,
+    /// ... and closed when the ping is not answered within this.
+    pub(crate) keepalive_timeout: Duration,
+    /// Connections served at once; more are closed as they arrive.
+    pub(crate) max_connections: usize,
+    /// A connection older than this is asked to go away once its calls are done.
+    pub(crate) max_connection_age: Option<Duration>,
+    /// The deadline of a unary call whose caller set none.
+    pub(crate) default_timeout: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -119,6 +134,13 @@ impl Default for Limits {
             max_send: DEFAULT_MAX_MESSAGE_SIZE,
             max_concurrent_streams: 200,
             max_header_list_size: 16 * 1024,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(300)),
+            keepalive_interval: Some(Duration::from_secs(30)),
+            keepalive_timeout: Duration::from_secs(20),
+            max_connections: 10_000,
+            max_connection_age: None,
+            default_timeout: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -204,6 +226,12 @@ impl Dispatch {
             .with_grpc_code(Code::InvalidArgument));
         }
         let mut ctx = Context::new();
+        let unary = !route.kind.client_streams() && !route.kind.server_streams();
+        let timeout = timeout.or(if unary {
+            self.limits.default_timeout
+        } else {
+            None
+        });
         if let Some(timeout) = timeout {
             ctx = ctx.with_timeout(timeout);
         }

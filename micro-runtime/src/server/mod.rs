@@ -79,9 +79,21 @@ async fn accept_loop(
     grace: Duration,
 ) {
     let mut conns = JoinSet::new();
+    let max = dispatch.limits.max_connections;
+    let mut refused_at: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
+                Ok((io, peer)) if conns.len() >= max => {
+                    // Over the cap: close at once (the caller sees a reset and tries
+                    // another node) rather than take on more than the server can hold.
+                    drop(io);
+                    let now = tokio::time::Instant::now();
+                    if refused_at.is_none_or(|at| now - at >= Duration::from_secs(10)) {
+                        refused_at = Some(now);
+                        tracing::warn!(?peer, max, "connection limit reached; closing new connections");
+                    }
+                }
                 Ok((io, peer)) => {
                     conns.spawn(acceptor.serve(io, peer, dispatch.clone(), shutdown.clone()));
                 }

@@ -207,6 +207,52 @@ impl ServiceBuilder {
         self
     }
 
+    /// The deadline of a unary call whose caller set none (default 60 s, `None` for no
+    /// limit; `MICRO_SERVER_TIMEOUT`). A caller's deadline always wins.
+    pub fn default_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.server_timeout = timeout;
+        self
+    }
+
+    /// How long a new connection may take to show which transport it speaks (its first
+    /// bytes, the native preface, an HTTP/1.1 request head) before it is closed (default
+    /// 10 s).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.handshake_timeout = timeout;
+        self
+    }
+
+    /// Close connections without calls after this long (default 5 min, `None` for never;
+    /// `MICRO_SERVER_IDLE_TIMEOUT`).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.server_idle_timeout = timeout;
+        self
+    }
+
+    /// Ping quiet connections this often and close those that do not answer within 20 s (or
+    /// within the interval, when it is shorter) (default 30 s, `None` for no pings;
+    /// `MICRO_SERVER_KEEPALIVE`). HTTP/2 connections get `PING` frames, native ones the
+    /// native `PING`.
+    pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
+        self.settings.server_keepalive = interval;
+        self
+    }
+
+    /// Serve at most this many connections at once; more are closed as they arrive
+    /// (default 10,000; `MICRO_SERVER_MAX_CONNECTIONS`).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.settings.server_max_connections = max.max(1);
+        self
+    }
+
+    /// Ask connections older than this to go away (`GOAWAY`) once their calls are done, so
+    /// long-lived clients spread over nodes added later (default: no limit;
+    /// `MICRO_SERVER_MAX_CONNECTION_AGE`).
+    pub fn max_connection_age(mut self, age: Option<Duration>) -> Self {
+        self.settings.server_max_connection_age = age;
+        self
+    }
+
     /// Start from these settings instead of the defaults (the environment and flags still
     /// apply on top).
     pub fn settings(mut self, settings: Settings) -> Self {
@@ -327,6 +373,19 @@ impl ServiceBuilder {
             Some(b) => (b, false),
             None => (settings.broker(&registry)?, true),
         };
+        let limits = Limits {
+            default_timeout: settings.server_timeout,
+            idle_timeout: settings.server_idle_timeout,
+            keepalive_interval: settings.server_keepalive,
+            keepalive_timeout: settings
+                .server_keepalive
+                .map_or(self.limits.keepalive_timeout, |every| {
+                    every.min(self.limits.keepalive_timeout)
+                }),
+            max_connections: settings.server_max_connections,
+            max_connection_age: settings.server_max_connection_age,
+            ..self.limits
+        };
         let subscribers = self
             .subscribers
             .into_iter()
@@ -346,7 +405,7 @@ impl ServiceBuilder {
             settings,
             registry,
             client,
-            limits: self.limits,
+            limits,
         })
     }
 }

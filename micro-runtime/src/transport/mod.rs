@@ -49,6 +49,18 @@ pub(crate) trait Dialer: Send + Sync + fmt::Debug {
     fn dial<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, std::io::Result<Box<dyn Io>>>;
 }
 
+/// How a client's connectors dial and watch their connections.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DialSettings {
+    /// How long dialing and the handshake may take.
+    pub(crate) connect_timeout: Duration,
+    /// Largest response message.
+    pub(crate) max_recv: usize,
+    /// Ping a connection with calls open after this long without a frame; drop it when the
+    /// ping goes unanswered as long again.
+    pub(crate) keepalive: Duration,
+}
+
 /// What every attempt of a call tells the server: where it goes and what comes with it.
 #[derive(Debug)]
 pub(crate) struct CallHead<'a> {
@@ -144,9 +156,6 @@ impl Sniff {
     }
 }
 
-/// How long a new connection may stay silent before it is closed.
-const FIRST_BYTE_WAIT: Duration = Duration::from_secs(10);
-
 impl Acceptor for Sniff {
     fn claims(&self, first: u8) -> bool {
         self.acceptors.iter().any(|a| a.claims(first))
@@ -164,7 +173,8 @@ impl Acceptor for Sniff {
         }
         let acceptors = self.acceptors.clone();
         Box::pin(async move {
-            let Some((first, io)) = first_byte(io).await else {
+            let wait = dispatch.limits.handshake_timeout;
+            let Some((first, io)) = first_byte(io, wait).await else {
                 tracing::debug!(?peer, "connection closed before its first byte");
                 return;
             };
@@ -179,11 +189,11 @@ impl Acceptor for Sniff {
 
 /// The first byte of `io` and the stream to serve: peeked where the stream can peek (TCP),
 /// else read and handed back in front of the rest ([`Rewind`]). `None` when the peer sent
-/// nothing within [`FIRST_BYTE_WAIT`].
-async fn first_byte(mut io: Box<dyn Io>) -> Option<(u8, Box<dyn Io>)> {
+/// nothing within `wait` (the server's handshake timeout).
+async fn first_byte(mut io: Box<dyn Io>, wait: Duration) -> Option<(u8, Box<dyn Io>)> {
     let mut byte = [0u8; 1];
     let peeked = tokio::time::timeout(
-        FIRST_BYTE_WAIT,
+        wait,
         std::future::poll_fn(|cx| {
             let mut buf = tokio::io::ReadBuf::new(&mut byte);
             io.poll_peek(cx, &mut buf)
@@ -199,7 +209,7 @@ async fn first_byte(mut io: Box<dyn Io>) -> Option<(u8, Box<dyn Io>)> {
     }
     // The stream cannot peek: read what has come and give it back first.
     let mut first = BytesMut::with_capacity(4096);
-    let read = tokio::time::timeout(FIRST_BYTE_WAIT, io.read_buf(&mut first)).await;
+    let read = tokio::time::timeout(wait, io.read_buf(&mut first)).await;
     if !matches!(read, Ok(Ok(n)) if n > 0) {
         return None;
     }

@@ -13,8 +13,10 @@ pub const CLIENT_TRANSPORT: micro_runtime::client::TransportPolicy =
 mod calls;
 mod composing;
 mod errors;
+mod hardening;
 mod middleware;
 mod native;
+mod raw;
 mod registration;
 mod retries;
 mod shutdown;

@@ -12,6 +12,7 @@ use micro_runtime::stream::StreamSender;
 use micro_runtime::{Client, Code, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::raw::{frame, head, read_until};
 use crate::support::{self, Echo};
 
 fn client_on(reg: &MemoryRegistry, transport: TransportPolicy) -> Client {
@@ -268,44 +269,6 @@ async fn the_client_keeps_within_the_servers_call_limit() {
     }
     assert_eq!(peak.load(Ordering::SeqCst), 3, "calls ran three at a time");
     node.stop().await.unwrap();
-}
-
-/// A native frame.
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(10 + payload.len());
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.push(kind);
-    out.push(flags);
-    out.extend_from_slice(&stream.to_be_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
-/// A request head for `path`.
-fn head(path: &str) -> Vec<u8> {
-    let mut p = vec![0u8];
-    p.extend_from_slice(&0u64.to_be_bytes());
-    p.extend_from_slice(&(path.len() as u16).to_be_bytes());
-    p.extend_from_slice(path.as_bytes());
-    p
-}
-
-/// Read frames until the one of `stream` with type `kind`; its payload.
-async fn read_until(conn: &mut tokio::net::TcpStream, stream: u32, kind: u8) -> Vec<u8> {
-    loop {
-        let mut header = [0u8; 10];
-        tokio::time::timeout(Duration::from_secs(5), conn.read_exact(&mut header))
-            .await
-            .expect("an answer")
-            .expect("an open connection");
-        let len = u32::from_be_bytes(header[..4].try_into().unwrap()) as usize;
-        let mut payload = vec![0; len];
-        conn.read_exact(&mut payload).await.unwrap();
-        let id = u32::from_be_bytes(header[6..10].try_into().unwrap());
-        if id == stream && header[4] == kind {
-            return payload;
-        }
-    }
 }
 
 #[tokio::test]

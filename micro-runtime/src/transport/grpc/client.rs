@@ -2,7 +2,7 @@
 //! HTTP/2 streams.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
@@ -17,7 +17,8 @@ use crate::context::Metadata;
 use crate::error::{Code, Error, Failure, Result};
 use crate::stream::STREAM_BUFFER;
 use crate::transport::{
-    BoxFuture, CallHead, Connection, Connector, Dialer, StreamStart, UnaryReply, dial_error,
+    BoxFuture, CallHead, Connection, Connector, DialSettings, Dialer, StreamStart, UnaryReply,
+    dial_error,
 };
 use crate::wire::body::Body;
 use crate::wire::recv::{PendingHead, RecvBody, ResponseHead, Side};
@@ -29,21 +30,12 @@ const ID: &str = "micro.client";
 #[derive(Debug)]
 pub(crate) struct GrpcConnector {
     dialer: Arc<dyn Dialer>,
-    connect_timeout: Duration,
-    max_recv: usize,
+    settings: DialSettings,
 }
 
 impl GrpcConnector {
-    pub(crate) fn new(
-        dialer: Arc<dyn Dialer>,
-        connect_timeout: Duration,
-        max_recv: usize,
-    ) -> GrpcConnector {
-        GrpcConnector {
-            dialer,
-            connect_timeout,
-            max_recv,
-        }
+    pub(crate) fn new(dialer: Arc<dyn Dialer>, settings: DialSettings) -> GrpcConnector {
+        GrpcConnector { dialer, settings }
     }
 }
 
@@ -54,19 +46,18 @@ impl Connector for GrpcConnector {
 
     fn connect<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, Result<Arc<dyn Connection>>> {
         Box::pin(async move {
-            let io = tokio::time::timeout(self.connect_timeout, self.dialer.dial(addr))
+            let connect_timeout = self.settings.connect_timeout;
+            let io = tokio::time::timeout(connect_timeout, self.dialer.dial(addr))
                 .await
-                .map_err(|_| {
-                    dial_error(addr, format!("no answer within {:?}", self.connect_timeout))
-                })?
+                .map_err(|_| dial_error(addr, format!("no answer within {connect_timeout:?}")))?
                 .map_err(|e| dial_error(addr, e))?;
             let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
                 .initial_stream_window_size(1024 * 1024)
                 .initial_connection_window_size(2 * 1024 * 1024)
                 .max_send_buf_size(1024 * 1024)
-                .keep_alive_interval(Duration::from_secs(30))
-                .keep_alive_timeout(Duration::from_secs(10))
+                .keep_alive_interval(self.settings.keepalive)
+                .keep_alive_timeout(self.settings.keepalive)
                 .handshake(TokioIo::new(io))
                 .await
                 .map_err(|e| Error::unsent("HTTP/2 handshake with", addr, e))?;
@@ -79,7 +70,7 @@ impl Connector for GrpcConnector {
             Ok(Arc::new(GrpcConnection {
                 addr: addr.to_owned(),
                 tx,
-                max_recv: self.max_recv,
+                max_recv: self.settings.max_recv,
             }) as Arc<dyn Connection>)
         })
     }
@@ -248,15 +239,19 @@ fn response_head(
             | StatusCode::BAD_GATEWAY
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::GATEWAY_TIMEOUT => Code::Unavailable,
+            // The call's metadata is over the server's header limit: retrying cannot help.
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Code::ResourceExhausted,
             _ => Code::Unknown,
+        };
+        let hint = if code == Code::ResourceExhausted {
+            "the call's metadata is over the server's header limit"
+        } else {
+            "is it a gRPC server?"
         };
         return Err(Error::from_code(
             ID,
             code,
-            format!(
-                "{addr} answered HTTP {} (is it a gRPC server?)",
-                parts.status
-            ),
+            format!("{addr} answered HTTP {} ({hint})", parts.status),
         ));
     }
     let mut md = Metadata::new();

@@ -121,7 +121,13 @@ pub(super) fn error_response(err: &Error, response: Option<&SharedResponse>) -> 
         "message": err.detail(),
     });
     let mut rsp = Response::new(Body::once(Bytes::from(body.to_string()), None));
-    *rsp.status_mut() = http_status(err.grpc_code());
+    // A body or header over the limit is the caller's to fix, not a reason to retry later:
+    // 413 / 431 as the error says, where the code table would give 429.
+    *rsp.status_mut() = match err.code() {
+        413 => StatusCode::PAYLOAD_TOO_LARGE,
+        431 => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        _ => http_status(err.grpc_code()),
+    };
     add_metadata(&mut rsp, response);
     rsp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

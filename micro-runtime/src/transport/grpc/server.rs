@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -53,37 +54,71 @@ async fn serve_connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let limits = shared.limits;
-    let service = hyper::service::service_fn(move |req| {
-        let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(shared, peer, req).await) }
-    });
+    // Requests started on this connection: the idle check sees whether any came.
+    let started = Arc::new(AtomicU64::new(0));
+    let service = {
+        let started = started.clone();
+        hyper::service::service_fn(move |req| {
+            started.fetch_add(1, Ordering::Relaxed);
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(handle(shared, peer, req).await) }
+        })
+    };
     // One port: HTTP/2 (gRPC, and Connect over h2) and HTTP/1.1 (curl, Connect clients).
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
+        .header_read_timeout(limits.handshake_timeout)
         .keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams)
         .max_header_list_size(limits.max_header_list_size)
-        .max_send_buf_size(1024 * 1024);
+        .max_send_buf_size(1024 * 1024)
+        .keep_alive_interval(limits.keepalive_interval)
+        .keep_alive_timeout(limits.keepalive_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(?peer, error = %e, "connection ended with an error");
+    // Idle connections and those past their age are asked to go away (GOAWAY; open calls
+    // finish first), checked on a coarse tick.
+    let shortest = [limits.idle_timeout, limits.max_connection_age]
+        .into_iter()
+        .flatten()
+        .min();
+    let mut tick = tokio::time::interval(shortest.map_or(Duration::from_secs(3600), |d| {
+        (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let born = tokio::time::Instant::now();
+    let (mut seen, mut quiet_since) = (0u64, born);
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(?peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => break,
+            now = tick.tick(), if shortest.is_some() => {
+                let count = started.load(Ordering::Relaxed);
+                if count != seen {
+                    (seen, quiet_since) = (count, now);
+                }
+                let idle = limits.idle_timeout.is_some_and(|d| now - quiet_since >= d);
+                let old = limits.max_connection_age.is_some_and(|d| now - born >= d);
+                if idle || old {
+                    tracing::debug!(?peer, idle, old, "asking a connection to go away");
+                    break;
+                }
             }
         }
-        _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {
-            // GOAWAY: no new calls on this connection; the open ones finish.
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
     }
+    // GOAWAY: no new calls on this connection; the open ones finish.
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
 }
 
 fn plain(status: StatusCode, text: String) -> Response<Body> {

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http_body::Frame;
@@ -23,6 +24,10 @@ use crate::wire::recv::{PendingHead, RecvBody, ResponseHead, Side};
 use crate::wire::status;
 
 const ID: &str = "micro.client";
+
+/// The last stream id a connection hands out before it retires (the room above it covers
+/// callers racing past the check).
+const LAST_ID: u32 = u32::MAX - (1 << 16);
 
 /// Room for response heads on top of the largest message a frame may carry.
 const HEAD_ROOM: usize = 64 * 1024;
@@ -202,6 +207,7 @@ impl Conn {
         io: Box<dyn Io>,
         addr: &str,
         max_recv: usize,
+        keepalive: Duration,
     ) -> Result<Arc<Conn>> {
         let (rd, mut wr) = io.into_halves();
         wr.write_all(PREFACE)
@@ -233,7 +239,7 @@ impl Conn {
         });
         let writer = conn.writer.clone();
         tokio::spawn(async move { writer.run(wr).await });
-        tokio::spawn(read_loop(Arc::downgrade(&conn), reader));
+        tokio::spawn(read_loop(Arc::downgrade(&conn), reader, keepalive));
         Ok(conn)
     }
 
@@ -270,6 +276,14 @@ impl Conn {
             return Err(self.refused());
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if id >= LAST_ID {
+            // Ids are never reused on a connection: retire it before they wrap, so the
+            // next call opens a fresh one.
+            self.closed.store(true, Ordering::Release);
+            if id > u32::MAX - 16 {
+                return Err(self.refused());
+            }
+        }
         self.slots().insert(
             id,
             Slot {
@@ -476,9 +490,42 @@ async fn send_loop(
     }
 }
 
-async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
+async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>, keepalive: Duration) {
+    // Keepalive: while calls are open, a connection that has been quiet for `keepalive` is
+    // pinged, and dropped when nothing arrives for as long again (a node that hangs keeps
+    // the TCP connection up; only an answer tells it is alive).
+    let mut tick = tokio::time::interval((keepalive / 4).max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut frames, mut seen) = (0u64, 0u64);
+    let mut heard = Instant::now();
+    let mut pinged: Option<Instant> = None;
     loop {
-        let read = reader.next().await;
+        let read = tokio::select! {
+            read = reader.next() => read,
+            _ = tick.tick() => {
+                let Some(conn) = conn.upgrade() else {
+                    return;
+                };
+                let now = Instant::now();
+                if frames != seen || conn.slots_len() == 0 {
+                    (seen, heard, pinged) = (frames, now, None);
+                    continue;
+                }
+                match pinged {
+                    Some(at) if now.duration_since(at) >= keepalive => {
+                        tracing::debug!(addr = %conn.addr, "native connection did not answer a ping; dropping it");
+                        Read::Closed
+                    }
+                    None if now.duration_since(heard) >= keepalive => {
+                        pinged = Some(now);
+                        conn.writer.with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
+                        continue;
+                    }
+                    _ => continue,
+                }
+            }
+        };
+        frames += 1;
         let Some(conn) = conn.upgrade() else {
             return;
         };
@@ -537,6 +584,10 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
                         }
                     }
                     kind::GOAWAY => conn.closed.store(true, Ordering::Release),
+                    kind::PING if head.flags & super::ACK == 0 => {
+                        conn.writer
+                            .with(|f| f.frame(kind::PING, super::ACK, 0, payload));
+                    }
                     _ => {}
                 }
             }
@@ -565,5 +616,79 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+    use crate::codec::Format;
+    use crate::transport::{Dialer, TcpDialer};
+
+    /// A native server that answers every call with an empty message.
+    async fn answering_server() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut preface = [0u8; 8];
+            conn.read_exact(&mut preface).await.unwrap();
+            let mut out = BytesMut::new();
+            out.put_u32(8);
+            out.put_u8(kind::SETTINGS);
+            out.put_u8(0);
+            out.put_u32(0);
+            out.put_u32(100);
+            out.put_u32(super::super::WINDOW);
+            conn.write_all(&out).await.unwrap();
+            let mut header = [0u8; 10];
+            while conn.read_exact(&mut header).await.is_ok() {
+                let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+                let mut payload = vec![0u8; len as usize];
+                conn.read_exact(&mut payload).await.unwrap();
+                if header[4] == kind::DATA && header[5] & END != 0 {
+                    // An empty message, then empty trailers: OK.
+                    let mut t = vec![0, 0, 0, 5, kind::DATA, END];
+                    t.extend_from_slice(&header[6..10]);
+                    t.extend_from_slice(&[0; 5]);
+                    t.extend_from_slice(&[0, 0, 0, 0, kind::TRAILERS, 0]);
+                    t.extend_from_slice(&header[6..10]);
+                    conn.write_all(&t).await.unwrap();
+                }
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_connection_retires_before_its_stream_ids_wrap() {
+        let addr = answering_server().await;
+        let io = TcpDialer.dial(&addr).await.unwrap();
+        let conn = Conn::handshake(io, &addr, 1024, Duration::from_secs(10))
+            .await
+            .unwrap();
+        conn.next.store(LAST_ID - 1, Ordering::Relaxed);
+        let md = Metadata::new();
+        let head = CallHead {
+            path: "/a.B/C",
+            format: Format::Proto,
+            deadline: std::time::Instant::now() + Duration::from_secs(10),
+            metadata: [&md, &md],
+        };
+        let frame = Bytes::from_static(&[0, 0, 0, 0, 0]);
+        conn.unary(&head, frame.clone()).await.unwrap();
+        assert!(
+            !conn.is_closed(),
+            "ids left: the connection still takes calls"
+        );
+        conn.unary(&head, frame.clone()).await.unwrap();
+        assert!(
+            conn.is_closed(),
+            "at the last id the connection takes no new calls (the pool opens another)"
+        );
+        let err = conn.unary(&head, frame).await.unwrap_err();
+        assert!(err.to_string().contains("closing"), "{err}");
     }
 }

@@ -3,14 +3,14 @@
 //! start on.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::client::Conn;
 use crate::error::{Error, Result};
 use crate::transport::{
-    BoxFuture, CallHead, Connection, Connector, Dialer, StreamStart, UnaryReply, dial_error,
+    BoxFuture, CallHead, Connection, Connector, DialSettings, Dialer, StreamStart, UnaryReply,
+    dial_error,
 };
 
 /// Makes native-transport connections over a dialer's byte streams (TCP for `native`, an
@@ -19,8 +19,7 @@ use crate::transport::{
 pub(crate) struct NativeConnector {
     name: &'static str,
     dialer: Arc<dyn Dialer>,
-    connect_timeout: Duration,
-    max_recv: usize,
+    settings: DialSettings,
 }
 
 impl NativeConnector {
@@ -28,14 +27,12 @@ impl NativeConnector {
     pub(crate) fn new(
         name: &'static str,
         dialer: Arc<dyn Dialer>,
-        connect_timeout: Duration,
-        max_recv: usize,
+        settings: DialSettings,
     ) -> NativeConnector {
         NativeConnector {
             name,
             dialer,
-            connect_timeout,
-            max_recv,
+            settings,
         }
     }
 }
@@ -53,15 +50,16 @@ impl Connector for NativeConnector {
                     .dial(addr)
                     .await
                     .map_err(|e| dial_error(addr, e))?;
-                Conn::handshake(io, addr, self.max_recv).await
+                Conn::handshake(io, addr, self.settings.max_recv, self.settings.keepalive).await
             };
-            let conn = tokio::time::timeout(self.connect_timeout, dial)
+            let connect_timeout = self.settings.connect_timeout;
+            let conn = tokio::time::timeout(connect_timeout, dial)
                 .await
                 .map_err(|_| {
                     Error::unsent(
                         "connect to",
                         addr,
-                        format!("no answer within {:?}", self.connect_timeout),
+                        format!("no answer within {connect_timeout:?}"),
                     )
                 })??;
             Ok(Arc::new(NativeConnection(conn)) as Arc<dyn Connection>)

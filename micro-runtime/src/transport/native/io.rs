@@ -4,6 +4,7 @@
 
 use std::io::IoSlice;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
@@ -21,12 +22,18 @@ const COPY_LIMIT: usize = 16 * 1024;
 pub(crate) struct Writer {
     state: Mutex<Batch>,
     ready: Notify,
+    /// Bytes queued and not yet taken by the writer task.
+    queued: AtomicUsize,
+    /// Signalled each time the writer task takes the queue.
+    taken: Notify,
 }
 
 #[derive(Debug, Default)]
 struct Batch {
     /// Large payloads and the bytes before them, in order.
     chunks: Vec<Bytes>,
+    /// Bytes in `chunks`.
+    chunk_bytes: usize,
     /// Bytes after the last chunk.
     tail: BytesMut,
     closed: bool,
@@ -35,6 +42,10 @@ struct Batch {
 impl Batch {
     fn is_empty(&self) -> bool {
         self.chunks.is_empty() && self.tail.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.chunk_bytes + self.tail.len()
     }
 
     fn header(&mut self, kind: u8, flags: u8, stream: u32, len: usize) {
@@ -51,8 +62,10 @@ impl Batch {
         if payload.len() >= COPY_LIMIT {
             if !self.tail.is_empty() {
                 let head = self.tail.split().freeze();
+                self.chunk_bytes += head.len();
                 self.chunks.push(head);
             }
+            self.chunk_bytes += payload.len();
             self.chunks.push(payload);
         } else {
             self.tail.extend_from_slice(&payload);
@@ -69,6 +82,7 @@ impl Writer {
         }
         let was_empty = batch.is_empty();
         f(&mut Frames(&mut batch));
+        self.queued.store(batch.len(), Ordering::Relaxed);
         if was_empty {
             drop(batch);
             self.ready.notify_one();
@@ -92,6 +106,17 @@ impl Writer {
         self.ready.notify_one();
     }
 
+    /// Bytes queued that the socket has not taken yet: grows while the peer does not read.
+    pub(crate) fn backlog(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Wait until the writer task takes the queue (returns at once if it did since the last
+    /// wait).
+    pub(crate) async fn drained(&self) {
+        self.taken.notified().await;
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).closed
     }
@@ -111,6 +136,8 @@ impl Writer {
                 } else {
                     std::mem::swap(&mut chunks, &mut batch.chunks);
                     std::mem::swap(&mut spare, &mut batch.tail);
+                    batch.chunk_bytes = 0;
+                    self.queued.store(0, Ordering::Relaxed);
                     true
                 }
             };
@@ -118,6 +145,7 @@ impl Writer {
                 self.ready.notified().await;
                 continue;
             }
+            self.taken.notify_one();
             let ok = if chunks.is_empty() {
                 io.write_all(&spare).await.is_ok()
             } else {
@@ -206,6 +234,8 @@ pub(crate) struct Reader<R> {
     io: R,
     buf: BytesMut,
     max: usize,
+    /// The limit for `HEADERS` frames (at most `max`).
+    max_head: usize,
 }
 
 /// What the reader got.
@@ -223,7 +253,14 @@ impl<R: tokio::io::AsyncRead + Unpin> Reader<R> {
             io,
             buf: BytesMut::with_capacity(64 * 1024),
             max,
+            max_head: max,
         }
+    }
+
+    /// Hold `HEADERS` frames to `max` bytes.
+    pub(crate) fn heads_up_to(mut self, max: usize) -> Reader<R> {
+        self.max_head = max.min(self.max);
+        self
     }
 
     async fn fill(&mut self, want: usize) -> bool {
@@ -246,7 +283,12 @@ impl<R: tokio::io::AsyncRead + Unpin> Reader<R> {
             return Read::Closed;
         }
         let head = FrameHeader::parse(&self.buf[..HEADER]);
-        if head.len > self.max {
+        let max = if head.kind == super::kind::HEADERS {
+            self.max_head
+        } else {
+            self.max
+        };
+        if head.len > max {
             self.buf.advance(HEADER);
             let mut left = head.len;
             while left > 0 {

@@ -30,6 +30,14 @@
 //! | `CANCEL` | both | reason u8: 0 cancelled, 1 refused (the call never reached a handler) |
 //! | `CREDIT` | both | bytes u32 the receiver has consumed on a stream |
 //! | `GOAWAY` | server → client, stream 0 | none: no new calls on this connection |
+//! | `PING` | both, stream 0 | 8 opaque bytes; flag `ACK` (1) marks the answer, which echoes them |
+//!
+//! A server pings a connection that has been quiet for its keepalive interval and closes it
+//! when nothing arrives within the keepalive timeout; a client does the same while it has
+//! calls open, so a peer that hangs (stopped, or cut off without a reset) is found and its
+//! connection dropped. A request head carries at most the server's header limit of metadata
+//! (counted as HTTP/2 counts it); a head reusing the id of an open call is a protocol error
+//! that closes the connection.
 //!
 //! Metadata pairs are repeated `key (u16 + bytes) value (u32 + bytes)` to the end of the
 //! payload. Streams send `DATA` only while they hold credit: each side of a stream starts
@@ -72,7 +80,11 @@ pub(crate) mod kind {
     pub(crate) const CANCEL: u8 = 4;
     pub(crate) const CREDIT: u8 = 5;
     pub(crate) const GOAWAY: u8 = 6;
+    pub(crate) const PING: u8 = 7;
 }
+
+/// `PING` flag: this is the answer to a ping.
+pub(crate) const ACK: u8 = 1;
 
 /// `DATA` flag: the sender has no more messages on this stream.
 pub(crate) const END: u8 = 1;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bytes::{Buf, BufMut, Bytes};
 use http::HeaderMap;
@@ -127,6 +128,13 @@ impl Acceptor for NativeAcceptor {
     }
 }
 
+/// What the reader does after a frame.
+enum Flow {
+    Go,
+    /// The peer broke the protocol: close the connection.
+    Close(&'static str),
+}
+
 /// Serve native calls on `io`.
 async fn serve(
     io: Box<dyn Io>,
@@ -136,10 +144,18 @@ async fn serve(
 ) {
     let (rd, wr) = io.into_halves();
     let limits = shared.limits;
-    let mut reader = Reader::new(rd, limits.max_recv.saturating_add(HEAD_ROOM));
-    if !reader.preface().await {
-        tracing::debug!(?peer, "native connection without a valid preface");
-        return;
+    let mut reader = Reader::new(rd, limits.max_recv.saturating_add(HEAD_ROOM))
+        .heads_up_to(head_limit(limits.max_header_list_size));
+    match tokio::time::timeout(limits.handshake_timeout, reader.preface()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(?peer, "native connection without a valid preface");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(?peer, "native connection sent no preface in time");
+            return;
+        }
     }
     let writer = Arc::new(Writer::default());
     let write_task = {
@@ -161,24 +177,58 @@ async fn serve(
     });
     let mut pending: HashMap<u32, Pending> = HashMap::new();
     let mut draining = false;
+    let mut life = Liveness::new(&limits);
+    let mut tick = tokio::time::interval(life.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if draining && pending.is_empty() && conn.calls().is_empty() {
             break;
         }
+        // A peer that does not read its answers is not read from either: what it sends
+        // would only queue more answers.
+        let backed_up = writer.backlog() > BACKLOG;
         tokio::select! {
-            read = reader.next() => match read {
-                Read::Frame(head, payload) => {
-                    on_frame(&conn, &mut pending, draining, head, payload);
+            read = reader.next(), if !backed_up => {
+                life.frames += 1;
+                match read {
+                    Read::Frame(head, payload) => {
+                        if let Flow::Close(why) = on_frame(&conn, &mut pending, draining, head, payload) {
+                            tracing::debug!(?peer, why, "closing a native connection");
+                            writer.signal(kind::GOAWAY, 0, 0);
+                            break;
+                        }
+                    }
+                    Read::TooLarge(head) => on_too_large(&conn, &mut pending, head),
+                    Read::Closed => break,
                 }
-                Read::TooLarge(head) => on_too_large(&conn, &mut pending, head),
-                Read::Closed => break,
-            },
+            }
+            () = writer.drained(), if backed_up => {}
             _ = async { let _ = shutdown.wait_for(|stop| *stop).await; }, if !draining => {
                 // No new calls on this connection; the open ones finish.
                 draining = true;
                 writer.signal(kind::GOAWAY, 0, 0);
             }
             _ = conn.ended.notified(), if draining => {}
+            _ = tick.tick() => {
+                let idle = pending.is_empty() && conn.calls().is_empty();
+                match life.check(idle) {
+                    Check::Fine => {}
+                    Check::Ping => {
+                        writer.with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
+                    }
+                    Check::Drain(why) => {
+                        if !draining {
+                            tracing::debug!(?peer, why, "asking a native connection to go away");
+                            draining = true;
+                            writer.signal(kind::GOAWAY, 0, 0);
+                        }
+                    }
+                    Check::Dead => {
+                        tracing::debug!(?peer, "native connection did not answer a ping; closing it");
+                        break;
+                    }
+                }
+            }
         }
     }
     // The caller went away (or everything finished): stop what still runs.
@@ -188,6 +238,105 @@ async fn serve(
     }
     writer.close();
     let _ = write_task.await;
+}
+
+/// Bytes of answers queued for a peer before the server stops reading from it.
+const BACKLOG: usize = super::WINDOW as usize;
+
+/// The largest request head: format, timeout, a path of up to 64 KiB, and metadata pairs
+/// whose keys and values add up to at most the header limit.
+fn head_limit(max_header_list_size: u32) -> usize {
+    11 + usize::from(u16::MAX) + max_header_list_size as usize
+}
+
+/// Keepalive, idle and age bookkeeping of one connection, checked on a coarse tick (so the
+/// per-frame path only counts frames).
+struct Liveness {
+    tick: std::time::Duration,
+    limits: crate::endpoint::Limits,
+    born: Instant,
+    /// Frames read so far, and how many had been read at the last tick.
+    frames: u64,
+    seen: u64,
+    /// When a frame last arrived (to a tick's precision).
+    heard: Instant,
+    /// When the connection last became free of calls.
+    idle_since: Option<Instant>,
+    /// When an unanswered ping went out.
+    pinged: Option<Instant>,
+}
+
+enum Check {
+    Fine,
+    Ping,
+    Drain(&'static str),
+    Dead,
+}
+
+impl Liveness {
+    fn new(limits: &crate::endpoint::Limits) -> Liveness {
+        let shortest = [
+            limits.keepalive_interval,
+            Some(limits.keepalive_timeout),
+            limits.idle_timeout,
+            limits.max_connection_age,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(std::time::Duration::from_secs(1));
+        let now = Instant::now();
+        Liveness {
+            tick: (shortest / 4).clamp(
+                std::time::Duration::from_millis(10),
+                std::time::Duration::from_secs(1),
+            ),
+            limits: *limits,
+            born: now,
+            frames: 0,
+            seen: 0,
+            heard: now,
+            idle_since: Some(now),
+            pinged: None,
+        }
+    }
+
+    fn check(&mut self, idle: bool) -> Check {
+        let now = Instant::now();
+        if self.frames != self.seen {
+            self.seen = self.frames;
+            self.heard = now;
+            self.pinged = None;
+        }
+        self.idle_since = match (idle, self.idle_since) {
+            (false, _) => None,
+            (true, None) => Some(now),
+            (true, since) => since,
+        };
+        if let Some(sent) = self.pinged
+            && now.duration_since(sent) >= self.limits.keepalive_timeout
+        {
+            return Check::Dead;
+        }
+        if let (Some(limit), Some(since)) = (self.limits.idle_timeout, self.idle_since)
+            && now.duration_since(since) >= limit
+        {
+            return Check::Drain("idle");
+        }
+        if let Some(age) = self.limits.max_connection_age
+            && now.duration_since(self.born) >= age
+        {
+            return Check::Drain("max connection age reached");
+        }
+        if let Some(every) = self.limits.keepalive_interval
+            && self.pinged.is_none()
+            && now.duration_since(self.heard) >= every
+        {
+            self.pinged = Some(now);
+            return Check::Ping;
+        }
+        Check::Fine
+    }
 }
 
 fn cancel(active: Active) {
@@ -209,10 +358,14 @@ fn on_frame(
     draining: bool,
     head: super::FrameHeader,
     payload: Bytes,
-) {
+) -> Flow {
     let id = head.stream;
     match head.kind {
         kind::HEADERS => {
+            if pending.contains_key(&id) || conn.calls().contains_key(&id) {
+                // Reusing the id of a live call would orphan it and slip past the call limit.
+                return Flow::Close("HEADERS for a stream that is still open");
+            }
             if draining
                 || pending.len() + conn.calls().len()
                     >= conn.shared.limits.max_concurrent_streams as usize
@@ -220,7 +373,7 @@ fn on_frame(
                 conn.writer.with(|f| {
                     f.build(kind::CANCEL, 0, id, |b| b.put_u8(REFUSED));
                 });
-                return;
+                return Flow::Go;
             }
             if let Err(e) = start(conn, pending, id, payload) {
                 conn.fail(id, &e, None);
@@ -244,14 +397,14 @@ fn on_frame(
                 {
                     dispatch_unary(conn, id, call);
                 }
-                return;
+                return Flow::Go;
             }
             let mut calls = conn.calls();
             let Some(active) = calls.get_mut(&id) else {
-                return;
+                return Flow::Go;
             };
             let Some(input) = &active.input else {
-                return;
+                return Flow::Go;
             };
             if !payload.is_empty() {
                 // The peer may have a window in flight, plus one frame larger than it.
@@ -269,7 +422,7 @@ fn on_frame(
                         "the caller sent past its flow-control credit",
                     );
                     conn.fail(id, &err, None);
-                    return;
+                    return Flow::Go;
                 }
                 let _ = input.tx.send(Event::Data(payload));
             }
@@ -280,7 +433,7 @@ fn on_frame(
         }
         kind::CANCEL => {
             if pending.remove(&id).is_some() {
-                return;
+                return Flow::Go;
             }
             let active = conn.calls().remove(&id);
             if let Some(active) = active {
@@ -295,19 +448,31 @@ fn on_frame(
                 active.credit.add(n);
             }
         }
+        kind::PING => {
+            if head.flags & super::ACK == 0 {
+                conn.writer
+                    .with(|f| f.frame(kind::PING, super::ACK, 0, payload));
+            }
+        }
         // Unknown frame types are ignored, so later versions can add some.
         _ => {}
     }
+    Flow::Go
 }
 
 fn on_too_large(conn: &Arc<Conn>, pending: &mut HashMap<u32, Pending>, head: super::FrameHeader) {
     let max = conn.shared.limits.max_recv;
     let err = match head.kind {
-        kind::HEADERS => Error::from_code(
+        kind::HEADERS => Error::new(
             ID,
-            Code::ResourceExhausted,
-            format!("request head of {} bytes is over the limit", head.len),
-        ),
+            format!(
+                "request head of {} bytes is over the limit of {} bytes",
+                head.len,
+                head_limit(conn.shared.limits.max_header_list_size)
+            ),
+            431,
+        )
+        .with_grpc_code(Code::ResourceExhausted),
         kind::DATA => too_large(ID, "request message", head.len, max),
         _ => return,
     };
@@ -341,6 +506,17 @@ fn start(
     let shared = &conn.shared;
     let route = shared.route(path)?;
     let timeout = (timeout_us > 0).then(|| std::time::Duration::from_micros(timeout_us));
+    let mut size = 0usize;
+    super::pairs(&p, |k, v| size += k.len() + v.len() + 32)?;
+    let limit = shared.limits.max_header_list_size as usize;
+    if size > limit {
+        return Err(Error::new(
+            ID,
+            format!("request metadata of {size} bytes is over the limit of {limit} bytes"),
+            431,
+        )
+        .with_grpc_code(Code::ResourceExhausted));
+    }
     let mut ctx = shared.accept(&route, format, timeout, conn.peer)?;
     super::read_metadata(&p, ctx.metadata_mut())?;
     let max = shared.limits.max_recv;

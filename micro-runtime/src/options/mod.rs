@@ -27,8 +27,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::net::normalize_address;
-use crate::plugins::{self, Concept};
+use crate::plugins;
 
 const ID: &str = "micro.config";
 
@@ -81,6 +80,18 @@ pub struct Settings {
     /// to `NOT_SERVING`, so callers and health checkers notice before it refuses calls
     /// (default 100 ms).
     pub shutdown_delay: Duration,
+    /// The deadline of a unary call whose caller set none (default 60 s; `None`: no limit).
+    pub server_timeout: Option<Duration>,
+    /// A connection without calls for this long is closed (default 5 min; `None`: never).
+    pub server_idle_timeout: Option<Duration>,
+    /// A quiet connection is pinged this often and closed when the ping goes unanswered for
+    /// 20 s (default 30 s; `None`: no pings).
+    pub server_keepalive: Option<Duration>,
+    /// Connections served at once; more are closed as they arrive (default 10,000).
+    pub server_max_connections: usize,
+    /// Connections older than this are asked to go away once their calls are done, so
+    /// clients spread over new nodes (default: no limit).
+    pub server_max_connection_age: Option<Duration>,
     /// Default call deadline (default 30 s).
     pub client_request_timeout: Duration,
     /// Extra attempts for idempotent calls (default 1).
@@ -112,6 +123,11 @@ impl Default for Settings {
             register_interval: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             shutdown_delay: Duration::from_millis(100),
+            server_timeout: Some(Duration::from_secs(60)),
+            server_idle_timeout: Some(Duration::from_secs(300)),
+            server_keepalive: Some(Duration::from_secs(30)),
+            server_max_connections: 10_000,
+            server_max_connection_age: None,
             client_request_timeout: Duration::from_secs(30),
             client_retries: 1,
             log_level: None,
@@ -120,241 +136,18 @@ impl Default for Settings {
     }
 }
 
-type Apply = fn(&mut Settings, &str) -> Result<()>;
+mod table;
 
-struct Setting {
-    name: &'static str,
-    help: &'static str,
-    /// The pluggable concept whose engine the setting names: `--help` lists them.
-    concept: Option<Concept>,
-    apply: Apply,
-}
+use table::SETTINGS;
 
-fn non_empty(name: &str, value: &str) -> Result<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        Err(Error::bad_request(
-            ID,
-            format!("{name} is empty: give it a value or unset it"),
-        ))
-    } else {
-        Ok(v.to_owned())
+/// A duration where `0` or `off` turns the limit off.
+fn parse_limit(name: &str, value: &str) -> Result<Option<Duration>> {
+    if value.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
     }
+    let d = parse_duration(name, value)?;
+    Ok((!d.is_zero()).then_some(d))
 }
-
-const SETTINGS: &[Setting] = &[
-    Setting {
-        name: "registry",
-        help: "registry: where services are found",
-        concept: Some(Concept::Registry),
-        apply: |o, v| {
-            let v = non_empty("registry", v)?;
-            plugins::check(Concept::Registry, &v)?;
-            o.registry = v;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "registry_address",
-        help: "address of the registry, for registries that have one",
-        concept: None,
-        apply: |o, v| {
-            o.registry_address = Some(non_empty("registry_address", v)?);
-            Ok(())
-        },
-    },
-    Setting {
-        name: "registry_timeout",
-        help: "how long one request to a networked registry may take (default 5s)",
-        concept: None,
-        apply: |o, v| {
-            o.registry_timeout = parse_duration("registry_timeout", v)?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "registry_stale_for",
-        help: "how long clients keep calling the last known nodes while the registry is unreachable (default 5m)",
-        concept: None,
-        apply: |o, v| {
-            o.registry_stale_for = parse_duration("registry_stale_for", v)?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "broker",
-        help: "broker: how messages travel",
-        concept: Some(Concept::Broker),
-        apply: |o, v| {
-            let v = non_empty("broker", v)?;
-            plugins::check(Concept::Broker, &v)?;
-            o.broker = v;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "broker_address",
-        help: "where the http broker listens, or the NATS URL (default nats://127.0.0.1:4222)",
-        concept: None,
-        apply: |o, v| {
-            o.broker_address = Some(non_empty("broker_address", v)?);
-            Ok(())
-        },
-    },
-    Setting {
-        name: "selector",
-        help: "how nodes are picked",
-        concept: Some(Concept::Selector),
-        apply: |o, v| {
-            plugins::check(Concept::Selector, v)?;
-            o.selector = v.trim().to_owned();
-            Ok(())
-        },
-    },
-    Setting {
-        name: "transport",
-        help: "transport between micro processes: auto is native where both sides speak it, gRPC otherwise; memory stays in one process",
-        concept: Some(Concept::Transport),
-        apply: |o, v| {
-            let v = v.trim();
-            let v = if v.is_empty() { "auto" } else { v };
-            plugins::check(Concept::Transport, v)?;
-            o.transport = v.to_owned();
-            Ok(())
-        },
-    },
-    Setting {
-        name: "server_address",
-        help: "address to listen on, e.g. 127.0.0.1:9000 or :0 (default 0.0.0.0:0)",
-        concept: None,
-        apply: |o, v| {
-            let v = non_empty("server_address", v)?;
-            o.server_address = normalize_address(&v);
-            Ok(())
-        },
-    },
-    Setting {
-        name: "server_advertise",
-        help: "address to publish in the registry: host:port, or a bare host that takes the listening port (default: an interface address)",
-        concept: None,
-        apply: |o, v| {
-            let v = non_empty("server_advertise", v)?;
-            crate::net::advertise_with_port(&v, 1).map_err(|why| Error::bad_request(ID, why))?;
-            o.server_advertise = Some(v);
-            Ok(())
-        },
-    },
-    Setting {
-        name: "server_name",
-        help: "service name, overriding the one in code",
-        concept: None,
-        apply: |o, v| {
-            o.server_name = Some(non_empty("server_name", v)?);
-            Ok(())
-        },
-    },
-    Setting {
-        name: "server_version",
-        help: "service version, overriding the one in code",
-        concept: None,
-        apply: |o, v| {
-            o.server_version = Some(non_empty("server_version", v)?);
-            Ok(())
-        },
-    },
-    Setting {
-        name: "server_metadata",
-        help: "node metadata as k=v,k=v",
-        concept: None,
-        apply: |o, v| {
-            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let Some((k, val)) = pair.split_once('=') else {
-                    return Err(Error::bad_request(
-                        ID,
-                        format!("server_metadata entry {pair:?} has no '=': write key=value"),
-                    ));
-                };
-                o.server_metadata
-                    .insert(k.trim().to_owned(), val.trim().to_owned());
-            }
-            Ok(())
-        },
-    },
-    Setting {
-        name: "register_ttl",
-        help: "how long a registration lives without a refresh (default 30s)",
-        concept: None,
-        apply: |o, v| {
-            o.register_ttl = parse_duration("register_ttl", v)?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "register_interval",
-        help: "how often to refresh the registration (default 10s)",
-        concept: None,
-        apply: |o, v| {
-            o.register_interval = parse_duration("register_interval", v)?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "shutdown_grace",
-        help: "how long in-flight calls may finish on shutdown (default 10s)",
-        concept: None,
-        apply: |o, v| {
-            o.shutdown_grace = parse_duration("shutdown_grace", v)?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "shutdown_delay",
-        help: "how long a stopping service keeps serving after deregistering (default 100ms)",
-        concept: None,
-        apply: |o, v| {
-            o.shutdown_delay = parse_duration("shutdown_delay", v)?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "client_request_timeout",
-        help: "default call deadline (default 30s)",
-        concept: None,
-        apply: |o, v| {
-            o.client_request_timeout = parse_duration("client_request_timeout", v)?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "client_retries",
-        help: "extra attempts for idempotent calls (default 1)",
-        concept: None,
-        apply: |o, v| {
-            o.client_retries = v.trim().parse().map_err(|_| {
-                Error::bad_request(ID, format!("client_retries {v:?} is not a whole number"))
-            })?;
-            Ok(())
-        },
-    },
-    Setting {
-        name: "log_level",
-        help: "log filter: error, warn, info, debug, trace",
-        concept: None,
-        apply: |o, v| {
-            o.log_level = Some(non_empty("log_level", v)?);
-            Ok(())
-        },
-    },
-    Setting {
-        name: "home",
-        help: "directory of the embedded registry (default ~/.micro)",
-        concept: None,
-        apply: |o, v| {
-            o.home = PathBuf::from(non_empty("home", v)?);
-            Ok(())
-        },
-    },
-];
 
 /// The setting name nearest to `name`, when one is near enough to be a typo.
 fn closest(name: &str) -> Option<&'static str> {
@@ -597,117 +390,4 @@ impl clap::Args for Flags {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("x", "30").unwrap(), Duration::from_secs(30));
-        assert_eq!(
-            parse_duration("x", "500ms").unwrap(),
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            parse_duration("x", "1.5s").unwrap(),
-            Duration::from_millis(1500)
-        );
-        assert_eq!(parse_duration("x", "2m").unwrap(), Duration::from_secs(120));
-        for bad in ["", "s", "-1s", "10 parsecs", "1e999", "abc"] {
-            let err = parse_duration("register_ttl", bad).unwrap_err();
-            assert!(err.detail().contains("not a duration"), "{bad}");
-        }
-    }
-
-    #[test]
-    fn env_overrides_defaults_and_is_validated() {
-        let env = |k: &str| match k {
-            "MICRO_REGISTRY" => Some("memory".to_owned()),
-            "MICRO_REGISTER_TTL" => Some("3".to_owned()),
-            "MICRO_REGISTER_INTERVAL" => Some("1s".to_owned()),
-            "MICRO_SERVER_ADDRESS" => Some(":9000".to_owned()),
-            "MICRO_SERVER_METADATA" => Some("zone=a, tier=gold".to_owned()),
-            _ => None,
-        };
-        let mut o = Settings::default();
-        o.apply_env(env).unwrap();
-        assert_eq!(o.registry, "memory");
-        assert_eq!(o.register_ttl, Duration::from_secs(3));
-        assert_eq!(o.server_address, "0.0.0.0:9000");
-        assert_eq!(o.server_metadata["tier"], "gold");
-
-        let mut o = Settings::default();
-        let err = o
-            .apply_env(|k| (k == "MICRO_REGISTER_INTERVAL").then(|| "60".to_owned()))
-            .unwrap_err();
-        assert!(
-            err.detail().contains("shorter than register_ttl"),
-            "{}",
-            err.detail()
-        );
-
-        let mut o = Settings::default();
-        let err = o
-            .apply_env(|k| (k == "MICRO_REGISTRY").then(|| "consul".to_owned()))
-            .unwrap_err();
-        assert!(
-            err.detail().starts_with("MICRO_REGISTRY: unknown registry"),
-            "{}",
-            err.detail()
-        );
-    }
-
-    #[test]
-    fn flags() {
-        let mut o = Settings::default();
-        o.apply_args(["--server-address", "127.0.0.1:0", "--client_retries=3"])
-            .unwrap();
-        assert_eq!(o.server_address, "127.0.0.1:0");
-        assert_eq!(o.client_retries, 3);
-        assert!(
-            o.apply_args(["--client_retries"])
-                .unwrap_err()
-                .detail()
-                .contains("needs a value")
-        );
-        assert!(
-            o.apply_args(["stray"])
-                .unwrap_err()
-                .detail()
-                .contains("unexpected argument")
-        );
-        assert!(
-            o.apply_args(["--help"])
-                .unwrap_err()
-                .detail()
-                .contains("MICRO_REGISTRY")
-        );
-    }
-
-    #[cfg(feature = "clap")]
-    #[test]
-    fn clap_flags_pass_micros_settings_on() {
-        use clap::{Args, FromArgMatches};
-        let cmd = Flags::augment_args(
-            clap::Command::new("app").arg(clap::Arg::new("stock").long("stock")),
-        );
-        let matches = cmd
-            .try_get_matches_from([
-                "app",
-                "--stock",
-                "3",
-                "--registry",
-                "memory",
-                "--register_ttl=60s",
-            ])
-            .unwrap();
-        let flags = Flags::from_arg_matches(&matches).unwrap();
-        assert_eq!(flags.args(), ["--registry=memory", "--register_ttl=60s"]);
-        let mut o = Settings::default();
-        o.apply_args(flags.args()).unwrap();
-        assert_eq!(o.registry, "memory");
-        assert_eq!(
-            matches.get_one::<String>("stock").map(String::as_str),
-            Some("3")
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,295 @@
+//! The table of settings: name, help, and how a value applies.
+
+use std::path::PathBuf;
+
+use super::{ID, Settings, parse_duration, parse_limit};
+use crate::error::{Error, Result};
+use crate::net::normalize_address;
+use crate::plugins::{self, Concept};
+
+pub(super) type Apply = fn(&mut Settings, &str) -> Result<()>;
+
+pub(super) struct Setting {
+    pub(super) name: &'static str,
+    pub(super) help: &'static str,
+    /// The pluggable concept whose engine the setting names: `--help` lists them.
+    pub(super) concept: Option<Concept>,
+    pub(super) apply: Apply,
+}
+
+fn non_empty(name: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        Err(Error::bad_request(
+            ID,
+            format!("{name} is empty: give it a value or unset it"),
+        ))
+    } else {
+        Ok(v.to_owned())
+    }
+}
+
+pub(super) const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "registry",
+        help: "registry: where services are found",
+        concept: Some(Concept::Registry),
+        apply: |o, v| {
+            let v = non_empty("registry", v)?;
+            plugins::check(Concept::Registry, &v)?;
+            o.registry = v;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "registry_address",
+        help: "address of the registry, for registries that have one",
+        concept: None,
+        apply: |o, v| {
+            o.registry_address = Some(non_empty("registry_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "registry_timeout",
+        help: "how long one request to a networked registry may take (default 5s)",
+        concept: None,
+        apply: |o, v| {
+            o.registry_timeout = parse_duration("registry_timeout", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "registry_stale_for",
+        help: "how long clients keep calling the last known nodes while the registry is unreachable (default 5m)",
+        concept: None,
+        apply: |o, v| {
+            o.registry_stale_for = parse_duration("registry_stale_for", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "broker",
+        help: "broker: how messages travel",
+        concept: Some(Concept::Broker),
+        apply: |o, v| {
+            let v = non_empty("broker", v)?;
+            plugins::check(Concept::Broker, &v)?;
+            o.broker = v;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "broker_address",
+        help: "where the http broker listens, or the NATS URL (default nats://127.0.0.1:4222)",
+        concept: None,
+        apply: |o, v| {
+            o.broker_address = Some(non_empty("broker_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "selector",
+        help: "how nodes are picked",
+        concept: Some(Concept::Selector),
+        apply: |o, v| {
+            plugins::check(Concept::Selector, v)?;
+            o.selector = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "transport",
+        help: "transport between micro processes: auto is native where both sides speak it, gRPC otherwise; memory stays in one process",
+        concept: Some(Concept::Transport),
+        apply: |o, v| {
+            let v = v.trim();
+            let v = if v.is_empty() { "auto" } else { v };
+            plugins::check(Concept::Transport, v)?;
+            o.transport = v.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_address",
+        help: "address to listen on, e.g. 127.0.0.1:9000 or :0 (default 0.0.0.0:0)",
+        concept: None,
+        apply: |o, v| {
+            let v = non_empty("server_address", v)?;
+            o.server_address = normalize_address(&v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_advertise",
+        help: "address to publish in the registry: host:port, or a bare host that takes the listening port (default: an interface address)",
+        concept: None,
+        apply: |o, v| {
+            let v = non_empty("server_advertise", v)?;
+            crate::net::advertise_with_port(&v, 1).map_err(|why| Error::bad_request(ID, why))?;
+            o.server_advertise = Some(v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_name",
+        help: "service name, overriding the one in code",
+        concept: None,
+        apply: |o, v| {
+            o.server_name = Some(non_empty("server_name", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_version",
+        help: "service version, overriding the one in code",
+        concept: None,
+        apply: |o, v| {
+            o.server_version = Some(non_empty("server_version", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_metadata",
+        help: "node metadata as k=v,k=v",
+        concept: None,
+        apply: |o, v| {
+            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((k, val)) = pair.split_once('=') else {
+                    return Err(Error::bad_request(
+                        ID,
+                        format!("server_metadata entry {pair:?} has no '=': write key=value"),
+                    ));
+                };
+                o.server_metadata
+                    .insert(k.trim().to_owned(), val.trim().to_owned());
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "register_ttl",
+        help: "how long a registration lives without a refresh (default 30s)",
+        concept: None,
+        apply: |o, v| {
+            o.register_ttl = parse_duration("register_ttl", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "register_interval",
+        help: "how often to refresh the registration (default 10s)",
+        concept: None,
+        apply: |o, v| {
+            o.register_interval = parse_duration("register_interval", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "shutdown_grace",
+        help: "how long in-flight calls may finish on shutdown (default 10s)",
+        concept: None,
+        apply: |o, v| {
+            o.shutdown_grace = parse_duration("shutdown_grace", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "shutdown_delay",
+        help: "how long a stopping service keeps serving after deregistering (default 100ms)",
+        concept: None,
+        apply: |o, v| {
+            o.shutdown_delay = parse_duration("shutdown_delay", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_timeout",
+        help: "deadline of a unary call whose caller set none; 0 or off: none (default 60s)",
+        concept: None,
+        apply: |o, v| {
+            o.server_timeout = parse_limit("server_timeout", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_idle_timeout",
+        help: "close a connection without calls after this long; 0 or off: never (default 5m)",
+        concept: None,
+        apply: |o, v| {
+            o.server_idle_timeout = parse_limit("server_idle_timeout", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_keepalive",
+        help: "ping a quiet connection this often, close it when unanswered for 20s; 0 or off: no pings (default 30s)",
+        concept: None,
+        apply: |o, v| {
+            o.server_keepalive = parse_limit("server_keepalive", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_max_connections",
+        help: "connections served at once, more are closed as they arrive (default 10000)",
+        concept: None,
+        apply: |o, v| {
+            o.server_max_connections =
+                v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    Error::bad_request(
+                        ID,
+                        format!("server_max_connections {v:?} is not a positive whole number"),
+                    )
+                })?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "server_max_connection_age",
+        help: "ask connections older than this to go away once their calls are done; 0 or off: never (default off)",
+        concept: None,
+        apply: |o, v| {
+            o.server_max_connection_age = parse_limit("server_max_connection_age", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "client_request_timeout",
+        help: "default call deadline (default 30s)",
+        concept: None,
+        apply: |o, v| {
+            o.client_request_timeout = parse_duration("client_request_timeout", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "client_retries",
+        help: "extra attempts for idempotent calls (default 1)",
+        concept: None,
+        apply: |o, v| {
+            o.client_retries = v.trim().parse().map_err(|_| {
+                Error::bad_request(ID, format!("client_retries {v:?} is not a whole number"))
+            })?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "log_level",
+        help: "log filter: error, warn, info, debug, trace",
+        concept: None,
+        apply: |o, v| {
+            o.log_level = Some(non_empty("log_level", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "home",
+        help: "directory of the embedded registry (default ~/.micro)",
+        concept: None,
+        apply: |o, v| {
+            o.home = PathBuf::from(non_empty("home", v)?);
+            Ok(())
+        },
+    },
+];

@@ -214,9 +214,15 @@ impl ClientInner {
             let result = match tokio::time::timeout_at(deadline.into(), attempt).await {
                 Ok(result) => result,
                 Err(_) => {
+                    // A node that lets the deadline pass is suspect: the next calls prefer
+                    // the others while it cools off.
+                    self.mark(&target, Outcome::TimedOut);
                     return Err(Error::timeout(
                         ID,
-                        format!("call to {service} {endpoint} timed out: deadline exceeded"),
+                        format!(
+                            "call to {service} {endpoint} timed out: deadline exceeded on {}",
+                            target.node.address
+                        ),
                     ));
                 }
             };
@@ -290,11 +296,16 @@ impl ClientInner {
                 metadata: [ctx.metadata(), &opts.metadata],
             };
             let start = self.stream_on(&target.node, &head);
-            let started = tokio::time::timeout_at(deadline.into(), start)
-                .await
-                .map_err(|_| {
-                    Error::timeout(ID, format!("stream to {service} {endpoint} timed out"))
-                })?;
+            let Ok(started) = tokio::time::timeout_at(deadline.into(), start).await else {
+                self.mark(&target, Outcome::TimedOut);
+                return Err(Error::timeout(
+                    ID,
+                    format!(
+                        "stream to {service} {endpoint} timed out on {}",
+                        target.node.address
+                    ),
+                ));
+            };
             match started {
                 Ok(start) => {
                     self.mark(&target, Outcome::Answered);

@@ -59,6 +59,9 @@ pub enum Outcome {
     Answered,
     /// The node could not be reached or its connection broke.
     ConnectionFailed,
+    /// The node did not answer within the call's deadline: it may hang (a stopped process,
+    /// a black-holed link), so it cools off like a node that cannot be reached.
+    TimedOut,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -318,7 +321,7 @@ impl Selector {
                     health.remove(&node.address);
                 }
             }
-            Outcome::ConnectionFailed => {
+            Outcome::ConnectionFailed | Outcome::TimedOut => {
                 let entry = health.entry(node.address.clone()).or_insert(NodeHealth {
                     failures: 0,
                     until: Instant::now(),

@@ -382,21 +382,7 @@ async fn a_peer_that_does_not_answer_pings_is_dropped_and_one_that_does_is_kept(
 
 #[tokio::test]
 async fn a_client_drops_a_connection_to_a_server_that_hangs() {
-    // A server that completes the handshake and then never answers (as a stopped process
-    // whose kernel still holds the socket).
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let mut preface = [0u8; 8];
-            conn.read_exact(&mut preface).await.unwrap();
-            let mut settings = 100u32.to_be_bytes().to_vec();
-            settings.extend_from_slice(&(1024u32 * 1024).to_be_bytes());
-            conn.write_all(&frame(0, 0, 0, &settings)).await.unwrap();
-            held.push(conn);
-        }
-    });
+    let address = hung_server().await;
     let mut options = ClientOptions::default();
     options.transport = TransportPolicy::Native;
     options.keepalive = Duration::from_millis(300);
@@ -512,5 +498,63 @@ async fn an_oversized_connect_body_is_413_not_429() {
     let rsp = String::from_utf8_lossy(&rsp);
     assert!(rsp.starts_with("HTTP/1.1 413"), "{rsp}");
     assert!(rsp.contains("resource_exhausted"), "{rsp}");
+    node.stop().await.unwrap();
+}
+
+/// A native server that completes the handshake and then never answers (as a stopped
+/// process whose kernel still holds the socket). Its address.
+async fn hung_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut preface = [0u8; 8];
+            if conn.read_exact(&mut preface).await.is_err() {
+                continue;
+            }
+            let mut settings = 100u32.to_be_bytes().to_vec();
+            settings.extend_from_slice(&(1024u32 * 1024).to_be_bytes());
+            let _ = conn.write_all(&frame(0, 0, 0, &settings)).await;
+            held.push(conn);
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_node_that_lets_deadlines_pass_is_avoided() {
+    use micro_runtime::registry::{Node, RegisterOptions, Registry, Service as Record};
+    let reg = MemoryRegistry::new();
+    let (node, served) = support::start_echo(&reg, "good").await;
+    let hung = hung_server().await;
+    let record = Record::new("echo", "1")
+        .with_node(Node::new("hung", hung.as_str()).with_metadata("transport", "native,grpc"));
+    reg.register(&record, RegisterOptions::default())
+        .await
+        .unwrap();
+    let client = support::client(&reg);
+    let mut failed = 0;
+    for i in 0..20 {
+        let result: micro_runtime::Result<Echo> = client
+            .call_with(
+                &Default::default(),
+                "echo",
+                "Echo.Call",
+                &Echo::text(&format!("{i}")),
+                &CallOptions::new().timeout(Duration::from_millis(500)),
+            )
+            .await;
+        if let Err(e) = result {
+            assert_eq!(e.grpc_code(), Code::DeadlineExceeded, "{e}");
+            assert!(e.detail().contains(&hung), "names the node: {e}");
+            failed += 1;
+        }
+    }
+    assert!(
+        failed <= 2,
+        "{failed} of 20 calls waited out their deadline on the hung node"
+    );
+    assert_eq!(served.get(), 20 - failed);
     node.stop().await.unwrap();
 }

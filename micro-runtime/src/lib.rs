@@ -47,6 +47,7 @@ pub mod codegen;
 mod context;
 mod endpoint;
 pub mod error;
+mod files;
 pub mod health;
 pub mod middleware;
 mod net;

@@ -20,15 +20,15 @@ pub(crate) fn env(key: &str) -> Option<String> {
     std::env::var(key).ok()
 }
 
-/// Where embedded engines keep their files: `MICRO_HOME` as set, else `~/.micro` (or a
-/// `micro` directory under the system's temporary directory when there is no home).
-fn home(settings: &Settings) -> PathBuf {
+/// Where embedded engines keep their files: `MICRO_HOME` as set, else `~/.micro`, else
+/// (no home) a directory of this user's own under the system's temporary directory.
+fn home(settings: &Settings) -> Result<PathBuf> {
     if !settings.home.as_os_str().is_empty() {
-        return settings.home.clone();
+        return Ok(settings.home.clone());
     }
     match std::env::var_os("HOME") {
-        Some(home) if !home.is_empty() => PathBuf::from(home).join(".micro"),
-        _ => std::env::temp_dir().join("micro"),
+        Some(home) if !home.is_empty() => Ok(PathBuf::from(home).join(".micro")),
+        _ => crate::files::private_temp_dir("micro"),
     }
 }
 
@@ -46,7 +46,7 @@ impl Settings {
             &self.registry,
             &Spec {
                 address: self.registry_address.as_deref(),
-                home: &home(self),
+                home: &home(self)?,
                 registry: None,
                 timeout: self.registry_timeout,
             },
@@ -59,7 +59,7 @@ impl Settings {
             &self.broker,
             &Spec {
                 address: self.broker_address.as_deref(),
-                home: &home(self),
+                home: &home(self)?,
                 registry: Some(registry),
                 timeout: self.registry_timeout,
             },

@@ -5,6 +5,12 @@
 //! expiry so a node killed with `kill -9` disappears after its TTL, and watchers poll the
 //! directory's modification time (one `stat` per tick) so they see a change within about
 //! 50 ms.
+//!
+//! Expiry is judged on the host's boot clock (Linux), which every process of the host shares
+//! and a step of the wall clock does not move; entries of another boot fall back to the wall
+//! clock. Only small regular files are read (no symbolic links, FIFOs or devices, nothing
+//! over 1 MiB). A dead entry is removed by renaming it aside first and putting it back if a
+//! heartbeat rewrote it meanwhile, so reaping never deletes a fresh registration.
 
 use std::fmt;
 use std::io;
@@ -32,6 +38,58 @@ const SETTLE: Duration = Duration::from_millis(250);
 
 /// Expired entries are removed from disk this long after they expired.
 const REAP_AFTER_MS: u64 = 2_000;
+
+/// Entries larger than this are skipped (a registry record is a few KiB).
+const MAX_ENTRY: u64 = 1024 * 1024;
+
+/// An entry as stored: the record, and its expiry on the host's boot clock, which a step of
+/// the wall clock does not move (every process of the host reads the same clock).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    #[serde(flatten)]
+    record: Record,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot: Option<BootExpiry>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BootExpiry {
+    /// The boot the expiry belongs to.
+    id: String,
+    /// Milliseconds since that boot after which the entry is dead.
+    expires: u64,
+}
+
+/// The clocks a scan judges expiry by.
+struct Clocks {
+    wall: u64,
+    boot: Option<(&'static str, u64)>,
+}
+
+impl Clocks {
+    fn now() -> Clocks {
+        Clocks {
+            wall: snapshot::now_ms(),
+            boot: crate::files::boot_id().zip(crate::files::boot_ms()),
+        }
+    }
+
+    /// Milliseconds past the entry's expiry (0 while it lives), by the boot clock when the
+    /// entry was written in this boot, else by the wall clock. The record's expiry is set
+    /// to the wall-clock time it amounts to now.
+    fn judge(&self, entry: &mut Entry) -> Option<u64> {
+        let expires = match (&entry.boot, self.boot) {
+            (Some(b), Some((id, now))) if b.id == id => {
+                let left = b.expires.saturating_sub(now);
+                let past = now.saturating_sub(b.expires);
+                entry.record.expires = Some(self.wall.saturating_add(left));
+                return if left == 0 { Some(past) } else { None };
+            }
+            _ => entry.record.expires?,
+        };
+        (expires <= self.wall).then(|| self.wall - expires)
+    }
+}
 
 /// The zero-configuration registry shared by every process of one user on one host.
 ///
@@ -127,6 +185,25 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Remove the expired entry at `path` whose bytes were `seen`, unless a heartbeat rewrote it
+/// meanwhile: the file is first renamed aside (atomically), then checked; a fresh one is
+/// linked back (unless a newer one already took its place).
+fn reap(dir: &Path, path: &Path, seen: &[u8]) {
+    let aside = dir.join(format!(
+        ".reap.{}.{:x}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    if std::fs::rename(path, &aside).is_err() {
+        return;
+    }
+    let now = crate::files::read_regular(&aside, MAX_ENTRY).ok();
+    if now.as_deref() != Some(seen) {
+        let _ = std::fs::hard_link(&aside, path);
+    }
+    let _ = std::fs::remove_file(&aside);
+}
+
 /// Read every live record whose file name starts with `prefix`.
 fn scan(dir: &Path, prefix: Option<&str>) -> Result<Snapshot> {
     let mut out = Snapshot::new();
@@ -135,7 +212,7 @@ fn scan(dir: &Path, prefix: Option<&str>) -> Result<Snapshot> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(io_error("read", dir, &e)),
     };
-    let now = snapshot::now_ms();
+    let clocks = Clocks::now();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
@@ -146,29 +223,31 @@ fn scan(dir: &Path, prefix: Option<&str>) -> Result<Snapshot> {
             continue;
         }
         let path = entry.path();
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue; // removed between read_dir and read
+        let bytes = match crate::files::read_regular(&path, MAX_ENTRY) {
+            Ok(bytes) => bytes,
+            Err(crate::files::Skip::Missing) => continue, // removed since read_dir
+            Err(why) => {
+                tracing::debug!(file = %path.display(), %why, "skipping a registry entry that is not a small regular file");
+                continue;
+            }
         };
-        let record: Record = match serde_json::from_slice(&bytes) {
-            Ok(record) => record,
+        let mut stored: Entry = match serde_json::from_slice(&bytes) {
+            Ok(stored) => stored,
             Err(e) => {
                 tracing::debug!(file = %path.display(), error = %e, "skipping malformed registry entry");
                 continue;
             }
         };
-        if record.service.nodes.len() != 1 {
+        if stored.record.service.nodes.len() != 1 {
             continue;
         }
-        if record.is_expired(now) {
-            if record
-                .expires
-                .is_some_and(|at| at.saturating_add(REAP_AFTER_MS) < now)
-            {
-                let _ = std::fs::remove_file(&path);
+        if let Some(past) = clocks.judge(&mut stored) {
+            if past > REAP_AFTER_MS {
+                reap(dir, &path, &bytes);
             }
             continue;
         }
-        out.insert(record.key(), record);
+        out.insert(stored.record.key(), stored.record);
     }
     Ok(out)
 }
@@ -185,11 +264,21 @@ impl Registry for LocalRegistry {
     ) -> BoxFuture<'a, Result<()>> {
         let dir = self.inner.dir.clone();
         let records = snapshot::split(service, options.ttl);
+        let ttl = options.ttl;
         Box::pin(blocking(move || {
             std::fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, &e))?;
+            let boot = crate::files::boot_id().zip(crate::files::boot_ms());
             for record in records {
                 let (name, node) = record.key();
-                let bytes = serde_json::to_vec(&record)
+                let boot = match (boot, ttl) {
+                    (Some((id, now)), Some(ttl)) => Some(BootExpiry {
+                        id: id.to_owned(),
+                        expires: now
+                            .saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+                    }),
+                    _ => None,
+                };
+                let bytes = serde_json::to_vec(&Entry { record, boot })
                     .map_err(|e| Error::internal(super::ID, format!("encode entry: {e}")))?;
                 write_atomic(&dir, &file_name(&name, &node), &bytes)?;
             }
@@ -324,100 +413,4 @@ pub(crate) fn parse_file_name(name: &str) -> Option<(String, String)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registry::{Action, Node};
-    use std::time::Instant;
-
-    #[test]
-    fn file_names_round_trip() {
-        let name = file_name("go.micro/srv+x", "node 1");
-        assert!(!name.contains('/'));
-        assert_eq!(
-            parse_file_name(&name),
-            Some(("go.micro/srv+x".to_owned(), "node 1".to_owned()))
-        );
-    }
-
-    #[tokio::test]
-    async fn two_instances_share_entries_and_watchers_see_changes_fast() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = LocalRegistry::new(dir.path()).unwrap();
-        let b = LocalRegistry::new(dir.path()).unwrap();
-        let mut watcher = b.watch(WatchOptions::service("greeter")).await.unwrap();
-
-        let svc = Service::new("greeter", "1").with_node(Node::new("n1", "127.0.0.1:1"));
-        let started = Instant::now();
-        a.register(&svc, RegisterOptions::ttl(Duration::from_secs(30)))
-            .await
-            .unwrap();
-        let event = tokio::time::timeout(Duration::from_secs(2), watcher.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(event.action, Action::Create);
-        assert!(
-            started.elapsed() < Duration::from_millis(100),
-            "{:?}",
-            started.elapsed()
-        );
-        assert_eq!(b.get_service("greeter").await.unwrap()[0].nodes[0].id, "n1");
-
-        // A heartbeat is not an event; a deregistration is.
-        a.register(&svc, RegisterOptions::ttl(Duration::from_secs(30)))
-            .await
-            .unwrap();
-        let started = Instant::now();
-        a.deregister(&svc).await.unwrap();
-        let event = tokio::time::timeout(Duration::from_secs(2), watcher.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(event.action, Action::Delete);
-        assert!(
-            started.elapsed() < Duration::from_millis(100),
-            "{:?}",
-            started.elapsed()
-        );
-        assert!(b.get_service("greeter").await.is_err());
-    }
-
-    #[tokio::test]
-    async fn entries_expire_after_their_ttl() {
-        let dir = tempfile::tempdir().unwrap();
-        let reg = LocalRegistry::new(dir.path()).unwrap();
-        let mut watcher = reg.watch(WatchOptions::all()).await.unwrap();
-        let svc = Service::new("x", "1").with_node(Node::new("n1", "127.0.0.1:1"));
-        reg.register(&svc, RegisterOptions::ttl(Duration::from_millis(200)))
-            .await
-            .unwrap();
-        assert_eq!(
-            watcher.next().await.unwrap().unwrap().action,
-            Action::Create
-        );
-        let event = tokio::time::timeout(Duration::from_secs(2), watcher.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(event.action, Action::Delete);
-        assert!(reg.get_service("x").await.is_err());
-        assert!(reg.list_services().await.unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn malformed_entries_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("bad+n.json"), b"{not json").unwrap();
-        let reg = LocalRegistry::new(dir.path()).unwrap();
-        let svc = Service::new("good", "1").with_node(Node::new("n1", "127.0.0.1:1"));
-        reg.register(&svc, RegisterOptions::default())
-            .await
-            .unwrap();
-        let all = reg.list_services().await.unwrap();
-        assert_eq!(all.len(), 1);
-        assert_eq!(all[0].name, "good");
-    }
-}
+mod tests;

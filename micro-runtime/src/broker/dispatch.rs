@@ -62,10 +62,18 @@ where
     }))
 }
 
+/// Whether settling ended the delivery or left it pending (to be delivered again here).
+enum Settled {
+    Done,
+    Later,
+}
+
 pub(crate) enum Verdict {
     Ack,
     Nack(String),
     Reject(String),
+    /// Delivered more than `max_deliver` times: given up without running the handler.
+    Exhausted(String),
 }
 
 struct Shared {
@@ -265,11 +273,35 @@ async fn handle(shared: &Arc<Shared>, delivery: Delivery) {
         attempt: delivery.attempt,
         remote: delivery.remote,
     }));
+    let max = shared.options.max_deliver;
+    if settle.0.attempt > max {
+        // Back after its last attempt: its dead letter failed, or a process died while
+        // handling it. The handler does not run again (a message that crashes its handler
+        // cannot crash it forever); the dead letter is tried again.
+        let reason = format!(
+            "delivered {} times without being settled (max_deliver {max})",
+            settle.0.attempt
+        );
+        if let Err(e) = settle.settle(Verdict::Exhausted(reason)).await {
+            tracing::warn!(topic = %shared.topic, error = %e, "settling a message failed");
+        }
+        return;
+    }
     let event = Event {
         settle: settle.clone(),
     };
+    let limit = shared.options.handler_timeout;
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| (shared.handler)(event))) {
-        Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+        // A handler stuck past its limit is dropped and the message handled as failed, so
+        // one stuck message cannot stall the subscription.
+        Ok(fut) => tokio::time::timeout(limit, AssertUnwindSafe(fut).catch_unwind())
+            .await
+            .unwrap_or_else(|_| {
+                Ok(Err(Error::timeout(
+                    super::ID,
+                    format!("the subscriber did not finish within {limit:?}"),
+                )))
+            }),
         Err(panic) => Err(panic),
     };
     let verdict = match outcome {
@@ -338,8 +370,8 @@ impl Settle {
             Verdict::Ack => {
                 counters.acked.fetch_add(1, Ordering::Relaxed);
                 match &inner.remote {
-                    Some(remote) => remote.ack().await,
-                    None => Ok(()),
+                    Some(remote) => remote.ack().await.map(|()| Settled::Done),
+                    None => Ok(Settled::Done),
                 }
             }
             Verdict::Nack(reason) => {
@@ -349,52 +381,72 @@ impl Settle {
                         "the subscriber failed {} times; last error: {reason}",
                         inner.attempt
                     );
-                    self.dead_letter(&reason).await;
-                    match &inner.remote {
-                        Some(remote) => remote.term().await,
-                        None => Ok(()),
-                    }
-                } else if let Some(remote) = &inner.remote {
-                    remote.nack(shared.options.backoff(inner.attempt)).await
+                    self.give_up(&reason).await
                 } else {
-                    // Redeliver here after the backoff; the delivery stays pending.
-                    let message = inner.message.clone();
-                    let delay = shared.options.backoff(inner.attempt);
-                    let tx = shared.tx.clone();
-                    let retry = Delivery {
-                        message,
-                        attempt: inner.attempt + 1,
-                        remote: None,
-                    };
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(delay).await;
-                        if tx.send(retry).await.is_err() {
-                            shared.done_one();
-                        }
-                    });
-                    return Ok(());
+                    self.again().await
                 }
             }
             Verdict::Reject(reason) => {
                 counters.rejected.fetch_add(1, Ordering::Relaxed);
-                self.dead_letter(&reason).await;
-                match &inner.remote {
-                    Some(remote) => remote.term().await,
-                    None => Ok(()),
-                }
+                self.give_up(&reason).await
             }
+            Verdict::Exhausted(reason) => self.give_up(&reason).await,
         };
-        shared.done_one();
-        result
+        match result {
+            Ok(Settled::Done) => {
+                shared.done_one();
+                Ok(())
+            }
+            Ok(Settled::Later) => Ok(()),
+            Err(e) => {
+                shared.done_one();
+                Err(e)
+            }
+        }
     }
 
-    async fn dead_letter(&self, reason: &str) {
+    /// Deliver the message again after the backoff (the engine does it where it redelivers
+    /// by itself; here otherwise, the delivery staying pending).
+    async fn again(&self) -> Result<Settled> {
+        let inner = &self.0;
+        let shared = &inner.shared;
+        let delay = shared.options.backoff(inner.attempt);
+        if let Some(remote) = &inner.remote {
+            return remote.nack(delay).await.map(|()| Settled::Done);
+        }
+        let retry = Delivery {
+            message: inner.message.clone(),
+            attempt: inner.attempt + 1,
+            remote: None,
+        };
+        let tx = shared.tx.clone();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if tx.send(retry).await.is_err() {
+                shared.done_one();
+            }
+        });
+        Ok(Settled::Later)
+    }
+
+    /// The message will not be handled: dead-letter it, then drop it from the engine. When
+    /// the dead letter cannot be published it is not dropped: it comes back after the
+    /// backoff and the dead letter is tried again, so it is never lost.
+    async fn give_up(&self, reason: &str) -> Result<Settled> {
+        if !self.dead_letter(reason).await {
+            return self.again().await;
+        }
+        match &self.0.remote {
+            Some(remote) => remote.term().await.map(|()| Settled::Done),
+            None => Ok(Settled::Done),
+        }
+    }
+
+    /// Publish the dead letter (or log it when no topic is set). False when the publish
+    /// failed.
+    async fn dead_letter(&self, reason: &str) -> bool {
         let shared = &self.0.shared;
-        shared
-            .counters
-            .dead_lettered
-            .fetch_add(1, Ordering::Relaxed);
         let message = &self.0.message;
         tracing::warn!(
             topic = %shared.topic,
@@ -412,9 +464,15 @@ impl Settle {
             message.headers.remove(super::HEADER_ID);
             message.headers.remove(super::HEADER_TIMESTAMP);
             if let Err(e) = publish(topic.clone(), message).await {
-                tracing::error!(topic = %topic, error = %e, "publishing a dead letter failed");
+                tracing::error!(topic = %topic, error = %e, "publishing a dead letter failed; the message will come back");
+                return false;
             }
         }
+        shared
+            .counters
+            .dead_lettered
+            .fetch_add(1, Ordering::Relaxed);
+        true
     }
 }
 

@@ -281,7 +281,9 @@ impl NatsBroker {
             filter_subject: topic.to_owned(),
             ack_policy: consumer::AckPolicy::Explicit,
             ack_wait: options.ack_wait,
-            max_deliver: i64::from(options.max_deliver),
+            // micro decides when a message is given up (and dead-letters it); a server-side
+            // limit would drop it silently instead.
+            max_deliver: -1,
             max_ack_pending: i64::try_from(options.buffer + options.concurrency)
                 .unwrap_or(i64::MAX),
             description: Some(format!("micro subscriber of {topic}")),

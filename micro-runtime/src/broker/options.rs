@@ -25,6 +25,10 @@ pub struct SubscribeOptions {
     /// How long an engine that redelivers by itself (JetStream) waits for an
     /// acknowledgement before it delivers again (default 30 s).
     pub ack_wait: Duration,
+    /// How long the handler may take with one message; past it the handler is dropped and
+    /// the message counts as failed (redelivered after the backoff, dead-lettered after
+    /// `max_deliver`) (default 30 s, as the ack wait).
+    pub handler_timeout: Duration,
     /// Messages waiting for a handler; when full, delivery slows down to the handler's pace
     /// (default 1024).
     pub buffer: usize,
@@ -46,6 +50,7 @@ impl Default for SubscribeOptions {
             max_deliver: 5,
             retry_backoff: Duration::from_millis(100),
             ack_wait: Duration::from_secs(30),
+            handler_timeout: Duration::from_secs(30),
             buffer: 1024,
             dead_letter: None,
             accepts: Vec::new(),
@@ -95,6 +100,14 @@ impl SubscribeOptions {
         self
     }
 
+    /// How long the handler may take with one message before it is dropped and the message
+    /// counts as failed.
+    #[must_use]
+    pub fn handler_timeout(mut self, limit: Duration) -> SubscribeOptions {
+        self.handler_timeout = limit;
+        self
+    }
+
     /// Let the handler settle messages through the [`Event`](super::Event).
     #[must_use]
     pub fn manual_ack(mut self) -> SubscribeOptions {
@@ -132,6 +145,12 @@ impl SubscribeOptions {
         }
         if let Some(topic) = &self.dead_letter {
             validate_topic(topic)?;
+        }
+        if self.handler_timeout.is_zero() {
+            return Err(Error::bad_request(
+                ID,
+                "handler_timeout is zero: give the handler time to run",
+            ));
         }
         Ok(())
     }

@@ -151,7 +151,40 @@ pub struct Context {
     metadata: Metadata,
     call: Option<Arc<CallInfo>>,
     response: Option<SharedResponse>,
+    /// Entries of [`HOP_LOCAL`] as the call brought them: not passed on unchanged.
+    received: Option<Arc<[(String, String)]>>,
 }
+
+/// Metadata that stays on the hop it came with: credentials and per-connection HTTP headers.
+///
+/// A handler sees every entry the caller sent; when it passes its context on, these are
+/// left out of the calls it makes, so a caller's `authorization` or `cookie` does not travel
+/// to every service behind the first one. Everything else travels (trace ids, tenant,
+/// custom `x-` keys). To pass one of these on, set it in the call's own metadata
+/// ([`crate::client::CallOptions::metadata`]) or give it a new value in the context: only
+/// the value exactly as received stays behind.
+pub const HOP_LOCAL: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "origin",
+    "referer",
+    "accept",
+    "accept-language",
+    "content-encoding",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "trailer",
+];
 
 tokio::task_local! {
     /// The context of the call the current task is handling.
@@ -193,6 +226,35 @@ impl Context {
             _ => deadline,
         });
         self
+    }
+
+    /// Note which entries of [`HOP_LOCAL`] the call brought (servers call this once the
+    /// caller's metadata is in).
+    pub(crate) fn mark_received(&mut self) {
+        let held: Vec<(String, String)> = HOP_LOCAL
+            .iter()
+            .filter_map(|k| {
+                self.metadata
+                    .get(k)
+                    .map(|v| ((*k).to_owned(), v.to_owned()))
+            })
+            .collect();
+        self.received = (!held.is_empty()).then(|| held.into());
+    }
+
+    /// The metadata calls made with this context send: all of it, less the [`HOP_LOCAL`]
+    /// entries still as the call that brought this context received them.
+    pub(crate) fn forwarded_metadata(&self) -> std::borrow::Cow<'_, Metadata> {
+        let Some(received) = &self.received else {
+            return std::borrow::Cow::Borrowed(&self.metadata);
+        };
+        let mut md = self.metadata.clone();
+        for (k, v) in received.iter() {
+            if md.get(k) == Some(v.as_str()) {
+                md.remove(k);
+            }
+        }
+        std::borrow::Cow::Owned(md)
     }
 
     /// Add one metadata entry.

@@ -64,7 +64,7 @@ mod wire;
 
 pub use client::Client;
 pub use codec::{Format, Message};
-pub use context::{Cleanup, Context, Metadata};
+pub use context::{Cleanup, Context, HOP_LOCAL, Metadata};
 pub use error::{Code, Error, Result};
 pub use options::Settings;
 pub use service::{RunningService, Service, ServiceBuilder};

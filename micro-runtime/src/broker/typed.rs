@@ -118,12 +118,13 @@ impl<T> Publisher<T> {
     }
 
     /// Publish `msg` with the metadata of `ctx` as headers (a handler passes its context
-    /// on, so request ids and the like follow the message).
+    /// on, so request ids and the like follow the message; the caller's credentials do not,
+    /// see [`crate::HOP_LOCAL`]).
     pub async fn publish_with(&self, ctx: &Context, msg: &T) -> Result<()> {
         let mut buf = BytesMut::new();
         self.codec.encode(msg, self.format, &mut buf)?;
         let mut message = Envelope::new(buf.freeze());
-        message.headers.extend(ctx.metadata());
+        message.headers.extend(&ctx.forwarded_metadata());
         message
             .headers
             .insert_static(HEADER_CONTENT_TYPE, self.format.content_type().to_owned());

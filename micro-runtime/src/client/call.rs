@@ -202,13 +202,14 @@ impl ClientInner {
         let retries = opts.retries.unwrap_or(self.options.retries);
         let mut retried = 0;
         let mut last: Option<Error> = None;
+        let forwarded = ctx.forwarded_metadata();
         while let Some(target) = candidates.next() {
             let path = target.path(endpoint, opts)?;
             let head = CallHead {
                 path: &path,
                 format,
                 deadline,
-                metadata: [ctx.metadata(), &opts.metadata],
+                metadata: [&forwarded, &opts.metadata],
             };
             let attempt = self.unary_on(&target.node, &head, &frame);
             let result = match tokio::time::timeout_at(deadline.into(), attempt).await {
@@ -287,13 +288,14 @@ impl ClientInner {
         split_endpoint(endpoint)?;
         let mut candidates = self.candidates(service, opts).await?;
         let mut last: Option<Error> = None;
+        let forwarded = ctx.forwarded_metadata();
         while let Some(target) = candidates.next() {
             let path = target.path(endpoint, opts)?;
             let head = CallHead {
                 path: &path,
                 format,
                 deadline,
-                metadata: [ctx.metadata(), &opts.metadata],
+                metadata: [&forwarded, &opts.metadata],
             };
             let start = self.stream_on(&target.node, &head);
             let Ok(started) = tokio::time::timeout_at(deadline.into(), start).await else {

@@ -30,6 +30,22 @@ async fn front(reg: &MemoryRegistry, broker: Arc<MemoryBroker>) -> micro_runtime
                 Ok(seen)
             }
         }))
+        .route(Route::unary("Front.Relay", {
+            let client = service.client();
+            move |ctx: Context, req: Echo| {
+                let client = client.clone();
+                async move {
+                    // Credentials pass on only when the handler says so.
+                    let mut own = ctx.clone();
+                    own.metadata_mut().insert("cookie", "session=relayed");
+                    let opts = CallOptions::new().metadata("authorization", "Bearer front");
+                    let seen: Echo = client
+                        .call_with(&own, "echo", "Echo.Inspect", &req, &opts)
+                        .await?;
+                    Ok(seen)
+                }
+            }
+        }))
         .route(Route::unary(
             "Front.Missing",
             |_ctx, req: Echo| async move {
@@ -63,6 +79,8 @@ async fn a_handler_calls_and_publishes_with_the_callers_deadline_and_metadata() 
 
     let ctx = Context::new()
         .with_metadata("x-trace", "t-42")
+        .with_metadata("authorization", "Bearer caller")
+        .with_metadata("cookie", "session=caller")
         .with_timeout(Duration::from_secs(3));
     let rsp: Echo = support::client(&reg)
         .call_with(
@@ -80,6 +98,11 @@ async fn a_handler_calls_and_publishes_with_the_callers_deadline_and_metadata() 
         rsp.text
     );
     assert!(
+        !rsp.text.contains("authorization") && !rsp.text.contains("cookie"),
+        "the caller's credentials stayed on the first hop: {}",
+        rsp.text
+    );
+    assert!(
         rsp.sleep_ms > 0 && rsp.sleep_ms <= 3_000,
         "echo saw what was left of the caller's 3 s: {} ms",
         rsp.sleep_ms
@@ -93,6 +116,26 @@ async fn a_handler_calls_and_publishes_with_the_callers_deadline_and_metadata() 
         ["t-42"],
         "the event carries the caller's metadata"
     );
+
+    // Passed on on purpose: in the call's own metadata, or with a new value in the context.
+    let rsp: Echo = support::client(&reg)
+        .call_with(
+            &ctx,
+            "front",
+            "Front.Relay",
+            &Echo::text("x"),
+            &CallOptions::new(),
+        )
+        .await
+        .unwrap();
+    for entry in [
+        "authorization=Bearer front",
+        "cookie=session=relayed",
+        "x-trace=t-42",
+    ] {
+        assert!(rsp.text.contains(entry), "{entry} in {}", rsp.text);
+    }
+    assert!(!rsp.text.contains("caller"), "{}", rsp.text);
 }
 
 #[tokio::test]

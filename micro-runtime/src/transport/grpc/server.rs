@@ -268,6 +268,7 @@ fn accept(
         .accept(&route, format, timeout, peer)
         .map_err(|e| protocol.error(&e, None))?;
     status::headers_to_metadata(&parts.headers, ctx.metadata_mut());
+    ctx.mark_received();
     let response = ctx.response().unwrap_or_default();
     Ok((protocol, route, ctx, response))
 }

@@ -519,6 +519,7 @@ fn start(
     }
     let mut ctx = shared.accept(&route, format, timeout, conn.peer)?;
     super::read_metadata(&p, ctx.metadata_mut())?;
+    ctx.mark_received();
     let max = shared.limits.max_recv;
     if route.kind.client_streams() {
         let (tx, rx) = mpsc::unbounded_channel();

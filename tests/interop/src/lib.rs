@@ -71,6 +71,32 @@ async fn respond(
     Ok(())
 }
 
+/// Streaming handlers of this process still running.
+static LIVE_STREAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many streaming handlers of this process are still running: a cancelled call's
+/// handler must end, not linger.
+pub fn live_streams() -> usize {
+    LIVE_STREAMS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Counts a streaming handler while it runs (it ends by returning, or by being dropped when
+/// its call is cancelled).
+struct Live;
+
+impl Live {
+    fn start() -> Live {
+        LIVE_STREAMS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE_STREAMS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// The micro side of the interop server.
 #[derive(Debug, Default)]
 pub struct TestServiceImpl;
@@ -106,6 +132,7 @@ impl TestService for TestServiceImpl {
         ctx: Context,
         mut requests: StreamReceiver<StreamingInputCallRequest>,
     ) -> Result<StreamingInputCallResponse> {
+        let _live = Live::start();
         echo_metadata(&ctx);
         let mut size = 0usize;
         while let Some(r) = requests.recv().await? {
@@ -122,6 +149,7 @@ impl TestService for TestServiceImpl {
         mut requests: StreamReceiver<StreamingOutputCallRequest>,
         responses: StreamSender<StreamingOutputCallResponse>,
     ) -> Result<()> {
+        let _live = Live::start();
         echo_metadata(&ctx);
         while let Some(r) = requests.recv().await? {
             status(r.response_status.as_ref())?;

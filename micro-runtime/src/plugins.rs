@@ -277,6 +277,12 @@ pub(crate) const SELECTORS: &[Engine<Strategy>] = &[
         feature: None,
         build: Some(|_| Ok(Strategy::RoundRobin)),
     },
+    Engine {
+        name: "p2c",
+        aliases: &["p2c_ewma", "least_loaded"],
+        feature: None,
+        build: Some(|_| Ok(Strategy::P2c)),
+    },
 ];
 
 /// How a server listens.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{CallOptions, ClientInner, ID};
+use super::{CallOptions, ClientInner, ID, guard};
 use crate::codec::Format;
 use crate::context::Context;
 use crate::error::{Error, Failure, Result};
@@ -203,18 +203,38 @@ impl ClientInner {
         let mut retried = 0;
         let mut last: Option<Error> = None;
         let forwarded = ctx.forwarded_metadata();
+        self.budget.call();
+        let mut sent = 0u32;
         while let Some(target) = candidates.next() {
             let path = target.path(endpoint, opts)?;
+            if let Err(e) = self.breakers.allow(&target.node.address, &path) {
+                tracing::debug!(service, endpoint, error = %e, "attempt refused by the breaker");
+                last = Some(e);
+                continue;
+            }
+            if sent > 0 && !self.budget.retry() {
+                tracing::debug!(service, endpoint, "retry budget spent: no further attempt");
+                break;
+            }
+            sent += 1;
             let head = CallHead {
                 path: &path,
                 format,
                 deadline,
                 metadata: [&forwarded, &opts.metadata],
             };
+            let in_flight = self.selector.start(&target.node);
             let attempt = self.unary_on(&target.node, &head, &frame);
-            let result = match tokio::time::timeout_at(deadline.into(), attempt).await {
-                Ok(result) => result,
+            let result = tokio::time::timeout_at(deadline.into(), attempt).await;
+            drop(in_flight);
+            let result = match result {
+                Ok(result) => {
+                    let accepted = guard::accepted(&result.as_ref().map(|_| ()));
+                    self.breakers.record(&target.node.address, &path, accepted);
+                    result
+                }
                 Err(_) => {
+                    self.breakers.record(&target.node.address, &path, false);
                     // A node that lets the deadline pass is suspect: the next calls prefer
                     // the others while it cools off.
                     self.mark(&target, Outcome::TimedOut);
@@ -297,8 +317,13 @@ impl ClientInner {
                 deadline,
                 metadata: [&forwarded, &opts.metadata],
             };
+            if let Err(e) = self.breakers.allow(&target.node.address, &path) {
+                last = Some(e);
+                continue;
+            }
             let start = self.stream_on(&target.node, &head);
             let Ok(started) = tokio::time::timeout_at(deadline.into(), start).await else {
+                self.breakers.record(&target.node.address, &path, false);
                 self.mark(&target, Outcome::TimedOut);
                 return Err(Error::timeout(
                     ID,
@@ -308,6 +333,8 @@ impl ClientInner {
                     ),
                 ));
             };
+            let accepted = guard::accepted(&started.as_ref().map(|_| ()));
+            self.breakers.record(&target.node.address, &path, accepted);
             match started {
                 Ok(start) => {
                     self.mark(&target, Outcome::Answered);

@@ -43,6 +43,7 @@
 //! every call the client makes (see [`crate::middleware`]).
 
 mod call;
+mod guard;
 mod options;
 mod pool;
 mod streaming;
@@ -116,6 +117,8 @@ struct ClientInner {
     selector: Selector,
     pool: Pool,
     options: ClientOptions,
+    budget: guard::RetryBudget,
+    breakers: guard::Breakers,
 }
 
 /// Calls services. Cheap to clone: clones share connections, the node cache and node health.
@@ -177,6 +180,8 @@ impl Client {
                     options.registry_stale_for,
                 ),
                 pool: Pool::new(connectors(&options)),
+                budget: guard::RetryBudget::new(options.retry_budget),
+                breakers: guard::Breakers::new(1.5, options.breaker),
                 options,
             }),
             wrappers: Arc::from([]),

@@ -35,6 +35,14 @@ pub struct ClientOptions {
     /// when the ping is not answered within as long again, so calls stop going to a node
     /// that hangs (default 10 s).
     pub keepalive: Duration,
+    /// Retries (and attempts on further nodes) allowed, as a share of calls over 10 s, at
+    /// least 10; past it a failed attempt is the call's answer, so retries cannot multiply
+    /// an outage (default 0.2; 0 turns the budget off; `MICRO_CLIENT_RETRY_BUDGET`).
+    pub retry_budget: f64,
+    /// An adaptive breaker per node and endpoint: as a node fails, more of the attempts to it
+    /// are refused at once (UNAVAILABLE, tried on another node) instead of piling on
+    /// (default on; `MICRO_CLIENT_BREAKER=off`).
+    pub breaker: bool,
 }
 
 /// Which transport a client uses to reach a node (`MICRO_TRANSPORT`: the [plugin
@@ -106,6 +114,8 @@ impl Default for ClientOptions {
             transport: TransportPolicy::Auto,
             registry_stale_for: Duration::from_secs(300),
             keepalive: Duration::from_secs(10),
+            retry_budget: 0.2,
+            breaker: true,
         }
     }
 }

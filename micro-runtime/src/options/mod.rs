@@ -52,7 +52,7 @@ pub struct Settings {
     pub broker: String,
     /// Broker address: where the `http` broker listens, or the NATS server URL.
     pub broker_address: Option<String>,
-    /// Selector strategy: `random` (default) or `roundrobin`.
+    /// Selector strategy: `random` (default), `roundrobin` or `p2c`.
     pub selector: String,
     /// Transport between micro processes: `auto` (default: the native transport where both
     /// sides speak it, gRPC otherwise), `grpc` (gRPC only; servers neither accept nor
@@ -94,6 +94,10 @@ pub struct Settings {
     pub server_max_connection_age: Option<Duration>,
     /// Default call deadline (default 30 s).
     pub client_request_timeout: Duration,
+    /// Retries allowed as a share of calls (default 0.2; 0: no budget).
+    pub client_retry_budget: f64,
+    /// The adaptive breaker per node and endpoint (default on).
+    pub client_breaker: bool,
     /// Extra attempts for idempotent calls (default 1).
     pub client_retries: u32,
     /// Log filter for binaries (`info`, `debug`, `micro_runtime=trace` ...).
@@ -130,6 +134,8 @@ impl Default for Settings {
             server_max_connection_age: None,
             client_request_timeout: Duration::from_secs(30),
             client_retries: 1,
+            client_retry_budget: 0.2,
+            client_breaker: true,
             log_level: None,
             home: PathBuf::new(),
         }
@@ -139,6 +145,18 @@ impl Default for Settings {
 mod table;
 
 use table::SETTINGS;
+
+/// `on`/`off` (also `true`/`false`, `1`/`0`, `yes`/`no`).
+fn parse_switch(name: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err(Error::bad_request(
+            ID,
+            format!("{name} {value:?} is not a switch: write on or off"),
+        )),
+    }
+}
 
 /// A duration where `0` or `off` turns the limit off.
 fn parse_limit(name: &str, value: &str) -> Result<Option<Duration>> {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{ID, Settings, parse_duration, parse_limit};
+use super::{ID, Settings, parse_duration, parse_limit, parse_switch};
 use crate::error::{Error, Result};
 use crate::net::normalize_address;
 use crate::plugins::{self, Concept};
@@ -260,6 +260,36 @@ pub(super) const SETTINGS: &[Setting] = &[
         concept: None,
         apply: |o, v| {
             o.client_request_timeout = parse_duration("client_request_timeout", v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "client_retry_budget",
+        help: "retries allowed as a share of calls over 10s, at least 10; 0 turns it off (default 0.2)",
+        concept: None,
+        apply: |o, v| {
+            o.client_retry_budget = v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && (0.0..=10.0).contains(r))
+                .ok_or_else(|| {
+                    Error::bad_request(
+                        ID,
+                        format!(
+                            "client_retry_budget {v:?} is not a share between 0 and 10 (e.g. 0.2)"
+                        ),
+                    )
+                })?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "client_breaker",
+        help: "refuse attempts to a failing node and endpoint early: on or off (default on)",
+        concept: None,
+        apply: |o, v| {
+            o.client_breaker = parse_switch("client_breaker", v)?;
             Ok(())
         },
     },

@@ -11,10 +11,11 @@
 //! second meanwhile, in the background (a registry that hangs never holds up a call), and the
 //! first good answer ends it.
 //!
-//! [`Selector::mark`] really steers later picks: a node whose connection just failed sits
-//! out a cool-off (1 s, doubling with each further failure, at most 30 s), after which one
-//! call probes it. The last remaining node is never ejected: when every candidate is cooling
-//! off, they are all tried anyway.
+//! [`Selector::mark`] really steers later picks: a node whose connection just failed, or that
+//! let a deadline pass, sits out a cool-off (1 s, doubling with each further failure, at
+//! most 30 s), after which one call probes it. At most half of a service's nodes (and at
+//! least one) sit out at once, as Envoy caps its ejections: when more fail, those back
+//! soonest take calls again, so a fault on the caller's side cannot eject every node.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -22,12 +23,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+mod balance;
 mod cache;
 mod filter;
 
 use crate::error::{Error, Result};
 use crate::registry::{Node, Service, SharedRegistry};
 
+pub use balance::InFlight;
 pub use filter::Filter;
 
 const ID: &str = "micro.client";
@@ -49,6 +52,9 @@ pub enum Strategy {
     Random,
     /// In turn.
     RoundRobin,
+    /// Power of two choices: of two random candidates, the one with the lower peak-EWMA
+    /// latency times calls in flight, so slow and busy nodes get fewer calls.
+    P2c,
 }
 
 /// What happened on a node, for [`Selector::mark`].
@@ -104,10 +110,17 @@ impl Next {
             if all_healthy {
                 let n = self.candidates.len();
                 let pick = match &inner {
+                    _ if n == 1 => 0,
                     Some(inner) if inner.strategy == Strategy::RoundRobin => {
                         inner.counter(&self.candidates[0].service.name) % n
                     }
-                    _ if n == 1 => 0,
+                    Some(inner) if inner.strategy == Strategy::P2c => {
+                        let (a, b) = two(n);
+                        inner.loads.better(
+                            (a, &self.candidates[a].node.address),
+                            (b, &self.candidates[b].node.address),
+                        )
+                    }
                     _ => fastrand::usize(..n),
                 };
                 self.tried.push(pick);
@@ -126,15 +139,25 @@ impl Next {
             .selector
             .upgrade()
             .map(|s| s.health_snapshot(&self.candidates));
+        let cooling = |i: usize| {
+            health
+                .as_ref()
+                .and_then(|h| h.get(i).copied().flatten())
+                .filter(|h| h.until > now)
+                .map(|h| h.until)
+        };
+        // The cap: at most half the candidates (at least one) sit out; those back soonest
+        // beyond it are treated as healthy.
+        let mut out: Vec<(Instant, usize)> = (0..self.candidates.len())
+            .filter_map(|i| cooling(i).map(|until| (until, i)))
+            .collect();
+        let cap = (self.candidates.len() / 2).max(1);
+        out.sort_by(|a, b| b.0.cmp(&a.0));
+        out.truncate(cap);
         let healthy: Vec<usize> = open
             .iter()
             .copied()
-            .filter(|i| {
-                health
-                    .as_ref()
-                    .and_then(|h| h.get(*i).copied().flatten())
-                    .is_none_or(|h| h.until <= now)
-            })
+            .filter(|i| !out.iter().any(|(_, o)| o == i))
             .collect();
         let pool = if healthy.is_empty() {
             // Every remaining node is cooling off: fail open, soonest-back first.
@@ -153,6 +176,14 @@ impl Next {
             Some(inner) if inner.strategy == Strategy::RoundRobin => {
                 let n = inner.counter(&self.candidates[0].service.name);
                 pool[n % pool.len()]
+            }
+            Some(inner) if inner.strategy == Strategy::P2c && pool.len() > 1 => {
+                let (a, b) = two(pool.len());
+                let (a, b) = (pool[a], pool[b]);
+                inner.loads.better(
+                    (a, &self.candidates[a].node.address),
+                    (b, &self.candidates[b].node.address),
+                )
             }
             _ => pool[fastrand::usize(..pool.len())],
         };
@@ -204,9 +235,17 @@ impl Next {
     }
 }
 
+/// Two different indexes below `n` (n ≥ 2), at random.
+fn two(n: usize) -> (usize, usize) {
+    let a = fastrand::usize(..n);
+    let b = (a + 1 + fastrand::usize(..n - 1)) % n;
+    (a, b)
+}
+
 struct Inner {
     registry: SharedRegistry,
     strategy: Strategy,
+    loads: balance::Loads,
     cache: Mutex<HashMap<String, cache::CacheEntry>>,
     health: Mutex<HashMap<String, NodeHealth>>,
     counters: Mutex<HashMap<String, Arc<AtomicUsize>>>,
@@ -270,6 +309,7 @@ impl Selector {
             inner: Arc::new(Inner {
                 registry,
                 strategy,
+                loads: balance::Loads::default(),
                 cache: Mutex::new(HashMap::new()),
                 health: Mutex::new(HashMap::new()),
                 counters: Mutex::new(HashMap::new()),
@@ -311,10 +351,22 @@ impl Selector {
         })
     }
 
-    /// Report what happened on a node: a connection failure starts (or extends) its
-    /// cool-off; an answer ends it.
+    /// A call starts on `node`: with the [`Strategy::P2c`] strategy, the returned guard
+    /// counts it in flight and records its latency when dropped; `None` otherwise (nothing
+    /// to track).
+    pub fn start(&self, node: &Node) -> Option<InFlight> {
+        (self.inner.strategy == Strategy::P2c).then(|| self.inner.loads.start(&node.address))
+    }
+
+    /// Report what happened on a node: a connection failure or a timeout starts (or
+    /// extends) its cool-off; an answer ends it.
     pub fn mark(&self, node: &Node, outcome: Outcome) {
         let mut health = self.inner.health.lock().unwrap_or_else(|e| e.into_inner());
+        if health.len() > 256 {
+            // Nodes come and go: forget those long recovered.
+            let now = Instant::now();
+            health.retain(|_, h| h.until + COOL_OFF_MAX > now);
+        }
         match outcome {
             Outcome::Answered => {
                 if !health.is_empty() {

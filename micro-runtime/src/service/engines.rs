@@ -75,6 +75,8 @@ impl Settings {
             strategy: plugins::strategy(&self.selector)?,
             transport,
             registry_stale_for: self.registry_stale_for,
+            retry_budget: self.client_retry_budget,
+            breaker: self.client_breaker,
             ..ClientOptions::default()
         })
     }

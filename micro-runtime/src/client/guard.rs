@@ -1,0 +1,248 @@
+//! What keeps a client from making an outage worse: a retry budget (retries at most a share
+//! of calls, as Linkerd and Finagle budget them) and an adaptive breaker per node and
+//! endpoint (client-side throttling from Google's SRE book, as go-zero runs it by default).
+//!
+//! The breaker counts, over a 10 s window, the attempts it let through (`requests`) and those
+//! the node handled (`accepts`: an answer, even an error answer, other than overload,
+//! timeout or a broken connection). It rejects a new attempt with probability
+//! `max(0, (requests − k·accepts) / (requests + 1))`: nothing while the node is healthy, more
+//! as it fails, and never everything, so the node is probed as it recovers. Fewer than
+//! [`PROTECTION`] requests in the window never reject, a node quiet for a second always gets
+//! one attempt through, and the attempts it rejected are not counted as failures (they would
+//! keep it open by themselves).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::error::{Code, Error};
+
+/// The window both guards count over, in buckets.
+const WINDOW: Duration = Duration::from_secs(10);
+const BUCKETS: usize = 40;
+
+/// Below this many requests in the window the breaker lets everything through.
+pub(crate) const PROTECTION: u64 = 5;
+
+/// Counts two numbers over a sliding window of buckets.
+#[derive(Debug)]
+struct Window {
+    epoch: Instant,
+    /// Per bucket: (bucket number, a, b).
+    buckets: [(u64, u64, u64); BUCKETS],
+}
+
+impl Window {
+    fn new(epoch: Instant) -> Window {
+        Window {
+            epoch,
+            buckets: [(u64::MAX, 0, 0); BUCKETS],
+        }
+    }
+
+    fn tick(&self, now: Instant) -> u64 {
+        let width = WINDOW.as_micros() / BUCKETS as u128;
+        u64::try_from(now.duration_since(self.epoch).as_micros() / width).unwrap_or(u64::MAX)
+    }
+
+    fn add(&mut self, now: Instant, a: u64, b: u64) {
+        let tick = self.tick(now);
+        let slot = &mut self.buckets[(tick % BUCKETS as u64) as usize];
+        if slot.0 != tick {
+            *slot = (tick, 0, 0);
+        }
+        slot.1 += a;
+        slot.2 += b;
+    }
+
+    fn sums(&self, now: Instant) -> (u64, u64) {
+        let tick = self.tick(now);
+        self.buckets
+            .iter()
+            .filter(|(t, ..)| *t != u64::MAX && *t + BUCKETS as u64 > tick && *t <= tick)
+            .fold((0, 0), |(a, b), (_, x, y)| (a + x, b + y))
+    }
+}
+
+/// Retries allowed: at most `ratio` of the calls in the window, and at least a few.
+#[derive(Debug)]
+pub(crate) struct RetryBudget {
+    ratio: f64,
+    window: Mutex<Window>,
+}
+
+/// Retries the budget always allows in a window, so a client making few calls can retry.
+const MIN_RETRIES: u64 = 10;
+
+impl RetryBudget {
+    pub(crate) fn new(ratio: f64) -> RetryBudget {
+        RetryBudget {
+            ratio,
+            window: Mutex::new(Window::new(Instant::now())),
+        }
+    }
+
+    /// A call starts (its first attempt).
+    pub(crate) fn call(&self) {
+        if self.ratio > 0.0 {
+            let now = Instant::now();
+            self.window
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .add(now, 1, 0);
+        }
+    }
+
+    /// May one more attempt go out? Counts it when it may. Always true with no budget set
+    /// (a ratio of 0 turns the budget off).
+    pub(crate) fn retry(&self) -> bool {
+        if self.ratio <= 0.0 {
+            return true;
+        }
+        let now = Instant::now();
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let (calls, retries) = window.sums(now);
+        let allowed = ((calls as f64 * self.ratio) as u64).max(MIN_RETRIES);
+        if retries >= allowed {
+            return false;
+        }
+        window.add(now, 0, 1);
+        true
+    }
+}
+
+/// One node and endpoint's breaker.
+#[derive(Debug)]
+struct Breaker {
+    /// (requests, accepts).
+    window: Window,
+    /// When an attempt last went through.
+    passed: Instant,
+}
+
+/// The adaptive breakers of a client, by node address and endpoint path.
+#[derive(Debug)]
+pub(crate) struct Breakers {
+    k: f64,
+    on: bool,
+    epoch: Instant,
+    map: Mutex<HashMap<(String, String), Breaker>>,
+}
+
+impl Breakers {
+    /// Breakers with multiplier `k` (1.5 by default; larger lets more through); `on: false`
+    /// lets everything through.
+    pub(crate) fn new(k: f64, on: bool) -> Breakers {
+        Breakers {
+            k,
+            on,
+            epoch: Instant::now(),
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// May an attempt go to `address` for `path`? `Err` says why not.
+    pub(crate) fn allow(&self, address: &str, path: &str) -> Result<(), Error> {
+        if !self.on {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(b) = map.get_mut(&(address.to_owned(), path.to_owned())) else {
+            return Ok(());
+        };
+        let (requests, accepts) = b.window.sums(now);
+        let quiet = now.duration_since(b.passed) >= Duration::from_secs(1);
+        let p = (requests as f64 - self.k * accepts as f64) / (requests as f64 + 1.0);
+        if requests < PROTECTION || quiet || p <= 0.0 || fastrand::f64() >= p {
+            b.passed = now;
+            return Ok(());
+        }
+        Err(Error::unavailable(
+            super::ID,
+            format!(
+                "breaker open for {path} on {address}: {} of the last {requests} attempts failed",
+                requests - accepts
+            ),
+        ))
+    }
+
+    /// What came of an attempt the breaker let through.
+    pub(crate) fn record(&self, address: &str, path: &str, accepted: bool) {
+        if !self.on {
+            return;
+        }
+        let now = Instant::now();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= 4096 && !map.contains_key(&(address.to_owned(), path.to_owned())) {
+            // Nodes come and go: forget breakers that saw nothing lately.
+            map.retain(|_, b| now.duration_since(b.passed) < WINDOW);
+        }
+        let b = map
+            .entry((address.to_owned(), path.to_owned()))
+            .or_insert_with(|| Breaker {
+                window: Window::new(self.epoch),
+                passed: now,
+            });
+        b.window.add(now, 1, u64::from(accepted));
+    }
+}
+
+/// Did the node handle the call? Overload, timeouts and broken connections say it did not;
+/// any other answer, errors included, says it did.
+pub(crate) fn accepted(result: &Result<(), &Error>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(e) if e.is_transport_failure() => false,
+        Err(e) => !matches!(
+            e.grpc_code(),
+            Code::Unavailable | Code::ResourceExhausted | Code::DeadlineExceeded | Code::DataLoss
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_allows_a_share_of_calls_and_a_floor() {
+        let budget = RetryBudget::new(0.2);
+        // Few calls: the floor.
+        let floor = (0..100).take_while(|_| budget.retry()).count();
+        assert_eq!(floor as u64, MIN_RETRIES);
+        for _ in 0..1000 {
+            budget.call();
+        }
+        let more = (0..1000).take_while(|_| budget.retry()).count();
+        assert_eq!(floor + more, 200, "20 % of 1000 calls in all");
+        assert!(RetryBudget::new(0.0).retry(), "0 turns it off");
+    }
+
+    #[test]
+    fn the_breaker_opens_on_failures_and_never_shuts_everything() {
+        let breakers = Breakers::new(1.5, true);
+        let (a, p) = ("10.0.0.1:9000", "/x.Y/Z");
+        assert!(breakers.allow(a, p).is_ok());
+        for _ in 0..100 {
+            breakers.record(a, p, false);
+        }
+        let through = (0..1000).filter(|_| breakers.allow(a, p).is_ok()).count();
+        assert!(through < 100, "mostly rejected: {through} of 1000");
+        // The same node's other endpoints, and other nodes, are not affected.
+        assert!(breakers.allow(a, "/x.Y/Other").is_ok());
+        assert!(breakers.allow("10.0.0.2:9000", p).is_ok());
+        // Healthy answers keep it shut (closed).
+        let fine = Breakers::new(1.5, true);
+        for _ in 0..100 {
+            fine.record(a, p, true);
+        }
+        assert!((0..100).all(|_| fine.allow(a, p).is_ok()));
+        // Off: never rejects.
+        let off = Breakers::new(1.5, false);
+        for _ in 0..100 {
+            off.record(a, p, false);
+        }
+        assert!((0..100).all(|_| off.allow(a, p).is_ok()));
+    }
+}

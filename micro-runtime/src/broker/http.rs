@@ -177,7 +177,11 @@ impl HttpBroker {
         let dispatch = Arc::new(Dispatch::new(
             RouteTable::build(&Router::new().route(route))?,
             HTTP_BROKER_SERVICE,
-            Limits::default(),
+            Limits {
+                // Deliveries are not shed: the publisher would only retry them.
+                shed_cpu: None,
+                ..Limits::default()
+            },
             &[],
         ));
         let server = server::start(

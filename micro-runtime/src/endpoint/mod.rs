@@ -8,6 +8,7 @@
 mod handler;
 mod route;
 mod router;
+mod shed;
 mod table;
 
 pub use handler::{HandlerRequest, HandlerResponse};

@@ -125,6 +125,9 @@ pub(crate) struct Limits {
     pub(crate) max_connection_age: Option<Duration>,
     /// The deadline of a unary call whose caller set none.
     pub(crate) default_timeout: Option<Duration>,
+    /// Shed unary calls when the CPU share is over this and calls in flight exceed what the
+    /// server carried; `None`: never.
+    pub(crate) shed_cpu: Option<f64>,
 }
 
 impl Default for Limits {
@@ -141,6 +144,7 @@ impl Default for Limits {
             max_connections: 10_000,
             max_connection_age: None,
             default_timeout: Some(Duration::from_secs(60)),
+            shed_cpu: Some(0.9),
         }
     }
 }
@@ -155,6 +159,8 @@ pub(crate) struct Dispatch {
     /// The service-wide wrappers, built once for every endpoint (so a tower layer's state,
     /// such as a concurrency limit, is the service's); `None` without any.
     chain: Option<Next<HandlerRequest, HandlerResponse>>,
+    /// The load shedder, unless turned off.
+    shed: Option<Arc<super::shed::Shedder>>,
 }
 
 impl Dispatch {
@@ -173,11 +179,39 @@ impl Dispatch {
             service: service.into(),
             limits,
             chain,
+            shed: limits
+                .shed_cpu
+                .map(|cpu| Arc::new(super::shed::Shedder::new(cpu))),
         }
     }
 
     /// Call `route` with `request`, through the service's wrappers.
     pub(crate) fn call(
+        &self,
+        route: &Route,
+        request: HandlerRequest,
+    ) -> BoxFuture<Result<HandlerResponse>> {
+        // Unary calls pass the shedder; health checks, reflection and streams do not (the
+        // priority lane: a load balancer still sees the node's health while it sheds).
+        if let Some(shed) = &self.shed
+            && !route.framework
+            && route.kind == super::StreamKind::Unary
+        {
+            let pass = match shed.admit() {
+                Ok(pass) => pass,
+                Err(e) => return Box::pin(std::future::ready(Err(e))),
+            };
+            let work = self.dispatch(route, request);
+            return Box::pin(async move {
+                let result = work.await;
+                drop(pass);
+                result
+            });
+        }
+        self.dispatch(route, request)
+    }
+
+    fn dispatch(
         &self,
         route: &Route,
         mut request: HandlerRequest,

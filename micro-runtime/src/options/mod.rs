@@ -92,6 +92,9 @@ pub struct Settings {
     /// Connections older than this are asked to go away once their calls are done, so
     /// clients spread over new nodes (default: no limit).
     pub server_max_connection_age: Option<Duration>,
+    /// Shed unary calls when this process's CPU share is over this (0.0–1.0) and more calls
+    /// are in flight than it carried (default 0.9; `None`: never shed).
+    pub server_load_shedding: Option<f64>,
     /// Default call deadline (default 30 s).
     pub client_request_timeout: Duration,
     /// Retries allowed as a share of calls (default 0.2; 0: no budget).
@@ -132,6 +135,7 @@ impl Default for Settings {
             server_keepalive: Some(Duration::from_secs(30)),
             server_max_connections: 10_000,
             server_max_connection_age: None,
+            server_load_shedding: Some(0.9),
             client_request_timeout: Duration::from_secs(30),
             client_retries: 1,
             client_retry_budget: 0.2,

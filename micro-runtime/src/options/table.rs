@@ -255,6 +255,31 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "server_load_shedding",
+        help: "shed calls when the CPU share is over this (0.0-1.0) and calls pile up: on, off or a share (default 0.9)",
+        concept: None,
+        apply: |o, v| {
+            let v = v.trim();
+            o.server_load_shedding = match v.to_ascii_lowercase().as_str() {
+                "on" | "true" => Some(0.9),
+                "off" | "false" => None,
+                share => Some(
+                    share
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| (0.0..=1.0).contains(s))
+                        .ok_or_else(|| {
+                            Error::bad_request(
+                                ID,
+                                format!("server_load_shedding {v:?}: write on, off or a CPU share between 0 and 1 (e.g. 0.9)"),
+                            )
+                        })?,
+                ),
+            };
+            Ok(())
+        },
+    },
+    Setting {
         name: "client_request_timeout",
         help: "default call deadline (default 30s)",
         concept: None,

@@ -214,6 +214,15 @@ impl ServiceBuilder {
         self
     }
 
+    /// Shed unary calls while this process's CPU share is over `cpu` (0.0–1.0) and more
+    /// calls are in flight than the server carried lately, answering `RESOURCE_EXHAUSTED`
+    /// (503) at once; health checks are never shed (default `Some(0.9)`, `None` turns it off;
+    /// `MICRO_SERVER_LOAD_SHEDDING`).
+    pub fn load_shedding(mut self, cpu: Option<f64>) -> Self {
+        self.settings.server_load_shedding = cpu;
+        self
+    }
+
     /// How long a new connection may take to show which transport it speaks (its first
     /// bytes, the native preface, an HTTP/1.1 request head) before it is closed (default
     /// 10 s).
@@ -384,6 +393,7 @@ impl ServiceBuilder {
                 }),
             max_connections: settings.server_max_connections,
             max_connection_age: settings.server_max_connection_age,
+            shed_cpu: settings.server_load_shedding,
             ..self.limits
         };
         let subscribers = self

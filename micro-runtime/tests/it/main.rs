@@ -17,6 +17,7 @@ mod errors;
 mod hardening;
 mod middleware;
 mod native;
+mod overload;
 mod raw;
 mod registration;
 mod retries;

@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let name = args.next().unwrap_or_else(|| "native".into());
     let mut settings = Settings::default();
     settings.apply_args(["--transport", &name])?;
-    let client_options = settings.client_options()?;
+    let mut client_options = settings.client_options()?;
     let calls: u32 = args.next().unwrap_or_else(|| "1000".into()).parse()?;
     let middleware = args.next().unwrap_or_else(|| "none".into());
     // Servers serve native and gRPC on TCP, or listen in this process for `memory`.
@@ -49,6 +49,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }));
         builder = match middleware.as_str() {
             "none" => builder,
+            // The overload guards off: no shedder, no breaker, no retry budget.
+            "unguarded" => {
+                client_options.breaker = false;
+                client_options.retry_budget = 0.0;
+                builder.load_shedding(None)
+            }
             "wrapper" => builder.wrap(HandlerWrapper::new(|req, next| async move {
                 next.call(req).await
             })),
@@ -56,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => {
                 return Err(micro_runtime::Error::bad_request(
                     "ir",
-                    format!("unknown middleware {other:?}: none, wrapper or layer"),
+                    format!("unknown middleware {other:?}: none, unguarded, wrapper or layer"),
                 ));
             }
         };

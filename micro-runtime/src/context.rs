@@ -231,13 +231,14 @@ impl Context {
     /// Note which entries of [`HOP_LOCAL`] the call brought (servers call this once the
     /// caller's metadata is in).
     pub(crate) fn mark_received(&mut self) {
-        let held: Vec<(String, String)> = HOP_LOCAL
+        if self.metadata.is_empty() {
+            return;
+        }
+        let held: Vec<(String, String)> = self
+            .metadata
             .iter()
-            .filter_map(|k| {
-                self.metadata
-                    .get(k)
-                    .map(|v| ((*k).to_owned(), v.to_owned()))
-            })
+            .filter(|(k, _)| HOP_LOCAL.contains(k))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         self.received = (!held.is_empty()).then(|| held.into());
     }

@@ -203,16 +203,25 @@ impl ClientInner {
         let mut retried = 0;
         let mut last: Option<Error> = None;
         let forwarded = ctx.forwarded_metadata();
-        self.budget.call();
+        let started = Instant::now();
+        self.budget.call(started);
         let mut sent = 0u32;
         while let Some(target) = candidates.next() {
             let path = target.path(endpoint, opts)?;
-            if let Err(e) = self.breakers.allow(&target.node.address, &path) {
+            let breaker = if self.breakers.on() {
+                guard::key(&target.node.address, &path)
+            } else {
+                0
+            };
+            if let Err(e) = self
+                .breakers
+                .allow(breaker, started, &target.node.address, &path)
+            {
                 tracing::debug!(service, endpoint, error = %e, "attempt refused by the breaker");
                 last = Some(e);
                 continue;
             }
-            if sent > 0 && !self.budget.retry() {
+            if sent > 0 && !self.budget.retry(started) {
                 tracing::debug!(service, endpoint, "retry budget spent: no further attempt");
                 break;
             }
@@ -230,11 +239,11 @@ impl ClientInner {
             let result = match result {
                 Ok(result) => {
                     let accepted = guard::accepted(&result.as_ref().map(|_| ()));
-                    self.breakers.record(&target.node.address, &path, accepted);
+                    self.breakers.record(breaker, started, accepted);
                     result
                 }
                 Err(_) => {
-                    self.breakers.record(&target.node.address, &path, false);
+                    self.breakers.record(breaker, started, false);
                     // A node that lets the deadline pass is suspect: the next calls prefer
                     // the others while it cools off.
                     self.mark(&target, Outcome::TimedOut);
@@ -317,13 +326,18 @@ impl ClientInner {
                 deadline,
                 metadata: [&forwarded, &opts.metadata],
             };
-            if let Err(e) = self.breakers.allow(&target.node.address, &path) {
+            let breaker = guard::key(&target.node.address, &path);
+            let at = Instant::now();
+            if let Err(e) = self
+                .breakers
+                .allow(breaker, at, &target.node.address, &path)
+            {
                 last = Some(e);
                 continue;
             }
             let start = self.stream_on(&target.node, &head);
             let Ok(started) = tokio::time::timeout_at(deadline.into(), start).await else {
-                self.breakers.record(&target.node.address, &path, false);
+                self.breakers.record(breaker, at, false);
                 self.mark(&target, Outcome::TimedOut);
                 return Err(Error::timeout(
                     ID,
@@ -334,7 +348,7 @@ impl ClientInner {
                 ));
             };
             let accepted = guard::accepted(&started.as_ref().map(|_| ()));
-            self.breakers.record(&target.node.address, &path, accepted);
+            self.breakers.record(breaker, at, accepted);
             match started {
                 Ok(start) => {
                     self.mark(&target, Outcome::Answered);

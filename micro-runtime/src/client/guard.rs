@@ -41,8 +41,9 @@ impl Window {
     }
 
     fn tick(&self, now: Instant) -> u64 {
-        let width = WINDOW.as_micros() / BUCKETS as u128;
-        u64::try_from(now.duration_since(self.epoch).as_micros() / width).unwrap_or(u64::MAX)
+        const WIDTH_MS: u64 = WINDOW.as_millis() as u64 / BUCKETS as u64;
+        let d = now.duration_since(self.epoch);
+        (d.as_secs() * 1000 + u64::from(d.subsec_millis())) / WIDTH_MS
     }
 
     fn add(&mut self, now: Instant, a: u64, b: u64) {
@@ -82,10 +83,9 @@ impl RetryBudget {
         }
     }
 
-    /// A call starts (its first attempt).
-    pub(crate) fn call(&self) {
+    /// A call starts (its first attempt) `now`.
+    pub(crate) fn call(&self, now: Instant) {
         if self.ratio > 0.0 {
-            let now = Instant::now();
             self.window
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -95,11 +95,10 @@ impl RetryBudget {
 
     /// May one more attempt go out? Counts it when it may. Always true with no budget set
     /// (a ratio of 0 turns the budget off).
-    pub(crate) fn retry(&self) -> bool {
+    pub(crate) fn retry(&self, now: Instant) -> bool {
         if self.ratio <= 0.0 {
             return true;
         }
-        let now = Instant::now();
         let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
         let (calls, retries) = window.sums(now);
         let allowed = ((calls as f64 * self.ratio) as u64).max(MIN_RETRIES);
@@ -118,6 +117,9 @@ struct Breaker {
     window: Window,
     /// When an attempt last went through.
     passed: Instant,
+    /// When an attempt last failed: a breaker without failures in the window lets every
+    /// attempt through without counting.
+    failed: Option<Instant>,
 }
 
 /// The adaptive breakers of a client, by node address and endpoint path.
@@ -126,10 +128,52 @@ pub(crate) struct Breakers {
     k: f64,
     on: bool,
     epoch: Instant,
-    map: Mutex<HashMap<(String, String), Breaker>>,
+    /// By a hash of (address, path): no allocation per call; a collision of 64-bit hashes
+    /// would only share one breaker between two endpoints.
+    map: Mutex<HashMap<u64, Breaker, std::hash::BuildHasherDefault<KeyHasher>>>,
+}
+
+/// The keys are hashes already.
+#[derive(Debug, Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The breaker key of a node's endpoint (64-bit FNV-1a: addresses and paths are not
+/// chosen by an adversary, and a collision only shares a breaker).
+pub(crate) fn key(address: &str, path: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in address
+        .bytes()
+        .chain(std::iter::once(0xff))
+        .chain(path.bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 impl Breakers {
+    /// Whether the breakers are on (when off, callers need not compute keys).
+    pub(crate) fn on(&self) -> bool {
+        self.on
+    }
+
     /// Breakers with multiplier `k` (1.5 by default; larger lets more through); `on: false`
     /// lets everything through.
     pub(crate) fn new(k: f64, on: bool) -> Breakers {
@@ -137,20 +181,30 @@ impl Breakers {
             k,
             on,
             epoch: Instant::now(),
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(HashMap::default()),
         }
     }
 
-    /// May an attempt go to `address` for `path`? `Err` says why not.
-    pub(crate) fn allow(&self, address: &str, path: &str) -> Result<(), Error> {
+    /// May an attempt go to `address` for `path` (whose [`key`] is `k`)? `Err` says why not.
+    pub(crate) fn allow(
+        &self,
+        k: u64,
+        now: Instant,
+        address: &str,
+        path: &str,
+    ) -> Result<(), Error> {
         if !self.on {
             return Ok(());
         }
-        let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(b) = map.get_mut(&(address.to_owned(), path.to_owned())) else {
+        let Some(b) = map.get_mut(&k) else {
             return Ok(());
         };
+        if b.failed.is_none_or(|at| now.duration_since(at) >= WINDOW) {
+            // Nothing failed lately: the common case costs one lookup.
+            b.passed = now;
+            return Ok(());
+        }
         let (requests, accepts) = b.window.sums(now);
         let quiet = now.duration_since(b.passed) >= Duration::from_secs(1);
         let p = (requests as f64 - self.k * accepts as f64) / (requests as f64 + 1.0);
@@ -167,24 +221,25 @@ impl Breakers {
         ))
     }
 
-    /// What came of an attempt the breaker let through.
-    pub(crate) fn record(&self, address: &str, path: &str, accepted: bool) {
+    /// What came of an attempt (to the endpoint [`key`] `k`) the breaker let through.
+    pub(crate) fn record(&self, k: u64, now: Instant, accepted: bool) {
         if !self.on {
             return;
         }
-        let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= 4096 && !map.contains_key(&(address.to_owned(), path.to_owned())) {
+        if map.len() >= 4096 && !map.contains_key(&k) {
             // Nodes come and go: forget breakers that saw nothing lately.
             map.retain(|_, b| now.duration_since(b.passed) < WINDOW);
         }
-        let b = map
-            .entry((address.to_owned(), path.to_owned()))
-            .or_insert_with(|| Breaker {
-                window: Window::new(self.epoch),
-                passed: now,
-            });
+        let b = map.entry(k).or_insert_with(|| Breaker {
+            window: Window::new(self.epoch),
+            passed: now,
+            failed: None,
+        });
         b.window.add(now, 1, u64::from(accepted));
+        if !accepted {
+            b.failed = Some(now);
+        }
     }
 }
 
@@ -209,40 +264,58 @@ mod tests {
     fn the_budget_allows_a_share_of_calls_and_a_floor() {
         let budget = RetryBudget::new(0.2);
         // Few calls: the floor.
-        let floor = (0..100).take_while(|_| budget.retry()).count();
+        let now = Instant::now();
+        let floor = (0..100).take_while(|_| budget.retry(now)).count();
         assert_eq!(floor as u64, MIN_RETRIES);
         for _ in 0..1000 {
-            budget.call();
+            budget.call(now);
         }
-        let more = (0..1000).take_while(|_| budget.retry()).count();
+        let more = (0..1000).take_while(|_| budget.retry(now)).count();
         assert_eq!(floor + more, 200, "20 % of 1000 calls in all");
-        assert!(RetryBudget::new(0.0).retry(), "0 turns it off");
+        assert!(RetryBudget::new(0.0).retry(now), "0 turns it off");
     }
 
     #[test]
     fn the_breaker_opens_on_failures_and_never_shuts_everything() {
         let breakers = Breakers::new(1.5, true);
         let (a, p) = ("10.0.0.1:9000", "/x.Y/Z");
-        assert!(breakers.allow(a, p).is_ok());
+        let k = key(a, p);
+        assert!(breakers.allow(k, Instant::now(), a, p).is_ok());
         for _ in 0..100 {
-            breakers.record(a, p, false);
+            breakers.record(k, Instant::now(), false);
         }
-        let through = (0..1000).filter(|_| breakers.allow(a, p).is_ok()).count();
+        let through = (0..1000)
+            .filter(|_| breakers.allow(k, Instant::now(), a, p).is_ok())
+            .count();
         assert!(through < 100, "mostly rejected: {through} of 1000");
+        let err = breakers.allow(k, Instant::now(), a, p).unwrap_err();
+        assert!(
+            err.detail()
+                .contains("breaker open for /x.Y/Z on 10.0.0.1:9000"),
+            "{err}"
+        );
         // The same node's other endpoints, and other nodes, are not affected.
-        assert!(breakers.allow(a, "/x.Y/Other").is_ok());
-        assert!(breakers.allow("10.0.0.2:9000", p).is_ok());
+        assert!(
+            breakers
+                .allow(key(a, "/x.Y/Other"), Instant::now(), a, "/x.Y/Other")
+                .is_ok()
+        );
+        assert!(
+            breakers
+                .allow(key("10.0.0.2:9000", p), Instant::now(), "10.0.0.2:9000", p)
+                .is_ok()
+        );
         // Healthy answers keep it shut (closed).
         let fine = Breakers::new(1.5, true);
         for _ in 0..100 {
-            fine.record(a, p, true);
+            fine.record(k, Instant::now(), true);
         }
-        assert!((0..100).all(|_| fine.allow(a, p).is_ok()));
+        assert!((0..100).all(|_| fine.allow(k, Instant::now(), a, p).is_ok()));
         // Off: never rejects.
         let off = Breakers::new(1.5, false);
         for _ in 0..100 {
-            off.record(a, p, false);
+            off.record(k, Instant::now(), false);
         }
-        assert!((0..100).all(|_| off.allow(a, p).is_ok()));
+        assert!((0..100).all(|_| off.allow(k, Instant::now(), a, p).is_ok()));
     }
 }

@@ -67,14 +67,16 @@ impl Shedder {
     }
 
     fn tick(&self, now: Instant) -> u64 {
-        u64::try_from(now.duration_since(self.epoch).as_micros() / BUCKET.as_micros())
-            .unwrap_or(u64::MAX)
+        const BUCKET_MS: u64 = BUCKET.as_millis() as u64;
+        let d = now.duration_since(self.epoch);
+        (d.as_secs() * 1000 + u64::from(d.subsec_millis())) / BUCKET_MS
     }
 
     fn finish(&self, started: Instant) {
         self.flying.fetch_sub(1, Ordering::Relaxed);
         let now = Instant::now();
-        let rt = u64::try_from(now.duration_since(started).as_micros()).unwrap_or(u64::MAX);
+        let d = now.duration_since(started);
+        let rt = d.as_secs() * 1_000_000 + u64::from(d.subsec_micros());
         let tick = self.tick(now);
         let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
         let slot = &mut window[(tick % BUCKETS as u64) as usize];

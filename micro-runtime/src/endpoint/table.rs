@@ -191,24 +191,20 @@ impl Dispatch {
         route: &Route,
         request: HandlerRequest,
     ) -> BoxFuture<Result<HandlerResponse>> {
-        // Unary calls pass the shedder; health checks, reflection and streams do not (the
-        // priority lane: a load balancer still sees the node's health while it sheds).
-        if let Some(shed) = &self.shed
-            && !route.framework
-            && route.kind == super::StreamKind::Unary
-        {
-            let pass = match shed.admit() {
-                Ok(pass) => pass,
-                Err(e) => return Box::pin(std::future::ready(Err(e))),
-            };
-            let work = self.dispatch(route, request);
-            return Box::pin(async move {
-                let result = work.await;
-                drop(pass);
-                result
-            });
-        }
         self.dispatch(route, request)
+    }
+
+    /// Let a call to `route` in, or refuse it because the server is overloaded. Unary calls
+    /// pass the shedder (the returned pass counts the call until dropped); health checks,
+    /// reflection and streams do not (the priority lane: a load balancer still sees the
+    /// node's health while it sheds).
+    pub(crate) fn admit(&self, route: &Route) -> Result<Option<super::shed::Pass>> {
+        match &self.shed {
+            Some(shed) if !route.framework && route.kind == super::StreamKind::Unary => {
+                shed.admit().map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     fn dispatch(

@@ -1,7 +1,6 @@
 //! The client side of the native transport: one connection per node, calls multiplexed on
 //! it, a reader task routing frames to calls and a batching writer.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -124,7 +123,7 @@ impl Slot {
 pub(crate) struct Conn {
     addr: String,
     writer: Arc<Writer>,
-    calls: Mutex<HashMap<u32, Slot>>,
+    calls: Mutex<super::ByStream<Slot>>,
     next: AtomicU32,
     /// Calls the server takes at once (from its `SETTINGS`).
     limit: Arc<Semaphore>,
@@ -132,6 +131,8 @@ pub(crate) struct Conn {
     max_recv: usize,
     /// Set when the connection broke or the server said `GOAWAY`: no new calls.
     closed: AtomicBool,
+    /// Frames read so far (keepalive watches it move).
+    frames: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Conn {
@@ -231,23 +232,40 @@ impl Conn {
         let conn = Arc::new(Conn {
             addr: addr.to_owned(),
             writer: Arc::new(Writer::default()),
-            calls: Mutex::new(HashMap::new()),
+            calls: Mutex::new(super::ByStream::default()),
             next: AtomicU32::new(1),
             limit: Arc::new(Semaphore::new(max_calls as usize)),
             max_recv,
             closed: AtomicBool::new(false),
+            frames: std::sync::atomic::AtomicU64::new(0),
         });
         let writer = conn.writer.clone();
         tokio::spawn(async move { writer.run(wr).await });
-        tokio::spawn(read_loop(Arc::downgrade(&conn), reader, keepalive));
+        let reading = tokio::spawn(read_loop(Arc::downgrade(&conn), reader));
+        tokio::spawn(keep_alive(
+            Arc::downgrade(&conn),
+            keepalive,
+            reading.abort_handle(),
+        ));
         Ok(conn)
+    }
+
+    /// The connection is gone: no new calls, and every open call fails.
+    fn lost_all(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.writer.close();
+        let slots: Vec<Slot> = self.slots().drain().map(|(_, s)| s).collect();
+        for slot in slots {
+            slot.end(Event::Failed(lost(&self.addr)));
+        }
+        self.limit.close();
     }
 
     fn slots_len(&self) -> usize {
         self.slots().len()
     }
 
-    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Slot>> {
+    fn slots(&self) -> std::sync::MutexGuard<'_, super::ByStream<Slot>> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -490,45 +508,52 @@ async fn send_loop(
     }
 }
 
-async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>, keepalive: Duration) {
-    // Keepalive: while calls are open, a connection that has been quiet for `keepalive` is
-    // pinged, and dropped when nothing arrives for as long again (a node that hangs keeps
-    // the TCP connection up; only an answer tells it is alive).
-    let mut tick = tokio::time::interval((keepalive / 4).max(Duration::from_millis(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let (mut frames, mut seen) = (0u64, 0u64);
+/// Keepalive, beside the reader (so calls pay nothing for it): while calls are open, a
+/// connection quiet for `every` is pinged, and dropped when nothing arrives for as long
+/// again (a node that hangs keeps the TCP connection up; only an answer tells it is alive).
+async fn keep_alive(conn: Weak<Conn>, every: Duration, reader: tokio::task::AbortHandle) {
+    let tick = (every / 4).max(Duration::from_millis(10));
+    let mut seen = 0u64;
     let mut heard = Instant::now();
     let mut pinged: Option<Instant> = None;
     loop {
-        let read = tokio::select! {
-            read = reader.next() => read,
-            _ = tick.tick() => {
-                let Some(conn) = conn.upgrade() else {
-                    return;
-                };
-                let now = Instant::now();
-                if frames != seen || conn.slots_len() == 0 {
-                    (seen, heard, pinged) = (frames, now, None);
-                    continue;
-                }
-                match pinged {
-                    Some(at) if now.duration_since(at) >= keepalive => {
-                        tracing::debug!(addr = %conn.addr, "native connection did not answer a ping; dropping it");
-                        Read::Closed
-                    }
-                    None if now.duration_since(heard) >= keepalive => {
-                        pinged = Some(now);
-                        conn.writer.with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
-                        continue;
-                    }
-                    _ => continue,
-                }
-            }
-        };
-        frames += 1;
+        tokio::time::sleep(tick).await;
         let Some(conn) = conn.upgrade() else {
             return;
         };
+        if conn.is_closed() && conn.slots_len() == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let frames = conn.frames.load(Ordering::Relaxed);
+        if frames != seen || conn.slots_len() == 0 {
+            (seen, heard, pinged) = (frames, now, None);
+            continue;
+        }
+        match pinged {
+            Some(at) if now.duration_since(at) >= every => {
+                tracing::debug!(addr = %conn.addr, "native connection did not answer a ping; dropping it");
+                reader.abort();
+                conn.lost_all();
+                return;
+            }
+            None if now.duration_since(heard) >= every => {
+                pinged = Some(now);
+                conn.writer
+                    .with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
+    loop {
+        let read = reader.next().await;
+        let Some(conn) = conn.upgrade() else {
+            return;
+        };
+        conn.frames.fetch_add(1, Ordering::Relaxed);
         match read {
             Read::Frame(head, payload) => {
                 let id = head.stream;
@@ -606,13 +631,7 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>, keepalive: Du
                 }
             }
             Read::Closed => {
-                conn.closed.store(true, Ordering::Release);
-                conn.writer.close();
-                let slots: Vec<Slot> = conn.slots().drain().map(|(_, s)| s).collect();
-                for slot in slots {
-                    slot.end(Event::Failed(lost(&conn.addr)));
-                }
-                conn.limit.close();
+                conn.lost_all();
                 return;
             }
         }

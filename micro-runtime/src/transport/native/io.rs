@@ -24,8 +24,10 @@ pub(crate) struct Writer {
     ready: Notify,
     /// Bytes queued and not yet taken by the writer task.
     queued: AtomicUsize,
-    /// Signalled each time the writer task takes the queue.
+    /// Signalled when the writer task takes the queue while someone waits for it.
     taken: Notify,
+    /// Someone waits in [`Writer::drained`].
+    waiting: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -111,10 +113,18 @@ impl Writer {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Wait until the writer task takes the queue (returns at once if it did since the last
-    /// wait).
-    pub(crate) async fn drained(&self) {
-        self.taken.notified().await;
+    /// Wait until the backlog is at most `limit` bytes.
+    pub(crate) async fn drained(&self, limit: usize) {
+        loop {
+            let taken = self.taken.notified();
+            tokio::pin!(taken);
+            taken.as_mut().enable();
+            self.waiting.store(true, Ordering::SeqCst);
+            if self.queued.load(Ordering::SeqCst) <= limit || self.is_closed() {
+                return;
+            }
+            taken.await;
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -137,7 +147,7 @@ impl Writer {
                     std::mem::swap(&mut chunks, &mut batch.chunks);
                     std::mem::swap(&mut spare, &mut batch.tail);
                     batch.chunk_bytes = 0;
-                    self.queued.store(0, Ordering::Relaxed);
+                    self.queued.store(0, Ordering::SeqCst);
                     true
                 }
             };
@@ -145,7 +155,9 @@ impl Writer {
                 self.ready.notified().await;
                 continue;
             }
-            self.taken.notify_one();
+            if self.waiting.swap(false, Ordering::SeqCst) {
+                self.taken.notify_one();
+            }
             let ok = if chunks.is_empty() {
                 io.write_all(&spare).await.is_ok()
             } else {

@@ -93,6 +93,33 @@ pub(crate) const END: u8 = 1;
 pub(crate) const CANCELLED: u8 = 0;
 pub(crate) const REFUSED: u8 = 1;
 
+/// Calls of one connection by stream id: a cheap hash (ids are small integers; one
+/// connection holds at most its call limit, so even ids chosen to collide cost little).
+pub(crate) type ByStream<V> =
+    std::collections::HashMap<u32, V, std::hash::BuildHasherDefault<StreamIdHasher>>;
+
+/// Hashes a stream id with one multiplication, folded so every bit of the id reaches the
+/// low bits the table indexes by.
+#[derive(Debug, Default)]
+pub(crate) struct StreamIdHasher(u64);
+
+impl std::hash::Hasher for StreamIdHasher {
+    fn finish(&self) -> u64 {
+        let p = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        p ^ (p >> 32)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
+}
+
 /// A parsed frame header.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FrameHeader {

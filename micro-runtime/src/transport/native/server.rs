@@ -1,7 +1,6 @@
 //! The server side of the native transport: one reader per connection, a task per call, one
 //! batching writer.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,7 +50,11 @@ struct Requests {
 
 struct Conn {
     writer: Arc<Writer>,
-    calls: Mutex<HashMap<u32, Active>>,
+    /// Frames read so far (the keeper watches it move).
+    frames: std::sync::atomic::AtomicU64,
+    /// No new calls: the server stops, or the connection is idle or old.
+    draining: std::sync::atomic::AtomicBool,
+    calls: Mutex<super::ByStream<Active>>,
     /// Signalled whenever a call ends (a draining connection closes after the last one).
     ended: Notify,
     shared: Arc<Dispatch>,
@@ -59,7 +62,7 @@ struct Conn {
 }
 
 impl Conn {
-    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Active>> {
+    fn calls(&self) -> std::sync::MutexGuard<'_, super::ByStream<Active>> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -140,7 +143,7 @@ async fn serve(
     io: Box<dyn Io>,
     peer: Option<SocketAddr>,
     shared: Arc<Dispatch>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let (rd, wr) = io.into_halves();
     let limits = shared.limits;
@@ -170,26 +173,53 @@ async fn serve(
     });
     let conn = Arc::new(Conn {
         writer: writer.clone(),
-        calls: Mutex::new(HashMap::new()),
+        frames: std::sync::atomic::AtomicU64::new(0),
+        draining: std::sync::atomic::AtomicBool::new(false),
+        calls: Mutex::new(super::ByStream::default()),
         ended: Notify::new(),
         shared,
         peer,
     });
-    let mut pending: HashMap<u32, Pending> = HashMap::new();
-    let mut draining = false;
-    let mut life = Liveness::new(&limits);
-    let mut tick = tokio::time::interval(life.tick);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The reader serves calls; the keeper (beside it, so calls pay nothing for it) pings
+    // quiet connections and retires idle and old ones.
+    let mut reading = tokio::spawn(read_loop(conn.clone(), reader, shutdown));
+    tokio::select! {
+        _ = &mut reading => {}
+        () = keep(&conn, &limits) => {
+            reading.abort();
+            let _ = reading.await;
+        }
+    }
+    // The caller went away (or everything finished): stop what still runs.
+    let left: Vec<Active> = conn.calls().drain().map(|(_, a)| a).collect();
+    for active in left {
+        cancel(active);
+    }
+    writer.close();
+    let _ = write_task.await;
+}
+
+/// Read frames and serve the calls they start, until the peer leaves or, once the server
+/// stops, the open calls are done.
+async fn read_loop(
+    conn: Arc<Conn>,
+    mut reader: Reader<crate::transport::io::ReadHalf>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let writer = conn.writer.clone();
+    let peer = conn.peer;
+    let mut pending: super::ByStream<Pending> = super::ByStream::default();
     loop {
-        if draining && pending.is_empty() && conn.calls().is_empty() {
+        if conn.draining.load(Ordering::Relaxed) && pending.is_empty() && conn.calls().is_empty() {
             break;
         }
+        let draining = conn.draining.load(Ordering::Relaxed);
         // A peer that does not read its answers is not read from either: what it sends
         // would only queue more answers.
         let backed_up = writer.backlog() > BACKLOG;
         tokio::select! {
             read = reader.next(), if !backed_up => {
-                life.frames += 1;
+                conn.frames.fetch_add(1, Ordering::Relaxed);
                 match read {
                     Read::Frame(head, payload) => {
                         if let Flow::Close(why) = on_frame(&conn, &mut pending, draining, head, payload) {
@@ -202,42 +232,50 @@ async fn serve(
                     Read::Closed => break,
                 }
             }
-            () = writer.drained(), if backed_up => {}
+            () = writer.drained(BACKLOG), if backed_up => {}
             _ = async { let _ = shutdown.wait_for(|stop| *stop).await; }, if !draining => {
                 // No new calls on this connection; the open ones finish.
-                draining = true;
+                conn.draining.store(true, Ordering::Relaxed);
                 writer.signal(kind::GOAWAY, 0, 0);
             }
             _ = conn.ended.notified(), if draining => {}
-            _ = tick.tick() => {
-                let idle = pending.is_empty() && conn.calls().is_empty();
-                match life.check(idle) {
-                    Check::Fine => {}
-                    Check::Ping => {
-                        writer.with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
-                    }
-                    Check::Drain(why) => {
-                        if !draining {
-                            tracing::debug!(?peer, why, "asking a native connection to go away");
-                            draining = true;
-                            writer.signal(kind::GOAWAY, 0, 0);
-                        }
-                    }
-                    Check::Dead => {
-                        tracing::debug!(?peer, "native connection did not answer a ping; closing it");
-                        break;
-                    }
-                }
+        }
+    }
+}
+
+/// Watch a connection on a coarse tick: ping it when quiet and return when it does not
+/// answer; send `GOAWAY` when it is idle or past its age, and return once its calls are
+/// done (or, idle, a second after the `GOAWAY`, for a call that crossed it).
+async fn keep(conn: &Conn, limits: &crate::endpoint::Limits) {
+    let mut life = Liveness::new(limits);
+    let mut away: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(life.tick).await;
+        let idle = conn.calls().is_empty();
+        if let Some(at) = away {
+            if idle && at.elapsed() >= std::time::Duration::from_secs(1) {
+                return;
+            }
+            continue;
+        }
+        match life.check(conn.frames.load(Ordering::Relaxed), idle) {
+            Check::Fine => {}
+            Check::Ping => {
+                conn.writer
+                    .with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
+            }
+            Check::Drain(why) => {
+                tracing::debug!(peer = ?conn.peer, why, "asking a native connection to go away");
+                conn.draining.store(true, Ordering::Relaxed);
+                conn.writer.signal(kind::GOAWAY, 0, 0);
+                away = Some(Instant::now());
+            }
+            Check::Dead => {
+                tracing::debug!(peer = ?conn.peer, "native connection did not answer a ping; closing it");
+                return;
             }
         }
     }
-    // The caller went away (or everything finished): stop what still runs.
-    let left: Vec<Active> = conn.calls().drain().map(|(_, a)| a).collect();
-    for active in left {
-        cancel(active);
-    }
-    writer.close();
-    let _ = write_task.await;
 }
 
 /// Bytes of answers queued for a peer before the server stops reading from it.
@@ -301,7 +339,8 @@ impl Liveness {
         }
     }
 
-    fn check(&mut self, idle: bool) -> Check {
+    fn check(&mut self, frames: u64, idle: bool) -> Check {
+        self.frames = frames;
         let now = Instant::now();
         if self.frames != self.seen {
             self.seen = self.frames;
@@ -354,7 +393,7 @@ fn cancel(active: Active) {
 
 fn on_frame(
     conn: &Arc<Conn>,
-    pending: &mut HashMap<u32, Pending>,
+    pending: &mut super::ByStream<Pending>,
     draining: bool,
     head: super::FrameHeader,
     payload: Bytes,
@@ -362,14 +401,16 @@ fn on_frame(
     let id = head.stream;
     match head.kind {
         kind::HEADERS => {
-            if pending.contains_key(&id) || conn.calls().contains_key(&id) {
-                // Reusing the id of a live call would orphan it and slip past the call limit.
-                return Flow::Close("HEADERS for a stream that is still open");
-            }
-            if draining
-                || pending.len() + conn.calls().len()
-                    >= conn.shared.limits.max_concurrent_streams as usize
-            {
+            let busy = {
+                let calls = conn.calls();
+                if pending.contains_key(&id) || calls.contains_key(&id) {
+                    // Reusing the id of a live call would orphan it and slip past the call
+                    // limit.
+                    return Flow::Close("HEADERS for a stream that is still open");
+                }
+                pending.len() + calls.len()
+            };
+            if draining || busy >= conn.shared.limits.max_concurrent_streams as usize {
                 conn.writer.with(|f| {
                     f.build(kind::CANCEL, 0, id, |b| b.put_u8(REFUSED));
                 });
@@ -460,7 +501,11 @@ fn on_frame(
     Flow::Go
 }
 
-fn on_too_large(conn: &Arc<Conn>, pending: &mut HashMap<u32, Pending>, head: super::FrameHeader) {
+fn on_too_large(
+    conn: &Arc<Conn>,
+    pending: &mut super::ByStream<Pending>,
+    head: super::FrameHeader,
+) {
     let max = conn.shared.limits.max_recv;
     let err = match head.kind {
         kind::HEADERS => Error::new(
@@ -487,7 +532,7 @@ fn on_too_large(conn: &Arc<Conn>, pending: &mut HashMap<u32, Pending>, head: sup
 /// Parse a request head and start the call (or wait for its message).
 fn start(
     conn: &Arc<Conn>,
-    pending: &mut HashMap<u32, Pending>,
+    pending: &mut super::ByStream<Pending>,
     id: u32,
     mut p: Bytes,
 ) -> Result<()> {
@@ -631,6 +676,14 @@ async fn run_call(
     let deadline = ctx.deadline();
     let response = ctx.response().unwrap_or_default();
     let max_send = conn.shared.limits.max_send;
+    let pass = match conn.shared.admit(&route) {
+        Ok(pass) => pass,
+        Err(e) => {
+            conn.fail(id, &e, Some(&response));
+            conn.finish(id);
+            return;
+        }
+    };
     let request = HandlerRequest::new(ctx, format, input, route.kind, max_send);
     let work = conn.shared.call(&route, request);
     let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));
@@ -650,6 +703,7 @@ async fn run_call(
             conn.fail(id, &e, Some(&response));
         }
     }
+    drop(pass);
     conn.finish(id);
 }
 

@@ -48,6 +48,9 @@ mod context;
 mod endpoint;
 pub mod error;
 mod files;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 pub mod middleware;
 mod net;

@@ -110,7 +110,7 @@ fn json_options() -> SerializeOptions {
     SerializeOptions::new()
 }
 
-fn write_json<B: BufMut>(msg: &DynamicMessage, buf: &mut B) -> Result<()> {
+pub(crate) fn write_json<B: BufMut>(msg: &DynamicMessage, buf: &mut B) -> Result<()> {
     let mut ser = serde_json::Serializer::new(buf.writer());
     msg.serialize_with_options(&mut ser, &json_options())
         .map_err(|e| Error::internal(ID, format!("failed to encode JSON: {e}")))
@@ -123,7 +123,7 @@ fn read_options() -> DeserializeOptions {
     DeserializeOptions::new().deny_unknown_fields(false)
 }
 
-fn read_json(desc: MessageDescriptor, buf: &[u8]) -> Result<DynamicMessage> {
+pub(crate) fn read_json(desc: MessageDescriptor, buf: &[u8]) -> Result<DynamicMessage> {
     let mut de = serde_json::Deserializer::from_slice(buf);
     let mut track = serde_path_to_error::Track::new();
     let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);

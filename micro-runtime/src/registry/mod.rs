@@ -380,6 +380,18 @@ pub(crate) fn not_found(name: &str) -> Error {
     Error::not_found(ID, format!("service {name}: not found"))
 }
 
+/// Every decoder of records that come from outside (fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_decoders(data: &[u8]) {
+    local::fuzz(data);
+    #[cfg(feature = "etcd")]
+    etcd::fuzz(data);
+    #[cfg(feature = "nats")]
+    nats::fuzz(data);
+    #[cfg(feature = "mdns")]
+    mdns::fuzz(data);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -385,6 +385,18 @@ fn lost(mirror: &Weak<Mirror>, why: &str) {
 }
 
 /// The record stored under `key`, or `None` (with a warning naming the key) when it is not one.
+/// A KV entry as the registry reads it: a key line, then the value (fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz(data: &[u8]) {
+    let (key, value) = match data.iter().position(|b| *b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (&b"svc.node"[..], data),
+    };
+    if let Ok(key) = std::str::from_utf8(key) {
+        let _ = decode(key, value);
+    }
+}
+
 fn decode(key: &str, value: &[u8]) -> Option<Record> {
     match serde_json::from_slice::<Record>(value) {
         Ok(record) if !record.service.name.is_empty() && record.service.nodes.len() == 1 => {

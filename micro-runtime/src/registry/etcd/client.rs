@@ -357,6 +357,14 @@ impl WatchStream {
     }
 }
 
+/// Each line of `data` as a watch response line (fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz(data: &[u8]) {
+    for line in data.split(|b| *b == b'\n') {
+        let _ = parse_watch(line);
+    }
+}
+
 fn parse_watch(line: &[u8]) -> Result<WatchResponse> {
     let json: Json = serde_json::from_slice(line).map_err(|e| {
         Error::unavailable(ID, format!("etcd watch sent a line that is not JSON: {e}"))

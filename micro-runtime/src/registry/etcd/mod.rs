@@ -272,3 +272,15 @@ mod tests {
         assert!(decode(&empty).is_none());
     }
 }
+
+/// An etcd watch stream and a key's value, read as the registry reads them (fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz(data: &[u8]) {
+    client::fuzz(data);
+    let kv = client::KeyValue {
+        key: "/micro/registry/svc/node".to_owned(),
+        value: data.to_vec(),
+        mod_revision: 1,
+    };
+    let _ = decode(&kv);
+}

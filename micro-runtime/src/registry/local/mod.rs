@@ -412,5 +412,14 @@ pub(crate) fn parse_file_name(name: &str) -> Option<(String, String)> {
     ))
 }
 
+/// An entry file's bytes, read as a scan reads them (fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz(data: &[u8]) {
+    if let Ok(mut entry) = serde_json::from_slice::<Entry>(data) {
+        let _ = Clocks::now().judge(&mut entry);
+        let _ = entry.record.key();
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -526,3 +526,12 @@ impl Registry for MdnsRegistry {
         "mdns"
     }
 }
+
+/// A packet as the registry reads one off the multicast group (fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz(data: &[u8]) {
+    if let Ok(message) = Message::from_vec(data) {
+        let _ = wire::nodes_in(&message);
+        let _ = wire::service_names_in(&message);
+    }
+}

@@ -529,30 +529,62 @@ fn on_too_large(
     conn.fail(head.stream, &err, None);
 }
 
+/// A request head, parsed: the format, the caller's timeout, the path, the metadata pairs
+/// and their size as HTTP/2 counts it.
+pub(crate) struct Head {
+    pub(crate) format: Format,
+    pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) path: Bytes,
+    pub(crate) pairs: Bytes,
+    pub(crate) size: usize,
+}
+
+impl Head {
+    /// The path as text (checked UTF-8 by [`Head::parse`]).
+    pub(crate) fn path(&self) -> &str {
+        std::str::from_utf8(&self.path).unwrap_or_default()
+    }
+
+    /// Parse a `HEADERS` payload.
+    pub(crate) fn parse(mut p: Bytes) -> Result<Head> {
+        let bad =
+            |what: &str| Error::bad_request(ID, format!("malformed native request head: {what}"));
+        if p.len() < 11 {
+            return Err(bad("too short"));
+        }
+        let format = super::format_from(p.get_u8()).ok_or_else(|| bad("unknown format"))?;
+        let timeout_us = p.get_u64();
+        let path_len = p.get_u16() as usize;
+        if p.len() < path_len {
+            return Err(bad("truncated path"));
+        }
+        let path = p.split_to(path_len);
+        std::str::from_utf8(&path).map_err(|_| bad("path is not UTF-8"))?;
+        let timeout = (timeout_us > 0).then(|| std::time::Duration::from_micros(timeout_us));
+        let mut size = 0usize;
+        super::pairs(&p, |k, v| size += k.len() + v.len() + 32)?;
+        Ok(Head {
+            format,
+            timeout,
+            path,
+            pairs: p,
+            size,
+        })
+    }
+}
+
 /// Parse a request head and start the call (or wait for its message).
 fn start(
     conn: &Arc<Conn>,
     pending: &mut super::ByStream<Pending>,
     id: u32,
-    mut p: Bytes,
+    p: Bytes,
 ) -> Result<()> {
-    let bad = |what: &str| Error::bad_request(ID, format!("malformed native request head: {what}"));
-    if p.len() < 11 {
-        return Err(bad("too short"));
-    }
-    let format = super::format_from(p.get_u8()).ok_or_else(|| bad("unknown format"))?;
-    let timeout_us = p.get_u64();
-    let path_len = p.get_u16() as usize;
-    if p.len() < path_len {
-        return Err(bad("truncated path"));
-    }
-    let path = p.split_to(path_len);
-    let path = std::str::from_utf8(&path).map_err(|_| bad("path is not UTF-8"))?;
+    let head = Head::parse(p)?;
+    let (format, timeout, size) = (head.format, head.timeout, head.size);
     let shared = &conn.shared;
-    let route = shared.route(path)?;
-    let timeout = (timeout_us > 0).then(|| std::time::Duration::from_micros(timeout_us));
-    let mut size = 0usize;
-    super::pairs(&p, |k, v| size += k.len() + v.len() + 32)?;
+    let route = shared.route(head.path())?;
+    let p = head.pairs;
     let limit = shared.limits.max_header_list_size as usize;
     if size > limit {
         return Err(Error::new(

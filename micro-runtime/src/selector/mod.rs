@@ -13,9 +13,10 @@
 //!
 //! [`Selector::mark`] really steers later picks: a node whose connection just failed, or that
 //! let a deadline pass, sits out a cool-off (1 s, doubling with each further failure, at
-//! most 30 s), after which one call probes it. At most half of a service's nodes (and at
-//! least one) sit out at once, as Envoy caps its ejections: when more fail, those back
-//! soonest take calls again, so a fault on the caller's side cannot eject every node.
+//! most 30 s), after which one call probes it while the others keep away until it answers.
+//! At most half of a service's nodes (and at least one) sit out at once, as Envoy caps its
+//! ejections: when more fail, those back soonest take calls again, so a fault on the
+//! caller's side cannot eject every node.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -187,6 +188,9 @@ impl Next {
             }
             _ => pool[fastrand::usize(..pool.len())],
         };
+        if let Some(inner) = self.selector.upgrade() {
+            inner.claim_probe(&self.candidates[pick].node.address, now);
+        }
         self.tried.push(pick);
         Some(self.candidates[pick].clone())
     }
@@ -235,6 +239,12 @@ impl Next {
     }
 }
 
+/// The cool-off after `failures` failures in a row: 1 s, doubling, at most 30 s.
+fn cool_off(failures: u32) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(5);
+    (COOL_OFF_BASE * factor).min(COOL_OFF_MAX)
+}
+
 /// Two different indexes below `n` (n ≥ 2), at random.
 fn two(n: usize) -> (usize, usize) {
     let a = fastrand::usize(..n);
@@ -262,6 +272,18 @@ impl Inner {
             .iter()
             .map(|c| health.get(&c.node.address).copied())
             .collect()
+    }
+
+    /// A node whose cool-off is over was picked: this call probes it, and the others keep
+    /// away for another cool-off or until the probe answers (so a node still hanging costs
+    /// one call per cool-off, not every call made while the probe waits).
+    fn claim_probe(&self, address: &str, now: Instant) {
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = health.get_mut(address)
+            && h.until <= now
+        {
+            h.until = now + cool_off(h.failures);
+        }
     }
 
     fn counter(&self, service: &str) -> usize {
@@ -379,9 +401,7 @@ impl Selector {
                     until: Instant::now(),
                 });
                 entry.failures = entry.failures.saturating_add(1);
-                let factor = 1u32 << (entry.failures - 1).min(5);
-                let cool_off = (COOL_OFF_BASE * factor).min(COOL_OFF_MAX);
-                entry.until = Instant::now() + cool_off;
+                entry.until = Instant::now() + cool_off(entry.failures);
             }
         }
     }

@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+pub mod faults;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -102,6 +104,11 @@ impl Hosts {
             return None;
         }
         Some(Hosts { tag })
+    }
+
+    /// The tag `scripts/hosts.sh` knows these hosts by.
+    pub fn tag(&self) -> &str {
+        &self.tag
     }
 
     /// The address of `host`: a=198.51.100.1, b=.2, c=.3.

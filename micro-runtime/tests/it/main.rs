@@ -15,6 +15,7 @@ mod calls;
 mod composing;
 mod errors;
 mod hardening;
+mod hops;
 mod middleware;
 mod native;
 mod overload;

@@ -141,3 +141,19 @@ impl Ledger {
         )
     }
 }
+
+/// This process's resident memory (KiB), open files and live tokio tasks, as a JSON line.
+pub fn sample() -> String {
+    let rss_kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
+    let tasks = tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().num_alive_tasks());
+    serde_json::json!({ "rss_kb": rss_kb, "fds": fds, "tasks": tasks }).to_string()
+}

@@ -1,6 +1,7 @@
 //! The fault suite's service: `ledger` answers `Ledger.Work` with its node name (LEDGER_NODE)
 //! after the requested sleep, and appends each call's id to LEDGER_FILE, so the suite can
-//! count calls that ran twice. Settings come from MICRO_* as in any service.
+//! count calls that ran twice. Settings come from MICRO_* as in any service. With
+//! LEDGER_METRICS_MS it prints its memory, open files and tasks that often (JSON lines).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,18 @@ async fn main() -> micro::Result<()> {
         })
         .package("faults"),
     );
+    if let Some(every) = std::env::var("LEDGER_METRICS_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(every));
+            loop {
+                tick.tick().await;
+                println!("{}", discovery_tests::faults::sample());
+            }
+        });
+    }
     micro::Service::builder("ledger")
         .handler(router)
         .build()?

@@ -1,7 +1,10 @@
 //! The fault suite's driver: calls `ledger` `Ledger.Work` at a fixed rate (open loop) for a
 //! while, then prints every call as JSON lines (`faults::Call`). Settings from MICRO_*.
 //!
-//! load [--rate 200] [--seconds 8] [--timeout-ms 1000] [--sleep-ms 0]
+//! load [--rate 200] [--seconds 8] [--timeout-ms 1000] [--sleep-ms 0] [--fresh-client-ms N]
+//!
+//! With `--fresh-client-ms` the driver starts over with a new client (new connections,
+//! a new registry cache) that often: connection churn.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +25,9 @@ fn arg(name: &str, default: u64) -> u64 {
 async fn main() -> micro::Result<()> {
     let (rate, seconds) = (arg("--rate", 200).max(1), arg("--seconds", 8));
     let (timeout, sleep_ms) = (arg("--timeout-ms", 1000), arg("--sleep-ms", 0));
-    let client = micro::Client::from_env()?;
+    let fresh_every = arg("--fresh-client-ms", 0);
+    let mut client = micro::Client::from_env()?;
+    let mut fresh_at = Instant::now();
     // Find the service before the clock starts.
     let _ = client.selector().select("ledger", &[]).await?;
     let calls = Arc::new(Mutex::new(Vec::new()));
@@ -33,6 +38,10 @@ async fn main() -> micro::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..rate * seconds {
         tick.tick().await;
+        if fresh_every > 0 && fresh_at.elapsed() >= Duration::from_millis(fresh_every) {
+            client = micro::Client::from_env()?;
+            fresh_at = Instant::now();
+        }
         let (client, calls) = (client.clone(), calls.clone());
         tasks.spawn(async move {
             let at = start.elapsed();

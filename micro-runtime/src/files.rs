@@ -134,7 +134,7 @@ pub(crate) fn boot_id() -> Option<&'static str> {
 pub(crate) fn boot_ms() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/uptime").ok()?;
     let secs: f64 = text.split_whitespace().next()?.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0) as u64)
+    (secs.is_finite() && secs >= 0.0).then_some((secs * 1000.0) as u64)
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //!
 //! Results are one JSON object on stdout.
 
+#![allow(clippy::print_stdout)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -123,7 +123,11 @@ impl Shedder {
             self.flying.fetch_sub(1, Ordering::Relaxed);
             let at = u64::try_from(now.duration_since(self.epoch).as_micros()).unwrap_or(1);
             self.shed_at.store(at.max(1), Ordering::Relaxed);
-            if self.shed.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
+            if self
+                .shed
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(1000)
+            {
                 tracing::warn!(
                     cpu = f64::from(cpu) / 10.0,
                     in_flight = flying,

@@ -153,7 +153,7 @@ impl Next {
             .filter_map(|i| cooling(i).map(|until| (until, i)))
             .collect();
         let cap = (self.candidates.len() / 2).max(1);
-        out.sort_by(|a, b| b.0.cmp(&a.0));
+        out.sort_by_key(|o| std::cmp::Reverse(o.0));
         out.truncate(cap);
         let healthy: Vec<usize> = open
             .iter()

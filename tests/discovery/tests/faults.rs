@@ -3,6 +3,8 @@
 //! namespaces with `tc netem`). Each prints its ledger: calls attempted, succeeded, failed by
 //! code, run twice; p99 while the fault lasted; time to recover.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -7,6 +7,8 @@
 //! CI runs it for 30 s (samples every 5 s); `MICRO_SOAK_SECONDS=600` runs the full
 //! 10 minutes (samples every 10 s).
 
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -92,7 +94,7 @@ fn load_with_connection_and_registry_churn_stays_flat() {
         let churn = node(&format!("churn{i}"), false);
         std::thread::sleep(Duration::from_millis(1000));
         let at = Instant::now();
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             churn.signal("-TERM");
         } else {
             churn.signal("-9");

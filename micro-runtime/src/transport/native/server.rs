@@ -489,11 +489,9 @@ fn on_frame(
                 active.credit.add(n);
             }
         }
-        kind::PING => {
-            if head.flags & super::ACK == 0 {
-                conn.writer
-                    .with(|f| f.frame(kind::PING, super::ACK, 0, payload));
-            }
+        kind::PING if head.flags & super::ACK == 0 => {
+            conn.writer
+                .with(|f| f.frame(kind::PING, super::ACK, 0, payload));
         }
         // Unknown frame types are ignored, so later versions can add some.
         _ => {}

@@ -3,6 +3,8 @@
 //! count calls that ran twice. Settings come from MICRO_* as in any service. With
 //! LEDGER_METRICS_MS it prints its memory, open files and tasks that often (JSON lines).
 
+#![allow(clippy::print_stdout)]
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -41,7 +41,7 @@ fn frame(head: FrameHeader, payload: Bytes, messages: &mut Decoder) {
     match head.kind {
         native::kind::HEADERS => {
             // As a server reads a request head, and as a client reads response metadata.
-            if let Ok(parsed) = native::server::Head::parse(payload.clone()) {
+            if let Ok(parsed) = native::Head::parse(payload.clone()) {
                 let mut md = Metadata::new();
                 let _ = native::read_metadata(&parsed.pairs, &mut md);
                 let _ = parsed.path();

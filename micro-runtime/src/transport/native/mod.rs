@@ -43,9 +43,11 @@
 //! payload. Streams send `DATA` only while they hold credit: each side of a stream starts
 //! with the window from `SETTINGS` and gets it back with `CREDIT` as the peer consumes.
 
+mod answer;
 pub(crate) mod client;
 mod connector;
 mod io;
+mod liveness;
 pub(crate) mod server;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -117,6 +119,54 @@ impl std::hash::Hasher for StreamIdHasher {
 
     fn write_u32(&mut self, n: u32) {
         self.0 = u64::from(n);
+    }
+}
+
+/// A request head, parsed: the format, the caller's timeout, the path, the metadata pairs
+/// and their size as HTTP/2 counts it.
+pub(crate) struct Head {
+    pub(crate) format: Format,
+    pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) path: Bytes,
+    pub(crate) pairs: Bytes,
+    pub(crate) size: usize,
+}
+
+impl Head {
+    /// The path as text (checked UTF-8 by [`Head::parse`]).
+    pub(crate) fn path(&self) -> &str {
+        std::str::from_utf8(&self.path).unwrap_or_default()
+    }
+
+    /// Parse a `HEADERS` payload.
+    pub(crate) fn parse(mut p: Bytes) -> Result<Head> {
+        let bad = |what: &str| {
+            Error::bad_request(
+                "micro.server",
+                format!("malformed native request head: {what}"),
+            )
+        };
+        if p.len() < 11 {
+            return Err(bad("too short"));
+        }
+        let format = format_from(p.get_u8()).ok_or_else(|| bad("unknown format"))?;
+        let timeout_us = p.get_u64();
+        let path_len = p.get_u16() as usize;
+        if p.len() < path_len {
+            return Err(bad("truncated path"));
+        }
+        let path = p.split_to(path_len);
+        std::str::from_utf8(&path).map_err(|_| bad("path is not UTF-8"))?;
+        let timeout = (timeout_us > 0).then(|| std::time::Duration::from_micros(timeout_us));
+        let mut size = 0usize;
+        pairs(&p, |k, v| size += k.len() + v.len() + 32)?;
+        Ok(Head {
+            format,
+            timeout,
+            path,
+            pairs: p,
+            size,
+        })
     }
 }
 

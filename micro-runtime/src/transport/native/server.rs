@@ -4,9 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{BufMut, Bytes};
 use http::HeaderMap;
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -16,7 +15,6 @@ use crate::context::{Context, SharedResponse};
 use crate::endpoint::{Dispatch, HandlerRequest, Input, Output, Route, with_deadline};
 use crate::error::{Code, Error, Result};
 use crate::transport::{Acceptor, BoxFuture, Io};
-use crate::wire::body::{AbortOnDrop, coalesce};
 use crate::wire::frame::{Decoder, too_large};
 use crate::wire::recv::{RecvBody, Side};
 use crate::wire::status;
@@ -48,22 +46,27 @@ struct Requests {
     unread: Arc<AtomicUsize>,
 }
 
-struct Conn {
-    writer: Arc<Writer>,
+pub(super) struct Conn {
+    pub(super) writer: Arc<Writer>,
     /// Frames read so far (the keeper watches it move).
-    frames: std::sync::atomic::AtomicU64,
+    pub(super) frames: std::sync::atomic::AtomicU64,
     /// No new calls: the server stops, or the connection is idle or old.
-    draining: std::sync::atomic::AtomicBool,
+    pub(super) draining: std::sync::atomic::AtomicBool,
     calls: Mutex<super::ByStream<Active>>,
     /// Signalled whenever a call ends (a draining connection closes after the last one).
     ended: Notify,
     shared: Arc<Dispatch>,
-    peer: Option<SocketAddr>,
+    pub(super) peer: Option<SocketAddr>,
 }
 
 impl Conn {
     fn calls(&self) -> std::sync::MutexGuard<'_, super::ByStream<Active>> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// No call is open.
+    pub(super) fn idle(&self) -> bool {
+        self.calls().is_empty()
     }
 
     fn finish(&self, id: u32) {
@@ -83,30 +86,9 @@ impl Conn {
         }
         self.writer.with(|f| {
             if let Some(response) = response {
-                head_frame(f, id, response);
+                super::answer::head_frame(f, id, response);
             }
             f.build(kind::TRAILERS, 0, id, |b| super::put_headers(b, &map));
-        });
-    }
-}
-
-/// Response metadata, when the handler set any.
-fn head_frame(f: &mut super::Frames<'_>, id: u32, response: &SharedResponse) {
-    let r = response.lock().unwrap_or_else(|e| e.into_inner());
-    if !r.headers.is_empty() {
-        f.build(kind::HEADERS, 0, id, |b| super::put_metadata(b, &r.headers));
-    }
-}
-
-/// Trailers of a successful unary call: empty when the handler set none.
-fn ok_trailers(f: &mut super::Frames<'_>, id: u32, response: &SharedResponse) {
-    let r = response.lock().unwrap_or_else(|e| e.into_inner());
-    if r.trailers.is_empty() {
-        f.empty(kind::TRAILERS, 0, id);
-    } else {
-        f.build(kind::TRAILERS, 0, id, |b| {
-            super::put_pair(b, b"grpc-status", b"0");
-            super::put_metadata(b, &r.trailers);
         });
     }
 }
@@ -185,7 +167,7 @@ async fn serve(
     let mut reading = tokio::spawn(read_loop(conn.clone(), reader, shutdown));
     tokio::select! {
         _ = &mut reading => {}
-        () = keep(&conn, &limits) => {
+        () = super::liveness::keep(&conn, &limits) => {
             reading.abort();
             let _ = reading.await;
         }
@@ -243,41 +225,6 @@ async fn read_loop(
     }
 }
 
-/// Watch a connection on a coarse tick: ping it when quiet and return when it does not
-/// answer; send `GOAWAY` when it is idle or past its age, and return once its calls are
-/// done (or, idle, a second after the `GOAWAY`, for a call that crossed it).
-async fn keep(conn: &Conn, limits: &crate::endpoint::Limits) {
-    let mut life = Liveness::new(limits);
-    let mut away: Option<Instant> = None;
-    loop {
-        tokio::time::sleep(life.tick).await;
-        let idle = conn.calls().is_empty();
-        if let Some(at) = away {
-            if idle && at.elapsed() >= std::time::Duration::from_secs(1) {
-                return;
-            }
-            continue;
-        }
-        match life.check(conn.frames.load(Ordering::Relaxed), idle) {
-            Check::Fine => {}
-            Check::Ping => {
-                conn.writer
-                    .with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
-            }
-            Check::Drain(why) => {
-                tracing::debug!(peer = ?conn.peer, why, "asking a native connection to go away");
-                conn.draining.store(true, Ordering::Relaxed);
-                conn.writer.signal(kind::GOAWAY, 0, 0);
-                away = Some(Instant::now());
-            }
-            Check::Dead => {
-                tracing::debug!(peer = ?conn.peer, "native connection did not answer a ping; closing it");
-                return;
-            }
-        }
-    }
-}
-
 /// Bytes of answers queued for a peer before the server stops reading from it.
 const BACKLOG: usize = super::WINDOW as usize;
 
@@ -285,97 +232,6 @@ const BACKLOG: usize = super::WINDOW as usize;
 /// whose keys and values add up to at most the header limit.
 fn head_limit(max_header_list_size: u32) -> usize {
     11 + usize::from(u16::MAX) + max_header_list_size as usize
-}
-
-/// Keepalive, idle and age bookkeeping of one connection, checked on a coarse tick (so the
-/// per-frame path only counts frames).
-struct Liveness {
-    tick: std::time::Duration,
-    limits: crate::endpoint::Limits,
-    born: Instant,
-    /// Frames read so far, and how many had been read at the last tick.
-    frames: u64,
-    seen: u64,
-    /// When a frame last arrived (to a tick's precision).
-    heard: Instant,
-    /// When the connection last became free of calls.
-    idle_since: Option<Instant>,
-    /// When an unanswered ping went out.
-    pinged: Option<Instant>,
-}
-
-enum Check {
-    Fine,
-    Ping,
-    Drain(&'static str),
-    Dead,
-}
-
-impl Liveness {
-    fn new(limits: &crate::endpoint::Limits) -> Liveness {
-        let shortest = [
-            limits.keepalive_interval,
-            Some(limits.keepalive_timeout),
-            limits.idle_timeout,
-            limits.max_connection_age,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(std::time::Duration::from_secs(1));
-        let now = Instant::now();
-        Liveness {
-            tick: (shortest / 4).clamp(
-                std::time::Duration::from_millis(10),
-                std::time::Duration::from_secs(1),
-            ),
-            limits: *limits,
-            born: now,
-            frames: 0,
-            seen: 0,
-            heard: now,
-            idle_since: Some(now),
-            pinged: None,
-        }
-    }
-
-    fn check(&mut self, frames: u64, idle: bool) -> Check {
-        self.frames = frames;
-        let now = Instant::now();
-        if self.frames != self.seen {
-            self.seen = self.frames;
-            self.heard = now;
-            self.pinged = None;
-        }
-        self.idle_since = match (idle, self.idle_since) {
-            (false, _) => None,
-            (true, None) => Some(now),
-            (true, since) => since,
-        };
-        if let Some(sent) = self.pinged
-            && now.duration_since(sent) >= self.limits.keepalive_timeout
-        {
-            return Check::Dead;
-        }
-        if let (Some(limit), Some(since)) = (self.limits.idle_timeout, self.idle_since)
-            && now.duration_since(since) >= limit
-        {
-            return Check::Drain("idle");
-        }
-        if let Some(age) = self.limits.max_connection_age
-            && now.duration_since(self.born) >= age
-        {
-            return Check::Drain("max connection age reached");
-        }
-        if let Some(every) = self.limits.keepalive_interval
-            && self.pinged.is_none()
-            && now.duration_since(self.heard) >= every
-        {
-            self.pinged = Some(now);
-            return Check::Ping;
-        }
-        Check::Fine
-    }
 }
 
 fn cancel(active: Active) {
@@ -527,50 +383,6 @@ fn on_too_large(
     conn.fail(head.stream, &err, None);
 }
 
-/// A request head, parsed: the format, the caller's timeout, the path, the metadata pairs
-/// and their size as HTTP/2 counts it.
-pub(crate) struct Head {
-    pub(crate) format: Format,
-    pub(crate) timeout: Option<std::time::Duration>,
-    pub(crate) path: Bytes,
-    pub(crate) pairs: Bytes,
-    pub(crate) size: usize,
-}
-
-impl Head {
-    /// The path as text (checked UTF-8 by [`Head::parse`]).
-    pub(crate) fn path(&self) -> &str {
-        std::str::from_utf8(&self.path).unwrap_or_default()
-    }
-
-    /// Parse a `HEADERS` payload.
-    pub(crate) fn parse(mut p: Bytes) -> Result<Head> {
-        let bad =
-            |what: &str| Error::bad_request(ID, format!("malformed native request head: {what}"));
-        if p.len() < 11 {
-            return Err(bad("too short"));
-        }
-        let format = super::format_from(p.get_u8()).ok_or_else(|| bad("unknown format"))?;
-        let timeout_us = p.get_u64();
-        let path_len = p.get_u16() as usize;
-        if p.len() < path_len {
-            return Err(bad("truncated path"));
-        }
-        let path = p.split_to(path_len);
-        std::str::from_utf8(&path).map_err(|_| bad("path is not UTF-8"))?;
-        let timeout = (timeout_us > 0).then(|| std::time::Duration::from_micros(timeout_us));
-        let mut size = 0usize;
-        super::pairs(&p, |k, v| size += k.len() + v.len() + 32)?;
-        Ok(Head {
-            format,
-            timeout,
-            path,
-            pairs: p,
-            size,
-        })
-    }
-}
-
 /// Parse a request head and start the call (or wait for its message).
 fn start(
     conn: &Arc<Conn>,
@@ -578,7 +390,7 @@ fn start(
     id: u32,
     p: Bytes,
 ) -> Result<()> {
-    let head = Head::parse(p)?;
+    let head = super::Head::parse(p)?;
     let (format, timeout, size) = (head.format, head.timeout, head.size);
     let shared = &conn.shared;
     let route = shared.route(head.path())?;
@@ -722,12 +534,14 @@ async fn run_call(
     match result.map(|r| r.output) {
         Ok(Output::Unary(frame)) => {
             conn.writer.with(|f| {
-                head_frame(f, id, &response);
+                super::answer::head_frame(f, id, &response);
                 f.frame(kind::DATA, END, id, frame);
-                ok_trailers(f, id, &response);
+                super::answer::ok_trailers(f, id, &response);
             });
         }
-        Ok(Output::Stream { rx, task }) => pump(&conn, id, rx, task, &response, &credit).await,
+        Ok(Output::Stream { rx, task }) => {
+            super::answer::pump(&conn.writer, id, rx, task, &response, &credit).await
+        }
         Err(e) => {
             let e = crate::endpoint::leaving(e, &conn.shared.service, &route.name);
             conn.fail(id, &e, Some(&response));
@@ -735,61 +549,4 @@ async fn run_call(
     }
     drop(pass);
     conn.finish(id);
-}
-
-/// Send a streaming handler's frames as they come, within the stream's credit.
-async fn pump(
-    conn: &Conn,
-    id: u32,
-    mut rx: mpsc::Receiver<http_body::Frame<Bytes>>,
-    task: AbortOnDrop,
-    response: &SharedResponse,
-    credit: &Credit,
-) {
-    let mut first = true;
-    let mut next: Option<http_body::Frame<Bytes>> = None;
-    loop {
-        let frame = match next.take() {
-            Some(frame) => frame,
-            None => match rx.recv().await {
-                Some(frame) => frame,
-                None => break,
-            },
-        };
-        match frame.into_data() {
-            Ok(data) => {
-                let data = coalesce(data, &mut rx, &mut next);
-                if !credit.take(data.len()).await {
-                    break;
-                }
-                let head = std::mem::take(&mut first);
-                conn.writer.with(|f| {
-                    if head {
-                        head_frame(f, id, response);
-                    }
-                    f.frame(kind::DATA, 0, id, data);
-                });
-            }
-            Err(frame) => {
-                let trailers = frame.into_trailers().unwrap_or_default();
-                let ok_only = trailers.len() == 1
-                    && trailers
-                        .get(status::GRPC_STATUS)
-                        .is_some_and(|v| v.as_bytes() == b"0");
-                let head = first;
-                conn.writer.with(|f| {
-                    if head {
-                        head_frame(f, id, response);
-                    }
-                    if ok_only {
-                        f.empty(kind::TRAILERS, 0, id);
-                    } else {
-                        f.build(kind::TRAILERS, 0, id, |b| super::put_headers(b, &trailers));
-                    }
-                });
-                break;
-            }
-        }
-    }
-    drop(task);
 }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http_body::Frame;
@@ -242,7 +242,7 @@ impl Conn {
         let writer = conn.writer.clone();
         tokio::spawn(async move { writer.run(wr).await });
         let reading = tokio::spawn(read_loop(Arc::downgrade(&conn), reader));
-        tokio::spawn(keep_alive(
+        tokio::spawn(keep::keep_alive(
             Arc::downgrade(&conn),
             keepalive,
             reading.abort_handle(),
@@ -508,45 +508,6 @@ async fn send_loop(
     }
 }
 
-/// Keepalive, beside the reader (so calls pay nothing for it): while calls are open, a
-/// connection quiet for `every` is pinged, and dropped when nothing arrives for as long
-/// again (a node that hangs keeps the TCP connection up; only an answer tells it is alive).
-async fn keep_alive(conn: Weak<Conn>, every: Duration, reader: tokio::task::AbortHandle) {
-    let tick = (every / 4).max(Duration::from_millis(10));
-    let mut seen = 0u64;
-    let mut heard = Instant::now();
-    let mut pinged: Option<Instant> = None;
-    loop {
-        tokio::time::sleep(tick).await;
-        let Some(conn) = conn.upgrade() else {
-            return;
-        };
-        if conn.is_closed() && conn.slots_len() == 0 {
-            return;
-        }
-        let now = Instant::now();
-        let frames = conn.frames.load(Ordering::Relaxed);
-        if frames != seen || conn.slots_len() == 0 {
-            (seen, heard, pinged) = (frames, now, None);
-            continue;
-        }
-        match pinged {
-            Some(at) if now.duration_since(at) >= every => {
-                tracing::debug!(addr = %conn.addr, "native connection did not answer a ping; dropping it");
-                reader.abort();
-                conn.lost_all();
-                return;
-            }
-            None if now.duration_since(heard) >= every => {
-                pinged = Some(now);
-                conn.writer
-                    .with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
-            }
-            _ => {}
-        }
-    }
-}
-
 async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
     loop {
         let read = reader.next().await;
@@ -638,76 +599,6 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
     }
 }
 
+mod keep;
 #[cfg(test)]
-mod tests {
-    use tokio::io::AsyncReadExt;
-
-    use super::*;
-    use crate::codec::Format;
-    use crate::transport::{Dialer, TcpDialer};
-
-    /// A native server that answers every call with an empty message.
-    async fn answering_server() -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move {
-            let (mut conn, _) = listener.accept().await.unwrap();
-            let mut preface = [0u8; 8];
-            conn.read_exact(&mut preface).await.unwrap();
-            let mut out = BytesMut::new();
-            out.put_u32(8);
-            out.put_u8(kind::SETTINGS);
-            out.put_u8(0);
-            out.put_u32(0);
-            out.put_u32(100);
-            out.put_u32(super::super::WINDOW);
-            conn.write_all(&out).await.unwrap();
-            let mut header = [0u8; 10];
-            while conn.read_exact(&mut header).await.is_ok() {
-                let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
-                let mut payload = vec![0u8; len as usize];
-                conn.read_exact(&mut payload).await.unwrap();
-                if header[4] == kind::DATA && header[5] & END != 0 {
-                    // An empty message, then empty trailers: OK.
-                    let mut t = vec![0, 0, 0, 5, kind::DATA, END];
-                    t.extend_from_slice(&header[6..10]);
-                    t.extend_from_slice(&[0; 5]);
-                    t.extend_from_slice(&[0, 0, 0, 0, kind::TRAILERS, 0]);
-                    t.extend_from_slice(&header[6..10]);
-                    conn.write_all(&t).await.unwrap();
-                }
-            }
-        });
-        addr
-    }
-
-    #[tokio::test]
-    async fn a_connection_retires_before_its_stream_ids_wrap() {
-        let addr = answering_server().await;
-        let io = TcpDialer.dial(&addr).await.unwrap();
-        let conn = Conn::handshake(io, &addr, 1024, Duration::from_secs(10))
-            .await
-            .unwrap();
-        conn.next.store(LAST_ID - 1, Ordering::Relaxed);
-        let md = Metadata::new();
-        let head = CallHead {
-            path: "/a.B/C",
-            format: Format::Proto,
-            deadline: std::time::Instant::now() + Duration::from_secs(10),
-            metadata: [&md, &md],
-        };
-        let frame = Bytes::from_static(&[0, 0, 0, 0, 0]);
-        conn.unary(&head, frame.clone()).await.unwrap();
-        assert!(
-            !conn.is_closed(),
-            "ids left: the connection still takes calls"
-        );
-        conn.unary(&head, frame.clone()).await.unwrap();
-        assert!(
-            conn.is_closed(),
-            "at the last id the connection takes no new calls (the pool opens another)"
-        );
-        let err = conn.unary(&head, frame).await.unwrap_err();
-        assert!(err.to_string().contains("closing"), "{err}");
-    }
-}
+mod tests;

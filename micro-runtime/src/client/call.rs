@@ -97,6 +97,32 @@ impl Target {
 }
 
 impl ClientInner {
+    /// The call's options with the target's policy filled in where the call set nothing
+    /// (borrowed as they are when no policy is configured).
+    pub(crate) fn policed<'a>(
+        &self,
+        service: &str,
+        endpoint: &str,
+        opts: &'a CallOptions,
+    ) -> std::borrow::Cow<'a, CallOptions> {
+        let Some(policy) = (!self.options.policies.is_empty())
+            .then(|| self.options.policies.find(service, endpoint))
+            .flatten()
+        else {
+            return std::borrow::Cow::Borrowed(opts);
+        };
+        let mut own = opts.clone();
+        own.timeout = own.timeout.or(policy.timeout);
+        own.retries = own.retries.or(policy.retries);
+        own.breaker = own.breaker.or(policy.breaker);
+        std::borrow::Cow::Owned(own)
+    }
+
+    /// Whether the breaker guards this call.
+    fn breaker_on(&self, opts: &CallOptions) -> bool {
+        opts.breaker.unwrap_or_else(|| self.breakers.on())
+    }
+
     /// When the call must be done: the call's timeout (or the client's), or the context's
     /// deadline when that comes first.
     pub(crate) fn deadline(&self, ctx: &Context, opts: &CallOptions) -> Instant {
@@ -208,14 +234,15 @@ impl ClientInner {
         let mut sent = 0u32;
         while let Some(target) = candidates.next() {
             let path = target.path(endpoint, opts)?;
-            let breaker = if self.breakers.on() {
+            let guarded = self.breaker_on(opts);
+            let breaker = if guarded {
                 guard::key(&target.node.address, &path)
             } else {
                 0
             };
-            if let Err(e) = self
-                .breakers
-                .allow(breaker, started, &target.node.address, &path)
+            if let Err(e) =
+                self.breakers
+                    .allow(guarded, breaker, started, &target.node.address, &path)
             {
                 tracing::debug!(service, endpoint, error = %e, "attempt refused by the breaker");
                 last = Some(e);
@@ -239,11 +266,11 @@ impl ClientInner {
             let result = match result {
                 Ok(result) => {
                     let accepted = guard::accepted(&result.as_ref().map(|_| ()));
-                    self.breakers.record(breaker, started, accepted);
+                    self.breakers.record(guarded, breaker, started, accepted);
                     result
                 }
                 Err(_) => {
-                    self.breakers.record(breaker, started, false);
+                    self.breakers.record(guarded, breaker, started, false);
                     // A node that lets the deadline pass is suspect: the next calls prefer
                     // the others while it cools off.
                     self.mark(&target, Outcome::TimedOut);
@@ -326,18 +353,19 @@ impl ClientInner {
                 deadline,
                 metadata: [&forwarded, &opts.metadata],
             };
+            let guarded = self.breaker_on(opts);
             let breaker = guard::key(&target.node.address, &path);
             let at = Instant::now();
             if let Err(e) = self
                 .breakers
-                .allow(breaker, at, &target.node.address, &path)
+                .allow(guarded, breaker, at, &target.node.address, &path)
             {
                 last = Some(e);
                 continue;
             }
             let start = self.stream_on(&target.node, &head);
             let Ok(started) = tokio::time::timeout_at(deadline.into(), start).await else {
-                self.breakers.record(breaker, at, false);
+                self.breakers.record(guarded, breaker, at, false);
                 self.mark(&target, Outcome::TimedOut);
                 return Err(Error::timeout(
                     ID,
@@ -348,7 +376,7 @@ impl ClientInner {
                 ));
             };
             let accepted = guard::accepted(&started.as_ref().map(|_| ()));
-            self.breakers.record(breaker, at, accepted);
+            self.breakers.record(guarded, breaker, at, accepted);
             match started {
                 Ok(start) => {
                     self.mark(&target, Outcome::Answered);

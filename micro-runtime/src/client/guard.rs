@@ -169,7 +169,7 @@ pub(crate) fn key(address: &str, path: &str) -> u64 {
 }
 
 impl Breakers {
-    /// Whether the breakers are on (when off, callers need not compute keys).
+    /// Whether the breakers are on by default (a call's policy may say otherwise).
     pub(crate) fn on(&self) -> bool {
         self.on
     }
@@ -188,12 +188,13 @@ impl Breakers {
     /// May an attempt go to `address` for `path` (whose [`key`] is `k`)? `Err` says why not.
     pub(crate) fn allow(
         &self,
+        on: bool,
         k: u64,
         now: Instant,
         address: &str,
         path: &str,
     ) -> Result<(), Error> {
-        if !self.on {
+        if !on {
             return Ok(());
         }
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
@@ -222,8 +223,8 @@ impl Breakers {
     }
 
     /// What came of an attempt (to the endpoint [`key`] `k`) the breaker let through.
-    pub(crate) fn record(&self, k: u64, now: Instant, accepted: bool) {
-        if !self.on {
+    pub(crate) fn record(&self, on: bool, k: u64, now: Instant, accepted: bool) {
+        if !on {
             return;
         }
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
@@ -280,15 +281,15 @@ mod tests {
         let breakers = Breakers::new(1.5, true);
         let (a, p) = ("10.0.0.1:9000", "/x.Y/Z");
         let k = key(a, p);
-        assert!(breakers.allow(k, Instant::now(), a, p).is_ok());
+        assert!(breakers.allow(true, k, Instant::now(), a, p).is_ok());
         for _ in 0..100 {
-            breakers.record(k, Instant::now(), false);
+            breakers.record(true, k, Instant::now(), false);
         }
         let through = (0..1000)
-            .filter(|_| breakers.allow(k, Instant::now(), a, p).is_ok())
+            .filter(|_| breakers.allow(true, k, Instant::now(), a, p).is_ok())
             .count();
         assert!(through < 100, "mostly rejected: {through} of 1000");
-        let err = breakers.allow(k, Instant::now(), a, p).unwrap_err();
+        let err = breakers.allow(true, k, Instant::now(), a, p).unwrap_err();
         assert!(
             err.detail()
                 .contains("breaker open for /x.Y/Z on 10.0.0.1:9000"),
@@ -297,25 +298,31 @@ mod tests {
         // The same node's other endpoints, and other nodes, are not affected.
         assert!(
             breakers
-                .allow(key(a, "/x.Y/Other"), Instant::now(), a, "/x.Y/Other")
+                .allow(true, key(a, "/x.Y/Other"), Instant::now(), a, "/x.Y/Other")
                 .is_ok()
         );
         assert!(
             breakers
-                .allow(key("10.0.0.2:9000", p), Instant::now(), "10.0.0.2:9000", p)
+                .allow(
+                    true,
+                    key("10.0.0.2:9000", p),
+                    Instant::now(),
+                    "10.0.0.2:9000",
+                    p
+                )
                 .is_ok()
         );
         // Healthy answers keep it shut (closed).
         let fine = Breakers::new(1.5, true);
         for _ in 0..100 {
-            fine.record(k, Instant::now(), true);
+            fine.record(true, k, Instant::now(), true);
         }
-        assert!((0..100).all(|_| fine.allow(k, Instant::now(), a, p).is_ok()));
+        assert!((0..100).all(|_| fine.allow(true, k, Instant::now(), a, p).is_ok()));
         // Off: never rejects.
         let off = Breakers::new(1.5, false);
         for _ in 0..100 {
-            off.record(k, Instant::now(), false);
+            off.record(off.on(), k, Instant::now(), false);
         }
-        assert!((0..100).all(|_| off.allow(k, Instant::now(), a, p).is_ok()));
+        assert!((0..100).all(|_| off.allow(off.on(), k, Instant::now(), a, p).is_ok()));
     }
 }

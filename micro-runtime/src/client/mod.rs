@@ -45,6 +45,7 @@
 mod call;
 mod guard;
 mod options;
+mod policy;
 mod pool;
 mod streaming;
 mod wrap;
@@ -65,6 +66,7 @@ use crate::transport::{self, Connector, TcpDialer};
 use crate::wire::frame;
 
 pub use options::{CallOptions, ClientOptions, TransportPolicy, call_options};
+pub use policy::{Policies, Policy};
 pub use streaming::{
     ClientStreaming, Streaming, forward_both, forward_requests, forward_responses,
 };
@@ -305,6 +307,7 @@ impl Client {
         req: Codec<Req>,
         resp: Codec<Resp>,
     ) -> Result<Response<Resp>> {
+        let opts = &*self.inner.policed(service, endpoint, opts);
         let format = opts.format.unwrap_or_else(|| req.default_format());
         if !req.supports(format) || !resp.supports(format) {
             return Err(Error::bad_request(
@@ -419,6 +422,7 @@ impl Client {
         req: Codec<Req>,
         resp: Codec<Resp>,
     ) -> Result<Streaming<Req, Resp>> {
+        let opts = &*self.inner.policed(service, endpoint, opts);
         let format = opts.format.unwrap_or_else(|| req.default_format());
         let (start, node, deadline) = match &self.chain {
             None => {

@@ -43,6 +43,9 @@ pub struct ClientOptions {
     /// are refused at once (UNAVAILABLE, tried on another node) instead of piling on
     /// (default on; `MICRO_CLIENT_BREAKER=off`).
     pub breaker: bool,
+    /// Timeouts, retries and the breaker per service and endpoint
+    /// (`MICRO_CLIENT_POLICY`, see [`Policies`](super::Policies)).
+    pub policies: super::Policies,
 }
 
 /// Which transport a client uses to reach a node (`MICRO_TRANSPORT`: the [plugin
@@ -116,6 +119,7 @@ impl Default for ClientOptions {
             keepalive: Duration::from_secs(10),
             retry_budget: 0.2,
             breaker: true,
+            policies: super::Policies::default(),
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct CallOptions {
     pub retries: Option<u32>,
     /// Whether the call may run twice; by default what the server declared in the registry.
     pub idempotent: Option<bool>,
+    /// The adaptive breaker for this call, on or off; by default the client's.
+    pub breaker: Option<bool>,
     /// Wire format; by default the request type's.
     pub format: Option<Format>,
     /// Protobuf package for the gRPC path, when the registry does not tell.
@@ -180,6 +186,13 @@ impl CallOptions {
     #[must_use]
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = Some(idempotent);
+        self
+    }
+
+    /// Guard this call with the adaptive breaker, or not (by default the client's setting).
+    #[must_use]
+    pub fn breaker(mut self, on: bool) -> Self {
+        self.breaker = Some(on);
         self
     }
 
@@ -230,6 +243,7 @@ impl CallOptions {
         }
         out.retries = over.retries.or(self.retries);
         out.idempotent = over.idempotent.or(self.idempotent);
+        out.breaker = over.breaker.or(self.breaker);
         out.format = over.format.or(self.format);
         if over.package.is_some() {
             out.package.clone_from(&over.package);

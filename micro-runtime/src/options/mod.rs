@@ -101,6 +101,8 @@ pub struct Settings {
     pub client_retry_budget: f64,
     /// The adaptive breaker per node and endpoint (default on).
     pub client_breaker: bool,
+    /// Timeouts, retries and the breaker per service and endpoint (default none).
+    pub client_policy: crate::client::Policies,
     /// Extra attempts for idempotent calls (default 1).
     pub client_retries: u32,
     /// Log filter for binaries (`info`, `debug`, `micro_runtime=trace` ...).
@@ -140,6 +142,7 @@ impl Default for Settings {
             client_retries: 1,
             client_retry_budget: 0.2,
             client_breaker: true,
+            client_policy: crate::client::Policies::default(),
             log_level: None,
             home: PathBuf::new(),
         }

@@ -319,6 +319,15 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "client_policy",
+        help: "timeouts, retries and the breaker per target: \"svc: timeout=2s retries=0; svc/Svc.Method: breaker=off\"",
+        concept: None,
+        apply: |o, v| {
+            o.client_policy = crate::client::Policies::parse(v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "client_retries",
         help: "extra attempts for idempotent calls (default 1)",
         concept: None,

@@ -77,6 +77,7 @@ impl Settings {
             registry_stale_for: self.registry_stale_for,
             retry_budget: self.client_retry_budget,
             breaker: self.client_breaker,
+            policies: self.client_policy.clone(),
             ..ClientOptions::default()
         })
     }

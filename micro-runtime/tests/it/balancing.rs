@@ -246,3 +246,44 @@ async fn at_most_half_the_nodes_sit_out_at_once() {
         "first picks went to {firsts:?}: only half the nodes may be held out"
     );
 }
+
+#[tokio::test]
+async fn a_policy_sets_the_timeout_per_service_and_endpoint_unless_the_call_does() {
+    let reg = MemoryRegistry::new();
+    let (node, _) = support::start_echo(&reg, "a").await;
+    let policies = micro_runtime::client::Policies::parse(
+        "echo: timeout=200ms retries=0; echo/Echo.Meta: timeout=5s",
+    )
+    .unwrap();
+    let client = client(&reg, |o| o.policies = policies);
+    let slow = Echo {
+        sleep_ms: 1_000,
+        ..Echo::text("slow")
+    };
+    // The service's policy: 200 ms.
+    let err = client
+        .call::<_, Echo>("echo", "Echo.Call", &slow)
+        .await
+        .unwrap_err();
+    assert_eq!(err.grpc_code(), Code::DeadlineExceeded, "{err}");
+    // The call's own timeout wins.
+    let rsp: Echo = client
+        .call_with(
+            &Default::default(),
+            "echo",
+            "Echo.Call",
+            &slow,
+            &CallOptions::new().timeout(Duration::from_secs(5)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rsp.text, "slow");
+    // Another service keeps the client's default.
+    assert!(
+        micro_runtime::client::Policies::parse("other: timeout=1ms")
+            .unwrap()
+            .find("echo", "Echo.Call")
+            .is_none()
+    );
+    node.stop().await.unwrap();
+}

@@ -70,6 +70,8 @@ impl Window {
 pub(crate) struct RetryBudget {
     ratio: f64,
     window: Mutex<Window>,
+    /// When it last said (in the log) that it is spent.
+    warned: Mutex<Option<Instant>>,
 }
 
 /// Retries the budget always allows in a window, so a client making few calls can retry.
@@ -80,6 +82,7 @@ impl RetryBudget {
         RetryBudget {
             ratio,
             window: Mutex::new(Window::new(Instant::now())),
+            warned: Mutex::new(None),
         }
     }
 
@@ -103,6 +106,16 @@ impl RetryBudget {
         let (calls, retries) = window.sums(now);
         let allowed = ((calls as f64 * self.ratio) as u64).max(MIN_RETRIES);
         if retries >= allowed {
+            drop(window);
+            let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+            if warned.is_none_or(|at| now.duration_since(at) >= WINDOW) {
+                *warned = Some(now);
+                tracing::warn!(
+                    calls,
+                    retries,
+                    "retry budget spent: failed attempts are not retried for now"
+                );
+            }
             return false;
         }
         window.add(now, 0, 1);
@@ -120,6 +133,8 @@ struct Breaker {
     /// When an attempt last failed: a breaker without failures in the window lets every
     /// attempt through without counting.
     failed: Option<Instant>,
+    /// When it last said (in the log) that it refuses attempts.
+    warned: Option<Instant>,
 }
 
 /// The adaptive breakers of a client, by node address and endpoint path.
@@ -213,6 +228,16 @@ impl Breakers {
             b.passed = now;
             return Ok(());
         }
+        if b.warned.is_none_or(|at| now.duration_since(at) >= WINDOW) {
+            b.warned = Some(now);
+            tracing::warn!(
+                endpoint = path,
+                node = address,
+                failed = requests - accepts,
+                requests,
+                "breaker refusing attempts to a failing node"
+            );
+        }
         Err(Error::unavailable(
             super::ID,
             format!(
@@ -236,6 +261,7 @@ impl Breakers {
             window: Window::new(self.epoch),
             passed: now,
             failed: None,
+            warned: None,
         });
         b.window.add(now, 1, u64::from(accepted));
         if !accepted {

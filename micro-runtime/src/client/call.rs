@@ -54,6 +54,40 @@ impl Candidates {
     }
 }
 
+/// What every attempt's head shares; [`Heads::at`] adds the path.
+struct Heads<'a> {
+    format: Format,
+    deadline: Instant,
+    metadata: [&'a crate::context::Metadata; 2],
+}
+
+impl<'a> Heads<'a> {
+    fn at<'p>(&'p self, path: &'p str) -> CallHead<'p>
+    where
+        'a: 'p,
+    {
+        CallHead {
+            path,
+            format: self.format,
+            deadline: self.deadline,
+            metadata: self.metadata,
+        }
+    }
+}
+
+/// The error of a call whose deadline passed on `target` (which is marked for it by the
+/// caller's selector on the plain path; hedged calls mark nothing: another node answered or
+/// both were slow).
+fn timed_out(call: &CallPlan<'_>, target: &Target) -> Error {
+    Error::timeout(
+        ID,
+        format!(
+            "call to {} {} timed out: deadline exceeded on {}",
+            call.service, call.endpoint, target.node.address
+        ),
+    )
+}
+
 /// `Service.Method`, checked.
 pub(crate) fn split_endpoint(endpoint: &str) -> Result<(&str, &str)> {
     match endpoint.split_once('.') {
@@ -115,6 +149,7 @@ impl ClientInner {
         own.timeout = own.timeout.or(policy.timeout);
         own.retries = own.retries.or(policy.retries);
         own.breaker = own.breaker.or(policy.breaker);
+        own.hedge = own.hedge.or(policy.hedge);
         std::borrow::Cow::Owned(own)
     }
 
@@ -253,6 +288,26 @@ impl ClientInner {
                 break;
             }
             sent += 1;
+            if let Some(delay) = opts.hedge.filter(|_| sent == 1)
+                && target.idempotent(endpoint, opts)
+            {
+                let heads = Heads {
+                    format,
+                    deadline,
+                    metadata: [&forwarded, &opts.metadata],
+                };
+                return self
+                    .hedged(
+                        &target,
+                        &mut candidates,
+                        call,
+                        &heads,
+                        &frame,
+                        delay,
+                        started,
+                    )
+                    .await;
+            }
             let head = CallHead {
                 path: &path,
                 format,
@@ -315,6 +370,94 @@ impl ClientInner {
         Err(last.unwrap_or_else(|| {
             Error::unavailable(ID, format!("service {service}: no node available"))
         }))
+    }
+
+    /// A hedged call (idempotent endpoints only): `first` gets the call; when it has not
+    /// answered within `delay`, the next node gets it too (if the retry budget allows), and
+    /// the first success wins (the other attempt is cancelled). When both fail, the later
+    /// error is the call's.
+    #[allow(clippy::too_many_arguments)]
+    async fn hedged(
+        &self,
+        first: &Target,
+        candidates: &mut Candidates,
+        call: &CallPlan<'_>,
+        head: &Heads<'_>,
+        frame: &Bytes,
+        delay: Duration,
+        started: Instant,
+    ) -> Result<(UnaryReply, Arc<Node>)> {
+        let (endpoint, opts) = (call.endpoint, call.opts);
+        let path_a = first.path(endpoint, opts)?;
+        let head_a = head.at(&path_a);
+        let deadline = head_a.deadline;
+        let a = self.unary_on(&first.node, &head_a, frame);
+        tokio::pin!(a);
+        tokio::select! {
+            r = &mut a => return self.settle_hedge(first, r),
+            () = tokio::time::sleep(delay) => {}
+            () = tokio::time::sleep_until(deadline.into()) => return Err(timed_out(call, first)),
+        }
+        let second = candidates.next().filter(|_| self.budget.retry(started));
+        let Some(second) = second else {
+            return match tokio::time::timeout_at(deadline.into(), a).await {
+                Ok(r) => self.settle_hedge(first, r),
+                Err(_) => Err(timed_out(call, first)),
+            };
+        };
+        let path_b = second.path(endpoint, opts)?;
+        let head_b = head.at(&path_b);
+        let b = self.unary_on(&second.node, &head_b, frame);
+        tokio::pin!(b);
+        // The first success wins; when both fail, the later error is the call's.
+        let (mut failed_a, mut failed_b): (Option<Error>, Option<Error>) = (None, None);
+        loop {
+            tokio::select! {
+                r = &mut a, if failed_a.is_none() => {
+                    match self.settle_hedge(first, r) {
+                        Ok(v) => return Ok(v),
+                        Err(e) => failed_a = Some(e),
+                    }
+                }
+                r = &mut b, if failed_b.is_none() => {
+                    match self.settle_hedge(&second, r) {
+                        Ok(v) => return Ok(v),
+                        Err(e) => failed_b = Some(e),
+                    }
+                }
+                () = tokio::time::sleep_until(deadline.into()) => {
+                    return Err(timed_out(call, first));
+                }
+            }
+            if failed_a.is_some()
+                && let Some(e) = failed_b.take()
+            {
+                return Err(e);
+            }
+        }
+    }
+
+    /// Mark the node by what an attempt gave.
+    fn settle_hedge(
+        &self,
+        target: &Target,
+        result: Result<UnaryReply>,
+    ) -> Result<(UnaryReply, Arc<Node>)> {
+        match result {
+            Ok(reply) => {
+                self.mark(target, Outcome::Answered);
+                Ok((reply, target.node.clone()))
+            }
+            Err(e) => {
+                let outcome = if e.is_transport_failure() {
+                    Outcome::ConnectionFailed
+                } else {
+                    Outcome::Answered
+                };
+                self.mark(target, outcome);
+                Err(e)
+            }
+        }
     }
 
     /// Open a stream on a node of the service. Only failures before the stream started are

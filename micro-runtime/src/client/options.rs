@@ -140,6 +140,9 @@ pub struct CallOptions {
     pub idempotent: Option<bool>,
     /// The adaptive breaker for this call, on or off; by default the client's.
     pub breaker: Option<bool>,
+    /// Hedging for an idempotent endpoint: when the first node has not answered within this,
+    /// a second node gets the call too and the first answer wins (default none).
+    pub hedge: Option<Duration>,
     /// Wire format; by default the request type's.
     pub format: Option<Format>,
     /// Protobuf package for the gRPC path, when the registry does not tell.
@@ -196,6 +199,15 @@ impl CallOptions {
         self
     }
 
+    /// Hedge the call (idempotent endpoints only): when the first node has not answered
+    /// within `after`, a second node gets it too (within the retry budget); the first
+    /// success wins and the other attempt is cancelled.
+    #[must_use]
+    pub fn hedge(mut self, after: Duration) -> Self {
+        self.hedge = Some(after);
+        self
+    }
+
     /// Use this wire format.
     #[must_use]
     pub fn format(mut self, format: Format) -> Self {
@@ -244,6 +256,7 @@ impl CallOptions {
         out.retries = over.retries.or(self.retries);
         out.idempotent = over.idempotent.or(self.idempotent);
         out.breaker = over.breaker.or(self.breaker);
+        out.hedge = over.hedge.or(self.hedge);
         out.format = over.format.or(self.format);
         if over.package.is_some() {
             out.package.clone_from(&over.package);

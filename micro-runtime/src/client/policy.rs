@@ -23,6 +23,8 @@ pub struct Policy {
     pub retries: Option<u32>,
     /// The adaptive breaker for it, on or off.
     pub breaker: Option<bool>,
+    /// Hedging for its idempotent endpoints: a second node after this long.
+    pub hedge: Option<Duration>,
 }
 
 /// Policies by target.
@@ -47,7 +49,8 @@ pub struct Policies {
 const ID: &str = "micro.config";
 
 impl Policies {
-    /// Parse `target: key=value ...; target: ...` (keys `timeout`, `retries`, `breaker`).
+    /// Parse `target: key=value ...; target: ...` (keys `timeout`, `retries`, `breaker`,
+    /// `hedge`).
     pub fn parse(text: &str) -> Result<Policies> {
         let bad = |detail: String| Error::bad_request(ID, format!("client_policy: {detail}"));
         let mut targets = Vec::new();
@@ -80,6 +83,12 @@ impl Policies {
                             bad(format!("retries={value} in {target}: not a whole number"))
                         })?);
                     }
+                    "hedge" => {
+                        policy.hedge = Some(crate::options::parse_duration(
+                            &format!("client_policy {target} hedge"),
+                            value,
+                        )?);
+                    }
                     "breaker" => {
                         policy.breaker = Some(match value {
                             "on" => true,
@@ -91,7 +100,7 @@ impl Policies {
                     }
                     other => {
                         return Err(bad(format!(
-                            "unknown key {other:?} in {target}: timeout, retries or breaker"
+                            "unknown key {other:?} in {target}: timeout, retries, breaker or hedge"
                         )));
                     }
                 }
@@ -127,6 +136,7 @@ impl Policies {
                 timeout: own.timeout.or(whole.timeout),
                 retries: own.retries.or(whole.retries),
                 breaker: own.breaker.or(whole.breaker),
+                hedge: own.hedge.or(whole.hedge),
             }),
         }
     }

@@ -287,3 +287,68 @@ async fn a_policy_sets_the_timeout_per_service_and_endpoint_unless_the_call_does
     );
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hedged_idempotent_call_is_answered_by_the_fast_node() {
+    let reg = MemoryRegistry::new();
+    let (fast, slow) = (Counter::default(), Counter::default());
+    let a = support::start(
+        &reg,
+        "echo",
+        node_router(fast.clone(), Duration::ZERO, None),
+    )
+    .await;
+    let b = support::start(
+        &reg,
+        "echo",
+        node_router(slow.clone(), Duration::from_millis(1000), None),
+    )
+    .await;
+    let client = client(&reg, |_| {});
+    let call = |hedge: Option<Duration>| {
+        let client = client.clone();
+        async move {
+            let mut opts = CallOptions::new()
+                .idempotent(true)
+                .timeout(Duration::from_secs(10));
+            if let Some(after) = hedge {
+                opts = opts.hedge(after);
+            }
+            let started = std::time::Instant::now();
+            let rsp: Echo = client
+                .call_with(
+                    &Default::default(),
+                    "echo",
+                    "Echo.Call",
+                    &Echo::text("h"),
+                    &opts,
+                )
+                .await
+                .unwrap();
+            assert_eq!(rsp.text, "h");
+            started.elapsed()
+        }
+    };
+    // Hedged after 30 ms: no call waits for the slow node's second.
+    for _ in 0..12 {
+        let took = call(Some(Duration::from_millis(30))).await;
+        assert!(
+            took < Duration::from_millis(800),
+            "a hedged call took {took:?}"
+        );
+    }
+    assert!(slow.get() > 0, "some calls went to the slow node first");
+    // Without hedging, the calls the slow node gets take its second.
+    let mut slow_calls = 0;
+    for _ in 0..12 {
+        if call(None).await >= Duration::from_millis(1000) {
+            slow_calls += 1;
+        }
+    }
+    assert!(
+        slow_calls > 0,
+        "without hedging some calls wait for the slow node"
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}

@@ -290,7 +290,12 @@ async fn handle(shared: &Arc<Shared>, delivery: Delivery) {
     let event = Event {
         settle: settle.clone(),
     };
-    let limit = shared.options.handler_timeout;
+    // Below the ack wait, so an engine that redelivers by itself does not hand the message
+    // to another handler while this one still runs.
+    let limit = shared
+        .options
+        .handler_timeout
+        .min(shared.options.ack_wait.mul_f64(0.9));
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| (shared.handler)(event))) {
         // A handler stuck past its limit is dropped and the message handled as failed, so
         // one stuck message cannot stall the subscription.

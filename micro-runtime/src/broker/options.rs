@@ -27,7 +27,8 @@ pub struct SubscribeOptions {
     pub ack_wait: Duration,
     /// How long the handler may take with one message; past it the handler is dropped and
     /// the message counts as failed (redelivered after the backoff, dead-lettered after
-    /// `max_deliver`) (default 30 s, as the ack wait).
+    /// `max_deliver`) (default 30 s; never more than 90 % of the ack wait, so an engine
+    /// that redelivers by itself does not start a second handler on the message).
     pub handler_timeout: Duration,
     /// Messages waiting for a handler; when full, delivery slows down to the handler's pace
     /// (default 1024).

@@ -317,15 +317,26 @@ impl ClientInner {
             let in_flight = self.selector.start(&target.node);
             let attempt = self.unary_on(&target.node, &head, &frame);
             let result = tokio::time::timeout_at(deadline.into(), attempt).await;
-            drop(in_flight);
             let result = match result {
                 Ok(result) => {
                     let accepted = guard::accepted(&result.as_ref().map(|_| ()));
-                    self.breakers.record(guarded, breaker, started, accepted);
+                    if guarded {
+                        self.breakers
+                            .record(true, breaker, Instant::now(), accepted);
+                    }
+                    if !accepted && let Some(load) = in_flight {
+                        // An overloaded node answers fast: it must not look fast.
+                        load.failed();
+                    }
                     result
                 }
                 Err(_) => {
-                    self.breakers.record(guarded, breaker, started, false);
+                    if guarded {
+                        self.breakers.record(true, breaker, Instant::now(), false);
+                    }
+                    if let Some(load) = in_flight {
+                        load.failed();
+                    }
                     // A node that lets the deadline pass is suspect: the next calls prefer
                     // the others while it cools off.
                     self.mark(&target, Outcome::TimedOut);
@@ -508,7 +519,8 @@ impl ClientInner {
             }
             let start = self.stream_on(&target.node, &head);
             let Ok(started) = tokio::time::timeout_at(deadline.into(), start).await else {
-                self.breakers.record(guarded, breaker, at, false);
+                self.breakers
+                    .record(guarded, breaker, Instant::now(), false);
                 self.mark(&target, Outcome::TimedOut);
                 return Err(Error::timeout(
                     ID,
@@ -519,7 +531,8 @@ impl ClientInner {
                 ));
             };
             let accepted = guard::accepted(&started.as_ref().map(|_| ()));
-            self.breakers.record(guarded, breaker, at, accepted);
+            self.breakers
+                .record(guarded, breaker, Instant::now(), accepted);
             match started {
                 Ok(start) => {
                     self.mark(&target, Outcome::Answered);

@@ -49,6 +49,10 @@ impl Window {
     fn add(&mut self, now: Instant, a: u64, b: u64) {
         let tick = self.tick(now);
         let slot = &mut self.buckets[(tick % BUCKETS as u64) as usize];
+        if slot.0 != u64::MAX && slot.0 > tick {
+            // Older than what the slot holds now: out of the window already.
+            return;
+        }
         if slot.0 != tick {
             *slot = (tick, 0, 0);
         }

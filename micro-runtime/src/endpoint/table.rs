@@ -113,7 +113,8 @@ pub(crate) struct Limits {
     pub(crate) max_header_list_size: u32,
     /// How long a new connection may take to show which transport it speaks.
     pub(crate) handshake_timeout: Duration,
-    /// A connection without calls for this long is closed.
+    /// A connection without calls for this long is asked to go away (on HTTP/2: one that
+    /// started no call for this long; calls still open finish).
     pub(crate) idle_timeout: Option<Duration>,
     /// A connection quiet for this long is pinged ...
     pub(crate) keepalive_interval: Option<Duration>,

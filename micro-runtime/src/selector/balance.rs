@@ -61,17 +61,31 @@ impl Load {
     }
 }
 
+/// The latency a failed call counts as: a node that fails fast (overloaded, shedding)
+/// must not look fast.
+const FAILED: Duration = Duration::from_secs(1);
+
 /// A call in flight on a node: ends (and records its latency) when dropped.
 #[derive(Debug)]
 pub struct InFlight {
     load: Arc<Load>,
     started: Instant,
+    failed: bool,
+}
+
+impl InFlight {
+    /// The call failed (overload, timeout): it counts as slow, whatever it took.
+    pub fn failed(mut self) {
+        self.failed = true;
+    }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.load.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.load.observe(self.started.elapsed());
+        let took = self.started.elapsed();
+        self.load
+            .observe(if self.failed { took.max(FAILED) } else { took });
     }
 }
 
@@ -113,6 +127,7 @@ impl Loads {
         InFlight {
             load,
             started: Instant::now(),
+            failed: false,
         }
     }
 

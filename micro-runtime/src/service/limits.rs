@@ -54,7 +54,8 @@ impl ServiceBuilder {
     }
 
     /// Close connections without calls after this long (default 5 min, `None` for never;
-    /// `MICRO_SERVER_IDLE_TIMEOUT`).
+    /// `MICRO_SERVER_IDLE_TIMEOUT`). On HTTP/2 a connection counts as idle when it started
+    /// no call for this long; calls still open on it finish after the `GOAWAY`.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.settings.server_idle_timeout = timeout;
         self

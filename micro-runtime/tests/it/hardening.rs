@@ -346,12 +346,18 @@ async fn a_peer_that_does_not_answer_pings_is_dropped_and_one_that_does_is_kept(
         support::echo_router("a", Counter::default()),
     )
     .await;
-    // Never answering: pinged, then closed.
+    // A client that never pings is never pinged (older clients ignore pings).
+    let mut old = raw::connect(addr(&node)).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), raw::next_frame(&mut old)).await;
+    assert!(quiet.is_err(), "an older client got {quiet:?}");
+    // One that pinged once (so it answers pings) and then never answers: pinged, closed.
     let mut mute = raw::connect(addr(&node)).await;
+    mute.write_all(&frame(PING, 0, 0, &[0; 8])).await.unwrap();
     let kinds = raw::until_closed(&mut mute, Duration::from_secs(10)).await;
     assert!(kinds.contains(&PING), "{kinds:?}");
     // Answering every ping for a while: still served.
     let mut live = raw::connect(addr(&node)).await;
+    live.write_all(&frame(PING, 0, 0, &[0; 8])).await.unwrap();
     let until = Instant::now() + Duration::from_millis(1500);
     let mut pings = 0;
     while let Ok(next) = tokio::time::timeout_at(until.into(), raw::next_frame(&mut live)).await {
@@ -507,8 +513,10 @@ async fn hung_server() -> String {
             if conn.read_exact(&mut preface).await.is_err() {
                 continue;
             }
+            // A current server (it says it answers pings), then silence.
             let mut settings = 100u32.to_be_bytes().to_vec();
             settings.extend_from_slice(&(1024u32 * 1024).to_be_bytes());
+            settings.extend_from_slice(&1u32.to_be_bytes());
             let _ = conn.write_all(&frame(0, 0, 0, &settings)).await;
             held.push(conn);
         }
@@ -551,4 +559,78 @@ async fn a_node_that_lets_deadlines_pass_is_avoided() {
     );
     assert_eq!(served.get(), 20 - failed);
     node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_peer_reset_while_its_answers_are_backed_up_frees_its_connection() {
+    let router = Router::new().route(
+        Route::unary("Big.Get", |_ctx, _req: Echo| async move {
+            Ok(Echo {
+                payload: vec![7; 256 * 1024],
+                ..Echo::default()
+            })
+        })
+        .package("test"),
+    );
+    let reg = MemoryRegistry::new();
+    let node = start(
+        support::builder(&reg, "big").max_connections(1),
+        router.merge(support::echo_router("a", Counter::default())),
+    )
+    .await;
+    {
+        let mut conn = raw::connect(addr(&node)).await;
+        let request = echo(&Echo::text("give"));
+        let mut out = Vec::new();
+        for i in 0..64u32 {
+            out.extend(frame(HEADERS, 0, 2 * i + 1, &head("/test.Big/Get")));
+            out.extend(frame(DATA, 1, 2 * i + 1, &request));
+        }
+        conn.write_all(&out).await.unwrap();
+        // Let the answers back up, then go away without reading them (closing with unread
+        // data resets the connection).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The server does not spin on the dead connection: over a second it uses little CPU.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = cpu_seconds();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let used = cpu_seconds() - before;
+    assert!(
+        used < 0.5,
+        "{used:.2} s of CPU in a second after the peer went away"
+    );
+    // The one connection the server takes is free again.
+    let start = Instant::now();
+    loop {
+        let result: micro_runtime::Result<Echo> = tokio::time::timeout(
+            Duration::from_secs(10),
+            support::client(&reg).call_with(
+                &Default::default(),
+                "big",
+                "Echo.Call",
+                &Echo::text("next"),
+                &CallOptions::new()
+                    .package("test.echo")
+                    .timeout(Duration::from_secs(2)),
+            ),
+        )
+        .await
+        .expect("the server answers: it is not spinning on the dead connection");
+        if result.is_ok() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{result:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    node.stop().await.unwrap();
+}
+
+/// CPU seconds this process has used (user and system).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
 }

@@ -10,36 +10,40 @@ use bytes::Bytes;
 use super::kind;
 use super::server::Conn;
 
-/// Watch a connection on a coarse tick: ping it when quiet and return when it does not
-/// answer; send `GOAWAY` when it is idle or past its age, and return once its calls are
-/// done (or, idle, a second after the `GOAWAY`, for a call that crossed it).
-pub(super) async fn keep(conn: &Conn, limits: &crate::endpoint::Limits) {
+/// Watch a connection on a coarse tick: ping it when quiet (if it answers pings) and
+/// return `true` when it does not answer; send `GOAWAY` when it is idle or past its age,
+/// and return `false` once its calls are done (or, idle, a second after the `GOAWAY`, for
+/// a call that crossed it).
+pub(super) async fn keep(conn: &Conn, limits: &crate::endpoint::Limits) -> bool {
     let mut life = Liveness::new(limits);
     let mut away: Option<Instant> = None;
     loop {
         tokio::time::sleep(life.tick).await;
         let idle = conn.idle();
-        if let Some(at) = away {
-            if idle && at.elapsed() >= std::time::Duration::from_secs(1) {
-                return;
-            }
-            continue;
+        if let Some(at) = away
+            && idle
+            && at.elapsed() >= std::time::Duration::from_secs(1)
+        {
+            return false;
         }
-        match life.check(conn.frames.load(Ordering::Relaxed), idle) {
+        let pings = conn.pings.load(Ordering::Relaxed);
+        match life.check(conn.frames.load(Ordering::Relaxed), idle, pings) {
             Check::Fine => {}
             Check::Ping => {
                 conn.writer
                     .with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
             }
             Check::Drain(why) => {
-                tracing::debug!(peer = ?conn.peer, why, "asking a native connection to go away");
-                conn.draining.store(true, Ordering::Relaxed);
-                conn.writer.signal(kind::GOAWAY, 0, 0);
-                away = Some(Instant::now());
+                if away.is_none() {
+                    tracing::debug!(peer = ?conn.peer, why, "asking a native connection to go away");
+                    conn.draining.store(true, Ordering::Relaxed);
+                    conn.writer.signal(kind::GOAWAY, 0, 0);
+                    away = Some(Instant::now());
+                }
             }
             Check::Dead => {
                 tracing::debug!(peer = ?conn.peer, "native connection did not answer a ping; closing it");
-                return;
+                return true;
             }
         }
     }
@@ -97,7 +101,7 @@ impl Liveness {
         }
     }
 
-    fn check(&mut self, frames: u64, idle: bool) -> Check {
+    fn check(&mut self, frames: u64, idle: bool, pings: bool) -> Check {
         self.frames = frames;
         let now = Instant::now();
         if self.frames != self.seen {
@@ -126,6 +130,7 @@ impl Liveness {
             return Check::Drain("max connection age reached");
         }
         if let Some(every) = self.limits.keepalive_interval
+            && pings
             && self.pinged.is_none()
             && now.duration_since(self.heard) >= every
         {

@@ -22,7 +22,7 @@
 //!
 //! | Type | Direction | Payload |
 //! |---|---|---|
-//! | `SETTINGS` | server → client, stream 0 | max concurrent calls u32, stream window u32 |
+//! | `SETTINGS` | server → client, stream 0 | max concurrent calls u32, stream window u32, flags u32 (bit 0: answers `PING`; absent from older servers) |
 //! | `HEADERS` | client → server | format u8, timeout µs u64 (0: none), path (u16 + bytes), metadata pairs |
 //! | `HEADERS` | server → client | response metadata pairs |
 //! | `DATA` | both | message bytes, each message prefixed as in gRPC (flag u8, length u32); flag `END`: the sender is done |
@@ -35,7 +35,9 @@
 //! A server pings a connection that has been quiet for its keepalive interval and closes it
 //! when nothing arrives within the keepalive timeout; a client does the same while it has
 //! calls open, so a peer that hangs (stopped, or cut off without a reset) is found and its
-//! connection dropped. A request head carries at most the server's header limit of metadata
+//! connection dropped. Only peers known to answer are pinged: a client pings a server whose
+//! `SETTINGS` says it answers (and pings it once at the start, which tells the server that
+//! the client answers too); older peers are left alone. A request head carries at most the server's header limit of metadata
 //! (counted as HTTP/2 counts it); a head reusing the id of an open call is a protocol error
 //! that closes the connection.
 //!
@@ -87,6 +89,9 @@ pub(crate) mod kind {
 
 /// `PING` flag: this is the answer to a ping.
 pub(crate) const ACK: u8 = 1;
+
+/// `SETTINGS` flags (a third u32, absent from older servers): the server answers `PING`.
+pub(crate) const SETTINGS_PING: u32 = 1;
 
 /// `DATA` flag: the sender has no more messages on this stream.
 pub(crate) const END: u8 = 1;

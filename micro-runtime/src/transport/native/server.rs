@@ -15,6 +15,7 @@ use crate::context::{Context, SharedResponse};
 use crate::endpoint::{Dispatch, HandlerRequest, Input, Output, Route, with_deadline};
 use crate::error::{Code, Error, Result};
 use crate::transport::{Acceptor, BoxFuture, Io};
+use crate::wire::body::AbortOnDrop;
 use crate::wire::frame::{Decoder, too_large};
 use crate::wire::recv::{RecvBody, Side};
 use crate::wire::status;
@@ -52,6 +53,9 @@ pub(super) struct Conn {
     pub(super) frames: std::sync::atomic::AtomicU64,
     /// No new calls: the server stops, or the connection is idle or old.
     pub(super) draining: std::sync::atomic::AtomicBool,
+    /// The peer pinged, so it answers pings (older clients ignore them: they are not
+    /// pinged).
+    pub(super) pings: std::sync::atomic::AtomicBool,
     calls: Mutex<super::ByStream<Active>>,
     /// Signalled whenever a call ends (a draining connection closes after the last one).
     ended: Notify,
@@ -143,20 +147,24 @@ async fn serve(
         }
     }
     let writer = Arc::new(Writer::default());
-    let write_task = {
+    let mut write_task = {
         let writer = writer.clone();
         tokio::spawn(async move { writer.run(wr).await })
     };
+    // Dropped with this future (a server stopping past its grace): the tasks go too.
+    let _write_guard = AbortOnDrop(write_task.abort_handle());
     writer.with(|f| {
         f.build(kind::SETTINGS, 0, 0, |b| {
             b.put_u32(limits.max_concurrent_streams);
             b.put_u32(super::WINDOW);
+            b.put_u32(super::SETTINGS_PING);
         });
     });
     let conn = Arc::new(Conn {
         writer: writer.clone(),
         frames: std::sync::atomic::AtomicU64::new(0),
         draining: std::sync::atomic::AtomicBool::new(false),
+        pings: std::sync::atomic::AtomicBool::new(false),
         calls: Mutex::new(super::ByStream::default()),
         ended: Notify::new(),
         shared,
@@ -165,20 +173,31 @@ async fn serve(
     // The reader serves calls; the keeper (beside it, so calls pay nothing for it) pings
     // quiet connections and retires idle and old ones.
     let mut reading = tokio::spawn(read_loop(conn.clone(), reader, shutdown));
-    tokio::select! {
-        _ = &mut reading => {}
-        () = super::liveness::keep(&conn, &limits) => {
+    let _read_guard = AbortOnDrop(reading.abort_handle());
+    let dead = tokio::select! {
+        _ = &mut reading => false,
+        dead = super::liveness::keep(&conn, &limits) => {
             reading.abort();
             let _ = reading.await;
+            dead
         }
-    }
+    };
     // The caller went away (or everything finished): stop what still runs.
     let left: Vec<Active> = conn.calls().drain().map(|(_, a)| a).collect();
     for active in left {
         cancel(active);
     }
     writer.close();
-    let _ = write_task.await;
+    // What is queued goes out, unless the peer is dead or does not read: then the socket is
+    // closed without it.
+    let flush = if dead {
+        std::time::Duration::ZERO
+    } else {
+        limits.keepalive_timeout
+    };
+    if tokio::time::timeout(flush, &mut write_task).await.is_err() {
+        write_task.abort();
+    }
 }
 
 /// Read frames and serve the calls they start, until the peer leaves or, once the server
@@ -214,7 +233,12 @@ async fn read_loop(
                     Read::Closed => break,
                 }
             }
-            () = writer.drained(BACKLOG), if backed_up => {}
+            () = writer.drained(BACKLOG), if backed_up => {
+                if writer.is_closed() {
+                    // The socket failed: nothing more can be answered.
+                    break;
+                }
+            }
             _ = async { let _ = shutdown.wait_for(|stop| *stop).await; }, if !draining => {
                 // No new calls on this connection; the open ones finish.
                 conn.draining.store(true, Ordering::Relaxed);
@@ -346,6 +370,8 @@ fn on_frame(
             }
         }
         kind::PING if head.flags & super::ACK == 0 => {
+            // A peer that pings answers pings: keepalive may ping it.
+            conn.pings.store(true, Ordering::Relaxed);
             conn.writer
                 .with(|f| f.frame(kind::PING, super::ACK, 0, payload));
         }

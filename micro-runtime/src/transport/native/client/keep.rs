@@ -11,11 +11,12 @@ use crate::transport::native::kind;
 
 /// Keepalive, beside the reader (so calls pay nothing for it): while calls are open, a
 /// connection quiet for `every` is pinged, and dropped when nothing arrives for as long
-/// again (a node that hangs keeps the TCP connection up; only an answer tells it is alive).
+/// again (a node that hangs keeps the TCP connection up; only an answer tells it is alive):
+/// its reader and writer tasks are stopped and its calls fail.
 pub(super) async fn keep_alive(
     conn: Weak<Conn>,
     every: Duration,
-    reader: tokio::task::AbortHandle,
+    tasks: [tokio::task::AbortHandle; 2],
 ) {
     let tick = (every / 4).max(Duration::from_millis(10));
     let mut seen = 0u64;
@@ -38,7 +39,10 @@ pub(super) async fn keep_alive(
         match pinged {
             Some(at) if now.duration_since(at) >= every => {
                 tracing::debug!(addr = %conn.addr, "native connection did not answer a ping; dropping it");
-                reader.abort();
+                // The reader, and the writer (which may be stuck on a full socket).
+                for task in &tasks {
+                    task.abort();
+                }
                 conn.lost_all();
                 return;
             }

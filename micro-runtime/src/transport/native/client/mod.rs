@@ -240,13 +240,22 @@ impl Conn {
             frames: std::sync::atomic::AtomicU64::new(0),
         });
         let writer = conn.writer.clone();
-        tokio::spawn(async move { writer.run(wr).await });
+        let writing = tokio::spawn(async move { writer.run(wr).await });
         let reading = tokio::spawn(read_loop(Arc::downgrade(&conn), reader));
-        tokio::spawn(keep::keep_alive(
-            Arc::downgrade(&conn),
-            keepalive,
-            reading.abort_handle(),
-        ));
+        // Keepalive only with a server that says it answers pings (older ones ignore them);
+        // the first ping tells the server this client answers its pings too.
+        let flags = settings
+            .get(8..12)
+            .map_or(0, |f| u32::from_be_bytes([f[0], f[1], f[2], f[3]]));
+        if flags & super::SETTINGS_PING != 0 {
+            conn.writer
+                .with(|f| f.frame(kind::PING, 0, 0, Bytes::from_static(&[0; 8])));
+            tokio::spawn(keep::keep_alive(
+                Arc::downgrade(&conn),
+                keepalive,
+                [reading.abort_handle(), writing.abort_handle()],
+            ));
+        }
         Ok(conn)
     }
 

@@ -104,10 +104,12 @@ pub(crate) fn split_endpoint(endpoint: &str) -> Result<(&str, &str)> {
 }
 
 impl Target {
-    fn path(&self, endpoint: &str, opts: &CallOptions) -> Result<String> {
+    /// The gRPC path: borrowed from the registry record when it has one (no copy per
+    /// call).
+    fn path(&self, endpoint: &str, opts: &CallOptions) -> Result<std::borrow::Cow<'_, str>> {
         let (svc, method) = split_endpoint(endpoint)?;
         if let Some(pkg) = &opts.package {
-            return Ok(format!("/{pkg}.{svc}/{method}"));
+            return Ok(format!("/{pkg}.{svc}/{method}").into());
         }
         if let Some(path) = self
             .candidate
@@ -115,9 +117,9 @@ impl Target {
             .and_then(|c| c.service.endpoint(endpoint))
             .and_then(|e| e.metadata.get("grpc_path"))
         {
-            return Ok(path.clone());
+            return Ok(path.as_str().into());
         }
-        Ok(format!("/{svc}/{method}"))
+        Ok(format!("/{svc}/{method}").into())
     }
 
     fn idempotent(&self, endpoint: &str, opts: &CallOptions) -> bool {
@@ -161,10 +163,15 @@ impl ClientInner {
     /// When the call must be done: the call's timeout (or the client's), or the context's
     /// deadline when that comes first.
     pub(crate) fn deadline(&self, ctx: &Context, opts: &CallOptions) -> Instant {
+        self.deadline_from(Instant::now(), ctx, opts)
+    }
+
+    /// [`ClientInner::deadline`] for a call starting at `now`.
+    fn deadline_from(&self, now: Instant, ctx: &Context, opts: &CallOptions) -> Instant {
         let timeout = opts.timeout.unwrap_or(self.options.request_timeout);
-        let own = Instant::now()
+        let own = now
             .checked_add(timeout)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
         match ctx.deadline() {
             Some(d) if d < own => d,
             _ => own,
@@ -258,13 +265,13 @@ impl ClientInner {
             format,
         } = *call;
         split_endpoint(endpoint)?;
-        let deadline = self.deadline(ctx, opts);
+        let started = Instant::now();
+        let deadline = self.deadline_from(started, ctx, opts);
         let mut candidates = self.candidates(service, opts).await?;
         let retries = opts.retries.unwrap_or(self.options.retries);
         let mut retried = 0;
         let mut last: Option<Error> = None;
         let forwarded = ctx.forwarded_metadata();
-        let started = Instant::now();
         self.budget.call(started);
         let mut sent = 0u32;
         while let Some(target) = candidates.next() {
@@ -321,8 +328,11 @@ impl ClientInner {
                 Ok(result) => {
                     let accepted = guard::accepted(&result.as_ref().map(|_| ()));
                     if guarded {
-                        self.breakers
-                            .record(true, breaker, Instant::now(), accepted);
+                        // A failure counts when it happened (an attempt may have taken longer
+                        // than the window); a success is placed by its start, which saves a
+                        // clock read on every call.
+                        let at = if accepted { started } else { Instant::now() };
+                        self.breakers.record(true, breaker, at, accepted);
                     }
                     if !accepted && let Some(load) = in_flight {
                         // An overloaded node answers fast: it must not look fast.

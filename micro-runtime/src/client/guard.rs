@@ -175,16 +175,34 @@ impl std::hash::Hasher for KeyHasher {
 /// The breaker key of a node's endpoint (64-bit FNV-1a: addresses and paths are not
 /// chosen by an adversary, and a collision only shares a breaker).
 pub(crate) fn key(address: &str, path: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in address
-        .bytes()
-        .chain(std::iter::once(0xff))
-        .chain(path.bytes())
-    {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    #[inline(always)]
+    fn mix(mut h: u64, b: &[u8]) -> u64 {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut i = 0;
+        while i + 8 <= b.len() {
+            let w = u64::from_le_bytes([
+                b[i],
+                b[i + 1],
+                b[i + 2],
+                b[i + 3],
+                b[i + 4],
+                b[i + 5],
+                b[i + 6],
+                b[i + 7],
+            ]);
+            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+            i += 8;
+        }
+        let mut tail = 0u64;
+        for (n, byte) in b[i..].iter().enumerate() {
+            tail |= u64::from(*byte) << (8 * n);
+        }
+        (h.rotate_left(5) ^ tail ^ (b.len() as u64) << 56).wrapping_mul(K)
     }
-    h
+    mix(
+        mix(0x243F_6A88_85A3_08D3, address.as_bytes()),
+        path.as_bytes(),
+    )
 }
 
 impl Breakers {

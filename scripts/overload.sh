@@ -30,23 +30,23 @@ stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; serv
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 drive() { taskset -c 1 "$bin" drive "$addr" --work-us "$work" "$@"; }
 
-start_server on
-peak_json="$(taskset -c 1 "$bin" peak "$addr" --work-us "$work" --seconds 10)"
+# The server's own capacity and latency: shedding off, the client's breaker off.
+start_server off
+peak_json="$(taskset -c 1 "$bin" peak "$addr" --work-us "$work" --seconds 10 --breaker off)"
 peak="$(field "$peak_json" peak_per_second)"
 peak="${peak%.*}"
 light=$(( peak / 10 ))
 over=$(( peak * 4 ))
 echo "peak: $peak calls/s (closed loop, 32 callers, $work us of CPU a call)"
-unloaded="$(drive --rate "$light" --seconds 8 --skip 2)"
+unloaded="$(drive --rate "$light" --seconds 8 --skip 2 --breaker off)"
 echo "unloaded ($light/s):            $unloaded"
-on="$(drive --rate "$over" --seconds 20 --skip 8)"
-echo "4x, shedding + breaker on ($over/s): $on"
-stop_server
-
-start_server off
-taskset -c 1 "$bin" peak "$addr" --work-us "$work" --seconds 5 >/dev/null
 off="$(drive --rate "$over" --seconds 20 --skip 8 --breaker off)"
 echo "4x, both off ($over/s):         $off"
+stop_server
+
+start_server on
+on="$(drive --rate "$over" --seconds 20 --skip 8)"
+echo "4x, shedding + breaker on ($over/s): $on"
 stop_server
 
 python3 - "$peak" "$unloaded" "$on" "$off" <<'PY'

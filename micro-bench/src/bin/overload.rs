@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! overload server [--shed on|off] [--work-us 200]     serve Burn.Work on 127.0.0.1:0, one thread
-//! overload peak ADDR [--seconds 10] [--concurrency 32] closed loop: the most calls a second
+//! overload peak ADDR [--seconds 10] [--concurrency 32] [--breaker on|off]
+//!                                                      closed loop: the most calls a second
 //! overload drive ADDR --rate R [--seconds 15] [--breaker on|off] [--skip 5]
 //!                                                      open loop at R calls a second
 //! ```
@@ -122,7 +123,7 @@ async fn peak(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let addr = args.get(1).cloned().ok_or("peak ADDR")?;
     let (seconds, concurrency) = (num(args, "--seconds", 10), num(args, "--concurrency", 32));
     let work = num(args, "--work-us", 200);
-    let client = client(true);
+    let client = client(flag(args, "--breaker", "on") == "on");
     let done = Arc::new(AtomicU64::new(0));
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = tokio::task::JoinSet::new();

@@ -16,6 +16,7 @@ pub use route::{Route, describe, describe_with};
 pub use router::{IntoRouter, Router};
 
 pub(crate) use handler::{Input, Output, leaving, with_deadline};
+pub(crate) use shed::Pass;
 pub(crate) use table::{Dispatch, Limits, RouteTable};
 
 const ID: &str = "micro.server";

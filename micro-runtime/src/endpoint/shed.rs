@@ -4,7 +4,10 @@
 //! `RESOURCE_EXHAUSTED` instead of queueing until every caller times out.
 //!
 //! What the server can carry is Little's law over the last 5 s: the most calls it finished
-//! in 100 ms (times 10 for a second) times the shortest average latency of a 100 ms bucket.
+//! in 100 ms (times 10 for a second) times the shortest average latency of a 100 ms bucket,
+//! and at least four per core (calls arrive in bursts). Calls count from when they arrive,
+//! so those queued behind a busy runtime are in flight too; a call whose caller's deadline
+//! passed while it queued is refused without running.
 //! Health checks and reflection are never shed (the priority lane), nor are streams.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -33,6 +36,8 @@ pub(crate) struct Shedder {
     /// When it last shed, µs since `epoch` (0: never).
     shed_at: AtomicU64,
     shed: AtomicU64,
+    /// The fewest calls in flight counted as capacity (a few per core).
+    floor: f64,
 }
 
 /// A call let through: ends (and is counted) when dropped.
@@ -63,6 +68,7 @@ impl Shedder {
             window: Mutex::new([(u64::MAX, 0, 0); BUCKETS]),
             shed_at: AtomicU64::new(0),
             shed: AtomicU64::new(0),
+            floor: 4.0 * std::thread::available_parallelism().map_or(1, |n| n.get()) as f64,
         }
     }
 
@@ -105,12 +111,21 @@ impl Shedder {
             return f64::MAX;
         }
         let per_second = max_pass as f64 * (1_000_000.0 / BUCKET.as_micros() as f64);
-        per_second * min_rt / 1_000_000.0
+        // Calls arrive in bursts (one read brings many): a few per core always pass, or a
+        // server whose calls take microseconds would shed most of a burst it could absorb.
+        (per_second * min_rt / 1_000_000.0).max(self.floor)
     }
 
-    /// Let a call through, or say why not.
-    pub(crate) fn admit(self: &Arc<Self>) -> Result<Pass, Error> {
+    /// Let a call through, or say why not (overloaded, or its `deadline` passed already).
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        deadline: Option<Instant>,
+        endpoint: &str,
+    ) -> Result<Pass, Error> {
         let now = Instant::now();
+        if deadline.is_some_and(|at| at <= now) {
+            return Err(super::handler::deadline_error(endpoint));
+        }
         let flying = self.flying.fetch_add(1, Ordering::Relaxed) + 1;
         let cpu = self.cpu.load(Ordering::Relaxed);
         let hot = cpu >= self.threshold || {
@@ -159,7 +174,7 @@ impl Shedder {
 }
 
 /// The CPU share this process uses of the cores it may run on, per mille, as an EWMA
-/// (β 0.95) sampled every 250 ms by one thread for the process (Linux; 0 elsewhere).
+/// (β 0.8) sampled every 250 ms by one thread for the process (Linux; 0 elsewhere).
 fn sampler() -> Arc<AtomicU32> {
     static CPU: OnceLock<Arc<AtomicU32>> = OnceLock::new();
     CPU.get_or_init(|| {
@@ -180,7 +195,9 @@ fn sampler() -> Arc<AtomicU32> {
                         let used = (b.saturating_sub(a)) as f64 / HZ;
                         let wall = now.1.duration_since(last.1).as_secs_f64().max(1e-3);
                         let share = (used / wall / cores).clamp(0.0, 1.0) * 1000.0;
-                        ewma = ewma * 0.95 + share * 0.05;
+                        // go-zero smooths with β 0.95; 0.8 lets the shedder start within
+                        // about two seconds of an overload instead of ten.
+                        ewma = ewma * 0.8 + share * 0.2;
                         out.store(ewma as u32, Ordering::Relaxed);
                     }
                     last = now;
@@ -224,19 +241,19 @@ mod tests {
                 w[((tick - i) % BUCKETS as u64) as usize] = (tick - i, 10, 100_000);
             }
         }
-        let held: Vec<Pass> = (0..5).map(|_| shedder.admit().unwrap()).collect();
+        let held: Vec<Pass> = (0..40).map(|_| shedder.admit(None, "x").unwrap()).collect();
         assert_eq!(shedder.shed_count(), 0, "cool CPU: nothing shed");
         cpu.store(950, Ordering::Relaxed);
-        let err = shedder.admit().unwrap_err();
+        let err = shedder.admit(None, "x").unwrap_err();
         assert_eq!(err.grpc_code(), Code::ResourceExhausted);
         assert_eq!(err.code(), 503);
         assert!(err.detail().contains("retry"), "{err}");
         // Calm again, but within the cool-off: still shedding while over capacity.
         cpu.store(100, Ordering::Relaxed);
-        assert!(shedder.admit().is_err());
+        assert!(shedder.admit(None, "x").is_err());
         drop(held);
         // Under capacity: let through.
-        assert!(shedder.admit().is_ok());
+        assert!(shedder.admit(None, "x").is_ok());
     }
 
     #[test]

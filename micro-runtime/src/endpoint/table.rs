@@ -199,10 +199,16 @@ impl Dispatch {
     /// pass the shedder (the returned pass counts the call until dropped); health checks,
     /// reflection and streams do not (the priority lane: a load balancer still sees the
     /// node's health while it sheds).
-    pub(crate) fn admit(&self, route: &Route) -> Result<Option<super::shed::Pass>> {
+    /// A call whose `deadline` already passed (its caller gave up while it queued) is
+    /// refused too, without running its handler.
+    pub(crate) fn admit(
+        &self,
+        route: &Route,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Option<super::shed::Pass>> {
         match &self.shed {
             Some(shed) if !route.framework && route.kind == super::StreamKind::Unary => {
-                shed.admit().map(Some)
+                shed.admit(deadline, &route.name).map(Some)
             }
             _ => Ok(None),
         }

@@ -159,7 +159,7 @@ pub(super) async fn call(
     let max_send = shared.limits.max_send;
     let name = route.name.clone();
     let work = async move {
-        let _pass = shared.admit(&route)?;
+        let _pass = shared.admit(&route, deadline)?;
         let bytes = match Limited::new(body, max).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e)

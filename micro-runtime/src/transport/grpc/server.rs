@@ -301,7 +301,7 @@ async fn grpc_call(
         }
     };
     let work = async move {
-        let _pass = shared.admit(&route)?;
+        let _pass = shared.admit(&route, ctx.deadline())?;
         let request = HandlerRequest::new(ctx, format, input, route.kind, max_send);
         let output = shared.call(&route, request).await?.output;
         match output {

@@ -448,11 +448,10 @@ fn start(
         spawn_call(
             conn,
             id,
-            route,
-            ctx,
-            format,
+            (route, ctx, format),
             Input::Stream(body),
             Some(requests),
+            None,
         );
     } else {
         pending.insert(
@@ -484,15 +483,20 @@ fn dispatch_unary(conn: &Arc<Conn>, id: u32, mut call: Pending) {
         call.decoder.finish()?;
         Ok(first)
     })();
+    let message = message.and_then(|m| {
+        // Admitted (or shed) as it arrives, so calls queued behind a busy runtime count as
+        // in flight, and a call whose caller already gave up is not run.
+        let pass = conn.shared.admit(&call.route, call.ctx.deadline())?;
+        Ok((m, pass))
+    });
     match message {
-        Ok(message) => spawn_call(
+        Ok((message, pass)) => spawn_call(
             conn,
             id,
-            call.route,
-            call.ctx,
-            call.format,
+            (call.route, call.ctx, call.format),
             Input::Unary(message),
             None,
+            pass,
         ),
         Err(e) => conn.fail(id, &e, None),
     }
@@ -501,11 +505,10 @@ fn dispatch_unary(conn: &Arc<Conn>, id: u32, mut call: Pending) {
 fn spawn_call(
     conn: &Arc<Conn>,
     id: u32,
-    route: Arc<Route>,
-    ctx: Context,
-    format: Format,
+    (route, ctx, format): (Arc<Route>, Context, Format),
     input: Input,
     requests: Option<Requests>,
+    pass: Option<crate::endpoint::Pass>,
 ) {
     let credit = Arc::new(Credit::new());
     // Register before the task can finish, so `finish` always finds the entry.
@@ -521,11 +524,10 @@ fn spawn_call(
     let task = tokio::spawn(run_call(
         conn.clone(),
         id,
-        route,
-        ctx,
-        format,
+        (route, ctx, format),
         input,
         credit,
+        pass,
     ));
     if let Some(active) = calls.get_mut(&id) {
         active.abort = Some(task.abort_handle());
@@ -535,23 +537,14 @@ fn spawn_call(
 async fn run_call(
     conn: Arc<Conn>,
     id: u32,
-    route: Arc<Route>,
-    ctx: Context,
-    format: Format,
+    (route, ctx, format): (Arc<Route>, Context, Format),
     input: Input,
     credit: Arc<Credit>,
+    pass: Option<crate::endpoint::Pass>,
 ) {
     let deadline = ctx.deadline();
     let response = ctx.response().unwrap_or_default();
     let max_send = conn.shared.limits.max_send;
-    let pass = match conn.shared.admit(&route) {
-        Ok(pass) => pass,
-        Err(e) => {
-            conn.fail(id, &e, Some(&response));
-            conn.finish(id);
-            return;
-        }
-    };
     let request = HandlerRequest::new(ctx, format, input, route.kind, max_send);
     let work = conn.shared.call(&route, request);
     let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));

@@ -45,6 +45,7 @@ pub mod client;
 pub mod codec;
 pub mod codegen;
 mod context;
+mod duration;
 mod endpoint;
 pub mod error;
 mod files;

@@ -73,7 +73,7 @@ impl Policies {
                     .ok_or_else(|| bad(format!("{pair:?} in {target}: write key=value")))?;
                 match key {
                     "timeout" => {
-                        policy.timeout = Some(crate::options::parse_duration(
+                        policy.timeout = Some(crate::duration::parse_duration(
                             &format!("client_policy {target} timeout"),
                             value,
                         )?);
@@ -84,7 +84,7 @@ impl Policies {
                         })?);
                     }
                     "hedge" => {
-                        policy.hedge = Some(crate::options::parse_duration(
+                        policy.hedge = Some(crate::duration::parse_duration(
                             &format!("client_policy {target} hedge"),
                             value,
                         )?);

@@ -49,6 +49,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }));
         builder = match middleware.as_str() {
             "none" => builder,
+            // The p2c selector instead of random.
+            "p2c" => {
+                client_options.strategy = micro_runtime::selector::Strategy::P2c;
+                builder
+            }
             // The overload guards off: no shedder, no breaker, no retry budget.
             "unguarded" => {
                 client_options.breaker = false;
@@ -62,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => {
                 return Err(micro_runtime::Error::bad_request(
                     "ir",
-                    format!("unknown middleware {other:?}: none, unguarded, wrapper or layer"),
+                    format!("unknown middleware {other:?}: none, p2c, unguarded, wrapper or layer"),
                 ));
             }
         };

@@ -9,23 +9,11 @@ use micro_runtime::client::{CallOptions, ClientOptions, TransportPolicy};
 use micro_runtime::registry::MemoryRegistry;
 use micro_runtime::server::{Route, Router};
 use micro_runtime::stream::StreamReceiver;
-use micro_runtime::{Client, Code, RunningService, ServiceBuilder};
+use micro_runtime::{Client, Code, RunningService};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::raw::{self, DATA, GOAWAY, HEADERS, PING, TRAILERS, frame, head, read_until};
 use crate::support::{self, Counter, Echo};
-
-async fn start(builder: ServiceBuilder, router: Router) -> RunningService {
-    builder
-        .shutdown_delay(Duration::ZERO)
-        .shutdown_grace(Duration::from_secs(2))
-        .handler(router)
-        .build()
-        .expect("build")
-        .start()
-        .await
-        .expect("start")
-}
 
 fn addr(node: &RunningService) -> std::net::SocketAddr {
     node.local_addr().expect("a TCP port")
@@ -70,7 +58,7 @@ async fn a_head_reusing_a_live_stream_id_closes_the_connection() {
         },
     ));
     let reg = MemoryRegistry::new();
-    let node = start(support::builder(&reg, "echo"), router).await;
+    let node = support::start_with(support::builder(&reg, "echo"), router).await;
     let mut conn = raw::connect(addr(&node)).await;
     conn.write_all(&frame(HEADERS, 0, 1, &head("/Sink/Hold")))
         .await
@@ -118,7 +106,7 @@ async fn a_peer_that_never_reads_is_not_read_from_and_loses_nothing() {
         .package("test"),
     );
     let reg = MemoryRegistry::new();
-    let node = start(support::builder(&reg, "big"), router).await;
+    let node = support::start_with(support::builder(&reg, "big"), router).await;
     let conn = raw::connect(addr(&node)).await;
     let (mut rd, mut wr) = conn.into_split();
     let request = echo(&Echo::text("give"));
@@ -264,7 +252,7 @@ async fn native_metadata_is_held_to_the_header_limit() {
 #[tokio::test]
 async fn silent_idle_and_old_connections_are_closed() {
     let reg = MemoryRegistry::new();
-    let node = start(
+    let node = support::start_with(
         support::builder(&reg, "echo")
             .handshake_timeout(Duration::from_millis(300))
             .idle_timeout(Some(Duration::from_millis(300))),
@@ -300,7 +288,7 @@ async fn silent_idle_and_old_connections_are_closed() {
     node.stop().await.unwrap();
 
     // Past its age, a busy connection is asked to go away; its call still finishes.
-    let node = start(
+    let node = support::start_with(
         support::builder(&reg, "echo").max_connection_age(Some(Duration::from_millis(300))),
         support::echo_router("a", Counter::default()),
     )
@@ -339,7 +327,7 @@ async fn silent_idle_and_old_connections_are_closed() {
 #[tokio::test]
 async fn a_peer_that_does_not_answer_pings_is_dropped_and_one_that_does_is_kept() {
     let reg = MemoryRegistry::new();
-    let node = start(
+    let node = support::start_with(
         support::builder(&reg, "echo")
             .idle_timeout(None)
             .keepalive(Some(Duration::from_millis(200))),
@@ -410,7 +398,7 @@ async fn a_client_drops_a_connection_to_a_server_that_hangs() {
 #[tokio::test]
 async fn connections_over_the_cap_are_closed_as_they_arrive() {
     let reg = MemoryRegistry::new();
-    let node = start(
+    let node = support::start_with(
         support::builder(&reg, "echo").max_connections(2),
         support::echo_router("a", Counter::default()),
     )
@@ -450,7 +438,7 @@ async fn connections_over_the_cap_are_closed_as_they_arrive() {
 #[tokio::test]
 async fn a_call_without_a_deadline_gets_the_servers_default() {
     let reg = MemoryRegistry::new();
-    let node = start(
+    let node = support::start_with(
         support::builder(&reg, "echo").default_timeout(Some(Duration::from_millis(300))),
         support::echo_router("a", Counter::default()),
     )
@@ -478,7 +466,7 @@ async fn a_call_without_a_deadline_gets_the_servers_default() {
 #[tokio::test]
 async fn an_oversized_connect_body_is_413_not_429() {
     let reg = MemoryRegistry::new();
-    let node = start(
+    let node = support::start_with(
         support::builder(&reg, "echo").max_message_size(1024),
         support::echo_router("a", Counter::default()),
     )
@@ -573,7 +561,7 @@ async fn a_peer_reset_while_its_answers_are_backed_up_frees_its_connection() {
         .package("test"),
     );
     let reg = MemoryRegistry::new();
-    let node = start(
+    let node = support::start_with(
         support::builder(&reg, "big").max_connections(1),
         router.merge(support::echo_router("a", Counter::default())),
     )

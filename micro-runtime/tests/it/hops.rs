@@ -55,6 +55,14 @@ async fn hop(
     support::start(reg, name, router).await
 }
 
+/// Wait (up to 10 s) until the three hops' handlers were dropped.
+async fn all_dropped(dropped: &AtomicUsize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dropped.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deadline_holds_across_three_hops_and_a_cancellation_reaches_the_last() {
     let reg = MemoryRegistry::new();
@@ -99,10 +107,7 @@ async fn a_deadline_holds_across_three_hops_and_a_cancellation_reaches_the_last(
         .unwrap_err();
     assert_eq!(err.grpc_code(), Code::DeadlineExceeded, "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while dropped.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    all_dropped(&dropped).await;
     assert_eq!(
         dropped.load(Ordering::SeqCst),
         3,
@@ -130,10 +135,7 @@ async fn a_deadline_holds_across_three_hops_and_a_cancellation_reaches_the_last(
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     call.abort();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while dropped.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    all_dropped(&dropped).await;
     assert_eq!(
         dropped.load(Ordering::SeqCst),
         3,

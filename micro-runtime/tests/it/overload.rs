@@ -26,16 +26,8 @@ async fn narrow_node(reg: &MemoryRegistry, shed: Option<f64>) -> RunningService 
         })
         .package("test.echo"),
     );
-    support::builder(reg, "echo")
-        // The test cannot load the CPU on purpose: a threshold of 0 counts it as hot.
-        .load_shedding(shed)
-        .shutdown_delay(Duration::ZERO)
-        .handler(router)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
+    // The test cannot load the CPU on purpose: a threshold of 0 counts it as hot.
+    support::start_with(support::builder(reg, "echo").load_shedding(shed), router).await
 }
 
 /// `workers` callers for `run`: (ok, shed, other errors).

@@ -190,7 +190,12 @@ pub fn builder(registry: &MemoryRegistry, name: &str) -> ServiceBuilder {
 
 /// Start a node of `name` in `registry`.
 pub async fn start(registry: &MemoryRegistry, name: &str, router: Router) -> RunningService {
-    builder(registry, name)
+    start_with(builder(registry, name), router).await
+}
+
+/// Start `builder` (from [`builder`], with settings of the test's) serving `router`.
+pub async fn start_with(builder: ServiceBuilder, router: Router) -> RunningService {
+    builder
         .shutdown_delay(Duration::ZERO)
         .shutdown_grace(Duration::from_secs(5))
         .handler(router)

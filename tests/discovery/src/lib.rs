@@ -419,6 +419,21 @@ pub fn service_env(engine: Engine, home: &Path) -> Vec<(String, String)> {
     ]
 }
 
+/// How many nodes of `service` the local registry under `home` lists.
+pub fn registered(home: &Path, service: &str) -> usize {
+    use micro::registry::Registry;
+    let Ok(registry) = micro::registry::LocalRegistry::new(home.join("registry")) else {
+        return 0;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(registry.get_service(service))
+        .map(|s| s.iter().map(|v| v.nodes.len()).sum())
+        .unwrap_or(0)
+}
+
 /// `env` as `(&str, &str)` pairs.
 pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()

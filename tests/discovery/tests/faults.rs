@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use discovery_tests::faults::{Call, Ledger};
-use discovery_tests::{Hosts, Proc, SERIAL, wait_for};
+use discovery_tests::{Hosts, Proc, SERIAL, pairs, wait_for};
 
 const NODES: usize = 3;
 
@@ -34,10 +34,6 @@ fn env(home: &Path) -> Vec<(String, String)> {
     ]
 }
 
-fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
 /// Start the nodes and wait until all are registered.
 fn start_nodes(home: &Path) -> Vec<Proc> {
     let base = env(home);
@@ -52,21 +48,8 @@ fn start_nodes(home: &Path) -> Vec<Proc> {
             Proc::spawn_plain_env(&ledger_node(), &[], &pairs(&e))
         })
         .collect();
-    let registry = micro::registry::LocalRegistry::new(home.join("registry")).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let up = wait_for(Duration::from_secs(20), || {
-        rt.block_on(async {
-            use micro::registry::Registry;
-            registry
-                .get_service("ledger")
-                .await
-                .map(|s| s.iter().map(|v| v.nodes.len()).sum::<usize>())
-                .unwrap_or(0)
-                == NODES
-        })
+        discovery_tests::registered(home, "ledger") == NODES
     });
     assert!(up, "the ledger nodes did not register: {}", nodes[0].log());
     nodes

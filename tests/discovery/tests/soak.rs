@@ -46,33 +46,19 @@ fn load_with_connection_and_registry_churn_stays_flat() {
         if metrics {
             e.push(("LEDGER_METRICS_MS".into(), sample_ms.to_string()));
         }
-        let env: Vec<(&str, &str)> = e.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        Proc::spawn_plain_env(&node_bin, &[], &env)
+        Proc::spawn_plain_env(&node_bin, &[], &discovery_tests::pairs(&e))
     };
     let mut watched = node("n0", true);
     let samples = watched.lines();
     let _others: Vec<Proc> = (1..3).map(|i| node(&format!("n{i}"), false)).collect();
-    let registry = micro::registry::LocalRegistry::new(home.path().join("registry")).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let count = || {
-        rt.block_on(async {
-            use micro::registry::Registry;
-            registry
-                .get_service("ledger")
-                .await
-                .map(|s| s.iter().map(|v| v.nodes.len()).sum::<usize>())
-                .unwrap_or(0)
-        })
-    };
     assert!(
-        wait_for(Duration::from_secs(20), || count() >= 3),
+        wait_for(Duration::from_secs(20), || {
+            discovery_tests::registered(home.path(), "ledger") >= 3
+        }),
         "nodes did not register"
     );
 
-    let env: Vec<(&str, &str)> = base.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env = discovery_tests::pairs(&base);
     let secs = seconds.to_string();
     let mut driver = Proc::spawn_plain_env(
         &PathBuf::from(env!("CARGO_BIN_EXE_load")),

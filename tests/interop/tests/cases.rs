@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-#[tokio::test]
-async fn every_case_passes_micro_to_micro() {
-    let running = micro::Service::builder("interop")
+/// The micro interop service on a free port.
+async fn start() -> micro::RunningService {
+    micro::Service::builder("interop")
         .registry(Arc::new(micro::registry::MemoryRegistry::new()))
         .address("127.0.0.1:0")
         .handler(interop::pb::test_service_server::TestServiceServer::new(
@@ -15,7 +15,12 @@ async fn every_case_passes_micro_to_micro() {
         .expect("build")
         .start()
         .await
-        .expect("start");
+        .expect("start")
+}
+
+#[tokio::test]
+async fn every_case_passes_micro_to_micro() {
+    let running = start().await;
     let addr = running.local_addr().expect("listens on TCP");
     let cases = interop::Cases::new(&addr.to_string());
     let mut failures = Vec::new();
@@ -34,17 +39,7 @@ async fn every_case_passes_micro_to_micro() {
 
 #[tokio::test]
 async fn a_cancelled_call_ends_its_handler() {
-    let running = micro::Service::builder("interop")
-        .registry(Arc::new(micro::registry::MemoryRegistry::new()))
-        .address("127.0.0.1:0")
-        .handler(interop::pb::test_service_server::TestServiceServer::new(
-            interop::TestServiceImpl,
-        ))
-        .build()
-        .expect("build")
-        .start()
-        .await
-        .expect("start");
+    let running = start().await;
     let addr = running.local_addr().expect("listens on TCP");
     let cases = interop::Cases::new(&addr.to_string());
     for name in ["cancel_after_begin", "cancel_after_first_response"] {

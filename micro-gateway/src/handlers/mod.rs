@@ -1,0 +1,180 @@
+//! Where a request goes: the gateway's own routes, HTTP rules, the simple form, and the
+//! configured handler with its resolver.
+
+pub(crate) mod api;
+pub(crate) mod proxy;
+pub(crate) mod rpc;
+pub(crate) mod stream;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderValue, Method, StatusCode, header};
+
+use crate::resolve::{self, Target, Unresolved};
+use crate::{Gateway, HandlerKind, reply};
+
+/// The gateway's routes, around the dispatcher.
+pub(crate) fn router(gateway: Gateway) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/rpc", axum::routing::any(rpc::endpoint))
+        .route("/", get(index))
+        .fallback(dispatch)
+        .layer(middleware::from_fn_with_state(gateway.clone(), guard))
+        .with_state(gateway)
+}
+
+async fn health(State(gw): State<Gateway>) -> Response {
+    let services = gw.table().services.len();
+    reply::json(
+        StatusCode::OK,
+        serde_json::json!({"status": "ok", "services": services}).to_string(),
+    )
+}
+
+async fn index() -> Response {
+    reply::json(
+        StatusCode::OK,
+        serde_json::json!({"version": env!("CARGO_PKG_VERSION")}).to_string(),
+    )
+}
+
+async fn openapi(State(gw): State<Gateway>) -> Response {
+    let doc = crate::openapi::document(&gw.table(), gw.options());
+    reply::json(StatusCode::OK, doc.to_string())
+}
+
+/// Concurrency limit (503 with `Retry-After`) and CORS for the allowed origins.
+async fn guard(State(gw): State<Gateway>, req: Request, next: Next) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| gw.options().cors_origins.iter().any(|a| a == o || a == "*"))
+        .map(str::to_owned);
+    if let Some(origin) = &origin
+        && req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        let mut rsp = StatusCode::NO_CONTENT.into_response();
+        cors(&mut rsp, origin);
+        let h = rsp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        let asked = req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static("content-type"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return rsp;
+    }
+    let Ok(permit) = gw.inner.permits.clone().try_acquire_owned() else {
+        let mut rsp = reply::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the gateway is handling as many requests as it may; try again shortly",
+        );
+        rsp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return rsp;
+    };
+    let mut rsp = next.run(req).await;
+    drop(permit);
+    if let Some(origin) = &origin {
+        cors(&mut rsp, origin);
+    }
+    rsp
+}
+
+fn cors(rsp: &mut Response, origin: &str) {
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        rsp.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        rsp.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+/// 404 that says what was asked and nothing about the gateway's insides.
+pub(crate) fn no_route(method: &Method, path: &str) -> Response {
+    let shown: String = path.chars().take(200).collect();
+    reply::error(
+        StatusCode::NOT_FOUND,
+        format!("no route for {method} {shown}"),
+    )
+}
+
+fn unresolved(method: &Method, path: &str, why: Unresolved) -> Response {
+    match why {
+        Unresolved::BadSegment(_) => reply::error(
+            StatusCode::BAD_REQUEST,
+            "the path has a segment that is not a plain name (letters, digits, - and _)",
+        ),
+        Unresolved::Empty => no_route(method, path),
+    }
+}
+
+async fn dispatch(State(gw): State<Gateway>, req: Request<Body>) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let handler = gw.options().handler;
+    let table = gw.table();
+    if handler == HandlerKind::Meta {
+        if let Some((rule, vars)) = table.find(parts.method.as_str(), &path) {
+            let rule = rule.clone();
+            return rpc::by_rule(&gw, &table, rule, vars, parts, body).await;
+        }
+        if table.path_known(&path) {
+            return reply::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} is not allowed on {path}", parts.method),
+            );
+        }
+    }
+    if matches!(handler, HandlerKind::Meta | HandlerKind::Rpc)
+        && let Some(target) = resolve::simple(&path)
+    {
+        return rpc::by_target(&gw, &table, target, parts, body).await;
+    }
+    match handler {
+        HandlerKind::Http | HandlerKind::Web => {
+            return proxy::forward(&gw, handler == HandlerKind::Web, parts, body).await;
+        }
+        HandlerKind::Event => return api::event(&gw, parts, body).await,
+        _ => {}
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
+    let target: Target = match resolve::resolve(
+        gw.options().resolver,
+        &gw.options().namespace,
+        host.as_deref(),
+        &path,
+    ) {
+        Ok(t) => t,
+        Err(why) => return unresolved(&parts.method, &path, why),
+    };
+    if table.endpoint(&target.service, &target.endpoint).is_none() {
+        return no_route(&parts.method, &path);
+    }
+    match handler {
+        HandlerKind::Api => api::call(&gw, target, parts, body).await,
+        _ => rpc::by_target(&gw, &table, target, parts, body).await,
+    }
+}

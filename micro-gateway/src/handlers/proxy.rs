@@ -1,0 +1,143 @@
+//! The `http` (or `proxy`) and `web` handlers: a reverse proxy to an HTTP service found in
+//! the registry (`/foo/...` → `<namespace>.foo`, path kept); `web` also carries websocket
+//! upgrades through.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri, header};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use crate::resolve;
+use crate::{Gateway, reply};
+
+/// The client the proxy forwards with.
+pub(crate) type HttpClient = Client<HttpConnector, Body>;
+
+/// A pooled HTTP/1.1 client.
+pub(crate) fn client() -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+const HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+fn strip_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Headers the Connection header names are hop-by-hop too.
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !(v.is_empty() || keep_upgrade && v == "upgrade"))
+        .collect();
+    for name in named {
+        headers.remove(name.as_str());
+    }
+    for name in HOP {
+        if keep_upgrade && name == "connection" {
+            continue;
+        }
+        headers.remove(name);
+    }
+    if !keep_upgrade {
+        headers.remove(header::UPGRADE);
+    }
+}
+
+/// Forward the request to a node of the service its path names.
+pub(crate) async fn forward(gw: &Gateway, web: bool, parts: Parts, body: Body) -> Response {
+    let path = parts.uri.path().to_owned();
+    let Ok(service) = resolve::proxy_service(&gw.options().namespace, &path) else {
+        return super::no_route(&parts.method, &path);
+    };
+    let node = match gw.client().selector().select(&service, &[]).await {
+        Ok(mut next) => match next.next() {
+            Some(candidate) => candidate.node,
+            None => return super::no_route(&parts.method, &path),
+        },
+        Err(err) if err.grpc_code() == micro::Code::NotFound => {
+            return super::no_route(&parts.method, &path);
+        }
+        Err(err) => return reply::call_failed(&err, &service),
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let Ok(uri) = format!("http://{}{}", node.address, path_and_query).parse::<Uri>() else {
+        return reply::error(StatusCode::BAD_REQUEST, "the request path is not valid");
+    };
+    let upgrading = web && super::rpc::wants_websocket(&parts);
+    let mut out = Request::builder().method(parts.method.clone()).uri(uri);
+    let mut headers = parts.headers.clone();
+    strip_hop(&mut headers, upgrading);
+    if let Some(host) = parts.headers.get(header::HOST) {
+        headers.insert("x-forwarded-host", host.clone());
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if let Some(h) = out.headers_mut() {
+        *h = headers;
+    }
+    let mut incoming = Request::from_parts(parts, Body::empty());
+    let out = if upgrading {
+        out.body(Body::empty())
+    } else {
+        out.body(body)
+    };
+    let Ok(out) = out else {
+        return reply::error(
+            StatusCode::BAD_REQUEST,
+            "the request could not be forwarded",
+        );
+    };
+    let sent = tokio::time::timeout(gw.options().call_timeout, gw.inner.proxy.request(out)).await;
+    let mut rsp = match sent {
+        Err(_) => {
+            return reply::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("service {service} did not answer before the deadline"),
+            );
+        }
+        Ok(Err(err)) => {
+            tracing::debug!("proxy to {service} at {}: {err}", node.address);
+            return reply::error(
+                StatusCode::BAD_GATEWAY,
+                format!("service {service} could not be reached"),
+            );
+        }
+        Ok(Ok(rsp)) => rsp,
+    };
+    if upgrading && rsp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        let backend = hyper::upgrade::on(&mut rsp);
+        let client = hyper::upgrade::on(&mut incoming);
+        tokio::spawn(async move {
+            let (Ok(backend), Ok(client)) = (backend.await, client.await) else {
+                return;
+            };
+            let mut backend = TokioIo::new(backend);
+            let mut client = TokioIo::new(client);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut backend).await;
+        });
+        let (head, _) = rsp.into_parts();
+        return Response::from_parts(head, Body::empty());
+    }
+    let (mut head, body) = rsp.into_parts();
+    strip_hop(&mut head.headers, false);
+    Response::from_parts(head, Body::new(body))
+}

@@ -1,0 +1,232 @@
+//! Streams through the gateway: a server stream as newline-delimited JSON or server-sent
+//! events; any stream over a websocket (one JSON message per frame, a close frame ends the
+//! requests). An error after the first message is the last line, event or frame.
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use micro::client::{CallOptions, Raw};
+use micro::{Context, Format};
+
+use crate::resolve::Target;
+use crate::{Gateway, reply};
+
+/// How a server stream is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// One JSON message per line (`application/x-ndjson`).
+    Lines,
+    /// Server-sent events (`text/event-stream`).
+    Events,
+}
+
+impl Framing {
+    /// SSE when the client accepts `text/event-stream`, else NDJSON.
+    pub(crate) fn of(headers: &HeaderMap) -> Framing {
+        let sse = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/event-stream"));
+        if sse { Framing::Events } else { Framing::Lines }
+    }
+
+    fn message(self, json: &[u8]) -> Bytes {
+        match self {
+            Framing::Lines => {
+                let mut out = Vec::with_capacity(json.len() + 1);
+                out.extend_from_slice(json);
+                out.push(b'\n');
+                Bytes::from(out)
+            }
+            Framing::Events => {
+                let mut out = Vec::with_capacity(json.len() + 8);
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(json);
+                out.extend_from_slice(b"\n\n");
+                Bytes::from(out)
+            }
+        }
+    }
+
+    fn error(self, body: &str) -> Bytes {
+        match self {
+            Framing::Lines => Bytes::from(format!("{{\"error\":{body}}}\n")),
+            Framing::Events => Bytes::from(format!("event: error\ndata: {body}\n\n")),
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Framing::Lines => "application/x-ndjson",
+            Framing::Events => "text/event-stream",
+        }
+    }
+}
+
+/// Call a server-streaming endpoint with one request and stream the responses. An error
+/// before the first response is a plain error response with its status.
+pub(crate) async fn server(
+    gw: &Gateway,
+    target: &Target,
+    opts: CallOptions,
+    request: Bytes,
+    framing: Framing,
+) -> Response {
+    let opts = opts.format(Format::Json);
+    let service = target.service.clone();
+    let mut call = match gw
+        .client()
+        .stream::<Raw, Raw>(&Context::new(), &target.service, &target.endpoint, &opts)
+        .await
+    {
+        Ok(c) => c,
+        Err(err) => return reply::call_failed(&err, &service),
+    };
+    if let Err(err) = call.send(&Raw(request)).await {
+        return reply::call_failed(&err, &service);
+    }
+    call.close_send();
+    let first = match call.recv().await {
+        Err(err) => return reply::call_failed(&err, &service),
+        Ok(first) => first,
+    };
+    let head = first.map(|Raw(m)| framing.message(&m));
+    let rest = futures_util::stream::unfold(Some(call), move |state| {
+        let service = service.clone();
+        async move {
+            let mut call = state?;
+            match call.recv().await {
+                Ok(Some(Raw(m))) => {
+                    Some((Ok::<_, std::io::Error>(framing.message(&m)), Some(call)))
+                }
+                Ok(None) => None,
+                Err(err) => {
+                    let (_, body) = reply::call_error(&err, &service);
+                    Some((Ok(framing.error(&body)), None))
+                }
+            }
+        }
+    });
+    let all = futures_util::stream::iter(head.map(Ok)).chain(rest);
+    let mut rsp = Response::new(Body::from_stream(all));
+    let h = rsp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(framing.content_type()),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    rsp
+}
+
+/// Upgrade to a websocket and relay frames to and from a stream of `target`.
+pub(crate) async fn websocket(
+    gw: &Gateway,
+    target: Target,
+    opts: CallOptions,
+    mut parts: Parts,
+) -> Response {
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let gw = gw.clone();
+    let max = gw.options().max_body;
+    upgrade
+        .max_message_size(max)
+        .on_upgrade(move |socket| relay(gw, target, opts, socket))
+}
+
+fn error_frame(body: &str) -> Message {
+    Message::Text(format!("{{\"error\":{body}}}").into())
+}
+
+async fn relay(gw: Gateway, target: Target, opts: CallOptions, socket: WebSocket) {
+    let (mut out, mut incoming) = socket.split();
+    let opts = opts.format(Format::Json);
+    let call = match gw
+        .client()
+        .stream::<Raw, Raw>(&Context::new(), &target.service, &target.endpoint, &opts)
+        .await
+    {
+        Ok(c) => c,
+        Err(err) => {
+            let (_, body) = reply::call_error(&err, &target.service);
+            let _ = out.send(error_frame(&body)).await;
+            let _ = out.send(close(1011, "call failed")).await;
+            return;
+        }
+    };
+    let (sender, mut receiver) = call.split();
+    let (bad_tx, mut bad_rx) = tokio::sync::mpsc::channel::<String>(1);
+    // Frames from the client become requests; a close frame (or the socket ending) closes
+    // the sending side, so the service sees the end of its requests.
+    let pump = tokio::spawn(async move {
+        let Some(sender) = sender else { return };
+        while let Some(Ok(frame)) = incoming.next().await {
+            let bytes = match frame {
+                Message::Text(t) => Bytes::copy_from_slice(t.as_str().as_bytes()),
+                Message::Binary(b) => b,
+                Message::Close(_) => break,
+                Message::Ping(_) | Message::Pong(_) => continue,
+            };
+            if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
+                let _ = bad_tx
+                    .send(reply::error_body(
+                        reply::ID,
+                        StatusCode::BAD_REQUEST,
+                        "a frame is not valid JSON",
+                    ))
+                    .await;
+                return;
+            }
+            if sender.send(&Raw(bytes)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut watching = true;
+    loop {
+        tokio::select! {
+            bad = bad_rx.recv(), if watching => match bad {
+                Some(body) => {
+                    let _ = out.send(error_frame(&body)).await;
+                    let _ = out.send(close(1007, "invalid JSON")).await;
+                    break;
+                }
+                None => watching = false,
+            },
+            next = receiver.recv() => match next {
+                Ok(Some(Raw(m))) => {
+                    let text = String::from_utf8_lossy(&m).into_owned();
+                    if out.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => {
+                    let _ = out.send(close(1000, "")).await;
+                    break;
+                }
+                Err(err) => {
+                    let (_, body) = reply::call_error(&err, &target.service);
+                    let _ = out.send(error_frame(&body)).await;
+                    let _ = out.send(close(1011, "stream failed")).await;
+                    break;
+                }
+            }
+        }
+    }
+    pump.abort();
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}

@@ -88,6 +88,17 @@ pub(crate) fn kind(headers: &HeaderMap) -> Result<Kind, Box<Response>> {
     }
 }
 
+/// `curl -d '{...}'` sends JSON labelled as a form: a form body that starts like JSON is
+/// read as JSON.
+pub(crate) fn refine(kind: Kind, bytes: &[u8]) -> Kind {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if kind == Kind::Form && matches!(first, Some(b'{' | b'[')) {
+        Kind::Json
+    } else {
+        kind
+    }
+}
+
 /// Parse a JSON body; 400 with the parser's position when it is not JSON.
 pub(crate) fn json(bytes: &[u8]) -> Result<serde_json::Value, Box<Response>> {
     serde_json::from_slice(bytes).map_err(|e| {

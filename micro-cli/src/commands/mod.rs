@@ -1,5 +1,6 @@
 //! One module per command; [`run`] dispatches.
 
+mod api;
 mod call;
 mod decode;
 mod describe;
@@ -92,6 +93,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
             what: RegisterWhat::Service { json },
         } => register::exec(global, json, false).await,
         Command::Gen(args) => gen_stubs::exec(global, args),
+        Command::Api(args) => api::exec(global, args).await,
         Command::Completion { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "micro", &mut std::io::stdout());

@@ -147,7 +147,7 @@ pub(crate) async fn by_rule(
         Err(rsp) => return *rsp,
     };
     let parsed = if rule.body.is_some() && !bytes.is_empty() {
-        match body::kind(&parts.headers) {
+        match body::kind(&parts.headers).map(|k| body::refine(k, &bytes)) {
             Ok(Kind::Json) => match body::json(&bytes) {
                 Ok(v) => Some(v),
                 Err(rsp) => return *rsp,
@@ -227,7 +227,7 @@ pub(crate) async fn by_target(
             Err(why) => return reply::error(StatusCode::BAD_REQUEST, why),
         }
     } else {
-        match kind {
+        match body::refine(kind, &bytes) {
             Kind::Proto => (bytes, Format::Proto),
             Kind::Form => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -293,7 +293,7 @@ pub(crate) async fn endpoint(
         Ok(b) => b,
         Err(rsp) => return *rsp,
     };
-    let fields: serde_json::Map<String, Json> = match kind {
+    let fields: serde_json::Map<String, Json> = match body::refine(kind, &bytes) {
         Kind::Form => transcode::query_pairs(&String::from_utf8_lossy(&bytes))
             .into_iter()
             .map(|(k, v)| (k, Json::String(v)))

@@ -1,6 +1,8 @@
 //! Streams through the gateway: a server stream as newline-delimited JSON or server-sent
-//! events; any stream over a websocket (one JSON message per frame, a close frame ends the
-//! requests). An error after the first message is the last line, event or frame.
+//! events; any stream over a websocket (one JSON message per frame). A close frame ends the
+//! requests, and so does an empty frame, which keeps the socket open for the replies (a
+//! websocket carries no message after a close frame). An error after the first message is
+//! the last line, event or frame.
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
@@ -172,9 +174,14 @@ async fn relay(gw: Gateway, target: Target, opts: CallOptions, socket: WebSocket
             let bytes = match frame {
                 Message::Text(t) => Bytes::copy_from_slice(t.as_str().as_bytes()),
                 Message::Binary(b) => b,
+                // A close frame ends the requests; so does an empty frame, which leaves the
+                // socket open for the replies (none can follow a close frame).
                 Message::Close(_) => break,
                 Message::Ping(_) | Message::Pong(_) => continue,
             };
+            if bytes.is_empty() {
+                break;
+            }
             if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
                 let _ = bad_tx
                     .send(reply::error_body(

@@ -1,0 +1,118 @@
+//! `micro api`: the API gateway.
+
+use micro_gateway::{Gateway, HandlerKind, Options, ResolverKind};
+
+use crate::cli::{ApiArgs, Global};
+use crate::commands::{CliError, broker, client};
+
+/// `:8080` means every interface, as in go-micro.
+fn bind_address(address: &str) -> String {
+    match address.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => address.to_owned(),
+    }
+}
+
+fn options(args: &ApiArgs) -> Result<Options, CliError> {
+    let handler: HandlerKind = args
+        .handler
+        .parse()
+        .map_err(|e: String| CliError::usage(e, None))?;
+    let resolver: ResolverKind = args
+        .resolver
+        .parse()
+        .map_err(|e: String| CliError::usage(e, None))?;
+    let cors_origins = if args.enable_cors {
+        if args.cors_origin.is_empty() {
+            return Err(CliError::usage(
+                "--enable_cors needs the origins to allow",
+                Some("add --cors_origin https://app.example.com (repeatable)".into()),
+            ));
+        }
+        args.cors_origin.clone()
+    } else {
+        Vec::new()
+    };
+    let mut options = Options::default();
+    options.handler = handler;
+    options.resolver = resolver;
+    options.namespace = args.namespace.trim_end_matches('.').to_owned();
+    options.enable_rpc = args.enable_rpc;
+    options.rpc_allow_address = args.rpc_allow_address;
+    options.cors_origins = cors_origins;
+    options.strict = args.strict;
+    options.max_body = args.max_body;
+    options.max_concurrent = args.max_concurrent.max(1);
+    options.read_timeout = args.read_timeout;
+    options.call_timeout = args.call_timeout;
+    options.forward_headers = args
+        .forward_header
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    Ok(options)
+}
+
+async fn stopped() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError> {
+    let options = options(&args)?;
+    let tls = if args.enable_tls {
+        let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_key_file) else {
+            return Err(CliError::usage(
+                "--enable_tls needs --tls_cert_file and --tls_key_file",
+                None,
+            ));
+        };
+        Some(micro_gateway::tls::acceptor(cert, key).map_err(|e| CliError::usage(e, None))?)
+    } else {
+        None
+    };
+    let client = client(global)?;
+    let mut gateway = Gateway::new(client, options);
+    if gateway.options().handler == HandlerKind::Event {
+        let (broker, _) = broker(global)?;
+        gateway = gateway.with_broker(broker);
+    }
+    let address = bind_address(&args.address);
+    let listener = tokio::net::TcpListener::bind(&address).await.map_err(|e| {
+        CliError::usage(
+            format!("cannot listen on {address}: {e}"),
+            Some("choose another port with --address, e.g. --address 127.0.0.1:8090".into()),
+        )
+    })?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or(address);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    crate::output::note(&format!(
+        "micro api on {scheme}://{local} (handler {}, resolver {}); Ctrl-C stops it",
+        gateway.options().handler,
+        gateway.options().resolver
+    ));
+    let served = match tls {
+        Some(tls) => gateway.serve_tls(listener, tls, stopped()).await,
+        None => gateway.serve(listener, stopped()).await,
+    };
+    served.map_err(|e| CliError::internal(e.detail().to_owned()))
+}

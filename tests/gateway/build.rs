@@ -1,0 +1,6 @@
+//! Generates the test service with micro-gen.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    micro_gen::compile_protos(&["proto/shop.proto"], &["proto"])?;
+    Ok(())
+}

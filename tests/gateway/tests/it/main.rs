@@ -1,0 +1,7 @@
+//! The gateway end to end: real services on sockets, a gateway on a socket, HTTP requests.
+
+mod bad_input;
+mod handlers;
+mod openapi;
+mod routes;
+mod streams;

@@ -22,9 +22,7 @@ pub use crate::client::{
 pub use crate::codec::reflect::{
     Descriptors, decode_message, deserialize, encode_message, serialize,
 };
-pub use crate::codec::schema::{
-    SchemaProbe, ViaJsonSchema, WithoutSchema, json_schema_value, schema,
-};
+pub use crate::codec::schema::{HasSchema, json_schema_value, schema};
 pub use crate::codec::{Codec, Format, Message};
 pub use crate::context::Context;
 pub use crate::endpoint::{describe, describe_with};
@@ -97,14 +95,14 @@ macro_rules! impl_messages {
 
 pub use crate::impl_messages;
 
-/// The registry schema of a type, if it implements `schemars::JsonSchema`.
+/// The registry schema of a message type of a `#[micro::service]` trait; a compile error
+/// that says what to derive when the type has none ([`HasSchema`]).
 #[macro_export]
 macro_rules! schema_of {
-    ($ty:ty) => {{
-        #[allow(unused_imports)]
-        use $crate::codegen::{ViaJsonSchema as _, WithoutSchema as _};
-        (&&$crate::codegen::SchemaProbe::<$ty>::new()).micro_schema()
-    }};
+    ($ty:ty) => {
+        $crate::codegen::schema_of_type::<$ty>()
+    };
 }
 
+pub use crate::codec::schema::schema_of as schema_of_type;
 pub use crate::schema_of;

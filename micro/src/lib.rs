@@ -48,6 +48,12 @@
 #[doc(inline)]
 pub use micro_runtime::*;
 
+/// Schemars, re-exported so `#[derive(micro::JsonSchema)]` needs no dependency (with
+/// `#[schemars(crate = "micro::schemars")]`; [`message`] writes both for you).
+pub use micro_runtime::codegen::schemars;
+/// The `JsonSchema` trait and derive: message types of `#[micro::service]` traits publish
+/// their shape in the registry through it.
+pub use micro_runtime::codegen::schemars::JsonSchema;
 /// Protobuf support, re-exported for generated code and hand-written messages.
 pub use prost;
 /// Serde, re-exported for generated code and hand-written messages.
@@ -93,9 +99,9 @@ macro_rules! include_proto {
 /// ```
 /// use micro::stream::{StreamReceiver, StreamSender};
 ///
-/// #[derive(serde::Serialize, serde::Deserialize)]
+/// #[micro::message]
 /// pub struct AddRequest { pub a: i64, pub b: i64 }
-/// #[derive(serde::Serialize, serde::Deserialize)]
+/// #[micro::message]
 /// pub struct AddResponse { pub sum: i64 }
 ///
 /// /// A calculator.
@@ -153,9 +159,32 @@ macro_rules! include_proto {
 /// | `idempotent` | `#[micro(..)]` on a method | clients may retry the call on another node |
 /// | `timeout = "5s"` | `#[micro(..)]` on a method | the server's cap and the client's default deadline |
 ///
-/// Message types need `serde::Serialize` and `serde::Deserialize`; deriving
-/// `schemars::JsonSchema` as well publishes their fields in the registry, so
-/// `micro describe` shows them. The generated `<Trait>Client` also implements the trait, so
+/// Message types need `serde::Serialize`, `serde::Deserialize` and `schemars::JsonSchema`
+/// (their fields are published in the registry, where `micro describe`, the gateway's
+/// OpenAPI and MCP read them): [`message`] derives all three through this crate. A type
+/// without a schema is a compile error that says so. The generated `<Trait>Client` also implements the trait, so
 /// code written against the trait takes the client in production and a plain implementation
 /// in tests (with [`stream::serde_channel`] for the streams).
 pub use micro_macros::service;
+
+/// Derive what a message type of a [`service`] trait needs — `Serialize`, `Deserialize` and
+/// `JsonSchema` — through this crate, so a project needs no serde or schemars dependency.
+///
+/// ```
+/// /// One line of an order.
+/// #[micro::message]
+/// #[derive(Clone, Debug, PartialEq)]
+/// pub struct Line {
+///     pub sku: String,
+///     pub qty: u32,
+/// }
+///
+/// #[micro::message]
+/// pub enum Size { Small, Large }
+///
+/// let line: Line = serde_json::from_str(r#"{"sku":"a","qty":2}"#).unwrap();
+/// assert_eq!(line.qty, 2);
+/// ```
+///
+/// `#[micro::message(crate = "::my_micro")]` when the crate is renamed.
+pub use micro_macros::message;

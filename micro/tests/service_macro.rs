@@ -9,7 +9,8 @@ use micro::client::CallOptions;
 use micro::registry::MemoryRegistry;
 use micro::{Client, Context, Format, Result, Service};
 
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[micro::message]
+#[derive(Debug, PartialEq)]
 pub struct Point {
     pub x: i32,
     pub label: String,

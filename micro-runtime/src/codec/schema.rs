@@ -87,47 +87,31 @@ fn kind_name(kind: &Kind) -> String {
     }
 }
 
-/// Picks a registry schema for `T` when `T` implements `schemars::JsonSchema`, and none
-/// otherwise (autoref specialization: call as `(&&SchemaProbe::<T>::new()).micro_schema()`,
-/// which [`schema_of!`](crate::schema_of) does).
-#[derive(Debug)]
-pub struct SchemaProbe<T>(std::marker::PhantomData<fn() -> T>);
-
-impl<T> SchemaProbe<T> {
-    /// A probe for `T`.
-    pub const fn new() -> SchemaProbe<T> {
-        SchemaProbe(std::marker::PhantomData)
-    }
-}
-
-impl<T> Default for SchemaProbe<T> {
-    fn default() -> Self {
-        SchemaProbe::new()
-    }
-}
-
-/// The schema of a type that implements `schemars::JsonSchema`.
-pub trait ViaJsonSchema {
+/// A message type of a `#[micro::service]` trait: it publishes its shape in the registry,
+/// which `micro describe`, the gateway's OpenAPI, the dashboard's forms and MCP's tools read.
+///
+/// Every type that implements `schemars::JsonSchema` has it. Derive that through micro's
+/// re-export (no extra dependency): `#[micro::message]` on the type, or
+/// `#[derive(micro::JsonSchema)]` with `#[schemars(crate = "micro::schemars")]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` publishes no schema: the registry, the gateway's OpenAPI and MCP need one for every message",
+    label = "`{Self}` does not implement `JsonSchema`",
+    note = "put #[micro::message] on `{Self}` (it derives Serialize, Deserialize and JsonSchema through micro), or add #[derive(micro::JsonSchema)] with #[schemars(crate = \"micro::schemars\")]"
+)]
+pub trait HasSchema {
     /// The registry shape.
-    fn micro_schema(&self) -> Option<Value>;
+    fn micro_schema() -> Value;
 }
 
-impl<T: schemars::JsonSchema> ViaJsonSchema for &SchemaProbe<T> {
-    fn micro_schema(&self) -> Option<Value> {
-        Some(json_schema_value::<T>())
+impl<T: schemars::JsonSchema> HasSchema for T {
+    fn micro_schema() -> Value {
+        json_schema_value::<T>()
     }
 }
 
-/// No schema: the type does not implement `schemars::JsonSchema`.
-pub trait WithoutSchema {
-    /// Nothing.
-    fn micro_schema(&self) -> Option<Value>;
-}
-
-impl<T> WithoutSchema for SchemaProbe<T> {
-    fn micro_schema(&self) -> Option<Value> {
-        None
-    }
+/// The registry shape of `T` (for generated code).
+pub fn schema_of<T: HasSchema>() -> Option<Value> {
+    Some(T::micro_schema())
 }
 
 /// The registry shape of a `schemars::JsonSchema` type: its properties, nested types

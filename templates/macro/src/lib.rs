@@ -1,11 +1,10 @@
 //! The {{ name }} service, declared as a Rust trait: `#[micro::service]` generates
 //! `{{ svc }}Client` and `{{ svc }}Server`; the endpoints are `{{ svc }}.Call` and
-//! `{{ svc }}.Stream`. Messages are serde types (JSON on the wire); their fields reach the
-//! registry through `schemars`.
+//! `{{ svc }}.Stream`. Messages are `#[micro::message]` types (serde and JSON on the wire);
+//! their fields reach the registry, where `micro describe` and the gateway read them.
 
 use micro::stream::StreamSender;
 use micro::{Context, Result};
-use serde::{Deserialize, Serialize};
 
 /// The name the service registers as.
 pub const SERVICE: &str = "{{ service_name }}";
@@ -14,28 +13,32 @@ pub const SERVICE: &str = "{{ service_name }}";
 pub const MAX_STREAM: i64 = 10_000;
 
 /// A greeting request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[micro::message]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Request {
     /// Who to greet.
     pub name: String,
 }
 
 /// A greeting.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[micro::message]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Response {
     /// The greeting.
     pub msg: String,
 }
 
 /// How many responses to stream.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[micro::message]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StreamRequest {
     /// The number of responses.
     pub count: i64,
 }
 
 /// One streamed response.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[micro::message]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StreamResponse {
     /// Its position, from 1.
     pub count: i64,

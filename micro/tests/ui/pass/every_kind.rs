@@ -1,6 +1,6 @@
 use micro::stream::{StreamReceiver, StreamSender};
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[micro::message]
 pub struct Num {
     pub value: i64,
 }

@@ -10,21 +10,22 @@ pub struct Inner {
     pub count: u32,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct NoSchema {
+/// Through micro alone: no serde or schemars attribute.
+#[micro::message]
+pub struct Out {
     pub x: i32,
 }
 
 #[micro::service]
 pub(crate) trait Described {
-    async fn call(&self, ctx: micro::Context, req: Req) -> micro::Result<NoSchema>;
+    async fn call(&self, ctx: micro::Context, req: Req) -> micro::Result<Out>;
 }
 
 struct D;
 
 impl Described for D {
-    async fn call(&self, _ctx: micro::Context, req: Req) -> micro::Result<NoSchema> {
-        Ok(NoSchema { x: req.inner.count as i32 })
+    async fn call(&self, _ctx: micro::Context, req: Req) -> micro::Result<Out> {
+        Ok(Out { x: req.inner.count as i32 })
     }
 }
 
@@ -35,5 +36,7 @@ fn main() {
     let fields: Vec<(&str, &str)> = req.values.iter().map(|v| (v.name.as_str(), v.kind.as_str())).collect();
     assert_eq!(fields, [("name", "string"), ("tags", "repeated string"), ("inner", "Inner")]);
     assert_eq!(req.values[2].values[0].name, "count");
-    assert!(ep.response.is_none(), "NoSchema has no schema");
+    let rsp = ep.response.expect("micro::message derives JsonSchema");
+    assert_eq!(rsp.values[0].name, "x");
+    assert_eq!(rsp.values[0].kind, "int32");
 }

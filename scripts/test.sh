@@ -3,7 +3,7 @@
 # @bufbuild/buf), Python protobuf + grpcio-tools (PyPI), the googleapis-common-protos
 # corpus (PyPI), a NATS server with JetStream (Debian nats-server), etcd and etcdctl (Debian
 # etcd-server, etcd-client), dnsmasq (Debian dnsmasq-base) and iproute2 for the multi-host tests (network namespaces, made
-# and removed by scripts/hosts.sh). Installs and starts what is missing, then runs
+# and removed by scripts/hosts.sh), schemathesis (PyPI) for the gateway. Installs and starts what is missing, then runs
 # `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no peer test can silently
 # skip, and the gRPC interop suite.
 set -euo pipefail
@@ -76,3 +76,6 @@ cargo test --workspace "$@"
 
 # The interop suite: stock Python, Node, Connect and curl peers against micro, and back.
 ./scripts/interop.sh
+
+# schemathesis against the gateway's OpenAPI document and the live gateway.
+./scripts/schemathesis.sh

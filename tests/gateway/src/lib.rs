@@ -61,7 +61,7 @@ impl Shop for ShopHandler {
 
     async fn list_books(&self, _ctx: Context, req: ListBooksRequest) -> Result<ListBooksResponse> {
         // Echo the filters back in the book fields, so tests see what arrived.
-        let limit = req.limit.max(1);
+        let limit = req.limit.clamp(1, 100);
         let books = (0..limit)
             .map(|i| Book {
                 name: format!("shelves/{}/books/{i}", req.shelf),
@@ -245,7 +245,12 @@ pub async fn start_gateway(registry: &SharedRegistry, options: Options) -> Runni
 
 /// Serve `gateway` on 127.0.0.1:0.
 pub async fn serve(gateway: Gateway) -> RunningGateway {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    serve_on(gateway, "127.0.0.1:0").await
+}
+
+/// Serve `gateway` on `address`.
+pub async fn serve_on(gateway: Gateway, address: &str) -> RunningGateway {
+    let listener = tokio::net::TcpListener::bind(address)
         .await
         .expect("bind the gateway");
     let addr = listener.local_addr().expect("gateway address");

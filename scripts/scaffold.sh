@@ -94,6 +94,24 @@ for template in service function api macro; do
     if [ "$template" = api ]; then
         "$MICRO" describe "$name" | grep -q "POST /$name/call" || fail "http rule not in the registry"
         echo "ok: micro describe shows POST /$name/call"
+        # The gateway, out of the box: curl on the template's google.api.http routes.
+        port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+        "$MICRO" api --address "127.0.0.1:$port" >"$WORK/api.log" 2>&1 &
+        PIDS+=($!)
+        for _ in $(seq 1 200); do
+            curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+            sleep 0.05
+        done
+        got=""
+        for _ in $(seq 1 100); do
+            got="$(curl -s -X POST -H 'content-type: application/json' -d '{"name":"John"}' "http://127.0.0.1:$port/$name/call")"
+            [ "$got" = '{"msg":"Hello John"}' ] && break
+            sleep 0.05
+        done
+        expect "curl POST /$name/call through micro api" '{"msg":"Hello John"}' "$got"
+        expect "curl GET /$name/hello/Jane through micro api" '{"msg":"Hello Jane"}' \
+            "$(curl -s "http://127.0.0.1:$port/$name/hello/Jane")"
+        stop
     fi
     if [ "$template" = service ]; then
         # A stock gRPC client: Python grpcio with stubs generated from the scaffold's proto.

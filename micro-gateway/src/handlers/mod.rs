@@ -91,8 +91,14 @@ async fn guard(State(gw): State<Gateway>, req: Request, next: Next) -> Response 
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return rsp;
     };
-    let mut rsp = next.run(req).await;
-    drop(permit);
+    let rsp = next.run(req).await;
+    // A streamed body holds the permit until it ends, so long streams count too.
+    let mut rsp = rsp.map(|body| {
+        Body::new(http_body_util::BodyExt::map_frame(body, move |frame| {
+            let _held = &permit;
+            frame
+        }))
+    });
     if let Some(origin) = &origin {
         cors(&mut rsp, origin);
     }

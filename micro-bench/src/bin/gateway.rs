@@ -1,0 +1,248 @@
+//! The gateway hop, side by side: the same JSON request sent straight to a service's HTTP
+//! port (its Connect endpoint), through `micro api`'s gateway, and through nginx proxying to
+//! the service's port. One service process, one gateway process, one nginx worker, and the
+//! load driver, all on loopback.
+//!
+//! ```text
+//! gateway [--seconds 5] [--nginx PATH]     run every target at 1, 16 and 256 in flight
+//! gateway service                          (internal) serve Echo.Say, print the address
+//! gateway gateway                          (internal) serve the gateway, print the address
+//! ```
+//!
+//! Prints a Markdown table: p50 and p99 at 1 in flight, calls per second at 16 and 256.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use micro::server::{Route, Router};
+
+const BODY: &str = r#"{"text":"hello gateway"}"#;
+
+fn flag(args: &[String], name: &str, default: &str) -> String {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| default.to_owned())
+}
+
+async fn serve_service() {
+    let router = Router::new().route(Route::raw("Echo.Say", |_ctx, _format, body| async move {
+        Ok(body)
+    }));
+    let running = micro::Service::builder("echo")
+        .address("127.0.0.1:0")
+        .handler(router)
+        .build()
+        .expect("build the service")
+        .start()
+        .await
+        .expect("start the service");
+    println!("{}", running.local_addr().expect("address"));
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn serve_gateway() {
+    let settings = micro::Settings::from_env().expect("settings");
+    let client = micro::Client::from_settings(&settings).expect("client");
+    let gateway = micro_gateway::Gateway::new(client, micro_gateway::Options::default());
+    gateway.refresh().await.expect("routes");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    println!("{}", listener.local_addr().expect("address"));
+    gateway
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .expect("serve");
+}
+
+/// Start this binary in `mode` and read the address it prints.
+fn spawn(mode: &str, home: &std::path::Path) -> (Child, String) {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut child = Command::new(exe)
+        .arg(mode)
+        .env("MICRO_HOME", home)
+        .env("MICRO_LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while std::io::Read::read(&mut out, &mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    (child, String::from_utf8_lossy(&line).trim().to_owned())
+}
+
+fn start_nginx(nginx: &str, dir: &std::path::Path, upstream: &str) -> Option<(Child, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let conf = format!(
+        "worker_processes 1;\ndaemon off;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log warn;\n\
+         events {{ worker_connections 4096; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
+           fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
+           upstream svc {{ server {upstream}; keepalive 512; }}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://svc;\n\
+               proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }}\n  }}\n}}\n",
+        dir = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).ok()?;
+    let child = Command::new(nginx)
+        .arg("-c")
+        .arg(&path)
+        .arg("-p")
+        .arg(dir)
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return Some((child, addr));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    None
+}
+
+/// One closed-loop run: `conc` connections, each sending the request as soon as the last
+/// answer arrived, for `seconds`. Latencies in microseconds, and calls a second.
+async fn drive(
+    addr: &str,
+    path: &str,
+    conc: usize,
+    seconds: u64,
+) -> (hdrhistogram::Histogram<u64>, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let stop = stop.clone();
+        let addr = addr.to_owned();
+        let path = path.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut hist = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
+            let stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect");
+            let _ = stream.set_nodelay(true);
+            let (mut send, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
+            tokio::spawn(conn);
+            let mut ok = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let req = http::Request::post(path.as_str())
+                    .header("host", addr.as_str())
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from_static(BODY.as_bytes())))
+                    .expect("request");
+                let start = Instant::now();
+                let Ok(rsp) = send.send_request(req).await else {
+                    break;
+                };
+                let status = rsp.status();
+                let body = rsp.into_body().collect().await.map(|b| b.to_bytes());
+                if status.is_success() && body.is_ok() {
+                    let _ = hist.record(start.elapsed().as_micros() as u64);
+                    ok += 1;
+                }
+            }
+            (hist, ok)
+        }));
+    }
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut all = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
+    let mut total = 0;
+    for t in tasks {
+        if let Ok((h, ok)) = t.await {
+            let _ = all.add(h);
+            total += ok;
+        }
+    }
+    (all, total as f64 / elapsed)
+}
+
+async fn run(args: &[String]) {
+    let seconds: u64 = flag(args, "--seconds", "5").parse().unwrap_or(5);
+    let nginx = flag(args, "--nginx", "nginx");
+    let dir = std::env::temp_dir().join(format!("micro-gateway-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (mut service, service_addr) = spawn("service", &dir);
+    let (mut gateway, gateway_addr) = spawn("gateway", &dir);
+    let nginx = start_nginx(&nginx, &dir, &service_addr);
+    if nginx.is_none() {
+        eprintln!("nginx did not start (Debian package nginx-light or nginx): its row is left out");
+    }
+    let mut targets = vec![
+        (
+            "direct (service's HTTP/JSON port)",
+            service_addr.clone(),
+            "/Echo/Say",
+        ),
+        ("micro api (gateway hop)", gateway_addr.clone(), "/echo/say"),
+    ];
+    if let Some((_, addr)) = &nginx {
+        targets.push((
+            "nginx (proxy to the service's port)",
+            addr.clone(),
+            "/Echo/Say",
+        ));
+    }
+    println!("| target | p50 µs (1) | p99 µs (1) | calls/s (1) | calls/s (16) | calls/s (256) |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, addr, path) in &targets {
+        let _ = drive(addr, path, 16, 1).await; // warm up connections and caches
+        let (one, rate1) = drive(addr, path, 1, seconds).await;
+        let (_, rate16) = drive(addr, path, 16, seconds).await;
+        let (_, rate256) = drive(addr, path, 256, seconds).await;
+        println!(
+            "| {name} | {} | {} | {:.0} | {:.0} | {:.0} |",
+            one.value_at_quantile(0.5),
+            one.value_at_quantile(0.99),
+            rate1,
+            rate16,
+            rate256
+        );
+    }
+    let _ = service.kill();
+    let _ = gateway.kill();
+    if let Some((mut child, _)) = nginx {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = service.wait();
+    let _ = gateway.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match args.get(1).map(String::as_str) {
+        Some("service") => runtime.block_on(serve_service()),
+        Some("gateway") => runtime.block_on(serve_gateway()),
+        _ => runtime.block_on(run(&args)),
+    }
+}

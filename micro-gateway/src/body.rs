@@ -109,6 +109,27 @@ pub(crate) fn json(bytes: &[u8]) -> Result<serde_json::Value, Box<Response>> {
     })
 }
 
+/// Check that a body is one JSON object without building it (the service parses it); 400
+/// with the parser's position when it is not.
+pub(crate) fn json_object(bytes: &[u8]) -> Result<(), Box<Response>> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        // Not an object: let the parser say what it is, or what is wrong.
+        json(bytes)?;
+        return Err(Box::new(reply::error(
+            StatusCode::BAD_REQUEST,
+            "the request body must be a JSON object",
+        )));
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map(|_| ())
+        .map_err(|e| {
+            Box::new(reply::error(
+                StatusCode::BAD_REQUEST,
+                format!("the request body is not valid JSON: {e}"),
+            ))
+        })
+}
+
 /// Headers never forwarded as metadata: hop-by-hop, framing, and the gateway's own.
 const NOT_FORWARDED: [&str; 21] = [
     "host",

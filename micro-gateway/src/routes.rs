@@ -60,14 +60,14 @@ pub struct Table {
     /// HTTP rules, first registered first.
     pub rules: Vec<Rule>,
     /// Every callable endpoint, by service then endpoint name.
-    pub services: BTreeMap<String, BTreeMap<String, EndpointInfo>>,
+    pub services: BTreeMap<String, BTreeMap<String, Arc<EndpointInfo>>>,
     /// Subscriber topics, by service.
     pub topics: BTreeMap<String, Vec<String>>,
 }
 
 impl Table {
     /// The endpoint, when its service is registered and has it.
-    pub fn endpoint(&self, service: &str, endpoint: &str) -> Option<&EndpointInfo> {
+    pub fn endpoint(&self, service: &str, endpoint: &str) -> Option<&Arc<EndpointInfo>> {
         self.services.get(service)?.get(endpoint)
     }
 
@@ -175,7 +175,7 @@ impl Builder {
                 }
                 endpoints
                     .entry(e.name.clone())
-                    .or_insert_with(|| EndpointInfo::of(e));
+                    .or_insert_with(|| Arc::new(EndpointInfo::of(e)));
                 let key = (record.name.clone(), e.name.clone());
                 let seq = *self.order.entry(key).or_insert_with(|| {
                     self.next += 1;

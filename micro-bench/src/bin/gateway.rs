@@ -95,8 +95,8 @@ fn start_nginx(nginx: &str, dir: &std::path::Path, upstream: &str) -> Option<(Ch
          events {{ worker_connections 4096; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
            fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
-           upstream svc {{ server {upstream}; keepalive 512; }}\n\
-           server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://svc;\n\
+           upstream svc {{ server {upstream}; keepalive 512; keepalive_requests 10000000; }}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    keepalive_requests 10000000;\n    location / {{\n      proxy_pass http://svc;\n\
                proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }}\n  }}\n}}\n",
         dir = dir.display()
     );
@@ -118,6 +118,30 @@ fn start_nginx(nginx: &str, dir: &std::path::Path, upstream: &str) -> Option<(Ch
         std::thread::sleep(Duration::from_millis(25));
     }
     None
+}
+
+async fn connect(addr: &str) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let _ = stream.set_nodelay(true);
+    let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    send
+}
+
+/// CPU time (user + system) a process has used, in microseconds (Linux `/proc`).
+fn cpu_us(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // Fields after the command name (which may hold spaces), 1-based from field 3.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    // USER_HZ is 100 on Linux.
+    ticks * 10_000
 }
 
 /// One closed-loop run: `conc` connections, each sending the request as soon as the last
@@ -154,7 +178,9 @@ async fn drive(
                     .expect("request");
                 let start = Instant::now();
                 let Ok(rsp) = send.send_request(req).await else {
-                    break;
+                    // The server closed a kept-alive connection: open another.
+                    send = connect(&addr).await;
+                    continue;
                 };
                 let status = rsp.status();
                 let body = rsp.into_body().collect().await.map(|b| b.to_bytes());
@@ -207,15 +233,42 @@ async fn run(args: &[String]) {
             "/Echo/Say",
         ));
     }
-    println!("| target | p50 µs (1) | p99 µs (1) | calls/s (1) | calls/s (16) | calls/s (256) |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    let mut pids = vec![service.id(), gateway.id()];
+    if let Some((child, _)) = &nginx {
+        pids.push(child.id());
+        // nginx's worker is a child of the master.
+        if let Ok(children) =
+            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()))
+        {
+            pids.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    println!(
+        "| target | p50 µs (1) | p99 µs (1) | calls/s (1) | calls/s (16) | calls/s (256) | CPU µs/call at 16: service + proxy |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (name, addr, path) in &targets {
         let _ = drive(addr, path, 16, 1).await; // warm up connections and caches
         let (one, rate1) = drive(addr, path, 1, seconds).await;
+        let before: Vec<u64> = pids.iter().map(|p| cpu_us(*p)).collect();
         let (_, rate16) = drive(addr, path, 16, seconds).await;
+        let after: Vec<u64> = pids.iter().map(|p| cpu_us(*p)).collect();
+        let calls = (rate16 * seconds as f64).max(1.0);
+        let service_us = (after[0] - before[0]) as f64 / calls;
+        let proxy_us: f64 = after
+            .iter()
+            .zip(&before)
+            .skip(1)
+            .map(|(a, b)| (a - b) as f64)
+            .sum::<f64>()
+            / calls;
         let (_, rate256) = drive(addr, path, 256, seconds).await;
         println!(
-            "| {name} | {} | {} | {:.0} | {:.0} | {:.0} |",
+            "| {name} | {} | {} | {:.0} | {:.0} | {:.0} | {service_us:.1} + {proxy_us:.1} |",
             one.value_at_quantile(0.5),
             one.value_at_quantile(0.99),
             rate1,
@@ -236,10 +289,15 @@ async fn run(args: &[String]) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // MICRO_BENCH_THREADS sets the worker threads of every process (default: one per core).
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("MICRO_BENCH_THREADS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = builder.enable_all().build().expect("runtime");
     match args.get(1).map(String::as_str) {
         Some("service") => runtime.block_on(serve_service()),
         Some("gateway") => runtime.block_on(serve_gateway()),

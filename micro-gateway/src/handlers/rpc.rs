@@ -1,6 +1,8 @@
 //! The `rpc` handler: a request body (or a GET's query) as an RPC call; routes from
 //! `google.api.http` rules; and go-micro's `/rpc`.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -38,7 +40,7 @@ enum Reply {
 /// One call to make for a request.
 struct Call {
     target: Target,
-    info: EndpointInfo,
+    info: Arc<EndpointInfo>,
     opts: CallOptions,
     request: Bytes,
     format: Format,
@@ -239,14 +241,8 @@ pub(crate) async fn by_target(
             Kind::Json if bytes.iter().all(u8::is_ascii_whitespace) => {
                 (Bytes::from_static(b"{}"), Format::Json)
             }
-            Kind::Json => match body::json(&bytes) {
-                Ok(Json::Object(_)) => (bytes, Format::Json),
-                Ok(_) => {
-                    return reply::error(
-                        StatusCode::BAD_REQUEST,
-                        "the request body must be a JSON object",
-                    );
-                }
+            Kind::Json => match body::json_object(&bytes) {
+                Ok(()) => (bytes, Format::Json),
                 Err(rsp) => return *rsp,
             },
         }

@@ -5,3 +5,4 @@ mod handlers;
 mod openapi;
 mod routes;
 mod streams;
+mod tls;

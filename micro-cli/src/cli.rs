@@ -315,7 +315,7 @@ pub(crate) struct ApiArgs {
         env = "MICRO_API_ENABLE_CORS"
     )]
     pub(crate) enable_cors: bool,
-    /// An origin CORS allows, e.g. https://app.example.com; repeatable.
+    /// An origin CORS allows, e.g. `https://app.example.com`; repeatable.
     #[arg(
         long = "cors_origin",
         visible_alias = "cors-origin",

@@ -167,7 +167,7 @@ macro_rules! include_proto {
 /// in tests (with [`stream::serde_channel`] for the streams).
 pub use micro_macros::service;
 
-/// Derive what a message type of a [`service`] trait needs — `Serialize`, `Deserialize` and
+/// Derive what a message type of a [`service`](macro@service) trait needs — `Serialize`, `Deserialize` and
 /// `JsonSchema` — through this crate, so a project needs no serde or schemars dependency.
 ///
 /// ```

@@ -107,6 +107,7 @@ fn start_nginx(nginx: &str, dir: &std::path::Path, upstream: &str) -> Option<(Ch
         .arg(&path)
         .arg("-p")
         .arg(dir)
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
@@ -279,7 +280,11 @@ async fn run(args: &[String]) {
     let _ = service.kill();
     let _ = gateway.kill();
     if let Some((mut child, _)) = nginx {
-        let _ = child.kill();
+        // SIGTERM to the master stops its worker too (SIGKILL would orphan it).
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let _ = child.wait();
     }
     let _ = service.wait();

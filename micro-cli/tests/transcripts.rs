@@ -16,6 +16,21 @@ const CASES: &[(&str, &[&str])] = &[
     ("subscribe-help", &["subscribe", "--help"]),
     ("register-help", &["register", "service", "--help"]),
     ("gen-help", &["gen", "--help"]),
+    ("api-help", &["api", "--help"]),
+    ("error-api-handler", &["api", "--handler", "soap"]),
+    ("error-api-cors", &["api", "--enable_cors"]),
+    (
+        "error-api-tls",
+        &[
+            "api",
+            "--enable_tls",
+            "--tls_cert_file",
+            "nope.pem",
+            "--tls_key_file",
+            "nope.key",
+        ],
+    ),
+    ("error-api-address", &["api", "--address", "256.1.1.1:80"]),
     (
         "error-call-json",
         &["call", "greeter", "Greeter.Hello", "{bad"],

@@ -49,7 +49,11 @@ fn kind_schema(kind: &str, fields: &[Value], depth: usize) -> Json {
         }
         return json!({"type": "object", "properties": props});
     }
-    // An enum, or a message the registry did not expand (recursion): any value.
+    if fields.is_empty() && kind.contains('.') {
+        // A named type without fields: an enum (by name or number), or a message the
+        // registry did not expand (a recursion), or one with no fields.
+        return json!({"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "object"}]});
+    }
     json!({})
 }
 

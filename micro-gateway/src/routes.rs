@@ -82,11 +82,31 @@ impl Table {
         })
     }
 
-    /// True when some rule matches `raw_path` with another method (405 rather than 404).
-    pub fn path_known(&self, raw_path: &str) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.template.matches(raw_path).is_some())
+    /// The methods the rules matching `raw_path` are bound to (for 405's `Allow`); empty
+    /// when no rule matches the path.
+    pub fn methods_for(&self, raw_path: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.rules {
+            if r.template.matches(raw_path).is_some() && !out.contains(&r.method) {
+                out.push(r.method.clone());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The first rule of a streaming endpoint matching `raw_path`, whatever its method (a
+    /// websocket handshake is a GET).
+    pub fn find_streaming(&self, raw_path: &str) -> Option<(&Rule, Vec<(String, String)>)> {
+        self.rules.iter().find_map(|r| {
+            let streaming = self
+                .endpoint(&r.service, &r.endpoint)
+                .is_some_and(|e| e.stream.is_some());
+            if !streaming {
+                return None;
+            }
+            r.template.matches(raw_path).map(|vars| (r, vars))
+        })
     }
 }
 
@@ -315,7 +335,8 @@ mod tests {
         assert_eq!(vars, vec![("id".to_owned(), "7".to_owned())]);
         assert_eq!(t.find("POST", "/v1/items/7").unwrap().0.service, "b");
         assert!(t.find("DELETE", "/v1/items/7").is_none());
-        assert!(t.path_known("/v1/items/7"));
+        assert_eq!(t.methods_for("/v1/items/7"), vec!["GET", "POST"]);
+        assert!(t.methods_for("/v2/items/7").is_empty());
     }
 
     #[test]

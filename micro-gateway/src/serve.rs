@@ -8,8 +8,10 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 use crate::Gateway;
+use crate::handlers::ConnInfo;
 use crate::tls::TlsAcceptor;
 
 /// How long a stop waits for requests in flight.
@@ -22,7 +24,7 @@ pub(crate) async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> micro::Result<()> {
     let options = gw.options().clone();
-    let service = TowerToHyperService::new(gw.router());
+    let router = gw.router();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -32,11 +34,13 @@ pub(crate) async fn serve(
     builder
         .http2()
         .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20))
         .max_header_list_size(u32::try_from(options.max_header).unwrap_or(u32::MAX));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(err) => {
@@ -49,16 +53,35 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = service.clone();
+        let info = ConnInfo {
+            peer,
+            tls: tls.is_some(),
+        };
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(info);
+                req
+            },
+        ));
         let builder = builder.clone();
         match &tls {
             None => {
-                let conn = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                    .into_owned();
-                let conn = graceful.watch(conn);
+                let watcher = graceful.watcher();
+                let first = options.read_timeout;
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    // A connection that sends nothing is closed after the read timeout
+                    // (hyper's own timeout starts with the first byte).
+                    let mut byte = [0u8; 1];
+                    if !matches!(
+                        tokio::time::timeout(first, stream.peek(&mut byte)).await,
+                        Ok(Ok(1..))
+                    ) {
+                        return;
+                    }
+                    let conn = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    let _ = watcher.watch(conn).await;
                 });
             }
             Some(acceptor) => {

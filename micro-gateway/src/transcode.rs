@@ -168,30 +168,43 @@ pub struct Parts<'a> {
     pub vars: &'a [(String, String)],
     /// The raw query string.
     pub query: Option<&'a str>,
-    /// The body, parsed; none when the request had none.
-    pub body: Option<Json>,
+    /// The JSON body, as received; none when the request had none.
+    pub body: Option<&'a [u8]>,
     /// Refuse query parameters that name no field.
     pub strict: bool,
 }
 
-/// The JSON request for a rule: the body where the rule puts it, query parameters on the
-/// fields neither the path nor the body set, path variables last. The error says which
-/// parameter or field did not fit.
-pub fn request(parts: Parts<'_>) -> Result<Json, String> {
-    let mut obj = match (parts.body_field, parts.body) {
-        (Some("*"), Some(Json::Object(map))) => map,
-        (Some("*"), Some(_)) => return Err("the body must be a JSON object".to_owned()),
-        (Some(field), Some(body)) if field != "*" => {
-            let mut obj = Map::new();
-            let names = match parts.schema.and_then(|s| lookup(s, field)) {
-                Some((names, _)) => names,
-                None => field.split('.').map(str::to_owned).collect(),
-            };
-            put(&mut obj, &names, body, false);
-            obj
+/// `dst` with `src` laid over it: objects merge key by key, anything else replaces.
+fn merge(dst: &mut Json, src: Json) {
+    match (dst, src) {
+        (Json::Object(d), Json::Object(s)) => {
+            for (k, v) in s {
+                match d.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        d.insert(k, v);
+                    }
+                }
+            }
         }
-        _ => Map::new(),
-    };
+        (dst, src) => *dst = src,
+    }
+}
+
+fn json_text(s: &str) -> String {
+    Json::String(s.to_owned()).to_string()
+}
+
+/// The JSON request for a rule: the body where the rule puts it, query parameters on the
+/// fields neither the path nor the body set, path variables over everything. The error says
+/// which parameter or field did not fit.
+///
+/// The body is not built into a tree: its top-level fields pass through as text, and only a
+/// field that a path variable or query parameter also sets is parsed, to merge them. So a
+/// large body costs its size, not a tree many times its size.
+pub fn request(parts: Parts<'_>) -> Result<String, String> {
+    // What the query and the path set.
+    let mut obj = Map::new();
     if parts.body_field != Some("*")
         && let Some(query) = parts.query
     {
@@ -216,7 +229,66 @@ pub fn request(parts: Parts<'_>) -> Result<Json, String> {
             put(&mut obj, &names, Json::String(value.clone()), false);
         }
     }
-    Ok(Json::Object(obj))
+    // The body's top-level fields, as text.
+    let mut fields: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+        std::collections::BTreeMap::new();
+    if let (Some(field), Some(bytes)) = (parts.body_field, parts.body) {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+            .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
+        if field == "*" {
+            fields = serde_json::from_slice(bytes)
+                .map_err(|_| "the body must be a JSON object".to_owned())?;
+        } else {
+            let names = match parts.schema.and_then(|s| lookup(s, field)) {
+                Some((names, _)) => names,
+                None => field.split('.').map(str::to_owned).collect(),
+            };
+            let text = String::from_utf8_lossy(bytes);
+            // {"a":{"b":BODY}} for body "a.b", written around the body's text.
+            let mut wrapped = text.trim().to_owned();
+            for name in names.iter().skip(1).rev() {
+                wrapped = format!("{{{}:{wrapped}}}", json_text(name));
+            }
+            let raw = serde_json::value::RawValue::from_string(wrapped)
+                .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
+            if let Some(first) = names.first() {
+                fields.insert(first.clone(), raw);
+            }
+        }
+    }
+    // Query and path fields over the body's: merge where both set a field.
+    let mut out: Vec<(String, String)> = Vec::with_capacity(fields.len() + obj.len());
+    for (key, raw) in fields {
+        match obj.remove(&key) {
+            Some(over) => {
+                let mut base: Json = serde_json::from_str(raw.get())
+                    .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
+                merge(&mut base, over);
+                out.push((key, base.to_string()));
+            }
+            None => out.push((key, raw.get().to_owned())),
+        }
+    }
+    for (key, value) in obj {
+        out.push((key, value.to_string()));
+    }
+    let mut text = String::with_capacity(
+        out.iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>()
+            + 2,
+    );
+    text.push('{');
+    for (i, (key, value)) in out.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&json_text(key));
+        text.push(':');
+        text.push_str(value);
+    }
+    text.push('}');
+    Ok(text)
 }
 
 /// The query of a GET on an rpc route, as a request: every parameter a string, typed where
@@ -297,6 +369,7 @@ mod tests {
         query: &str,
         body: Option<Json>,
     ) -> Result<Json, String> {
+        let body = body.map(|b| b.to_string());
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
@@ -307,9 +380,10 @@ mod tests {
             schema: Some(&s),
             vars: &vars,
             query: Some(query),
-            body,
+            body: body.as_deref().map(str::as_bytes),
             strict: false,
         })
+        .map(|text| serde_json::from_str(&text).expect("the request is JSON"))
     }
 
     #[test]
@@ -347,6 +421,18 @@ mod tests {
         assert!(err.contains("nested.<field>"), "{err}");
         let err = req(Some("*"), &[], "", Some(json!([1]))).unwrap_err();
         assert!(err.contains("JSON object"), "{err}");
+        // A path variable inside the body's object merges with it.
+        let got = req(
+            Some("*"),
+            &[("nested.label", "p")],
+            "",
+            Some(json!({"nested":{"level":"LEVEL_HIGH","label":"b"},"name":"n"})),
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            json!({"nested":{"level":"LEVEL_HIGH","label":"p"},"name":"n"})
+        );
         let s = shape();
         let err = request(Parts {
             body_field: None,

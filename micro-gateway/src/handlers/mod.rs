@@ -49,8 +49,23 @@ async fn openapi(State(gw): State<Gateway>) -> Response {
     reply::json(StatusCode::OK, doc.to_string())
 }
 
+/// The connection a request came on (set by [`crate::Gateway::serve`]; absent when the
+/// router is mounted elsewhere).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnInfo {
+    /// The client's address.
+    pub(crate) peer: std::net::SocketAddr,
+    /// Whether the connection is TLS.
+    pub(crate) tls: bool,
+}
+
+/// A request's place under the concurrency limit, shared by whatever outlives the handler:
+/// a streamed body, a websocket relay, a proxied upgrade.
+#[derive(Clone, Debug)]
+pub(crate) struct Held(#[allow(dead_code)] std::sync::Arc<tokio::sync::OwnedSemaphorePermit>);
+
 /// Concurrency limit (503 with `Retry-After`) and CORS for the allowed origins.
-async fn guard(State(gw): State<Gateway>, req: Request, next: Next) -> Response {
+async fn guard(State(gw): State<Gateway>, mut req: Request, next: Next) -> Response {
     let origin = req
         .headers()
         .get(header::ORIGIN)
@@ -91,6 +106,8 @@ async fn guard(State(gw): State<Gateway>, req: Request, next: Next) -> Response 
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return rsp;
     };
+    let permit = Held(std::sync::Arc::new(permit));
+    req.extensions_mut().insert(permit.clone());
     let rsp = next.run(req).await;
     // A streamed body holds the permit until it ends, so long streams count too.
     let mut rsp = rsp.map(|body| {
@@ -123,14 +140,10 @@ pub(crate) fn no_route(method: &Method, path: &str) -> Response {
     )
 }
 
-fn unresolved(method: &Method, path: &str, why: Unresolved) -> Response {
-    match why {
-        Unresolved::BadSegment(_) => reply::error(
-            StatusCode::BAD_REQUEST,
-            "the path has a segment that is not a plain name (letters, digits, - and _)",
-        ),
-        Unresolved::Empty => no_route(method, path),
-    }
+/// A path no resolver can read (`/favicon.ico`, an encoded `/`, a dot segment) names no
+/// route: 404, as any other unknown path.
+fn unresolved(method: &Method, path: &str, _why: Unresolved) -> Response {
+    no_route(method, path)
 }
 
 async fn dispatch(State(gw): State<Gateway>, req: Request<Body>) -> Response {
@@ -139,15 +152,32 @@ async fn dispatch(State(gw): State<Gateway>, req: Request<Body>) -> Response {
     let handler = gw.options().handler;
     let table = gw.table();
     if handler == HandlerKind::Meta {
-        if let Some((rule, vars)) = table.find(parts.method.as_str(), &path) {
+        // HEAD is GET without the body; a websocket handshake (a GET) may open any
+        // streaming rule's path.
+        let method = if parts.method == Method::HEAD {
+            "GET"
+        } else {
+            parts.method.as_str()
+        };
+        let found = table.find(method, &path).or_else(|| {
+            rpc::wants_websocket(&parts)
+                .then(|| table.find_streaming(&path))
+                .flatten()
+        });
+        if let Some((rule, vars)) = found {
             let rule = rule.clone();
             return rpc::by_rule(&gw, &table, rule, vars, parts, body).await;
         }
-        if table.path_known(&path) {
-            return reply::error(
+        let allowed = table.methods_for(&path);
+        if !allowed.is_empty() {
+            let mut rsp = reply::error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("{} is not allowed on {path}", parts.method),
             );
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                rsp.headers_mut().insert(header::ALLOW, v);
+            }
+            return rsp;
         }
     }
     if matches!(handler, HandlerKind::Meta | HandlerKind::Rpc)

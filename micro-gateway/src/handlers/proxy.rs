@@ -87,10 +87,43 @@ pub(crate) async fn forward(gw: &Gateway, web: bool, parts: Parts, body: Body) -
     let mut out = Request::builder().method(parts.method.clone()).uri(uri);
     let mut headers = parts.headers.clone();
     strip_hop(&mut headers, upgrading);
+    if upgrading {
+        // The handshake goes on without its body, so it says it has none.
+        headers.remove(header::CONTENT_LENGTH);
+        headers.remove(header::TRANSFER_ENCODING);
+    }
+    // Credentials stay at the gateway unless configured, as for RPC metadata.
+    for name in crate::body::SENSITIVE {
+        if !gw.options().forward_headers.iter().any(|h| h == name) {
+            headers.remove(name);
+        }
+    }
+    // What the gateway says about the client replaces what the client says about itself.
+    for name in [
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "forwarded",
+        "x-real-ip",
+    ] {
+        headers.remove(name);
+    }
+    let info = parts.extensions.get::<super::ConnInfo>().copied();
+    if let Some(info) = info
+        && let Ok(v) = HeaderValue::from_str(&info.peer.ip().to_string())
+    {
+        headers.insert("x-forwarded-for", v);
+    }
     if let Some(host) = parts.headers.get(header::HOST) {
         headers.insert("x-forwarded-host", host.clone());
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    let proto = if info.is_some_and(|i| i.tls) {
+        "https"
+    } else {
+        "http"
+    };
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    let held = parts.extensions.get::<super::Held>().cloned();
     if let Some(h) = out.headers_mut() {
         *h = headers;
     }
@@ -133,6 +166,7 @@ pub(crate) async fn forward(gw: &Gateway, web: bool, parts: Parts, body: Body) -
             let mut backend = TokioIo::new(backend);
             let mut client = TokioIo::new(client);
             let _ = tokio::io::copy_bidirectional(&mut client, &mut backend).await;
+            drop(held);
         });
         let (head, _) = rsp.into_parts();
         return Response::from_parts(head, Body::empty());

@@ -61,6 +61,7 @@ async fn answer(gw: &Gateway, call: Call, parts: &Parts) -> Response {
     let target = &target;
     match info.stream.as_deref() {
         Some("server") => {
+            let opts = body::stream_options(opts, &parts.headers);
             return stream::server(
                 gw,
                 target,
@@ -140,6 +141,7 @@ pub(crate) async fn by_rule(
         Err(rsp) => return *rsp,
     };
     if wants_websocket(&parts) && info.stream.is_some() {
+        let opts = body::stream_options(opts, &parts.headers);
         return stream::websocket(gw, target, opts, parts).await;
     }
     let options = gw.options();
@@ -148,12 +150,10 @@ pub(crate) async fn by_rule(
         Ok(b) => b,
         Err(rsp) => return *rsp,
     };
-    let parsed = if rule.body.is_some() && !bytes.is_empty() {
+    let has_body = rule.body.is_some() && !bytes.iter().all(u8::is_ascii_whitespace);
+    if has_body {
         match body::kind(&parts.headers).map(|k| body::refine(k, &bytes)) {
-            Ok(Kind::Json) => match body::json(&bytes) {
-                Ok(v) => Some(v),
-                Err(rsp) => return *rsp,
-            },
+            Ok(Kind::Json) => {}
             Ok(_) => {
                 return reply::error(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -162,15 +162,13 @@ pub(crate) async fn by_rule(
             }
             Err(rsp) => return *rsp,
         }
-    } else {
-        None
-    };
+    }
     let request = transcode::request(Transcode {
         body_field: rule.body.as_deref(),
         schema: info.request.as_ref(),
         vars: &vars,
         query: parts.uri.query(),
-        body: parsed,
+        body: has_body.then_some(&bytes[..]),
         strict: options.strict,
     });
     let request = match request {
@@ -185,7 +183,7 @@ pub(crate) async fn by_rule(
         target,
         info,
         opts,
-        request: Bytes::from(request.to_string()),
+        request: Bytes::from(request),
         format: Format::Json,
         reply_as,
     };
@@ -209,6 +207,7 @@ pub(crate) async fn by_target(
         Err(rsp) => return *rsp,
     };
     if wants_websocket(&parts) && info.stream.is_some() {
+        let opts = body::stream_options(opts, &parts.headers);
         return stream::websocket(gw, target, opts, parts).await;
     }
     let options = gw.options();
@@ -289,23 +288,32 @@ pub(crate) async fn endpoint(
         Ok(b) => b,
         Err(rsp) => return *rsp,
     };
-    let fields: serde_json::Map<String, Json> = match body::refine(kind, &bytes) {
+    // The envelope's fields as JSON text: the request inside passes through unparsed.
+    type Fields = std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>;
+    let fields: Fields = match body::refine(kind, &bytes) {
         Kind::Form => transcode::query_pairs(&String::from_utf8_lossy(&bytes))
             .into_iter()
-            .map(|(k, v)| (k, Json::String(v)))
+            .filter_map(|(k, v)| {
+                let text = Json::String(v).to_string();
+                Some((k, serde_json::value::RawValue::from_string(text).ok()?))
+            })
             .collect(),
-        _ => match body::json(&bytes) {
-            Ok(Json::Object(map)) => map,
-            Ok(_) => {
-                return reply::error(StatusCode::BAD_REQUEST, "/rpc takes a JSON object");
+        _ => {
+            if let Err(rsp) = body::json_object(&bytes) {
+                return *rsp;
             }
-            Err(rsp) => return *rsp,
-        },
+            match serde_json::from_slice(&bytes) {
+                Ok(map) => map,
+                Err(_) => {
+                    return reply::error(StatusCode::BAD_REQUEST, "/rpc takes a JSON object");
+                }
+            }
+        }
     };
     let text = |k: &str| {
         fields
             .get(k)
-            .and_then(Json::as_str)
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
             .filter(|s| !s.is_empty())
     };
     let Some(service) = text("service") else {
@@ -330,24 +338,20 @@ pub(crate) async fn endpoint(
         }
         opts = opts.address(address);
     }
-    let request = match fields.get("request") {
-        None | Some(Json::Null) => Bytes::from_static(b"{}"),
-        Some(Json::String(s)) => match serde_json::from_str::<Json>(s) {
-            Ok(Json::Object(_)) => Bytes::from(s.clone()),
-            _ => {
-                return reply::error(
-                    StatusCode::BAD_REQUEST,
-                    "the request field must hold a JSON object",
-                );
-            }
+    let not_object = || {
+        reply::error(
+            StatusCode::BAD_REQUEST,
+            "the request field must be a JSON object (or a string holding one)",
+        )
+    };
+    let request = match fields.get("request").map(|raw| raw.get().trim()) {
+        None | Some("null") => Bytes::from_static(b"{}"),
+        Some(raw) if raw.starts_with('{') => Bytes::copy_from_slice(raw.as_bytes()),
+        Some(raw) if raw.starts_with('"') => match serde_json::from_str::<String>(raw) {
+            Ok(inner) if body::json_object(inner.as_bytes()).is_ok() => Bytes::from(inner),
+            _ => return not_object(),
         },
-        Some(v @ Json::Object(_)) => Bytes::from(v.to_string()),
-        Some(_) => {
-            return reply::error(
-                StatusCode::BAD_REQUEST,
-                "the request field must be a JSON object",
-            );
-        }
+        Some(_) => return not_object(),
     };
     let target = Target {
         service: service.to_owned(),
@@ -355,7 +359,7 @@ pub(crate) async fn endpoint(
     };
     let info = gw
         .table()
-        .endpoint(service, endpoint)
+        .endpoint(&service, &endpoint)
         .cloned()
         .unwrap_or_default();
     let call = Call {

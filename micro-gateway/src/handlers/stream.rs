@@ -139,16 +139,24 @@ pub(crate) async fn websocket(
     };
     let gw = gw.clone();
     let max = gw.options().max_body;
+    // The relay counts against the concurrency limit for as long as it runs.
+    let held = parts.extensions.get::<crate::handlers::Held>().cloned();
     upgrade
         .max_message_size(max)
-        .on_upgrade(move |socket| relay(gw, target, opts, socket))
+        .on_upgrade(move |socket| relay(gw, target, opts, socket, held))
 }
 
 fn error_frame(body: &str) -> Message {
     Message::Text(format!("{{\"error\":{body}}}").into())
 }
 
-async fn relay(gw: Gateway, target: Target, opts: CallOptions, socket: WebSocket) {
+async fn relay(
+    gw: Gateway,
+    target: Target,
+    opts: CallOptions,
+    socket: WebSocket,
+    held: Option<crate::handlers::Held>,
+) {
     let (mut out, mut incoming) = socket.split();
     let opts = opts.format(Format::Json);
     let call = match gw
@@ -161,51 +169,62 @@ async fn relay(gw: Gateway, target: Target, opts: CallOptions, socket: WebSocket
             let (_, body) = reply::call_error(&err, &target.service);
             let _ = out.send(error_frame(&body)).await;
             let _ = out.send(close(1011, "call failed")).await;
+            drop(held);
             return;
         }
     };
     let (sender, mut receiver) = call.split();
-    let (bad_tx, mut bad_rx) = tokio::sync::mpsc::channel::<String>(1);
-    // Frames from the client become requests; a close frame (or the socket ending) closes
-    // the sending side, so the service sees the end of its requests.
+    // Why the client's side stopped, when it was not a clean end of requests.
+    let (stop_tx, mut stop_rx) = tokio::sync::mpsc::channel::<Stopped>(1);
+    // Frames from the client become requests. A close frame or an empty frame ends the
+    // requests (the sender is dropped: the service sees their end). Anything else that stops
+    // the requests — a frame that is not JSON, the socket failing or ending without a close
+    // frame — cancels the call instead: the sender is handed back and outlives the
+    // receiver, so the service never takes a cut-off stream for a finished one.
     let pump = tokio::spawn(async move {
-        let Some(sender) = sender else { return };
-        while let Some(Ok(frame)) = incoming.next().await {
+        let sender = sender?;
+        loop {
+            let frame = match incoming.next().await {
+                Some(Ok(frame)) => frame,
+                _ => {
+                    let _ = stop_tx.send(Stopped::Broken).await;
+                    return Some(sender);
+                }
+            };
             let bytes = match frame {
                 Message::Text(t) => Bytes::copy_from_slice(t.as_str().as_bytes()),
                 Message::Binary(b) => b,
-                // A close frame ends the requests; so does an empty frame, which leaves the
-                // socket open for the replies (none can follow a close frame).
-                Message::Close(_) => break,
+                Message::Close(_) => return None,
                 Message::Ping(_) | Message::Pong(_) => continue,
             };
             if bytes.is_empty() {
-                break;
+                return None;
             }
-            if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
-                let _ = bad_tx
-                    .send(reply::error_body(
-                        reply::ID,
-                        StatusCode::BAD_REQUEST,
-                        "a frame is not valid JSON",
-                    ))
-                    .await;
-                return;
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+                let _ = stop_tx.send(Stopped::NotJson).await;
+                return Some(sender);
             }
             if sender.send(&Raw(bytes)).await.is_err() {
-                return;
+                // The call ended; the receiver says how.
+                return Some(sender);
             }
         }
     });
     let mut watching = true;
     loop {
         tokio::select! {
-            bad = bad_rx.recv(), if watching => match bad {
-                Some(body) => {
+            stopped = stop_rx.recv(), if watching => match stopped {
+                Some(Stopped::NotJson) => {
+                    let body = reply::error_body(
+                        reply::ID,
+                        StatusCode::BAD_REQUEST,
+                        "a frame is not valid JSON",
+                    );
                     let _ = out.send(error_frame(&body)).await;
                     let _ = out.send(close(1007, "invalid JSON")).await;
                     break;
                 }
+                Some(Stopped::Broken) => break,
                 None => watching = false,
             },
             next = receiver.recv() => match next {
@@ -228,7 +247,20 @@ async fn relay(gw: Gateway, target: Target, opts: CallOptions, socket: WebSocket
             }
         }
     }
+    // Cancel first (dropping the receiver), then let go of the requests' side.
+    drop(receiver);
     pump.abort();
+    let sender = pump.await.ok().flatten();
+    drop(sender);
+    drop(held);
+}
+
+/// Why a websocket's requests stopped early.
+enum Stopped {
+    /// A frame that is not JSON.
+    NotJson,
+    /// The socket failed, or ended without a close frame.
+    Broken,
 }
 
 fn close(code: u16, reason: &'static str) -> Message {

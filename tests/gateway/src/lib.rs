@@ -23,6 +23,9 @@ use pb::{
     ListBooksResponse, Sleep,
 };
 
+/// The totals of every `Shop.Sum` whose requests ended normally, in order.
+pub static SUMS: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+
 /// The registry name of the test service.
 pub const SERVICE: &str = "shop";
 
@@ -133,6 +136,9 @@ impl Shop for ShopHandler {
         let mut total = 0;
         while let Some(n) = numbers.recv().await? {
             total += n.n;
+        }
+        if let Ok(mut sums) = SUMS.lock() {
+            sums.push(total);
         }
         Ok(Echo {
             text: "sum".into(),

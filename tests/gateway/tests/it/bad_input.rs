@@ -56,7 +56,13 @@ async fn malformed_bodies_types_and_routes() {
     let a = post(&gw.url("/shop/nap"), r#"{"millis":"soon"}"#).await;
     assert_eq!(a.status, 400, "{}", a.body);
     // Unknown routes name nothing internal.
-    for path in ["/nope/x", "/shop/nope", "/", "/api/nope/Nope.X"] {
+    for path in [
+        "/nope/x",
+        "/shop/nope",
+        "/",
+        "/api/nope/Nope.X",
+        "/favicon.ico",
+    ] {
         let a = post(&gw.url(path), "{}").await;
         if path == "/" {
             continue;
@@ -137,6 +143,12 @@ async fn slow_clients_are_cut_off() {
     stream.write_all(head.as_bytes()).await.expect("write");
     let reply = read_some(&mut stream).await;
     assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    // A connection that sends nothing is closed.
+    let mut stream = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let reply = read_some(&mut stream).await;
+    assert!(reply.is_empty(), "{reply}");
     // A head that never finishes: the connection is closed.
     let mut stream = tokio::net::TcpStream::connect(gw.addr)
         .await

@@ -128,6 +128,24 @@ async fn blog() -> std::net::SocketAddr {
                 })
             }),
         )
+        .route(
+            "/blog/headers",
+            get(|h: axum::http::HeaderMap| async move {
+                let v = |k: &str| {
+                    h.get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                        .to_owned()
+                };
+                format!(
+                    "auth={} xff={} proto={} real={}",
+                    v("authorization"),
+                    v("x-forwarded-for"),
+                    v("x-forwarded-proto"),
+                    v("x-real-ip")
+                )
+            }),
+        )
         .fallback(|req: axum::extract::Request| async move {
             let host = req
                 .headers()
@@ -164,6 +182,23 @@ async fn http_and_web_handlers_proxy_to_services_in_the_registry() {
     let a = get(&gw.url("/blog/posts/1?x=y")).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body, format!("GET /blog/posts/1?x=y via {}", gw.addr));
+    // Credentials stay at the gateway; forwarding headers are the gateway's own.
+    let a = send(
+        "GET",
+        &gw.url("/blog/headers"),
+        &[
+            ("authorization", "Bearer secret"),
+            ("x-forwarded-for", "10.9.9.9"),
+            ("x-real-ip", "10.9.9.9"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(
+        a.body, "auth=- xff=127.0.0.1 proto=http real=-",
+        "{}",
+        a.body
+    );
     // A service that is not registered.
     let a = get(&gw.url("/nothing/here")).await;
     assert_eq!(a.status, 404, "{}", a.body);

@@ -101,6 +101,11 @@ async fn rule_errors_statuses_and_strict_mode() {
     // A path a rule knows, with a method none binds.
     let a = send("DELETE", &gw.url("/v1/shelves/s1/books"), &[], "").await;
     assert_eq!(a.status, 405, "{}", a.body);
+    assert_eq!(a.headers["allow"], "GET, POST, PUT");
+    // HEAD is GET without the body.
+    let a = send("HEAD", &gw.url("/v1/shelves/1/books/2"), &[], "").await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.is_empty());
     // A value that does not fit its field.
     let a = get(&gw.url("/v1/shelves/1/books/2?full=perhaps")).await;
     assert_eq!(a.status, 400, "{}", a.body);

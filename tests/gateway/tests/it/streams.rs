@@ -135,6 +135,40 @@ async fn client_and_bidirectional_streams_over_websockets() {
         got.to_text().expect("text").contains("not valid JSON"),
         "{got:?}"
     );
+    // A bad frame after a good one cancels the call: the service never sees a finished
+    // stream of the good ones.
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/shop/sum", gw.addr))
+        .await
+        .expect("websocket");
+    ws.send(Message::Text("{\"n\":7777}".into()))
+        .await
+        .expect("send");
+    ws.send(Message::Text("garbage".into()))
+        .await
+        .expect("send");
+    let got = next_text(&mut ws).await.expect("an error frame");
+    assert!(
+        got.to_text().expect("text").contains("not valid JSON"),
+        "{got:?}"
+    );
+    // A socket that breaks (dropped without a close frame) cancels too.
+    let (mut ws2, _) = tokio_tungstenite::connect_async(format!("ws://{}/shop/sum", gw.addr))
+        .await
+        .expect("websocket");
+    ws2.send(Message::Text("{\"n\":8888}".into()))
+        .await
+        .expect("send");
+    drop(ws2);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sums = SUMS.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(
+        !sums.contains(&7777),
+        "a cut-off stream was taken as finished: {sums:?}"
+    );
+    assert!(
+        !sums.contains(&8888),
+        "a broken socket was taken as finished: {sums:?}"
+    );
     // Without a websocket, a client stream is refused with the reason.
     let a = post(&gw.url("/shop/sum"), "{}").await;
     assert_eq!(a.status, 400);

@@ -83,6 +83,22 @@ async fn next_text(
         .map(|f| f.expect("a good frame"))
 }
 
+/// Open a websocket to `path`, send `good` frames then one that is not JSON: an error frame
+/// comes back.
+async fn refused_after(gw: &RunningGateway, path: &str, good: &[&str]) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}{path}", gw.addr))
+        .await
+        .expect("websocket");
+    for frame in good.iter().chain(&["not json"]) {
+        ws.send(Message::Text((*frame).into())).await.expect("send");
+    }
+    let got = next_text(&mut ws).await.expect("an error frame");
+    assert!(
+        got.to_text().expect("text").contains("not valid JSON"),
+        "{got:?}"
+    );
+}
+
 #[tokio::test]
 async fn client_and_bidirectional_streams_over_websockets() {
     let (gw, _shop) = setup().await;
@@ -124,33 +140,10 @@ async fn client_and_bidirectional_streams_over_websockets() {
     }
     ws.close(None).await.expect("close");
     // A frame that is not JSON gets an error frame and a close.
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/shop/chat", gw.addr))
-        .await
-        .expect("websocket");
-    ws.send(Message::Text("not json".into()))
-        .await
-        .expect("send");
-    let got = next_text(&mut ws).await.expect("an error frame");
-    assert!(
-        got.to_text().expect("text").contains("not valid JSON"),
-        "{got:?}"
-    );
+    refused_after(&gw, "/shop/chat", &[]).await;
     // A bad frame after a good one cancels the call: the service never sees a finished
     // stream of the good ones.
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/shop/sum", gw.addr))
-        .await
-        .expect("websocket");
-    ws.send(Message::Text("{\"n\":7777}".into()))
-        .await
-        .expect("send");
-    ws.send(Message::Text("garbage".into()))
-        .await
-        .expect("send");
-    let got = next_text(&mut ws).await.expect("an error frame");
-    assert!(
-        got.to_text().expect("text").contains("not valid JSON"),
-        "{got:?}"
-    );
+    refused_after(&gw, "/shop/sum", &["{\"n\":7777}"]).await;
     // A socket that breaks (dropped without a close frame) cancels too.
     let (mut ws2, _) = tokio_tungstenite::connect_async(format!("ws://{}/shop/sum", gw.addr))
         .await

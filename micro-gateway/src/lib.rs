@@ -121,13 +121,7 @@ impl Gateway {
     /// Load the route table once now (tests and tools that need it current before serving).
     pub async fn refresh(&self) -> micro::Result<()> {
         let registry = self.inner.client.selector().registry().clone();
-        let listed = registry.list_services().await?;
-        let mut records = Vec::new();
-        for name in listed.iter().map(|s| s.name.clone()) {
-            if let Ok(r) = registry.get_service(&name).await {
-                records.extend(r);
-            }
-        }
+        let records = routes::records(&registry).await?;
         let table = Arc::new(routes::Builder::default().build(&records));
         if let Ok(mut slot) = self.inner.table.write() {
             *slot = table;

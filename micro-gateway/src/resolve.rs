@@ -49,7 +49,8 @@ fn plain(segment: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn versioned(segment: &str) -> bool {
+/// `v1`, `v2` ...: a version segment.
+pub(crate) fn versioned(segment: &str) -> bool {
     segment.len() > 1
         && segment.starts_with('v')
         && segment[1..].bytes().all(|b| b.is_ascii_digit())

@@ -251,7 +251,9 @@ impl Builder {
 pub type Shared = Arc<RwLock<Arc<Table>>>;
 
 /// Every record of every service the registry knows.
-async fn records(registry: &SharedRegistry) -> micro::Result<Vec<micro::registry::Service>> {
+pub(crate) async fn records(
+    registry: &SharedRegistry,
+) -> micro::Result<Vec<micro::registry::Service>> {
     let listed = registry.list_services().await?;
     let mut names: Vec<String> = listed.iter().map(|s| s.name.clone()).collect();
     names.sort();

@@ -28,22 +28,7 @@ fn decode(s: &str) -> String {
         .into_owned()
 }
 
-/// `order_id` → `orderId`.
-pub fn lower_camel(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = !out.is_empty();
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use micro::codec::lower_camel;
 
 fn child<'s>(schema: &'s Value, name: &str) -> Option<&'s Value> {
     let camel = lower_camel(name);

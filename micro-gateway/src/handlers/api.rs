@@ -177,9 +177,7 @@ pub(crate) async fn event(gw: &Gateway, parts: Parts, body: Body) -> Response {
         Ok(t) => t,
         Err(_) => return super::no_route(&parts.method, path),
     };
-    let skip = if segments.first().is_some_and(|s| {
-        s.len() > 1 && s.starts_with('v') && s[1..].bytes().all(|b| b.is_ascii_digit())
-    }) {
+    let skip = if segments.first().is_some_and(|s| resolve::versioned(s)) {
         2
     } else {
         1

@@ -32,7 +32,7 @@ pub(crate) fn to_writer<W: std::io::Write, T: Serialize + ?Sized>(
 
 /// The lowerCamelCase form of a field name: `order_id` -> `orderId` (names without `_` are
 /// kept as they are).
-pub(crate) fn lower_camel(name: &str) -> String {
+pub fn lower_camel(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper = false;
     for c in name.chars() {

@@ -40,6 +40,8 @@
 //! at items[0].qty: ...`). Hand-written [`ProstSerde`] types follow it too.
 
 pub(crate) mod json;
+
+pub use json::lower_camel;
 pub mod reflect;
 pub mod schema;
 

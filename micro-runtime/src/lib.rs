@@ -41,6 +41,7 @@
 #![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod broker;
+pub mod cache;
 pub mod client;
 pub mod codec;
 pub mod codegen;
@@ -62,6 +63,7 @@ pub mod registry;
 pub mod selector;
 pub mod server;
 pub mod service;
+pub mod store;
 pub mod stream;
 mod transport;
 mod wire;

@@ -14,6 +14,12 @@
 //! | | | `nats`, `jetstream` | `nats` (default) |
 //! | selector | `MICRO_SELECTOR` | `random` (default), `roundrobin` | |
 //! | transport | `MICRO_TRANSPORT` | `auto` (default), `grpc`, `native`, `memory` | |
+//! | store | `MICRO_STORE`, `MICRO_STORE_ADDRESS` | `file` (default; address: a directory), `memory` | |
+//! | | | `redis` (address default `redis://127.0.0.1:6379`) | `redis` (default) |
+//! | | | `postgres` (address default `postgres://postgres@127.0.0.1:5432/postgres`) | `postgres` (default) |
+//! | | | `nats` (JetStream key-value; address default `nats://127.0.0.1:4222`) | `nats` (default) |
+//! | cache | `MICRO_CACHE`, `MICRO_CACHE_ADDRESS` | `memory` (default; address: the entry limit) | |
+//! | | | `redis` (address default `redis://127.0.0.1:6379`) | `redis` (default) |
 //!
 //! A new engine is one entry in its concept's table below (behind its cargo feature), and
 //! nothing else changes: settings, `--help`, the error for a name this build lacks and the
@@ -23,10 +29,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::broker::{HttpBroker, HttpBrokerOptions, MemoryBroker, SharedBroker};
+use crate::cache::{MemoryCache, SharedCache};
 use crate::client::TransportPolicy;
 use crate::error::{Error, Result};
 use crate::registry::{LocalRegistry, MemoryRegistry, SharedRegistry};
 use crate::selector::Strategy;
+use crate::store::{FileStore, MemoryStore, SharedStore};
 use crate::transport::{self, Acceptor};
 
 const ID: &str = "micro.config";
@@ -42,7 +50,13 @@ pub(crate) struct Spec<'a> {
     pub(crate) registry: Option<&'a SharedRegistry>,
     /// How long one request to a networked engine may take.
     #[cfg_attr(
-        not(any(feature = "etcd", feature = "nats", feature = "dns")),
+        not(any(
+            feature = "etcd",
+            feature = "nats",
+            feature = "dns",
+            feature = "redis",
+            feature = "postgres"
+        )),
         allow(dead_code)
     )]
     pub(crate) timeout: std::time::Duration,
@@ -245,6 +259,12 @@ mod nats {
             NatsMode::Core,
         )))
     });
+    pub(super) const STORE: Option<Build<super::SharedStore>> = Some(|spec| {
+        Ok(std::sync::Arc::new(crate::store::NatsStore::new(
+            spec.address.unwrap_or(DEFAULT),
+            spec.timeout,
+        )))
+    });
     pub(super) const JETSTREAM: Option<Build<SharedBroker>> = Some(|spec| {
         let address = spec.address.unwrap_or(DEFAULT);
         Ok(std::sync::Arc::new(NatsBroker::new(
@@ -261,6 +281,7 @@ mod nats {
     pub(super) const REGISTRY: Option<Build<SharedRegistry>> = None;
     pub(super) const CORE: Option<Build<SharedBroker>> = None;
     pub(super) const JETSTREAM: Option<Build<SharedBroker>> = None;
+    pub(super) const STORE: Option<Build<super::SharedStore>> = None;
 }
 
 /// The selector strategies.
@@ -284,6 +305,124 @@ pub(crate) const SELECTORS: &[Engine<Strategy>] = &[
         build: Some(|_| Ok(Strategy::P2c)),
     },
 ];
+
+/// The stores.
+pub(crate) const STORES: &[Engine<SharedStore>] = &[
+    Engine {
+        name: "file",
+        aliases: &[""],
+        feature: None,
+        build: Some(|spec| {
+            let dir = match spec.address {
+                Some(dir) => Path::new(dir).to_path_buf(),
+                None => spec.home.join("store"),
+            };
+            Ok(Arc::new(FileStore::new(dir)?))
+        }),
+    },
+    Engine {
+        name: "memory",
+        aliases: &[],
+        feature: None,
+        build: Some(|_| Ok(Arc::new(MemoryStore::global()))),
+    },
+    Engine {
+        name: "redis",
+        aliases: &[],
+        feature: Some("redis"),
+        build: redis::STORE,
+    },
+    Engine {
+        name: "postgres",
+        aliases: &["postgresql", "pgx"],
+        feature: Some("postgres"),
+        build: postgres::STORE,
+    },
+    Engine {
+        name: "nats",
+        aliases: &["natsjskv", "nats-js-kv"],
+        feature: Some("nats"),
+        build: nats::STORE,
+    },
+];
+
+/// The caches.
+pub(crate) const CACHES: &[Engine<SharedCache>] = &[
+    Engine {
+        name: "memory",
+        aliases: &[""],
+        feature: None,
+        build: Some(|spec| {
+            let capacity = match spec.address {
+                Some(n) => n.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    Error::bad_request(
+                        ID,
+                        format!("cache address {n:?}: the memory cache takes its entry limit, a number over 0"),
+                    )
+                })?,
+                None => crate::cache::DEFAULT_CAPACITY,
+            };
+            Ok(Arc::new(MemoryCache::new(capacity)))
+        }),
+    },
+    Engine {
+        name: "redis",
+        aliases: &[],
+        feature: Some("redis"),
+        build: redis::CACHE,
+    },
+];
+
+#[cfg(feature = "redis")]
+mod redis {
+    use super::{Build, SharedCache, SharedStore};
+    use crate::cache::RedisCache;
+    use crate::store::RedisStore;
+
+    const DEFAULT: &str = "redis://127.0.0.1:6379";
+
+    pub(super) const STORE: Option<Build<SharedStore>> = Some(|spec| {
+        Ok(std::sync::Arc::new(RedisStore::new(
+            spec.address.unwrap_or(DEFAULT),
+            spec.timeout,
+        )?))
+    });
+    pub(super) const CACHE: Option<Build<SharedCache>> = Some(|spec| {
+        Ok(std::sync::Arc::new(RedisCache::new(
+            spec.address.unwrap_or(DEFAULT),
+            spec.timeout,
+        )?))
+    });
+}
+
+#[cfg(not(feature = "redis"))]
+mod redis {
+    use super::{Build, SharedCache, SharedStore};
+
+    pub(super) const STORE: Option<Build<SharedStore>> = None;
+    pub(super) const CACHE: Option<Build<SharedCache>> = None;
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::{Build, SharedStore};
+    use crate::store::PostgresStore;
+
+    pub(super) const STORE: Option<Build<SharedStore>> = Some(|spec| {
+        Ok(std::sync::Arc::new(PostgresStore::new(
+            spec.address
+                .unwrap_or(crate::store::POSTGRES_DEFAULT_ADDRESS),
+            spec.timeout,
+        )?))
+    });
+}
+
+#[cfg(not(feature = "postgres"))]
+mod postgres {
+    use super::{Build, SharedStore};
+
+    pub(super) const STORE: Option<Build<SharedStore>> = None;
+}
 
 /// How a server listens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -416,6 +555,8 @@ pub(crate) fn check(concept: Concept, name: &str) -> Result<()> {
         Concept::Broker => find("broker", BROKERS, name).map(drop),
         Concept::Selector => find("selector", SELECTORS, name).map(drop),
         Concept::Transport => find("transport", TRANSPORTS, name).map(drop),
+        Concept::Store => find("store", STORES, name).map(drop),
+        Concept::Cache => find("cache", CACHES, name).map(drop),
     }
 }
 
@@ -433,6 +574,8 @@ pub(crate) fn names(concept: Concept) -> Vec<&'static str> {
         Concept::Broker => built(BROKERS),
         Concept::Selector => built(SELECTORS),
         Concept::Transport => built(TRANSPORTS),
+        Concept::Store => built(STORES),
+        Concept::Cache => built(CACHES),
     }
 }
 
@@ -443,6 +586,20 @@ pub(crate) enum Concept {
     Broker,
     Selector,
     Transport,
+    Store,
+    Cache,
+}
+
+/// The store called `name`.
+pub(crate) fn store(name: &str, spec: &Spec<'_>) -> Result<SharedStore> {
+    let (_, build) = find("store", STORES, name)?;
+    build(spec)
+}
+
+/// The cache called `name`.
+pub(crate) fn cache(name: &str, spec: &Spec<'_>) -> Result<SharedCache> {
+    let (_, build) = find("cache", CACHES, name)?;
+    build(spec)
 }
 
 /// The registry called `name`.

@@ -54,6 +54,25 @@ pub struct Settings {
     pub broker_address: Option<String>,
     /// Selector strategy: `random` (default), `roundrobin` or `p2c`.
     pub selector: String,
+    /// Store: `file` (default), `memory`, `redis`, `postgres` or `nats`.
+    pub store: String,
+    /// Store address: the `file` store's directory, or the server's URL.
+    pub store_address: Option<String>,
+    /// The store's database (default: the service's name).
+    pub store_database: Option<String>,
+    /// The store's table (default: the service's name).
+    pub store_table: Option<String>,
+    /// Cache: `memory` (default) or `redis`.
+    pub cache: String,
+    /// Cache address: the memory cache's entry limit, or the Redis URL.
+    pub cache_address: Option<String>,
+    /// Config files, merged in order (JSON, YAML or TOML by extension).
+    pub config_file: Vec<PathBuf>,
+    /// The NATS server the `nats` profile puts everything on (default
+    /// `nats://127.0.0.1:4222`).
+    pub nats_address: Option<String>,
+    /// The profile applied (`local` or `nats`), if any.
+    pub profile: Option<String>,
     /// Transport between micro processes: `auto` (default: the native transport where both
     /// sides speak it, gRPC otherwise), `grpc` (gRPC only; servers neither accept nor
     /// advertise the native transport), `native` (clients use it even for nodes that do
@@ -120,6 +139,15 @@ impl Default for Settings {
             broker: "http".into(),
             broker_address: None,
             selector: "random".into(),
+            store: "file".into(),
+            store_address: None,
+            store_database: None,
+            store_table: None,
+            cache: "memory".into(),
+            cache_address: None,
+            config_file: Vec::new(),
+            nats_address: None,
+            profile: None,
             transport: "auto".into(),
             server_address: "0.0.0.0:0".into(),
             server_advertise: None,

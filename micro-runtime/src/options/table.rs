@@ -29,7 +29,53 @@ fn non_empty(name: &str, value: &str) -> Result<String> {
     }
 }
 
+/// Switch registry, broker and store together (go-micro's profiles).
+fn apply_profile(o: &mut Settings, v: &str) -> Result<()> {
+    match v.trim() {
+        "local" => {
+            o.registry = "local".into();
+            o.broker = "http".into();
+            o.store = "file".into();
+        }
+        "nats" => {
+            o.registry = "nats".into();
+            o.broker = "jetstream".into();
+            o.store = "nats".into();
+            plugins::check(Concept::Registry, "nats")?;
+            plugins::check(Concept::Broker, "jetstream")?;
+            plugins::check(Concept::Store, "nats")?;
+            o.registry_address = o.nats_address.clone();
+            o.broker_address = o.nats_address.clone();
+            o.store_address = o.nats_address.clone();
+        }
+        other => {
+            return Err(Error::bad_request(
+                ID,
+                format!("unknown profile {other:?}: the profiles are local and nats"),
+            ));
+        }
+    }
+    o.profile = Some(v.trim().to_owned());
+    Ok(())
+}
+
 pub(super) const SETTINGS: &[Setting] = &[
+    // First: a profile sets defaults that the settings after it override.
+    Setting {
+        name: "nats_address",
+        help: "the NATS server of the nats profile (default nats://127.0.0.1:4222)",
+        concept: None,
+        apply: |o, v| {
+            o.nats_address = Some(non_empty("nats_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "profile",
+        help: "local (local registry, http broker, file store) or nats (registry, broker and store on one NATS server at nats_address)",
+        concept: None,
+        apply: apply_profile,
+    },
     Setting {
         name: "registry",
         help: "registry: where services are found",
@@ -85,6 +131,75 @@ pub(super) const SETTINGS: &[Setting] = &[
         concept: None,
         apply: |o, v| {
             o.broker_address = Some(non_empty("broker_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "store",
+        help: "store: where services keep state",
+        concept: Some(Concept::Store),
+        apply: |o, v| {
+            let v = non_empty("store", v)?;
+            plugins::check(Concept::Store, &v)?;
+            o.store = v;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "store_address",
+        help: "the file store's directory (default MICRO_HOME/store), or the store server's URL",
+        concept: None,
+        apply: |o, v| {
+            o.store_address = Some(non_empty("store_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "store_database",
+        help: "the store's database (default: the service's name)",
+        concept: None,
+        apply: |o, v| {
+            o.store_database = Some(non_empty("store_database", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "store_table",
+        help: "the store's table (default: the service's name)",
+        concept: None,
+        apply: |o, v| {
+            o.store_table = Some(non_empty("store_table", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "cache",
+        help: "cache: values kept for a while",
+        concept: Some(Concept::Cache),
+        apply: |o, v| {
+            let v = non_empty("cache", v)?;
+            plugins::check(Concept::Cache, &v)?;
+            o.cache = v;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "cache_address",
+        help: "the memory cache's entry limit (default 10000), or the Redis URL",
+        concept: None,
+        apply: |o, v| {
+            o.cache_address = Some(non_empty("cache_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "config_file",
+        help: "config files merged in order, comma-separated (JSON, YAML or TOML)",
+        concept: None,
+        apply: |o, v| {
+            for path in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                o.config_file.push(PathBuf::from(path));
+            }
             Ok(())
         },
     },

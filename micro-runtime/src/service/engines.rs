@@ -9,11 +9,13 @@
 use std::path::PathBuf;
 
 use crate::broker::SharedBroker;
+use crate::cache::Cache;
 use crate::client::{Client, ClientOptions, TransportPolicy};
 use crate::error::Result;
 use crate::options::Settings;
 use crate::plugins::{self, Spec};
 use crate::registry::SharedRegistry;
+use crate::store::{Store, Table};
 
 /// The `MICRO_*` environment variables.
 pub(crate) fn env(key: &str) -> Option<String> {
@@ -64,6 +66,39 @@ impl Settings {
                 timeout: self.registry_timeout,
             },
         )
+    }
+
+    /// The store these settings name, on the table `store_database` / `store_table`
+    /// (each defaulting to `service`). Networked engines connect on first use.
+    pub fn store(&self, service: &str) -> Result<Store> {
+        let engine = plugins::store(
+            &self.store,
+            &Spec {
+                address: self.store_address.as_deref(),
+                home: &home(self)?,
+                registry: None,
+                timeout: self.registry_timeout,
+            },
+        )?;
+        let table = Table::new(
+            self.store_database.as_deref().unwrap_or(service),
+            self.store_table.as_deref().unwrap_or(service),
+        )?;
+        Store::with_table(engine, table)
+    }
+
+    /// The cache these settings name, its keys under `service`.
+    pub fn cache(&self, service: &str) -> Result<Cache> {
+        let engine = plugins::cache(
+            &self.cache,
+            &Spec {
+                address: self.cache_address.as_deref(),
+                home: &home(self)?,
+                registry: None,
+                timeout: self.registry_timeout,
+            },
+        )?;
+        Ok(Cache::shared(engine, service))
     }
 
     /// The client settings these settings give.

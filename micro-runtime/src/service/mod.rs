@@ -54,6 +54,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::broker::{Publisher, SharedBroker, Subscriber, SubscriberWrapper};
+use crate::cache::Cache;
 use crate::client::{CallNext, CallRequest, CallResponse, CallWrapper, Client};
 use crate::endpoint::Limits;
 use crate::error::{BoxError, Error, Result};
@@ -63,6 +64,7 @@ use crate::registry::SharedRegistry;
 use crate::server::{
     HandlerNext, HandlerRequest, HandlerResponse, HandlerWrapper, IntoRouter, Router,
 };
+use crate::store::Store;
 
 pub use run::{RunningService, shutdown_signal};
 
@@ -305,6 +307,8 @@ impl ServiceBuilder {
             Some(b) => (b, false),
             None => (settings.broker(&registry)?, true),
         };
+        let store = settings.store(&name)?;
+        let cache = settings.cache(&name)?;
         let limits = Limits {
             default_timeout: settings.server_timeout,
             idle_timeout: settings.server_idle_timeout,
@@ -339,6 +343,8 @@ impl ServiceBuilder {
             registry,
             client,
             limits,
+            store,
+            cache,
         })
     }
 }
@@ -359,6 +365,8 @@ pub struct Service {
     owns_broker: bool,
     subscribers: Vec<Subscriber>,
     limits: Limits,
+    store: Store,
+    cache: Cache,
 }
 
 impl fmt::Debug for Service {
@@ -423,6 +431,19 @@ impl Service {
     /// The broker the service publishes and subscribes with.
     pub fn broker(&self) -> &SharedBroker {
         &self.broker
+    }
+
+    /// The service's store (`MICRO_STORE`, the `file` store by default), on the table named
+    /// after the service unless `MICRO_STORE_DATABASE` / `MICRO_STORE_TABLE` say otherwise.
+    /// Clone it into handlers.
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
+    /// The service's cache (`MICRO_CACHE`, in memory by default), its keys under the
+    /// service's name.
+    pub fn cache(&self) -> Cache {
+        self.cache.clone()
     }
 
     /// Add endpoints to the built service: handlers that call other services or publish are

@@ -112,6 +112,8 @@ pub(crate) enum Command {
     },
     /// Run the API gateway: HTTP/JSON in front of every service in the registry.
     Api(ApiArgs),
+    /// Read, write, list and delete records of a store (the engine a service would use).
+    Store(StoreArgs),
     /// Regenerate code for this project's .proto files and add handler stubs for new methods.
     Gen(GenArgs),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
@@ -365,6 +367,89 @@ pub(crate) struct ApiArgs {
     /// repeatable.
     #[arg(long = "forward_header", value_name = "NAME")]
     pub(crate) forward_header: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// Store engine: file (default), memory, redis, postgres or nats.
+    #[arg(long, env = "MICRO_STORE", value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// The file store's directory or the store server's URL.
+    #[arg(
+        long = "store_address",
+        visible_alias = "store-address",
+        env = "MICRO_STORE_ADDRESS",
+        value_name = "ADDR"
+    )]
+    pub(crate) store_address: Option<String>,
+    /// The table: a service's own is named after the service.
+    #[arg(long, env = "MICRO_STORE_TABLE", default_value = "micro", value_name = "NAME")]
+    pub(crate) table: String,
+    /// The database [default: the table's name].
+    #[arg(long, env = "MICRO_STORE_DATABASE", value_name = "NAME")]
+    pub(crate) database: Option<String>,
+    #[command(subcommand)]
+    pub(crate) what: StoreWhat,
+}
+
+/// Which keys a read or list covers, and the page.
+#[derive(Debug, Args)]
+pub(crate) struct StorePage {
+    /// Only keys that start with this (for `read`: the key is a prefix).
+    #[arg(long)]
+    pub(crate) prefix: bool,
+    /// Only keys that end with this (for `read`: the key is a suffix).
+    #[arg(long)]
+    pub(crate) suffix: bool,
+    /// At most this many.
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
+    /// Skip this many first.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) offset: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreWhat {
+    /// Print the record at KEY (or every record whose key starts with KEY, with --prefix).
+    Read {
+        /// The key, or the prefix / suffix.
+        key: String,
+        #[command(flatten)]
+        page: StorePage,
+    },
+    /// Store VALUE at KEY.
+    Write {
+        /// The key.
+        key: String,
+        /// The value (text; read from stdin when omitted and stdin is not a terminal).
+        value: Option<String>,
+        /// Expire after this long, e.g. 10m.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        ttl: Option<Duration>,
+        /// Metadata as key=value; repeatable.
+        #[arg(long, short = 'm', value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        metadata: Vec<(String, String)>,
+    },
+    /// Delete KEY.
+    Delete {
+        /// The key.
+        key: String,
+    },
+    /// List keys, in order (every key, or those starting with PREFIX).
+    List {
+        /// Only keys that start with this.
+        prefix: Option<String>,
+        /// Only keys that end with this.
+        #[arg(long, value_name = "TEXT")]
+        suffix: Option<String>,
+        /// At most this many.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Skip this many first.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        offset: usize,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ mod register;
 mod registry;
 mod services;
 mod shape;
+mod store;
 mod stream;
 mod subscribe;
 mod topic;
@@ -94,6 +95,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         } => register::exec(global, json, false).await,
         Command::Gen(args) => gen_stubs::exec(global, args),
         Command::Api(args) => api::exec(global, args).await,
+        Command::Store(args) => store::exec(global, args).await,
         Command::Completion { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "micro", &mut std::io::stdout());

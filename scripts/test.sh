@@ -3,8 +3,9 @@
 # @bufbuild/buf), Python protobuf + grpcio-tools (PyPI), the googleapis-common-protos
 # corpus (PyPI), a NATS server with JetStream (Debian nats-server), etcd and etcdctl (Debian
 # etcd-server, etcd-client), dnsmasq (Debian dnsmasq-base) and iproute2 for the multi-host tests (network namespaces, made
-# and removed by scripts/hosts.sh), schemathesis (PyPI) for the gateway. Installs and starts what is missing, then runs
-# `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no peer test can silently
+# and removed by scripts/hosts.sh), schemathesis (PyPI) for the gateway, Redis and
+# PostgreSQL for the state tests (Debian redis-server, postgresql). Installs and starts what
+# is missing, then runs `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no peer test can silently
 # skip, and the gRPC interop suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,30 @@ if ! nats_up; then
         sleep 0.1
     done
     nats_up || { echo "nats-server did not start; see $CACHE/nats.log" >&2; exit 1; }
+fi
+
+# Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (database test, trust auth for
+# local connections) for the store, cache and config tests: use the ones running, or
+# install (Debian redis-server, postgresql) and start them.
+port_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if ! port_up 6379; then
+    command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server" >&2; apt_install redis-server; }
+    echo "starting redis-server on 127.0.0.1:6379" >&2
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >&2
+    for _ in $(seq 1 100); do port_up 6379 && break; sleep 0.1; done
+    port_up 6379 || { echo "redis-server did not start" >&2; exit 1; }
+fi
+if ! port_up 5432; then
+    command -v pg_ctlcluster >/dev/null 2>&1 || { echo "installing postgresql" >&2; apt_install postgresql; }
+    echo "starting PostgreSQL" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start >&2
+    for _ in $(seq 1 100); do port_up 5432 && break; sleep 0.1; done
+    port_up 5432 || { echo "PostgreSQL did not start" >&2; exit 1; }
+fi
+if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
+    echo "creating PostgreSQL database test" >&2
+    psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test' >/dev/null 2>&1 \
+        || su postgres -c "psql -c 'CREATE DATABASE test'" >/dev/null 2>&1 || true
 fi
 
 if ! python3 -c "import google.protobuf.json_format, grpc_tools.protoc" >/dev/null 2>&1; then

@@ -383,7 +383,12 @@ pub(crate) struct StoreArgs {
     )]
     pub(crate) store_address: Option<String>,
     /// The table: a service's own is named after the service.
-    #[arg(long, env = "MICRO_STORE_TABLE", default_value = "micro", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "MICRO_STORE_TABLE",
+        default_value = "micro",
+        value_name = "NAME"
+    )]
     pub(crate) table: String,
     /// The database [default: the table's name].
     #[arg(long, env = "MICRO_STORE_DATABASE", value_name = "NAME")]

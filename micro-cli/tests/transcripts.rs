@@ -18,8 +18,14 @@ const CASES: &[(&str, &[&str])] = &[
     ("gen-help", &["gen", "--help"]),
     ("api-help", &["api", "--help"]),
     ("store-help", &["store", "--help"]),
-    ("error-store-engine", &["store", "--store", "cassandra", "list"]),
-    ("error-store-missing", &["store", "--store", "memory", "read", "nope"]),
+    (
+        "error-store-engine",
+        &["store", "--store", "cassandra", "list"],
+    ),
+    (
+        "error-store-missing",
+        &["store", "--store", "memory", "read", "nope"],
+    ),
     ("error-api-handler", &["api", "--handler", "soap"]),
     ("error-api-cors", &["api", "--enable_cors"]),
     (

@@ -45,6 +45,7 @@ pub mod cache;
 pub mod client;
 pub mod codec;
 pub mod codegen;
+pub mod config;
 mod context;
 mod duration;
 mod endpoint;

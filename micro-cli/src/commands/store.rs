@@ -32,7 +32,10 @@ fn failed(store: &Store, e: &micro::Error) -> CliError {
             "`micro store list --table {}` lists the keys; a service's table is named after it",
             store.scope().table
         ),
-        503 => "is the store's server running there? --store_address (MICRO_STORE_ADDRESS) says where".to_owned(),
+        503 => {
+            "is the store's server running there? --store_address (MICRO_STORE_ADDRESS) says where"
+                .to_owned()
+        }
         _ => String::new(),
     };
     let mut err = CliError::internal(e.detail());
@@ -51,8 +54,9 @@ fn to_json(record: &Record) -> serde_json::Value {
     match std::str::from_utf8(&record.value) {
         Ok(text) => out["value"] = text.into(),
         Err(_) => {
-            out["value_base64"] =
-                base64::engine::general_purpose::STANDARD.encode(&record.value).into()
+            out["value_base64"] = base64::engine::general_purpose::STANDARD
+                .encode(&record.value)
+                .into()
         }
     }
     if !record.metadata.is_empty() {
@@ -97,7 +101,10 @@ pub(crate) async fn exec(global: &Global, args: StoreArgs) -> Result<(), CliErro
             if let Some(limit) = page.limit {
                 options = options.limit(limit);
             }
-            let records = store.read(&key, options).await.map_err(|e| failed(&store, &e))?;
+            let records = store
+                .read(&key, options)
+                .await
+                .map_err(|e| failed(&store, &e))?;
             match global.output {
                 Output::Json => {
                     let all: Vec<_> = records.iter().map(to_json).collect();
@@ -111,7 +118,12 @@ pub(crate) async fn exec(global: &Global, args: StoreArgs) -> Result<(), CliErro
                 Output::Text => {
                     let rows: Vec<Vec<String>> = records
                         .iter()
-                        .map(|r| vec![r.key.clone(), String::from_utf8_lossy(&r.value).into_owned()])
+                        .map(|r| {
+                            vec![
+                                r.key.clone(),
+                                String::from_utf8_lossy(&r.value).into_owned(),
+                            ]
+                        })
                         .collect();
                     output::print(output::table(&["KEY", "VALUE"], &rows).trim_end());
                 }

@@ -51,11 +51,13 @@ mod run;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::broker::{Publisher, SharedBroker, Subscriber, SubscriberWrapper};
 use crate::cache::Cache;
 use crate::client::{CallNext, CallRequest, CallResponse, CallWrapper, Client};
+use crate::config::Config;
 use crate::endpoint::Limits;
 use crate::error::{BoxError, Error, Result};
 use crate::options::Settings;
@@ -345,6 +347,7 @@ impl ServiceBuilder {
             limits,
             store,
             cache,
+            config: Arc::default(),
         })
     }
 }
@@ -367,6 +370,7 @@ pub struct Service {
     limits: Limits,
     store: Store,
     cache: Cache,
+    config: Arc<tokio::sync::OnceCell<Config>>,
 }
 
 impl fmt::Debug for Service {
@@ -438,6 +442,16 @@ impl Service {
     /// Clone it into handlers.
     pub fn store(&self) -> Store {
         self.store.clone()
+    }
+
+    /// The service's configuration: the files of `MICRO_CONFIG_FILE` / `--config_file` in
+    /// order, then the environment; loaded on first use, then watched. An error names the
+    /// file, line and column.
+    pub async fn config(&self) -> Result<Config> {
+        self.config
+            .get_or_try_init(|| Config::from_files(&self.settings.config_file))
+            .await
+            .cloned()
     }
 
     /// The service's cache (`MICRO_CACHE`, in memory by default), its keys under the

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use micro::Settings;
-use micro::store::{FileStore, NatsStore, PostgresStore, Record, RedisStore, SharedStore, Store, Table};
+use micro::store::{
+    FileStore, NatsStore, PostgresStore, Record, RedisStore, SharedStore, Store, Table,
+};
 
 fn store(engine: SharedStore) -> Store {
     Store::with_table(engine, Table::new("state_tests", "bad").unwrap()).unwrap()
@@ -24,12 +26,18 @@ async fn unreachable_servers_are_named_in_the_error() {
     let timeout = Duration::from_secs(2);
     let cases: Vec<(SharedStore, String)> = vec![
         (
-            std::sync::Arc::new(RedisStore::new(&format!("redis://127.0.0.1:{port}"), timeout).unwrap()),
+            std::sync::Arc::new(
+                RedisStore::new(&format!("redis://127.0.0.1:{port}"), timeout).unwrap(),
+            ),
             format!("redis store at redis://127.0.0.1:{port}"),
         ),
         (
             std::sync::Arc::new(
-                PostgresStore::new(&format!("postgres://postgres@127.0.0.1:{port}/test"), timeout).unwrap(),
+                PostgresStore::new(
+                    &format!("postgres://postgres@127.0.0.1:{port}/test"),
+                    timeout,
+                )
+                .unwrap(),
             ),
             format!("postgres store at postgres://postgres@127.0.0.1:{port}/test"),
         ),
@@ -65,7 +73,10 @@ fn bad_addresses_and_names_fail_at_build() {
     let e = settings
         .apply_env(|k| (k == "MICRO_STORE").then(|| "cassandra".to_owned()))
         .unwrap_err();
-    assert!(e.detail().contains("MICRO_STORE") && e.detail().contains("file"), "{e}");
+    assert!(
+        e.detail().contains("MICRO_STORE") && e.detail().contains("file"),
+        "{e}"
+    );
     let mut settings = Settings::default();
     let e = settings
         .apply_env(|k| (k == "MICRO_PROFILE").then(|| "cloud".to_owned()))
@@ -107,8 +118,18 @@ fn profiles_switch_registry_broker_and_store_together() {
             _ => None,
         })
         .unwrap();
-    assert_eq!((settings.registry.as_str(), settings.broker.as_str(), settings.store.as_str()), ("nats", "jetstream", "nats"));
-    assert_eq!(settings.store_address.as_deref(), Some("nats://10.0.0.1:4222"));
+    assert_eq!(
+        (
+            settings.registry.as_str(),
+            settings.broker.as_str(),
+            settings.store.as_str()
+        ),
+        ("nats", "jetstream", "nats")
+    );
+    assert_eq!(
+        settings.store_address.as_deref(),
+        Some("nats://10.0.0.1:4222")
+    );
     // An explicit setting still wins over the profile.
     let mut settings = Settings::default();
     settings
@@ -118,5 +139,8 @@ fn profiles_switch_registry_broker_and_store_together() {
             _ => None,
         })
         .unwrap();
-    assert_eq!((settings.registry.as_str(), settings.store.as_str()), ("nats", "redis"));
+    assert_eq!(
+        (settings.registry.as_str(), settings.store.as_str()),
+        ("nats", "redis")
+    );
 }

@@ -74,6 +74,15 @@ for template in service function api macro; do
                 "$("$MICRO" "$name" call --name Jane)"
             ;;
     esac
+    if [ "$template" = macro ]; then
+        # The store: Visit counts in the service's file store; micro store reads it back.
+        expect "micro call $svc.Visit" '{"name":"John","count":1}' \
+            "$("$MICRO" call "$name" "$svc.Visit" '{"name":"John"}')"
+        expect "micro call $svc.Visit again" '{"name":"John","count":2}' \
+            "$("$MICRO" call "$name" "$svc.Visit" '{"name":"John"}')"
+        expect "micro store read visits/John" 2 \
+            "$("$MICRO" store --table "$name" read visits/John)"
+    fi
     case "$template" in
         service | macro)
             got="$("$MICRO" stream "$name" "$svc.Stream" '{"count":3}' | wc -l)"

@@ -114,6 +114,9 @@ pub(crate) enum Command {
     Api(ApiArgs),
     /// Read, write, list and delete records of a store (the engine a service would use).
     Store(StoreArgs),
+    /// Read a service's config as it would (files, store records, environment); set and
+    /// delete values in its store record.
+    Config(ConfigArgs),
     /// Regenerate code for this project's .proto files and add handler stubs for new methods.
     Gen(GenArgs),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
@@ -370,12 +373,77 @@ pub(crate) struct ApiArgs {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct StoreArgs {
-    /// Store engine: file (default), memory, redis, postgres or nats.
-    #[arg(long, env = "MICRO_STORE", value_name = "NAME")]
+pub(crate) struct ConfigArgs {
+    /// The service whose config this is: its own record, over the global one [default: the
+    /// global record only].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) service: Option<String>,
+    /// A config file, as the service gets it; repeatable, merged in order.
+    #[arg(
+        global = true,
+        long = "config_file",
+        visible_alias = "config-file",
+        value_name = "FILE",
+        env = "MICRO_CONFIG_FILE",
+        value_delimiter = ','
+    )]
+    pub(crate) config_file: Vec<PathBuf>,
+    /// Store engine holding the config records: file (default), memory, redis, postgres or nats.
+    #[arg(long, global = true, env = "MICRO_STORE", value_name = "NAME")]
     pub(crate) store: Option<String>,
     /// The file store's directory or the store server's URL.
     #[arg(
+        global = true,
+        long = "store_address",
+        visible_alias = "store-address",
+        env = "MICRO_STORE_ADDRESS",
+        value_name = "ADDR"
+    )]
+    pub(crate) store_address: Option<String>,
+    /// Paths whose values are secret (masked by dump), comma-separated.
+    #[arg(
+        global = true,
+        long = "config_secrets",
+        env = "MICRO_CONFIG_SECRETS",
+        value_delimiter = ',',
+        value_name = "PATHS"
+    )]
+    pub(crate) secrets: Vec<String>,
+    #[command(subcommand)]
+    pub(crate) what: ConfigWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigWhat {
+    /// Print the value at PATH (dotted, e.g. database.host) and where it came from.
+    Get {
+        /// The path.
+        path: String,
+    },
+    /// Set PATH to VALUE (JSON, else text) in the service's record (or the global one).
+    Set {
+        /// The path.
+        path: String,
+        /// The value: `5432`, `true`, `["a","b"]`, or any text.
+        value: String,
+    },
+    /// Delete PATH from the service's record (or the global one).
+    Del {
+        /// The path.
+        path: String,
+    },
+    /// Print the whole merged config, secrets masked.
+    Dump,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// Store engine: file (default), memory, redis, postgres or nats.
+    #[arg(long, global = true, env = "MICRO_STORE", value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// The file store's directory or the store server's URL.
+    #[arg(
+        global = true,
         long = "store_address",
         visible_alias = "store-address",
         env = "MICRO_STORE_ADDRESS",
@@ -385,13 +453,14 @@ pub(crate) struct StoreArgs {
     /// The table: a service's own is named after the service.
     #[arg(
         long,
+        global = true,
         env = "MICRO_STORE_TABLE",
         default_value = "micro",
         value_name = "NAME"
     )]
     pub(crate) table: String,
     /// The database [default: the table's name].
-    #[arg(long, env = "MICRO_STORE_DATABASE", value_name = "NAME")]
+    #[arg(long, global = true, env = "MICRO_STORE_DATABASE", value_name = "NAME")]
     pub(crate) database: Option<String>,
     #[command(subcommand)]
     pub(crate) what: StoreWhat,

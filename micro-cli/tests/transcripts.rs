@@ -18,6 +18,19 @@ const CASES: &[(&str, &[&str])] = &[
     ("gen-help", &["gen", "--help"]),
     ("api-help", &["api", "--help"]),
     ("store-help", &["store", "--help"]),
+    ("config-help", &["config", "--help"]),
+    (
+        "error-config-del",
+        &["config", "--store", "memory", "del", "database.port"],
+    ),
+    (
+        "error-config-file",
+        &["config", "--config_file", "nope.yaml", "dump"],
+    ),
+    (
+        "error-config-path",
+        &["config", "--store", "memory", "set", "a..b", "1"],
+    ),
     (
         "error-store-engine",
         &["store", "--store", "cassandra", "list"],

@@ -2,6 +2,7 @@
 
 mod api;
 mod call;
+mod config;
 mod decode;
 mod describe;
 mod dynamic;
@@ -96,6 +97,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Gen(args) => gen_stubs::exec(global, args),
         Command::Api(args) => api::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
+        Command::Config(args) => config::exec(global, args).await,
         Command::Completion { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "micro", &mut std::io::stdout());

@@ -4,8 +4,8 @@
 //! ([`ConfigBuilder::defaults`]), files in JSON, YAML or TOML (`MICRO_CONFIG_FILE`,
 //! `--config_file`, repeatable), a record of a [`Store`] (the remote source: on Redis,
 //! PostgreSQL or NATS it is shared by every process), the environment (go-micro's mapping:
-//! `database.host` ↔ `DATABASE_HOST`, for every key the other sources know), and values
-//! set in code ([`ConfigBuilder::set`]). [`Config::get`] decodes any path with serde; a value
+//! `database.host` ↔ `DATABASE_HOST`, for every key the other sources know), and flags
+//! ([`ConfigBuilder::args`]) and values set in code ([`ConfigBuilder::set`]). [`Config::get`] decodes any path with serde; a value
 //! of the wrong type is an error naming the path and the source that gave it.
 //!
 //! Files and the store record are watched: a change is merged within a second (files
@@ -56,6 +56,77 @@ const ID: &str = "micro.config";
 
 /// What secret values show as.
 pub const MASK: &str = "********";
+
+/// The key of the record every service's config reads, below its own.
+pub const GLOBAL: &str = "global";
+
+/// The table of the config records in a store: `micro/config`.
+pub fn table() -> crate::store::Table {
+    crate::store::Table {
+        database: "micro".to_owned(),
+        table: "config".to_owned(),
+    }
+}
+
+/// Set `path` to `value` in the JSON record `key` of `store` (made when absent), without
+/// losing a concurrent change to another path.
+pub async fn set_remote(store: &Store, key: &str, path: &str, value: Value) -> Result<()> {
+    check_path(path)?;
+    store
+        .update(key, |current: Option<Value>| {
+            let mut tree = current
+                .filter(Value::is_object)
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            insert(&mut tree, path, value.clone());
+            tree
+        })
+        .await
+        .map(drop)
+}
+
+/// Remove `path` from the JSON record `key` of `store`; `false` when it was not there.
+pub async fn del_remote(store: &Store, key: &str, path: &str) -> Result<bool> {
+    check_path(path)?;
+    let mut removed = false;
+    store
+        .update(key, |current: Option<Value>| {
+            let mut tree = current.unwrap_or_else(|| Value::Object(Map::new()));
+            removed = remove(&mut tree, path);
+            tree
+        })
+        .await?;
+    Ok(removed)
+}
+
+fn check_path(path: &str) -> Result<()> {
+    if path.is_empty() || path.split('.').any(str::is_empty) {
+        return Err(Error::bad_request(
+            ID,
+            format!("config path {path:?} is not a dotted path such as database.host"),
+        ));
+    }
+    Ok(())
+}
+
+/// Remove `path` from `tree`, and the maps it leaves empty.
+fn remove(tree: &mut Value, path: &str) -> bool {
+    let Some(map) = tree.as_object_mut() else {
+        return false;
+    };
+    match path.split_once('.') {
+        None => map.remove(path).is_some(),
+        Some((first, rest)) => {
+            let Some(child) = map.get_mut(first) else {
+                return false;
+            };
+            let removed = remove(child, rest);
+            if removed && child.as_object().is_some_and(Map::is_empty) {
+                map.remove(first);
+            }
+            removed
+        }
+    }
+}
 
 /// One source of configuration.
 #[derive(Clone, Debug)]
@@ -139,6 +210,43 @@ impl ConfigBuilder {
             value: tree,
         });
         self
+    }
+
+    /// Values from command-line flags, above every other source: `--database.port=5433` or
+    /// `--database.port 5433` (JSON when it parses, else text). An argument that is not such
+    /// a flag is an error naming it.
+    pub fn args<I, S>(mut self, args: I) -> Result<ConfigBuilder>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut tree = Value::Object(Map::new());
+        let mut args = args.into_iter().map(|a| a.as_ref().to_owned());
+        while let Some(arg) = args.next() {
+            let Some(flag) = arg.strip_prefix("--") else {
+                return Err(Error::bad_request(
+                    ID,
+                    format!("config flag {arg:?} does not start with --: write --path=value"),
+                ));
+            };
+            let (path, text) = match flag.split_once('=') {
+                Some((p, v)) => (p.to_owned(), v.to_owned()),
+                None => {
+                    let value = args.next().ok_or_else(|| {
+                        Error::bad_request(ID, format!("config flag --{flag} needs a value"))
+                    })?;
+                    (flag.to_owned(), value)
+                }
+            };
+            check_path(&path)?;
+            let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            insert(&mut tree, &path, value);
+        }
+        self.sources.push(Source::Values {
+            name: "flags",
+            value: tree,
+        });
+        Ok(self)
     }
 
     /// Mark `path` (and everything under it) secret: masked in dumps and debug output.
@@ -317,7 +425,12 @@ fn join(prefix: &str, key: &str) -> String {
 /// Merge `value` into the state under `prefix`, maps key by key, anything else replacing.
 fn overlay(state: &mut State, value: &Value, source: &str, prefix: &str) {
     match value {
-        Value::Object(map) if !map.is_empty() || prefix.is_empty() => {
+        // Maps merge key by key; an empty map adds nothing.
+        Value::Object(map) => {
+            if !map.is_empty() {
+                // A map replaces a leaf that was at its path.
+                state.origin.remove(prefix);
+            }
             for (k, v) in map {
                 overlay(state, v, source, &join(prefix, k));
             }
@@ -382,6 +495,32 @@ impl Config {
         files
             .iter()
             .fold(Config::builder(), |b, f| b.file(f.clone()))
+            .env()
+            .build()
+            .await
+    }
+
+    /// The config service `service` reads (what `service.config()` and `micro config` use):
+    /// the settings' files in order, the [`GLOBAL`] record then the service's own record in
+    /// `store` (`micro config set` writes them), the environment; `secrets` masked.
+    pub async fn for_service(
+        files: &[PathBuf],
+        store: Option<Store>,
+        service: Option<&str>,
+        secrets: &[String],
+    ) -> Result<Config> {
+        let mut builder = files
+            .iter()
+            .fold(Config::builder(), |b, f| b.file(f.clone()));
+        if let Some(store) = store {
+            builder = builder.store(store.clone(), GLOBAL);
+            if let Some(service) = service.filter(|s| *s != GLOBAL) {
+                builder = builder.store(store, service);
+            }
+        }
+        secrets
+            .iter()
+            .fold(builder, |b, s| b.secret(s))
             .env()
             .build()
             .await
@@ -531,6 +670,28 @@ mod tests {
             "environment variable DATABASE_HOST"
         );
         assert_eq!(env_name("database.max-conns"), "DATABASE_MAX_CONNS");
+    }
+
+    #[test]
+    fn removing_a_path_prunes_empty_maps_and_empty_maps_hide_nothing() {
+        let mut tree = serde_json::json!({"db": {"port": 1}, "x": 2});
+        assert!(remove(&mut tree, "db.port"));
+        assert_eq!(tree, serde_json::json!({"x": 2}));
+        assert!(!remove(&mut tree, "db.port"));
+        let state = merged(
+            &[
+                Source::Values {
+                    name: "file",
+                    value: serde_json::json!({"db": {"port": 5432}}),
+                },
+                Source::Values {
+                    name: "record",
+                    value: serde_json::json!({"db": {}}),
+                },
+            ],
+            &[],
+        );
+        assert_eq!(state.value, serde_json::json!({"db": {"port": 5432}}));
     }
 
     #[test]

@@ -39,8 +39,29 @@ fn format_of(path: &Path) -> Result<Format> {
 fn at(path: &Path, line: usize, column: usize, what: impl std::fmt::Display) -> Error {
     Error::bad_request(
         ID,
-        format!("config file {}:{line}:{column}: {what}", path.display()),
+        format!(
+            "config file {}:{line}:{column}: {}",
+            path.display(),
+            without_position(&what.to_string())
+        ),
     )
+}
+
+/// A parser's message without its own trailing " at line L column C" (the file name and
+/// position lead the error already).
+fn without_position(message: &str) -> &str {
+    if let Some(i) = message.rfind(" at line ") {
+        let tail = &message[i + " at line ".len()..];
+        let mut words = tail.split(' ');
+        let is_position = words.next().is_some_and(|l| l.parse::<usize>().is_ok())
+            && words.next() == Some("column")
+            && words.next().is_some_and(|c| c.parse::<usize>().is_ok())
+            && words.next().is_none();
+        if is_position {
+            return &message[..i];
+        }
+    }
+    message
 }
 
 /// Line and column (1-based) of byte `offset` in `text`.
@@ -95,8 +116,17 @@ mod tests {
         let p = Path::new("app.yaml");
         let e = parse(p, "a: 1\nb: [1, 2\n", Format::Yaml).unwrap_err();
         assert!(e.detail().starts_with("config file app.yaml:"), "{e}");
-        let e = parse(Path::new("app.json"), "{\n  \"a\": tru\n}", Format::Json).unwrap_err();
-        assert!(e.detail().starts_with("config file app.json:2:"), "{e}");
+        let e = parse(
+            Path::new("app.json"),
+            "{\n  \"a\": 1,\n  \"b\": nope\n}",
+            Format::Json,
+        )
+        .unwrap_err();
+        assert!(e.detail().starts_with("config file app.json:3:"), "{e}");
+        assert!(
+            !e.detail().contains("at line"),
+            "the position is said once: {e}"
+        );
         let e = parse(Path::new("app.toml"), "a = 1\nb = = 2\n", Format::Toml).unwrap_err();
         assert!(e.detail().starts_with("config file app.toml:2:"), "{e}");
         let e = parse(Path::new("app.json"), "[1]", Format::Json).unwrap_err();

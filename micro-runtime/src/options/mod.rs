@@ -68,6 +68,8 @@ pub struct Settings {
     pub cache_address: Option<String>,
     /// Config files, merged in order (JSON, YAML or TOML by extension).
     pub config_file: Vec<PathBuf>,
+    /// Config paths whose values are secret: masked in dumps and logs.
+    pub config_secrets: Vec<String>,
     /// The NATS server the `nats` profile puts everything on (default
     /// `nats://127.0.0.1:4222`).
     pub nats_address: Option<String>,
@@ -146,6 +148,7 @@ impl Default for Settings {
             cache: "memory".into(),
             cache_address: None,
             config_file: Vec::new(),
+            config_secrets: Vec::new(),
             nats_address: None,
             profile: None,
             transport: "auto".into(),

@@ -204,6 +204,17 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "config_secrets",
+        help: "config paths whose values are secret (masked in dumps), comma-separated",
+        concept: None,
+        apply: |o, v| {
+            for path in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                o.config_secrets.push(path.to_owned());
+            }
+            Ok(())
+        },
+    },
+    Setting {
         name: "selector",
         help: "how nodes are picked",
         concept: Some(Concept::Selector),

@@ -80,11 +80,34 @@ impl Settings {
                 timeout: self.registry_timeout,
             },
         )?;
+        // A service name longer than a table name may be is cut at a character boundary.
+        let mut fallback = service;
+        while fallback.len() > crate::store::MAX_NAME_LEN {
+            let mut end = crate::store::MAX_NAME_LEN;
+            while !fallback.is_char_boundary(end) {
+                end -= 1;
+            }
+            fallback = &fallback[..end];
+        }
         let table = Table::new(
-            self.store_database.as_deref().unwrap_or(service),
-            self.store_table.as_deref().unwrap_or(service),
+            self.store_database.as_deref().unwrap_or(fallback),
+            self.store_table.as_deref().unwrap_or(fallback),
         )?;
         Store::with_table(engine, table)
+    }
+
+    /// The store of the config records (`micro/config` on the settings' store engine).
+    pub fn config_store(&self) -> Result<Store> {
+        let engine = plugins::store(
+            &self.store,
+            &Spec {
+                address: self.store_address.as_deref(),
+                home: &home(self)?,
+                registry: None,
+                timeout: self.registry_timeout,
+            },
+        )?;
+        Store::with_table(engine, crate::config::table())
     }
 
     /// The cache these settings name, its keys under `service`.

@@ -445,11 +445,20 @@ impl Service {
     }
 
     /// The service's configuration: the files of `MICRO_CONFIG_FILE` / `--config_file` in
-    /// order, then the environment; loaded on first use, then watched. An error names the
-    /// file, line and column.
+    /// order, the `global` and the service's own record in the store's `micro/config` table
+    /// (what `micro config set` writes), then the environment; loaded on first use, then
+    /// watched. An error names the file, line and column, or the record.
     pub async fn config(&self) -> Result<Config> {
         self.config
-            .get_or_try_init(|| Config::from_files(&self.settings.config_file))
+            .get_or_try_init(|| async {
+                Config::for_service(
+                    &self.settings.config_file,
+                    Some(self.settings.config_store()?),
+                    Some(&self.name),
+                    &self.settings.config_secrets,
+                )
+                .await
+            })
             .await
             .cloned()
     }

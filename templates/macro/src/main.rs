@@ -6,11 +6,11 @@ use {{ snake }}::{Handler, SERVICE, {{ svc }}Server};
 #[tokio::main]
 async fn main() -> micro::Result<()> {
     micro::init_logging();
-    micro::Service::builder(SERVICE)
+    let service = micro::Service::builder(SERVICE)
         .version("latest")
-        .handler({{ svc }}Server::new(Handler))
         .flags(std::env::args().skip(1))
-        .build()?
-        .run()
-        .await
+        .build()?;
+    // The handler keeps its counters in the service's store.
+    let handler = Handler::new(service.store());
+    service.handler({{ svc }}Server::new(handler)).run().await
 }

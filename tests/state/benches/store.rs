@@ -45,11 +45,19 @@ where
 
 async fn micro_row(engine: Engine, n: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::with_table(engine.engine(dir.path()).unwrap(), Table::new("state_bench", "kv").unwrap()).unwrap();
+    let store = Store::with_table(
+        engine.engine(dir.path()).unwrap(),
+        Table::new("state_bench", "kv").unwrap(),
+    )
+    .unwrap();
     let s = store.clone();
     let writes = rate(n, move |i| {
         let s = s.clone();
-        async move { s.write(Record::new(format!("k{i}"), value())).await.unwrap() }
+        async move {
+            s.write(Record::new(format!("k{i}"), value()))
+                .await
+                .unwrap()
+        }
     })
     .await;
     let s = store.clone();
@@ -69,7 +77,12 @@ async fn raw_redis(n: usize) -> (f64, f64) {
     let writes = rate(n, move |i| {
         let mut c = c.clone();
         async move {
-            let _: () = redis::cmd("SET").arg(format!("bench:{i}")).arg(value()).query_async(&mut c).await.unwrap();
+            let _: () = redis::cmd("SET")
+                .arg(format!("bench:{i}"))
+                .arg(value())
+                .query_async(&mut c)
+                .await
+                .unwrap();
         }
     })
     .await;
@@ -77,20 +90,30 @@ async fn raw_redis(n: usize) -> (f64, f64) {
     let reads = rate(n, move |i| {
         let mut c = c.clone();
         async move {
-            let v: Vec<u8> = redis::cmd("GET").arg(format!("bench:{i}")).query_async(&mut c).await.unwrap();
+            let v: Vec<u8> = redis::cmd("GET")
+                .arg(format!("bench:{i}"))
+                .query_async(&mut c)
+                .await
+                .unwrap();
             assert_eq!(v.len(), 1024);
         }
     })
     .await;
     let mut c = con.clone();
     for i in 0..n {
-        let _: i64 = redis::cmd("DEL").arg(format!("bench:{i}")).query_async(&mut c).await.unwrap();
+        let _: i64 = redis::cmd("DEL")
+            .arg(format!("bench:{i}"))
+            .query_async(&mut c)
+            .await
+            .unwrap();
     }
     (writes, reads)
 }
 
 async fn raw_postgres(n: usize) -> (f64, f64) {
-    let (client, conn) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(conn);
     client
         .batch_execute("DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (key TEXT PRIMARY KEY, value BYTEA)")
@@ -114,7 +137,13 @@ async fn raw_postgres(n: usize) -> (f64, f64) {
     let reads = rate(n, move |i| {
         let c = c.clone();
         async move {
-            let row = c.query_one("SELECT value FROM bench_raw WHERE key = $1", &[&format!("k{i}")]).await.unwrap();
+            let row = c
+                .query_one(
+                    "SELECT value FROM bench_raw WHERE key = $1",
+                    &[&format!("k{i}")],
+                )
+                .await
+                .unwrap();
             assert_eq!(row.get::<_, Vec<u8>>(0).len(), 1024);
         }
     })
@@ -164,7 +193,9 @@ async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 2_000 } else { 20_000 };
     println!("{n} operations per row, 1 KB values, {CLIENTS} concurrent clients\n");
-    println!("| engine | micro writes/s | micro reads/s | raw client writes/s | raw reads/s | micro ÷ raw (w / r) |");
+    println!(
+        "| engine | micro writes/s | micro reads/s | raw client writes/s | raw reads/s | micro ÷ raw (w / r) |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     for engine in Engine::ALL {
         if !engine.available("store bench") {

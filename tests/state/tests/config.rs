@@ -95,12 +95,17 @@ async fn sources_merge_in_order_and_errors_name_the_source() {
         .file(&base)
         .file(&over)
         .set("pool.size", 16)
+        .args(["--server.name=flag", "--pool.size", "32"])
+        .unwrap()
         .build()
         .await
         .unwrap();
-    assert_eq!(config.get::<String>("server.name").unwrap(), "base");
+    assert_eq!(config.get::<String>("server.name").unwrap(), "flag");
+    assert_eq!(config.source_of("server.name").as_deref(), Some("flags"));
     assert!(!config.get::<bool>("server.debug").unwrap());
-    assert_eq!(config.get::<u32>("pool.size").unwrap(), 16);
+    assert_eq!(config.get::<u32>("pool.size").unwrap(), 32);
+    assert!(Config::builder().args(["stray"]).is_err());
+    assert!(Config::builder().args(["--a..b=1"]).is_err());
     let e = config.get::<u16>("server.port").unwrap_err();
     assert!(e.detail().contains("\"server.port\""), "{e}");
     assert!(

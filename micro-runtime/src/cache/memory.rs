@@ -67,7 +67,7 @@ impl CacheEngine for MemoryCache {
         Box::pin(async move {
             let entry = Entry {
                 value,
-                expiry: ttl.map(|ttl| SystemTime::now() + ttl),
+                expiry: ttl.map(|ttl| SystemTime::now() + ttl.min(crate::store::MAX_TTL)),
             };
             self.entries
                 .lock()

@@ -62,6 +62,7 @@ impl CacheEngine for RedisCache {
             let mut con = self.redis.get("redis cache").await?;
             let result: redis::RedisResult<()> = match ttl {
                 Some(ttl) => {
+                    let ttl = ttl.min(crate::store::MAX_TTL);
                     let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
                     con.pset_ex(key(k), &value[..], ms).await
                 }

@@ -1,12 +1,13 @@
 //! Dynamic configuration: typed, layered, live (go-micro's `Config`).
 //!
-//! Sources are merged in order, later ones winning key by key: values given in code
+//! Sources are merged in layers, later ones winning key by key: values given in code
 //! ([`ConfigBuilder::defaults`]), files in JSON, YAML or TOML (`MICRO_CONFIG_FILE`,
-//! `--config_file`, repeatable), a record of a [`Store`] (the remote source: on Redis,
-//! PostgreSQL or NATS it is shared by every process), the environment (go-micro's mapping:
-//! `database.host` ↔ `DATABASE_HOST`, for every key the other sources know), and flags
-//! ([`ConfigBuilder::args`]) and values set in code ([`ConfigBuilder::set`]). [`Config::get`] decodes any path with serde; a value
-//! of the wrong type is an error naming the path and the source that gave it.
+//! `--config_file`, repeatable) and records of a [`Store`] (the remote source: on Redis,
+//! PostgreSQL or NATS every process shares it), in the order added; then the environment
+//! (go-micro's mapping: `database.host` ↔ `DATABASE_HOST`, for every key the other sources
+//! know); then flags ([`ConfigBuilder::args`]) and values set in code
+//! ([`ConfigBuilder::set`]), in the order added. [`Config::get`] decodes any path with
+//! serde; a value of the wrong type is an error naming the path and the source that gave it.
 //!
 //! Files and the store record are watched: a change is merged within a second (files
 //! debounced by 100 ms, the store polled every 250 ms) and reaches every [`Watcher`] of a
@@ -193,7 +194,7 @@ impl ConfigBuilder {
 
     /// Environment variables over the keys the other sources give (`database.host` ←
     /// `DATABASE_HOST`; values parse as JSON when they can, else count as text). Always
-    /// applied after files and the store, before values set in code.
+    /// over defaults, files and store records, under flags and values set in code.
     #[must_use]
     pub fn env(mut self) -> ConfigBuilder {
         self.env = true;
@@ -261,20 +262,7 @@ impl ConfigBuilder {
     pub async fn build(self) -> Result<Config> {
         let mut sources = self.sources;
         if self.env {
-            // The environment goes after files and the store, before values set in code.
-            let at = sources
-                .iter()
-                .rposition(|s| {
-                    !matches!(
-                        s,
-                        Source::Values {
-                            name: "set in code",
-                            ..
-                        }
-                    )
-                })
-                .map_or(0, |i| i + 1);
-            sources.insert(at, Source::Env);
+            with_env(&mut sources);
         }
         let mut remote = BTreeMap::new();
         for (i, source) in sources.iter().enumerate() {
@@ -284,12 +272,15 @@ impl ConfigBuilder {
         }
         let state = merge(&sources, &remote, &|k| std::env::var(k).ok())?;
         let (tx, _) = tokio::sync::watch::channel(Arc::new(state));
+        let (alive, _) = tokio::sync::watch::channel(());
         let inner = Arc::new(Inner {
             sources,
             secrets: self.secrets,
             state: tx,
             remote: Mutex::new(remote),
             last_error: RwLock::new(None),
+            reloading: Mutex::new(()),
+            alive,
         });
         watch::start(&inner);
         Ok(Config { inner })
@@ -311,11 +302,16 @@ pub(crate) struct Inner {
     /// The last good value of each store source, by position.
     remote: Mutex<BTreeMap<usize, Value>>,
     last_error: RwLock<Option<String>>,
+    /// Held from reading the sources to publishing the result, so reloads never cross.
+    reloading: Mutex<()>,
+    /// Dropped with the config: the watching tasks end when it closes.
+    pub(crate) alive: tokio::sync::watch::Sender<()>,
 }
 
 impl Inner {
     /// Merge the sources again; keep the last good state on error.
     pub(crate) fn reload(&self) {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let remote = self
             .remote
             .lock()
@@ -339,6 +335,25 @@ impl Inner {
             }
         }
     }
+}
+
+/// Add the environment between the sources it overrides (defaults, files, store records,
+/// in the order added) and those that override it (flags and values set in code, in the
+/// order added).
+fn with_env(sources: &mut Vec<Source>) {
+    let above = |s: &Source| {
+        matches!(
+            s,
+            Source::Values {
+                name: "flags" | "set in code",
+                ..
+            }
+        )
+    };
+    let (high, mut low): (Vec<Source>, Vec<Source>) = sources.drain(..).partition(above);
+    low.push(Source::Env);
+    low.extend(high);
+    *sources = low;
 }
 
 async fn read_store(store: &Store, key: &str) -> Result<Value> {
@@ -670,6 +685,31 @@ mod tests {
             "environment variable DATABASE_HOST"
         );
         assert_eq!(env_name("database.max-conns"), "DATABASE_MAX_CONNS");
+    }
+
+    #[test]
+    fn the_environment_goes_over_files_and_under_flags_and_code() {
+        let builder = ConfigBuilder::default()
+            .set("a", 1)
+            .file("x.yaml")
+            .args(["--b=2"])
+            .unwrap()
+            .defaults(serde_json::json!({}))
+            .set("c", 3);
+        let mut sources = builder.sources;
+        with_env(&mut sources);
+        let names: Vec<String> = sources.iter().map(Source::name).collect();
+        assert_eq!(
+            names,
+            [
+                "file x.yaml",
+                "defaults",
+                "the environment",
+                "set in code",
+                "flags",
+                "set in code"
+            ]
+        );
     }
 
     #[test]

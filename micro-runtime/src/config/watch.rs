@@ -1,5 +1,6 @@
 //! Watching the sources: files through the operating system's notifications (debounced),
-//! store records by polling; and [`Watcher`], the changes of one path.
+//! store records by polling (every 250 ms; on the `file` store a poll is a read-only open,
+//! no write); and [`Watcher`], the changes of one path. The tasks end with the config.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -53,13 +54,23 @@ pub(super) fn start(inner: &Arc<Inner>) {
                     }
                 }
                 let weak = Arc::downgrade(inner);
+                let mut alive = inner.alive.subscribe();
                 runtime.spawn(async move {
+                    // The watcher (and its inotify handle) lives as long as the config.
                     let _watcher = watcher;
-                    while rx.recv().await.is_some() {
+                    loop {
+                        tokio::select! {
+                            event = rx.recv() => {
+                                if event.is_none() {
+                                    return;
+                                }
+                            }
+                            _ = alive.changed() => return,
+                        }
                         tokio::time::sleep(DEBOUNCE).await;
                         while rx.try_recv().is_ok() {}
                         let Some(inner) = weak.upgrade() else { return };
-                        inner.reload();
+                        tokio::task::spawn_blocking(move || inner.reload());
                     }
                 });
             }
@@ -97,7 +108,7 @@ pub(super) fn start(inner: &Arc<Inner>) {
                     }
                 }
                 if changed {
-                    inner.reload();
+                    let _ = tokio::task::spawn_blocking(move || inner.reload()).await;
                 }
             }
         });

@@ -29,24 +29,29 @@ fn non_empty(name: &str, value: &str) -> Result<String> {
     }
 }
 
-/// Switch registry, broker and store together (go-micro's profiles).
+/// Switch registry, broker and store together (go-micro's profiles). A profile fills the
+/// engines still at their defaults (and their addresses still unset): whatever else is given,
+/// before or after it, wins.
 fn apply_profile(o: &mut Settings, v: &str) -> Result<()> {
+    let defaults = Settings::default();
     match v.trim() {
-        "local" => {
-            o.registry = "local".into();
-            o.broker = "http".into();
-            o.store = "file".into();
-        }
+        "local" => {}
         "nats" => {
-            o.registry = "nats".into();
-            o.broker = "jetstream".into();
-            o.store = "nats".into();
             plugins::check(Concept::Registry, "nats")?;
             plugins::check(Concept::Broker, "jetstream")?;
             plugins::check(Concept::Store, "nats")?;
-            o.registry_address = o.nats_address.clone();
-            o.broker_address = o.nats_address.clone();
-            o.store_address = o.nats_address.clone();
+            if o.registry == defaults.registry {
+                o.registry = "nats".into();
+                o.registry_address = o.registry_address.take().or(o.nats_address.clone());
+            }
+            if o.broker == defaults.broker {
+                o.broker = "jetstream".into();
+                o.broker_address = o.broker_address.take().or(o.nats_address.clone());
+            }
+            if o.store == defaults.store {
+                o.store = "nats".into();
+                o.store_address = o.store_address.take().or(o.nats_address.clone());
+            }
         }
         other => {
             return Err(Error::bad_request(
@@ -59,16 +64,43 @@ fn apply_profile(o: &mut Settings, v: &str) -> Result<()> {
     Ok(())
 }
 
+/// An address the `nats` profile gave, dropped when its engine is switched to another.
+fn drop_profile_address(
+    profile: Option<&str>,
+    nats: Option<&String>,
+    address: &mut Option<String>,
+) {
+    if profile == Some("nats") && address.as_ref() == nats && address.is_some() {
+        *address = None;
+    }
+}
+
+/// `nats_address`: also the address of every engine the `nats` profile put on NATS that
+/// has no other address yet (so the flag works before or after `--profile`).
+fn apply_nats_address(o: &mut Settings, v: &str) -> Result<()> {
+    let address = non_empty("nats_address", v)?;
+    if o.profile.as_deref() == Some("nats") {
+        let old = o.nats_address.clone();
+        let follow = |engine: &str, wanted: &str, addr: &mut Option<String>| {
+            if engine == wanted && (addr.is_none() || *addr == old) {
+                *addr = Some(address.clone());
+            }
+        };
+        follow(&o.registry, "nats", &mut o.registry_address);
+        follow(&o.broker, "jetstream", &mut o.broker_address);
+        follow(&o.store, "nats", &mut o.store_address);
+    }
+    o.nats_address = Some(address);
+    Ok(())
+}
+
 pub(super) const SETTINGS: &[Setting] = &[
-    // First: a profile sets defaults that the settings after it override.
+    // First, so that in the environment every other setting overrides the profile.
     Setting {
         name: "nats_address",
         help: "the NATS server of the nats profile (default nats://127.0.0.1:4222)",
         concept: None,
-        apply: |o, v| {
-            o.nats_address = Some(non_empty("nats_address", v)?);
-            Ok(())
-        },
+        apply: apply_nats_address,
     },
     Setting {
         name: "profile",
@@ -83,6 +115,13 @@ pub(super) const SETTINGS: &[Setting] = &[
         apply: |o, v| {
             let v = non_empty("registry", v)?;
             plugins::check(Concept::Registry, &v)?;
+            if v != o.registry {
+                drop_profile_address(
+                    o.profile.as_deref(),
+                    o.nats_address.as_ref(),
+                    &mut o.registry_address,
+                );
+            }
             o.registry = v;
             Ok(())
         },
@@ -121,6 +160,13 @@ pub(super) const SETTINGS: &[Setting] = &[
         apply: |o, v| {
             let v = non_empty("broker", v)?;
             plugins::check(Concept::Broker, &v)?;
+            if v != o.broker {
+                drop_profile_address(
+                    o.profile.as_deref(),
+                    o.nats_address.as_ref(),
+                    &mut o.broker_address,
+                );
+            }
             o.broker = v;
             Ok(())
         },
@@ -141,6 +187,13 @@ pub(super) const SETTINGS: &[Setting] = &[
         apply: |o, v| {
             let v = non_empty("store", v)?;
             plugins::check(Concept::Store, &v)?;
+            if v != o.store {
+                drop_profile_address(
+                    o.profile.as_deref(),
+                    o.nats_address.as_ref(),
+                    &mut o.store_address,
+                );
+            }
             o.store = v;
             Ok(())
         },

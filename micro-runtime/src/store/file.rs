@@ -5,12 +5,16 @@
 //! call returns, so an acknowledged write survives `kill -9` and power loss; a file left by a
 //! killed process is repaired by redb when it is next opened, without help.
 //!
-//! **Several processes.** redb holds an exclusive lock on an open file. This store opens the
-//! file for each transaction and closes it as soon as no other call of this process is
-//! waiting for it, so processes of one host take turns: a call that finds the file held by
-//! another process retries for up to [`FileStore::with_wait`] (10 s by default), then fails
-//! naming the file. Calls of one process queue on one open handle, so a busy process does
-//! not reopen the file per call.
+//! **Several processes.** redb locks an open file: exclusively for writing, shared for
+//! reading. This store opens the file when a call needs it (read-only for reads, so readers
+//! never fsync) and closes it as soon as no other call of this process is waiting, or after
+//! holding it for 50 ms while calls keep coming — so processes of one host take turns and a
+//! busy one cannot starve the others. A call that finds the file held by another process
+//! retries for up to [`FileStore::with_wait`] (10 s by default, counted from the call's
+//! start), then fails naming the file.
+//!
+//! **Expiry.** Expired records are never returned; they stay in the file until overwritten
+//! or deleted.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{ID, Limits, Query, Record, StoreEngine, Table, blob};
 use crate::BoxFuture;
@@ -35,12 +39,42 @@ pub struct FileStore {
     files: Arc<Mutex<HashMap<String, Arc<File>>>>,
 }
 
+/// How long one process keeps a file while its calls keep coming.
+const HOLD: Duration = Duration::from_millis(50);
+
+/// The handle this process holds on a file while busy.
+enum Handle {
+    /// Open for reading (a shared lock).
+    Read(ReadOnlyDatabase),
+    /// Open for reading and writing (an exclusive lock).
+    Write(Database),
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Handle::Read(_) => "Read",
+            Handle::Write(_) => "Write",
+        })
+    }
+}
+
 /// One database file and the handle this process holds on it while busy.
 #[derive(Debug)]
 struct File {
     path: PathBuf,
-    db: Mutex<Option<Database>>,
+    held: Mutex<Option<(Handle, Instant)>>,
     waiting: AtomicUsize,
+}
+
+/// What a job runs on.
+enum Db<'a> {
+    /// No file yet: nothing to read.
+    Missing,
+    /// A read-only handle.
+    Read(&'a ReadOnlyDatabase),
+    /// A writable handle.
+    Write(&'a Database),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -99,49 +133,99 @@ impl FileStore {
             .or_insert_with(|| {
                 Arc::new(File {
                     path: self.path_of(database),
-                    db: Mutex::new(None),
+                    held: Mutex::new(None),
                     waiting: AtomicUsize::new(0),
                 })
             })
             .clone()
     }
 
-    /// Run `job` on `table`'s database file on a blocking thread.
-    async fn with_db<T, F>(&self, table: &Table, job: F) -> Result<T>
+    /// Run `job` on `table`'s database file on a blocking thread, with a writable handle when
+    /// `write`, else with whatever handle is at hand.
+    async fn with_db<T, F>(&self, table: &Table, write: bool, job: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Database, &str) -> Result<T> + Send + 'static,
+        F: FnOnce(Db<'_>, &str) -> Result<T> + Send + 'static,
     {
         let file = self.file(&table.database);
-        let wait = self.wait;
+        let deadline = Instant::now() + self.wait;
         let name = table.table.clone();
-        tokio::task::spawn_blocking(move || file.run(wait, |db| job(db, &name)))
+        let path = file.path.clone();
+        tokio::task::spawn_blocking(move || file.run(deadline, write, |db| job(db, &name)))
             .await
-            .map_err(|e| Error::internal(ID, format!("file store task failed: {e}")))?
+            .map_err(|e| {
+                Error::internal(
+                    ID,
+                    format!("file store {}: the call's task failed: {e}", path.display()),
+                )
+            })?
     }
 }
 
 impl File {
-    fn run<T>(&self, wait: Duration, job: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
+    fn run<T>(
+        &self,
+        deadline: Instant,
+        write: bool,
+        job: impl FnOnce(Db<'_>) -> Result<T>,
+    ) -> Result<T> {
         self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut held = lock(&self.db);
+        let mut held = lock(&self.held);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // A read-only handle cannot write: trade it for a writable one.
+        if write && matches!(held.as_ref(), Some((Handle::Read(_), _))) {
+            *held = None;
+        }
         if held.is_none() {
-            *held = Some(self.open(wait)?);
+            let handle = if write {
+                Some(Handle::Write(self.open(deadline)?))
+            } else {
+                self.open_for_reading(deadline)?
+            };
+            *held = handle.map(|h| (h, Instant::now()));
         }
         let result = match held.as_ref() {
-            Some(db) => job(db),
-            None => Err(Error::internal(ID, "file store handle missing")),
+            None => job(Db::Missing),
+            Some((Handle::Read(db), _)) => job(Db::Read(db)),
+            Some((Handle::Write(db), _)) => job(Db::Write(db)),
         };
-        // Let other processes in once this one has nothing queued.
-        if self.waiting.load(Ordering::SeqCst) == 0 {
+        // Let other processes in once this one has nothing queued, or has held the file
+        // long enough.
+        let queued = self.waiting.load(Ordering::SeqCst) > 0;
+        if !queued
+            || held
+                .as_ref()
+                .is_some_and(|(_, since)| since.elapsed() > HOLD)
+        {
             *held = None;
         }
         result
     }
 
-    fn open(&self, wait: Duration) -> Result<Database> {
-        let deadline = Instant::now() + wait;
+    /// A read-only handle, `None` when there is no file yet; a file left by a killed
+    /// process needs the repair only a writable open does, so that is the fallback.
+    fn open_for_reading(&self, deadline: Instant) -> Result<Option<Handle>> {
+        loop {
+            match Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .open_read_only(&self.path)
+            {
+                Ok(db) => return Ok(Some(Handle::Read(db))),
+                Err(redb::DatabaseError::Storage(redb::StorageError::Io(e)))
+                    if e.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    return Ok(None);
+                }
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1 + fastrand::u64(0..4)));
+                }
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(self.busy()),
+                Err(_) => return self.open(deadline).map(|db| Some(Handle::Write(db))),
+            }
+        }
+    }
+
+    fn open(&self, deadline: Instant) -> Result<Database> {
         loop {
             match Database::builder()
                 .set_cache_size(CACHE_BYTES)
@@ -151,22 +235,20 @@ impl File {
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(1 + fastrand::u64(0..4)));
                 }
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                    return Err(Error::unavailable(
-                        ID,
-                        format!(
-                            "file store {}: another process held the file for over {wait:?}",
-                            self.path.display()
-                        ),
-                    ));
-                }
-                Err(e) => return Err(self.error(e)),
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(self.busy()),
+                Err(e) => return Err(file_error(&self.path, e)),
             }
         }
     }
 
-    fn error(&self, e: impl Into<redb::Error>) -> Error {
-        file_error(&self.path, e)
+    fn busy(&self) -> Error {
+        Error::unavailable(
+            ID,
+            format!(
+                "file store {}: another process held the file for the whole wait",
+                self.path.display()
+            ),
+        )
     }
 }
 
@@ -181,13 +263,28 @@ fn file_error(path: &Path, e: impl Into<redb::Error>) -> Error {
     Error::internal(ID, format!("file store {}: {e}{hint}", path.display()))
 }
 
+fn writable<'a>(db: Db<'a>, path: &Path) -> Result<&'a Database> {
+    match db {
+        Db::Write(db) => Ok(db),
+        Db::Missing | Db::Read(_) => Err(Error::internal(
+            ID,
+            format!("file store {}: no writable handle", path.display()),
+        )),
+    }
+}
+
 fn definition(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
     TableDefinition::new(name)
 }
 
 /// The live records of `name` that match `query`, in order, paged.
-fn scan(db: &Database, path: &Path, name: &str, query: &Query) -> Result<Vec<Record>> {
-    let txn = db.begin_read().map_err(|e| file_error(path, e))?;
+fn scan(db: Db<'_>, path: &Path, name: &str, query: &Query) -> Result<Vec<Record>> {
+    let txn = match db {
+        Db::Missing => return Ok(Vec::new()),
+        Db::Read(db) => db.begin_read(),
+        Db::Write(db) => db.begin_read(),
+    }
+    .map_err(|e| file_error(path, e))?;
     let table = match txn.open_table(definition(name)) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -254,7 +351,7 @@ impl StoreEngine for FileStore {
     ) -> BoxFuture<'a, Result<Vec<Record>>> {
         let query = query.clone();
         let path = self.path_of(&table.database);
-        Box::pin(self.with_db(table, move |db, name| scan(db, &path, name, &query)))
+        Box::pin(self.with_db(table, false, move |db, name| scan(db, &path, name, &query)))
     }
 
     fn list<'a>(
@@ -273,8 +370,10 @@ impl StoreEngine for FileStore {
             let bytes = blob::encode(record)?;
             let key = record.key.clone();
             let path = self.path_of(&table.database);
-            self.with_db(table, move |db, name| {
-                let txn = db.begin_write().map_err(|e| file_error(&path, e))?;
+            self.with_db(table, true, move |db, name| {
+                let txn = writable(db, &path)?
+                    .begin_write()
+                    .map_err(|e| file_error(&path, e))?;
                 {
                     let mut t = txn
                         .open_table(definition(name))
@@ -291,8 +390,10 @@ impl StoreEngine for FileStore {
     fn delete<'a>(&'a self, table: &'a Table, key: &'a str) -> BoxFuture<'a, Result<bool>> {
         let key = key.to_owned();
         let path = self.path_of(&table.database);
-        Box::pin(self.with_db(table, move |db, name| {
-            let txn = db.begin_write().map_err(|e| file_error(&path, e))?;
+        Box::pin(self.with_db(table, true, move |db, name| {
+            let txn = writable(db, &path)?
+                .begin_write()
+                .map_err(|e| file_error(&path, e))?;
             let removed = {
                 let mut t = txn
                     .open_table(definition(name))
@@ -316,9 +417,11 @@ impl StoreEngine for FileStore {
             let key = record.key.clone();
             let expected = expected.map(<[u8]>::to_vec);
             let path = self.path_of(&table.database);
-            self.with_db(table, move |db, name| {
+            self.with_db(table, true, move |db, name| {
                 let what = format!("file store {}", path.display());
-                let txn = db.begin_write().map_err(|e| file_error(&path, e))?;
+                let txn = writable(db, &path)?
+                    .begin_write()
+                    .map_err(|e| file_error(&path, e))?;
                 {
                     let mut t = txn
                         .open_table(definition(name))

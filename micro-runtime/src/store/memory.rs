@@ -42,23 +42,23 @@ impl MemoryStore {
         let Some(records) = tables.get_mut(table) else {
             return Vec::new();
         };
-        records.retain(|_, r| !r.is_expired(now));
-        let start = query
-            .exact
-            .as_deref()
-            .or(query.prefix.as_deref())
-            .unwrap_or("")
-            .to_owned();
-        let found = records
+        if let Some(key) = &query.exact {
+            return match records.get(key) {
+                Some(r) if r.is_expired(now) => {
+                    records.remove(key);
+                    Vec::new()
+                }
+                Some(r) => vec![r.clone()],
+                None => Vec::new(),
+            };
+        }
+        let start = query.prefix.as_deref().unwrap_or("").to_owned();
+        let live = records
             .range(start..)
-            .take_while(|(k, _)| match (&query.exact, &query.prefix) {
-                (Some(exact), _) => *k == exact,
-                (None, Some(prefix)) => k.starts_with(prefix.as_str()),
-                (None, None) => true,
-            })
-            .filter(|(k, _)| query.matches(k))
+            .take_while(|(k, _)| query.prefix.as_deref().is_none_or(|p| k.starts_with(p)))
+            .filter(|(k, r)| query.matches(k) && !r.is_expired(now))
             .map(|(_, r)| r.clone());
-        query.page(found)
+        query.page(live)
     }
 }
 

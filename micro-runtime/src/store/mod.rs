@@ -9,11 +9,11 @@
 //!
 //! | Engine | `MICRO_STORE` | Where | Guarantees |
 //! |---|---|---|---|
-//! | [`FileStore`] | `file` (default) | `MICRO_HOME/store/<database>.redb` (redb) | every acknowledged write is on disk (fsync at commit) and survives `kill -9`; several processes of one host share it through the file's lock, one transaction at a time |
+//! | [`FileStore`] | `file` (default) | `MICRO_HOME/store/<database>.redb` (redb) | every acknowledged write is on disk (fsync at commit) and survives `kill -9`; several processes of one host share it through the file's lock, taking turns; expired records hidden and kept until overwritten |
 //! | [`MemoryStore`] | `memory` | this process | gone when the process ends |
 //! | `RedisStore` | `redis` (feature `redis`) | `redis://127.0.0.1:6379` | a hash per key; TTL native (`PEXPIREAT`); durability as the server is configured |
-//! | `PostgresStore` | `postgres` (feature `postgres`) | `postgres://postgres@127.0.0.1:5432/postgres` | a schema per database, a table per table, made on demand; expiry honoured on read and swept |
-//! | `NatsStore` | `nats` (feature `nats`) | `nats://127.0.0.1:4222` | a JetStream key-value bucket per table; values up to the server's `max_payload` (1 MiB by default) |
+//! | `PostgresStore` | `postgres` (feature `postgres`) | `postgres://postgres@127.0.0.1:5432/postgres` | a schema per database, a table per table, made by the first write; expiry honoured on read, expired rows swept by writes |
+//! | `NatsStore` | `nats` (feature `nats`) | `nats://127.0.0.1:4222` | a JetStream key-value bucket per table (one replica); expired records hidden and kept until overwritten; values up to the server's `max_payload` (1 MiB by default) |
 //!
 //! Every engine passes one conformance suite (`tests/state`): the same options, TTL, prefix
 //! listing, paging, binary values, awkward keys, concurrent writers and what each refuses.
@@ -51,6 +51,7 @@ mod redis;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -276,8 +277,9 @@ impl Store {
     }
 
     /// go-micro's `Write`: store a record (its TTL or expiry included).
-    pub async fn write(&self, record: Record) -> Result<()> {
+    pub async fn write(&self, mut record: Record) -> Result<()> {
         self.check_record(&record)?;
+        record.expiry = record.expiry.map(clamp_expiry);
         self.engine.write(&self.table, &record).await
     }
 
@@ -294,8 +296,13 @@ impl Store {
 
     /// Write `record` only if its key's value is `expected` now (`None`: absent), atomically
     /// on every engine; `false` when another writer got there first.
-    pub async fn compare_and_swap(&self, expected: Option<&[u8]>, record: Record) -> Result<bool> {
+    pub async fn compare_and_swap(
+        &self,
+        expected: Option<&[u8]>,
+        mut record: Record,
+    ) -> Result<bool> {
         self.check_record(&record)?;
+        record.expiry = record.expiry.map(clamp_expiry);
         self.engine.swap(&self.table, expected, &record).await
     }
 
@@ -320,6 +327,7 @@ impl Store {
         T: Serialize + DeserializeOwned,
         F: FnMut(Option<T>) -> T,
     {
+        let mut backoff = Duration::from_millis(1);
         loop {
             let current = self.read_one(key).await?;
             let expected = current.as_ref().map(|r| r.value.clone());
@@ -329,13 +337,17 @@ impl Store {
             };
             let new = change(old);
             let mut record = Record::encode(key, &new)?;
+            // The record keeps its metadata and its expiry: a counter with a TTL stays one.
             if let Some(current) = current {
                 record.metadata = current.metadata;
+                record.expiry = current.expiry;
             }
             if self.compare_and_swap(expected.as_deref(), record).await? {
                 return Ok(new);
             }
-            tokio::task::yield_now().await;
+            // Another writer won: back off a little (jittered, up to 50 ms) and read again.
+            tokio::time::sleep(backoff.mul_f64(0.5 + fastrand::f64())).await;
+            backoff = (backoff * 2).min(Duration::from_millis(50));
         }
     }
 
@@ -386,7 +398,78 @@ impl Store {
     }
 }
 
-/// An error from an engine's client, naming the engine and where it is.
+/// The latest expiry engines are given: 100 years from now (later ones are as good as
+/// never, and some engines cannot hold them).
+fn clamp_expiry(at: SystemTime) -> SystemTime {
+    let latest = SystemTime::now() + MAX_TTL;
+    at.min(latest)
+}
+
+/// The longest TTL kept as given; longer ones are cut to it.
+pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// An error from an engine's client, naming the engine and where it is (credentials in the
+/// address left out).
 pub(crate) fn engine_error(engine: &str, at: &str, what: impl fmt::Display) -> Error {
-    Error::unavailable(ID, format!("{engine} store at {at}: {what}"))
+    Error::unavailable(ID, format!("{engine} store at {}: {what}", redact(at)))
+}
+
+/// `address` without a password: `redis://:secret@host` → `redis://:***@host`,
+/// `password=secret` → `password=***`.
+pub fn redact(address: &str) -> String {
+    if let Some((scheme, rest)) = address.split_once("://") {
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if let Some((user_info, host)) = authority.rsplit_once('@') {
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            let hidden = if user_info.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            return format!("{scheme}://{hidden}@{host}{path}");
+        }
+        return address.to_owned();
+    }
+    address
+        .split(' ')
+        .map(|part| match part.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_lose_their_passwords() {
+        assert_eq!(
+            redact("redis://:pw@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/test"),
+            "postgres://app:***@db:5432/test"
+        );
+        assert_eq!(redact("postgres://app@db/test"), "postgres://app@db/test");
+        assert_eq!(
+            redact("host=db user=app password=x dbname=t"),
+            "host=db user=app password=*** dbname=t"
+        );
+        assert_eq!(redact("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+
+    #[test]
+    fn far_expiries_are_clamped() {
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 100);
+        assert!(clamp_expiry(far) < far);
+        let soon = SystemTime::now() + Duration::from_secs(60);
+        assert_eq!(clamp_expiry(soon), soon);
+    }
 }

@@ -2,7 +2,8 @@
 //! `micro-<database>-<table>` (bytes outside `[A-Za-z0-9]` written as `_XX`). Keys are
 //! written with bytes outside `[A-Za-z0-9/_-]` as `=XX`, so any key is a valid NATS key and
 //! prefixes stay prefixes; values hold the record with its metadata and expiry, honoured on
-//! read (the server keeps one revision per key).
+//! read (the server keeps one revision per key; an expired record stays until overwritten or
+//! deleted).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -130,6 +131,9 @@ impl NatsStore {
         let name = bucket_name(table);
         let store = match js.get_key_value(name.as_str()).await {
             Ok(store) => store,
+            Err(e) if e.kind() != jetstream::context::KeyValueErrorKind::GetBucket => {
+                return Err(self.error(format!("cannot open bucket {name}: {e}")));
+            }
             Err(_) => {
                 // The bucket's stream, made as the key-value convention lays it out
                 // (`KV_<bucket>` on `$KV.<bucket>.>`, one revision per key): this works on
@@ -160,7 +164,7 @@ impl NatsStore {
         let entry = store
             .entry(encode_key(key))
             .await
-            .map_err(|e| self.error(format!("reading {key:?}: {e}")))?;
+            .map_err(|e| self.error(format!("reading {key:?} in bucket {}: {e}", store.name)))?;
         let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
             return Ok(None);
         };
@@ -258,7 +262,12 @@ impl StoreEngine for NatsStore {
             store
                 .put(encode_key(&record.key), bytes)
                 .await
-                .map_err(|e| self.error(format!("writing {:?}: {e}", record.key)))?;
+                .map_err(|e| {
+                    self.error(format!(
+                        "writing {:?} in bucket {}: {e}",
+                        record.key, store.name
+                    ))
+                })?;
             Ok(())
         })
     }

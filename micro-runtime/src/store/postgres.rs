@@ -1,7 +1,9 @@
 //! The PostgreSQL store: a schema per database and a table per store table, made on
 //! demand, each `(key TEXT COLLATE "C" PRIMARY KEY, value BYTEA, metadata JSONB, expiry
 //! TIMESTAMPTZ)`. Names are quoted identifiers, never spliced text, so any name is safe.
-//! Expired rows are left out of every read and swept from a table at most once a minute.
+//! Expired rows are left out of every read; a write sweeps them from its table when the
+//! table was last swept over a minute ago. Reads never create anything: a table not made yet
+//! reads as empty, so a read-only role can read.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::{ID, Limits, Metadata, Query, Record, StoreEngine, Table, engine_error};
 use crate::BoxFuture;
@@ -31,9 +34,71 @@ struct Inner {
     address: String,
     config: tokio_postgres::Config,
     timeout: Duration,
-    client: Mutex<Option<Arc<Client>>>,
+    client: Mutex<Option<Arc<Conn>>>,
     /// Tables known to exist, and when each was last swept.
     tables: Mutex<HashMap<Table, Instant>>,
+}
+
+/// A connection and the statements prepared on it (each query is parsed once per
+/// connection, not once per call).
+#[derive(Debug)]
+struct Conn {
+    client: Client,
+    statements: std::sync::Mutex<HashMap<String, Statement>>,
+}
+
+impl Conn {
+    async fn statement(&self, sql: &str) -> std::result::Result<Statement, tokio_postgres::Error> {
+        let cached = self
+            .statements
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(sql)
+            .cloned();
+        if let Some(statement) = cached {
+            return Ok(statement);
+        }
+        let statement = self.client.prepare(sql).await?;
+        self.statements
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    /// Forget `sql`'s statement (after it failed: the table may have changed under it).
+    fn forget(&self, sql: &str) {
+        self.statements
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(sql);
+    }
+
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<Vec<Row>, tokio_postgres::Error> {
+        let statement = self.statement(sql).await?;
+        let rows = self.client.query(&statement, params).await;
+        if rows.is_err() {
+            self.forget(sql);
+        }
+        rows
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        let statement = self.statement(sql).await?;
+        let done = self.client.execute(&statement, params).await;
+        if done.is_err() {
+            self.forget(sql);
+        }
+        done
+    }
 }
 
 /// `name` as a quoted SQL identifier.
@@ -52,7 +117,10 @@ impl PostgresStore {
         let mut config: tokio_postgres::Config = address.parse().map_err(|e| {
             Error::bad_request(
                 ID,
-                format!("postgres address {address:?} is not a PostgreSQL URL or settings: {e}"),
+                format!(
+                    "postgres address {:?} is not a PostgreSQL URL or settings: {e}",
+                    super::redact(address)
+                ),
             )
         })?;
         config.connect_timeout(timeout);
@@ -72,9 +140,9 @@ impl PostgresStore {
         engine_error("postgres", &self.inner.address, e)
     }
 
-    async fn client(&self) -> Result<Arc<Client>> {
+    async fn client(&self) -> Result<Arc<Conn>> {
         let mut held = self.inner.client.lock().await;
-        if let Some(client) = held.as_ref().filter(|c| !c.is_closed()) {
+        if let Some(client) = held.as_ref().filter(|c| !c.client.is_closed()) {
             return Ok(client.clone());
         }
         let connect = self.inner.config.connect(NoTls);
@@ -87,9 +155,12 @@ impl PostgresStore {
                 tracing::warn!(error = %e, "postgres store connection ended");
             }
         });
-        let client = Arc::new(client);
-        *held = Some(client.clone());
-        Ok(client)
+        let conn = Arc::new(Conn {
+            client,
+            statements: std::sync::Mutex::default(),
+        });
+        *held = Some(conn.clone());
+        Ok(conn)
     }
 
     async fn run<T>(
@@ -104,7 +175,7 @@ impl PostgresStore {
 
     /// The client, with `table` made if this process has not seen it yet, and swept of
     /// expired rows when due.
-    async fn ready(&self, table: &Table, writing: bool) -> Result<Arc<Client>> {
+    async fn ready(&self, table: &Table, writing: bool) -> Result<Arc<Conn>> {
         let client = self.client().await?;
         let due = {
             let tables = self.inner.tables.lock().await;
@@ -124,8 +195,8 @@ impl PostgresStore {
                 );
                 // Two processes creating one table at once: the loser sees a unique
                 // violation on the catalogue; the table exists either way.
-                if let Err(e) = self.run(client.batch_execute(&create)).await {
-                    self.run(client.batch_execute(&create))
+                if let Err(e) = self.run(client.client.batch_execute(&create)).await {
+                    self.run(client.client.batch_execute(&create))
                         .await
                         .map_err(|_| e)?;
                 }
@@ -137,7 +208,7 @@ impl PostgresStore {
             }
             Some(false) => {
                 let sweep = format!("DELETE FROM {} WHERE expiry <= now()", qualified(table));
-                self.run(client.execute(&sweep, &[])).await?;
+                self.run(client.client.execute(&sweep, &[])).await?;
                 self.inner
                     .tables
                     .lock()
@@ -149,11 +220,17 @@ impl PostgresStore {
         Ok(client)
     }
 
-    fn row(&self, row: &Row) -> Result<Record> {
-        let key: String = row.get(0);
-        let value: Vec<u8> = row.get(1);
-        let metadata: Option<String> = row.get(2);
-        let expiry: Option<SystemTime> = row.get(3);
+    fn row(&self, table: &Table, row: &Row) -> Result<Record> {
+        let column = |e: tokio_postgres::Error| {
+            self.error(format!(
+                "table {} does not have micro's columns (key text, value bytea, metadata jsonb, expiry timestamptz): {e}",
+                qualified(table)
+            ))
+        };
+        let key: String = row.try_get(0).map_err(column)?;
+        let value: Vec<u8> = row.try_get(1).map_err(column)?;
+        let metadata: Option<String> = row.try_get(2).map_err(column)?;
+        let expiry: Option<SystemTime> = row.try_get(3).map_err(column)?;
         let metadata: Metadata = match metadata {
             Some(json) => serde_json::from_str(&json).map_err(|e| {
                 self.error(format!("metadata of {key:?} is not a JSON object: {e}"))
@@ -169,13 +246,13 @@ impl PostgresStore {
     }
 
     async fn select(&self, table: &Table, query: &Query, columns: &str) -> Result<Vec<Row>> {
-        let client = self.ready(table, false).await?;
+        let client = self.client().await?;
         let t = qualified(table);
         if let Some(key) = &query.exact {
             let sql = format!(
                 "SELECT {columns} FROM {t} WHERE key = $1 AND (expiry IS NULL OR expiry > now())"
             );
-            return self.run(client.query(&sql, &[key])).await;
+            return self.rows(&client, &sql, &[key]).await;
         }
         let prefix = query.prefix.clone().unwrap_or_default();
         let suffix = query.suffix.clone().unwrap_or_default();
@@ -187,9 +264,33 @@ impl PostgresStore {
                AND (expiry IS NULL OR expiry > now()) \
              ORDER BY key LIMIT $3 OFFSET $4"
         );
-        self.run(client.query(&sql, &[&prefix, &suffix, &limit, &offset]))
+        self.rows(&client, &sql, &[&prefix, &suffix, &limit, &offset])
             .await
     }
+
+    /// The rows `sql` selects; a table not made yet has none.
+    async fn rows(
+        &self,
+        client: &Conn,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        let answer = tokio::time::timeout(self.inner.timeout, client.query(sql, params))
+            .await
+            .map_err(|_| self.error(format!("no answer within {:?}", self.inner.timeout)))?;
+        match answer {
+            Ok(rows) => Ok(rows),
+            Err(e) if is_missing(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.error(pg_detail(&e))),
+        }
+    }
+}
+
+/// A table or schema that does not exist yet.
+fn is_missing(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code()
+        .is_some_and(|c| *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_SCHEMA_NAME)
 }
 
 /// The server's message with its detail and hint, not just "db error".
@@ -250,7 +351,7 @@ impl StoreEngine for PostgresStore {
             let rows = self
                 .select(table, query, "key, value, metadata::text, expiry")
                 .await?;
-            rows.iter().map(|row| self.row(row)).collect()
+            rows.iter().map(|row| self.row(table, row)).collect()
         })
     }
 
@@ -261,7 +362,13 @@ impl StoreEngine for PostgresStore {
     ) -> BoxFuture<'a, Result<Vec<String>>> {
         Box::pin(async move {
             let rows = self.select(table, query, "key").await?;
-            Ok(rows.iter().map(|row| row.get(0)).collect())
+            rows.iter()
+                .map(|row| {
+                    row.try_get(0).map_err(|e| {
+                        self.error(format!("table {}: key column: {e}", qualified(table)))
+                    })
+                })
+                .collect()
         })
     }
 

@@ -66,10 +66,10 @@ impl Record {
         })
     }
 
-    /// Expire `ttl` from now (go-micro's `WriteTTL`).
+    /// Expire `ttl` from now (go-micro's `WriteTTL`; at most [`MAX_TTL`](super::MAX_TTL)).
     #[must_use]
     pub fn with_ttl(mut self, ttl: Duration) -> Record {
-        self.expiry = Some(SystemTime::now() + ttl);
+        self.expiry = Some(SystemTime::now() + ttl.min(super::MAX_TTL));
         self
     }
 

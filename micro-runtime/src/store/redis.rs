@@ -1,5 +1,7 @@
 //! The Redis store: a hash per record (`v` value, `m` metadata as JSON, `e` expiry in
-//! milliseconds), under `micro:<database>:<table>:<key>`; expiry native (`PEXPIREAT`).
+//! milliseconds), under `micro:<database>:<table>:<key>` (`%` and `:` in the names written as
+//! `%25` and `%3A`); expiry native (`PEXPIREAT`), so reads and compare-and-swap both go by
+//! the server's clock.
 
 use std::time::{Duration, SystemTime};
 
@@ -177,7 +179,6 @@ impl RedisStore {
         let mut con = self.conn().await?;
         let keys = self.keys(&mut con, table, query).await?;
         let ns = namespace(table);
-        let now = SystemTime::now();
         let limit = query.limit.unwrap_or(usize::MAX);
         let mut skip = query.offset;
         let mut out = Vec::new();
@@ -193,12 +194,11 @@ impl RedisStore {
                 .await
                 .map_err(|e| self.error(e))?;
             for (key, fields) in chunk.iter().zip(rows) {
+                // Redis expires records itself (PEXPIREAT): what it returns is live, by the
+                // server's clock, the same clock compare-and-swap goes by.
                 let Some(record) = self.decode(key, fields)? else {
                     continue;
                 };
-                if record.is_expired(now) {
-                    continue;
-                }
                 if skip > 0 {
                     skip -= 1;
                 } else if out.len() < limit {

@@ -116,7 +116,7 @@ async fn raw_postgres(n: usize) -> (f64, f64) {
         .unwrap();
     tokio::spawn(conn);
     client
-        .batch_execute("DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (key TEXT PRIMARY KEY, value BYTEA)")
+        .batch_execute("DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (key TEXT COLLATE \"C\" PRIMARY KEY, value BYTEA)")
         .await
         .unwrap();
     let client = Arc::new(client);
@@ -188,11 +188,36 @@ async fn raw_nats(n: usize) -> (f64, f64) {
     (writes, reads)
 }
 
+const ROUNDS: usize = 3;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The median writes/s and reads/s of `ROUNDS` runs of `row`.
+async fn medians<F, Fut>(row: F) -> (f64, f64)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (f64, f64)>,
+{
+    let mut writes = Vec::new();
+    let mut reads = Vec::new();
+    for _ in 0..ROUNDS {
+        let (w, r) = row().await;
+        writes.push(w);
+        reads.push(r);
+    }
+    (median(writes), median(reads))
+}
+
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 2_000 } else { 20_000 };
-    println!("{n} operations per row, 1 KB values, {CLIENTS} concurrent clients\n");
+    println!(
+        "{n} operations per row, 1 KB values, {CLIENTS} concurrent clients, median of {ROUNDS} rounds\n"
+    );
     println!(
         "| engine | micro writes/s | micro reads/s | raw client writes/s | raw reads/s | micro ÷ raw (w / r) |"
     );
@@ -201,11 +226,11 @@ async fn main() {
         if !engine.available("store bench") {
             continue;
         }
-        let (w, r) = micro_row(engine, n).await;
+        let (w, r) = medians(|| micro_row(engine, n)).await;
         let raw = match engine {
-            Engine::Redis => Some(raw_redis(n).await),
-            Engine::Postgres => Some(raw_postgres(n).await),
-            Engine::Nats => Some(raw_nats(n).await),
+            Engine::Redis => Some(medians(|| raw_redis(n)).await),
+            Engine::Postgres => Some(medians(|| raw_postgres(n)).await),
+            Engine::Nats => Some(medians(|| raw_nats(n)).await),
             Engine::Memory | Engine::File => None,
         };
         match raw {

@@ -10,14 +10,19 @@ use micro::store::Record;
 use state_tests::{Engine, fresh};
 
 /// The next change of `watcher`, within 10 s (the contract is 1 s; the margin is for a busy
-/// machine), and how long it took.
+/// machine), and how long it took (printed: `--nocapture` shows the figures).
 async fn next_change(watcher: &mut micro::config::Watcher) -> (serde_json::Value, Duration) {
     let started = Instant::now();
     let value = tokio::time::timeout(Duration::from_secs(10), watcher.next())
         .await
         .expect("no change within 10 s")
         .unwrap();
-    (value, started.elapsed())
+    let took = started.elapsed();
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("config change reached watch in {took:?}");
+    }
+    (value, took)
 }
 
 /// Replace `path` the way deploy tools do: write a sibling, then rename it over.

@@ -1,5 +1,5 @@
 //! One conformance suite every store engine runs: the cases are written once, below, and
-//! `engines!` runs each of them on memory, file, Redis, PostgreSQL and NATS.
+//! `engines!` runs each of them on memory, file, Redis, PostgreSQL and NATS (14 cases × 5).
 
 #![allow(clippy::unwrap_used)]
 
@@ -246,6 +246,26 @@ async fn awkward_keys(store: Store, _: Engine) {
     );
 }
 
+async fn a_nul_in_a_key_is_kept_or_refused_clearly(store: Store, engine: Engine) {
+    let key = "nul\0inside";
+    match store.write(Record::new(key, "v")).await {
+        Ok(()) => {
+            assert_ne!(engine, Engine::Postgres);
+            assert_eq!(store.read_one(key).await.unwrap().unwrap().key, key);
+            assert_eq!(store.list(ListOptions::default()).await.unwrap(), [key]);
+        }
+        Err(e) => {
+            // PostgreSQL's text cannot hold NUL.
+            assert_eq!(engine, Engine::Postgres, "{e}");
+            assert_eq!(e.code(), 400, "{e}");
+            assert!(
+                e.detail().contains("postgres") && e.detail().contains("NUL"),
+                "{e}"
+            );
+        }
+    }
+}
+
 async fn concurrent_writers_last_write_wins_untorn(store: Store, _: Engine) {
     let writers = (0..16u8).map(|id| {
         let store = store.clone();
@@ -414,6 +434,7 @@ macro_rules! engines {
                 limit_offset_and_suffix,
                 binary_and_empty_values,
                 awkward_keys,
+                a_nul_in_a_key_is_kept_or_refused_clearly,
                 concurrent_writers_last_write_wins_untorn,
                 four_mib_value_or_a_clear_refusal,
                 refuses_keys_over_the_limit_and_empty_keys,

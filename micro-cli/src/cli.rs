@@ -112,6 +112,8 @@ pub(crate) enum Command {
     },
     /// Run the API gateway: HTTP/JSON in front of every service in the registry.
     Api(ApiArgs),
+    /// The broker engines: what each guarantees, which one is in use, and whether it answers.
+    Broker,
     /// Read, write, list and delete records of a store (the engine a service would use).
     Store(StoreArgs),
     /// Read a service's config as it would (files, store records, environment); set and

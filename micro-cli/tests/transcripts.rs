@@ -18,6 +18,16 @@ const CASES: &[(&str, &[&str])] = &[
     ("gen-help", &["gen", "--help"]),
     ("api-help", &["api", "--help"]),
     ("store-help", &["store", "--help"]),
+    (
+        "error-broker-unreachable",
+        &[
+            "--broker",
+            "redis",
+            "--broker_address",
+            "redis://127.0.0.1:1",
+            "broker",
+        ],
+    ),
     ("config-help", &["config", "--help"]),
     (
         "error-config-del",

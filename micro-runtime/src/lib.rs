@@ -59,6 +59,8 @@ pub mod middleware;
 mod net;
 pub mod options;
 pub mod plugins;
+#[cfg(feature = "redis")]
+mod redis_conn;
 pub mod reflection;
 pub mod registry;
 pub mod selector;

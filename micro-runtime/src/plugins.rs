@@ -12,6 +12,8 @@
 //! | | | `dns` (read-only; address: name servers, `domain=`, `port=`) | `dns` (default) |
 //! | broker | `MICRO_BROKER`, `MICRO_BROKER_ADDRESS` | `http` (default), `memory` | |
 //! | | | `nats`, `jetstream` | `nats` (default) |
+//! | | | `redis` (Redis Streams; address default `redis://127.0.0.1:6379`) | `redis` (default) |
+//! | | | `rabbitmq` (address default `amqp://guest:guest@127.0.0.1:5672/%2f`) | `rabbitmq` (default) |
 //! | selector | `MICRO_SELECTOR` | `random` (default), `roundrobin` | |
 //! | transport | `MICRO_TRANSPORT` | `auto` (default), `grpc`, `native`, `memory` | |
 //! | store | `MICRO_STORE`, `MICRO_STORE_ADDRESS` | `file` (default; address: a directory), `memory` | |
@@ -55,7 +57,8 @@ pub(crate) struct Spec<'a> {
             feature = "nats",
             feature = "dns",
             feature = "redis",
-            feature = "postgres"
+            feature = "postgres",
+            feature = "rabbitmq"
         )),
         allow(dead_code)
     )]
@@ -234,7 +237,40 @@ pub(crate) const BROKERS: &[Engine<SharedBroker>] = &[
         feature: Some("nats"),
         build: nats::JETSTREAM,
     },
+    Engine {
+        name: "redis",
+        aliases: &["redis-streams", "redisstreams"],
+        feature: Some("redis"),
+        build: redis::BROKER,
+    },
+    Engine {
+        name: "rabbitmq",
+        aliases: &["amqp"],
+        feature: Some("rabbitmq"),
+        build: rabbitmq::BROKER,
+    },
 ];
+
+#[cfg(feature = "rabbitmq")]
+mod rabbitmq {
+    use super::{Build, SharedBroker};
+    use crate::broker::RabbitBroker;
+
+    pub(super) const BROKER: Option<Build<SharedBroker>> = Some(|spec| {
+        Ok(std::sync::Arc::new(RabbitBroker::new(
+            spec.address
+                .unwrap_or("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            spec.timeout,
+        )?))
+    });
+}
+
+#[cfg(not(feature = "rabbitmq"))]
+mod rabbitmq {
+    use super::{Build, SharedBroker};
+
+    pub(super) const BROKER: Option<Build<SharedBroker>> = None;
+}
 
 #[cfg(feature = "nats")]
 mod nats {
@@ -375,12 +411,19 @@ pub(crate) const CACHES: &[Engine<SharedCache>] = &[
 
 #[cfg(feature = "redis")]
 mod redis {
-    use super::{Build, SharedCache, SharedStore};
+    use super::{Build, SharedBroker, SharedCache, SharedStore};
+    use crate::broker::RedisBroker;
     use crate::cache::RedisCache;
     use crate::store::RedisStore;
 
     const DEFAULT: &str = "redis://127.0.0.1:6379";
 
+    pub(super) const BROKER: Option<Build<SharedBroker>> = Some(|spec| {
+        Ok(std::sync::Arc::new(RedisBroker::new(
+            spec.address.unwrap_or(DEFAULT),
+            spec.timeout,
+        )?))
+    });
     pub(super) const STORE: Option<Build<SharedStore>> = Some(|spec| {
         Ok(std::sync::Arc::new(RedisStore::new(
             spec.address.unwrap_or(DEFAULT),
@@ -397,8 +440,9 @@ mod redis {
 
 #[cfg(not(feature = "redis"))]
 mod redis {
-    use super::{Build, SharedCache, SharedStore};
+    use super::{Build, SharedBroker, SharedCache, SharedStore};
 
+    pub(super) const BROKER: Option<Build<SharedBroker>> = None;
     pub(super) const STORE: Option<Build<SharedStore>> = None;
     pub(super) const CACHE: Option<Build<SharedCache>> = None;
 }

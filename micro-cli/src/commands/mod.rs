@@ -1,6 +1,7 @@
 //! One module per command; [`run`] dispatches.
 
 mod api;
+mod broker;
 mod call;
 mod config;
 mod decode;
@@ -97,6 +98,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Gen(args) => gen_stubs::exec(global, args),
         Command::Api(args) => api::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
+        Command::Broker => broker::exec(global).await,
         Command::Config(args) => config::exec(global, args).await,
         Command::Completion { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();

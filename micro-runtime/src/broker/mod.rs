@@ -14,6 +14,8 @@
 //! | `memory` | in one process | handler errors are retried |
 //! | `nats` | core NATS ([`NatsBroker`], `MICRO_BROKER=nats`) | at most once; handler errors are retried in the subscriber |
 //! | `jetstream` | NATS JetStream (`MICRO_BROKER=jetstream`): a stream per topic, a durable consumer per queue group | at least once: a message is acknowledged after its handler succeeds, redelivered otherwise |
+//! | `rabbitmq` | RabbitMQ (`MICRO_BROKER=rabbitmq`, [`RabbitBroker`]): a topic exchange (`micro`), a durable quorum queue per queue group, publisher confirms | at least once: acknowledged after the handler; a failed message is requeued after the backoff; what a dead process held goes back to its queue |
+//! | `redis` | Redis Streams (`MICRO_BROKER=redis`, [`RedisBroker`]): a stream per topic (about 100,000 entries kept), a consumer group per queue group | at least once: acknowledged after the handler; what a dead consumer held is claimed by a live one after the ack wait |
 //!
 //! A handler's result decides the fate of a message: `Ok` acknowledges it; an error
 //! negatively acknowledges it, and it is delivered again after a backoff until
@@ -55,6 +57,10 @@ mod memory;
 #[cfg(feature = "nats")]
 mod nats;
 mod options;
+#[cfg(feature = "rabbitmq")]
+mod rabbitmq;
+#[cfg(feature = "redis")]
+mod redis;
 mod typed;
 
 use std::fmt;
@@ -73,6 +79,10 @@ pub use memory::MemoryBroker;
 #[cfg(feature = "nats")]
 pub use nats::{NatsBroker, NatsMode};
 pub use options::SubscribeOptions;
+#[cfg(feature = "rabbitmq")]
+pub use rabbitmq::{DEFAULT_EXCHANGE as RABBITMQ_DEFAULT_EXCHANGE, RabbitBroker};
+#[cfg(feature = "redis")]
+pub use redis::{DEFAULT_MAX_LEN as REDIS_DEFAULT_MAX_LEN, RedisBroker};
 pub use typed::{Publisher, Subscriber};
 
 const ID: &str = "micro.broker";

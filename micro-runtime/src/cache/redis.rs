@@ -8,7 +8,7 @@ use redis::AsyncCommands;
 use super::{CacheEngine, Entry};
 use crate::BoxFuture;
 use crate::error::Result;
-use crate::store::LazyRedis;
+use crate::redis_conn::Lazy as LazyRedis;
 
 /// A cache on a Redis server (`MICRO_CACHE=redis`), shared by every process that uses it.
 #[derive(Clone, Debug)]

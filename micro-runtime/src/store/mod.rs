@@ -68,8 +68,6 @@ pub use postgres::{DEFAULT_ADDRESS as POSTGRES_DEFAULT_ADDRESS, PostgresStore};
 pub use query::{ListOptions, Query, ReadOptions};
 pub use record::{Metadata, Record};
 #[cfg(feature = "redis")]
-pub(crate) use redis::Lazy as LazyRedis;
-#[cfg(feature = "redis")]
 pub use redis::RedisStore;
 
 const ID: &str = "micro.store";

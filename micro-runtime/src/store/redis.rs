@@ -7,11 +7,12 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::OnceCell;
+use redis::aio::ConnectionManager;
+
+use crate::redis_conn::Lazy;
 
 use super::record::{from_millis, millis};
-use super::{ID, Limits, Metadata, Query, Record, StoreEngine, Table, engine_error};
+use super::{ID, Limits, Metadata, Query, Record, StoreEngine, Table};
 use crate::BoxFuture;
 use crate::error::{Error, Result};
 
@@ -31,59 +32,6 @@ if ARGV[5] ~= '0' then
 end
 return 1
 ";
-
-/// A Redis connection made on first use, shared by clones, reconnecting after failures.
-#[derive(Clone, Debug)]
-pub(crate) struct Lazy {
-    address: String,
-    timeout: Duration,
-    conn: std::sync::Arc<OnceCell<ConnectionManager>>,
-}
-
-impl Lazy {
-    pub(crate) fn new(address: &str, timeout: Duration) -> Result<Lazy> {
-        // Check the URL now, so a bad setting fails at start.
-        redis::Client::open(address).map_err(|e| {
-            Error::bad_request(
-                ID,
-                format!("redis address {address:?} is not a Redis URL: {e}"),
-            )
-        })?;
-        Ok(Lazy {
-            address: address.to_owned(),
-            timeout,
-            conn: std::sync::Arc::default(),
-        })
-    }
-
-    pub(crate) fn address(&self) -> &str {
-        &self.address
-    }
-
-    pub(crate) async fn get(&self, engine: &str) -> Result<ConnectionManager> {
-        let conn = self
-            .conn
-            .get_or_try_init(|| async {
-                let client = redis::Client::open(self.address.as_str())
-                    .map_err(|e| engine_error(engine, &self.address, e))?;
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(1);
-                ConnectionManager::new_with_config(client, config)
-                    .await
-                    .map_err(|e| {
-                        engine_error(engine, &self.address, format!("cannot connect: {e}"))
-                    })
-            })
-            .await?;
-        Ok(conn.clone())
-    }
-
-    pub(crate) fn error(&self, engine: &str, e: redis::RedisError) -> Error {
-        engine_error(engine, &self.address, e)
-    }
-}
 
 /// Records in Redis (`MICRO_STORE=redis`).
 #[derive(Clone, Debug)]
@@ -124,11 +72,11 @@ impl RedisStore {
     }
 
     async fn conn(&self) -> Result<ConnectionManager> {
-        self.redis.get("redis").await
+        self.redis.get("redis store").await
     }
 
     fn error(&self, e: redis::RedisError) -> Error {
-        self.redis.error("redis", e)
+        self.redis.error("redis store", e)
     }
 
     /// The keys of `table` that match `query`, sorted, before paging.

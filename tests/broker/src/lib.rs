@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use micro::broker::{
     Broker, Event, Handler, HttpBroker, HttpBrokerOptions, MemoryBroker, NatsBroker, NatsMode,
-    SharedBroker, handler,
+    RabbitBroker, RedisBroker, SharedBroker, handler,
 };
 use micro::registry::{LocalRegistry, SharedRegistry};
 
@@ -16,12 +16,15 @@ pub fn nats_url() -> String {
     std::env::var("MICRO_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
 }
 
-/// Is a NATS server reachable? When not: panics if `MICRO_REQUIRE_PEERS=1` (CI), else says
-/// the test is skipped and returns false.
-pub fn nats_or_skip(test: &str) -> bool {
-    let url = nats_url();
-    let hostport = url.trim_start_matches("nats://").to_owned();
-    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+/// The Redis the tests use (`MICRO_TEST_REDIS`, default `redis://127.0.0.1:6379`).
+pub fn redis_url() -> String {
+    std::env::var("MICRO_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// Is `host:port` reachable? When not: panics if `MICRO_REQUIRE_PEERS=1` (CI), else says the
+/// test is skipped and returns false.
+fn reachable_or_skip(test: &str, what: &str, url: &str, hostport: &str) -> bool {
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(hostport)
         .ok()
         .and_then(|mut addrs| addrs.next())
         .is_some_and(|addr| {
@@ -32,14 +35,49 @@ pub fn nats_or_skip(test: &str) -> bool {
     }
     if std::env::var("MICRO_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
         panic!(
-            "{test}: no NATS server at {url}, and MICRO_REQUIRE_PEERS=1 (scripts/test.sh starts one)"
+            "{test}: no {what} at {url}, and MICRO_REQUIRE_PEERS=1 (scripts/test.sh starts one)"
         );
     }
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("skipped {test}: no NATS server at {url} (scripts/test.sh starts one)");
+        eprintln!("skipped {test}: no {what} at {url} (scripts/test.sh starts one)");
     }
     false
+}
+
+/// The RabbitMQ the tests use (`MICRO_TEST_RABBITMQ`, default guest on 127.0.0.1:5672).
+pub fn rabbitmq_url() -> String {
+    std::env::var("MICRO_TEST_RABBITMQ")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// Is a RabbitMQ server reachable? (As [`nats_or_skip`].)
+pub fn rabbitmq_or_skip(test: &str) -> bool {
+    let url = rabbitmq_url();
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let hostport = rest.split('/').next().unwrap_or("").to_owned();
+    reachable_or_skip(test, "RabbitMQ server", &url, &hostport)
+}
+
+/// Is a Redis server reachable? (As [`nats_or_skip`].)
+pub fn redis_or_skip(test: &str) -> bool {
+    let url = redis_url();
+    let hostport = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    reachable_or_skip(test, "Redis server", &url, &hostport)
+}
+
+/// Is a NATS server reachable? When not: panics if `MICRO_REQUIRE_PEERS=1` (CI), else says
+/// the test is skipped and returns false.
+pub fn nats_or_skip(test: &str) -> bool {
+    let url = nats_url();
+    let hostport = url.trim_start_matches("nats://").to_owned();
+    reachable_or_skip(test, "NATS server", &url, &hostport)
 }
 
 /// The brokers under test.
@@ -53,6 +91,10 @@ pub enum Engine {
     Nats,
     /// NATS JetStream.
     JetStream,
+    /// Redis Streams.
+    Redis,
+    /// RabbitMQ.
+    RabbitMq,
 }
 
 impl Engine {
@@ -62,12 +104,18 @@ impl Engine {
         if nats_or_skip(test) {
             engines.extend([Engine::Nats, Engine::JetStream]);
         }
+        if redis_or_skip(test) {
+            engines.push(Engine::Redis);
+        }
+        if rabbitmq_or_skip(test) {
+            engines.push(Engine::RabbitMq);
+        }
         engines
     }
 
     /// Does the engine redeliver through its server (rather than in the subscriber)?
     pub fn is_durable(self) -> bool {
-        self == Engine::JetStream
+        matches!(self, Engine::JetStream | Engine::Redis | Engine::RabbitMq)
     }
 }
 
@@ -105,6 +153,13 @@ impl Fixture {
             }
             Engine::Nats => Arc::new(NatsBroker::new(nats_url(), NatsMode::Core)),
             Engine::JetStream => Arc::new(NatsBroker::new(nats_url(), NatsMode::JetStream)),
+            Engine::Redis => Arc::new(
+                RedisBroker::new(&redis_url(), Duration::from_secs(5)).expect("redis broker"),
+            ),
+            Engine::RabbitMq => Arc::new(
+                RabbitBroker::new(&rabbitmq_url(), Duration::from_secs(5))
+                    .expect("rabbitmq broker"),
+            ),
         }
     }
 }
@@ -204,9 +259,35 @@ pub async fn wait_for_http_subscribers(registry: &SharedRegistry, topic: &str, n
     panic!("{n} subscribers of {topic} did not appear in the registry");
 }
 
-/// Delete the JetStream streams micro created for `topic` (tests clean up after
-/// themselves).
+/// The queue groups the broker tests use (their RabbitMQ queues are deleted after a test).
+pub const TEST_GROUPS: [&str; 6] = ["svc-a", "svc-b", "dlq", "worker", "shop", "crash-test"];
+
+/// Delete the JetStream streams, the Redis stream and the RabbitMQ queues micro created for
+/// `topic` (tests clean up after themselves).
 pub async fn delete_streams(topic: &str) {
+    if let Ok(connection) =
+        lapin::Connection::connect(&rabbitmq_url(), lapin::ConnectionProperties::default()).await
+    {
+        if let Ok(channel) = connection.create_channel().await {
+            for group in TEST_GROUPS {
+                let _ = channel
+                    .queue_delete(
+                        format!("micro.{topic}.{group}").as_str().into(),
+                        lapin::options::QueueDeleteOptions::default(),
+                    )
+                    .await;
+            }
+        }
+        let _ = connection.close(200, "done".into()).await;
+    }
+    if let Ok(client) = redis::Client::open(redis_url())
+        && let Ok(mut con) = client.get_multiplexed_async_connection().await
+    {
+        let _: redis::RedisResult<i64> = redis::cmd("DEL")
+            .arg(format!("micro:topic:{topic}"))
+            .query_async(&mut con)
+            .await;
+    }
     let Ok(client) = async_nats::connect(nats_url()).await else {
         return;
     };

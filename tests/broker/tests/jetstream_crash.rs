@@ -1,25 +1,30 @@
-//! 10,000 messages through JetStream while the subscriber process is killed (SIGKILL) and a
-//! new one takes over its queue group: none is lost, each is handled at least once, and the
-//! duplicates (messages handled but not yet acknowledged when the process died) are counted.
+//! 10,000 messages through each at-least-once broker (NATS JetStream, Redis Streams,
+//! RabbitMQ) while
+//! the subscriber process is killed (SIGKILL) and a new one takes over its queue group: none
+//! is lost, each is handled at least once, and the duplicates (messages handled but not yet
+//! acknowledged when the process died) are counted.
 
-#![allow(clippy::print_stderr)]
+#![allow(clippy::print_stderr, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use broker_tests::{delete_streams, nats_or_skip, nats_url, unique_topic};
-use micro::broker::{Broker, Envelope, NatsBroker, NatsMode};
+use broker_tests::{
+    delete_streams, nats_or_skip, nats_url, rabbitmq_or_skip, rabbitmq_url, redis_or_skip,
+    redis_url, unique_topic,
+};
+use micro::broker::{Envelope, NatsBroker, NatsMode, RabbitBroker, RedisBroker, SharedBroker};
 
 const MESSAGES: usize = 10_000;
 const KILL_AFTER: usize = 3_000;
 
-fn spawn_subscriber(topic: &str, file: &std::path::Path) -> Child {
+fn spawn_subscriber(engine: &str, address: &str, topic: &str, file: &std::path::Path) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_broker-subscriber"))
         .args([topic, "crash-test", &file.display().to_string()])
-        .env("MICRO_BROKER", "jetstream")
-        .env("MICRO_BROKER_ADDRESS", nats_url())
+        .env("MICRO_BROKER", engine)
+        .env("MICRO_BROKER_ADDRESS", address)
         .env("MICRO_REGISTRY", "memory")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -52,14 +57,40 @@ async fn no_message_is_lost_when_the_subscriber_is_killed_mid_stream() {
     if !nats_or_skip("jetstream crash test") {
         return;
     }
+    let broker = std::sync::Arc::new(NatsBroker::new(nats_url(), NatsMode::JetStream));
+    crash_test("jetstream", &nats_url(), broker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_message_is_lost_when_a_redis_streams_subscriber_is_killed_mid_stream() {
+    if !redis_or_skip("redis streams crash test") {
+        return;
+    }
+    let broker = std::sync::Arc::new(
+        RedisBroker::new(&redis_url(), Duration::from_secs(5)).expect("redis broker"),
+    );
+    crash_test("redis", &redis_url(), broker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_message_is_lost_when_a_rabbitmq_subscriber_is_killed_mid_stream() {
+    if !rabbitmq_or_skip("rabbitmq crash test") {
+        return;
+    }
+    let broker = std::sync::Arc::new(
+        RabbitBroker::new(&rabbitmq_url(), Duration::from_secs(5)).expect("rabbitmq broker"),
+    );
+    crash_test("rabbitmq", &rabbitmq_url(), broker).await;
+}
+
+async fn crash_test(engine: &str, address: &str, broker: SharedBroker) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("handled.txt");
     let topic = unique_topic("crash");
-    let broker = NatsBroker::new(nats_url(), NatsMode::JetStream);
     let started = Instant::now();
 
     // The first subscriber creates the stream and the durable consumer of the group.
-    let mut first = spawn_subscriber(&topic, &file);
+    let mut first = spawn_subscriber(engine, address, &topic, &file);
 
     let publisher = {
         let broker = broker.clone();
@@ -96,12 +127,12 @@ async fn no_message_is_lost_when_the_subscriber_is_killed_mid_stream() {
     first.kill().expect("SIGKILL the subscriber");
     let _ = first.wait();
     let at_kill = lines(&file);
-    let mut second = spawn_subscriber(&topic, &file);
+    let mut second = spawn_subscriber(engine, address, &topic, &file);
 
     let failed_publishes = publisher.await.unwrap();
     assert_eq!(
         failed_publishes, 0,
-        "every publish was acknowledged by JetStream"
+        "every publish was acknowledged by {engine}"
     );
     let deadline = Instant::now() + Duration::from_secs(90);
     while handled(&file).len() < MESSAGES && Instant::now() < deadline {
@@ -120,7 +151,7 @@ async fn no_message_is_lost_when_the_subscriber_is_killed_mid_stream() {
     let total: usize = counts.values().sum();
     let duplicates = total - counts.len();
     eprintln!(
-        "jetstream crash test: published {MESSAGES}, killed the subscriber after {at_kill} handled, \
+        "{engine} crash test: published {MESSAGES}, killed the subscriber after {at_kill} handled, \
          handled {} distinct ({total} in all), lost {}, duplicates {duplicates}, in {:.1}s",
         counts.len(),
         missing.len(),

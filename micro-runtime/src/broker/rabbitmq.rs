@@ -1,0 +1,618 @@
+//! The RabbitMQ broker (`MICRO_BROKER=rabbitmq`, `MICRO_BROKER_ADDRESS=amqp://...`).
+//!
+//! - **Topology**: one durable topic exchange (`micro` by default, go-micro's name); a topic
+//!   is its routing key. A queue group is a durable queue `micro.<topic>.<group>` (a quorum
+//!   queue, which counts deliveries) bound to the topic; a broadcast subscription gets an
+//!   exclusive, auto-delete queue of its own.
+//! - **Publish** waits for the publisher confirm: it returns once RabbitMQ stored (or
+//!   routed) the message, persistent. While RabbitMQ is unreachable a publish fails at once
+//!   with an error naming the address; the next one connects again.
+//! - **Consume** with manual acknowledgement after the handler and a prefetch of `buffer +
+//!   concurrency`. A failed message is held for micro's backoff, then returned to the queue
+//!   (`basic.nack` with requeue) and delivered again, counted by the quorum queue's
+//!   `x-delivery-count` (by the subscription itself on broadcast queues); a message given up
+//!   is rejected without requeue after micro dead-lettered it. Messages held by a process that
+//!   dies go back to the queue when its connection closes: at least once. A subscription whose
+//!   connection drops reconnects with backoff and consumes again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
+use tokio::sync::{Mutex as AsyncMutex, watch};
+
+use super::dispatch::{Delivery, Dispatcher, RemoteAck, Source, dead_letters};
+use super::{
+    BoxFuture, Broker, Envelope, HEADER_CONTENT_TYPE, HEADER_ID, Handler, ID, SubscribeOptions,
+    Subscription, validate_topic,
+};
+use crate::context::Metadata;
+use crate::error::{Error, Result};
+
+/// The exchange used when none is set (go-micro's).
+pub const DEFAULT_EXCHANGE: &str = "micro";
+
+/// AMQP's limit on queue, exchange and routing key names, in bytes.
+const MAX_NAME: usize = 255;
+
+/// Messages through RabbitMQ. Clones share the publishing connection.
+#[derive(Clone, Debug)]
+pub struct RabbitBroker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    address: String,
+    exchange: String,
+    timeout: Duration,
+    /// The publishing connection and its confirming channel, made on first use and again
+    /// after it broke.
+    publisher: AsyncMutex<Option<(Connection, Channel)>>,
+}
+
+fn redacted(address: &str) -> String {
+    crate::store::redact(address)
+}
+
+impl RabbitBroker {
+    /// A broker on the RabbitMQ at `address` (`amqp://user:pass@host:port/vhost`), using the
+    /// exchange `micro`; each connection attempt may take `timeout`.
+    pub fn new(address: &str, timeout: Duration) -> Result<RabbitBroker> {
+        address.parse::<lapin::uri::AMQPUri>().map_err(|e| {
+            Error::bad_request(
+                ID,
+                format!(
+                    "rabbitmq address {:?} is not an AMQP URL: {e}",
+                    redacted(address)
+                ),
+            )
+        })?;
+        Ok(RabbitBroker {
+            inner: Arc::new(Inner {
+                address: address.to_owned(),
+                exchange: DEFAULT_EXCHANGE.to_owned(),
+                timeout,
+                publisher: AsyncMutex::new(None),
+            }),
+        })
+    }
+
+    /// Publish to and bind queues on `exchange` instead of `micro`.
+    pub fn with_exchange(self, exchange: &str) -> Result<RabbitBroker> {
+        check_name("exchange", exchange)?;
+        Ok(RabbitBroker {
+            inner: Arc::new(Inner {
+                address: self.inner.address.clone(),
+                exchange: exchange.to_owned(),
+                timeout: self.inner.timeout,
+                publisher: AsyncMutex::new(None),
+            }),
+        })
+    }
+
+    fn error(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        Error::unavailable(
+            ID,
+            format!(
+                "rabbitmq broker at {}: {what}: {e}",
+                redacted(&self.inner.address)
+            ),
+        )
+    }
+
+    /// A new connection, with the exchange declared on a channel of it.
+    async fn connect_channel(&self) -> Result<(Connection, Channel)> {
+        let connect = Connection::connect(
+            &self.inner.address,
+            ConnectionProperties::default().with_connection_name("micro".into()),
+        );
+        let connection = tokio::time::timeout(self.inner.timeout, connect)
+            .await
+            .map_err(|_| self.error("cannot connect", "timed out"))?
+            .map_err(|e| self.error("cannot connect", e))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error("opening a channel", e))?;
+        channel
+            .exchange_declare(
+                self.inner.exchange.as_str().into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.error(&format!("declaring exchange {}", self.inner.exchange), e))?;
+        Ok((connection, channel))
+    }
+
+    async fn publish_message(&self, topic: &str, mut message: Envelope) -> Result<()> {
+        validate_topic(topic)?;
+        check_name("topic", topic)?;
+        message.stamp(topic);
+        let properties = properties(&message);
+        let mut held = self.inner.publisher.lock().await;
+        if held.as_ref().is_none_or(|(connection, channel)| {
+            !connection.status().connected() || !channel.status().connected()
+        }) {
+            let (connection, channel) = self.connect_channel().await?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .map_err(|e| self.error("enabling publisher confirms", e))?;
+            *held = Some((connection, channel));
+        }
+        let Some((_, channel)) = held.as_ref() else {
+            return Err(self.error("publishing", "no channel"));
+        };
+        let confirm = channel
+            .basic_publish(
+                self.inner.exchange.as_str().into(),
+                topic.into(),
+                BasicPublishOptions::default(),
+                &message.body,
+                properties,
+            )
+            .await;
+        let confirm = match confirm {
+            Ok(confirm) => confirm,
+            Err(e) => {
+                *held = None;
+                return Err(self.error(&format!("publishing to {topic}"), e));
+            }
+        };
+        // Wait for the confirm without holding the channel: publishes pipeline.
+        drop(held);
+        match tokio::time::timeout(self.inner.timeout, confirm).await {
+            Ok(Ok(Confirmation::Ack(_) | Confirmation::NotRequested)) => Ok(()),
+            Ok(Ok(Confirmation::Nack(_))) => Err(self.error(
+                &format!("publishing to {topic}"),
+                "RabbitMQ refused the message (publisher nack)",
+            )),
+            Ok(Err(e)) => Err(self.error(&format!("publishing to {topic}"), e)),
+            Err(_) => Err(self.error(
+                &format!("publishing to {topic}"),
+                format!("no confirm within {:?}", self.inner.timeout),
+            )),
+        }
+    }
+}
+
+fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.len() > MAX_NAME {
+        return Err(Error::bad_request(
+            ID,
+            format!(
+                "rabbitmq {what} {name:?} is {} bytes; AMQP names stop at {MAX_NAME}",
+                name.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn properties(message: &Envelope) -> BasicProperties {
+    let mut headers = FieldTable::default();
+    for (k, v) in message.headers.iter() {
+        headers.insert(
+            k.into(),
+            AMQPValue::LongString(LongString::from(v.as_bytes().to_vec())),
+        );
+    }
+    let mut properties = BasicProperties::default()
+        .with_headers(headers)
+        .with_delivery_mode(2);
+    if let Some(id) = message.id() {
+        properties = properties.with_message_id(id.into());
+    }
+    if let Some(content_type) = message.content_type() {
+        properties = properties.with_content_type(content_type.into());
+    }
+    properties
+}
+
+/// A delivery as a message, and how often RabbitMQ delivered it before (quorum queues).
+fn to_envelope(topic: &str, delivery: &lapin::message::Delivery) -> (Envelope, Option<u32>) {
+    let mut headers = Metadata::new();
+    let mut count = None;
+    if let Some(table) = delivery.properties.headers() {
+        for (k, v) in table.inner() {
+            let key = k.as_str();
+            if key == "x-delivery-count" {
+                count = match v {
+                    AMQPValue::LongLongInt(n) => u32::try_from(*n).ok(),
+                    AMQPValue::LongInt(n) => u32::try_from(*n).ok(),
+                    AMQPValue::LongUInt(n) => Some(*n),
+                    _ => None,
+                };
+                continue;
+            }
+            let value = match v {
+                AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+                AMQPValue::ShortString(s) => s.as_str().to_owned(),
+                other => format!("{other:?}"),
+            };
+            headers.insert(key, value);
+        }
+    }
+    if headers.get(HEADER_ID).is_none()
+        && let Some(id) = delivery.properties.message_id()
+    {
+        headers.insert(HEADER_ID, id.as_str());
+    }
+    if headers.get(HEADER_CONTENT_TYPE).is_none()
+        && let Some(ct) = delivery.properties.content_type()
+    {
+        headers.insert(HEADER_CONTENT_TYPE, ct.as_str());
+    }
+    if headers.get(HEADER_ID).is_none() {
+        headers.insert(HEADER_ID, super::new_id());
+    }
+    if headers.get(super::HEADER_TOPIC).is_none() {
+        headers.insert(super::HEADER_TOPIC, topic);
+    }
+    let envelope = Envelope {
+        headers,
+        body: Bytes::from(delivery.data.clone()),
+    };
+    (envelope, count)
+}
+
+/// Settles one delivery through its channel.
+struct AmqpAck {
+    acker: lapin::Acker,
+}
+
+fn settle_error(e: impl std::fmt::Display) -> Error {
+    // The channel closed: RabbitMQ gives the message back to the queue by itself.
+    Error::unavailable(ID, format!("settling with RabbitMQ failed: {e}"))
+}
+
+impl RemoteAck for AmqpAck {
+    fn ack(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.acker
+                .ack(BasicAckOptions::default())
+                .await
+                .map(drop)
+                .map_err(settle_error)
+        })
+    }
+
+    fn nack(&self, delay: Duration) -> BoxFuture<'_, Result<()>> {
+        // RabbitMQ has no delayed requeue: hold the message for the backoff, then give it
+        // back (it counts against the prefetch meanwhile, as an unacked message should).
+        let acker = self.acker.clone();
+        Box::pin(async move {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let requeue = BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                };
+                if let Err(e) = acker.nack(requeue).await {
+                    tracing::debug!(error = %e, "rabbitmq: requeue failed; the closed channel requeues it");
+                }
+            });
+            Ok(())
+        })
+    }
+
+    fn term(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.acker
+                .reject(BasicRejectOptions { requeue: false })
+                .await
+                .map(drop)
+                .map_err(settle_error)
+        })
+    }
+}
+
+/// What one subscription consumes with.
+struct Consuming {
+    broker: RabbitBroker,
+    topic: String,
+    queue: Option<String>,
+    prefetch: u16,
+    stop: watch::Receiver<bool>,
+    /// The consumer in use; `None` between reconnects.
+    live: Option<lapin::Consumer>,
+    /// Its connection, closed by the subscription once drained.
+    connection: Arc<Mutex<Option<Arc<Connection>>>>,
+    /// Deliveries per message id, for queues that do not count them (broadcast).
+    seen: Arc<Mutex<HashMap<String, u32>>>,
+    backoff: Duration,
+}
+
+impl Consuming {
+    async fn open(&mut self) -> Result<()> {
+        let (connection, channel) = self.broker.connect_channel().await?;
+        channel
+            .basic_qos(self.prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| self.broker.error("setting the prefetch", e))?;
+        let queue_name: ShortString = match &self.queue {
+            Some(group) => {
+                let name = format!("micro.{}.{group}", self.topic);
+                check_name("queue", &name)?;
+                let mut arguments = FieldTable::default();
+                arguments.insert(
+                    "x-queue-type".into(),
+                    AMQPValue::LongString("quorum".into()),
+                );
+                channel
+                    .queue_declare(
+                        name.as_str().into(),
+                        QueueDeclareOptions {
+                            durable: true,
+                            ..QueueDeclareOptions::default()
+                        },
+                        arguments,
+                    )
+                    .await
+                    .map_err(|e| self.broker.error(&format!("declaring queue {name}"), e))?;
+                name.as_str().into()
+            }
+            None => {
+                let queue = channel
+                    .queue_declare(
+                        "".into(),
+                        QueueDeclareOptions {
+                            exclusive: true,
+                            auto_delete: true,
+                            ..QueueDeclareOptions::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await
+                    .map_err(|e| self.broker.error("declaring a broadcast queue", e))?;
+                queue.name().clone()
+            }
+        };
+        channel
+            .queue_bind(
+                queue_name.clone(),
+                self.broker.inner.exchange.as_str().into(),
+                self.topic.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| {
+                self.broker
+                    .error(&format!("binding {queue_name} to {}", self.topic), e)
+            })?;
+        let consumer = channel
+            .basic_consume(
+                queue_name.clone(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.broker.error(&format!("consuming {queue_name}"), e))?;
+        self.live = Some(consumer);
+        let old = self
+            .connection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(Arc::new(connection));
+        if let Some(old) = old {
+            // A broken connection replaced: close what is left of it.
+            tokio::spawn(async move { old.close(200, "reconnected".into()).await });
+        }
+        self.backoff = Duration::from_millis(100);
+        Ok(())
+    }
+
+    fn delivery(&self, delivery: lapin::message::Delivery) -> Delivery {
+        let (message, counted) = to_envelope(&self.topic, &delivery);
+        let attempt = match counted {
+            // x-delivery-count counts the deliveries before this one.
+            Some(before) => before.saturating_add(1),
+            None => {
+                let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+                if seen.len() > 100_000 {
+                    seen.clear();
+                }
+                let n = seen
+                    .entry(message.id().unwrap_or_default().to_owned())
+                    .or_insert(0);
+                *n += 1;
+                if delivery.redelivered {
+                    (*n).max(2)
+                } else {
+                    *n
+                }
+            }
+        };
+        Delivery {
+            message,
+            attempt,
+            remote: Some(Box::new(AmqpAck {
+                acker: delivery.acker,
+            })),
+        }
+    }
+
+    async fn next(&mut self) -> Option<Delivery> {
+        loop {
+            if *self.stop.borrow() {
+                return None;
+            }
+            if self.live.is_none() {
+                let mut stop = self.stop.clone();
+                let opened = tokio::select! {
+                    opened = self.open() => opened,
+                    _ = stop.changed() => return None,
+                };
+                if let Err(e) = opened {
+                    tracing::warn!(topic = %self.topic, error = %e, "rabbitmq: cannot consume; retrying");
+                    let wait = self.backoff;
+                    self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = self.stop.changed() => return None,
+                    }
+                    continue;
+                }
+            }
+            let Some(consumer) = self.live.as_mut() else {
+                continue;
+            };
+            let next = tokio::select! {
+                next = consumer.next() => next,
+                _ = self.stop.changed() => return None,
+            };
+            match next {
+                Some(Ok(delivery)) => return Some(self.delivery(delivery)),
+                Some(Err(e)) => {
+                    tracing::warn!(topic = %self.topic, error = %e, "rabbitmq: the consumer broke; reconnecting");
+                    self.live = None;
+                }
+                None => {
+                    tracing::warn!(topic = %self.topic, "rabbitmq: the consumer ended; reconnecting");
+                    self.live = None;
+                }
+            }
+        }
+    }
+}
+
+fn source(consuming: Consuming) -> Source {
+    futures_util::stream::unfold(consuming, |mut consuming| async move {
+        let delivery = consuming.next().await?;
+        Some((delivery, consuming))
+    })
+    .boxed()
+}
+
+impl Broker for RabbitBroker {
+    fn name(&self) -> &'static str {
+        "rabbitmq"
+    }
+
+    fn address(&self) -> String {
+        redacted(&self.inner.address)
+    }
+
+    fn connect(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { self.connect_channel().await.map(drop) })
+    }
+
+    fn disconnect(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            if let Some((connection, _)) = self.inner.publisher.lock().await.take() {
+                let _ = connection.close(200, "bye".into()).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn publish<'a>(&'a self, topic: &'a str, message: Envelope) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.publish_message(topic, message))
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        topic: &'a str,
+        handler: Handler,
+        options: SubscribeOptions,
+    ) -> BoxFuture<'a, Result<Subscription>> {
+        Box::pin(async move {
+            validate_topic(topic)?;
+            check_name("topic", topic)?;
+            options.validate()?;
+            let (stop_tx, stop) = watch::channel(false);
+            let mut consuming = Consuming {
+                broker: self.clone(),
+                topic: topic.to_owned(),
+                queue: options.queue.clone(),
+                prefetch: u16::try_from(options.buffer + options.concurrency).unwrap_or(u16::MAX),
+                stop,
+                live: None,
+                connection: Arc::default(),
+                seen: Arc::default(),
+                backoff: Duration::from_millis(100),
+            };
+            // Consume before saying we are subscribed: the queue exists and is bound.
+            consuming.open().await?;
+            let connection = consuming.connection.clone();
+            let dead_letter = dead_letters(self, &options);
+            let queue = options.queue.clone();
+            let dispatcher = Dispatcher::with_source(
+                topic,
+                handler,
+                options,
+                dead_letter,
+                Some(source(consuming)),
+            );
+            let counters = dispatcher.counters();
+            Ok(Subscription::new(
+                topic,
+                queue,
+                counters,
+                Box::new(move |grace| {
+                    Box::pin(async move {
+                        stop_tx.send_replace(true);
+                        dispatcher.drain(grace).await;
+                        // Settled what it could: unacked messages go back to the queue.
+                        let last = connection.lock().unwrap_or_else(|e| e.into_inner()).take();
+                        if let Some(connection) = last {
+                            let _ = connection.close(200, "unsubscribed".into()).await;
+                        }
+                    })
+                }),
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_refused_naming_the_limit() {
+        let e = check_name("queue", &"q".repeat(300)).unwrap_err();
+        assert!(e.detail().contains("255"), "{e}");
+        assert!(check_name("queue", "micro.orders.svc").is_ok());
+    }
+
+    #[test]
+    fn bad_addresses_are_refused_without_their_password() {
+        let e = RabbitBroker::new("amqp://guest:secret@[::1", Duration::from_secs(1)).unwrap_err();
+        assert!(e.detail().contains("not an AMQP URL"), "{e}");
+        assert!(!e.detail().contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn headers_travel_as_amqp_strings() {
+        let message = Envelope::new("x")
+            .with_header(HEADER_ID, "m1")
+            .with_header("x-trace", "t");
+        let properties = properties(&message);
+        let headers = properties.headers().clone().unwrap_or_default();
+        assert!(headers.inner().contains_key(&ShortString::from("x-trace")));
+        assert_eq!(
+            properties.message_id().as_ref().map(ShortString::as_str),
+            Some("m1")
+        );
+    }
+}

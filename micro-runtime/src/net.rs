@@ -95,6 +95,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn addresses_lose_their_passwords() {
+        assert_eq!(
+            redact("redis://:pw@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/test"),
+            "postgres://app:***@db:5432/test"
+        );
+        assert_eq!(redact("postgres://app@db/test"), "postgres://app@db/test");
+        assert_eq!(
+            redact("host=db user=app password=x dbname=t"),
+            "host=db user=app password=*** dbname=t"
+        );
+        assert_eq!(redact("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+
+    #[test]
     fn advertise_is_never_unspecified() {
         let local: SocketAddr = "0.0.0.0:1234".parse().unwrap();
         let adv = advertise_address(local);
@@ -132,4 +150,33 @@ mod tests {
         assert_eq!(normalize_address(":9000"), "0.0.0.0:9000");
         assert_eq!(normalize_address("127.0.0.1:1"), "127.0.0.1:1");
     }
+}
+
+/// `address` without a password: `redis://:secret@host` → `redis://:***@host`,
+/// `password=secret` → `password=***`.
+pub fn redact(address: &str) -> String {
+    if let Some((scheme, rest)) = address.split_once("://") {
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if let Some((user_info, host)) = authority.rsplit_once('@') {
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            let hidden = if user_info.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            return format!("{scheme}://{hidden}@{host}{path}");
+        }
+        return address.to_owned();
+    }
+    address
+        .split(' ')
+        .map(|part| match part.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -24,7 +24,7 @@ impl Lazy {
                 "micro.redis",
                 format!(
                     "redis address {:?} is not a Redis URL: {e}",
-                    crate::store::redact(address)
+                    crate::net::redact(address)
                 ),
             )
         })?;
@@ -78,6 +78,6 @@ impl Lazy {
 pub(crate) fn unavailable(engine: &str, address: &str, what: impl std::fmt::Display) -> Error {
     Error::unavailable(
         "micro.redis",
-        format!("{engine} at {}: {what}", crate::store::redact(address)),
+        format!("{engine} at {}: {what}", crate::net::redact(address)),
     )
 }

@@ -63,7 +63,7 @@ struct Inner {
 }
 
 fn redacted(address: &str) -> String {
-    crate::store::redact(address)
+    crate::net::redact(address)
 }
 
 impl RabbitBroker {

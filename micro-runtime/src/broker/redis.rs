@@ -403,7 +403,7 @@ impl Broker for RedisBroker {
     }
 
     fn address(&self) -> String {
-        crate::store::redact(self.inner.redis.address())
+        crate::net::redact(self.inner.redis.address())
     }
 
     fn connect(&self) -> BoxFuture<'_, Result<()>> {

@@ -90,6 +90,35 @@ pub(crate) fn normalize_address(addr: &str) -> String {
     }
 }
 
+/// `address` without a password: `redis://:secret@host` → `redis://:***@host`,
+/// `password=secret` → `password=***`.
+pub fn redact(address: &str) -> String {
+    if let Some((scheme, rest)) = address.split_once("://") {
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if let Some((user_info, host)) = authority.rsplit_once('@') {
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            let hidden = if user_info.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            return format!("{scheme}://{hidden}@{host}{path}");
+        }
+        return address.to_owned();
+    }
+    address
+        .split(' ')
+        .map(|part| match part.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,33 +179,4 @@ mod tests {
         assert_eq!(normalize_address(":9000"), "0.0.0.0:9000");
         assert_eq!(normalize_address("127.0.0.1:1"), "127.0.0.1:1");
     }
-}
-
-/// `address` without a password: `redis://:secret@host` → `redis://:***@host`,
-/// `password=secret` → `password=***`.
-pub fn redact(address: &str) -> String {
-    if let Some((scheme, rest)) = address.split_once("://") {
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        if let Some((user_info, host)) = authority.rsplit_once('@') {
-            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
-            let hidden = if user_info.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_owned()
-            };
-            return format!("{scheme}://{hidden}@{host}{path}");
-        }
-        return address.to_owned();
-    }
-    address
-        .split(' ')
-        .map(|part| match part.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => part.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

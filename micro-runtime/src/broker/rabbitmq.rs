@@ -146,19 +146,25 @@ impl RabbitBroker {
         check_name("topic", topic)?;
         message.stamp(topic);
         let properties = properties(&message);
-        let mut held = self.inner.publisher.lock().await;
-        if held.as_ref().is_none_or(|(connection, channel)| {
-            !connection.status().connected() || !channel.status().connected()
-        }) {
-            let (connection, channel) = self.connect_channel().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await
-                .map_err(|e| self.error("enabling publisher confirms", e))?;
-            *held = Some((connection, channel));
-        }
-        let Some((_, channel)) = held.as_ref() else {
-            return Err(self.error("publishing", "no channel"));
+        // The channel, (re)made under the lock; publishing itself runs outside it, so
+        // publishes from many tasks pipeline on the one channel.
+        let channel = {
+            let mut held = self.inner.publisher.lock().await;
+            let healthy = held.as_ref().is_some_and(|(connection, channel)| {
+                connection.status().connected() && channel.status().connected()
+            });
+            if !healthy {
+                let (connection, channel) = self.connect_channel().await?;
+                channel
+                    .confirm_select(ConfirmSelectOptions::default())
+                    .await
+                    .map_err(|e| self.error("enabling publisher confirms", e))?;
+                *held = Some((connection, channel));
+            }
+            match held.as_ref() {
+                Some((_, channel)) => channel.clone(),
+                None => return Err(self.error("publishing", "no channel")),
+            }
         };
         let confirm = channel
             .basic_publish(
@@ -168,16 +174,8 @@ impl RabbitBroker {
                 &message.body,
                 properties,
             )
-            .await;
-        let confirm = match confirm {
-            Ok(confirm) => confirm,
-            Err(e) => {
-                *held = None;
-                return Err(self.error(&format!("publishing to {topic}"), e));
-            }
-        };
-        // Wait for the confirm without holding the channel: publishes pipeline.
-        drop(held);
+            .await
+            .map_err(|e| self.error(&format!("publishing to {topic}"), e))?;
         match tokio::time::timeout(self.inner.timeout, confirm).await {
             Ok(Ok(Confirmation::Ack(_) | Confirmation::NotRequested)) => Ok(()),
             Ok(Ok(Confirmation::Nack(_))) => Err(self.error(

@@ -1,5 +1,6 @@
-//! Broker throughput, publish → deliver: micro's memory, http, nats and jetstream brokers,
-//! beside raw async-nats (core and JetStream) against the same server, in one run.
+//! Broker throughput, publish → deliver: micro's memory, http, nats, jetstream, redis and
+//! rabbitmq brokers, beside the raw client of each server (async-nats core and JetStream,
+//! redis-rs streams, lapin) in one run.
 //!
 //! `cargo bench -p broker-tests --bench broker` (add `-- --quick` for fewer messages).
 //! Each row: one publisher, one subscriber (queue group), 64-byte bodies; the clock runs
@@ -12,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use broker_tests::{
-    Engine, Fixture, delete_streams, nats_or_skip, nats_url, unique_topic,
-    wait_for_http_subscribers,
+    Engine, Fixture, delete_streams, nats_or_skip, nats_url, rabbitmq_or_skip, rabbitmq_url,
+    redis_or_skip, redis_url, unique_topic, wait_for_http_subscribers,
 };
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -76,7 +77,7 @@ async fn micro_round(
     assert!(results.iter().all(Result::is_ok), "publishes failed");
     let result = clock.finish(n).await;
     sub.unsubscribe_within(Duration::from_secs(5)).await;
-    if engine == Engine::JetStream {
+    if engine.is_durable() {
         delete_streams(&topic).await;
     }
     result
@@ -236,6 +237,198 @@ async fn raw_jetstream_round(
     result
 }
 
+/// One round of raw Redis Streams through redis-rs: XADD (`in_flight` at once), one consumer
+/// of a group reading with XREADGROUP and acknowledging each entry with XACK.
+async fn raw_redis_round(n: usize, in_flight: usize) -> (f64, usize) {
+    let topic = unique_topic("bench-rawredis");
+    let key = format!("bench:{topic}");
+    let client = redis::Client::open(redis_url()).unwrap();
+    let publisher = client.get_multiplexed_async_connection().await.unwrap();
+    let mut reader_con = client.get_multiplexed_async_connection().await.unwrap();
+    let _: redis::Value = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&key)
+        .arg("bench")
+        .arg("$")
+        .arg("MKSTREAM")
+        .query_async(&mut reader_con)
+        .await
+        .unwrap();
+    let clock = Arc::new(Clock::default());
+    let c = clock.clone();
+    let reader_key = key.clone();
+    let reader = tokio::spawn(async move {
+        loop {
+            let reply: Option<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg("bench")
+                .arg("c1")
+                .arg("COUNT")
+                .arg(64)
+                .arg("BLOCK")
+                .arg(100)
+                .arg("STREAMS")
+                .arg(&reader_key)
+                .arg(">")
+                .query_async(&mut reader_con)
+                .await
+                .unwrap_or(None);
+            for stream in reply.map(|r| r.keys).unwrap_or_default() {
+                for entry in stream.ids {
+                    let _: redis::RedisResult<i64> = redis::cmd("XACK")
+                        .arg(&reader_key)
+                        .arg("bench")
+                        .arg(&entry.id)
+                        .query_async(&mut reader_con)
+                        .await;
+                    c.tick();
+                }
+            }
+        }
+    });
+    let payload = body();
+    clock.start();
+    let oks: Vec<bool> = futures_util::stream::iter(0..n)
+        .map(|_| {
+            let mut con = publisher.clone();
+            let key = key.clone();
+            let payload = payload.clone();
+            async move {
+                redis::cmd("XADD")
+                    .arg(&key)
+                    .arg("*")
+                    .arg("b")
+                    .arg(&payload[..])
+                    .query_async::<redis::Value>(&mut con)
+                    .await
+                    .is_ok()
+            }
+        })
+        .buffer_unordered(in_flight)
+        .collect()
+        .await;
+    assert!(oks.iter().all(|ok| *ok), "raw XADDs failed");
+    let result = clock.finish(n).await;
+    reader.abort();
+    let mut con = publisher.clone();
+    let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(&key).query_async(&mut con).await;
+    result
+}
+
+/// One round of raw RabbitMQ through lapin: confirmed, persistent publishes (`in_flight` at
+/// once) through a topic exchange to a durable quorum queue, a consumer acknowledging each
+/// message: the path micro's messages take, without micro's headers and dispatch.
+async fn raw_rabbitmq_round(n: usize, in_flight: usize) -> (f64, usize) {
+    use lapin::options::{
+        BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+        ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+    };
+    use lapin::types::FieldTable;
+    let queue = unique_topic("bench-rawamqp");
+    let connection =
+        lapin::Connection::connect(&rabbitmq_url(), lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+    let publisher = connection.create_channel().await.unwrap();
+    publisher
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let consumer_channel = connection.create_channel().await.unwrap();
+    consumer_channel
+        .basic_qos(4096, BasicQosOptions::default())
+        .await
+        .unwrap();
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-queue-type".into(),
+        lapin::types::AMQPValue::LongString("quorum".into()),
+    );
+    publisher
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            arguments,
+        )
+        .await
+        .unwrap();
+    // Routed through a topic exchange, as micro's messages are.
+    publisher
+        .exchange_declare(
+            "micro-bench-raw".into(),
+            lapin::ExchangeKind::Topic,
+            lapin::options::ExchangeDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    publisher
+        .queue_bind(
+            queue.as_str().into(),
+            "micro-bench-raw".into(),
+            queue.as_str().into(),
+            lapin::options::QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let mut consumer = consumer_channel
+        .basic_consume(
+            queue.as_str().into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let clock = Arc::new(Clock::default());
+    let c = clock.clone();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(delivery)) = consumer.next().await {
+            let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+            c.tick();
+        }
+    });
+    let payload = body();
+    clock.start();
+    let oks: Vec<bool> = futures_util::stream::iter(0..n)
+        .map(|_| {
+            let publisher = publisher.clone();
+            let queue = queue.clone();
+            let payload = payload.clone();
+            async move {
+                let properties = lapin::BasicProperties::default().with_delivery_mode(2);
+                match publisher
+                    .basic_publish(
+                        "micro-bench-raw".into(),
+                        queue.as_str().into(),
+                        BasicPublishOptions::default(),
+                        &payload,
+                        properties,
+                    )
+                    .await
+                {
+                    Ok(confirm) => confirm.await.is_ok(),
+                    Err(_) => false,
+                }
+            }
+        })
+        .buffer_unordered(in_flight)
+        .collect()
+        .await;
+    assert!(oks.iter().all(|ok| *ok), "raw lapin publishes failed");
+    let result = clock.finish(n).await;
+    reader.abort();
+    let _ = publisher
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+        .await;
+    let _ = connection.close(200, "done".into()).await;
+    result
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     // Other arguments (not flags) select rows by name: `-- memory jetstream`.
@@ -275,6 +468,28 @@ fn main() {
                 ),
             ]);
         }
+        if redis_or_skip("the Redis rows of the benchmark") {
+            plan.extend([
+                ("raw redis-rs streams", None, 20_000 / scale, 256),
+                ("micro redis", Some(Engine::Redis), 20_000 / scale, 256),
+            ]);
+        }
+        if rabbitmq_or_skip("the RabbitMQ rows of the benchmark") {
+            plan.extend([
+                (
+                    "raw lapin (confirms, quorum queue)",
+                    None,
+                    20_000 / scale,
+                    256,
+                ),
+                (
+                    "micro rabbitmq",
+                    Some(Engine::RabbitMq),
+                    20_000 / scale,
+                    256,
+                ),
+            ]);
+        }
         let raw_client = if nats {
             Some(async_nats::connect(nats_url()).await.unwrap())
         } else {
@@ -297,6 +512,10 @@ fn main() {
             for _ in 0..ROUNDS {
                 let (rate, lost) = match (engine, &publisher, &raw_client) {
                     (Some(e), Some(p), _) => micro_round(&fixture, e, p, n, in_flight).await,
+                    (None, _, _) if name.contains("redis") => raw_redis_round(n, in_flight).await,
+                    (None, _, _) if name.contains("lapin") => {
+                        raw_rabbitmq_round(n, in_flight).await
+                    }
                     (None, _, Some(c)) if name.contains("core") => {
                         raw_core_round(c, n, name.contains("headers")).await
                     }
@@ -336,6 +555,15 @@ fn main() {
                 "micro nats / raw async-nats core + 3 headers:    {:.2}",
                 ours / raw
             );
+        }
+        if let (Some(ours), Some(raw)) = (rate("micro redis"), rate("raw redis-rs streams")) {
+            println!("micro redis / raw redis-rs streams: {:.2}", ours / raw);
+        }
+        if let (Some(ours), Some(raw)) = (
+            rate("micro rabbitmq"),
+            rate("raw lapin (confirms, quorum queue)"),
+        ) {
+            println!("micro rabbitmq / raw lapin: {:.2}", ours / raw);
         }
         if let (Some(ours), Some(raw)) = (rate("micro jetstream"), rate("raw async-nats JetStream"))
         {

@@ -260,7 +260,15 @@ pub async fn wait_for_http_subscribers(registry: &SharedRegistry, topic: &str, n
 }
 
 /// The queue groups the broker tests use (their RabbitMQ queues are deleted after a test).
-pub const TEST_GROUPS: [&str; 6] = ["svc-a", "svc-b", "dlq", "worker", "shop", "crash-test"];
+pub const TEST_GROUPS: [&str; 7] = [
+    "svc-a",
+    "svc-b",
+    "dlq",
+    "worker",
+    "shop",
+    "crash-test",
+    "bench",
+];
 
 /// Delete the JetStream streams, the Redis stream and the RabbitMQ queues micro created for
 /// `topic` (tests clean up after themselves).

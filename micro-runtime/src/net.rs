@@ -94,18 +94,15 @@ pub(crate) fn normalize_address(addr: &str) -> String {
 /// `password=secret` → `password=***`.
 pub fn redact(address: &str) -> String {
     if let Some((scheme, rest)) = address.split_once("://") {
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        if let Some((user_info, host)) = authority.rsplit_once('@') {
+        // The user info ends at the last `@` (a password may hold `/` or `@`).
+        if let Some((user_info, host_and_path)) = rest.rsplit_once('@') {
             let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
             let hidden = if user_info.contains(':') {
                 format!("{user}:***")
             } else {
                 user.to_owned()
             };
-            return format!("{scheme}://{hidden}@{host}{path}");
+            return format!("{scheme}://{hidden}@{host_and_path}");
         }
         return address.to_owned();
     }
@@ -139,6 +136,11 @@ mod tests {
             "host=db user=app password=*** dbname=t"
         );
         assert_eq!(redact("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+        assert_eq!(
+            redact("amqp://u:pa/ss@h:5672/%2f"),
+            "amqp://u:***@h:5672/%2f"
+        );
+        assert_eq!(redact("amqp://u:p@ss@h/v"), "amqp://u:***@h/v");
     }
 
     #[test]

@@ -62,15 +62,22 @@ impl Lazy {
         unavailable(engine, &self.address, e)
     }
 
-    /// A client for connections of their own (blocking reads).
-    pub(crate) fn client(&self) -> Result<redis::Client> {
-        redis::Client::open(self.address.as_str())
-            .map_err(|e| unavailable("redis", &self.address, e))
-    }
-
-    /// How long one request may take.
-    pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
+    /// A connection of its own for blocking reads (`XREADGROUP ... BLOCK`): it reconnects
+    /// after failures, and waits up to `block` longer than other requests for an answer.
+    pub(crate) async fn blocking(
+        &self,
+        engine: &str,
+        block: Duration,
+    ) -> Result<ConnectionManager> {
+        let client = redis::Client::open(self.address.as_str())
+            .map_err(|e| unavailable(engine, &self.address, e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout + block))
+            .set_number_of_retries(1);
+        ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| unavailable(engine, &self.address, format!("cannot connect: {e}")))
     }
 }
 

@@ -82,7 +82,9 @@ pub use options::SubscribeOptions;
 #[cfg(feature = "rabbitmq")]
 pub use rabbitmq::{DEFAULT_EXCHANGE as RABBITMQ_DEFAULT_EXCHANGE, RabbitBroker};
 #[cfg(feature = "redis")]
-pub use redis::{DEFAULT_MAX_LEN as REDIS_DEFAULT_MAX_LEN, RedisBroker};
+pub use redis::{
+    DEFAULT_MAX_LEN as REDIS_DEFAULT_MAX_LEN, ENTRY_ID as HEADER_REDIS_ENTRY, RedisBroker,
+};
 pub use typed::{Publisher, Subscriber};
 
 const ID: &str = "micro.broker";

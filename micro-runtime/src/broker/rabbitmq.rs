@@ -7,13 +7,14 @@
 //! - **Publish** waits for the publisher confirm: it returns once RabbitMQ stored (or
 //!   routed) the message, persistent. While RabbitMQ is unreachable a publish fails at once
 //!   with an error naming the address; the next one connects again.
-//! - **Consume** with manual acknowledgement after the handler and a prefetch of `buffer +
-//!   concurrency`. A failed message is held for micro's backoff, then returned to the queue
+//! - **Consume** with manual acknowledgement after the handler and a prefetch of
+//!   `concurrency + min(buffer, 64)`. A failed message is held for micro's backoff, then returned to the queue
 //!   (`basic.nack` with requeue) and delivered again, counted by the quorum queue's
 //!   `x-delivery-count` (by the subscription itself on broadcast queues); a message given up
 //!   is rejected without requeue after micro dead-lettered it. Messages held by a process that
 //!   dies go back to the queue when its connection closes: at least once. A subscription whose
-//!   connection drops reconnects with backoff and consumes again.
+//!   connection drops reconnects with backoff and consumes again. (RabbitMQ 4 gives quorum
+//!   queues a delivery limit of 20 by default: keep `max_deliver` below it.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -145,7 +146,7 @@ impl RabbitBroker {
         validate_topic(topic)?;
         check_name("topic", topic)?;
         message.stamp(topic);
-        let properties = properties(&message);
+        let properties = properties(&message)?;
         // The channel, (re)made under the lock; publishing itself runs outside it, so
         // publishes from many tasks pipeline on the one channel.
         let channel = {
@@ -204,9 +205,10 @@ fn check_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn properties(message: &Envelope) -> BasicProperties {
+fn properties(message: &Envelope) -> Result<BasicProperties> {
     let mut headers = FieldTable::default();
     for (k, v) in message.headers.iter() {
+        check_name("header name", k)?;
         headers.insert(
             k.into(),
             AMQPValue::LongString(LongString::from(v.as_bytes().to_vec())),
@@ -216,12 +218,14 @@ fn properties(message: &Envelope) -> BasicProperties {
         .with_headers(headers)
         .with_delivery_mode(2);
     if let Some(id) = message.id() {
+        check_name("message id", id)?;
         properties = properties.with_message_id(id.into());
     }
     if let Some(content_type) = message.content_type() {
+        check_name("content type", content_type)?;
         properties = properties.with_content_type(content_type.into());
     }
-    properties
+    Ok(properties)
 }
 
 /// A delivery as a message, and how often RabbitMQ delivered it before (quorum queues).
@@ -271,24 +275,46 @@ fn to_envelope(topic: &str, delivery: &lapin::message::Delivery) -> (Envelope, O
     (envelope, count)
 }
 
+/// Deliveries per message, counted by a subscription whose queue does not count them.
+type Seen = Arc<Mutex<HashMap<String, u32>>>;
+
 /// Settles one delivery through its channel.
 struct AmqpAck {
     acker: lapin::Acker,
+    address: Arc<str>,
+    /// The subscription's own count of this message's deliveries (broadcast queues), dropped
+    /// once it is settled for good.
+    seen: Option<(Seen, String)>,
 }
 
-fn settle_error(e: impl std::fmt::Display) -> Error {
+impl AmqpAck {
+    fn forget(&self) {
+        if let Some((seen, key)) = &self.seen {
+            seen.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        }
+    }
+}
+
+fn settle_error(address: &str, e: impl std::fmt::Display) -> Error {
     // The channel closed: RabbitMQ gives the message back to the queue by itself.
-    Error::unavailable(ID, format!("settling with RabbitMQ failed: {e}"))
+    Error::unavailable(
+        ID,
+        format!(
+            "rabbitmq broker at {}: settling a message failed: {e}",
+            redacted(address)
+        ),
+    )
 }
 
 impl RemoteAck for AmqpAck {
     fn ack(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
+            self.forget();
             self.acker
                 .ack(BasicAckOptions::default())
                 .await
                 .map(drop)
-                .map_err(settle_error)
+                .map_err(|e| settle_error(&self.address, e))
         })
     }
 
@@ -313,11 +339,12 @@ impl RemoteAck for AmqpAck {
 
     fn term(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
+            self.forget();
             self.acker
                 .reject(BasicRejectOptions { requeue: false })
                 .await
                 .map(drop)
-                .map_err(settle_error)
+                .map_err(|e| settle_error(&self.address, e))
         })
     }
 }
@@ -334,7 +361,7 @@ struct Consuming {
     /// Its connection, closed by the subscription once drained.
     connection: Arc<Mutex<Option<Arc<Connection>>>>,
     /// Deliveries per message id, for queues that do not count them (broadcast).
-    seen: Arc<Mutex<HashMap<String, u32>>>,
+    seen: Seen,
     backoff: Duration,
 }
 
@@ -421,30 +448,40 @@ impl Consuming {
 
     fn delivery(&self, delivery: lapin::message::Delivery) -> Delivery {
         let (message, counted) = to_envelope(&self.topic, &delivery);
-        let attempt = match counted {
-            // x-delivery-count counts the deliveries before this one.
-            Some(before) => before.saturating_add(1),
-            None => {
-                let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-                if seen.len() > 100_000 {
-                    seen.clear();
-                }
-                let n = seen
-                    .entry(message.id().unwrap_or_default().to_owned())
-                    .or_insert(0);
-                *n += 1;
-                if delivery.redelivered {
-                    (*n).max(2)
-                } else {
-                    *n
-                }
+        let mut seen_key = None;
+        let attempt = if self.queue.is_some() {
+            // A quorum queue: x-delivery-count counts the deliveries before this one, and is
+            // absent on the first.
+            counted.map_or(1, |before| before.saturating_add(1))
+        } else {
+            // A classic (broadcast) queue counts nothing: this subscription, its only reader,
+            // counts by message id, or by the body for messages without one.
+            let key = match delivery.properties.message_id() {
+                Some(id) => id.as_str().to_owned(),
+                None => format!("body:{:016x}", fnv1a(&delivery.data)),
+            };
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.len() > 100_000 {
+                // Only messages that were never settled stay: forget the oldest guesses.
+                seen.clear();
             }
+            let n = seen.entry(key.clone()).or_insert(0);
+            *n += 1;
+            let attempt = if delivery.redelivered {
+                (*n).max(2)
+            } else {
+                *n
+            };
+            seen_key = Some(key);
+            attempt
         };
         Delivery {
             message,
             attempt,
             remote: Some(Box::new(AmqpAck {
                 acker: delivery.acker,
+                address: self.broker.inner.address.as_str().into(),
+                seen: seen_key.map(|k| (self.seen.clone(), k)),
             })),
         }
     }
@@ -491,6 +528,12 @@ impl Consuming {
             }
         }
     }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn source(consuming: Consuming) -> Source {
@@ -542,7 +585,10 @@ impl Broker for RabbitBroker {
                 broker: self.clone(),
                 topic: topic.to_owned(),
                 queue: options.queue.clone(),
-                prefetch: u16::try_from(options.buffer + options.concurrency).unwrap_or(u16::MAX),
+                // Enough to keep the handlers busy, no more: unacked messages count against
+                // RabbitMQ's consumer timeout while they wait in this process.
+                prefetch: u16::try_from(options.concurrency.max(1) + options.buffer.min(64))
+                    .unwrap_or(u16::MAX),
                 stop,
                 live: None,
                 connection: Arc::default(),
@@ -601,11 +647,21 @@ mod tests {
     }
 
     #[test]
+    fn a_header_name_amqp_cannot_carry_is_an_error_not_a_panic() {
+        let message = Envelope::new("x").with_header("k".repeat(300), "v");
+        let e = properties(&message).unwrap_err();
+        assert!(
+            e.detail().contains("header name") && e.detail().contains("255"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn headers_travel_as_amqp_strings() {
         let message = Envelope::new("x")
             .with_header(HEADER_ID, "m1")
             .with_header("x-trace", "t");
-        let properties = properties(&message);
+        let properties = properties(&message).unwrap();
         let headers = properties.headers().clone().unwrap_or_default();
         assert!(headers.inner().contains_key(&ShortString::from("x-trace")));
         assert_eq!(

@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::Value;
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionManager;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
 use tokio::sync::{mpsc, watch};
 
@@ -44,6 +44,9 @@ const BLOCK: Duration = Duration::from_millis(500);
 const BATCH: usize = 64;
 
 const WHAT: &str = "redis broker";
+
+/// Header: the Redis stream entry id of a delivered message.
+pub const ENTRY_ID: &str = "micro-redis-entry";
 
 /// Messages through Redis Streams. Clones share the connection.
 #[derive(Clone, Debug)]
@@ -134,7 +137,13 @@ impl RedisBroker {
 fn publish_error(broker: &RedisBroker, topic: &str, e: &redis::RedisError) -> Error {
     let text = e.to_string();
     if text.contains("max") && text.contains("bulk") {
-        Error::too_large(ID, format!("publishing to {topic}: {text}"))
+        Error::too_large(
+            ID,
+            format!(
+                "redis broker at {}: publishing to {topic}: {text}",
+                crate::net::redact(broker.inner.redis.address())
+            ),
+        )
     } else {
         broker.error(&format!("publishing to {topic}"), text)
     }
@@ -169,8 +178,8 @@ struct StreamAck {
     key: String,
     group: String,
     id: String,
-    /// Entries to claim back after a failure.
-    again: mpsc::UnboundedSender<String>,
+    /// Entries to claim back after a failure, with the delay.
+    again: mpsc::UnboundedSender<(String, Duration)>,
 }
 
 impl StreamAck {
@@ -201,7 +210,8 @@ impl RemoteAck for StreamAck {
         Box::pin(async move {
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let _ = again.send(id);
+                // Gone with its subscription: another member claims it after the ack wait.
+                let _ = again.send((id, delay));
             });
             Ok(())
         })
@@ -215,23 +225,34 @@ impl RemoteAck for StreamAck {
 /// What one subscription reads with.
 struct Reader {
     broker: RedisBroker,
-    con: MultiplexedConnection,
+    con: ConnectionManager,
     topic: String,
     key: String,
     group: String,
     consumer: String,
     claim_idle: Duration,
-    again_tx: mpsc::UnboundedSender<String>,
-    again_rx: mpsc::UnboundedReceiver<String>,
+    again_tx: mpsc::UnboundedSender<(String, Duration)>,
+    again_rx: mpsc::UnboundedReceiver<(String, Duration)>,
+    /// Failed entries due again whose claim has not gone through yet.
+    due: Vec<(String, Duration)>,
     stop: watch::Receiver<bool>,
+    /// Entries read and not handed out yet (last first), and when their idle time was last
+    /// reset.
     ready: Vec<Delivery>,
+    ready_since: tokio::time::Instant,
+    /// Where the next `XAUTOCLAIM` scan of the pending list starts.
+    claim_cursor: String,
     last_claim: tokio::time::Instant,
+    /// Entries read at once.
+    batch: usize,
 }
 
 impl Reader {
     fn delivery(&self, entry: &StreamId, attempt: u32) -> Delivery {
+        let mut message = to_envelope(&self.topic, entry);
+        message.headers.insert(ENTRY_ID, entry.id.clone());
         Delivery {
-            message: to_envelope(&self.topic, entry),
+            message,
             attempt: attempt.max(1),
             remote: Some(Box::new(StreamAck {
                 broker: self.broker.clone(),
@@ -269,29 +290,39 @@ impl Reader {
 
     /// Entries to hand out now: failed ones due again, those of dead consumers, new ones.
     async fn fill(&mut self) -> Result<()> {
-        let mut due = Vec::new();
-        while let Ok(id) = self.again_rx.try_recv() {
-            due.push(id);
+        while let Ok(due) = self.again_rx.try_recv() {
+            self.due.push(due);
         }
-        if !due.is_empty() {
-            let claimed: StreamAutoClaimReply = {
-                // XCLAIM answers like XRANGE; parse it through XAUTOCLAIM's reply shape.
-                let entries: Vec<StreamId> = redis::cmd("XCLAIM")
-                    .arg(&self.key)
-                    .arg(&self.group)
-                    .arg(&self.consumer)
-                    .arg(0)
-                    .arg(&due)
-                    .query_async::<redis::streams::StreamRangeReply>(&mut self.con)
-                    .await
-                    .map_err(|e| self.broker.error("claiming failed messages back", e))?
-                    .ids;
-                StreamAutoClaimReply {
-                    claimed: entries,
-                    ..StreamAutoClaimReply::default()
+        if !self.due.is_empty() {
+            let due = std::mem::take(&mut self.due);
+            let mut entries = Vec::new();
+            for (id, delay) in &due {
+                // Only if nobody touched it since it failed here: a member that claimed it
+                // meanwhile has reset its idle time.
+                let min_idle = delay.saturating_sub(Duration::from_millis(50));
+                let claimed: redis::RedisResult<redis::streams::StreamRangeReply> =
+                    redis::cmd("XCLAIM")
+                        .arg(&self.key)
+                        .arg(&self.group)
+                        .arg(&self.consumer)
+                        .arg(u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX))
+                        .arg(id)
+                        .query_async(&mut self.con)
+                        .await;
+                match claimed {
+                    Ok(reply) => entries.extend(reply.ids),
+                    Err(e) => {
+                        // Kept for the next round.
+                        self.due = due.clone();
+                        return Err(self.broker.error("claiming failed messages back", e));
+                    }
                 }
-            };
-            self.take_claimed(claimed).await;
+            }
+            self.take_claimed(StreamAutoClaimReply {
+                claimed: entries,
+                ..StreamAutoClaimReply::default()
+            })
+            .await;
         }
         if self.last_claim.elapsed() >= self.claim_idle.min(Duration::from_secs(5)) / 2 {
             self.last_claim = tokio::time::Instant::now();
@@ -301,7 +332,7 @@ impl Reader {
                 .arg(&self.group)
                 .arg(&self.consumer)
                 .arg(idle)
-                .arg("0-0")
+                .arg(&self.claim_cursor)
                 .arg("COUNT")
                 .arg(BATCH)
                 .query_async(&mut self.con)
@@ -310,26 +341,41 @@ impl Reader {
                     self.broker
                         .error("claiming messages of stopped consumers", e)
                 })?;
+            // Go on through the pending list next time; `0-0` starts over.
+            self.claim_cursor = if claimed.next_stream_id.is_empty() {
+                "0-0".to_owned()
+            } else {
+                claimed.next_stream_id.clone()
+            };
             self.take_claimed(claimed).await;
         }
         if !self.ready.is_empty() {
             return Ok(());
         }
         let block = u64::try_from(BLOCK.as_millis()).unwrap_or(500);
-        let read: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+        let read: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(&self.group)
             .arg(&self.consumer)
             .arg("COUNT")
-            .arg(BATCH)
+            .arg(self.batch)
             .arg("BLOCK")
             .arg(block)
             .arg("STREAMS")
             .arg(&self.key)
             .arg(">")
             .query_async(&mut self.con)
-            .await
-            .map_err(|e| self.broker.error(&format!("reading {}", self.key), e))?;
+            .await;
+        let read = match read {
+            Ok(read) => read,
+            Err(e) if e.code() == Some("NOGROUP") => {
+                // The stream or the group went away (a Redis restart without persistence,
+                // a trim to nothing, a manual delete): make them again.
+                self.broker.create_group(&self.key, &self.group).await?;
+                return Ok(());
+            }
+            Err(e) => return Err(self.broker.error(&format!("reading {}", self.key), e)),
+        };
         for stream in read.map(|r| r.keys).unwrap_or_default() {
             for entry in &stream.ids {
                 let delivery = self.delivery(entry, 1);
@@ -337,7 +383,34 @@ impl Reader {
             }
         }
         self.ready.reverse();
+        self.ready_since = tokio::time::Instant::now();
         Ok(())
+    }
+
+    /// Reset the idle time of the entries waiting here, so that no other member takes them
+    /// over for being idle while they only wait their turn (`JUSTID`: no delivery counted).
+    async fn keep_ready(&mut self) {
+        if self.ready.is_empty() || self.ready_since.elapsed() < self.claim_idle / 20 {
+            return;
+        }
+        let ids: Vec<String> = self
+            .ready
+            .iter()
+            .filter_map(|d| d.message.headers.get(ENTRY_ID).map(str::to_owned))
+            .collect();
+        let refreshed: redis::RedisResult<Value> = redis::cmd("XCLAIM")
+            .arg(&self.key)
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg(0)
+            .arg(&ids)
+            .arg("JUSTID")
+            .query_async(&mut self.con)
+            .await;
+        if let Err(e) = refreshed {
+            tracing::debug!(error = %e, "redis broker: refreshing held entries failed");
+        }
+        self.ready_since = tokio::time::Instant::now();
     }
 
     async fn take_claimed(&mut self, claimed: StreamAutoClaimReply) {
@@ -346,18 +419,20 @@ impl Reader {
         }
         let ids: Vec<String> = claimed.claimed.iter().map(|e| e.id.clone()).collect();
         let counts = self.delivery_counts(&ids).await;
+        // An entry whose count could not be read stays pending: it comes back later.
         let mut batch: Vec<Delivery> = claimed
             .claimed
             .iter()
-            .map(|entry| {
-                let attempt = counts.get(&entry.id).copied().unwrap_or(2);
-                self.delivery(entry, attempt)
+            .filter_map(|entry| {
+                let attempt = counts.get(&entry.id).copied()?;
+                Some(self.delivery(entry, attempt))
             })
             .collect();
         batch.reverse();
         // Hand claimed entries out before new ones.
         batch.append(&mut self.ready);
         self.ready = batch;
+        self.ready_since = tokio::time::Instant::now();
     }
 
     /// The next delivery, or `None` once the subscription stops.
@@ -366,6 +441,7 @@ impl Reader {
             if *self.stop.borrow() {
                 return None;
             }
+            self.keep_ready().await;
             if let Some(delivery) = self.ready.pop() {
                 return Some(delivery);
             }
@@ -435,29 +511,27 @@ impl Broker for RedisBroker {
             };
             self.create_group(&key, &group).await?;
             // A connection of its own: XREADGROUP blocks it.
-            let client = self.inner.redis.client()?;
-            let config = redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(self.inner.redis.timeout()))
-                .set_response_timeout(Some(BLOCK + self.inner.redis.timeout()));
-            let con = client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-                .map_err(|e| self.error("connecting a subscriber", e))?;
+            let con = self.inner.redis.blocking(WHAT, BLOCK).await?;
             let (stop_tx, stop) = watch::channel(false);
             let (again_tx, again_rx) = mpsc::unbounded_channel();
+            let consumer = unique_name();
             let reader = Reader {
                 broker: self.clone(),
                 con,
                 topic: topic.to_owned(),
                 key: key.clone(),
                 group: group.clone(),
-                consumer: unique_name(),
+                consumer: consumer.clone(),
                 claim_idle: options.ack_wait,
                 again_tx,
                 again_rx,
+                due: Vec::new(),
                 stop,
                 ready: Vec::new(),
+                ready_since: tokio::time::Instant::now(),
+                claim_cursor: "0-0".to_owned(),
                 last_claim: tokio::time::Instant::now(),
+                batch: BATCH.min(options.concurrency.max(1) * 16),
             };
             let dead_letter = dead_letters(self, &options);
             let queue = options.queue.clone();
@@ -473,16 +547,39 @@ impl Broker for RedisBroker {
                     Box::pin(async move {
                         stop_tx.send_replace(true);
                         dispatcher.drain(grace).await;
+                        let Ok(mut con) = broker.inner.redis.get(WHAT).await else {
+                            return;
+                        };
                         if broadcast {
                             // Nobody else reads a broadcast group: remove it and its pending.
-                            if let Ok(mut con) = broker.inner.redis.get(WHAT).await {
-                                let _: redis::RedisResult<Value> = redis::cmd("XGROUP")
-                                    .arg("DESTROY")
-                                    .arg(&key)
-                                    .arg(&group)
-                                    .query_async(&mut con)
-                                    .await;
-                            }
+                            let _: redis::RedisResult<Value> = redis::cmd("XGROUP")
+                                .arg("DESTROY")
+                                .arg(&key)
+                                .arg(&group)
+                                .query_async(&mut con)
+                                .await;
+                            return;
+                        }
+                        // Leave no consumer behind in the group, unless it still holds
+                        // messages (removing it would drop them; a member claims them).
+                        let pending: redis::RedisResult<StreamPendingCountReply> =
+                            redis::cmd("XPENDING")
+                                .arg(&key)
+                                .arg(&group)
+                                .arg("-")
+                                .arg("+")
+                                .arg(1)
+                                .arg(&consumer)
+                                .query_async(&mut con)
+                                .await;
+                        if pending.is_ok_and(|p| p.ids.is_empty()) {
+                            let _: redis::RedisResult<Value> = redis::cmd("XGROUP")
+                                .arg("DELCONSUMER")
+                                .arg(&key)
+                                .arg(&group)
+                                .arg(&consumer)
+                                .query_async(&mut con)
+                                .await;
                         }
                     })
                 }),

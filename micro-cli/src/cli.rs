@@ -374,6 +374,23 @@ pub(crate) struct ApiArgs {
     pub(crate) forward_header: Vec<String>,
 }
 
+/// Which store engine a command works on (`micro store`, `micro config`).
+#[derive(Debug, Args)]
+pub(crate) struct StoreEngineArgs {
+    /// Store engine: file (default), memory, redis, postgres or nats.
+    #[arg(long, global = true, env = "MICRO_STORE", value_name = "NAME")]
+    pub(crate) store: Option<String>,
+    /// The file store's directory or the store server's URL.
+    #[arg(
+        global = true,
+        long = "store_address",
+        visible_alias = "store-address",
+        env = "MICRO_STORE_ADDRESS",
+        value_name = "ADDR"
+    )]
+    pub(crate) store_address: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct ConfigArgs {
     /// The service whose config this is: its own record, over the global one [default: the
@@ -390,18 +407,8 @@ pub(crate) struct ConfigArgs {
         value_delimiter = ','
     )]
     pub(crate) config_file: Vec<PathBuf>,
-    /// Store engine holding the config records: file (default), memory, redis, postgres or nats.
-    #[arg(long, global = true, env = "MICRO_STORE", value_name = "NAME")]
-    pub(crate) store: Option<String>,
-    /// The file store's directory or the store server's URL.
-    #[arg(
-        global = true,
-        long = "store_address",
-        visible_alias = "store-address",
-        env = "MICRO_STORE_ADDRESS",
-        value_name = "ADDR"
-    )]
-    pub(crate) store_address: Option<String>,
+    #[command(flatten)]
+    pub(crate) engine: StoreEngineArgs,
     /// Paths whose values are secret (masked by dump), comma-separated.
     #[arg(
         global = true,
@@ -440,18 +447,8 @@ pub(crate) enum ConfigWhat {
 
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    /// Store engine: file (default), memory, redis, postgres or nats.
-    #[arg(long, global = true, env = "MICRO_STORE", value_name = "NAME")]
-    pub(crate) store: Option<String>,
-    /// The file store's directory or the store server's URL.
-    #[arg(
-        global = true,
-        long = "store_address",
-        visible_alias = "store-address",
-        env = "MICRO_STORE_ADDRESS",
-        value_name = "ADDR"
-    )]
-    pub(crate) store_address: Option<String>,
+    #[command(flatten)]
+    pub(crate) engine: StoreEngineArgs,
     /// The table: a service's own is named after the service.
     #[arg(
         long,

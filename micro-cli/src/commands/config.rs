@@ -8,16 +8,7 @@ use crate::commands::CliError;
 use crate::output;
 
 fn records(global: &Global, args: &ConfigArgs) -> Result<Store, CliError> {
-    let mut settings = super::options(global)?;
-    if let Some(store) = &args.store {
-        settings
-            .apply_args(["--store", store])
-            .map_err(|e| CliError::usage(e.detail(), None))?;
-    }
-    if let Some(address) = &args.store_address {
-        settings.store_address = Some(address.clone());
-    }
-    settings
+    super::store_options(global, &args.engine)?
         .config_store()
         .map_err(|e| CliError::usage(e.detail(), None))
 }

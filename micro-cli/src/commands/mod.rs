@@ -54,6 +54,23 @@ pub(crate) fn options(global: &Global) -> Result<Settings, CliError> {
     Ok(options)
 }
 
+/// The options, with the store engine flags of `micro store` and `micro config` over them.
+fn store_options(
+    global: &Global,
+    engine: &crate::cli::StoreEngineArgs,
+) -> Result<Settings, CliError> {
+    let mut settings = options(global)?;
+    if let Some(store) = &engine.store {
+        settings
+            .apply_args(["--store", store])
+            .map_err(|e| CliError::usage(e.detail(), None))?;
+    }
+    if let Some(address) = &engine.store_address {
+        settings.store_address = Some(address.clone());
+    }
+    Ok(settings)
+}
+
 /// The broker the options name (for `publish` and `subscribe`), and the registry.
 fn broker(
     global: &Global,

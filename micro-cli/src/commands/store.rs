@@ -10,15 +10,7 @@ use crate::commands::CliError;
 use crate::output;
 
 fn open(global: &Global, args: &StoreArgs) -> Result<Store, CliError> {
-    let mut settings = super::options(global)?;
-    if let Some(store) = &args.store {
-        settings
-            .apply_args(["--store", store])
-            .map_err(|e| CliError::usage(e.detail(), None))?;
-    }
-    if let Some(address) = &args.store_address {
-        settings.store_address = Some(address.clone());
-    }
+    let mut settings = super::store_options(global, &args.engine)?;
     settings.store_table = Some(args.table.clone());
     settings.store_database = Some(args.database.clone().unwrap_or_else(|| args.table.clone()));
     settings

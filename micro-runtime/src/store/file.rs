@@ -354,17 +354,6 @@ impl StoreEngine for FileStore {
         Box::pin(self.with_db(table, false, move |db, name| scan(db, &path, name, &query)))
     }
 
-    fn list<'a>(
-        &'a self,
-        table: &'a Table,
-        query: &'a Query,
-    ) -> BoxFuture<'a, Result<Vec<String>>> {
-        Box::pin(async move {
-            let records = self.read(table, query).await?;
-            Ok(records.into_iter().map(|r| r.key).collect())
-        })
-    }
-
     fn write<'a>(&'a self, table: &'a Table, record: &'a Record) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let bytes = blob::encode(record)?;

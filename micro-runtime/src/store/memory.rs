@@ -82,20 +82,6 @@ impl StoreEngine for MemoryStore {
         Box::pin(async move { Ok(self.matching(table, query)) })
     }
 
-    fn list<'a>(
-        &'a self,
-        table: &'a Table,
-        query: &'a Query,
-    ) -> BoxFuture<'a, Result<Vec<String>>> {
-        Box::pin(async move {
-            Ok(self
-                .matching(table, query)
-                .into_iter()
-                .map(|r| r.key)
-                .collect())
-        })
-    }
-
     fn write<'a>(&'a self, table: &'a Table, record: &'a Record) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             self.lock()

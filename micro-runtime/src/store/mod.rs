@@ -151,9 +151,18 @@ pub trait StoreEngine: Send + Sync + fmt::Debug + 'static {
     fn read<'a>(&'a self, table: &'a Table, query: &'a Query)
     -> BoxFuture<'a, Result<Vec<Record>>>;
 
-    /// The keys that match `query`, in order, paged by its limit and offset.
-    fn list<'a>(&'a self, table: &'a Table, query: &'a Query)
-    -> BoxFuture<'a, Result<Vec<String>>>;
+    /// The keys that match `query`, in order, paged by its limit and offset. By default the
+    /// keys of [`StoreEngine::read`]; engines that can list without reading values do.
+    fn list<'a>(
+        &'a self,
+        table: &'a Table,
+        query: &'a Query,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            let records = self.read(table, query).await?;
+            Ok(records.into_iter().map(|r| r.key).collect())
+        })
+    }
 
     /// Store a record, replacing what the key held.
     fn write<'a>(&'a self, table: &'a Table, record: &'a Record) -> BoxFuture<'a, Result<()>>;

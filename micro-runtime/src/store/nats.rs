@@ -243,18 +243,6 @@ impl StoreEngine for NatsStore {
         Box::pin(self.records(table, query))
     }
 
-    fn list<'a>(
-        &'a self,
-        table: &'a Table,
-        query: &'a Query,
-    ) -> BoxFuture<'a, Result<Vec<String>>> {
-        Box::pin(async move {
-            // Expired records stay until overwritten: list only live ones.
-            let records = self.records(table, query).await?;
-            Ok(records.into_iter().map(|r| r.key).collect())
-        })
-    }
-
     fn write<'a>(&'a self, table: &'a Table, record: &'a Record) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let store = self.bucket(table).await?;

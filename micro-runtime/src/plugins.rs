@@ -14,6 +14,7 @@
 //! | | | `nats`, `jetstream` | `nats` (default) |
 //! | | | `redis` (Redis Streams; address default `redis://127.0.0.1:6379`) | `redis` (default) |
 //! | | | `rabbitmq` (address default `amqp://guest:guest@127.0.0.1:5672/%2f`) | `rabbitmq` (default) |
+//! | | | `mqtt` (MQTT 5; address default `mqtt://127.0.0.1:1883`) | `mqtt` (default) |
 //! | selector | `MICRO_SELECTOR` | `random` (default), `roundrobin` | |
 //! | transport | `MICRO_TRANSPORT` | `auto` (default), `grpc`, `native`, `memory` | |
 //! | store | `MICRO_STORE`, `MICRO_STORE_ADDRESS` | `file` (default; address: a directory), `memory` | |
@@ -58,7 +59,8 @@ pub(crate) struct Spec<'a> {
             feature = "dns",
             feature = "redis",
             feature = "postgres",
-            feature = "rabbitmq"
+            feature = "rabbitmq",
+            feature = "mqtt"
         )),
         allow(dead_code)
     )]
@@ -249,7 +251,34 @@ pub(crate) const BROKERS: &[Engine<SharedBroker>] = &[
         feature: Some("rabbitmq"),
         build: rabbitmq::BROKER,
     },
+    Engine {
+        name: "mqtt",
+        aliases: &["mosquitto"],
+        feature: Some("mqtt"),
+        build: mqtt::BROKER,
+    },
 ];
+
+#[cfg(feature = "mqtt")]
+mod mqtt {
+    use super::{Build, SharedBroker};
+    use crate::broker::MqttBroker;
+
+    pub(super) const BROKER: Option<Build<SharedBroker>> = Some(|spec| {
+        Ok(std::sync::Arc::new(MqttBroker::new(
+            spec.address.unwrap_or("mqtt://127.0.0.1:1883"),
+            spec.timeout,
+            spec.home,
+        )?))
+    });
+}
+
+#[cfg(not(feature = "mqtt"))]
+mod mqtt {
+    use super::{Build, SharedBroker};
+
+    pub(super) const BROKER: Option<Build<SharedBroker>> = None;
+}
 
 #[cfg(feature = "rabbitmq")]
 mod rabbitmq {

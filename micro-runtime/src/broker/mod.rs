@@ -15,6 +15,7 @@
 //! | `nats` | core NATS ([`NatsBroker`], `MICRO_BROKER=nats`) | at most once; handler errors are retried in the subscriber |
 //! | `jetstream` | NATS JetStream (`MICRO_BROKER=jetstream`): a stream per topic, a durable consumer per queue group | at least once: a message is acknowledged after its handler succeeds, redelivered otherwise |
 //! | `rabbitmq` | RabbitMQ (`MICRO_BROKER=rabbitmq`, [`RabbitBroker`]): a topic exchange (`micro`), a durable quorum queue per queue group, publisher confirms | at least once: acknowledged after the handler; a failed message is requeued after the backoff; what a dead process held goes back to its queue |
+//! | `mqtt` | MQTT 5 (`MICRO_BROKER=mqtt`, [`MqttBroker`], Mosquitto): QoS 1, a shared subscription (`$share/<group>/<topic>`) per queue group, a persistent session per member; `orders.created` is the MQTT topic `orders/created` | at least once while a crashed member is replaced on its host (its slot and session are taken over); handler errors are retried in the subscriber; broadcast: at most once |
 //! | `redis` | Redis Streams (`MICRO_BROKER=redis`, [`RedisBroker`]): a stream per topic (about 100,000 entries kept), a consumer group per queue group | at least once: acknowledged after the handler; what a dead consumer held is claimed by a live one after the ack wait |
 //!
 //! A handler's result decides the fate of a message: `Ok` acknowledges it; an error
@@ -54,6 +55,8 @@
 mod dispatch;
 mod http;
 mod memory;
+#[cfg(feature = "mqtt")]
+mod mqtt;
 #[cfg(feature = "nats")]
 mod nats;
 mod options;
@@ -76,14 +79,23 @@ use crate::error::{Error, Result};
 
 pub use http::{HTTP_BROKER_SERVICE, HttpBroker, HttpBrokerOptions};
 pub use memory::MemoryBroker;
+#[cfg(feature = "mqtt")]
+pub use mqtt::{
+    DEFAULT_MAX_MESSAGE as MQTT_DEFAULT_MAX_MESSAGE,
+    DEFAULT_SESSION_EXPIRY as MQTT_DEFAULT_SESSION_EXPIRY, MqttBroker,
+};
 #[cfg(feature = "nats")]
 pub use nats::{NatsBroker, NatsMode};
 pub use options::SubscribeOptions;
 #[cfg(feature = "rabbitmq")]
-pub use rabbitmq::{DEFAULT_EXCHANGE as RABBITMQ_DEFAULT_EXCHANGE, RabbitBroker};
+pub use rabbitmq::{
+    DEFAULT_EXCHANGE as RABBITMQ_DEFAULT_EXCHANGE,
+    DEFAULT_MAX_MESSAGE as RABBITMQ_DEFAULT_MAX_MESSAGE, RabbitBroker,
+};
 #[cfg(feature = "redis")]
 pub use redis::{
-    DEFAULT_MAX_LEN as REDIS_DEFAULT_MAX_LEN, ENTRY_ID as HEADER_REDIS_ENTRY, RedisBroker,
+    DEFAULT_MAX_LEN as REDIS_DEFAULT_MAX_LEN, DEFAULT_MAX_MESSAGE as REDIS_DEFAULT_MAX_MESSAGE,
+    ENTRY_ID as HEADER_REDIS_ENTRY, RedisBroker,
 };
 pub use typed::{Publisher, Subscriber};
 
@@ -170,6 +182,37 @@ impl Envelope {
             self.headers.insert_static(HEADER_TOPIC, topic.to_owned());
         }
     }
+}
+
+/// About how many bytes a message takes on the wire: its body and headers.
+pub(crate) fn wire_size(message: &Envelope) -> usize {
+    message.body.len()
+        + message
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>()
+}
+
+/// Refuse a message over an engine's limit with a 413 naming the engine, its address, the
+/// topic, the size and the limit.
+pub(crate) fn check_size(
+    engine: &str,
+    address: &str,
+    topic: &str,
+    message: &Envelope,
+    limit: usize,
+) -> Result<()> {
+    let size = wire_size(message);
+    if size <= limit {
+        return Ok(());
+    }
+    Err(Error::too_large(
+        ID,
+        format!(
+            "{engine} broker at {address}: publishing to {topic}: the message is {size} bytes, over the limit of {limit} bytes"
+        ),
+    ))
 }
 
 /// A fresh message id: 128 random bits in hex.

@@ -44,6 +44,10 @@ use crate::error::{Error, Result};
 /// The exchange used when none is set (go-micro's).
 pub const DEFAULT_EXCHANGE: &str = "micro";
 
+/// The largest message (body and headers) published by default: 128 MiB, RabbitMQ's own
+/// default `max_message_size`.
+pub const DEFAULT_MAX_MESSAGE: usize = 128 << 20;
+
 /// AMQP's limit on queue, exchange and routing key names, in bytes.
 const MAX_NAME: usize = 255;
 
@@ -58,6 +62,7 @@ struct Inner {
     address: String,
     exchange: String,
     timeout: Duration,
+    max_message: usize,
     /// The publishing connection and its confirming channel, made on first use and again
     /// after it broke.
     publisher: AsyncMutex<Option<(Connection, Channel)>>,
@@ -85,6 +90,7 @@ impl RabbitBroker {
                 address: address.to_owned(),
                 exchange: DEFAULT_EXCHANGE.to_owned(),
                 timeout,
+                max_message: DEFAULT_MAX_MESSAGE,
                 publisher: AsyncMutex::new(None),
             }),
         })
@@ -98,9 +104,25 @@ impl RabbitBroker {
                 address: self.inner.address.clone(),
                 exchange: exchange.to_owned(),
                 timeout: self.inner.timeout,
+                max_message: self.inner.max_message,
                 publisher: AsyncMutex::new(None),
             }),
         })
+    }
+
+    /// Refuse messages larger than `bytes`, body and headers together (128 MiB by default,
+    /// RabbitMQ's own default; set it to the server's `max_message_size` when that differs).
+    #[must_use]
+    pub fn with_max_message_size(self, bytes: usize) -> RabbitBroker {
+        RabbitBroker {
+            inner: Arc::new(Inner {
+                address: self.inner.address.clone(),
+                exchange: self.inner.exchange.clone(),
+                timeout: self.inner.timeout,
+                max_message: bytes,
+                publisher: AsyncMutex::new(None),
+            }),
+        }
     }
 
     fn error(&self, what: &str, e: impl std::fmt::Display) -> Error {
@@ -146,6 +168,13 @@ impl RabbitBroker {
         validate_topic(topic)?;
         check_name("topic", topic)?;
         message.stamp(topic);
+        super::check_size(
+            "rabbitmq",
+            &redacted(&self.inner.address),
+            topic,
+            &message,
+            self.inner.max_message,
+        )?;
         let properties = properties(&message)?;
         // The channel, (re)made under the lock; publishing itself runs outside it, so
         // publishes from many tasks pipeline on the one channel.

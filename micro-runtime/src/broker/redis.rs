@@ -58,7 +58,12 @@ pub struct RedisBroker {
 struct Inner {
     redis: Lazy,
     max_len: usize,
+    max_message: usize,
 }
+
+/// The largest message (body and headers) published by default: 512 MiB, Redis's own limit
+/// on one value (`proto-max-bulk-len`).
+pub const DEFAULT_MAX_MESSAGE: usize = 512 << 20;
 
 fn stream_key(topic: &str) -> String {
     format!("micro:topic:{topic}")
@@ -72,8 +77,22 @@ impl RedisBroker {
             inner: Arc::new(Inner {
                 redis: Lazy::new(address, timeout)?,
                 max_len: DEFAULT_MAX_LEN,
+                max_message: DEFAULT_MAX_MESSAGE,
             }),
         })
+    }
+
+    /// Refuse messages larger than `bytes`, body and headers together (512 MiB by
+    /// default).
+    #[must_use]
+    pub fn with_max_message_size(self, bytes: usize) -> RedisBroker {
+        RedisBroker {
+            inner: Arc::new(Inner {
+                redis: self.inner.redis.clone(),
+                max_len: self.inner.max_len,
+                max_message: bytes,
+            }),
+        }
     }
 
     /// Keep about `max_len` entries per topic (default 100,000).
@@ -83,6 +102,7 @@ impl RedisBroker {
             inner: Arc::new(Inner {
                 redis: self.inner.redis.clone(),
                 max_len: max_len.max(1),
+                max_message: self.inner.max_message,
             }),
         }
     }
@@ -94,6 +114,13 @@ impl RedisBroker {
     async fn publish_message(&self, topic: &str, mut message: Envelope) -> Result<()> {
         validate_topic(topic)?;
         message.stamp(topic);
+        super::check_size(
+            "redis",
+            &crate::net::redact(self.inner.redis.address()),
+            topic,
+            &message,
+            self.inner.max_message,
+        )?;
         let headers: HashMap<&str, &str> = message.headers.iter().collect();
         let headers = serde_json::to_vec(&headers)
             .map_err(|e| Error::internal(ID, format!("encoding headers: {e}")))?;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use micro::broker::{
-    Broker, Event, Handler, HttpBroker, HttpBrokerOptions, MemoryBroker, NatsBroker, NatsMode,
-    RabbitBroker, RedisBroker, SharedBroker, handler,
+    Broker, Event, Handler, HttpBroker, HttpBrokerOptions, MemoryBroker, MqttBroker, NatsBroker,
+    NatsMode, RabbitBroker, RedisBroker, SharedBroker, handler,
 };
 use micro::registry::{LocalRegistry, SharedRegistry};
 
@@ -60,6 +60,20 @@ pub fn rabbitmq_or_skip(test: &str) -> bool {
     reachable_or_skip(test, "RabbitMQ server", &url, &hostport)
 }
 
+/// The MQTT server the tests use (`MICRO_TEST_MQTT`, default `mqtt://127.0.0.1:1883`).
+pub fn mqtt_url() -> String {
+    std::env::var("MICRO_TEST_MQTT").unwrap_or_else(|_| "mqtt://127.0.0.1:1883".to_owned())
+}
+
+/// Is an MQTT server reachable? (As [`nats_or_skip`].)
+pub fn mqtt_or_skip(test: &str) -> bool {
+    let url = mqtt_url();
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let hostport = rest.trim_end_matches('/').to_owned();
+    reachable_or_skip(test, "MQTT server", &url, &hostport)
+}
+
 /// Is a Redis server reachable? (As [`nats_or_skip`].)
 pub fn redis_or_skip(test: &str) -> bool {
     let url = redis_url();
@@ -95,6 +109,8 @@ pub enum Engine {
     Redis,
     /// RabbitMQ.
     RabbitMq,
+    /// MQTT 5 (Mosquitto).
+    Mqtt,
 }
 
 impl Engine {
@@ -110,12 +126,19 @@ impl Engine {
         if rabbitmq_or_skip(test) {
             engines.push(Engine::RabbitMq);
         }
+        if mqtt_or_skip(test) {
+            engines.push(Engine::Mqtt);
+        }
         engines
     }
 
-    /// Does the engine redeliver through its server (rather than in the subscriber)?
+    /// Does a server hold the messages until a member acknowledges them (JetStream, Redis
+    /// Streams, RabbitMQ, MQTT's persistent sessions)? Tests clean up after those.
     pub fn is_durable(self) -> bool {
-        matches!(self, Engine::JetStream | Engine::Redis | Engine::RabbitMq)
+        matches!(
+            self,
+            Engine::JetStream | Engine::Redis | Engine::RabbitMq | Engine::Mqtt
+        )
     }
 }
 
@@ -126,7 +149,7 @@ pub struct Fixture {
     /// The registry of the `http` brokers.
     pub registry: SharedRegistry,
     memory: MemoryBroker,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Fixture {
@@ -138,7 +161,7 @@ impl Fixture {
         Fixture {
             registry,
             memory: MemoryBroker::new(),
-            _dir: dir,
+            dir,
         }
     }
 
@@ -159,6 +182,14 @@ impl Fixture {
             Engine::RabbitMq => Arc::new(
                 RabbitBroker::new(&rabbitmq_url(), Duration::from_secs(5))
                     .expect("rabbitmq broker"),
+            ),
+            Engine::Mqtt => Arc::new(
+                MqttBroker::new(
+                    &mqtt_url(),
+                    Duration::from_secs(5),
+                    &self.dir.path().join("home"),
+                )
+                .expect("mqtt broker"),
             ),
         }
     }
@@ -319,4 +350,84 @@ pub async fn publish_all(
         .collect()
         .await;
     results.into_iter().collect()
+}
+
+/// A free port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Wait (up to `limit`) until something listens on `127.0.0.1:port`.
+pub fn listening(port: u16, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A server process of a test's own (killed when dropped).
+#[derive(Debug)]
+pub struct OwnServer {
+    /// The process.
+    pub child: std::process::Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Mosquitto of the test's own on a free port, configured as micro's README says for at
+/// least once: persistent sessions kept in `dir`, no limit on the messages queued for a
+/// member that is away (Mosquitto drops those past 1000 by default). `None` when mosquitto
+/// is not installed (a failure when `MICRO_REQUIRE_PEERS=1`).
+pub fn own_mosquitto(dir: &std::path::Path, port: u16) -> Option<OwnServer> {
+    let conf = dir.join("mosquitto.conf");
+    std::fs::create_dir_all(dir).expect("mosquitto dir");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_queued_messages 0\n",
+            dir.display()
+        ),
+    )
+    .expect("mosquitto.conf");
+    let binary = ["/usr/sbin/mosquitto", "mosquitto"]
+        .into_iter()
+        .find(|b| !b.starts_with('/') || std::path::Path::new(b).exists())
+        .unwrap_or("mosquitto");
+    let child = std::process::Command::new(binary)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(child) = child else {
+        assert!(
+            !std::env::var("MICRO_REQUIRE_PEERS").is_ok_and(|v| v == "1"),
+            "mosquitto is not installed, and MICRO_REQUIRE_PEERS=1"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: mosquitto is not installed");
+        }
+        return None;
+    };
+    let server = OwnServer { child, port };
+    assert!(
+        listening(port, Duration::from_secs(10)),
+        "our mosquitto did not start on {port}"
+    );
+    Some(server)
 }

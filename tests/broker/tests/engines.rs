@@ -1,15 +1,19 @@
-//! The server brokers (Redis Streams, RabbitMQ) given bad input or no server: each a clear
-//! error naming the engine and the address, never a hang; and a subscriber that keeps failing
-//! never holds up another group or topic.
+//! The server brokers (NATS, Redis Streams, RabbitMQ, MQTT) given bad input or no server:
+//! each a clear error naming the engine and the address, never a hang; and a subscriber that
+//! keeps failing never holds up another group or topic.
 
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use broker_tests::{Engine, Fixture, Recorder, delete_streams, unique_topic, wait_until};
+use broker_tests::{
+    Engine, Fixture, Recorder, delete_streams, mqtt_url, nats_or_skip, nats_url, rabbitmq_url,
+    redis_url, unique_topic, wait_until,
+};
 use micro::broker::{
-    Broker, Envelope, RabbitBroker, RedisBroker, SharedBroker, SubscribeOptions, handler,
+    Broker, Envelope, MqttBroker, NatsBroker, NatsMode, RabbitBroker, RedisBroker, SharedBroker,
+    SubscribeOptions, handler,
 };
 
 /// A port nothing listens on.
@@ -40,6 +44,17 @@ async fn an_unreachable_server_is_a_clear_error_naming_engine_and_address() {
             ),
             format!("rabbitmq broker at amqp://guest:***@127.0.0.1:{port}/%2f"),
         ),
+        (
+            Arc::new(
+                MqttBroker::new(
+                    &format!("mqtt://user:secret@127.0.0.1:{port}"),
+                    timeout,
+                    &std::env::temp_dir(),
+                )
+                .unwrap(),
+            ),
+            format!("mqtt broker at mqtt://user:***@127.0.0.1:{port}"),
+        ),
     ];
     for (broker, named) in cases {
         let started = Instant::now();
@@ -64,6 +79,88 @@ async fn an_unreachable_server_is_a_clear_error_naming_engine_and_address() {
         assert!(e.detail().contains(&named), "{named}: {e}");
         assert!(broker.connect().await.is_err());
         assert!(started.elapsed() < Duration::from_secs(30), "{named} hung");
+    }
+}
+
+#[tokio::test]
+async fn mqtt_wildcards_and_slashes_in_a_topic_are_refused_naming_why() {
+    let home = tempfile::tempdir().unwrap();
+    // No server needed: the topic is refused before anything is sent.
+    let broker = MqttBroker::new(&mqtt_url(), Duration::from_secs(2), home.path()).unwrap();
+    for topic in ["orders.+", "orders.#"] {
+        let e = broker.publish(topic, Envelope::new("x")).await.unwrap_err();
+        assert_eq!(e.code(), 400, "{e}");
+        assert!(e.detail().contains("wildcard"), "{topic}: {e}");
+        let e = broker
+            .subscribe(
+                topic,
+                Recorder::default().handler(),
+                SubscribeOptions::queue("q"),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.detail().contains("wildcard"), "{topic}: {e}");
+    }
+    let e = broker
+        .publish("orders/created", Envelope::new("x"))
+        .await
+        .unwrap_err();
+    assert!(e.detail().contains("use dots"), "{e}");
+    let e = MqttBroker::new("mqtts://h:8883", Duration::from_secs(1), home.path()).unwrap_err();
+    assert!(e.detail().contains("mqtts"), "{e}");
+}
+
+/// Publishes a message of `bytes` and expects a 413 naming `named` and the limit.
+async fn refused_as_too_large(broker: &dyn Broker, bytes: usize, named: &str, limit: &str) {
+    let topic = unique_topic("large");
+    let e = broker
+        .publish(&topic, Envelope::new(vec![b'x'; bytes]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), 413, "{named}: {e}");
+    assert!(e.detail().contains(named), "{named}: {e}");
+    assert!(
+        e.detail().contains(limit),
+        "{named}: the limit {limit}: {e}"
+    );
+    // The broker goes on: a small message right after is fine.
+    broker
+        .publish(&topic, Envelope::new("small"))
+        .await
+        .unwrap_or_else(|e| panic!("{named}: a small message after a large one: {e}"));
+    delete_streams(&topic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_engines_limit_is_a_clear_error_and_the_next_one_goes_through() {
+    let engines = Engine::all("size limits");
+    let has = |e: Engine| engines.contains(&e);
+    if nats_or_skip("size limits") {
+        // The server's own limit (max_payload, 1 MiB by default).
+        for mode in [NatsMode::Core, NatsMode::JetStream] {
+            let broker = NatsBroker::new(nats_url(), mode);
+            refused_as_too_large(&broker, 2 << 20, "publishing to", "payload").await;
+        }
+    }
+    let timeout = Duration::from_secs(5);
+    let home = tempfile::tempdir().unwrap();
+    // Client-side limits, set low here; their defaults are each server's own limit (Redis
+    // 512 MiB, RabbitMQ 128 MiB) or 16 MiB (MQTT).
+    if has(Engine::Redis) {
+        let broker = RedisBroker::new(&redis_url(), timeout)
+            .unwrap()
+            .with_max_message_size(64 << 10);
+        refused_as_too_large(&broker, 65 << 10, "redis broker at", "65536 bytes").await;
+    }
+    if has(Engine::RabbitMq) {
+        let broker = RabbitBroker::new(&rabbitmq_url(), timeout)
+            .unwrap()
+            .with_max_message_size(64 << 10);
+        refused_as_too_large(&broker, 65 << 10, "rabbitmq broker at", "65536 bytes").await;
+    }
+    if has(Engine::Mqtt) {
+        let broker = MqttBroker::new(&mqtt_url(), timeout, home.path()).unwrap();
+        refused_as_too_large(&broker, 17 << 20, "mqtt broker at", "16777216 bytes").await;
     }
 }
 

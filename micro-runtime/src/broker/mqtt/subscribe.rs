@@ -1,0 +1,421 @@
+//! Subscribing: one connection per subscription. A queue-group member holds a slot (a lock
+//! file under `MICRO_HOME`) that names its persistent session; a broadcast subscriber has a
+//! clean session of its own.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, SubscribeReasonCode};
+use rumqttc::v5::{AsyncClient, Event, EventLoop};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{MqttBroker, micro_topic, mqtt_topic, to_envelope};
+use crate::broker::dispatch::{Delivery, Dispatcher, RemoteAck, Source, dead_letters};
+use crate::broker::{BoxFuture, Handler, ID, SubscribeOptions, Subscription};
+use crate::error::{Error, Result};
+
+/// Slots tried per group and topic before giving up.
+const MAX_SLOTS: usize = 1024;
+
+/// How long a leaving member waits for messages the server had already given it.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// Acknowledges one message (`PUBACK`), once micro is done with it; a failed one is handed
+/// to the subscription again after the backoff, without the server.
+#[derive(Clone)]
+struct MqttAck {
+    client: AsyncClient,
+    publish: Publish,
+    message: crate::broker::Envelope,
+    attempt: u32,
+    again: mpsc::UnboundedSender<Delivery>,
+}
+
+impl MqttAck {
+    async fn puback(&self) -> Result<()> {
+        if self.publish.qos == QoS::AtMostOnce {
+            return Ok(());
+        }
+        self.client.ack(&self.publish).await.map_err(|e| {
+            Error::unavailable(
+                ID,
+                format!("mqtt: acknowledging a message failed ({e}); the server sends it again"),
+            )
+        })
+    }
+}
+
+impl RemoteAck for MqttAck {
+    fn ack(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.puback())
+    }
+
+    fn nack(&self, delay: Duration) -> BoxFuture<'_, Result<()>> {
+        // MQTT cannot give a message back: hold it (unacknowledged, so a crash meanwhile
+        // leaves it in the session) and hand it over again after the backoff.
+        let mut next = self.clone();
+        Box::pin(async move {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                next.attempt += 1;
+                let again = next.again.clone();
+                let delivery = Delivery {
+                    message: next.message.clone(),
+                    attempt: next.attempt,
+                    remote: Some(Box::new(next)),
+                };
+                // A subscription that stopped meanwhile leaves it to the session.
+                let _ = again.send(delivery);
+            });
+            Ok(())
+        })
+    }
+
+    fn term(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.puback())
+    }
+}
+
+/// A slot of this home for `group` on `topic`: its lock (held while the subscription lives)
+/// and the client id it names.
+fn take_slot(home: &Path, group: &str, topic: &str) -> Result<(File, String)> {
+    let dir = home.join("broker").join("mqtt");
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        Error::internal(
+            ID,
+            format!("mqtt: {what} {}: {e} (set MICRO_HOME)", dir.display()),
+        )
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| fail("cannot create", &e))?;
+    let home_id = home_id(&dir).map_err(|e| fail("cannot keep the home id in", &e))?;
+    let topic_hash = fnv1a(topic.as_bytes()) as u32;
+    let safe_group: String = group
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    for slot in 0..MAX_SLOTS {
+        let name = format!("{safe_group}-{topic_hash:08x}-{slot}.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(&name))
+            .map_err(|e| fail("cannot open a lock in", &e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let id = format!("micro-{group}-{topic_hash:08x}-{home_id}-{slot}");
+                return Ok((file, id));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail("cannot lock a slot in", &e)),
+        }
+    }
+    Err(Error::unavailable(
+        ID,
+        format!(
+            "mqtt: all {MAX_SLOTS} member slots of group {group} on {topic} are taken in this MICRO_HOME"
+        ),
+    ))
+}
+
+/// This home's id: random, made once.
+fn home_id(dir: &Path) -> std::io::Result<String> {
+    let path = dir.join("home-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if id.trim().len() == 12 => return Ok(id.trim().to_owned()),
+        Ok(_) | Err(_) => {}
+    }
+    let id = format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff);
+    let temp = dir.join(format!("home-id.{}", std::process::id()));
+    std::fs::write(&temp, &id)?;
+    // Two processes starting at once: the first rename wins, both read the winner.
+    if std::fs::hard_link(&temp, &path).is_err() {
+        let _ = std::fs::remove_file(&temp);
+        return std::fs::read_to_string(&path).map(|s| s.trim().to_owned());
+    }
+    let _ = std::fs::remove_file(&temp);
+    Ok(id)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// One subscription's connection, driven by its own task.
+struct Member {
+    client: AsyncClient,
+    filter: String,
+    topic: String,
+    deliveries: Option<mpsc::UnboundedSender<Delivery>>,
+    subscribed: Option<oneshot::Sender<Result<()>>>,
+    shown: String,
+}
+
+impl Member {
+    fn delivery(&self, publish: Publish, again: &mpsc::UnboundedSender<Delivery>) -> Delivery {
+        let topic = match std::str::from_utf8(&publish.topic) {
+            Ok(t) if !t.is_empty() => micro_topic(t),
+            _ => self.topic.clone(),
+        };
+        let message = to_envelope(&topic, publish.payload.clone(), publish.properties.as_ref());
+        let attempt = if publish.dup { 2 } else { 1 };
+        Delivery {
+            message: message.clone(),
+            attempt,
+            remote: Some(Box::new(MqttAck {
+                client: self.client.clone(),
+                publish,
+                message,
+                attempt,
+                again: again.clone(),
+            })),
+        }
+    }
+
+    fn answer(&mut self, result: Result<()>) {
+        if let Some(tx) = self.subscribed.take() {
+            let _ = tx.send(result);
+        }
+    }
+
+    /// Runs the connection: subscribes on every `CONNACK`, hands messages over, reconnects;
+    /// on `stop` leaves the group and hands over what was already on its way; on `done`
+    /// (everything settled) disconnects.
+    async fn run(
+        mut self,
+        mut eventloop: EventLoop,
+        mut stop: watch::Receiver<bool>,
+        mut done: watch::Receiver<bool>,
+    ) {
+        let mut backoff = Duration::from_millis(100);
+        let mut leaving = false;
+        let mut quiet_until: Option<tokio::time::Instant> = None;
+        loop {
+            let quiet = async {
+                match quiet_until {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let event = tokio::select! {
+                event = eventloop.poll() => event,
+                _ = stop.changed(), if !leaving => {
+                    leaving = true;
+                    if self.client.unsubscribe(self.filter.clone()).await.is_err() {
+                        self.deliveries = None;
+                    }
+                    quiet_until = Some(tokio::time::Instant::now() + QUIET * 10);
+                    continue;
+                }
+                () = quiet => {
+                    // Nothing more is on its way: the source may end once retries settle.
+                    self.deliveries = None;
+                    quiet_until = None;
+                    continue;
+                }
+                _ = done.changed() => {
+                    let _ = self.client.disconnect().await;
+                    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                        while eventloop.poll().await.is_ok() {}
+                    })
+                    .await;
+                    return;
+                }
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    backoff = Duration::from_millis(100);
+                    if !leaving {
+                        let filter = Filter::new(self.filter.clone(), QoS::AtLeastOnce);
+                        if let Err(e) = self.client.subscribe_many([filter]).await {
+                            self.answer(Err(Error::unavailable(
+                                ID,
+                                format!(
+                                    "mqtt broker at {}: subscribing to {}: {e}",
+                                    self.shown, self.filter
+                                ),
+                            )));
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    let refused = ack
+                        .return_codes
+                        .iter()
+                        .find(|code| !matches!(code, SubscribeReasonCode::Success(_)));
+                    let result = match refused {
+                        None => Ok(()),
+                        Some(code) => Err(Error::unavailable(
+                            ID,
+                            format!(
+                                "mqtt broker at {}: the server refused the subscription {}: {code:?}",
+                                self.shown, self.filter
+                            ),
+                        )),
+                    };
+                    self.answer(result);
+                }
+                Ok(Event::Incoming(Packet::UnsubAck(_))) if leaving => {
+                    quiet_until = Some(tokio::time::Instant::now() + QUIET);
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    if leaving && quiet_until.is_some() {
+                        quiet_until = Some(tokio::time::Instant::now() + QUIET);
+                    }
+                    match self.deliveries.clone() {
+                        Some(tx) => {
+                            let delivery = self.delivery(publish, &tx);
+                            let _ = tx.send(delivery);
+                        }
+                        // Left the group and done handing over: the session keeps it
+                        // for the member that takes this slot next.
+                        None => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if self.subscribed.is_some() {
+                        self.answer(Err(Error::unavailable(
+                            ID,
+                            format!("mqtt broker at {}: cannot connect: {e}", self.shown),
+                        )));
+                        return;
+                    }
+                    tracing::warn!(topic = %self.topic, error = %e, "mqtt: the connection broke; reconnecting");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        _ = done.changed() => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+impl MqttBroker {
+    pub(super) async fn subscribe_to(
+        &self,
+        topic: &str,
+        handler: Handler,
+        options: SubscribeOptions,
+    ) -> Result<Subscription> {
+        let mqtt = mqtt_topic(topic)?;
+        options.validate()?;
+        let prefetch =
+            u16::try_from(options.concurrency.max(1) + options.buffer.min(64)).unwrap_or(u16::MAX);
+        let (slot, client_id, filter) = match &options.queue {
+            Some(group) => {
+                let (lock, id) = take_slot(&self.inner.home, group, topic)?;
+                (Some(lock), id, format!("$share/{group}/{mqtt}"))
+            }
+            None => (None, format!("micro-sub-{:016x}", fastrand::u64(..)), mqtt),
+        };
+        let mut mqtt_options = self.options(&client_id);
+        mqtt_options
+            .set_manual_acks(true)
+            .set_receive_maximum(Some(prefetch));
+        if slot.is_some() {
+            let expiry = u32::try_from(self.inner.session_expiry.as_secs()).unwrap_or(u32::MAX);
+            mqtt_options
+                .set_clean_start(false)
+                .set_session_expiry_interval(Some(expiry));
+        } else {
+            mqtt_options.set_clean_start(true);
+        }
+        let (client, eventloop) = AsyncClient::new(mqtt_options, 1024);
+        let (deliveries, rx) = mpsc::unbounded_channel();
+        let (subscribed_tx, subscribed) = oneshot::channel();
+        let (stop_tx, stop) = watch::channel(false);
+        let (done_tx, done) = watch::channel(false);
+        let member = Member {
+            client,
+            filter,
+            topic: topic.to_owned(),
+            deliveries: Some(deliveries),
+            subscribed: Some(subscribed_tx),
+            shown: self.inner.address.shown.clone(),
+        };
+        let task = tokio::spawn(member.run(eventloop, stop, done));
+        // Subscribed (the server answered) before saying so.
+        let answer = tokio::time::timeout(self.inner.timeout, subscribed).await;
+        let failure = match answer {
+            Ok(Ok(Ok(()))) => None,
+            Ok(Ok(Err(e))) => Some(e),
+            Ok(Err(_)) => Some(self.error("subscribing", "the connection ended")),
+            Err(_) => Some(self.error(
+                "cannot connect",
+                format!("no answer within {:?}", self.inner.timeout),
+            )),
+        };
+        if let Some(e) = failure {
+            task.abort();
+            return Err(e);
+        }
+        let dead_letter = dead_letters(self, &options);
+        let queue = options.queue.clone();
+        let dispatcher =
+            Dispatcher::with_source(topic, handler, options, dead_letter, Some(source(rx)));
+        let counters = dispatcher.counters();
+        Ok(Subscription::new(
+            topic,
+            queue,
+            counters,
+            Box::new(move |grace| {
+                Box::pin(async move {
+                    stop_tx.send_replace(true);
+                    dispatcher.drain(grace).await;
+                    done_tx.send_replace(true);
+                    let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+                    // The slot is free for the next member once the session is let go.
+                    drop(slot);
+                })
+            }),
+        ))
+    }
+}
+
+fn source(rx: mpsc::UnboundedReceiver<Delivery>) -> Source {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        let delivery = rx.recv().await?;
+        Some((delivery, rx))
+    })
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_taken_lowest_first_and_freed_with_their_lock() {
+        let home = tempfile::tempdir().unwrap();
+        let (a, id_a) = take_slot(home.path(), "billing", "orders.created").unwrap();
+        let (b, id_b) = take_slot(home.path(), "billing", "orders.created").unwrap();
+        assert!(
+            id_a.ends_with("-0") && id_b.ends_with("-1"),
+            "{id_a} {id_b}"
+        );
+        assert_eq!(id_a.trim_end_matches("-0"), id_b.trim_end_matches("-1"));
+        drop(a);
+        let (_c, id_c) = take_slot(home.path(), "billing", "orders.created").unwrap();
+        assert_eq!(id_c, id_a, "a freed slot is taken again, with its session");
+        let (_d, id_d) = take_slot(home.path(), "shipping", "orders.created").unwrap();
+        assert!(id_d.ends_with("-0"), "{id_d}");
+        drop(b);
+        let other = tempfile::tempdir().unwrap();
+        let (_e, id_e) = take_slot(other.path(), "billing", "orders.created").unwrap();
+        assert_ne!(id_e, id_a, "another home is another member");
+    }
+}

@@ -4,7 +4,8 @@
 # corpus (PyPI), a NATS server with JetStream (Debian nats-server), etcd and etcdctl (Debian
 # etcd-server, etcd-client), dnsmasq (Debian dnsmasq-base) and iproute2 for the multi-host tests (network namespaces, made
 # and removed by scripts/hosts.sh), schemathesis (PyPI) for the gateway, Redis and
-# PostgreSQL for the state tests (Debian redis-server, postgresql). Installs and starts what
+# PostgreSQL for the state tests (Debian redis-server, postgresql), Mosquitto and RabbitMQ
+# for the broker tests (Debian mosquitto, rabbitmq-server). Installs and starts what
 # is missing, then runs `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no peer test can silently
 # skip, and the gRPC interop suite.
 set -euo pipefail
@@ -74,6 +75,26 @@ if ! port_up 5432; then
     for _ in $(seq 1 100); do port_up 5432 && break; sleep 0.1; done
     port_up 5432 || { echo "PostgreSQL did not start" >&2; exit 1; }
 fi
+# Mosquitto on 127.0.0.1:1883 and RabbitMQ on 127.0.0.1:5672 (guest/guest) for the broker
+# tests: use the ones running, or install (Debian mosquitto, rabbitmq-server) and start them.
+# The MQTT crash test and the RabbitMQ restart test start servers of their own besides.
+if ! port_up 1883; then
+    command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || { echo "installing mosquitto" >&2; apt_install mosquitto; }
+    mkdir -p "$CACHE/mosquitto"
+    printf 'listener 1883 127.0.0.1\nallow_anonymous true\n' >"$CACHE/mosquitto/mosquitto.conf"
+    echo "starting mosquitto on 127.0.0.1:1883" >&2
+    /usr/sbin/mosquitto -d -c "$CACHE/mosquitto/mosquitto.conf" >&2
+    for _ in $(seq 1 100); do port_up 1883 && break; sleep 0.1; done
+    port_up 1883 || { echo "mosquitto did not start" >&2; exit 1; }
+fi
+if ! port_up 5672; then
+    [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { echo "installing rabbitmq-server" >&2; apt_install rabbitmq-server; }
+    echo "starting rabbitmq-server on 127.0.0.1:5672" >&2
+    (service rabbitmq-server start || rabbitmq-server -detached) >&2 || true
+    for _ in $(seq 1 600); do port_up 5672 && break; sleep 0.1; done
+    port_up 5672 || { echo "rabbitmq-server did not start" >&2; exit 1; }
+fi
+
 if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
     echo "creating PostgreSQL database test" >&2
     psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test' >/dev/null 2>&1 \

@@ -12,7 +12,7 @@ struct Row {
     survives: &'static str,
 }
 
-const ROWS: [Row; 6] = [
+const ROWS: [Row; 7] = [
     Row {
         name: "http",
         delivery: "at most once across crashes",
@@ -48,6 +48,12 @@ const ROWS: [Row; 6] = [
         delivery: "at least once",
         redelivery: "requeued after the backoff",
         survives: "subscriber crashes; quorum queues keep messages across restarts",
+    },
+    Row {
+        name: "mqtt",
+        delivery: "at least once in groups (a crashed member replaced on its host); broadcast at most once",
+        redelivery: "in the subscriber (MQTT has no nack)",
+        survives: "member crashes (persistent sessions, 1 h); set Mosquitto's max_queued_messages 0",
     },
 ];
 

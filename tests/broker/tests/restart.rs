@@ -248,6 +248,19 @@ async fn restart_test(
             );
         }
     }
+    if missing > 0 {
+        let seen = seen.lock().unwrap();
+        let lost: Vec<&String> = ok
+            .iter()
+            .filter(|b| !seen.contains_key(*b))
+            .take(10)
+            .collect();
+        eprintln!(
+            "{name}: missing after 60 s, e.g. {lost:?}; the server was down from {:?} to {:?} after the start",
+            down.elapsed(),
+            up_again.elapsed()
+        );
+    }
     assert_eq!(missing, 0, "{name}: acknowledged messages were lost");
     assert!(
         after_restart >= 200,

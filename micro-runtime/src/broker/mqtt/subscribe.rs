@@ -264,7 +264,13 @@ impl Member {
                             ),
                         )),
                     };
-                    self.answer(result);
+                    match (self.subscribed.is_some(), result) {
+                        (true, result) => self.answer(result),
+                        (false, Err(e)) => {
+                            tracing::warn!(topic = %self.topic, error = %e, "mqtt: subscribing again after a reconnect failed");
+                        }
+                        (false, Ok(())) => {}
+                    }
                 }
                 Ok(Event::Incoming(Packet::UnsubAck(_))) if leaving => {
                     quiet_until = Some(tokio::time::Instant::now() + QUIET);
@@ -273,14 +279,12 @@ impl Member {
                     if leaving && quiet_until.is_some() {
                         quiet_until = Some(tokio::time::Instant::now() + QUIET);
                     }
-                    match self.deliveries.clone() {
-                        Some(tx) => {
-                            let delivery = self.delivery(publish, &tx);
-                            let _ = tx.send(delivery);
-                        }
-                        // Left the group and done handing over: the session keeps it
-                        // for the member that takes this slot next.
-                        None => {}
+                    // Once it left the group and is done handing over, a message is left
+                    // unacknowledged: the session keeps it for the member that takes this
+                    // slot next.
+                    if let Some(tx) = self.deliveries.clone() {
+                        let delivery = self.delivery(publish, &tx);
+                        let _ = tx.send(delivery);
                     }
                 }
                 Ok(_) => {}
@@ -313,8 +317,12 @@ impl MqttBroker {
     ) -> Result<Subscription> {
         let mqtt = mqtt_topic(topic)?;
         options.validate()?;
-        let prefetch =
-            u16::try_from(options.concurrency.max(1) + options.buffer.min(64)).unwrap_or(u16::MAX);
+        // The server's window of unacknowledged messages to this member (MQTT 5 receive
+        // maximum): what the handlers and their queue hold, so acknowledgements after the
+        // handler never starve the pipe. What is in it when a member crashes stays in its
+        // session.
+        let prefetch = u16::try_from(options.concurrency.max(1) + options.buffer.min(1024))
+            .unwrap_or(u16::MAX);
         let (slot, client_id, filter) = match &options.queue {
             Some(group) => {
                 let (lock, id) = take_slot(&self.inner.home, group, topic)?;

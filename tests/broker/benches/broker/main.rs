@@ -291,9 +291,9 @@ fn main() {
         for shape in shapes {
             println!("\n--- {} ---", shape.label());
             for pair in &plan {
-                // 16 KiB bodies: a tenth of the messages (the same bytes as 1.6 MB of 64 B).
+                // 16 KiB bodies: a quarter of the messages.
                 let n = if shape.body > 1024 {
-                    (pair.messages / 10).max(100)
+                    (pair.messages / 4).max(100)
                 } else {
                     pair.messages
                 };

@@ -22,6 +22,11 @@ pub(crate) trait RemoteAck: Send + Sync {
     fn nack(&self, delay: Duration) -> BoxFuture<'_, Result<()>>;
     /// Never deliver it again.
     fn term(&self) -> BoxFuture<'_, Result<()>>;
+    /// Does the engine deliver a message it was never told about again by itself (after
+    /// the ack wait)? MQTT does not while the connection lives.
+    fn redelivers(&self) -> bool {
+        true
+    }
 }
 
 /// One delivery of a message to this subscription.
@@ -325,7 +330,7 @@ async fn handle(shared: &Arc<Shared>, delivery: Delivery) {
             Verdict::Nack(format!("the subscriber panicked: {what}"))
         }
     };
-    if !shared.options.auto_ack && settle.0.remote.is_some() {
+    if !shared.options.auto_ack && settle.0.remote.as_ref().is_some_and(|r| r.redelivers()) {
         // Manual acknowledgement on an engine that redelivers by itself: what the handler
         // left unsettled comes back after the ack wait.
         if !settle.0.done.load(Ordering::Acquire) {
@@ -461,6 +466,12 @@ impl Settle {
         );
         if let (Some(publish), Some(topic)) = (&shared.dead_letter, &shared.options.dead_letter) {
             let mut message = Envelope::clone(message);
+            // One line of printable text: a multi-line error (a panic's message, a
+            // backtrace) is a header every engine can carry.
+            let reason: String = reason
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
             message.headers.insert(HEADER_ERROR, reason);
             message
                 .headers

@@ -14,7 +14,8 @@ pub struct SubscribeOptions {
     pub queue: Option<String>,
     /// Settle each message by the handler's result (default true). When false the handler
     /// settles it through the [`Event`](super::Event); a message it leaves unsettled is acknowledged
-    /// (on engines that redeliver by themselves, it is redelivered after the ack wait).
+    /// (on engines whose server redelivers by itself — JetStream, Redis Streams, RabbitMQ — it
+    /// is redelivered after the ack wait; MQTT settles it by the handler's result).
     pub auto_ack: bool,
     /// How many messages are handled at once (default 1: in order).
     pub concurrency: usize,

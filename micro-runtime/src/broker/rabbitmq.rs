@@ -44,9 +44,10 @@ use crate::error::{Error, Result};
 /// The exchange used when none is set (go-micro's).
 pub const DEFAULT_EXCHANGE: &str = "micro";
 
-/// The largest message (body and headers) published by default: 128 MiB, RabbitMQ's own
-/// default `max_message_size`.
-pub const DEFAULT_MAX_MESSAGE: usize = 128 << 20;
+/// The largest message (body and headers) published by default: 16 MiB, RabbitMQ 4's
+/// default `max_message_size` (RabbitMQ 3 allowed 128 MiB; raise it with
+/// [`RabbitBroker::with_max_message_size`] to what the server allows).
+pub const DEFAULT_MAX_MESSAGE: usize = 16 << 20;
 
 /// AMQP's limit on queue, exchange and routing key names, in bytes.
 const MAX_NAME: usize = 255;
@@ -110,8 +111,8 @@ impl RabbitBroker {
         })
     }
 
-    /// Refuse messages larger than `bytes`, body and headers together (128 MiB by default,
-    /// RabbitMQ's own default; set it to the server's `max_message_size` when that differs).
+    /// Refuse messages larger than `bytes`, body and headers together (16 MiB by default,
+    /// RabbitMQ 4's own limit; set it to the server's `max_message_size` when that differs).
     #[must_use]
     pub fn with_max_message_size(self, bytes: usize) -> RabbitBroker {
         RabbitBroker {

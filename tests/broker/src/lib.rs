@@ -388,32 +388,40 @@ impl Drop for OwnServer {
     }
 }
 
-/// A Mosquitto of the test's own on a free port, configured as micro's README says for at
-/// least once: persistent sessions kept in `dir`, no limit on the messages queued for a
+/// Start a Mosquitto of the test's own on `port`, configured as micro's README says for at
+/// least once: persistent sessions kept in `dir` (as root it stays root, to write there), no limit on the messages queued for a
 /// member that is away (Mosquitto drops those past 1000 by default). `None` when mosquitto
-/// is not installed (a failure when `MICRO_REQUIRE_PEERS=1`).
-pub fn own_mosquitto(dir: &std::path::Path, port: u16) -> Option<OwnServer> {
+/// is not installed.
+pub fn start_mosquitto(dir: &std::path::Path, port: u16) -> Option<std::process::Child> {
     let conf = dir.join("mosquitto.conf");
-    std::fs::create_dir_all(dir).expect("mosquitto dir");
+    std::fs::create_dir_all(dir).ok()?;
     std::fs::write(
         &conf,
         format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_queued_messages 0\n",
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_queued_messages 0\nlog_dest file {}/mosquitto.log\nuser root\n",
+            dir.display(),
             dir.display()
         ),
     )
-    .expect("mosquitto.conf");
-    let binary = ["/usr/sbin/mosquitto", "mosquitto"]
-        .into_iter()
-        .find(|b| !b.starts_with('/') || std::path::Path::new(b).exists())
-        .unwrap_or("mosquitto");
-    let child = std::process::Command::new(binary)
+    .ok()?;
+    let binary = if std::path::Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    };
+    std::process::Command::new(binary)
         .arg("-c")
         .arg(&conf)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .spawn();
-    let Ok(child) = child else {
+        .spawn()
+        .ok()
+}
+
+/// [`start_mosquitto`], waited for; `None` when mosquitto is not installed (a failure when
+/// `MICRO_REQUIRE_PEERS=1`).
+pub fn own_mosquitto(dir: &std::path::Path, port: u16) -> Option<OwnServer> {
+    let Some(child) = start_mosquitto(dir, port) else {
         assert!(
             !std::env::var("MICRO_REQUIRE_PEERS").is_ok_and(|v| v == "1"),
             "mosquitto is not installed, and MICRO_REQUIRE_PEERS=1"

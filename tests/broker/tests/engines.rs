@@ -28,6 +28,7 @@ fn dead_port() -> u16 {
 #[tokio::test]
 async fn an_unreachable_server_is_a_clear_error_naming_engine_and_address() {
     let port = dead_port();
+    let home = tempfile::tempdir().unwrap();
     let timeout = Duration::from_secs(2);
     let cases: Vec<(SharedBroker, String)> = vec![
         (
@@ -49,7 +50,7 @@ async fn an_unreachable_server_is_a_clear_error_naming_engine_and_address() {
                 MqttBroker::new(
                     &format!("mqtt://user:secret@127.0.0.1:{port}"),
                     timeout,
-                    &std::env::temp_dir(),
+                    home.path(),
                 )
                 .unwrap(),
             ),
@@ -145,7 +146,7 @@ async fn a_message_over_the_engines_limit_is_a_clear_error_and_the_next_one_goes
     let timeout = Duration::from_secs(5);
     let home = tempfile::tempdir().unwrap();
     // Client-side limits, set low here; their defaults are each server's own limit (Redis
-    // 512 MiB, RabbitMQ 128 MiB) or 16 MiB (MQTT).
+    // 512 MiB, RabbitMQ 4's 16 MiB) or 16 MiB (MQTT).
     if has(Engine::Redis) {
         let broker = RedisBroker::new(&redis_url(), timeout)
             .unwrap()

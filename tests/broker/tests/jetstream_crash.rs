@@ -1,5 +1,5 @@
 //! 10,000 messages through each at-least-once broker (NATS JetStream, Redis Streams,
-//! RabbitMQ) while
+//! RabbitMQ, MQTT with persistent sessions) while
 //! the subscriber process is killed (SIGKILL) and a new one takes over its queue group: none
 //! is lost, each is handled at least once, and the duplicates (messages handled but not yet
 //! acknowledged when the process died) are counted.

@@ -1,6 +1,8 @@
 //! The broker's server restarted under publish and subscribe load — NATS JetStream and
 //! RabbitMQ, each our own server on its own port with its store on disk, killed (SIGKILL)
-//! mid-stream and started again on the same store. A publish during the outage waits for
+//! mid-stream and started again on the same store. (Mosquitto is not here: 2.0.11, Debian's,
+//! restores a persistent session after a restart but stops delivering to it after a few dozen
+//! messages, whether the member subscribes again or not; the README says so.) A publish during the outage waits for
 //! the server within its bound (JetStream) or fails at once with an error naming the server
 //! (RabbitMQ); every publish that succeeded is delivered once the server is back, and the
 //! subscription resumes by itself.
@@ -122,7 +124,7 @@ async fn restart_test(
     publisher: SharedBroker,
     outage: Outage,
 ) {
-    let Some(server) = start() else {
+    let Some(mut server) = start() else {
         assert!(
             std::env::var("MICRO_REQUIRE_PEERS").is_err(),
             "the {name} server is not installed"
@@ -130,10 +132,11 @@ async fn restart_test(
         eprintln!("skipped: the {name} server is not installed");
         return;
     };
-    assert!(
-        listening(port, Duration::from_secs(60)),
-        "our {name} server did not start"
-    );
+    if !listening(port, Duration::from_secs(60)) {
+        let _ = server.kill();
+        let _ = server.wait();
+        panic!("our {name} server did not start");
+    }
     let topic = unique_topic("restart");
     let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let s = seen.clone();
@@ -158,7 +161,8 @@ async fn restart_test(
         let _ = server.wait();
         let down = Instant::now();
         std::thread::sleep(Duration::from_secs(2));
-        let server = start().unwrap();
+        // Killed when dropped, even if it never comes up.
+        let server = KillOnDrop(start().unwrap());
         assert!(
             listening(port, Duration::from_secs(60)),
             "our server did not come back"
@@ -204,8 +208,7 @@ async fn restart_test(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let (server, down, up_again) = restarter.join().unwrap();
-    let _server = KillOnDrop(server);
+    let (_server, down, up_again) = restarter.join().unwrap();
     let back_at = last_failure.map(|t| t.saturating_duration_since(down));
     // Every acknowledged publish arrives.
     let end = Instant::now() + Duration::from_secs(60);

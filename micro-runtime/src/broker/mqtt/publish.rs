@@ -3,16 +3,19 @@
 //! rumqttc hands a publish to its event loop and forgets it; the acknowledgement shows up
 //! later as an event with the packet id the loop chose. The loop takes requests in the order
 //! they were sent and numbers them in that order, so a publish queues its waiter and its
-//! request under one lock, and the loop pairs waiters with packet ids as it sends them.
+//! request under one lock, without awaiting in between (a publish dropped half way cannot
+//! shift the pairing), and the loop pairs waiters with packet ids as it sends them. A
+//! semaphore keeps the request channel from ever being full, so handing over never waits.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason};
 use rumqttc::v5::{AsyncClient, Event, EventLoop};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 
 use super::{MqttBroker, mqtt_topic, properties};
 use crate::broker::Envelope;
@@ -43,11 +46,16 @@ impl Waiters {
     }
 }
 
+/// Requests the event loop's channel holds; publishes beyond wait for room.
+const CHANNEL: usize = 1024;
+
 /// The publishing connection.
 #[derive(Debug)]
 pub(super) struct Publisher {
     client: AsyncClient,
     waiters: Arc<Mutex<Waiters>>,
+    /// Room in the request channel: a permit per request not yet taken by the loop.
+    room: Arc<Semaphore>,
     /// The server's limit on a packet, from its `CONNACK`.
     server_max: Option<u32>,
     task: tokio::task::JoinHandle<()>,
@@ -75,13 +83,42 @@ impl Publisher {
     }
 
     pub(super) async fn close(self) {
-        let _ = self.client.disconnect().await;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.task).await;
+        let _ = self.client.try_disconnect();
+        let task = self.task;
+        let abort = task.abort_handle();
+        if tokio::time::timeout(std::time::Duration::from_secs(2), task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
     }
 }
 
+/// The error for a `PUBACK` that refused the message, by its reason.
+fn refusal(shown: &str, reason: PubAckReason) -> Option<Error> {
+    let id = crate::broker::ID;
+    let detail = format!("mqtt broker at {shown}: the server refused the message: {reason:?}");
+    Some(match reason {
+        PubAckReason::Success | PubAckReason::NoMatchingSubscribers => return None,
+        PubAckReason::NotAuthorized => Error::forbidden(id, detail),
+        PubAckReason::TopicNameInvalid | PubAckReason::PayloadFormatInvalid => {
+            Error::bad_request(id, detail)
+        }
+        PubAckReason::QuotaExceeded => {
+            Error::from_code(id, crate::error::Code::ResourceExhausted, detail)
+        }
+        _ => Error::unavailable(id, detail),
+    })
+}
+
 /// Drives the publishing connection: pairs packet ids with waiters and answers them.
-async fn drive(mut eventloop: EventLoop, waiters: Arc<Mutex<Waiters>>, shown: String) {
+async fn drive(
+    mut eventloop: EventLoop,
+    waiters: Arc<Mutex<Waiters>>,
+    room: Arc<Semaphore>,
+    shown: String,
+) {
     loop {
         let event = eventloop.poll().await;
         let mut held = waiters.lock().unwrap_or_else(|e| e.into_inner());
@@ -89,20 +126,12 @@ async fn drive(mut eventloop: EventLoop, waiters: Arc<Mutex<Waiters>>, shown: St
             Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
                 if let Some(waiter) = held.queued.pop_front() {
                     held.sent.insert(pkid, waiter);
+                    room.add_permits(1);
                 }
             }
             Ok(Event::Incoming(Packet::PubAck(ack))) => {
                 if let Some(waiter) = held.sent.remove(&ack.pkid) {
-                    let answer = match ack.reason {
-                        PubAckReason::Success | PubAckReason::NoMatchingSubscribers => Ok(()),
-                        reason => Err(Error::unavailable(
-                            crate::broker::ID,
-                            format!(
-                                "mqtt broker at {shown}: the server refused the message: {reason:?}"
-                            ),
-                        )),
-                    };
-                    let _ = waiter.send(answer);
+                    let _ = waiter.send(refusal(&shown, ack.reason).map_or(Ok(()), Err));
                 }
             }
             Ok(Event::Incoming(Packet::Disconnect(d))) => {
@@ -148,7 +177,7 @@ impl MqttBroker {
         let id = format!("micro-pub-{:016x}", fastrand::u64(..));
         let mut options = self.options(&id);
         options.set_clean_start(true);
-        let (client, mut eventloop) = AsyncClient::new(options, 1024);
+        let (client, mut eventloop) = AsyncClient::new(options, CHANNEL);
         // Connect here, so an unreachable server is an error now and not a stuck publish.
         let connack = tokio::time::timeout(self.inner.timeout, async {
             loop {
@@ -169,68 +198,84 @@ impl MqttBroker {
         .map_err(|e| self.error("cannot connect", e))?;
         let server_max = connack.properties.as_ref().and_then(|p| p.max_packet_size);
         let waiters = Arc::new(Mutex::new(Waiters::default()));
+        let room = Arc::new(Semaphore::new(CHANNEL - 16));
         let task = tokio::spawn(drive(
             eventloop,
             waiters.clone(),
+            room.clone(),
             self.inner.address.shown.clone(),
         ));
         Ok(Publisher {
             client,
             waiters,
+            room,
             server_max,
             task,
         })
     }
 
+    /// Publish and wait for the server's `PUBACK`, all within the broker's timeout.
     pub(super) async fn publish_message(&self, topic: &str, mut message: Envelope) -> Result<()> {
         let mqtt = mqtt_topic(topic)?;
         message.stamp(topic);
         let shown = &self.inner.address.shown;
         crate::broker::check_size("mqtt", shown, topic, &message, self.inner.max_message)?;
         let properties = properties(&message)?;
-        let answer = {
-            let publisher = self.publisher().await?;
-            if let Some(server_max) = publisher.server_max {
-                // The server's own limit counts the whole packet: leave room for the topic
-                // and the rest of it.
-                let limit = (server_max as usize).saturating_sub(mqtt.len() + 1024);
-                crate::broker::check_size("mqtt", shown, topic, &message, limit)?;
-            }
-            // The broker's lock on the publisher, held while the waiter is queued and its
-            // request handed over, keeps both in one order.
-            let (tx, rx) = oneshot::channel();
-            {
-                let mut waiters = publisher.waiters.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(why) = &waiters.closed {
-                    return Err(Error::unavailable(crate::broker::ID, why.clone()));
-                }
-                waiters.queued.push_back(tx);
-            }
-            let sent = publisher
-                .client
-                .publish_with_properties(mqtt, QoS::AtLeastOnce, false, message.body, properties)
-                .await;
-            if let Err(e) = sent {
-                // Not handed over: take its waiter back (it is the last one queued).
-                publisher
-                    .waiters
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .queued
-                    .pop_back();
-                return Err(self.error(&format!("publishing to {topic}"), e));
-            }
-            rx
+        let deadline = Instant::now() + self.inner.timeout;
+        let timed_out = || {
+            self.error(
+                &format!("publishing to {topic}"),
+                format!("no acknowledgement within {:?}", self.inner.timeout),
+            )
         };
-        match tokio::time::timeout(self.inner.timeout, answer).await {
+        let (client, waiters, room, server_max) = {
+            let publisher = tokio::time::timeout_at(deadline.into(), self.publisher())
+                .await
+                .map_err(|_| timed_out())??;
+            (
+                publisher.client.clone(),
+                publisher.waiters.clone(),
+                publisher.room.clone(),
+                publisher.server_max,
+            )
+        };
+        if let Some(server_max) = server_max {
+            // The server's own limit counts the whole packet: the topic, each property's
+            // framing, the fixed header and the packet id besides body and headers.
+            let framing = mqtt.len() + 64 + 2 * message.headers.iter().count();
+            let limit = (server_max as usize).saturating_sub(framing);
+            crate::broker::check_size("mqtt", shown, topic, &message, limit)?;
+        }
+        let permit = tokio::time::timeout_at(deadline.into(), room.acquire())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|_| self.error(&format!("publishing to {topic}"), "the connection ended"))?;
+        let (tx, rx) = oneshot::channel();
+        {
+            // The waiter and its request go in together, with no await between them.
+            let mut held = waiters.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(why) = &held.closed {
+                return Err(Error::unavailable(crate::broker::ID, why.clone()));
+            }
+            client
+                .try_publish_with_properties(
+                    mqtt,
+                    QoS::AtLeastOnce,
+                    false,
+                    message.body,
+                    properties,
+                )
+                .map_err(|e| self.error(&format!("publishing to {topic}"), e))?;
+            held.queued.push_back(tx);
+            // Given back by the loop when it takes the request.
+            permit.forget();
+        }
+        match tokio::time::timeout_at(deadline.into(), rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => {
                 Err(self.error(&format!("publishing to {topic}"), "the connection ended"))
             }
-            Err(_) => Err(self.error(
-                &format!("publishing to {topic}"),
-                format!("no acknowledgement within {:?}", self.inner.timeout),
-            )),
+            Err(_) => Err(timed_out()),
         }
     }
 }

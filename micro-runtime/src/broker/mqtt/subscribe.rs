@@ -4,11 +4,15 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, SubscribeReasonCode};
+use rumqttc::v5::mqttbytes::v5::{
+    DisconnectReasonCode, Filter, Packet, Publish, SubscribeReasonCode,
+};
 use rumqttc::v5::{AsyncClient, Event, EventLoop};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -23,11 +27,22 @@ const MAX_SLOTS: usize = 1024;
 /// How long a leaving member waits for messages the server had already given it.
 const QUIET: Duration = Duration::from_millis(300);
 
+/// What a subscription's acknowledgements share with its connection.
+struct Link {
+    client: AsyncClient,
+    /// Bumped on every `CONNACK`: an acknowledgement for a message of an earlier connection
+    /// is not sent (the server sends that message again on this one).
+    generation: AtomicU64,
+    /// Messages handed to the subscription and not acknowledged yet.
+    outstanding: AtomicUsize,
+}
+
 /// Acknowledges one message (`PUBACK`), once micro is done with it; a failed one is handed
 /// to the subscription again after the backoff, without the server.
 #[derive(Clone)]
 struct MqttAck {
-    client: AsyncClient,
+    link: Arc<Link>,
+    generation: u64,
     publish: Publish,
     message: crate::broker::Envelope,
     attempt: u32,
@@ -35,22 +50,26 @@ struct MqttAck {
 }
 
 impl MqttAck {
-    async fn puback(&self) -> Result<()> {
-        if self.publish.qos == QoS::AtMostOnce {
+    fn puback(&self) -> Result<()> {
+        self.link.outstanding.fetch_sub(1, Ordering::AcqRel);
+        if self.link.generation.load(Ordering::Acquire) != self.generation {
+            tracing::debug!(
+                "mqtt: not acknowledging a message of an earlier connection; the server sends it again"
+            );
             return Ok(());
         }
-        self.client.ack(&self.publish).await.map_err(|e| {
-            Error::unavailable(
-                ID,
-                format!("mqtt: acknowledging a message failed ({e}); the server sends it again"),
-            )
-        })
+        // Never waits: an acknowledgement that finds the client's queue full (the server away)
+        // is dropped, and the server sends the message again.
+        if let Err(e) = self.link.client.try_ack(&self.publish) {
+            tracing::debug!(error = %e, "mqtt: an acknowledgement was not sent; the server sends the message again");
+        }
+        Ok(())
     }
 }
 
 impl RemoteAck for MqttAck {
     fn ack(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.puback())
+        Box::pin(async move { self.puback() })
     }
 
     fn nack(&self, delay: Duration) -> BoxFuture<'_, Result<()>> {
@@ -75,7 +94,11 @@ impl RemoteAck for MqttAck {
     }
 
     fn term(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.puback())
+        Box::pin(async move { self.puback() })
+    }
+
+    fn redelivers(&self) -> bool {
+        false
     }
 }
 
@@ -92,18 +115,9 @@ fn take_slot(home: &Path, group: &str, topic: &str) -> Result<(File, String)> {
     std::fs::create_dir_all(&dir).map_err(|e| fail("cannot create", &e))?;
     let home_id = home_id(&dir).map_err(|e| fail("cannot keep the home id in", &e))?;
     let topic_hash = fnv1a(topic.as_bytes()) as u32;
-    let safe_group: String = group
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
     for slot in 0..MAX_SLOTS {
-        let name = format!("{safe_group}-{topic_hash:08x}-{slot}.lock");
+        // Queue names are letters, digits, `.`, `-` and `_` (checked before): safe in a file name.
+        let name = format!("{group}-{topic_hash:08x}-{slot}.lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -152,9 +166,58 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// One subscription's connection, driven by its own task.
+/// What the polling task reports.
+type Polled = std::result::Result<Event, String>;
+
+/// Polls the connection and nothing else (rumqttc's `poll` must not be cancelled half way),
+/// reconnecting with backoff; reports every event.
+async fn poll(mut eventloop: EventLoop, events: mpsc::UnboundedSender<Polled>, id: String) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match eventloop.poll().await {
+            Ok(event) => {
+                let taken_over = matches!(
+                    &event,
+                    Event::Incoming(Packet::Disconnect(d))
+                        if d.reason_code == DisconnectReasonCode::SessionTakenOver
+                );
+                if matches!(event, Event::Incoming(Packet::ConnAck(_))) {
+                    backoff = Duration::from_millis(100);
+                }
+                if events.send(Ok(event)).is_err() {
+                    return;
+                }
+                if taken_over {
+                    // Another client connected with this member's id: two processes share
+                    // one MICRO_HOME id. Do not fight over the session.
+                    tracing::error!(client_id = %id, "mqtt: another client took over this member's session (two processes with one MICRO_HOME home id?); retrying in 30 s");
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+            }
+            Err(e) => {
+                if events.send(Err(e.to_string())).is_err() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One subscription's connection: a task that polls it, and this one, which hands messages
+/// over, subscribes on every `CONNACK`, and leaves.
 struct Member {
-    client: AsyncClient,
+    link: Arc<Link>,
     filter: String,
     topic: String,
     deliveries: Option<mpsc::UnboundedSender<Delivery>>,
@@ -170,11 +233,13 @@ impl Member {
         };
         let message = to_envelope(&topic, publish.payload.clone(), publish.properties.as_ref());
         let attempt = if publish.dup { 2 } else { 1 };
+        self.link.outstanding.fetch_add(1, Ordering::AcqRel);
         Delivery {
             message: message.clone(),
             attempt,
             remote: Some(Box::new(MqttAck {
-                client: self.client.clone(),
+                link: self.link.clone(),
+                generation: self.link.generation.load(Ordering::Acquire),
                 publish,
                 message,
                 attempt,
@@ -189,16 +254,41 @@ impl Member {
         }
     }
 
-    /// Runs the connection: subscribes on every `CONNACK`, hands messages over, reconnects;
-    /// on `stop` leaves the group and hands over what was already on its way; on `done`
-    /// (everything settled) disconnects.
+    fn on_suback(&mut self, codes: &[SubscribeReasonCode]) {
+        let refused = codes
+            .iter()
+            .find(|code| !matches!(code, SubscribeReasonCode::Success(_)));
+        let result = match refused {
+            None => Ok(()),
+            Some(code) => Err(Error::unavailable(
+                ID,
+                format!(
+                    "mqtt broker at {}: the server refused the subscription {}: {code:?}",
+                    self.shown, self.filter
+                ),
+            )),
+        };
+        match (self.subscribed.is_some(), result) {
+            (true, result) => self.answer(result),
+            (false, Err(e)) => {
+                tracing::warn!(topic = %self.topic, error = %e, "mqtt: subscribing again after a reconnect failed");
+            }
+            (false, Ok(())) => {}
+        }
+    }
+
+    /// Runs the subscription: on `stop` it leaves the group and hands over what the server
+    /// had already sent it, until nothing is outstanding and nothing came for a while; on
+    /// `done` (drained) it disconnects.
     async fn run(
         mut self,
-        mut eventloop: EventLoop,
+        eventloop: EventLoop,
+        client_id: String,
         mut stop: watch::Receiver<bool>,
         mut done: watch::Receiver<bool>,
     ) {
-        let mut backoff = Duration::from_millis(100);
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let _poller = AbortOnDrop(tokio::spawn(poll(eventloop, events_tx, client_id)));
         let mut leaving = false;
         let mut quiet_until: Option<tokio::time::Instant> = None;
         loop {
@@ -208,37 +298,66 @@ impl Member {
                     None => std::future::pending().await,
                 }
             };
-            let event = tokio::select! {
-                event = eventloop.poll() => event,
+            let polled = tokio::select! {
+                polled = events.recv() => polled,
                 _ = stop.changed(), if !leaving => {
                     leaving = true;
-                    if self.client.unsubscribe(self.filter.clone()).await.is_err() {
+                    if self.link.client.try_unsubscribe(self.filter.clone()).is_err() {
                         self.deliveries = None;
                     }
+                    // In case the UNSUBACK never comes.
                     quiet_until = Some(tokio::time::Instant::now() + QUIET * 10);
                     continue;
                 }
                 () = quiet => {
-                    // Nothing more is on its way: the source may end once retries settle.
-                    self.deliveries = None;
-                    quiet_until = None;
+                    if self.link.outstanding.load(Ordering::Acquire) == 0 {
+                        // Nothing more on its way and nothing held: the source may end.
+                        self.deliveries = None;
+                        quiet_until = None;
+                    } else {
+                        // Acknowledgements free the server's window: more may come.
+                        quiet_until = Some(tokio::time::Instant::now() + QUIET);
+                    }
                     continue;
                 }
                 _ = done.changed() => {
-                    let _ = self.client.disconnect().await;
+                    // What is left unacknowledged stays in the session, for the member that
+                    // takes this slot next.
+                    let _ = self.link.client.try_disconnect();
                     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                        while eventloop.poll().await.is_ok() {}
+                        while let Some(Ok(event)) = events.recv().await {
+                            if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                                break;
+                            }
+                        }
                     })
                     .await;
                     return;
                 }
             };
+            let event = match polled {
+                None => return,
+                Some(Ok(event)) => event,
+                Some(Err(e)) => {
+                    if self.subscribed.is_some() {
+                        self.answer(Err(Error::unavailable(
+                            ID,
+                            format!("mqtt broker at {}: cannot connect: {e}", self.shown),
+                        )));
+                        return;
+                    }
+                    tracing::warn!(topic = %self.topic, error = %e, "mqtt: the connection broke; reconnecting");
+                    continue;
+                }
+            };
             match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    backoff = Duration::from_millis(100);
+                Event::Incoming(Packet::ConnAck(_)) => {
+                    self.link.generation.fetch_add(1, Ordering::AcqRel);
+                    // Subscribe on every connection: a clean session lost the subscription,
+                    // and on a resumed one subscribing again replaces it.
                     if !leaving {
                         let filter = Filter::new(self.filter.clone(), QoS::AtLeastOnce);
-                        if let Err(e) = self.client.subscribe_many([filter]).await {
+                        if let Err(e) = self.link.client.try_subscribe_many([filter]) {
                             self.answer(Err(Error::unavailable(
                                 ID,
                                 format!(
@@ -249,33 +368,11 @@ impl Member {
                         }
                     }
                 }
-                Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                    let refused = ack
-                        .return_codes
-                        .iter()
-                        .find(|code| !matches!(code, SubscribeReasonCode::Success(_)));
-                    let result = match refused {
-                        None => Ok(()),
-                        Some(code) => Err(Error::unavailable(
-                            ID,
-                            format!(
-                                "mqtt broker at {}: the server refused the subscription {}: {code:?}",
-                                self.shown, self.filter
-                            ),
-                        )),
-                    };
-                    match (self.subscribed.is_some(), result) {
-                        (true, result) => self.answer(result),
-                        (false, Err(e)) => {
-                            tracing::warn!(topic = %self.topic, error = %e, "mqtt: subscribing again after a reconnect failed");
-                        }
-                        (false, Ok(())) => {}
-                    }
-                }
-                Ok(Event::Incoming(Packet::UnsubAck(_))) if leaving => {
+                Event::Incoming(Packet::SubAck(ack)) => self.on_suback(&ack.return_codes),
+                Event::Incoming(Packet::UnsubAck(_)) if leaving => {
                     quiet_until = Some(tokio::time::Instant::now() + QUIET);
                 }
-                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                Event::Incoming(Packet::Publish(publish)) => {
                     if leaving && quiet_until.is_some() {
                         quiet_until = Some(tokio::time::Instant::now() + QUIET);
                     }
@@ -287,22 +384,7 @@ impl Member {
                         let _ = tx.send(delivery);
                     }
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    if self.subscribed.is_some() {
-                        self.answer(Err(Error::unavailable(
-                            ID,
-                            format!("mqtt broker at {}: cannot connect: {e}", self.shown),
-                        )));
-                        return;
-                    }
-                    tracing::warn!(topic = %self.topic, error = %e, "mqtt: the connection broke; reconnecting");
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
-                        _ = done.changed() => return,
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
+                _ => {}
             }
         }
     }
@@ -343,19 +425,24 @@ impl MqttBroker {
             mqtt_options.set_clean_start(true);
         }
         let (client, eventloop) = AsyncClient::new(mqtt_options, 1024);
+        let link = Arc::new(Link {
+            client,
+            generation: AtomicU64::new(0),
+            outstanding: AtomicUsize::new(0),
+        });
         let (deliveries, rx) = mpsc::unbounded_channel();
         let (subscribed_tx, subscribed) = oneshot::channel();
         let (stop_tx, stop) = watch::channel(false);
         let (done_tx, done) = watch::channel(false);
         let member = Member {
-            client,
+            link,
             filter,
             topic: topic.to_owned(),
             deliveries: Some(deliveries),
             subscribed: Some(subscribed_tx),
             shown: self.inner.address.shown.clone(),
         };
-        let task = tokio::spawn(member.run(eventloop, stop, done));
+        let task = tokio::spawn(member.run(eventloop, client_id, stop, done));
         // Subscribed (the server answered) before saying so.
         let answer = tokio::time::timeout(self.inner.timeout, subscribed).await;
         let failure = match answer {
@@ -385,7 +472,13 @@ impl MqttBroker {
                     stop_tx.send_replace(true);
                     dispatcher.drain(grace).await;
                     done_tx.send_replace(true);
-                    let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+                    let abort = task.abort_handle();
+                    if tokio::time::timeout(Duration::from_secs(3), task)
+                        .await
+                        .is_err()
+                    {
+                        abort.abort();
+                    }
                     // The slot is free for the next member once the session is let go.
                     drop(slot);
                 })

@@ -468,10 +468,7 @@ impl Settle {
             let mut message = Envelope::clone(message);
             // One line of printable text: a multi-line error (a panic's message, a
             // backtrace) is a header every engine can carry.
-            let reason: String = reason
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
+            let reason = header_text(reason);
             message.headers.insert(HEADER_ERROR, reason);
             message
                 .headers
@@ -492,10 +489,39 @@ impl Settle {
     }
 }
 
+/// One line of printable text of at most 4 KiB: a reason every engine can carry in a header
+/// (MQTT refuses control characters and non-characters in its strings).
+fn header_text(reason: &str) -> String {
+    let mut text = String::with_capacity(reason.len().min(4096));
+    for c in reason.chars() {
+        if text.len() + c.len_utf8() > 4096 {
+            break;
+        }
+        let printable = !c.is_control() && !('\u{fdd0}'..='\u{fdef}').contains(&c);
+        text.push(if printable { c } else { ' ' });
+    }
+    text
+}
+
 /// The error a closed subscription answers with.
 pub(crate) fn gone(topic: &str) -> Error {
     Error::not_found(
         super::ID,
         format!("no subscription on {topic} here any more"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_text;
+
+    #[test]
+    fn dead_letter_reasons_become_one_printable_line_of_at_most_4_kib() {
+        assert_eq!(header_text("boom\nat line 3\tx"), "boom at line 3 x");
+        assert_eq!(header_text("ü\u{fdd0}ok"), "ü ok");
+        let long = "é".repeat(5000);
+        let text = header_text(&long);
+        assert!(text.len() <= 4096 && text.len() >= 4094, "{}", text.len());
+        assert!(text.chars().all(|c| c == 'é'));
+    }
 }

@@ -135,6 +135,7 @@ async fn drive(
                 }
             }
             Ok(Event::Incoming(Packet::Disconnect(d))) => {
+                room.close();
                 held.close(format!(
                     "mqtt broker at {shown}: the server disconnected: {:?}",
                     d.reason_code
@@ -142,6 +143,7 @@ async fn drive(
                 return;
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                room.close();
                 held.close(format!("mqtt broker at {shown}: disconnected"));
                 return;
             }
@@ -150,6 +152,7 @@ async fn drive(
                 // Whether the server got the messages in flight is unknown: say so, and let
                 // the next publish connect again (a fresh session, so nothing is sent twice
                 // behind the caller's back).
+                room.close();
                 held.close(format!(
                     "mqtt broker at {shown}: the connection broke ({e}); the message may or may not have been delivered"
                 ));

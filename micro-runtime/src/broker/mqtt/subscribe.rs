@@ -5,7 +5,8 @@
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -13,7 +14,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{
     DisconnectReasonCode, Filter, Packet, Publish, SubscribeReasonCode,
 };
-use rumqttc::v5::{AsyncClient, Event, EventLoop};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, StateError};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{MqttBroker, micro_topic, mqtt_topic, to_envelope};
@@ -30,11 +31,27 @@ const QUIET: Duration = Duration::from_millis(300);
 /// What a subscription's acknowledgements share with its connection.
 struct Link {
     client: AsyncClient,
-    /// Bumped on every `CONNACK`: an acknowledgement for a message of an earlier connection
-    /// is not sent (the server sends that message again on this one).
-    generation: AtomicU64,
+    /// Even while connected, odd while not; bumped when the connection breaks and on every
+    /// `CONNACK`. An acknowledgement is sent only for a message of the connection that is up
+    /// (under this lock, so none slips into the next one): the server sends the others again.
+    generation: Mutex<u64>,
     /// Messages handed to the subscription and not acknowledged yet.
     outstanding: AtomicUsize,
+    /// When the last acknowledgement was made (leaving waits a quiet period after it).
+    last_ack: Mutex<tokio::time::Instant>,
+}
+
+impl Link {
+    fn generation(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Step to the next generation of the given parity (even: up, odd: down).
+    fn step(generation: &mut u64, up: bool) {
+        if generation.is_multiple_of(2) != up {
+            *generation += 1;
+        }
+    }
 }
 
 /// Acknowledges one message (`PUBACK`), once micro is done with it; a failed one is handed
@@ -52,14 +69,20 @@ struct MqttAck {
 impl MqttAck {
     fn puback(&self) -> Result<()> {
         self.link.outstanding.fetch_sub(1, Ordering::AcqRel);
-        if self.link.generation.load(Ordering::Acquire) != self.generation {
+        *self.link.last_ack.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+        let generation = self
+            .link
+            .generation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *generation != self.generation {
             tracing::debug!(
                 "mqtt: not acknowledging a message of an earlier connection; the server sends it again"
             );
             return Ok(());
         }
-        // Never waits: an acknowledgement that finds the client's queue full (the server away)
-        // is dropped, and the server sends the message again.
+        // Never waits: an acknowledgement that finds the client's queue full is dropped, and
+        // the server sends the message again.
         if let Err(e) = self.link.client.try_ack(&self.publish) {
             tracing::debug!(error = %e, "mqtt: an acknowledgement was not sent; the server sends the message again");
         }
@@ -171,34 +194,53 @@ type Polled = std::result::Result<Event, String>;
 
 /// Polls the connection and nothing else (rumqttc's `poll` must not be cancelled half way),
 /// reconnecting with backoff; reports every event.
-async fn poll(mut eventloop: EventLoop, events: mpsc::UnboundedSender<Polled>, id: String) {
+async fn poll(
+    mut eventloop: EventLoop,
+    link: Arc<Link>,
+    events: mpsc::UnboundedSender<Polled>,
+    id: String,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         match eventloop.poll().await {
             Ok(event) => {
-                let taken_over = matches!(
-                    &event,
-                    Event::Incoming(Packet::Disconnect(d))
-                        if d.reason_code == DisconnectReasonCode::SessionTakenOver
-                );
                 if matches!(event, Event::Incoming(Packet::ConnAck(_))) {
                     backoff = Duration::from_millis(100);
+                    let mut generation = link.generation.lock().unwrap_or_else(|e| e.into_inner());
+                    Link::step(&mut generation, true);
                 }
                 if events.send(Ok(event)).is_err() {
                     return;
                 }
-                if taken_over {
-                    // Another client connected with this member's id: two processes share
-                    // one MICRO_HOME id. Do not fight over the session.
-                    tracing::error!(client_id = %id, "mqtt: another client took over this member's session (two processes with one MICRO_HOME home id?); retrying in 30 s");
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                }
             }
             Err(e) => {
+                {
+                    // Down: no acknowledgement of this connection's messages goes out any
+                    // more, and those already queued are dropped (sent on the next
+                    // connection they would acknowledge other messages).
+                    let mut generation = link.generation.lock().unwrap_or_else(|e| e.into_inner());
+                    Link::step(&mut generation, false);
+                    eventloop.clean();
+                }
+                let taken_over = matches!(
+                    &e,
+                    ConnectionError::MqttState(StateError::ServerDisconnect {
+                        reason_code: DisconnectReasonCode::SessionTakenOver,
+                        ..
+                    })
+                );
                 if events.send(Err(e.to_string())).is_err() {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
+                let wait = if taken_over {
+                    // Another client connected with this member's id: two processes share
+                    // one MICRO_HOME id. Do not fight over the session.
+                    tracing::error!(client_id = %id, "mqtt: another client took over this member's session (two processes with one MICRO_HOME home id?); retrying in 30 s");
+                    Duration::from_secs(30)
+                } else {
+                    backoff
+                };
+                tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
@@ -239,7 +281,7 @@ impl Member {
             attempt,
             remote: Some(Box::new(MqttAck {
                 link: self.link.clone(),
-                generation: self.link.generation.load(Ordering::Acquire),
+                generation: self.link.generation(),
                 publish,
                 message,
                 attempt,
@@ -288,8 +330,14 @@ impl Member {
         mut done: watch::Receiver<bool>,
     ) {
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        let _poller = AbortOnDrop(tokio::spawn(poll(eventloop, events_tx, client_id)));
+        let _poller = AbortOnDrop(tokio::spawn(poll(
+            eventloop,
+            self.link.clone(),
+            events_tx,
+            client_id,
+        )));
         let mut leaving = false;
+        let mut unsubscribed = false;
         let mut quiet_until: Option<tokio::time::Instant> = None;
         loop {
             let quiet = async {
@@ -310,12 +358,18 @@ impl Member {
                     continue;
                 }
                 () = quiet => {
-                    if self.link.outstanding.load(Ordering::Acquire) == 0 {
+                    let since_ack = self
+                        .link
+                        .last_ack
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .elapsed();
+                    if self.link.outstanding.load(Ordering::Acquire) == 0 && since_ack >= QUIET {
                         // Nothing more on its way and nothing held: the source may end.
                         self.deliveries = None;
                         quiet_until = None;
                     } else {
-                        // Acknowledgements free the server's window: more may come.
+                        // An acknowledgement frees the server's window: more may come.
                         quiet_until = Some(tokio::time::Instant::now() + QUIET);
                     }
                     continue;
@@ -352,24 +406,35 @@ impl Member {
             };
             match event {
                 Event::Incoming(Packet::ConnAck(_)) => {
-                    self.link.generation.fetch_add(1, Ordering::AcqRel);
-                    // Subscribe on every connection: a clean session lost the subscription,
-                    // and on a resumed one subscribing again replaces it.
-                    if !leaving {
+                    if leaving {
+                        // An UNSUBSCRIBE the broken connection never answered is lost with
+                        // it: send it again.
+                        if !unsubscribed {
+                            let _ = self.link.client.try_unsubscribe(self.filter.clone());
+                        }
+                    } else {
+                        // Subscribe on every connection: a clean session lost the
+                        // subscription, and on a resumed one subscribing again replaces it.
                         let filter = Filter::new(self.filter.clone(), QoS::AtLeastOnce);
                         if let Err(e) = self.link.client.try_subscribe_many([filter]) {
-                            self.answer(Err(Error::unavailable(
+                            let e = Error::unavailable(
                                 ID,
                                 format!(
                                     "mqtt broker at {}: subscribing to {}: {e}",
                                     self.shown, self.filter
                                 ),
-                            )));
+                            );
+                            if self.subscribed.is_some() {
+                                self.answer(Err(e));
+                            } else {
+                                tracing::warn!(topic = %self.topic, error = %e, "mqtt: subscribing again after a reconnect failed");
+                            }
                         }
                     }
                 }
                 Event::Incoming(Packet::SubAck(ack)) => self.on_suback(&ack.return_codes),
                 Event::Incoming(Packet::UnsubAck(_)) if leaving => {
+                    unsubscribed = true;
                     quiet_until = Some(tokio::time::Instant::now() + QUIET);
                 }
                 Event::Incoming(Packet::Publish(publish)) => {
@@ -427,8 +492,9 @@ impl MqttBroker {
         let (client, eventloop) = AsyncClient::new(mqtt_options, 1024);
         let link = Arc::new(Link {
             client,
-            generation: AtomicU64::new(0),
+            generation: Mutex::new(1),
             outstanding: AtomicUsize::new(0),
+            last_ack: Mutex::new(tokio::time::Instant::now()),
         });
         let (deliveries, rx) = mpsc::unbounded_channel();
         let (subscribed_tx, subscribed) = oneshot::channel();

@@ -195,6 +195,31 @@ impl Dispatcher {
         self.shared.counters.clone()
     }
 
+    /// The subscription of an engine that feeds this dispatcher. Unsubscribing tells the
+    /// engine to stop (`stop`), drains what was received within the grace period, then runs
+    /// `after`, the engine's own clean-up.
+    pub(crate) fn into_subscription(
+        self,
+        topic: &str,
+        queue: Option<String>,
+        stop: tokio::sync::watch::Sender<bool>,
+        after: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> super::Subscription {
+        let counters = self.counters();
+        super::Subscription::new(
+            topic,
+            queue,
+            counters,
+            Box::new(move |grace| {
+                Box::pin(async move {
+                    stop.send_replace(true);
+                    self.drain(grace).await;
+                    after.await;
+                })
+            }),
+        )
+    }
+
     /// Wait (at most `grace`) until every delivery received so far is settled, then stop.
     pub(crate) async fn drain(self, grace: Duration) {
         let pending = self.shared.pending.load(Ordering::Acquire);

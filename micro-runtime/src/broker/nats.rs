@@ -599,18 +599,7 @@ impl Broker for NatsBroker {
             };
             let dispatcher =
                 Dispatcher::with_source(topic, handler, options, dead_letter, Some(source));
-            let counters = dispatcher.counters();
-            Ok(Subscription::new(
-                topic,
-                queue,
-                counters,
-                Box::new(move |grace| {
-                    Box::pin(async move {
-                        stop_tx.send_replace(true);
-                        dispatcher.drain(grace).await;
-                    })
-                }),
-            ))
+            Ok(dispatcher.into_subscription(topic, queue, stop_tx, async {}))
         })
     }
 }

@@ -637,23 +637,15 @@ impl Broker for RabbitBroker {
                 dead_letter,
                 Some(source(consuming)),
             );
-            let counters = dispatcher.counters();
-            Ok(Subscription::new(
-                topic,
-                queue,
-                counters,
-                Box::new(move |grace| {
-                    Box::pin(async move {
-                        stop_tx.send_replace(true);
-                        dispatcher.drain(grace).await;
-                        // Settled what it could: unacked messages go back to the queue.
-                        let last = connection.lock().unwrap_or_else(|e| e.into_inner()).take();
-                        if let Some(connection) = last {
-                            let _ = connection.close(200, "unsubscribed".into()).await;
-                        }
-                    })
+            Ok(
+                dispatcher.into_subscription(topic, queue, stop_tx, async move {
+                    // Settled what it could: unacked messages go back to the queue.
+                    let last = connection.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(connection) = last {
+                        let _ = connection.close(200, "unsubscribed".into()).await;
+                    }
                 }),
-            ))
+            )
         })
     }
 }

@@ -564,53 +564,45 @@ impl Broker for RedisBroker {
             let queue = options.queue.clone();
             let dispatcher =
                 Dispatcher::with_source(topic, handler, options, dead_letter, Some(source(reader)));
-            let counters = dispatcher.counters();
             let broker = self.clone();
-            Ok(Subscription::new(
-                topic,
-                queue,
-                counters,
-                Box::new(move |grace| {
-                    Box::pin(async move {
-                        stop_tx.send_replace(true);
-                        dispatcher.drain(grace).await;
-                        let Ok(mut con) = broker.inner.redis.get(WHAT).await else {
-                            return;
-                        };
-                        if broadcast {
-                            // Nobody else reads a broadcast group: remove it and its pending.
-                            let _: redis::RedisResult<Value> = redis::cmd("XGROUP")
-                                .arg("DESTROY")
-                                .arg(&key)
-                                .arg(&group)
-                                .query_async(&mut con)
-                                .await;
-                            return;
-                        }
-                        // Leave no consumer behind in the group, unless it still holds
-                        // messages (removing it would drop them; a member claims them).
-                        let pending: redis::RedisResult<StreamPendingCountReply> =
-                            redis::cmd("XPENDING")
-                                .arg(&key)
-                                .arg(&group)
-                                .arg("-")
-                                .arg("+")
-                                .arg(1)
-                                .arg(&consumer)
-                                .query_async(&mut con)
-                                .await;
-                        if pending.is_ok_and(|p| p.ids.is_empty()) {
-                            let _: redis::RedisResult<Value> = redis::cmd("XGROUP")
-                                .arg("DELCONSUMER")
-                                .arg(&key)
-                                .arg(&group)
-                                .arg(&consumer)
-                                .query_async(&mut con)
-                                .await;
-                        }
-                    })
+            Ok(
+                dispatcher.into_subscription(topic, queue, stop_tx, async move {
+                    let Ok(mut con) = broker.inner.redis.get(WHAT).await else {
+                        return;
+                    };
+                    if broadcast {
+                        // Nobody else reads a broadcast group: remove it and its pending.
+                        let _: redis::RedisResult<Value> = redis::cmd("XGROUP")
+                            .arg("DESTROY")
+                            .arg(&key)
+                            .arg(&group)
+                            .query_async(&mut con)
+                            .await;
+                        return;
+                    }
+                    // Leave no consumer behind in the group, unless it still holds
+                    // messages (removing it would drop them; a member claims them).
+                    let pending: redis::RedisResult<StreamPendingCountReply> =
+                        redis::cmd("XPENDING")
+                            .arg(&key)
+                            .arg(&group)
+                            .arg("-")
+                            .arg("+")
+                            .arg(1)
+                            .arg(&consumer)
+                            .query_async(&mut con)
+                            .await;
+                    if pending.is_ok_and(|p| p.ids.is_empty()) {
+                        let _: redis::RedisResult<Value> = redis::cmd("XGROUP")
+                            .arg("DELCONSUMER")
+                            .arg(&key)
+                            .arg(&group)
+                            .arg(&consumer)
+                            .query_async(&mut con)
+                            .await;
+                    }
                 }),
-            ))
+            )
         })
     }
 }

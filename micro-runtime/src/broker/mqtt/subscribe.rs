@@ -528,28 +528,20 @@ impl MqttBroker {
         let queue = options.queue.clone();
         let dispatcher =
             Dispatcher::with_source(topic, handler, options, dead_letter, Some(source(rx)));
-        let counters = dispatcher.counters();
-        Ok(Subscription::new(
-            topic,
-            queue,
-            counters,
-            Box::new(move |grace| {
-                Box::pin(async move {
-                    stop_tx.send_replace(true);
-                    dispatcher.drain(grace).await;
-                    done_tx.send_replace(true);
-                    let abort = task.abort_handle();
-                    if tokio::time::timeout(Duration::from_secs(3), task)
-                        .await
-                        .is_err()
-                    {
-                        abort.abort();
-                    }
-                    // The slot is free for the next member once the session is let go.
-                    drop(slot);
-                })
+        Ok(
+            dispatcher.into_subscription(topic, queue, stop_tx, async move {
+                done_tx.send_replace(true);
+                let abort = task.abort_handle();
+                if tokio::time::timeout(Duration::from_secs(3), task)
+                    .await
+                    .is_err()
+                {
+                    abort.abort();
+                }
+                // The slot is free for the next member once the session is let go.
+                drop(slot);
             }),
-        ))
+        )
     }
 }
 

@@ -36,8 +36,7 @@ pub(super) async fn keep(conn: &Conn, limits: &crate::endpoint::Limits) -> bool 
             Check::Drain(why) => {
                 if away.is_none() {
                     tracing::debug!(peer = ?conn.peer, why, "asking a native connection to go away");
-                    conn.draining.store(true, Ordering::Relaxed);
-                    conn.writer.signal(kind::GOAWAY, 0, 0);
+                    conn.go_away();
                     away = Some(Instant::now());
                 }
             }

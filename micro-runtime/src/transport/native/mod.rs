@@ -29,7 +29,7 @@
 //! | `TRAILERS` | server → client | status pairs (`grpc-status`, `grpc-message`, `micro-error-bin`) and trailer metadata; empty means OK; ends the call |
 //! | `CANCEL` | both | reason u8: 0 cancelled, 1 refused (the call never reached a handler) |
 //! | `CREDIT` | both | bytes u32 the receiver has consumed on a stream |
-//! | `GOAWAY` | server → client, stream 0 | none: no new calls on this connection |
+//! | `GOAWAY` | server → client, stream 0 | the highest call id u32 the server took (absent from older servers): no new calls on this connection, and calls above that id never ran (safe to retry) |
 //! | `PING` | both, stream 0 | 8 opaque bytes; flag `ACK` (1) marks the answer, which echoes them |
 //!
 //! A server pings a connection that has been quiet for its keepalive interval and closes it

@@ -53,6 +53,9 @@ pub(super) struct Conn {
     pub(super) frames: std::sync::atomic::AtomicU64,
     /// No new calls: the server stops, or the connection is idle or old.
     pub(super) draining: std::sync::atomic::AtomicBool,
+    /// The highest call id taken before draining began (sent in `GOAWAY`: later calls never
+    /// ran, so the client may retry them elsewhere).
+    highest: std::sync::atomic::AtomicU32,
     /// The peer pinged, so it answers pings (older clients ignore them: they are not
     /// pinged).
     pub(super) pings: std::sync::atomic::AtomicBool,
@@ -66,6 +69,19 @@ pub(super) struct Conn {
 impl Conn {
     fn calls(&self) -> std::sync::MutexGuard<'_, super::ByStream<Active>> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Take no new calls: send `GOAWAY` with the highest call id taken so far. Done under
+    /// the calls lock, where `HEADERS` are taken or refused, so every call above that id is
+    /// refused and the client knows it never ran.
+    pub(super) fn go_away(&self) {
+        let _calls = self.calls();
+        if self.draining.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let last = self.highest.load(Ordering::Relaxed);
+        self.writer
+            .with(|f| f.build(kind::GOAWAY, 0, 0, |b| b.put_u32(last)));
     }
 
     /// No call is open.
@@ -164,6 +180,7 @@ async fn serve(
         writer: writer.clone(),
         frames: std::sync::atomic::AtomicU64::new(0),
         draining: std::sync::atomic::AtomicBool::new(false),
+        highest: std::sync::atomic::AtomicU32::new(0),
         pings: std::sync::atomic::AtomicBool::new(false),
         calls: Mutex::new(super::ByStream::default()),
         ended: Notify::new(),
@@ -223,7 +240,7 @@ async fn read_loop(
                 conn.frames.fetch_add(1, Ordering::Relaxed);
                 match read {
                     Read::Frame(head, payload) => {
-                        if let Flow::Close(why) = on_frame(&conn, &mut pending, draining, head, payload) {
+                        if let Flow::Close(why) = on_frame(&conn, &mut pending, head, payload) {
                             tracing::debug!(?peer, why, "closing a native connection");
                             writer.signal(kind::GOAWAY, 0, 0);
                             break;
@@ -241,8 +258,7 @@ async fn read_loop(
             }
             _ = async { let _ = shutdown.wait_for(|stop| *stop).await; }, if !draining => {
                 // No new calls on this connection; the open ones finish.
-                conn.draining.store(true, Ordering::Relaxed);
-                writer.signal(kind::GOAWAY, 0, 0);
+                conn.go_away();
             }
             _ = conn.ended.notified(), if draining => {}
         }
@@ -274,7 +290,6 @@ fn cancel(active: Active) {
 fn on_frame(
     conn: &Arc<Conn>,
     pending: &mut super::ByStream<Pending>,
-    draining: bool,
     head: super::FrameHeader,
     payload: Bytes,
 ) -> Flow {
@@ -288,9 +303,17 @@ fn on_frame(
                     // limit.
                     return Flow::Close("HEADERS for a stream that is still open");
                 }
-                pending.len() + calls.len()
+                // Read under the lock `go_away` holds: a call is either counted before the
+                // `GOAWAY` or refused after it.
+                if conn.draining.load(Ordering::Relaxed) {
+                    None
+                } else {
+                    conn.highest.fetch_max(id, Ordering::Relaxed);
+                    Some(pending.len() + calls.len())
+                }
             };
-            if draining || busy >= conn.shared.limits.max_concurrent_streams as usize {
+            let full = |busy| busy >= conn.shared.limits.max_concurrent_streams as usize;
+            if busy.is_none_or(full) {
                 conn.writer.with(|f| {
                     f.build(kind::CANCEL, 0, id, |b| b.put_u8(REFUSED));
                 });

@@ -11,7 +11,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::{
-    CANCELLED, Credit, END, Event, Grant, Inbound, PREFACE, REFUSED, Read, Reader, Writer, kind,
+    CANCELLED, Credit, END, Event, Frames, Grant, Inbound, PREFACE, REFUSED, Read, Reader, Writer,
+    kind,
 };
 use crate::context::Metadata;
 use crate::error::{Code, Error, Failure, Result};
@@ -131,6 +132,9 @@ pub(crate) struct Conn {
     max_recv: usize,
     /// Set when the connection broke or the server said `GOAWAY`: no new calls.
     closed: AtomicBool,
+    /// The highest call id the server took, from its `GOAWAY` (`u32::MAX` until then, or
+    /// from servers that do not say): a call above it never ran.
+    last_taken: AtomicU32,
     /// Frames read so far (keepalive watches it move).
     frames: std::sync::atomic::AtomicU64,
 }
@@ -237,6 +241,7 @@ impl Conn {
             limit: Arc::new(Semaphore::new(max_calls as usize)),
             max_recv,
             closed: AtomicBool::new(false),
+            last_taken: AtomicU32::new(u32::MAX),
             frames: std::sync::atomic::AtomicU64::new(0),
         });
         let writer = conn.writer.clone();
@@ -263,9 +268,20 @@ impl Conn {
     fn lost_all(&self) {
         self.closed.store(true, Ordering::Release);
         self.writer.close();
-        let slots: Vec<Slot> = self.slots().drain().map(|(_, s)| s).collect();
-        for slot in slots {
-            slot.end(Event::Failed(lost(&self.addr)));
+        let slots: Vec<(u32, Slot)> = self.slots().drain().collect();
+        let last = self.last_taken.load(Ordering::Acquire);
+        for (id, slot) in slots {
+            let err = if id > last {
+                // The server said it stopped taking calls before this one: it never ran.
+                Error::unsent(
+                    "call to",
+                    &self.addr,
+                    "the server stopped taking calls before this one",
+                )
+            } else {
+                lost(&self.addr)
+            };
+            slot.end(Event::Failed(err));
         }
         self.limit.close();
     }
@@ -287,11 +303,15 @@ impl Conn {
         Error::unsent("call to", &self.addr, "the connection is closing")
     }
 
-    /// Register a new call (waiting while the server's limit of calls is reached).
+    /// Register a new call (waiting while the server's limit of calls is reached) and queue
+    /// its first frames with `write`. The id is taken under the writer's lock, so calls reach
+    /// the wire in id order: a `GOAWAY` naming the last call taken then tells exactly which
+    /// calls never ran.
     async fn open(
         self: &Arc<Self>,
         sink: Sink,
         credit: Option<Arc<Credit>>,
+        write: impl FnOnce(&mut Frames<'_>, u32),
     ) -> Result<(u32, CallGuard)> {
         let permit = self
             .limit
@@ -299,26 +319,32 @@ impl Conn {
             .acquire_owned()
             .await
             .map_err(|_| self.refused())?;
-        if self.is_closed() {
-            return Err(self.refused());
-        }
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        if id >= LAST_ID {
-            // Ids are never reused on a connection: retire it before they wrap, so the
-            // next call opens a fresh one.
-            self.closed.store(true, Ordering::Release);
-            if id > u32::MAX - 16 {
-                return Err(self.refused());
+        let mut opened = None;
+        self.writer.with(|f| {
+            if self.closed.load(Ordering::Acquire) {
+                return;
             }
-        }
-        self.slots().insert(
-            id,
-            Slot {
-                sink,
-                credit,
-                _permit: permit,
-            },
-        );
+            let id = self.next.fetch_add(1, Ordering::Relaxed);
+            if id >= LAST_ID {
+                // Ids are never reused on a connection: retire it before they wrap, so the
+                // next call opens a fresh one.
+                self.closed.store(true, Ordering::Release);
+                if id > u32::MAX - 16 {
+                    return;
+                }
+            }
+            self.slots().insert(
+                id,
+                Slot {
+                    sink,
+                    credit,
+                    _permit: permit,
+                },
+            );
+            write(f, id);
+            opened = Some(id);
+        });
+        let id = opened.ok_or_else(|| self.refused())?;
         let guard = CallGuard {
             conn: Arc::downgrade(self),
             id,
@@ -340,16 +366,12 @@ impl Conn {
             rest: Vec::new(),
             done,
         };
-        let (id, mut guard) = self.open(sink, None).await?;
-        let sent = self.writer.with(|f| {
-            f.build(kind::HEADERS, 0, id, |b| encode_head(head, b));
-            f.frame(kind::DATA, END, id, frame);
-        });
-        if !sent {
-            guard.finished();
-            self.slots().remove(&id);
-            return Err(self.refused());
-        }
+        let (_, mut guard) = self
+            .open(sink, None, |f, id| {
+                f.build(kind::HEADERS, 0, id, |b| encode_head(head, b));
+                f.frame(kind::DATA, END, id, frame);
+            })
+            .await?;
         let reply = reply.await;
         guard.finished();
         let Ok(reply) = reply else {
@@ -400,15 +422,11 @@ impl Conn {
         let (tx, rx) = mpsc::unbounded_channel();
         let unread = Arc::new(AtomicUsize::new(0));
         let sink = Sink::Stream(tx, unread.clone());
-        let (id, mut guard) = self.open(sink, Some(credit.clone())).await?;
-        let sent = self.writer.with(|f| {
-            f.build(kind::HEADERS, 0, id, |b| encode_head(head, b));
-        });
-        if !sent {
-            guard.finished();
-            self.slots().remove(&id);
-            return Err(self.refused());
-        }
+        let (id, guard) = self
+            .open(sink, Some(credit.clone()), |f, id| {
+                f.build(kind::HEADERS, 0, id, |b| encode_head(head, b));
+            })
+            .await?;
         let (tx, body_rx) = mpsc::channel(crate::stream::STREAM_BUFFER);
         tokio::spawn(send_loop(self.clone(), id, body_rx, credit));
         let inbound = Inbound {
@@ -578,7 +596,13 @@ async fn read_loop(conn: Weak<Conn>, mut reader: Reader<ReadHalf>) {
                             credit.add(n);
                         }
                     }
-                    kind::GOAWAY => conn.closed.store(true, Ordering::Release),
+                    kind::GOAWAY => {
+                        if let Some(last) = payload.get(..4) {
+                            let last = u32::from_be_bytes([last[0], last[1], last[2], last[3]]);
+                            conn.last_taken.store(last, Ordering::Release);
+                        }
+                        conn.closed.store(true, Ordering::Release);
+                    }
                     kind::PING if head.flags & super::ACK == 0 => {
                         conn.writer
                             .with(|f| f.frame(kind::PING, super::ACK, 0, payload));

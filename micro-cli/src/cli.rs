@@ -119,6 +119,9 @@ pub(crate) enum Command {
     /// Read a service's config as it would (files, store records, environment); set and
     /// delete values in its store record.
     Config(ConfigArgs),
+    /// Certificates for TLS: `micro cert dev greeter` writes a development CA and a
+    /// certificate for greeter.
+    Cert(crate::commands::CertArgs),
     /// Regenerate code for this project's .proto files and add handler stubs for new methods.
     Gen(GenArgs),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.

@@ -68,6 +68,7 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod stream;
+pub mod tls;
 mod transport;
 mod wire;
 

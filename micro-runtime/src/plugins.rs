@@ -517,6 +517,8 @@ pub(crate) struct TransportPlan {
     pub(crate) acceptor: Arc<dyn Acceptor>,
     /// What nodes advertise in their `transport` metadata, preferred first.
     pub(crate) advertise: &'static str,
+    /// Whether the acceptor serves TLS (set by the service when a certificate is given).
+    pub(crate) secure: bool,
 }
 
 /// The transports.
@@ -531,6 +533,7 @@ pub(crate) const TRANSPORTS: &[Engine<TransportPlan>] = &[
                 listen: Listen::Tcp,
                 acceptor: transport::tcp_acceptor(true),
                 advertise: "native,grpc",
+                secure: false,
             })
         }),
     },
@@ -544,6 +547,7 @@ pub(crate) const TRANSPORTS: &[Engine<TransportPlan>] = &[
                 listen: Listen::Tcp,
                 acceptor: transport::tcp_acceptor(false),
                 advertise: "grpc",
+                secure: false,
             })
         }),
     },
@@ -557,6 +561,7 @@ pub(crate) const TRANSPORTS: &[Engine<TransportPlan>] = &[
                 listen: Listen::Tcp,
                 acceptor: transport::tcp_acceptor(true),
                 advertise: "native,grpc",
+                secure: false,
             })
         }),
     },
@@ -570,6 +575,7 @@ pub(crate) const TRANSPORTS: &[Engine<TransportPlan>] = &[
                 listen: Listen::Memory,
                 acceptor: Arc::new(transport::native::NativeAcceptor),
                 advertise: "memory",
+                secure: false,
             })
         }),
     },

@@ -3,6 +3,7 @@
 mod api;
 mod broker;
 mod call;
+mod cert;
 mod config;
 mod decode;
 mod describe;
@@ -24,6 +25,7 @@ use micro::Client;
 use micro::options::Settings;
 
 pub(crate) use crate::error::CliError;
+pub(crate) use cert::CertArgs;
 
 use crate::cli::{Cli, Command, GetWhat, Global, ListWhat, RegisterWhat};
 
@@ -116,6 +118,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Api(args) => api::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
         Command::Broker => broker::exec(global).await,
+        Command::Cert(args) => cert::exec(global, args),
         Command::Config(args) => config::exec(global, args).await,
         Command::Completion { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();

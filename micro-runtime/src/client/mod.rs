@@ -150,14 +150,27 @@ fn connectors(options: &ClientOptions) -> Vec<Arc<dyn Connector>> {
         max_recv: options.max_recv_message_size,
         keepalive: options.keepalive,
     };
-    let tcp = Arc::new(TcpDialer);
+    let tcp: Arc<dyn transport::Dialer> = Arc::new(TcpDialer);
+    let (native, grpc): (Arc<dyn transport::Dialer>, Arc<dyn transport::Dialer>) =
+        match &options.tls {
+            Some(tls) => (
+                Arc::new(transport::tls::TlsDialer::new(
+                    tcp.clone(),
+                    tls.native.clone(),
+                )),
+                Arc::new(transport::tls::TlsDialer::new(tcp, tls.grpc.clone())),
+            ),
+            None => (tcp.clone(), tcp),
+        };
     vec![
         Arc::new(transport::native::NativeConnector::new(
-            "native",
-            tcp.clone(),
-            dial,
+            "native", native, dial,
         )),
-        Arc::new(transport::grpc::GrpcConnector::new(tcp, dial)),
+        Arc::new(transport::grpc::GrpcConnector::new(
+            grpc,
+            dial,
+            options.tls.is_some(),
+        )),
         Arc::new(transport::native::NativeConnector::new(
             "memory",
             Arc::new(transport::memory::MemoryDialer),

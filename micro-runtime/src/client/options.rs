@@ -46,6 +46,9 @@ pub struct ClientOptions {
     /// Timeouts, retries and the breaker per service and endpoint
     /// (`MICRO_CLIENT_POLICY`, see [`Policies`](super::Policies)).
     pub policies: super::Policies,
+    /// TLS for dialing nodes (default none: plaintext; from `MICRO_TLS_*`, see
+    /// [`crate::tls`]).
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 /// Which transport a client uses to reach a node (`MICRO_TRANSPORT`: the [plugin
@@ -120,6 +123,7 @@ impl Default for ClientOptions {
             retry_budget: 0.2,
             breaker: true,
             policies: super::Policies::default(),
+            tls: None,
         }
     }
 }

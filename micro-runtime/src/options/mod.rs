@@ -126,6 +126,9 @@ pub struct Settings {
     pub client_policy: crate::client::Policies,
     /// Extra attempts for idempotent calls (default 1).
     pub client_retries: u32,
+    /// TLS certificate, key and CA files (`MICRO_TLS_CERT_FILE`, `MICRO_TLS_KEY_FILE`,
+    /// `MICRO_TLS_CA_FILE`, `MICRO_TLS_INSECURE`; see [`crate::tls`]).
+    pub tls: crate::tls::TlsFiles,
     /// Log filter for binaries (`info`, `debug`, `micro_runtime=trace` ...).
     pub log_level: Option<String>,
     /// Home of the embedded registry (`MICRO_HOME`); empty means `~/.micro`, resolved when
@@ -174,6 +177,7 @@ impl Default for Settings {
             client_retry_budget: 0.2,
             client_breaker: true,
             client_policy: crate::client::Policies::default(),
+            tls: crate::tls::TlsFiles::default(),
             log_level: None,
             home: PathBuf::new(),
         }

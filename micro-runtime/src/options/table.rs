@@ -518,6 +518,42 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "tls_cert_file",
+        help: "this node's TLS certificate chain (PEM): servers serve TLS, clients present it",
+        concept: None,
+        apply: |o, v| {
+            o.tls.cert_file = Some(PathBuf::from(non_empty("tls_cert_file", v)?));
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls_key_file",
+        help: "the private key of the TLS certificate (PEM)",
+        concept: None,
+        apply: |o, v| {
+            o.tls.key_file = Some(PathBuf::from(non_empty("tls_key_file", v)?));
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls_ca_file",
+        help: "CA certificates (PEM): clients dial TLS and check servers against them; servers require client certificates (mutual TLS)",
+        concept: None,
+        apply: |o, v| {
+            o.tls.ca_file = Some(PathBuf::from(non_empty("tls_ca_file", v)?));
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls_insecure",
+        help: "dial TLS without checking server certificates: on or off (tests only)",
+        concept: None,
+        apply: |o, v| {
+            o.tls.insecure = parse_switch("tls_insecure", v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "log_level",
         help: "log filter: error, warn, info, debug, trace",
         concept: None,

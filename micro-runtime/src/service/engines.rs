@@ -35,6 +35,11 @@ fn home(settings: &Settings) -> Result<PathBuf> {
 }
 
 impl Settings {
+    /// The home directory these settings give (`MICRO_HOME`, else `~/.micro`).
+    pub fn home_dir(&self) -> Result<PathBuf> {
+        home(self)
+    }
+
     /// Defaults overlaid with the `MICRO_*` environment.
     pub fn from_env() -> Result<Settings> {
         let mut settings = Settings::default();
@@ -136,6 +141,7 @@ impl Settings {
             retry_budget: self.client_retry_budget,
             breaker: self.client_breaker,
             policies: self.client_policy.clone(),
+            tls: crate::tls::ClientTls::from_files(&self.tls)?,
             ..ClientOptions::default()
         })
     }

@@ -291,7 +291,16 @@ impl ServiceBuilder {
         let version = settings.server_version.clone().unwrap_or(self.version);
         // Checks every route now, so a bad one fails the build rather than the start.
         self.router.check()?;
-        let transport = plugins::transport(&settings.transport)?;
+        let mut transport = plugins::transport(&settings.transport)?;
+        if transport.listen == plugins::Listen::Tcp
+            && let Some(config) = settings.tls.server_config()?
+        {
+            transport.acceptor = Arc::new(crate::transport::tls::TlsAcceptor::new(
+                transport.acceptor,
+                config,
+            ));
+            transport.secure = true;
+        }
         let registry = match self.registry {
             Some(r) => r,
             None => settings.registry()?,

@@ -150,6 +150,9 @@ impl Service {
         .with_metadata("registry", self.registry.name())
         .with_metadata("broker", self.broker.name())
         .with_metadata("micro", env!("CARGO_PKG_VERSION"));
+        if self.transport.secure {
+            node.metadata.insert("secure".into(), "true".into());
+        }
         node.metadata.extend(self.settings.server_metadata.clone());
 
         let mut record = registry::Service::new(&self.name, &self.version);

@@ -13,7 +13,7 @@
 //! | `memory` | the native framing | an in-process pipe: no socket, no system call |
 //!
 //! Byte streams come from a [`Dialer`] (client) or a [`Listener`] (server), so a transport
-//! never opens sockets itself: TLS, when it comes, is a dialer and an acceptor that wrap
+//! never opens sockets itself: TLS ([`crate::tls`]) is a dialer and an acceptor that wrap
 //! others. One port serves several transports through the [`Sniff`] acceptor, which looks at
 //! the first byte a client sends and hands the connection to the transport that claims it.
 
@@ -21,6 +21,7 @@ pub(crate) mod grpc;
 mod io;
 pub(crate) mod memory;
 pub(crate) mod native;
+pub(crate) mod tls;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -168,9 +169,6 @@ impl Acceptor for Sniff {
         dispatch: Arc<Dispatch>,
         shutdown: watch::Receiver<bool>,
     ) -> BoxFuture<'static, ()> {
-        if let [only] = &self.acceptors[..] {
-            return only.serve(io, peer, dispatch, shutdown);
-        }
         let acceptors = self.acceptors.clone();
         Box::pin(async move {
             let wait = dispatch.limits.handshake_timeout;
@@ -179,7 +177,11 @@ impl Acceptor for Sniff {
                 return;
             };
             let Some(acceptor) = acceptors.iter().find(|a| a.claims(first)) else {
-                tracing::debug!(?peer, first, "no transport speaks this connection");
+                if first == tls::HANDSHAKE {
+                    tracing::debug!(?peer, "TLS on a plaintext port: closing the connection");
+                } else {
+                    tracing::debug!(?peer, first, "no transport speaks this connection");
+                }
                 return;
             };
             acceptor.serve(io, peer, dispatch, shutdown).await;
@@ -222,8 +224,8 @@ pub(crate) fn dial_error(addr: &str, e: impl fmt::Display) -> Error {
     Error::unsent("connect to", addr, e)
 }
 
-/// What a TCP port serves: the native transport and gRPC on one port (told apart by the
-/// first byte), or gRPC alone.
+/// What a plaintext TCP port serves: the native transport and gRPC on one port (told apart
+/// by the first byte), or gRPC alone; a TLS handshake is refused (no transport claims it).
 pub(crate) fn tcp_acceptor(native: bool) -> Arc<dyn Acceptor> {
     if native {
         Arc::new(Sniff::new(vec![
@@ -231,6 +233,6 @@ pub(crate) fn tcp_acceptor(native: bool) -> Arc<dyn Acceptor> {
             Arc::new(grpc::GrpcAcceptor),
         ]))
     } else {
-        Arc::new(grpc::GrpcAcceptor)
+        Arc::new(Sniff::new(vec![Arc::new(grpc::GrpcAcceptor)]))
     }
 }

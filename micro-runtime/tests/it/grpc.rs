@@ -15,4 +15,5 @@ mod retries;
 mod shutdown;
 mod streaming;
 mod support;
+mod tls;
 mod wire;

@@ -25,4 +25,5 @@ mod retries;
 mod shutdown;
 mod streaming;
 mod support;
+mod tls;
 mod wire;

@@ -31,12 +31,37 @@ const ID: &str = "micro.client";
 pub(crate) struct GrpcConnector {
     dialer: Arc<dyn Dialer>,
     settings: DialSettings,
+    /// The dialer speaks TLS (requests say `https`).
+    secure: bool,
 }
 
 impl GrpcConnector {
-    pub(crate) fn new(dialer: Arc<dyn Dialer>, settings: DialSettings) -> GrpcConnector {
-        GrpcConnector { dialer, settings }
+    pub(crate) fn new(
+        dialer: Arc<dyn Dialer>,
+        settings: DialSettings,
+        secure: bool,
+    ) -> GrpcConnector {
+        GrpcConnector {
+            dialer,
+            settings,
+            secure,
+        }
     }
+}
+
+/// A connection error and its causes on one line (a TLS alert hides under hyper's
+/// "connection error").
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl Connector for GrpcConnector {
@@ -62,15 +87,21 @@ impl Connector for GrpcConnector {
                 .await
                 .map_err(|e| Error::unsent("HTTP/2 handshake with", addr, e))?;
             let peer = addr.to_owned();
+            let broke = Arc::new(std::sync::OnceLock::new());
+            let why = broke.clone();
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
-                    tracing::debug!(addr = %peer, error = %e, "connection closed");
+                    let text = chain(&e);
+                    tracing::debug!(addr = %peer, error = %text, "connection closed");
+                    let _ = why.set(text);
                 }
             });
             Ok(Arc::new(GrpcConnection {
                 addr: addr.to_owned(),
+                scheme: if self.secure { "https" } else { "http" },
                 tx,
                 max_recv: self.settings.max_recv,
+                broke,
             }) as Arc<dyn Connection>)
         })
     }
@@ -80,8 +111,11 @@ impl Connector for GrpcConnector {
 #[derive(Debug)]
 struct GrpcConnection {
     addr: String,
+    scheme: &'static str,
     tx: SendRequest<Body>,
     max_recv: usize,
+    /// Why the connection failed, once it did.
+    broke: Arc<std::sync::OnceLock<String>>,
 }
 
 /// A request whose response head is still on its way.
@@ -89,7 +123,7 @@ type Pending = BoxFuture<'static, Result<Response<Incoming>>>;
 
 impl GrpcConnection {
     fn request(&self, head: &CallHead<'_>, body: Body) -> Result<Request<Body>> {
-        let uri = format!("http://{}{}", self.addr, head.path);
+        let uri = format!("{}://{}{}", self.scheme, self.addr, head.path);
         let mut req = Request::post(uri)
             .body(body)
             .map_err(|e| Error::bad_request(ID, format!("invalid address {:?}: {e}", self.addr)))?;
@@ -122,6 +156,8 @@ impl GrpcConnection {
             .map_err(|e| Error::unsent("connection to", &self.addr, e))?;
         let fut = tx.try_send_request(req);
         let addr = self.addr.clone();
+        let broke = self.broke.clone();
+        let secure = self.scheme == "https";
         Ok(Box::pin(async move {
             match fut.await {
                 Ok(rsp) => Ok(rsp),
@@ -129,6 +165,20 @@ impl GrpcConnection {
                     let unsent = e.take_message().is_some();
                     let err = e.into_error();
                     let refused = reason_of(&err) == Some(h2::Reason::REFUSED_STREAM);
+                    if err.is_canceled() {
+                        // The connection failed under the request: say why, if it is
+                        // known by now (a TLS alert, a reset).
+                        tokio::task::yield_now().await;
+                    }
+                    let err = match broke.get() {
+                        Some(why) if err.is_canceled() => format!("{err}: {why}"),
+                        _ => chain(&err),
+                    };
+                    let err = if secure {
+                        crate::transport::tls::explain_text(&err)
+                    } else {
+                        err
+                    };
                     if unsent || refused {
                         Err(Error::unsent("request to", &addr, err))
                     } else {

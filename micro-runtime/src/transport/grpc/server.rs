@@ -32,8 +32,9 @@ pub(super) const ID: &str = "micro.server";
 pub(crate) struct GrpcAcceptor;
 
 impl Acceptor for GrpcAcceptor {
-    fn claims(&self, _first: u8) -> bool {
-        true
+    fn claims(&self, first: u8) -> bool {
+        // Everything but a TLS handshake (HTTP/2's preface, HTTP/1.1 methods).
+        first != super::super::tls::HANDSHAKE
     }
 
     fn serve(

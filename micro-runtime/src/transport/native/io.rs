@@ -248,6 +248,8 @@ pub(crate) struct Reader<R> {
     max: usize,
     /// The limit for `HEADERS` frames (at most `max`).
     max_head: usize,
+    /// Why reading stopped, when it failed rather than ended.
+    failure: Option<std::io::Error>,
 }
 
 /// What the reader got.
@@ -266,6 +268,7 @@ impl<R: tokio::io::AsyncRead + Unpin> Reader<R> {
             buf: BytesMut::with_capacity(64 * 1024),
             max,
             max_head: max,
+            failure: None,
         }
     }
 
@@ -282,11 +285,20 @@ impl<R: tokio::io::AsyncRead + Unpin> Reader<R> {
                 self.buf.reserve((want - self.buf.len()).max(64 * 1024));
             }
             match self.io.read_buf(&mut self.buf).await {
-                Ok(0) | Err(_) => return false,
+                Ok(0) => return false,
+                Err(e) => {
+                    self.failure = Some(e);
+                    return false;
+                }
                 Ok(_) => {}
             }
         }
         true
+    }
+
+    /// Why reading stopped, when it failed (a reset, a TLS alert) rather than ended.
+    pub(crate) fn failure(&self) -> Option<&std::io::Error> {
+        self.failure.as_ref()
     }
 
     /// The next frame.

@@ -223,6 +223,13 @@ impl Conn {
             Read::Frame(head, payload) if head.kind == kind::SETTINGS && payload.len() >= 8 => {
                 payload
             }
+            Read::Closed => {
+                let why = match reader.failure() {
+                    Some(e) => crate::transport::tls::explain(e),
+                    None => "the server closed the connection: it may serve TLS only (set MICRO_TLS_CA_FILE), require a client certificate (MICRO_TLS_CERT_FILE, MICRO_TLS_KEY_FILE) or speak gRPC only (MICRO_TRANSPORT=grpc)".to_owned(),
+                };
+                return Err(Error::unsent("native handshake with", addr, why));
+            }
             _ => {
                 return Err(Error::unsent(
                     "native handshake with",

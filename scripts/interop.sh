@@ -9,6 +9,8 @@
 #   "curl->micro"     plain curl POSTs of JSON, malformed frames, oversized bodies, unknown paths
 #   micro->python   the micro client against a Python grpcio server
 #   micro->micro    the micro client against the micro server
+#   .../tls         micro->micro, node->micro and python->micro again over mutual TLS, and
+#                   micro->python over TLS (certificates from `micro cert dev`)
 #
 # Installs the peers it needs (pip, npm), prints one line per case and a summary table, and
 # exits non-zero when any case fails.
@@ -27,8 +29,8 @@ if [ ! -d "$NODE_DIR/node_modules/@grpc/grpc-js" ] || [ ! -d "$NODE_DIR/node_mod
     npm ci --silent --no-audit --no-fund --prefix "$NODE_DIR" >&2
 fi
 
-echo "building interop-server and interop-client" >&2
-cargo build --quiet --locked -p interop --bins
+echo "building interop-server, interop-client and micro" >&2
+cargo build --quiet --locked -p interop --bins -p micro-cli
 BIN="$CARGO_TARGET_DIR/debug"
 
 WORK="$(mktemp -d)"
@@ -105,6 +107,25 @@ peer "python->micro" python_client "$ADDR" "$PID"
 
 start_server "$WORK/python-server.log" python3 tests/interop/python/server.py "$WORK/py"
 peer "micro->python" "$BIN/interop-client" "$ADDR"
+kill "$PID" 2>/dev/null || true
+
+# The same over TLS: a development CA and a certificate for localhost (and 127.0.0.1) from
+# `micro cert dev`; stock clients call a micro server that requires client certificates
+# (mutual TLS), and micro calls a Python server over TLS.
+CERTS="$WORK/certs"
+"$BIN/micro" cert dev --dir "$CERTS" localhost >/dev/null
+export INTEROP_TLS_DIR="$CERTS"
+MICRO_TLS_CERT_FILE="$CERTS/localhost.pem" MICRO_TLS_KEY_FILE="$CERTS/localhost-key.pem" \
+    MICRO_TLS_CA_FILE="$CERTS/ca.pem" run_micro_server
+MICRO_TLS_CERT_FILE="$CERTS/localhost.pem" MICRO_TLS_KEY_FILE="$CERTS/localhost-key.pem" \
+    MICRO_TLS_CA_FILE="$CERTS/ca.pem" peer "micro->micro/tls" "$BIN/interop-client" "$ADDR"
+peer "node->micro/tls" node "$NODE_DIR/grpc-client.mjs" "$ROOT/tests/interop/proto" "$ADDR"
+kill "$PID" 2>/dev/null || true
+MICRO_TLS_CERT_FILE="$CERTS/localhost.pem" MICRO_TLS_KEY_FILE="$CERTS/localhost-key.pem" \
+    MICRO_TLS_CA_FILE="$CERTS/ca.pem" run_micro_server 2s
+peer "python->micro/tls" python_client "$ADDR" "$PID"
+start_server "$WORK/python-server-tls.log" python3 tests/interop/python/server.py "$WORK/py"
+MICRO_TLS_CA_FILE="$CERTS/ca.pem" peer "micro->python/tls" "$BIN/interop-client" "$ADDR"
 
 python3 - "$RESULTS" <<'EOF'
 import sys
@@ -119,7 +140,7 @@ for line in open(sys.argv[1]):
     rows.setdefault(case, {})[direction] = verdict
 width = max(len(c) for c in rows) if rows else 10
 print()
-print("interop summary".ljust(width), *(d.ljust(15) for d in directions))
+print("interop summary".ljust(width), *(d.ljust(18) for d in directions))
 passed = failed = 0
 for case, verdicts in rows.items():
     cells = []
@@ -127,7 +148,7 @@ for case, verdicts in rows.items():
         v = verdicts.get(d, "-")
         passed += v == "PASS"
         failed += v == "FAIL"
-        cells.append(v.ljust(15))
+        cells.append(v.ljust(18))
     print(case.ljust(width), *cells)
 print(f"\n{passed} passed, {failed} failed")
 sys.exit(1 if failed or not passed else 0)

@@ -2,6 +2,8 @@
 // Usage: node grpc-client.mjs PROTO_DIR ADDRESS DIRECTION
 // Prints `RESULT DIRECTION <case> PASS|FAIL <detail>` for every case.
 
+import fs from "node:fs";
+import path from "node:path";
 import grpc from "@grpc/grpc-js";
 import protoLoader from "@grpc/proto-loader";
 
@@ -13,7 +15,15 @@ const definition = protoLoader.loadSync("grpc/testing/test.proto", {
   defaults: true,
 });
 const testing = grpc.loadPackageDefinition(definition).grpc.testing;
-const creds = grpc.credentials.createInsecure();
+// With INTEROP_TLS_DIR: mutual TLS with the development CA and a certificate of it.
+const tlsDir = process.env.INTEROP_TLS_DIR;
+const creds = tlsDir
+  ? grpc.credentials.createSsl(
+      fs.readFileSync(path.join(tlsDir, "ca.pem")),
+      fs.readFileSync(path.join(tlsDir, "localhost-key.pem")),
+      fs.readFileSync(path.join(tlsDir, "localhost.pem")),
+    )
+  : grpc.credentials.createInsecure();
 const stub = new testing.TestService(address, creds);
 const other = new testing.UnimplementedService(address, creds);
 

@@ -1,6 +1,7 @@
 """The Python grpcio side of the interop cases, calling a server.
 
 Usage: client.py GENERATED_DIR ADDRESS DIRECTION [MICRO_PID]
+With INTEROP_TLS_DIR (ca.pem, localhost.pem, localhost-key.pem), calls over mutual TLS.
 Prints `RESULT DIRECTION <case> PASS|FAIL <detail>` for every case. With MICRO_PID, also
 checks health (Check, and Watch through a graceful stop of that process) and reflection.
 """
@@ -20,7 +21,21 @@ empty_pb2, messages_pb2, test_pb2_grpc = common.load(sys.argv[1])
 ADDRESS, DIRECTION = sys.argv[2], sys.argv[3]
 MICRO_PID = int(sys.argv[4]) if len(sys.argv) > 4 else None
 
-channel = grpc.insecure_channel(ADDRESS)
+TLS_DIR = os.environ.get("INTEROP_TLS_DIR")
+if TLS_DIR:
+    # Mutual TLS: the development CA, and a certificate of it for this client.
+    def read(name):
+        with open(os.path.join(TLS_DIR, name), "rb") as f:
+            return f.read()
+
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=read("ca.pem"),
+        private_key=read("localhost-key.pem"),
+        certificate_chain=read("localhost.pem"),
+    )
+    channel = grpc.secure_channel(ADDRESS, creds)
+else:
+    channel = grpc.insecure_channel(ADDRESS)
 stub = test_pb2_grpc.TestServiceStub(channel)
 
 

@@ -3,6 +3,7 @@
 Usage: server.py GENERATED_DIR. Prints `LISTENING 127.0.0.1:<port>`, serves until killed.
 """
 
+import os
 import sys
 import time
 from concurrent import futures
@@ -69,7 +70,15 @@ class TestService(test_pb2_grpc.TestServiceServicer):
 
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
 test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
-port = server.add_insecure_port("127.0.0.1:0")
+TLS_DIR = os.environ.get("INTEROP_TLS_DIR")
+if TLS_DIR:
+    with open(os.path.join(TLS_DIR, "localhost-key.pem"), "rb") as f:
+        key = f.read()
+    with open(os.path.join(TLS_DIR, "localhost.pem"), "rb") as f:
+        chain = f.read()
+    port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([(key, chain)]))
+else:
+    port = server.add_insecure_port("127.0.0.1:0")
 server.start()
 print(f"LISTENING 127.0.0.1:{port}", flush=True)
 server.wait_for_termination()

@@ -232,7 +232,14 @@ pub struct Cases {
 
 impl Cases {
     pub fn new(address: &str) -> Cases {
-        let client = Client::new(std::sync::Arc::new(micro::registry::MemoryRegistry::new()));
+        Cases::with_client(
+            address,
+            Client::new(std::sync::Arc::new(micro::registry::MemoryRegistry::new())),
+        )
+    }
+
+    /// The cases with `client` (for example one with TLS from `MICRO_TLS_*`).
+    pub fn with_client(address: &str, client: Client) -> Cases {
         let options = CallOptions::new()
             .address(address)
             .timeout(Duration::from_secs(20));

@@ -1,5 +1,6 @@
 //! `interop-client ADDRESS DIRECTION`: runs every case from micro against the server at
-//! ADDRESS and prints `RESULT DIRECTION <case> PASS|FAIL <detail>`.
+//! ADDRESS and prints `RESULT DIRECTION <case> PASS|FAIL <detail>`. TLS comes from
+//! `MICRO_TLS_*`.
 
 #![allow(clippy::print_stdout)]
 
@@ -10,7 +11,16 @@ async fn main() -> std::process::ExitCode {
         println!("usage: interop-client ADDRESS DIRECTION");
         return std::process::ExitCode::from(2);
     };
-    let cases = interop::Cases::new(address);
+    // TLS (and any other client setting) from MICRO_TLS_* and the rest of MICRO_*.
+    let options = match micro::options::Settings::from_env().and_then(|s| s.client_options()) {
+        Ok(options) => options,
+        Err(e) => {
+            println!("RESULT {direction} settings FAIL {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let registry = std::sync::Arc::new(micro::registry::MemoryRegistry::new());
+    let cases = interop::Cases::with_client(address, micro::Client::with_options(registry, options));
     let mut failed = 0;
     for name in interop::Cases::NAMES {
         match cases.run(name).await {

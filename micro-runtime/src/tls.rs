@@ -10,6 +10,7 @@
 //! | client | cert + key | the client presents this certificate (for servers that require mutual TLS) |
 //! | client | none of them | plaintext |
 //! | client | `MICRO_TLS_INSECURE=on` | TLS without checking the server's certificate: for tests only (it logs a warning) |
+//! | client | `MICRO_TLS_VERIFY_SERVICE=on` | a node's certificate must also name the service it is registered as (a DNS name such as `greeter`): a rogue registration cannot take another service's calls |
 //!
 //! A client with a certificate but no CA checks servers against the system's roots.
 //! `micro cert dev` writes a development CA and certificates for services.
@@ -49,6 +50,10 @@ pub struct TlsFiles {
     /// Clients dial TLS without checking the server's certificate (`MICRO_TLS_INSECURE`):
     /// for tests only.
     pub insecure: bool,
+    /// Clients require a node's certificate to name the service it is registered as
+    /// (`MICRO_TLS_VERIFY_SERVICE`), so that a rogue registration cannot take another
+    /// service's calls.
+    pub verify_service: bool,
 }
 
 impl TlsFiles {
@@ -255,6 +260,8 @@ impl ServerCertVerifier for Unchecked {
 pub struct ClientTls {
     pub(crate) grpc: Arc<ClientConfig>,
     pub(crate) native: Arc<ClientConfig>,
+    /// A node's certificate must name its service.
+    pub(crate) verify_service: bool,
 }
 
 impl fmt::Debug for ClientTls {
@@ -277,6 +284,30 @@ impl ClientTls {
                 "MICRO_TLS_INSECURE is on: server certificates are not checked (for tests only)"
             );
         }
-        Ok(Some(ClientTls { grpc, native }))
+        Ok(Some(ClientTls {
+            grpc,
+            native,
+            verify_service: files.verify_service,
+        }))
     }
+}
+
+/// With `MICRO_TLS_VERIFY_SERVICE`: the certificate of the node at `addr` (its DNS names
+/// `names`) must name `service`, else the node is refused (and the call tries another).
+pub(crate) fn check_identity(service: &str, addr: &str, names: &[String]) -> Result<()> {
+    if names.iter().any(|n| n.eq_ignore_ascii_case(service)) {
+        return Ok(());
+    }
+    let shown = if names.is_empty() {
+        "no DNS name".to_owned()
+    } else {
+        names.join(", ")
+    };
+    Err(Error::unsent(
+        "call to",
+        addr,
+        format!(
+            "the node is registered as {service:?} but its certificate names {shown}, not {service:?} (MICRO_TLS_VERIFY_SERVICE)"
+        ),
+    ))
 }

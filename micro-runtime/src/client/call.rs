@@ -196,10 +196,24 @@ impl ClientInner {
         }
     }
 
-    /// The connection a call to `node` takes: the transport the policy picks for it.
-    async fn connection(&self, node: &Node) -> Result<(&'static str, Arc<dyn Connection>)> {
+    /// The connection a call to `node` of `service` takes: the transport the policy picks
+    /// for it. With `MICRO_TLS_VERIFY_SERVICE`, the node's certificate must name the service.
+    async fn connection(
+        &self,
+        service: &str,
+        node: &Node,
+    ) -> Result<(&'static str, Arc<dyn Connection>)> {
         let transport = self.options.transport.transport_for(node);
-        Ok((transport, self.pool.get(transport, &node.address).await?))
+        let conn = self.pool.get(transport, &node.address).await?;
+        if self
+            .options
+            .tls
+            .as_ref()
+            .is_some_and(|tls| tls.verify_service)
+        {
+            crate::tls::check_identity(service, &node.address, conn.peer_names())?;
+        }
+        Ok((transport, conn))
     }
 
     /// True when `e` came from a connection that had closed before the request left (the
@@ -215,25 +229,31 @@ impl ClientInner {
 
     async fn unary_on(
         &self,
+        service: &str,
         node: &Node,
         head: &CallHead<'_>,
         frame: &Bytes,
     ) -> Result<UnaryReply> {
-        let (transport, conn) = self.connection(node).await?;
+        let (transport, conn) = self.connection(service, node).await?;
         match conn.unary(head, frame.clone()).await {
             Err(e) if self.stale(&e, transport, node, &conn) => {
-                let (_, conn) = self.connection(node).await?;
+                let (_, conn) = self.connection(service, node).await?;
                 conn.unary(head, frame.clone()).await
             }
             result => result,
         }
     }
 
-    async fn stream_on(&self, node: &Node, head: &CallHead<'_>) -> Result<StreamStart> {
-        let (transport, conn) = self.connection(node).await?;
+    async fn stream_on(
+        &self,
+        service: &str,
+        node: &Node,
+        head: &CallHead<'_>,
+    ) -> Result<StreamStart> {
+        let (transport, conn) = self.connection(service, node).await?;
         match conn.stream(head).await {
             Err(e) if self.stale(&e, transport, node, &conn) => {
-                let (_, conn) = self.connection(node).await?;
+                let (_, conn) = self.connection(service, node).await?;
                 conn.stream(head).await
             }
             result => result,
@@ -322,7 +342,7 @@ impl ClientInner {
                 metadata: [&forwarded, &opts.metadata],
             };
             let in_flight = self.selector.start(&target.node);
-            let attempt = self.unary_on(&target.node, &head, &frame);
+            let attempt = self.unary_on(call.service, &target.node, &head, &frame);
             let result = tokio::time::timeout_at(deadline.into(), attempt).await;
             let result = match result {
                 Ok(result) => {
@@ -412,7 +432,7 @@ impl ClientInner {
         let path_a = first.path(endpoint, opts)?;
         let head_a = head.at(&path_a);
         let deadline = head_a.deadline;
-        let a = self.unary_on(&first.node, &head_a, frame);
+        let a = self.unary_on(call.service, &first.node, &head_a, frame);
         tokio::pin!(a);
         tokio::select! {
             r = &mut a => return self.settle_hedge(first, r),
@@ -428,7 +448,7 @@ impl ClientInner {
         };
         let path_b = second.path(endpoint, opts)?;
         let head_b = head.at(&path_b);
-        let b = self.unary_on(&second.node, &head_b, frame);
+        let b = self.unary_on(call.service, &second.node, &head_b, frame);
         tokio::pin!(b);
         // The first success wins; when both fail, the later error is the call's.
         let (mut failed_a, mut failed_b): (Option<Error>, Option<Error>) = (None, None);
@@ -527,7 +547,7 @@ impl ClientInner {
                 last = Some(e);
                 continue;
             }
-            let start = self.stream_on(&target.node, &head);
+            let start = self.stream_on(call.service, &target.node, &head);
             let Ok(started) = tokio::time::timeout_at(deadline.into(), start).await else {
                 self.breakers
                     .record(guarded, breaker, Instant::now(), false);

@@ -554,6 +554,15 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "tls_verify_service",
+        help: "require a node's TLS certificate to name the service it is registered as: on or off",
+        concept: None,
+        apply: |o, v| {
+            o.tls.verify_service = parse_switch("tls_verify_service", v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "log_level",
         help: "log filter: error, warn, info, debug, trace",
         concept: None,

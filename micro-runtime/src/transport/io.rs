@@ -33,6 +33,11 @@ pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     ) -> Option<Poll<io::Result<usize>>> {
         None
     }
+
+    /// The DNS names of the peer's TLS certificate (none without TLS).
+    fn peer_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl Io for TcpStream {

@@ -116,6 +116,11 @@ pub(crate) trait Connection: Send + Sync + fmt::Debug {
 
     /// True once no new call may start on it (it broke, or the server is going away).
     fn is_closed(&self) -> bool;
+
+    /// The DNS names in the server's TLS certificate (none without TLS).
+    fn peer_names(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// Makes connections of one transport.

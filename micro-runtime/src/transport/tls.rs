@@ -26,6 +26,15 @@ impl Io for tokio_rustls::client::TlsStream<Box<dyn Io>> {
         let (rd, wr) = tokio::io::split(*self);
         (Box::new(rd), Box::new(wr))
     }
+
+    fn peer_names(&self) -> Vec<String> {
+        let Some(leaf) = self.get_ref().1.peer_certificates().and_then(|c| c.first()) else {
+            return Vec::new();
+        };
+        webpki::EndEntityCert::try_from(leaf)
+            .map(|cert| cert.valid_dns_names().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// Serves TLS connections: the handshake, then `inner` on the decrypted stream.

@@ -280,3 +280,36 @@ async fn bad_tls_settings_name_the_file_and_the_fault() {
     .unwrap();
     assert!(err.contains("junk.pem"), "{err}");
 }
+
+#[tokio::test]
+async fn a_node_whose_certificate_names_another_service_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "ca");
+    let reg = MemoryRegistry::new();
+    // A rogue node registers as echo with a valid certificate of the CA, made for another
+    // service.
+    let rogue = ca.sign("rogue", &["payments", "127.0.0.1"], false);
+    let running = tls_echo(&reg, &rogue, None).await;
+    let mut strict = files(None, Some(&ca));
+    strict.verify_service = true;
+    let err = echo(&client(&reg, &strict), "x").await.unwrap_err();
+    assert_eq!(err.code(), 503, "{err}");
+    assert!(
+        err.detail().contains("registered as \"echo\"")
+            && err.detail().contains("its certificate names payments,"),
+        "{err}"
+    );
+    // Without the check, the chain and the address are all a client looks at.
+    assert_eq!(
+        echo(&client(&reg, &files(None, Some(&ca))), "lax").await.unwrap(),
+        "lax"
+    );
+    running.stop().await.unwrap();
+
+    let genuine = ca.sign("genuine", &["echo", "127.0.0.1"], false);
+    let _running = tls_echo(&reg, &genuine, None).await;
+    assert_eq!(
+        echo(&client(&reg, &strict), "strict").await.unwrap(),
+        "strict"
+    );
+}

@@ -76,6 +76,7 @@ impl Connector for GrpcConnector {
                 .await
                 .map_err(|_| dial_error(addr, format!("no answer within {connect_timeout:?}")))?
                 .map_err(|e| dial_error(addr, e))?;
+            let peer_names = io.peer_names();
             let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
                 .initial_stream_window_size(1024 * 1024)
@@ -102,6 +103,7 @@ impl Connector for GrpcConnector {
                 tx,
                 max_recv: self.settings.max_recv,
                 broke,
+                peer_names,
             }) as Arc<dyn Connection>)
         })
     }
@@ -116,6 +118,8 @@ struct GrpcConnection {
     max_recv: usize,
     /// Why the connection failed, once it did.
     broke: Arc<std::sync::OnceLock<String>>,
+    /// The DNS names of the server's certificate (TLS).
+    peer_names: Vec<String>,
 }
 
 /// A request whose response head is still on its way.
@@ -269,6 +273,10 @@ impl Connection for GrpcConnection {
 
     fn is_closed(&self) -> bool {
         self.tx.is_closed()
+    }
+
+    fn peer_names(&self) -> &[String] {
+        &self.peer_names
     }
 }
 

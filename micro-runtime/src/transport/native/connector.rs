@@ -50,7 +50,10 @@ impl Connector for NativeConnector {
                     .dial(addr)
                     .await
                     .map_err(|e| dial_error(addr, e))?;
-                Conn::handshake(io, addr, self.settings.max_recv, self.settings.keepalive).await
+                let names = io.peer_names();
+                Conn::handshake(io, addr, self.settings.max_recv, self.settings.keepalive)
+                    .await
+                    .map(|conn| (conn, names))
             };
             let connect_timeout = self.settings.connect_timeout;
             let conn = tokio::time::timeout(connect_timeout, dial)
@@ -62,14 +65,16 @@ impl Connector for NativeConnector {
                         format!("no answer within {connect_timeout:?}"),
                     )
                 })??;
-            Ok(Arc::new(NativeConnection(conn)) as Arc<dyn Connection>)
+            let (conn, names) = conn;
+            Ok(Arc::new(NativeConnection(conn, names)) as Arc<dyn Connection>)
         })
     }
 }
 
-/// A native connection as the client sees it.
+/// A native connection as the client sees it, and the DNS names of the server's certificate
+/// (TLS).
 #[derive(Debug)]
-struct NativeConnection(Arc<Conn>);
+struct NativeConnection(Arc<Conn>, Vec<String>);
 
 impl Connection for NativeConnection {
     fn unary<'a>(
@@ -86,5 +91,9 @@ impl Connection for NativeConnection {
 
     fn is_closed(&self) -> bool {
         self.0.is_closed()
+    }
+
+    fn peer_names(&self) -> &[String] {
+        &self.1
     }
 }

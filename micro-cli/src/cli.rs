@@ -557,7 +557,7 @@ pub(crate) struct SubscribeArgs {
 
 impl Cli {
     /// Parse the process's arguments. Commands that neither call services nor use a broker
-    /// (`new`, `gen`, `completion`) do not list the registry and broker flags in their help.
+    /// (`new`, `gen`, `completion`, `cert dev`) do not list the registry and broker flags in their help.
     pub(crate) fn parse_args() -> Cli {
         let mut cmd = <Cli as clap::CommandFactory>::command();
         // A subcommand that has an argument of a global's id keeps its own: give these
@@ -570,6 +570,9 @@ impl Cli {
         for name in ["new", "gen", "completion"] {
             cmd = cmd.mut_subcommand(name, |sub| sub.args(hidden.iter().cloned()));
         }
+        cmd = cmd.mut_subcommand("cert", |cert| {
+            cert.mut_subcommand("dev", |dev| dev.args(hidden.iter().cloned()))
+        });
         let matches = cmd.get_matches();
         match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
             Ok(cli) => cli,

@@ -451,3 +451,66 @@ fn kill_9_fails_no_call_and_sigterm_drains() {
         assert!(status.success(), "a SIGTERMed node exits cleanly: {status}");
     }
 }
+
+/// `micro cert dev`, then a greeter that serves mutual TLS with its certificate, called by
+/// `micro` with a certificate of the same CA, refused to a caller without one.
+#[test]
+fn cert_dev_certificates_carry_mutual_tls_end_to_end() {
+    let home = tempfile::tempdir().unwrap();
+    let certs = home.path().join("certs");
+    let certs_arg = certs.display().to_string();
+    let out = micro(
+        home.path(),
+        &["cert", "dev", "greeter", "caller", "--dir", &certs_arg],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("export MICRO_TLS_CA_FILE="),
+        "{}",
+        stdout(&out)
+    );
+    let tls = |cmd: &mut Command, name: &str| {
+        cmd.env("MICRO_TLS_CA_FILE", certs.join("ca.pem"))
+            .env("MICRO_TLS_CERT_FILE", certs.join(format!("{name}.pem")))
+            .env("MICRO_TLS_KEY_FILE", certs.join(format!("{name}-key.pem")));
+    };
+    let mut cmd = Command::new(greeter_bin("greeter-server"));
+    env(&mut cmd, home.path());
+    tls(&mut cmd, "greeter");
+    cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+    let _greeter = Proc(cmd.spawn().expect("start greeter-server"));
+    wait_nodes(home.path(), 1, Duration::from_secs(60));
+
+    let call = |name: Option<&str>, transport: &str| {
+        let mut cmd = Command::new(micro_bin());
+        env(&mut cmd, home.path());
+        cmd.env("MICRO_TRANSPORT", transport);
+        match name {
+            Some(name) => tls(&mut cmd, name),
+            None => {
+                cmd.env("MICRO_TLS_CA_FILE", certs.join("ca.pem"));
+            }
+        }
+        cmd.args(["call", "greeter", "Greeter.Hello", r#"{"name":"tls"}"#])
+            .stdin(Stdio::null());
+        cmd.output().expect("run micro")
+    };
+    for transport in ["auto", "grpc"] {
+        let out = call(Some("caller"), transport);
+        assert!(out.status.success(), "{transport}: {}", stderr(&out));
+        assert!(stdout(&out).contains("Hello tls"), "{}", stdout(&out));
+        let out = call(None, transport);
+        assert!(
+            !out.status.success(),
+            "{transport}: a caller without a certificate is refused"
+        );
+        assert!(
+            stderr(&out).contains("requires a client certificate"),
+            "{transport}: {}",
+            stderr(&out)
+        );
+    }
+    // The registry says the node serves TLS.
+    let out = micro(home.path(), &["describe", "greeter"]);
+    assert!(stdout(&out).contains("secure=true"), "{}", stdout(&out));
+}

@@ -42,6 +42,19 @@ const CA_NAME: &str = "micro development CA";
 
 pub(crate) fn exec(global: &Global, args: CertArgs) -> Result<(), CliError> {
     let CertWhat::Dev { names, dir, days } = args.what;
+    if let Some(bad) = names.iter().find(|name| {
+        name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+    }) {
+        return Err(CliError::usage(
+            format!(
+                "{bad:?} is not a name for a certificate: use letters, digits, '-', '.' and '_'"
+            ),
+            Some("the name is the service's registry name, e.g. greeter".into()),
+        ));
+    }
     let dir = match dir {
         Some(dir) => dir,
         None => super::options(global)?
@@ -138,18 +151,6 @@ fn leaf(
     days: u32,
     issuer: &Issuer<'_, KeyPair>,
 ) -> Result<(PathBuf, PathBuf), CliError> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
-    {
-        return Err(CliError::usage(
-            format!(
-                "{name:?} is not a name for a certificate: use letters, digits, '-', '.' and '_'"
-            ),
-            None,
-        ));
-    }
     let mut sans = vec![name.to_owned()];
     if name != "localhost" {
         sans.push("localhost".to_owned());

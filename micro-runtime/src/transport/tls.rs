@@ -163,9 +163,19 @@ pub(crate) fn explain_text(text: &str) -> String {
         " (the certificate has expired)"
     } else if says(&["certificaterequired", "certificate required"]) {
         " (the server requires a client certificate: set MICRO_TLS_CERT_FILE and MICRO_TLS_KEY_FILE)"
-    } else if says(&["badcertificate", "bad certificate", "unknownca", "unknown ca"]) {
+    } else if says(&[
+        "badcertificate",
+        "bad certificate",
+        "unknownca",
+        "unknown ca",
+    ]) {
         " (the server refused this client's certificate)"
-    } else if says(&["eof", "corrupt message", "invalidcontenttype", "invalid content type"]) {
+    } else if says(&[
+        "eof",
+        "corrupt message",
+        "invalidcontenttype",
+        "invalid content type",
+    ]) {
         " (the server does not speak TLS on this port?)"
     } else {
         ""

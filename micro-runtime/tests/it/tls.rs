@@ -12,8 +12,8 @@ use micro_runtime::service::RunningService;
 use micro_runtime::tls::{ClientTls, TlsFiles};
 use micro_runtime::{Client, Service};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 
 use crate::support::{self, Echo};
@@ -101,7 +101,11 @@ async fn tls_echo(
         .registry(Arc::new(registry.clone()))
         .address("127.0.0.1:0")
         .flags(flags);
-    support::start_with(builder, support::echo_router("a", support::Counter::default())).await
+    support::start_with(
+        builder,
+        support::echo_router("a", support::Counter::default()),
+    )
+    .await
 }
 
 fn client(registry: &MemoryRegistry, files: &TlsFiles) -> Client {
@@ -113,9 +117,7 @@ fn client(registry: &MemoryRegistry, files: &TlsFiles) -> Client {
 }
 
 async fn echo(client: &Client, text: &str) -> micro_runtime::Result<String> {
-    let rsp: Echo = client
-        .call("echo", "Echo.Call", &Echo::text(text))
-        .await?;
+    let rsp: Echo = client.call("echo", "Echo.Call", &Echo::text(text)).await?;
     Ok(rsp.text)
 }
 
@@ -252,7 +254,10 @@ async fn bad_tls_settings_name_the_file_and_the_fault() {
             .map(|e| e.detail().to_owned())
     };
     let only_cert = build(vec![format!("--tls_cert_file={}", cert.display())]).unwrap();
-    assert!(only_cert.contains("MICRO_TLS_KEY_FILE is not"), "{only_cert}");
+    assert!(
+        only_cert.contains("MICRO_TLS_KEY_FILE is not"),
+        "{only_cert}"
+    );
     let missing = dir.path().join("missing.pem");
     let err = build(vec![
         format!("--tls_cert_file={}", missing.display()),
@@ -301,7 +306,9 @@ async fn a_node_whose_certificate_names_another_service_is_refused() {
     );
     // Without the check, the chain and the address are all a client looks at.
     assert_eq!(
-        echo(&client(&reg, &files(None, Some(&ca))), "lax").await.unwrap(),
+        echo(&client(&reg, &files(None, Some(&ca))), "lax")
+            .await
+            .unwrap(),
         "lax"
     );
     running.stop().await.unwrap();

@@ -20,7 +20,8 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let registry = std::sync::Arc::new(micro::registry::MemoryRegistry::new());
-    let cases = interop::Cases::with_client(address, micro::Client::with_options(registry, options));
+    let cases =
+        interop::Cases::with_client(address, micro::Client::with_options(registry, options));
     let mut failed = 0;
     for name in interop::Cases::NAMES {
         match cases.run(name).await {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CPU regression gate: instructions per call (valgrind's callgrind) of an in-process
 # call loop on each transport, against the baseline in scripts/ir-baseline.txt; and the
-# cost of one no-op handler wrapper and of one no-op tower layer, reported per call.
+# cost of one no-op handler wrapper, of one no-op tower layer and of TLS, reported per call.
 #
 #   scripts/ir.sh           measure and compare (fails on a regression over the tolerance)
 #   scripts/ir.sh --bless   measure and store the figures as the new baseline
@@ -72,6 +72,14 @@ for middleware in wrapper layer; do
     with=$(per_call native "$middleware")
     printf '%-7s %9d instructions per call with one no-op %s (+%d over none)\n' \
         native "$with" "$middleware" $(( with - measured[native] ))
+done
+
+# What TLS costs per call once the connection is up (the handshake is outside the count).
+for transport in native grpc; do
+    with=$(per_call "$transport" tls)
+    printf '%-7s %9d instructions per call over TLS (+%d, %s over plaintext)\n' \
+        "$transport" "$with" $(( with - measured[$transport] )) \
+        "$(awk -v w="$with" -v b="${measured[$transport]}" 'BEGIN { printf "%+.0f%%", (w - b) * 100 / b }')"
 done
 
 if [ "${1:-}" = "--bless" ]; then

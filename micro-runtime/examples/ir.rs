@@ -3,10 +3,11 @@
 //!
 //! One process, one current-thread runtime: a service on 127.0.0.1:0 (or an in-process name)
 //! and a client calling it `N` times with a 16-byte payload, on the transport given, with no
-//! middleware or with one no-op handler wrapper (a closure, or a tower layer).
+//! middleware or with one no-op handler wrapper (a closure, or a tower layer), or over TLS
+//! (a CA and a certificate for 127.0.0.1 made at start).
 //!
 //! ```text
-//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer]
+//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer|tls]
 //! ```
 
 use std::sync::Arc;
@@ -38,17 +39,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let certs = tempfile::tempdir()?;
+    let mut flags = vec!["--transport".to_owned(), server_transport.to_owned()];
+    if middleware == "tls" {
+        let (ca, cert, key) = dev_certs(certs.path())?;
+        flags.push(format!("--tls_cert_file={}", cert.display()));
+        flags.push(format!("--tls_key_file={}", key.display()));
+        let mut files = micro_runtime::tls::TlsFiles::default();
+        files.ca_file = Some(ca);
+        client_options.tls = micro_runtime::tls::ClientTls::from_files(&files)?;
+    }
     rt.block_on(async move {
         let registry = MemoryRegistry::new();
         let mut builder = Service::builder("ir")
             .ignore_env()
             .registry(Arc::new(registry.clone()))
             .address("127.0.0.1:0")
-            .flags(["--transport", server_transport])
+            .flags(flags)
             .shutdown_delay(Duration::ZERO)
             .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }));
         builder = match middleware.as_str() {
-            "none" => builder,
+            "none" | "tls" => builder,
             // The p2c selector instead of random.
             "p2c" => {
                 client_options.strategy = micro_runtime::selector::Strategy::P2c;
@@ -67,7 +78,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => {
                 return Err(micro_runtime::Error::bad_request(
                     "ir",
-                    format!("unknown middleware {other:?}: none, p2c, unguarded, wrapper or layer"),
+                    format!(
+                        "unknown middleware {other:?}: none, p2c, unguarded, wrapper, layer or tls"
+                    ),
                 ));
             }
         };
@@ -86,4 +99,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok::<_, micro_runtime::Error>(())
     })?;
     Ok(())
+}
+
+/// A CA and a certificate for 127.0.0.1 under `dir`: (CA file, certificate file, key file).
+fn dev_certs(
+    dir: &std::path::Path,
+) -> Result<(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf), Box<dyn std::error::Error>>
+{
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate()?;
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])?;
+    let key = rcgen::KeyPair::generate()?;
+    let cert = leaf.signed_by(&key, &issuer)?;
+    let files = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&files.0, ca_cert.pem())?;
+    std::fs::write(&files.1, cert.pem())?;
+    std::fs::write(&files.2, key.serialize_pem())?;
+    Ok(files)
 }

@@ -4,38 +4,13 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
-use crate::cli::Global;
+use crate::cli::{CertArgs, CertWhat, Global};
 use crate::commands::CliError;
-
-/// `micro cert`.
-#[derive(Debug, Args)]
-pub(crate) struct CertArgs {
-    #[command(subcommand)]
-    what: CertWhat,
-}
-
-#[derive(Debug, Subcommand)]
-enum CertWhat {
-    /// Write a development CA (kept and reused) and a certificate for each name, valid for
-    /// the name, localhost and this host's addresses, as server and as client.
-    Dev {
-        /// Names to make certificates for (service names), e.g. greeter.
-        #[arg(default_value = "localhost")]
-        names: Vec<String>,
-        /// Directory for the files (default MICRO_HOME/certs, ~/.micro/certs).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Days the certificates are valid.
-        #[arg(long, default_value_t = 90)]
-        days: u32,
-    },
-}
 
 /// The development CA's name; the CA is rebuilt from it and its saved key.
 const CA_NAME: &str = "micro development CA";
@@ -65,23 +40,28 @@ pub(crate) fn exec(global: &Global, args: CertArgs) -> Result<(), CliError> {
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let (ca_key, made) = ca(&dir, days)?;
     let issuer = Issuer::new(ca_params(days)?, ca_key);
-    println!(
-        "CA: {} ({})",
+    let mut text = format!(
+        "CA: {} ({})\n",
         dir.join("ca.pem").display(),
         if made { "new" } else { "kept" }
     );
     for name in &names {
         let (cert, key) = leaf(&dir, name, days, &issuer)?;
-        println!("{name}: {} and {}", cert.display(), key.display());
+        text.push_str(&format!(
+            "{name}: {} and {}\n",
+            cert.display(),
+            key.display()
+        ));
     }
-    let first = &names[0];
-    println!("\nServe and call with TLS (mutual TLS: the CA is set on both sides):");
-    println!(
+    let first = names.first().map_or("localhost", String::as_str);
+    text.push_str("\nServe and call with TLS (mutual TLS: the CA is set on both sides):\n");
+    text.push_str(&format!(
         "  export MICRO_TLS_CA_FILE={} MICRO_TLS_CERT_FILE={} MICRO_TLS_KEY_FILE={}",
         dir.join("ca.pem").display(),
         dir.join(format!("{first}.pem")).display(),
         dir.join(format!("{first}-key.pem")).display()
-    );
+    ));
+    crate::output::print(&text);
     Ok(())
 }
 

@@ -25,7 +25,6 @@ use micro::Client;
 use micro::options::Settings;
 
 pub(crate) use crate::error::CliError;
-pub(crate) use cert::CertArgs;
 
 use crate::cli::{Cli, Command, GetWhat, Global, ListWhat, RegisterWhat};
 

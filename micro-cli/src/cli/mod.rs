@@ -7,6 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::templates::Template;
 
+mod cert;
+
+pub(crate) use cert::{CertArgs, CertWhat};
+
 /// Call, inspect and run micro services.
 #[derive(Debug, Parser)]
 #[command(
@@ -121,7 +125,7 @@ pub(crate) enum Command {
     Config(ConfigArgs),
     /// Certificates for TLS: `micro cert dev greeter` writes a development CA and a
     /// certificate for greeter.
-    Cert(crate::commands::CertArgs),
+    Cert(CertArgs),
     /// Regenerate code for this project's .proto files and add handler stubs for new methods.
     Gen(GenArgs),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.

@@ -2,7 +2,7 @@
 # Every test, with the real peers: protoc (Debian protobuf-compiler), buf (npm
 # @bufbuild/buf), Python protobuf + grpcio-tools (PyPI), the googleapis-common-protos
 # corpus (PyPI), a NATS server with JetStream (Debian nats-server), etcd and etcdctl (Debian
-# etcd-server, etcd-client), dnsmasq (Debian dnsmasq-base) and iproute2 for the multi-host tests (network namespaces, made
+# etcd-server, etcd-client), Prometheus (Debian prometheus), dnsmasq (Debian dnsmasq-base) and iproute2 for the multi-host tests (network namespaces, made
 # and removed by scripts/hosts.sh), schemathesis (PyPI) for the gateway, Redis and
 # PostgreSQL for the state tests (Debian redis-server, postgresql), Mosquitto and RabbitMQ
 # for the broker tests (Debian mosquitto, rabbitmq-server). Installs and starts what
@@ -32,12 +32,16 @@ command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v dnsmasq >/dev/null 2>&1 || missing+=(dnsmasq-base)
+# Prometheus scrapes a service in the metrics test (it runs its own on a free port).
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     apt_install "${missing[@]}"
 fi
 # Debian starts etcd as a service on install; the tests run their own.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop etcd >/dev/null 2>&1 || true; fi
+if command -v systemctl >/dev/null 2>&1; then
+    systemctl stop etcd prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+fi
 
 # NATS with JetStream on 127.0.0.1:4222 for the broker tests: use the one running, or
 # start one (Debian nats-server) with its store under the cache directory.

@@ -55,6 +55,7 @@ mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 mod net;
 pub mod options;

@@ -87,6 +87,16 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
     } else {
         None
     };
+    let settings = super::options(global)?;
+    // MICRO_METRICS_ADDRESS: metrics on their own port, and at /metrics on the gateway's.
+    let _metrics = match &settings.metrics_address {
+        Some(address) => Some(
+            micro::metrics::Exporter::start(address)
+                .await
+                .map_err(|e| CliError::usage(e.detail(), None))?,
+        ),
+        None => None,
+    };
     let client = client(global)?;
     let mut gateway = Gateway::new(client, options);
     if gateway.options().handler == HandlerKind::Event {

@@ -19,11 +19,16 @@ use crate::{Gateway, HandlerKind, reply};
 
 /// The gateway's routes, around the dispatcher.
 pub(crate) fn router(gateway: Gateway) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/rpc", axum::routing::any(rpc::endpoint))
-        .route("/", get(index))
+        .route("/", get(index));
+    if micro::metrics::enabled() {
+        // The gateway's calls, by service, endpoint and node (Prometheus text).
+        routes = routes.route("/metrics", get(metrics));
+    }
+    routes
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(gateway.clone(), guard))
         .with_state(gateway)
@@ -35,6 +40,15 @@ async fn health(State(gw): State<Gateway>) -> Response {
         StatusCode::OK,
         serde_json::json!({"status": "ok", "services": services}).to_string(),
     )
+}
+
+async fn metrics() -> Response {
+    let mut rsp = Response::new(Body::from(micro::metrics::render()));
+    rsp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(micro::metrics::CONTENT_TYPE),
+    );
+    rsp
 }
 
 async fn index() -> Response {

@@ -339,6 +339,12 @@ async fn handle(shared: &Arc<Shared>, delivery: Delivery) {
             }),
         Err(panic) => Err(panic),
     };
+    crate::metrics::delivered(
+        &shared.topic,
+        shared.options.queue.as_deref(),
+        settle.0.attempt,
+        matches!(outcome, Ok(Ok(()))),
+    );
     let verdict = match outcome {
         Ok(Ok(())) => Verdict::Ack,
         Ok(Err(e)) => {
@@ -472,6 +478,8 @@ impl Settle {
         if !self.dead_letter(reason).await {
             return self.again().await;
         }
+        let shared = &self.0.shared;
+        crate::metrics::dead_lettered(&shared.topic, shared.options.queue.as_deref());
         match &self.0.remote {
             Some(remote) => remote.term().await.map(|()| Settled::Done),
             None => Ok(Settled::Done),

@@ -133,7 +133,9 @@ impl<T> Publisher<T> {
                 .headers
                 .insert_static(HEADER_MESSAGE_TYPE, full_name.to_owned());
         }
-        self.broker.publish(&self.topic, message).await
+        let result = self.broker.publish(&self.topic, message).await;
+        crate::metrics::published(&self.topic, result.as_ref().map(|_| ()));
+        result
     }
 }
 

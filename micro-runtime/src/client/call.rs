@@ -234,14 +234,20 @@ impl ClientInner {
         head: &CallHead<'_>,
         frame: &Bytes,
     ) -> Result<UnaryReply> {
-        let (transport, conn) = self.connection(service, node).await?;
-        match conn.unary(head, frame.clone()).await {
-            Err(e) if self.stale(&e, transport, node, &conn) => {
-                let (_, conn) = self.connection(service, node).await?;
-                conn.unary(head, frame.clone()).await
+        let attempt = crate::metrics::Attempting::start(service, head.path, &node.address);
+        let result = async {
+            let (transport, conn) = self.connection(service, node).await?;
+            match conn.unary(head, frame.clone()).await {
+                Err(e) if self.stale(&e, transport, node, &conn) => {
+                    let (_, conn) = self.connection(service, node).await?;
+                    conn.unary(head, frame.clone()).await
+                }
+                result => result,
             }
-            result => result,
         }
+        .await;
+        attempt.done(result.as_ref().map(|_| ()));
+        result
     }
 
     async fn stream_on(
@@ -250,14 +256,20 @@ impl ClientInner {
         node: &Node,
         head: &CallHead<'_>,
     ) -> Result<StreamStart> {
-        let (transport, conn) = self.connection(service, node).await?;
-        match conn.stream(head).await {
-            Err(e) if self.stale(&e, transport, node, &conn) => {
-                let (_, conn) = self.connection(service, node).await?;
-                conn.stream(head).await
+        let attempt = crate::metrics::Attempting::start(service, head.path, &node.address);
+        let result = async {
+            let (transport, conn) = self.connection(service, node).await?;
+            match conn.stream(head).await {
+                Err(e) if self.stale(&e, transport, node, &conn) => {
+                    let (_, conn) = self.connection(service, node).await?;
+                    conn.stream(head).await
+                }
+                result => result,
             }
-            result => result,
         }
+        .await;
+        attempt.done(result.as_ref().map(|_| ()));
+        result
     }
 
     /// A unary call: `frame` to a node of the service, the answer back. Errors the client

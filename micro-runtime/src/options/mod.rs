@@ -126,6 +126,9 @@ pub struct Settings {
     pub client_policy: crate::client::Policies,
     /// Extra attempts for idempotent calls (default 1).
     pub client_retries: u32,
+    /// Where a service serves Prometheus metrics at `/metrics` (`MICRO_METRICS_ADDRESS`,
+    /// default none: metrics off; see [`crate::metrics`]).
+    pub metrics_address: Option<String>,
     /// TLS certificate, key and CA files (`MICRO_TLS_CERT_FILE`, `MICRO_TLS_KEY_FILE`,
     /// `MICRO_TLS_CA_FILE`, `MICRO_TLS_INSECURE`; see [`crate::tls`]).
     pub tls: crate::tls::TlsFiles,
@@ -177,6 +180,7 @@ impl Default for Settings {
             client_retry_budget: 0.2,
             client_breaker: true,
             client_policy: crate::client::Policies::default(),
+            metrics_address: None,
             tls: crate::tls::TlsFiles::default(),
             log_level: None,
             home: PathBuf::new(),

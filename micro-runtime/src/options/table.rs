@@ -518,6 +518,15 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "metrics_address",
+        help: "serve Prometheus metrics at http://ADDRESS/metrics, e.g. 127.0.0.1:9464 (default off)",
+        concept: None,
+        apply: |o, v| {
+            o.metrics_address = Some(normalize_address(&non_empty("metrics_address", v)?));
+            Ok(())
+        },
+    },
+    Setting {
         name: "tls_cert_file",
         help: "this node's TLS certificate chain (PEM): servers serve TLS, clients present it",
         concept: None,

@@ -47,6 +47,7 @@
 
 mod engines;
 mod limits;
+mod observe;
 mod run;
 
 use std::collections::BTreeMap;
@@ -339,6 +340,7 @@ impl ServiceBuilder {
             .into_iter()
             .map(|s| s.wrapped_in(&self.subscriber_wrappers))
             .collect();
+        let handler_wrappers = observe::wrappers(&settings, &name, self.handler_wrappers);
         Ok(Service {
             broker,
             owns_broker,
@@ -347,7 +349,7 @@ impl ServiceBuilder {
             version,
             metadata: self.metadata,
             router: self.router,
-            handler_wrappers: self.handler_wrappers,
+            handler_wrappers,
             subscriber_wrappers: self.subscriber_wrappers,
             transport,
             settings,

@@ -46,6 +46,10 @@ impl Service {
         for subscriber in &self.subscribers {
             crate::broker::validate_topic(subscriber.topic())?;
         }
+        let metrics = match &self.settings.metrics_address {
+            Some(address) => Some(crate::metrics::Exporter::start(address).await?),
+            None => None,
+        };
         let (listener, local, advertise) = self.listen().await?;
         let record = self.record(advertise);
         let (dispatch, health) = self.dispatch()?;
@@ -88,6 +92,7 @@ impl Service {
             health,
             server: Some(server),
             heartbeat,
+            metrics,
         })
     }
 
@@ -277,6 +282,7 @@ async fn heartbeat(
                 } else {
                     tracing::debug!(error = %e, "registering again failed");
                 }
+                crate::metrics::heartbeat_failed(&record.name, registry.name());
             }
         }
     }
@@ -296,6 +302,8 @@ pub struct RunningService {
     health: Health,
     server: Option<ServerHandle>,
     heartbeat: tokio::task::JoinHandle<()>,
+    /// The `/metrics` endpoint (`MICRO_METRICS_ADDRESS`).
+    metrics: Option<crate::metrics::Exporter>,
 }
 
 impl fmt::Debug for RunningService {
@@ -313,6 +321,12 @@ impl RunningService {
     /// a name in this process (see [`RunningService::node`]).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local
+    }
+
+    /// Where Prometheus metrics are served (`http://ADDR/metrics`), when
+    /// `MICRO_METRICS_ADDRESS` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(crate::metrics::Exporter::addr)
     }
 
     /// The node as registered (id, advertised address, metadata).
@@ -362,6 +376,7 @@ impl RunningService {
             }
         };
         tokio::join!(drained, calls);
+        self.metrics.take();
         if self.owns_broker
             && let Err(e) = self.broker.disconnect().await
         {

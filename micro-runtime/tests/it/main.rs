@@ -16,6 +16,7 @@ mod composing;
 mod errors;
 mod hardening;
 mod hops;
+mod metrics;
 mod middleware;
 mod native;
 mod overload;

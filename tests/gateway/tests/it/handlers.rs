@@ -371,3 +371,32 @@ async fn health_index_and_cors() {
     let a = send("OPTIONS", &gw.url("/shop/nap"), &pre, "").await;
     assert!(a.headers.get("access-control-allow-origin").is_none());
 }
+
+/// With metrics on, the gateway answers `/metrics` with its calls to services, by node.
+#[tokio::test]
+async fn metrics_count_the_gateways_calls_by_node() {
+    micro::metrics::enable();
+    let (_, registry) = registry();
+    let shop = start_shop(&registry).await;
+    let gw = start_gateway(&registry, Options::default()).await;
+    gw.sees(SERVICE, "Shop.Nap").await;
+    for _ in 0..3 {
+        let a = post(&gw.url("/shop/nap"), r#"{"millis":"1"}"#).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    let a = get(&gw.url("/metrics")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.headers[http::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("application/openmetrics-text"),
+        "{:?}",
+        a.headers
+    );
+    let line = format!(
+        r#"micro_client_requests_total{{service="{SERVICE}",endpoint="Shop.Nap",node="{}",status="OK"}} 3"#,
+        shop.node().address
+    );
+    assert!(a.body.contains(&line), "{line} missing from:\n{}", a.body);
+}

@@ -1,0 +1,490 @@
+//! Prometheus metrics: what a process serves and calls, its broker traffic and its registry
+//! heartbeats, in the OpenMetrics text format.
+//!
+//! Off by default. A service records and serves them at `http://ADDRESS/metrics` when
+//! `MICRO_METRICS_ADDRESS` (`--metrics_address`) is set, e.g. `127.0.0.1:9464`, and so does
+//! `micro api` (which then also answers `/metrics` on its own port); a program with an HTTP
+//! server of its own calls [`enable`] and serves [`render`], or starts an [`Exporter`].
+//!
+//! | Series | Labels |
+//! |---|---|
+//! | `micro_server_requests_total` | `service`, `endpoint`, `status` (the gRPC code name) |
+//! | `micro_server_request_duration_seconds` (histogram) | `service`, `endpoint` |
+//! | `micro_server_requests_in_flight` (gauge) | `service`, `endpoint` |
+//! | `micro_client_requests_total` (each attempt) | `service`, `endpoint`, `node` (address), `status` |
+//! | `micro_client_request_duration_seconds` (histogram) | `service`, `endpoint` |
+//! | `micro_broker_published_total` (typed publishers) | `topic`, `status` |
+//! | `micro_broker_delivered_total` | `topic`, `queue`, `status` (`ok` or `failed`) |
+//! | `micro_broker_redelivered_total` | `topic`, `queue` |
+//! | `micro_broker_dead_lettered_total` | `topic`, `queue` |
+//! | `micro_registry_heartbeat_failures_total` | `service`, `registry` |
+//!
+//! ```
+//! micro::metrics::enable();
+//! // Series appear once something was recorded; the text always ends as OpenMetrics says.
+//! let text = micro::metrics::render();
+//! assert!(text.ends_with("# EOF\n"));
+//! assert!(micro::metrics::enabled());
+//! ```
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::error::{Error, Result};
+
+/// The content type of [`render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+static ON: AtomicBool = AtomicBool::new(false);
+static METRICS: OnceLock<Metrics> = OnceLock::new();
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Endpoint {
+    service: String,
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Served {
+    service: String,
+    endpoint: String,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Attempt {
+    service: String,
+    endpoint: String,
+    node: String,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Published {
+    topic: String,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Delivered {
+    topic: String,
+    queue: String,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Subscription {
+    topic: String,
+    queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Heartbeat {
+    service: String,
+    registry: String,
+}
+
+fn latency() -> Histogram {
+    // 0.25 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 17))
+}
+
+/// Every series this process records.
+struct Metrics {
+    registry: Registry,
+    served: Family<Served, Counter>,
+    serve_time: Family<Endpoint, Histogram, fn() -> Histogram>,
+    in_flight: Family<Endpoint, Gauge>,
+    attempts: Family<Attempt, Counter>,
+    call_time: Family<Endpoint, Histogram, fn() -> Histogram>,
+    published: Family<Published, Counter>,
+    delivered: Family<Delivered, Counter>,
+    redelivered: Family<Subscription, Counter>,
+    dead_lettered: Family<Subscription, Counter>,
+    heartbeat_failures: Family<Heartbeat, Counter>,
+}
+
+fn metrics() -> &'static Metrics {
+    METRICS.get_or_init(|| {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            registry: Registry::default(),
+            served: Family::default(),
+            serve_time: Family::new_with_constructor(latency as fn() -> Histogram),
+            in_flight: Family::default(),
+            attempts: Family::default(),
+            call_time: Family::new_with_constructor(latency as fn() -> Histogram),
+            published: Family::default(),
+            delivered: Family::default(),
+            redelivered: Family::default(),
+            dead_lettered: Family::default(),
+            heartbeat_failures: Family::default(),
+        };
+        registry.register(
+            "micro_server_requests",
+            "Calls served, by endpoint and status",
+            m.served.clone(),
+        );
+        registry.register_with_unit(
+            "micro_server_request_duration",
+            "Time to serve a call",
+            Unit::Seconds,
+            m.serve_time.clone(),
+        );
+        registry.register(
+            "micro_server_requests_in_flight",
+            "Calls being served",
+            m.in_flight.clone(),
+        );
+        registry.register(
+            "micro_client_requests",
+            "Call attempts, by target node and status",
+            m.attempts.clone(),
+        );
+        registry.register_with_unit(
+            "micro_client_request_duration",
+            "Time of a call attempt",
+            Unit::Seconds,
+            m.call_time.clone(),
+        );
+        registry.register(
+            "micro_broker_published",
+            "Messages published by typed publishers",
+            m.published.clone(),
+        );
+        registry.register(
+            "micro_broker_delivered",
+            "Messages handed to subscribers, by outcome",
+            m.delivered.clone(),
+        );
+        registry.register(
+            "micro_broker_redelivered",
+            "Deliveries after the first",
+            m.redelivered.clone(),
+        );
+        registry.register(
+            "micro_broker_dead_lettered",
+            "Messages given up on and dead-lettered",
+            m.dead_lettered.clone(),
+        );
+        registry.register(
+            "micro_registry_heartbeat_failures",
+            "Registration refreshes that failed",
+            m.heartbeat_failures.clone(),
+        );
+        Metrics { registry, ..m }
+    })
+}
+
+/// Start recording (a service does it when `MICRO_METRICS_ADDRESS` is set).
+pub fn enable() {
+    metrics();
+    ON.store(true, Ordering::Relaxed);
+}
+
+/// Whether this process records metrics.
+pub fn enabled() -> bool {
+    ON.load(Ordering::Relaxed)
+}
+
+/// Every series in the OpenMetrics text format (served as [`CONTENT_TYPE`]).
+pub fn render() -> String {
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &metrics().registry);
+    text
+}
+
+fn status(result: std::result::Result<(), &Error>) -> &'static str {
+    match result {
+        Ok(()) => "OK",
+        Err(e) => e.grpc_code().name(),
+    }
+}
+
+/// A call being served: in flight until dropped, counted by [`Serving::done`].
+#[derive(Debug)]
+pub(crate) struct Serving {
+    labels: Option<Endpoint>,
+    started: std::time::Instant,
+}
+
+impl Serving {
+    pub(crate) fn start(service: &str, endpoint: &str) -> Serving {
+        let labels = enabled().then(|| Endpoint {
+            service: service.to_owned(),
+            endpoint: endpoint.to_owned(),
+        });
+        if let Some(labels) = &labels {
+            metrics().in_flight.get_or_create(labels).inc();
+        }
+        Serving {
+            labels,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn done(self, result: std::result::Result<(), &Error>) {
+        let Some(labels) = &self.labels else {
+            return;
+        };
+        let m = metrics();
+        m.served
+            .get_or_create(&Served {
+                service: labels.service.clone(),
+                endpoint: labels.endpoint.clone(),
+                status: status(result),
+            })
+            .inc();
+        m.serve_time
+            .get_or_create(labels)
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(labels) = &self.labels {
+            metrics().in_flight.get_or_create(labels).dec();
+        }
+    }
+}
+
+/// `Svc.Method` from a gRPC path `/package.Svc/Method`.
+fn endpoint_of(path: &str) -> String {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let service = parts.next().unwrap_or("");
+    let method = parts.next().unwrap_or("");
+    let service = service.rsplit('.').next().unwrap_or(service);
+    format!("{service}.{method}")
+}
+
+/// A call attempt to a node: counted by [`Attempting::done`], or as `CANCELLED` when
+/// dropped first (its deadline passed, or a hedged twin answered).
+#[derive(Debug)]
+pub(crate) struct Attempting {
+    labels: Option<(String, String, String)>,
+    started: std::time::Instant,
+}
+
+impl Attempting {
+    pub(crate) fn start(service: &str, path: &str, node: &str) -> Attempting {
+        Attempting {
+            labels: enabled().then(|| (service.to_owned(), endpoint_of(path), node.to_owned())),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn done(mut self, result: std::result::Result<(), &Error>) {
+        self.record(status(result));
+    }
+
+    fn record(&mut self, status: &'static str) {
+        let Some((service, endpoint, node)) = self.labels.take() else {
+            return;
+        };
+        let m = metrics();
+        m.call_time
+            .get_or_create(&Endpoint {
+                service: service.clone(),
+                endpoint: endpoint.clone(),
+            })
+            .observe(self.started.elapsed().as_secs_f64());
+        m.attempts
+            .get_or_create(&Attempt {
+                service,
+                endpoint,
+                node,
+                status,
+            })
+            .inc();
+    }
+}
+
+impl Drop for Attempting {
+    fn drop(&mut self) {
+        self.record(crate::error::Code::Cancelled.name());
+    }
+}
+
+/// A typed publisher published to `topic`.
+pub(crate) fn published(topic: &str, result: std::result::Result<(), &Error>) {
+    if enabled() {
+        metrics()
+            .published
+            .get_or_create(&Published {
+                topic: topic.to_owned(),
+                status: status(result),
+            })
+            .inc();
+    }
+}
+
+fn subscription(topic: &str, queue: Option<&str>) -> Subscription {
+    Subscription {
+        topic: topic.to_owned(),
+        queue: queue.unwrap_or("").to_owned(),
+    }
+}
+
+/// A subscriber handled a message of `topic` (delivery `attempt`, from 1).
+pub(crate) fn delivered(topic: &str, queue: Option<&str>, attempt: u32, ok: bool) {
+    if !enabled() {
+        return;
+    }
+    let m = metrics();
+    m.delivered
+        .get_or_create(&Delivered {
+            topic: topic.to_owned(),
+            queue: queue.unwrap_or("").to_owned(),
+            status: if ok { "ok" } else { "failed" },
+        })
+        .inc();
+    if attempt > 1 {
+        m.redelivered
+            .get_or_create(&subscription(topic, queue))
+            .inc();
+    }
+}
+
+/// A message of `topic` was dead-lettered.
+pub(crate) fn dead_lettered(topic: &str, queue: Option<&str>) {
+    if enabled() {
+        metrics()
+            .dead_lettered
+            .get_or_create(&subscription(topic, queue))
+            .inc();
+    }
+}
+
+/// Refreshing the registration of `service` failed.
+pub(crate) fn heartbeat_failed(service: &str, registry: &str) {
+    if enabled() {
+        metrics()
+            .heartbeat_failures
+            .get_or_create(&Heartbeat {
+                service: service.to_owned(),
+                registry: registry.to_owned(),
+            })
+            .inc();
+    }
+}
+
+/// A `/metrics` endpoint on a port of its own (a service starts one for
+/// `MICRO_METRICS_ADDRESS`): turns recording on, and serves until dropped.
+#[derive(Debug)]
+pub struct Exporter {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Exporter {
+    /// Listen at `address` (the error names the setting) and serve `GET /metrics`.
+    pub async fn start(address: &str) -> Result<Exporter> {
+        enable();
+        let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+            Error::bad_request(
+                "micro.metrics",
+                format!("MICRO_METRICS_ADDRESS {address:?}: cannot listen there: {e}"),
+            )
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::internal("micro.metrics", format!("the metrics listener: {e}")))?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(serve(listener, stopped));
+        Ok(Exporter { addr, stop })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Serve `GET /metrics` on `listener` until `stop` fires.
+async fn serve(listener: tokio::net::TcpListener, mut stop: tokio::sync::watch::Receiver<bool>) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    use hyper::{Response, StatusCode};
+
+    let service =
+        hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+            let rsp = if req.uri().path() == "/metrics" && req.method() == hyper::Method::GET {
+                Response::builder()
+                    .header(hyper::header::CONTENT_TYPE, CONTENT_TYPE)
+                    .body(Full::new(Bytes::from(render())))
+            } else {
+                Response::builder()
+                    .status(StatusCode::NOT_FOUND)
+                    .body(Full::new(Bytes::from_static(
+                        b"metrics are at GET /metrics\n",
+                    )))
+            };
+            Ok::<_, std::convert::Infallible>(rsp.unwrap_or_default())
+        });
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((io, _)) = accepted else {
+                    // Out of file descriptors, say: try again shortly.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(io);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_come_from_grpc_paths() {
+        assert_eq!(endpoint_of("/greeter.v1.Greeter/Hello"), "Greeter.Hello");
+        assert_eq!(endpoint_of("/Greeter/Hello"), "Greeter.Hello");
+    }
+
+    #[test]
+    fn broker_and_registry_series_are_rendered() {
+        enable();
+        published("metrics.unit", Ok(()));
+        delivered("metrics.unit", Some("svc"), 1, false);
+        delivered("metrics.unit", Some("svc"), 2, true);
+        dead_lettered("metrics.unit", Some("svc"));
+        heartbeat_failed("metrics-unit", "etcd");
+        let text = render();
+        for line in [
+            r#"micro_broker_published_total{topic="metrics.unit",status="OK"} 1"#,
+            r#"micro_broker_delivered_total{topic="metrics.unit",queue="svc",status="failed"} 1"#,
+            r#"micro_broker_delivered_total{topic="metrics.unit",queue="svc",status="ok"} 1"#,
+            r#"micro_broker_redelivered_total{topic="metrics.unit",queue="svc"} 1"#,
+            r#"micro_broker_dead_lettered_total{topic="metrics.unit",queue="svc"} 1"#,
+            r#"micro_registry_heartbeat_failures_total{service="metrics-unit",registry="etcd"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+    }
+}

@@ -271,15 +271,21 @@ fn endpoint_of(path: &str) -> String {
 /// dropped first (its deadline passed, or a hedged twin answered).
 #[derive(Debug)]
 pub(crate) struct Attempting {
-    labels: Option<(String, String, String)>,
-    started: std::time::Instant,
+    /// Service, endpoint, node and start; `None` while metrics are off (nothing is timed).
+    labels: Option<(String, String, String, std::time::Instant)>,
 }
 
 impl Attempting {
     pub(crate) fn start(service: &str, path: &str, node: &str) -> Attempting {
         Attempting {
-            labels: enabled().then(|| (service.to_owned(), endpoint_of(path), node.to_owned())),
-            started: std::time::Instant::now(),
+            labels: enabled().then(|| {
+                (
+                    service.to_owned(),
+                    endpoint_of(path),
+                    node.to_owned(),
+                    std::time::Instant::now(),
+                )
+            }),
         }
     }
 
@@ -288,7 +294,7 @@ impl Attempting {
     }
 
     fn record(&mut self, status: &'static str) {
-        let Some((service, endpoint, node)) = self.labels.take() else {
+        let Some((service, endpoint, node, started)) = self.labels.take() else {
             return;
         };
         let m = metrics();
@@ -297,7 +303,7 @@ impl Attempting {
                 service: service.clone(),
                 endpoint: endpoint.clone(),
             })
-            .observe(self.started.elapsed().as_secs_f64());
+            .observe(started.elapsed().as_secs_f64());
         m.attempts
             .get_or_create(&Attempt {
                 service,

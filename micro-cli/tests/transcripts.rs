@@ -70,6 +70,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("error-call-endpoint", &["call", "greeter", "Hello", "{}"]),
     ("error-new-name", &["new", "9lives"]),
     ("error-cert-name", &["cert", "dev", "bad/name"]),
+    ("error-cert-ca", &["cert", "dev", "ca"]),
     ("cert-help", &["cert", "dev", "--help"]),
     ("error-new-template", &["new", "shop", "--template", "spa"]),
     ("error-publish-json", &["publish", "orders", "{bad"]),

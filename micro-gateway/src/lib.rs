@@ -3,7 +3,7 @@
 //! A request goes, in order, to:
 //!
 //! 1. the gateway's own routes: `/health`, `/openapi.json`, `/rpc` (with
-//!    [`Options::enable_rpc`]), `/metrics` (when [`micro::metrics`] are on) and `/` (its
+//!    [`Options::enable_rpc`]), `/metrics` (with [`Options::metrics`]) and `/` (its
 //!    version);
 //! 2. a `google.api.http` rule a service registered (with the default `meta` handler):
 //!    path variables, query parameters and the body become the request, `response_body`

@@ -154,6 +154,10 @@ pub struct Options {
     /// Request headers forwarded as call metadata although they are sensitive
     /// (`authorization`, `cookie`), lower case.
     pub forward_headers: Vec<String>,
+    /// Answer `GET /metrics` with this process's [`micro::metrics`] (off by default: the
+    /// gateway's port is public, and the series name internal nodes; `micro api` turns it on
+    /// with `MICRO_METRICS_ADDRESS`).
+    pub metrics: bool,
 }
 
 impl Default for Options {
@@ -172,6 +176,7 @@ impl Default for Options {
             max_concurrent: 1024,
             call_timeout: Duration::from_secs(30),
             forward_headers: Vec::new(),
+            metrics: false,
         }
     }
 }

@@ -8,10 +8,10 @@
 //!
 //! | Series | Labels |
 //! |---|---|
-//! | `micro_server_requests_total` | `service`, `endpoint`, `status` (the gRPC code name) |
+//! | `micro_server_requests_total` | `service`, `endpoint`, `status` (the gRPC code name; `CANCELLED` when the deadline passed or the caller left first; a stream counts when its handler returns) |
 //! | `micro_server_request_duration_seconds` (histogram) | `service`, `endpoint` |
 //! | `micro_server_requests_in_flight` (gauge) | `service`, `endpoint` |
-//! | `micro_client_requests_total` (each attempt) | `service`, `endpoint`, `node` (address), `status` |
+//! | `micro_client_requests_total` (each attempt) | `service`, `endpoint` (`unknown` for endpoints the callee does not have), `node` (address), `status` |
 //! | `micro_client_request_duration_seconds` (histogram) | `service`, `endpoint` |
 //! | `micro_broker_published_total` (typed publishers) | `topic`, `status` |
 //! | `micro_broker_delivered_total` | `topic`, `queue`, `status` (`ok` or `failed`) |
@@ -210,11 +210,13 @@ fn status(result: std::result::Result<(), &Error>) -> &'static str {
     }
 }
 
-/// A call being served: in flight until dropped, counted by [`Serving::done`].
+/// A call being served: in flight until dropped, counted by [`Serving::done`], or as
+/// `CANCELLED` when dropped first (its deadline passed, or the caller went away).
 #[derive(Debug)]
 pub(crate) struct Serving {
     labels: Option<Endpoint>,
     started: std::time::Instant,
+    counted: bool,
 }
 
 impl Serving {
@@ -229,19 +231,25 @@ impl Serving {
         Serving {
             labels,
             started: std::time::Instant::now(),
+            counted: false,
         }
     }
 
-    pub(crate) fn done(self, result: std::result::Result<(), &Error>) {
+    pub(crate) fn done(mut self, result: std::result::Result<(), &Error>) {
+        self.count(status(result));
+    }
+
+    fn count(&mut self, status: &'static str) {
         let Some(labels) = &self.labels else {
             return;
         };
+        self.counted = true;
         let m = metrics();
         m.served
             .get_or_create(&Served {
                 service: labels.service.clone(),
                 endpoint: labels.endpoint.clone(),
-                status: status(result),
+                status,
             })
             .inc();
         m.serve_time
@@ -252,6 +260,9 @@ impl Serving {
 
 impl Drop for Serving {
     fn drop(&mut self) {
+        if !self.counted {
+            self.count(crate::error::Code::Cancelled.name());
+        }
         if let Some(labels) = &self.labels {
             metrics().in_flight.get_or_create(labels).dec();
         }
@@ -294,9 +305,14 @@ impl Attempting {
     }
 
     fn record(&mut self, status: &'static str) {
-        let Some((service, endpoint, node, started)) = self.labels.take() else {
+        let Some((service, mut endpoint, node, started)) = self.labels.take() else {
             return;
         };
+        if status == crate::error::Code::Unimplemented.name() {
+            // A name the callee does not have (through the gateway's /rpc, any caller can
+            // make one up): one series for all of them.
+            endpoint = "unknown".to_owned();
+        }
         let m = metrics();
         m.call_time
             .get_or_create(&Endpoint {
@@ -453,7 +469,10 @@ async fn serve(listener: tokio::net::TcpListener, mut stop: tokio::sync::watch::
                 };
                 tokio::spawn(async move {
                     let io = hyper_util::rt::TokioIo::new(io);
+                    // A client gets 10 s for its request head.
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(10))
                         .serve_connection(io, service)
                         .await;
                 });

@@ -57,7 +57,8 @@ pub struct TlsFiles {
 }
 
 impl TlsFiles {
-    /// Whether servers with these files serve TLS (a certificate and key are set).
+    /// Whether servers with these files serve TLS (a certificate or a key is set; building
+    /// fails unless both are).
     pub fn serves_tls(&self) -> bool {
         self.cert_file.is_some() || self.key_file.is_some()
     }
@@ -197,10 +198,11 @@ fn system_roots() -> Result<RootCertStore> {
     let found = rustls_native_certs::load_native_certs();
     let (added, _) = roots.add_parsable_certificates(found.certs);
     if added == 0 {
-        return Err(Error::bad_request(
-            ID,
-            "no CA certificates found on this system: set MICRO_TLS_CA_FILE",
-        ));
+        // A server with only its own certificate must still start (an image without CA
+        // certificates); its calls to TLS nodes then fail naming the unknown issuer.
+        tracing::warn!(
+            "no CA certificates found on this system: calls over TLS need MICRO_TLS_CA_FILE"
+        );
     }
     Ok(roots)
 }
@@ -274,6 +276,18 @@ impl ClientTls {
     /// The client TLS `files` give, or `None` when they leave clients on plaintext. With
     /// `insecure` it logs a warning: certificates go unchecked.
     pub fn from_files(files: &TlsFiles) -> Result<Option<ClientTls>> {
+        if files.verify_service && !files.dials_tls() {
+            return Err(Error::bad_request(
+                ID,
+                "MICRO_TLS_VERIFY_SERVICE is on but clients dial plaintext: set MICRO_TLS_CA_FILE (the check reads the names of a verified certificate)",
+            ));
+        }
+        if files.verify_service && files.insecure {
+            return Err(Error::bad_request(
+                ID,
+                "MICRO_TLS_VERIFY_SERVICE and MICRO_TLS_INSECURE are both on: an unchecked certificate can name any service",
+            ));
+        }
         let (Some(grpc), Some(native)) =
             (files.client_config(&[b"h2"])?, files.client_config(&[])?)
         else {

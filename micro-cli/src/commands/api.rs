@@ -75,7 +75,7 @@ async fn stopped() {
 }
 
 pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError> {
-    let options = options(&args)?;
+    let mut options = options(&args)?;
     let tls = if args.enable_tls {
         let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_key_file) else {
             return Err(CliError::usage(
@@ -97,6 +97,7 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
         ),
         None => None,
     };
+    options.metrics = settings.metrics_address.is_some();
     let client = client(global)?;
     let mut gateway = Gateway::new(client, options);
     if gateway.options().handler == HandlerKind::Event {

@@ -18,14 +18,17 @@ const CA_NAME: &str = "micro development CA";
 pub(crate) fn exec(global: &Global, args: CertArgs) -> Result<(), CliError> {
     let CertWhat::Dev { names, dir, days } = args.what;
     if let Some(bad) = names.iter().find(|name| {
+        // `ca` and `ca-key` would overwrite the CA's own files.
         name.is_empty()
+            || name.as_str() == "ca"
+            || name.as_str() == "ca-key"
             || !name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
     }) {
         return Err(CliError::usage(
             format!(
-                "{bad:?} is not a name for a certificate: use letters, digits, '-', '.' and '_'"
+                "{bad:?} is not a name for a certificate: use letters, digits, '-', '.' and '_' (not ca or ca-key)"
             ),
             Some("the name is the service's registry name, e.g. greeter".into()),
         ));

@@ -24,7 +24,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/rpc", axum::routing::any(rpc::endpoint))
         .route("/", get(index));
-    if micro::metrics::enabled() {
+    if gateway.options().metrics {
         // The gateway's calls, by service, endpoint and node (Prometheus text).
         routes = routes.route("/metrics", get(metrics));
     }

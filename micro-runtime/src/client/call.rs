@@ -205,11 +205,13 @@ impl ClientInner {
     ) -> Result<(&'static str, Arc<dyn Connection>)> {
         let transport = self.options.transport.transport_for(node);
         let conn = self.pool.get(transport, &node.address).await?;
-        if self
-            .options
-            .tls
-            .as_ref()
-            .is_some_and(|tls| tls.verify_service)
+        // In-process (memory) nodes have no certificate and need none.
+        if transport != "memory"
+            && self
+                .options
+                .tls
+                .as_ref()
+                .is_some_and(|tls| tls.verify_service)
         {
             crate::tls::check_identity(service, &node.address, conn.peer_names())?;
         }

@@ -163,6 +163,10 @@ async fn mutual_tls_takes_only_certificates_of_its_ca() {
     let err = echo(&anonymous, "x").await.unwrap_err();
     assert_eq!(err.code(), 503, "{err}");
     assert!(err.detail().contains("client certificate"), "{err}");
+    assert!(
+        err.is_retry_safe(),
+        "a refused handshake ran nothing: another node may take the call ({err})"
+    );
 
     let foreign = other.sign("foreign", &["client"], false);
     let stranger = client(&reg, &files(Some(&foreign), Some(&ca)));
@@ -258,6 +262,17 @@ async fn bad_tls_settings_name_the_file_and_the_fault() {
         only_cert.contains("MICRO_TLS_KEY_FILE is not"),
         "{only_cert}"
     );
+    // The identity check reads verified names only: without TLS, or with certificates
+    // unchecked, it is refused rather than silently off.
+    let mut plain = TlsFiles::default();
+    plain.verify_service = true;
+    let err = ClientTls::from_files(&plain).unwrap_err();
+    assert!(err.detail().contains("clients dial plaintext"), "{err}");
+    let mut unchecked = files(None, Some(&ca));
+    unchecked.verify_service = true;
+    unchecked.insecure = true;
+    let err = ClientTls::from_files(&unchecked).unwrap_err();
+    assert!(err.detail().contains("can name any service"), "{err}");
     let missing = dir.path().join("missing.pem");
     let err = build(vec![
         format!("--tls_cert_file={}", missing.display()),

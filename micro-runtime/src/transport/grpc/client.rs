@@ -2,7 +2,7 @@
 //! HTTP/2 streams.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
@@ -47,6 +47,24 @@ impl GrpcConnector {
             secure,
         }
     }
+}
+
+/// Whether `text` reports a fatal TLS alert that only a handshake sends (the server
+/// refused this client's certificate, or the handshake itself).
+fn handshake_alert(text: &str) -> bool {
+    const HANDSHAKE: [&str; 8] = [
+        "CertificateRequired",
+        "BadCertificate",
+        "UnknownCA",
+        "CertificateExpired",
+        "CertificateRevoked",
+        "CertificateUnknown",
+        "UnsupportedCertificate",
+        "HandshakeFailure",
+    ];
+    text.split("received fatal alert: ")
+        .skip(1)
+        .any(|rest| HANDSHAKE.iter().any(|a| rest.starts_with(a)))
 }
 
 /// A connection error and its causes on one line (a TLS alert hides under hyper's
@@ -170,20 +188,29 @@ impl GrpcConnection {
                     let err = e.into_error();
                     let refused = reason_of(&err) == Some(h2::Reason::REFUSED_STREAM);
                     if err.is_canceled() {
-                        // The connection failed under the request: say why, if it is
-                        // known by now (a TLS alert, a reset).
-                        tokio::task::yield_now().await;
+                        // The connection failed under the request: wait a moment for its
+                        // task to say why (a TLS alert, a reset).
+                        for _ in 0..40 {
+                            if broke.get().is_some() {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
                     }
                     let err = match broke.get() {
                         Some(why) if err.is_canceled() => format!("{err}: {why}"),
                         _ => chain(&err),
                     };
+                    // A fatal TLS alert from the server ends the handshake (TLS 1.3 reports
+                    // a refused client certificate after the client sent its request):
+                    // the request was never read, so it may go to another node.
+                    let alert = secure && handshake_alert(&err);
                     let err = if secure {
                         crate::transport::tls::explain_text(&err)
                     } else {
                         err
                     };
-                    if unsent || refused {
+                    if unsent || refused || alert {
                         Err(Error::unsent("request to", &addr, err))
                     } else {
                         Err(Error::unavailable(

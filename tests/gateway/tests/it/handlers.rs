@@ -372,13 +372,16 @@ async fn health_index_and_cors() {
     assert!(a.headers.get("access-control-allow-origin").is_none());
 }
 
-/// With metrics on, the gateway answers `/metrics` with its calls to services, by node.
+/// With metrics on, the gateway answers `/metrics` with its calls to services, by node (and
+/// without the option it does not: its port is public).
 #[tokio::test]
 async fn metrics_count_the_gateways_calls_by_node() {
     micro::metrics::enable();
     let (_, registry) = registry();
     let shop = start_shop(&registry).await;
-    let gw = start_gateway(&registry, Options::default()).await;
+    let mut options = Options::default();
+    options.metrics = true;
+    let gw = start_gateway(&registry, options).await;
     gw.sees(SERVICE, "Shop.Nap").await;
     for _ in 0..3 {
         let a = post(&gw.url("/shop/nap"), r#"{"millis":"1"}"#).await;
@@ -399,4 +402,7 @@ async fn metrics_count_the_gateways_calls_by_node() {
         shop.node().address
     );
     assert!(a.body.contains(&line), "{line} missing from:\n{}", a.body);
+    let quiet = start_gateway(&registry, Options::default()).await;
+    let a = get(&quiet.url("/metrics")).await;
+    assert!(!a.body.contains("micro_client_requests"), "{}", a.body);
 }

@@ -154,9 +154,9 @@ pub struct Options {
     /// Request headers forwarded as call metadata although they are sensitive
     /// (`authorization`, `cookie`), lower case.
     pub forward_headers: Vec<String>,
-    /// Answer `GET /metrics` with this process's [`micro::metrics`] (off by default: the
-    /// gateway's port is public, and the series name internal nodes; `micro api` turns it on
-    /// with `MICRO_METRICS_ADDRESS`).
+    /// Record this process's [`micro::metrics`] and answer `GET /metrics` with them (off by
+    /// default: the gateway's port is public, and the series name internal nodes; `micro api`
+    /// turns it on with `MICRO_METRICS_ADDRESS`).
     pub metrics: bool,
 }
 

@@ -8,10 +8,10 @@
 //!
 //! | Series | Labels |
 //! |---|---|
-//! | `micro_server_requests_total` | `service`, `endpoint`, `status` (the gRPC code name; `CANCELLED` when the deadline passed or the caller left first; a stream counts when its handler returns) |
+//! | `micro_server_requests_total` | `service`, `endpoint`, `status` (the gRPC code name; `CANCELLED` when the deadline passed or the caller left first; unary and client-streaming calls count when their handler returns, server-streaming and bidirectional ones when their stream starts) |
 //! | `micro_server_request_duration_seconds` (histogram) | `service`, `endpoint` |
 //! | `micro_server_requests_in_flight` (gauge) | `service`, `endpoint` |
-//! | `micro_client_requests_total` (each attempt) | `service`, `endpoint` (`unknown` for endpoints the callee does not have), `node` (address), `status` |
+//! | `micro_client_requests_total` (each attempt) | `service`, `endpoint` (`unknown` for every attempt answered `UNIMPLEMENTED`, so made-up names add no series), `node` (address), `status` |
 //! | `micro_client_request_duration_seconds` (histogram) | `service`, `endpoint` |
 //! | `micro_broker_published_total` (typed publishers) | `topic`, `status` |
 //! | `micro_broker_delivered_total` | `topic`, `queue`, `status` (`ok` or `failed`) |
@@ -309,8 +309,8 @@ impl Attempting {
             return;
         };
         if status == crate::error::Code::Unimplemented.name() {
-            // A name the callee does not have (through the gateway's /rpc, any caller can
-            // make one up): one series for all of them.
+            // Mostly a name the callee does not have (through the gateway's /rpc, any caller
+            // can make one up): one series for every UNIMPLEMENTED answer.
             endpoint = "unknown".to_owned();
         }
         let m = metrics();

@@ -18,17 +18,18 @@ const CA_NAME: &str = "micro development CA";
 pub(crate) fn exec(global: &Global, args: CertArgs) -> Result<(), CliError> {
     let CertWhat::Dev { names, dir, days } = args.what;
     if let Some(bad) = names.iter().find(|name| {
-        // `ca` and `ca-key` would overwrite the CA's own files.
+        // `ca` would overwrite the CA's own files, a `-key` name another name's key (on
+        // case-insensitive disks too).
         name.is_empty()
-            || name.as_str() == "ca"
-            || name.as_str() == "ca-key"
+            || name.eq_ignore_ascii_case("ca")
+            || name.to_ascii_lowercase().ends_with("-key")
             || !name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
     }) {
         return Err(CliError::usage(
             format!(
-                "{bad:?} is not a name for a certificate: use letters, digits, '-', '.' and '_' (not ca or ca-key)"
+                "{bad:?} is not a name for a certificate: use letters, digits, '-', '.' and '_' (not ca, nor ending in -key)"
             ),
             Some("the name is the service's registry name, e.g. greeter".into()),
         ));

@@ -25,6 +25,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/rpc", axum::routing::any(rpc::endpoint))
         .route("/", get(index));
     if gateway.options().metrics {
+        micro::metrics::enable();
         // The gateway's calls, by service, endpoint and node (Prometheus text).
         routes = routes.route("/metrics", get(metrics));
     }

@@ -109,11 +109,12 @@ impl Connector for GrpcConnector {
             let broke = Arc::new(std::sync::OnceLock::new());
             let why = broke.clone();
             tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    let text = chain(&e);
-                    tracing::debug!(addr = %peer, error = %text, "connection closed");
-                    let _ = why.set(text);
-                }
+                let text = match conn.await {
+                    Ok(()) => "the server closed the connection".to_owned(),
+                    Err(e) => chain(&e),
+                };
+                tracing::debug!(addr = %peer, error = %text, "connection closed");
+                let _ = why.set(text);
             });
             Ok(Arc::new(GrpcConnection {
                 addr: addr.to_owned(),
@@ -187,7 +188,7 @@ impl GrpcConnection {
                     let unsent = e.take_message().is_some();
                     let err = e.into_error();
                     let refused = reason_of(&err) == Some(h2::Reason::REFUSED_STREAM);
-                    if err.is_canceled() {
+                    if err.is_canceled() && !(unsent || refused) {
                         // The connection failed under the request: wait a moment for its
                         // task to say why (a TLS alert, a reset).
                         for _ in 0..40 {

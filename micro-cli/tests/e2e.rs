@@ -504,8 +504,10 @@ fn cert_dev_certificates_carry_mutual_tls_end_to_end() {
             !out.status.success(),
             "{transport}: a caller without a certificate is refused"
         );
+        // Over gRPC the request may be written before the server's TLS alert is read: the
+        // call then fails as a broken connection, without the reason.
         assert!(
-            stderr(&out).contains("requires a client certificate"),
+            transport == "grpc" || stderr(&out).contains("requires a client certificate"),
             "{transport}: {}",
             stderr(&out)
         );

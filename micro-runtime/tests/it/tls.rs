@@ -162,18 +162,23 @@ async fn mutual_tls_takes_only_certificates_of_its_ca() {
     let anonymous = client(&reg, &files(None, Some(&ca)));
     let err = echo(&anonymous, "x").await.unwrap_err();
     assert_eq!(err.code(), 503, "{err}");
-    assert!(err.detail().contains("client certificate"), "{err}");
-    assert!(
-        err.is_retry_safe(),
-        "a refused handshake ran nothing: another node may take the call ({err})"
-    );
+    // Over gRPC the request may be written before the server's TLS alert is read: the call
+    // then fails as a broken connection, without the reason.
+    if crate::CLIENT_TRANSPORT != micro_runtime::client::TransportPolicy::Grpc {
+        assert!(err.detail().contains("client certificate"), "{err}");
+        assert!(
+            err.is_retry_safe(),
+            "a refused handshake ran nothing: another node may take the call ({err})"
+        );
+    }
 
     let foreign = other.sign("foreign", &["client"], false);
     let stranger = client(&reg, &files(Some(&foreign), Some(&ca)));
     let err = echo(&stranger, "x").await.unwrap_err();
     assert_eq!(err.code(), 503, "{err}");
     assert!(
-        err.detail().contains("refused this client's certificate"),
+        crate::CLIENT_TRANSPORT == micro_runtime::client::TransportPolicy::Grpc
+            || err.detail().contains("refused this client's certificate"),
         "{err}"
     );
 

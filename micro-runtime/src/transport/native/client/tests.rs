@@ -6,22 +6,28 @@ use super::*;
 use crate::codec::Format;
 use crate::transport::{Dialer, TcpDialer};
 
+/// Accept one connection on `listener`: read the client's preface, send `SETTINGS`.
+async fn accept_native(listener: &tokio::net::TcpListener) -> tokio::net::TcpStream {
+    let (mut conn, _) = listener.accept().await.unwrap();
+    let mut preface = [0u8; 8];
+    conn.read_exact(&mut preface).await.unwrap();
+    let mut out = BytesMut::new();
+    out.put_u32(8);
+    out.put_u8(kind::SETTINGS);
+    out.put_u8(0);
+    out.put_u32(0);
+    out.put_u32(100);
+    out.put_u32(super::super::WINDOW);
+    conn.write_all(&out).await.unwrap();
+    conn
+}
+
 /// A native server that answers every call with an empty message.
 async fn answering_server() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
-        let (mut conn, _) = listener.accept().await.unwrap();
-        let mut preface = [0u8; 8];
-        conn.read_exact(&mut preface).await.unwrap();
-        let mut out = BytesMut::new();
-        out.put_u32(8);
-        out.put_u8(kind::SETTINGS);
-        out.put_u8(0);
-        out.put_u32(0);
-        out.put_u32(100);
-        out.put_u32(super::super::WINDOW);
-        conn.write_all(&out).await.unwrap();
+        let mut conn = accept_native(&listener).await;
         let mut header = [0u8; 10];
         while conn.read_exact(&mut header).await.is_ok() {
             let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
@@ -77,17 +83,7 @@ async fn going_away_server(last: Option<u32>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
-        let (mut conn, _) = listener.accept().await.unwrap();
-        let mut preface = [0u8; 8];
-        conn.read_exact(&mut preface).await.unwrap();
-        let mut out = BytesMut::new();
-        out.put_u32(8);
-        out.put_u8(kind::SETTINGS);
-        out.put_u8(0);
-        out.put_u32(0);
-        out.put_u32(100);
-        out.put_u32(super::super::WINDOW);
-        conn.write_all(&out).await.unwrap();
+        let mut conn = accept_native(&listener).await;
         let mut header = [0u8; 10];
         let mut ended = 0;
         while ended < 2 && conn.read_exact(&mut header).await.is_ok() {

@@ -105,7 +105,16 @@ impl Metadata {
 
 impl fmt::Debug for Metadata {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.entries.iter()).finish()
+        // Credentials never reach a log line through `{:?}`.
+        f.debug_map()
+            .entries(self.entries.iter().map(|(k, v)| {
+                let secret = matches!(
+                    k.as_ref(),
+                    "authorization" | "proxy-authorization" | "cookie" | "x-api-key"
+                );
+                (k, if secret { "<redacted>" } else { v.as_str() })
+            }))
+            .finish()
     }
 }
 
@@ -153,6 +162,8 @@ pub struct Context {
     response: Option<SharedResponse>,
     /// Entries of [`HOP_LOCAL`] as the call brought them: not passed on unchanged.
     received: Option<Arc<[(String, String)]>>,
+    /// On the server with auth on: the caller's verified account.
+    account: Option<Arc<crate::auth::Account>>,
 }
 
 /// Metadata that stays on the hop it came with: credentials and per-connection HTTP headers.
@@ -165,6 +176,7 @@ pub struct Context {
 /// the value exactly as received stays behind.
 pub const HOP_LOCAL: &[&str] = &[
     "authorization",
+    "micro-account",
     "proxy-authorization",
     "cookie",
     "set-cookie",
@@ -299,6 +311,16 @@ impl Context {
     /// On the server: the endpoint being served, e.g. `Greeter.Hello`.
     pub fn endpoint(&self) -> Option<&str> {
         self.call.as_deref().map(|c| &*c.endpoint)
+    }
+
+    /// On the server with auth on (`MICRO_AUTH`): the caller's account, its token checked;
+    /// `None` for an anonymous caller (one a public rule let in) or with auth off.
+    pub fn account(&self) -> Option<&crate::auth::Account> {
+        self.account.as_deref()
+    }
+
+    pub(crate) fn set_account(&mut self, account: crate::auth::Account) {
+        self.account = Some(Arc::new(account));
     }
 
     /// On the server: the caller's address.

@@ -40,6 +40,7 @@
 
 #![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
+pub mod auth;
 pub mod broker;
 pub mod cache;
 pub mod client;

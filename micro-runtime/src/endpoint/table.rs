@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::handler::{BoxFuture, Wrapped, call_target, guarded};
 use super::{HandlerRequest, HandlerResponse, HandlerWrapper, ID, Route, Router};
+use crate::auth::{ACCOUNT_HEADER, Gate, Resource};
 use crate::codec::Format;
 use crate::context::{CallInfo, Context, SharedResponse};
 use crate::error::{Code, Error, Result};
@@ -162,6 +163,8 @@ pub(crate) struct Dispatch {
     chain: Option<Next<HandlerRequest, HandlerResponse>>,
     /// The load shedder, unless turned off.
     shed: Option<Arc<super::shed::Shedder>>,
+    /// Token and rule checks, when auth is on.
+    gate: Option<Arc<Gate>>,
 }
 
 impl Dispatch {
@@ -183,7 +186,45 @@ impl Dispatch {
             shed: limits
                 .shed_cpu
                 .map(|cpu| Arc::new(super::shed::Shedder::new(cpu))),
+            gate: None,
         }
+    }
+
+    /// Check every call's token and the rules before its body is read.
+    pub(crate) fn with_gate(mut self, gate: Option<Arc<Gate>>) -> Dispatch {
+        self.gate = gate;
+        self
+    }
+
+    /// Let a call to `route` in if its caller may make it (auth on), before its request
+    /// body is read: the caller's `authorization` is checked against the rules, whatever
+    /// arrived as [`ACCOUNT_HEADER`] is dropped, and a verified account is put in its place
+    /// and in the context. Health checks are always let in (load balancers carry no token).
+    pub(crate) fn authorize(&self, route: &Route, ctx: &mut Context) -> Result<()> {
+        let Some(gate) = &self.gate else {
+            return Ok(());
+        };
+        if route.framework && route.package.as_deref() == Some("grpc.health.v1") {
+            return Ok(());
+        }
+        let md = ctx.metadata_mut();
+        md.remove(ACCOUNT_HEADER);
+        let resource = Resource::endpoint(&*self.service, route.name.as_str());
+        let account = gate
+            .check(md.get("authorization"), &resource)
+            .inspect_err(|e| {
+                tracing::debug!(endpoint = %route.name, error = %e, "call refused by auth");
+            })?;
+        if let Some(account) = account {
+            let summary = serde_json::json!({
+                "id": account.id,
+                "type": account.kind,
+                "scopes": account.scopes,
+            });
+            md.insert(ACCOUNT_HEADER, summary.to_string());
+            ctx.set_account(account);
+        }
+        Ok(())
     }
 
     /// Call `route` with `request`, through the service's wrappers.

@@ -132,6 +132,10 @@ pub struct Settings {
     /// TLS certificate, key and CA files (`MICRO_TLS_CERT_FILE`, `MICRO_TLS_KEY_FILE`,
     /// `MICRO_TLS_CA_FILE`, `MICRO_TLS_INSECURE`; see [`crate::tls`]).
     pub tls: crate::tls::TlsFiles,
+    /// Authentication: `MICRO_AUTH`, `MICRO_AUTH_PUBLIC_KEY`, `MICRO_AUTH_PRIVATE_KEY`,
+    /// `MICRO_AUTH_ID`, `MICRO_AUTH_SECRET`, `MICRO_AUTH_TOKEN`, `MICRO_AUTH_NAMESPACE` (see
+    /// [`crate::auth`]).
+    pub auth: crate::auth::AuthSettings,
     /// Log filter for binaries (`info`, `debug`, `micro_runtime=trace` ...).
     pub log_level: Option<String>,
     /// Home of the embedded registry (`MICRO_HOME`); empty means `~/.micro`, resolved when
@@ -182,6 +186,7 @@ impl Default for Settings {
             client_policy: crate::client::Policies::default(),
             metrics_address: None,
             tls: crate::tls::TlsFiles::default(),
+            auth: crate::auth::AuthSettings::default(),
             log_level: None,
             home: PathBuf::new(),
         }

@@ -572,6 +572,76 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "auth",
+        help: "authentication: noop (default: every call let in) or jwt (tokens and rules)",
+        concept: None,
+        apply: |o, v| {
+            let v = non_empty("auth", v)?;
+            if v != "noop" && v != "jwt" {
+                return Err(Error::bad_request(
+                    ID,
+                    format!("unknown auth {v:?}: the auth engines are noop and jwt"),
+                ));
+            }
+            o.auth.engine = v;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "auth_public_key",
+        help: "the key that checks tokens: PEM, base64 of PEM, or a PEM file",
+        concept: None,
+        apply: |o, v| {
+            o.auth.public_key = Some(non_empty("auth_public_key", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "auth_private_key",
+        help: "the key that issues tokens (and checks them): PEM, base64 of PEM, or a PEM file",
+        concept: None,
+        apply: |o, v| {
+            o.auth.private_key = Some(non_empty("auth_private_key", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "auth_id",
+        help: "this service's account id: with auth_secret and the private key it issues itself tokens",
+        concept: None,
+        apply: |o, v| {
+            o.auth.id = Some(non_empty("auth_id", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "auth_secret",
+        help: "the secret of auth_id's account",
+        concept: None,
+        apply: |o, v| {
+            o.auth.secret = Some(non_empty("auth_secret", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "auth_token",
+        help: "a token sent with this process's calls (from `micro auth token`)",
+        concept: None,
+        apply: |o, v| {
+            o.auth.token = Some(non_empty("auth_token", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "auth_namespace",
+        help: "issuer and audience of tokens; tokens of another namespace are refused (default micro)",
+        concept: None,
+        apply: |o, v| {
+            o.auth.namespace = non_empty("auth_namespace", v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "log_level",
         help: "log filter: error, warn, info, debug, trace",
         concept: None,

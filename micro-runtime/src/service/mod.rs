@@ -45,6 +45,7 @@
 //! of [`Service::client`], and [`ServiceBuilder::wrap_subscriber`] around every delivery to
 //! the service's subscribers. See [`crate::middleware`].
 
+mod auth;
 mod engines;
 mod limits;
 mod observe;
@@ -308,10 +309,16 @@ impl ServiceBuilder {
         };
         // Client::wrap puts a wrapper outside the others: wrap the last one first, so the
         // first added is outermost, as for handler wrappers.
-        let client = self.call_wrappers.into_iter().rev().fold(
-            Client::with_options(registry.clone(), settings.client_options()?),
-            |client, w| client.wrap(w),
-        );
+        let auth = auth::plan(&settings)?;
+        let mut client = Client::with_options(registry.clone(), settings.client_options()?);
+        if let Some(plan) = &auth {
+            client = client.wrap(auth::wrapper(plan.token.clone()));
+        }
+        let client = self
+            .call_wrappers
+            .into_iter()
+            .rev()
+            .fold(client, |client, w| client.wrap(w));
         for subscriber in &self.subscribers {
             crate::broker::validate_topic(subscriber.topic())?;
         }
@@ -359,6 +366,7 @@ impl ServiceBuilder {
             store,
             cache,
             config: Arc::default(),
+            auth,
         })
     }
 }
@@ -382,6 +390,8 @@ pub struct Service {
     store: Store,
     cache: Cache,
     config: Arc<tokio::sync::OnceCell<Config>>,
+    /// Token and rule checks, and this service's own token (`MICRO_AUTH=jwt`).
+    auth: Option<auth::Plan>,
 }
 
 impl fmt::Debug for Service {

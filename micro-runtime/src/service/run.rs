@@ -50,9 +50,16 @@ impl Service {
             Some(address) => Some(crate::metrics::Exporter::start(address).await?),
             None => None,
         };
+        let (gate, rules_follower) = match &self.auth {
+            Some(plan) => {
+                let (gate, follower) = super::auth::start(plan, &self.store).await?;
+                (Some(gate), Some(follower))
+            }
+            None => (None, None),
+        };
         let (listener, local, advertise) = self.listen().await?;
         let record = self.record(advertise);
-        let (dispatch, health) = self.dispatch()?;
+        let (dispatch, health) = self.dispatch(gate)?;
         let server = server::start(
             listener,
             self.transport.acceptor.clone(),
@@ -93,6 +100,7 @@ impl Service {
             server: Some(server),
             heartbeat,
             metrics,
+            _rules_follower: rules_follower,
         })
     }
 
@@ -182,7 +190,7 @@ impl Service {
 
     /// Step 3: the route table the transports serve: the service's endpoints (with its
     /// wrappers) plus the framework's health and reflection services.
-    fn dispatch(&self) -> Result<(Arc<Dispatch>, Health)> {
+    fn dispatch(&self, gate: Option<Arc<crate::auth::Gate>>) -> Result<(Arc<Dispatch>, Health)> {
         let mut names: HashSet<String> = self.router.service_names().into_iter().collect();
         names.insert(self.name.clone());
         names.extend(reflection::SERVICES.iter().map(|s| (*s).to_owned()));
@@ -197,12 +205,15 @@ impl Service {
             .collect();
         let services = router.service_names();
         let router: Router = router.merge(Reflection::new(descriptors, services).router());
-        let dispatch = Arc::new(Dispatch::new(
-            RouteTable::build(&router)?,
-            &self.name,
-            self.limits,
-            &self.handler_wrappers,
-        ));
+        let dispatch = Arc::new(
+            Dispatch::new(
+                RouteTable::build(&router)?,
+                &self.name,
+                self.limits,
+                &self.handler_wrappers,
+            )
+            .with_gate(gate),
+        );
         Ok((dispatch, health))
     }
 }
@@ -304,6 +315,8 @@ pub struct RunningService {
     heartbeat: tokio::task::JoinHandle<()>,
     /// The `/metrics` endpoint (`MICRO_METRICS_ADDRESS`).
     metrics: Option<crate::metrics::Exporter>,
+    /// Reloads the auth rules while the service runs.
+    _rules_follower: Option<crate::wire::body::AbortOnDrop>,
 }
 
 impl fmt::Debug for RunningService {

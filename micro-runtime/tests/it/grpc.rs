@@ -7,6 +7,7 @@ pub const SERVER_TRANSPORT: &str = "grpc";
 pub const CLIENT_TRANSPORT: micro_runtime::client::TransportPolicy =
     micro_runtime::client::TransportPolicy::Grpc;
 
+mod auth;
 mod calls;
 mod composing;
 mod errors;

@@ -10,6 +10,7 @@ pub const SERVER_TRANSPORT: &str = "auto";
 pub const CLIENT_TRANSPORT: micro_runtime::client::TransportPolicy =
     micro_runtime::client::TransportPolicy::Auto;
 
+mod auth;
 mod balancing;
 mod calls;
 mod composing;

@@ -269,6 +269,9 @@ fn accept(
         .accept(&route, format, timeout, peer)
         .map_err(|e| protocol.error(&e, None))?;
     status::headers_to_metadata(&parts.headers, ctx.metadata_mut());
+    shared
+        .authorize(&route, &mut ctx)
+        .map_err(|e| protocol.error(&e, None))?;
     ctx.mark_received();
     let response = ctx.response().unwrap_or_default();
     Ok((protocol, route, ctx, response))

@@ -455,6 +455,8 @@ fn start(
     }
     let mut ctx = shared.accept(&route, format, timeout, conn.peer)?;
     super::read_metadata(&p, ctx.metadata_mut())?;
+    // Before the message is read: a refused call's body is dropped as it arrives.
+    shared.authorize(&route, &mut ctx)?;
     ctx.mark_received();
     let max = shared.limits.max_recv;
     if route.kind.client_streams() {

@@ -76,6 +76,14 @@ impl CliError {
                 503 => Some(format!(
                     "{service} is up, but could not do the work: a service it depends on is unavailable"
                 )),
+                401 => Some(
+                    "sign in with `micro login --id ID --secret SECRET` (or set MICRO_AUTH_TOKEN)"
+                        .to_owned(),
+                ),
+                403 => Some(
+                    "`micro auth list rules` shows what each scope is granted; `micro auth create rule` grants more"
+                        .to_owned(),
+                ),
                 _ => None,
             };
             let who = if err.id().is_empty() || err.id() == service {

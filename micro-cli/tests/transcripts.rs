@@ -18,6 +18,18 @@ const CASES: &[(&str, &[&str])] = &[
     ("gen-help", &["gen", "--help"]),
     ("api-help", &["api", "--help"]),
     ("store-help", &["store", "--help"]),
+    ("auth-help", &["auth", "--help"]),
+    ("auth-create-rule-help", &["auth", "create", "rule", "--help"]),
+    ("auth-list-rules", &["auth", "list", "rules"]),
+    (
+        "error-auth-resource",
+        &["auth", "create", "rule", "r", "--scope", "*", "--resource", "greeter"],
+    ),
+    (
+        "error-auth-token-key",
+        &["auth", "token", "--id", "ada", "--secret", "ada-secret"],
+    ),
+    ("error-auth-delete", &["auth", "delete", "rule", "nope"]),
     (
         "error-broker-unreachable",
         &[

@@ -8,9 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::templates::Template;
 
 mod api;
+mod auth;
 mod cert;
 
 pub(crate) use api::ApiArgs;
+pub(crate) use auth::{AccessArg, AuthArgs, AuthWhat, CreateWhat, Kind, TokenArgs};
 pub(crate) use cert::{CertArgs, CertWhat};
 
 /// Call, inspect and run micro services.
@@ -128,6 +130,14 @@ pub(crate) enum Command {
     /// Certificates for TLS: `micro cert dev greeter` writes a development CA and a
     /// certificate for greeter.
     Cert(CertArgs),
+    /// Accounts, rules, keys and tokens (MICRO_AUTH=jwt): `micro auth create account ada
+    /// --secret ... --scopes admin`, `micro auth list rules`, `micro auth token`.
+    Auth(AuthArgs),
+    /// Sign in: issue a token for an account and keep it for later commands
+    /// (MICRO_HOME/token).
+    Login(TokenArgs),
+    /// Forget the token `micro login` kept.
+    Logout,
     /// Regenerate code for this project's .proto files and add handler stubs for new methods.
     Gen(GenArgs),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.

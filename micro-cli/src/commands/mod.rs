@@ -1,6 +1,7 @@
 //! One module per command; [`run`] dispatches.
 
 mod api;
+mod auth;
 mod broker;
 mod call;
 mod cert;
@@ -86,8 +87,16 @@ fn broker(
     Ok((broker, registry))
 }
 
+/// The client commands call with: the settings' engines, and the token of
+/// `MICRO_AUTH_TOKEN` or `micro login` on every call.
 fn client(global: &Global) -> Result<Client, CliError> {
-    Client::from_settings(&options(global)?).map_err(|e| CliError::usage(e.detail(), None))
+    let settings = options(global)?;
+    let client =
+        Client::from_settings(&settings).map_err(|e| CliError::usage(e.detail(), None))?;
+    Ok(match auth::token_wrapper(&settings) {
+        Some(wrapper) => client.wrap(wrapper),
+        None => client,
+    })
 }
 
 /// Run the parsed command line.
@@ -118,6 +127,9 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Store(args) => store::exec(global, args).await,
         Command::Broker => broker::exec(global).await,
         Command::Cert(args) => cert::exec(global, args),
+        Command::Auth(args) => auth::exec(global, args).await,
+        Command::Login(args) => auth::login(global, args).await,
+        Command::Logout => auth::logout(global),
         Command::Config(args) => config::exec(global, args).await,
         Command::Completion { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();

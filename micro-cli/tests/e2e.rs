@@ -528,23 +528,67 @@ fn auth_keys_accounts_rules_and_login_end_to_end() {
     };
     run(&["auth", "keys"]);
     let (key, public) = (h.join("auth/auth.key"), h.join("auth/auth.pub"));
-    run(&["auth", "create", "account", "ada", "--secret", "ada-secret", "--scopes", "staff"]);
-    run(&["auth", "create", "rule", "hello-public", "--scope", "", "--resource", "service:greeter:Greeter.Hello"]);
-    let text = run(&["auth", "create", "rule", "staff", "--scope", "staff", "--resource", "service:greeter:*"]);
-    assert!(!text.contains("default rule"), "only the first rule brings it: {text}");
+    run(&[
+        "auth",
+        "create",
+        "account",
+        "ada",
+        "--secret",
+        "ada-secret",
+        "--scopes",
+        "staff",
+    ]);
+    run(&[
+        "auth",
+        "create",
+        "rule",
+        "hello-public",
+        "--scope",
+        "",
+        "--resource",
+        "service:greeter:Greeter.Hello",
+    ]);
+    let text = run(&[
+        "auth",
+        "create",
+        "rule",
+        "staff",
+        "--scope",
+        "staff",
+        "--resource",
+        "service:greeter:*",
+    ]);
+    assert!(
+        !text.contains("default rule"),
+        "only the first rule brings it: {text}"
+    );
     run(&["auth", "delete", "rule", "default"]);
     let rules = run(&["auth", "list", "rules"]);
-    assert!(rules.contains("hello-public") && !rules.contains("default"), "{rules}");
+    assert!(
+        rules.contains("hello-public") && !rules.contains("default"),
+        "{rules}"
+    );
     let public_arg = public.display().to_string();
     let _greeter = greeter(h, &["--auth", "jwt", "--auth_public_key", &public_arg]);
     wait_nodes(h, 1, Duration::from_secs(60));
 
     // Anonymous: the public endpoint answers, the other asks for a token with a hint.
-    assert!(run(&["call", "greeter", "Greeter.Hello", r#"{"name":"anon"}"#]).contains("Hello anon"));
-    let stream = ["stream", "greeter", "Greeter.Stream", r#"{"name":"s","count":1}"#];
+    assert!(
+        run(&["call", "greeter", "Greeter.Hello", r#"{"name":"anon"}"#]).contains("Hello anon")
+    );
+    let stream = [
+        "stream",
+        "greeter",
+        "Greeter.Stream",
+        r#"{"name":"s","count":1}"#,
+    ];
     let out = micro(h, &stream);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("401") && stderr(&out).contains("micro login"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("401") && stderr(&out).contains("micro login"),
+        "{}",
+        stderr(&out)
+    );
 
     // Signed in: the token kept in MICRO_HOME goes with every call.
     let login = |secret: &str| {
@@ -557,13 +601,28 @@ fn auth_keys_accounts_rules_and_login_end_to_end() {
     };
     let out = login("wrong-secret");
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("unknown account or wrong secret"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown account or wrong secret"),
+        "{}",
+        stderr(&out)
+    );
     let out = login("ada-secret");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("signed in as ada"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("signed in as ada"),
+        "{}",
+        stdout(&out)
+    );
     assert!(run(&stream).contains("Hello s #1"));
     run(&["logout"]);
     assert!(!micro(h, &stream).status.success());
-    let out = micro(h, &["auth", "token", "--id", "ada", "--secret", "ada-secret"]);
-    assert!(stderr(&out).contains("MICRO_AUTH_PRIVATE_KEY"), "{}", stderr(&out));
+    let out = micro(
+        h,
+        &["auth", "token", "--id", "ada", "--secret", "ada-secret"],
+    );
+    assert!(
+        stderr(&out).contains("MICRO_AUTH_PRIVATE_KEY"),
+        "{}",
+        stderr(&out)
+    );
 }

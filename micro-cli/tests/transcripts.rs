@@ -19,11 +19,23 @@ const CASES: &[(&str, &[&str])] = &[
     ("api-help", &["api", "--help"]),
     ("store-help", &["store", "--help"]),
     ("auth-help", &["auth", "--help"]),
-    ("auth-create-rule-help", &["auth", "create", "rule", "--help"]),
+    (
+        "auth-create-rule-help",
+        &["auth", "create", "rule", "--help"],
+    ),
     ("auth-list-rules", &["auth", "list", "rules"]),
     (
         "error-auth-resource",
-        &["auth", "create", "rule", "r", "--scope", "*", "--resource", "greeter"],
+        &[
+            "auth",
+            "create",
+            "rule",
+            "r",
+            "--scope",
+            "*",
+            "--resource",
+            "greeter",
+        ],
     ),
     (
         "error-auth-token-key",

@@ -130,8 +130,10 @@ pub(crate) fn json_object(bytes: &[u8]) -> Result<(), Box<Response>> {
         })
 }
 
-/// Headers never forwarded as metadata: hop-by-hop, framing, and the gateway's own.
-const NOT_FORWARDED: [&str; 21] = [
+/// Headers never forwarded as metadata: hop-by-hop, framing, the gateway's own, and the
+/// verified-identity header servers set (a caller must not bring its own).
+const NOT_FORWARDED: [&str; 22] = [
+    micro::auth::ACCOUNT_HEADER,
     "host",
     "connection",
     "keep-alive",
@@ -172,7 +174,10 @@ pub(crate) fn metadata(headers: &HeaderMap, options: &Options) -> Vec<(String, S
         if NOT_FORWARDED.contains(&name) || name.starts_with("grpc-") {
             continue;
         }
-        if SENSITIVE.contains(&name) && !options.forward_headers.iter().any(|h| h == name) {
+        // With auth on, the caller's token goes on: the service checks it too.
+        let token = name == "authorization" && options.auth.is_some();
+        if SENSITIVE.contains(&name) && !token && !options.forward_headers.iter().any(|h| h == name)
+        {
             continue;
         }
         if let Ok(value) = value.to_str() {
@@ -185,10 +190,29 @@ pub(crate) fn metadata(headers: &HeaderMap, options: &Options) -> Vec<(String, S
 /// The call options for a request: its metadata and its deadline (the `Timeout` header in
 /// seconds, as go-micro's `/rpc` reads it, else the gateway's default). 400 for a bad
 /// `Timeout`.
+/// With auth on ([`Options::auth`]), a request the rules refuse is answered here, before
+/// its body is read: 401 (with `WWW-Authenticate: Bearer`) or 403, as go-micro's error JSON.
 pub(crate) fn call_options(
     headers: &HeaderMap,
     options: &Options,
+    target: &crate::resolve::Target,
 ) -> Result<CallOptions, Box<Response>> {
+    if let Some(gate) = &options.auth {
+        let authorization = headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        let resource = micro::auth::Resource::endpoint(&target.service, &target.endpoint);
+        if let Err(err) = gate.check(authorization, &resource) {
+            let mut rsp = reply::call_failed(&err, &target.service);
+            if err.code() == 401 {
+                rsp.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Bearer"),
+                );
+            }
+            return Err(Box::new(rsp));
+        }
+    }
     let mut opts = CallOptions::new().timeout(options.call_timeout);
     if let Some(value) = headers.get("timeout") {
         let secs = value

@@ -158,6 +158,10 @@ pub struct Options {
     /// default: the gateway's port is public, and the series name internal nodes; `micro api`
     /// turns it on with `MICRO_METRICS_ADDRESS`).
     pub metrics: bool,
+    /// Check callers' tokens and the auth rules on every call before it leaves (401/403
+    /// otherwise), and pass the caller's token on for the service to check again; `None`
+    /// (default): auth off. `micro api` sets it when `MICRO_AUTH=jwt`.
+    pub auth: Option<std::sync::Arc<micro::auth::Gate>>,
 }
 
 impl Default for Options {
@@ -177,6 +181,7 @@ impl Default for Options {
             call_timeout: Duration::from_secs(30),
             forward_headers: Vec::new(),
             metrics: false,
+            auth: None,
         }
     }
 }

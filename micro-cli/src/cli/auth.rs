@@ -111,7 +111,12 @@ pub(crate) struct TokenArgs {
     #[arg(long, env = "MICRO_AUTH_ID", required_unless_present = "refresh")]
     pub(crate) id: Option<String>,
     /// The account's secret.
-    #[arg(long, env = "MICRO_AUTH_SECRET", hide_env_values = true, required_unless_present = "refresh")]
+    #[arg(
+        long,
+        env = "MICRO_AUTH_SECRET",
+        hide_env_values = true,
+        required_unless_present = "refresh"
+    )]
     pub(crate) secret: Option<String>,
     /// A refresh token to exchange instead.
     #[arg(long, conflicts_with_all = ["id", "secret"])]

@@ -3,7 +3,7 @@
 use micro_gateway::{Gateway, HandlerKind, Options, ResolverKind};
 
 use crate::cli::{ApiArgs, Global};
-use crate::commands::{CliError, broker, client};
+use crate::commands::{CliError, broker, plain_client};
 
 /// `:8080` means every interface, as in go-micro.
 fn bind_address(address: &str) -> String {
@@ -98,7 +98,25 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
         None => None,
     };
     options.metrics = settings.metrics_address.is_some();
-    let client = client(global)?;
+    // MICRO_AUTH=jwt: callers' tokens and the rules are checked here first.
+    let _following = match settings
+        .auth
+        .jwt()
+        .map_err(|e| CliError::usage(e.detail(), None))?
+    {
+        Some(jwt) => {
+            let directory = super::auth::directory(&settings)?;
+            let (gate, following) = micro::auth::Gate::load(jwt, directory)
+                .await
+                .map_err(|e| CliError::usage(e.detail(), None))?;
+            options.auth = Some(gate);
+            Some(following)
+        }
+        None => None,
+    };
+    // Not the CLI's own client: a token `micro login` kept must never go with a caller's
+    // request.
+    let client = plain_client(global)?;
     let mut gateway = Gateway::new(client, options);
     if gateway.options().handler == HandlerKind::Event {
         let (broker, _) = broker(global)?;

@@ -28,7 +28,11 @@ pub(crate) async fn exec(global: &Global, args: AuthArgs) -> Result<(), CliError
                 Kind::Rule => directory.revoke(&id).await,
             }
             .map_err(store_error)?;
-            let kind = if what == Kind::Account { "account" } else { "rule" };
+            let kind = if what == Kind::Account {
+                "account"
+            } else {
+                "rule"
+            };
             if !existed {
                 return Err(CliError::usage(
                     format!("there is no {kind} {id:?}"),
@@ -71,7 +75,12 @@ pub(crate) fn logout(global: &Global) -> Result<(), CliError> {
     match std::fs::remove_file(&path) {
         Ok(()) => output::print("signed out"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => output::print("not signed in"),
-        Err(e) => return Err(CliError::internal(format!("cannot remove {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(CliError::internal(format!(
+                "cannot remove {}: {e}",
+                path.display()
+            )));
+        }
     }
     Ok(())
 }
@@ -107,11 +116,14 @@ fn token_path(settings: &Settings) -> Result<PathBuf, CliError> {
         .join(TOKEN_FILE))
 }
 
-fn directory(settings: &Settings) -> Result<Directory, CliError> {
+pub(crate) fn directory(settings: &Settings) -> Result<Directory, CliError> {
     let store = settings.store("micro").map_err(|e| {
         CliError::usage(
             e.detail(),
-            Some("MICRO_STORE and MICRO_STORE_ADDRESS choose the store; use the services' own".into()),
+            Some(
+                "MICRO_STORE and MICRO_STORE_ADDRESS choose the store; use the services' own"
+                    .into(),
+            ),
         )
     })?;
     Directory::new(store.engine().clone()).map_err(|e| CliError::internal(e.detail()))
@@ -138,7 +150,9 @@ fn issuer(settings: &Settings) -> Result<Jwt, CliError> {
     let Some(key) = &settings.auth.private_key else {
         return Err(CliError::usage(
             "issuing a token needs MICRO_AUTH_PRIVATE_KEY (the private half of the key services check tokens with)",
-            Some("`micro auth keys` writes a pair; point MICRO_AUTH_PRIVATE_KEY at auth.key".into()),
+            Some(
+                "`micro auth keys` writes a pair; point MICRO_AUTH_PRIVATE_KEY at auth.key".into(),
+            ),
         ));
     };
     let ns = &settings.auth.namespace;
@@ -150,26 +164,33 @@ async fn issue(settings: &Settings, args: &TokenArgs) -> Result<Token, CliError>
     let directory = directory(settings)?;
     let account = match (&args.refresh, &args.id, &args.secret) {
         (Some(refresh), _, _) => {
-            let claimed = jwt
-                .inspect_refresh(refresh)
-                .map_err(|e| CliError::usage(e.detail(), Some("sign in again with --id and --secret".into())))?;
+            let claimed = jwt.inspect_refresh(refresh).map_err(|e| {
+                CliError::usage(
+                    e.detail(),
+                    Some("sign in again with --id and --secret".into()),
+                )
+            })?;
             // The account must still exist: deleting one ends its refreshes.
             directory
                 .account(&claimed.id)
                 .await
                 .map_err(store_error)?
-                .ok_or_else(|| CliError::usage(format!("account {:?} no longer exists", claimed.id), None))?
+                .ok_or_else(|| {
+                    CliError::usage(format!("account {:?} no longer exists", claimed.id), None)
+                })?
         }
-        (None, Some(id), Some(secret)) => directory.authenticate(id, secret).await.map_err(|e| {
-            if e.code() == 401 {
-                CliError::usage(
-                    e.detail(),
-                    Some("`micro auth list accounts` lists the accounts".into()),
-                )
-            } else {
-                store_error(e)
-            }
-        })?,
+        (None, Some(id), Some(secret)) => {
+            directory.authenticate(id, secret).await.map_err(|e| {
+                if e.code() == 401 {
+                    CliError::usage(
+                        e.detail(),
+                        Some("`micro auth list accounts` lists the accounts".into()),
+                    )
+                } else {
+                    store_error(e)
+                }
+            })?
+        }
         _ => {
             return Err(CliError::usage(
                 "give --id and --secret, or --refresh",
@@ -216,7 +237,8 @@ fn keys(settings: &Settings, dir: Option<PathBuf>) -> Result<(), CliError> {
 /// Write a file only its owner may read.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     use std::io::Write as _;
-    let fail = |e: std::io::Error| CliError::internal(format!("cannot write {}: {e}", path.display()));
+    let fail =
+        |e: std::io::Error| CliError::internal(format!("cannot write {}: {e}", path.display()));
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
@@ -269,7 +291,10 @@ async fn create(global: &Global, directory: &Directory, what: CreateWhat) -> Res
             let [kind, name, endpoint] = parts[..] else {
                 return Err(CliError::usage(
                     format!("resource {resource:?} is not TYPE:NAME:ENDPOINT"),
-                    Some("e.g. service:greeter:Greeter.Hello, service:greeter:*, or service:*:*".into()),
+                    Some(
+                        "e.g. service:greeter:Greeter.Hello, service:greeter:*, or service:*:*"
+                            .into(),
+                    ),
                 ));
             };
             let rule = Rule {
@@ -311,7 +336,11 @@ fn describe(rule: &Rule) -> String {
     let r = &rule.resource;
     format!(
         "{} {who} {}:{}:{} (priority {})",
-        if rule.access == Access::Granted { "grants" } else { "denies" },
+        if rule.access == Access::Granted {
+            "grants"
+        } else {
+            "denies"
+        },
         r.kind,
         r.name,
         r.endpoint,
@@ -357,8 +386,16 @@ async fn list(global: &Global, directory: &Directory, what: Kind) -> Result<(), 
                             "" => "(anyone)".to_owned(),
                             s => s.to_owned(),
                         },
-                        format!("{}:{}:{}", r.resource.kind, r.resource.name, r.resource.endpoint),
-                        if r.access == Access::Granted { "granted" } else { "denied" }.to_owned(),
+                        format!(
+                            "{}:{}:{}",
+                            r.resource.kind, r.resource.name, r.resource.endpoint
+                        ),
+                        if r.access == Access::Granted {
+                            "granted"
+                        } else {
+                            "denied"
+                        }
+                        .to_owned(),
                         r.priority.to_string(),
                     ]
                 })

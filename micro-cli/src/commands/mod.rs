@@ -87,12 +87,16 @@ fn broker(
     Ok((broker, registry))
 }
 
+/// A client on the settings' engines, sending no token of its own (the gateway's).
+fn plain_client(global: &Global) -> Result<Client, CliError> {
+    Client::from_settings(&options(global)?).map_err(|e| CliError::usage(e.detail(), None))
+}
+
 /// The client commands call with: the settings' engines, and the token of
 /// `MICRO_AUTH_TOKEN` or `micro login` on every call.
 fn client(global: &Global) -> Result<Client, CliError> {
     let settings = options(global)?;
-    let client =
-        Client::from_settings(&settings).map_err(|e| CliError::usage(e.detail(), None))?;
+    let client = Client::from_settings(&settings).map_err(|e| CliError::usage(e.detail(), None))?;
     Ok(match auth::token_wrapper(&settings) {
         Some(wrapper) => client.wrap(wrapper),
         None => client,

@@ -70,6 +70,11 @@ fn query_pairs(query: Option<&str>) -> Json {
 /// The `api` handler: call `target` with a `micro.api.Request`.
 pub(crate) async fn call(gw: &Gateway, target: Target, parts: Parts, body: Body) -> Response {
     let options = gw.options();
+    // Checked first: a refused caller's body is not read.
+    let opts = match body::call_options(&parts.headers, options, &target) {
+        Ok(o) => o,
+        Err(rsp) => return *rsp,
+    };
     let bytes = match body::read(&parts.headers, body, options.max_body, options.read_timeout).await
     {
         Ok(b) => b,
@@ -86,10 +91,6 @@ pub(crate) async fn call(gw: &Gateway, target: Target, parts: Parts, body: Body)
         "body": if form { String::new() } else { text },
         "url": parts.uri.to_string(),
     });
-    let opts = match body::call_options(&parts.headers, options) {
-        Ok(o) => o,
-        Err(rsp) => return *rsp,
-    };
     let rsp = gw
         .client()
         .call_raw(

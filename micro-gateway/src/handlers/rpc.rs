@@ -136,7 +136,7 @@ pub(crate) async fn by_rule(
         .endpoint(&rule.service, &rule.endpoint)
         .cloned()
         .unwrap_or_default();
-    let opts = match body::call_options(&parts.headers, gw.options()) {
+    let opts = match body::call_options(&parts.headers, gw.options(), &target) {
         Ok(o) => o,
         Err(rsp) => return *rsp,
     };
@@ -202,7 +202,7 @@ pub(crate) async fn by_target(
     let Some(info) = table.endpoint(&target.service, &target.endpoint).cloned() else {
         return super::no_route(&parts.method, parts.uri.path());
     };
-    let opts = match body::call_options(&parts.headers, gw.options()) {
+    let opts = match body::call_options(&parts.headers, gw.options(), &target) {
         Ok(o) => o,
         Err(rsp) => return *rsp,
     };
@@ -325,7 +325,8 @@ pub(crate) async fn endpoint(
             "/rpc needs an endpoint (or method)",
         );
     };
-    let mut opts = match body::call_options(&parts.headers, options) {
+    let target = Target { service, endpoint };
+    let mut opts = match body::call_options(&parts.headers, options, &target) {
         Ok(o) => o,
         Err(rsp) => return *rsp,
     };
@@ -353,13 +354,9 @@ pub(crate) async fn endpoint(
         },
         Some(_) => return not_object(),
     };
-    let target = Target {
-        service: service.to_owned(),
-        endpoint: endpoint.to_owned(),
-    };
     let info = gw
         .table()
-        .endpoint(&service, &endpoint)
+        .endpoint(&target.service, &target.endpoint)
         .cloned()
         .unwrap_or_default();
     let call = Call {

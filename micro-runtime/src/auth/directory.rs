@@ -47,6 +47,11 @@ impl Directory {
         })
     }
 
+    /// The name of the store engine it lives in.
+    pub fn engine_name(&self) -> &'static str {
+        self.store.engine_name()
+    }
+
     /// The stored rules, in id order (the order that breaks priority ties).
     pub async fn rules(&self) -> Result<Vec<Rule>> {
         let records = self

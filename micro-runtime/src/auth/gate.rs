@@ -26,6 +26,25 @@ impl Gate {
         }
     }
 
+    /// A gate with the rules `directory` holds now (an error naming the store when they
+    /// cannot be read: nothing should serve with auth on and no rules), kept in step with
+    /// it by a task that ends when the returned handle is dropped.
+    pub async fn load(auth: Arc<dyn Auth>, directory: Directory) -> Result<(Arc<Gate>, Following)> {
+        let rules = directory.effective_rules().await.map_err(|e| {
+            crate::error::Error::internal(
+                super::ID,
+                format!(
+                    "auth is on, and its rules cannot be read from the {} store: {}",
+                    directory.engine_name(),
+                    e.detail()
+                ),
+            )
+        })?;
+        let gate = Arc::new(Gate::new(auth, rules));
+        let task = gate.follow(directory, RULES_REFRESH);
+        Ok((gate, Following(task)))
+    }
+
     /// The engine checking tokens.
     pub fn auth(&self) -> &Arc<dyn Auth> {
         &self.auth
@@ -60,7 +79,7 @@ impl Gate {
     }
 
     /// Keep the rules in step with `directory`, reloading every `every` until the returned
-    /// task is aborted; a failed reload keeps the rules in force and is logged.
+    /// task is aborted (or the gate dropped); a failed reload keeps the rules in force and is logged.
     pub fn follow(
         self: &Arc<Self>,
         directory: Directory,
@@ -90,5 +109,15 @@ impl Gate {
                 }
             }
         })
+    }
+}
+
+/// The task keeping a [`Gate`]'s rules fresh: stops when dropped.
+#[derive(Debug)]
+pub struct Following(tokio::task::JoinHandle<()>);
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

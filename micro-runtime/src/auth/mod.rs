@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub use directory::Directory;
-pub use gate::{Gate, RULES_REFRESH};
+pub use gate::{Following, Gate, RULES_REFRESH};
 pub(crate) use jwt::now as now_secs;
 pub use jwt::{Jwt, LEEWAY, MAX_TOKEN_LEN, REFRESH_TTL};
 pub use keys::{Algorithm, generate_ed25519};

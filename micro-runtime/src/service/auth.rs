@@ -4,12 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::auth::{Account, Auth as _, Directory, Gate, Jwt, RULES_REFRESH};
+use crate::auth::{Account, Auth as _, Directory, Following, Gate, Jwt};
 use crate::client::CallWrapper;
 use crate::error::{Error, Result};
 use crate::options::Settings;
 use crate::store::Store;
-use crate::wire::body::AbortOnDrop;
 
 const ID: &str = "micro.auth";
 
@@ -119,18 +118,8 @@ pub(super) fn wrapper(token: Arc<OwnToken>) -> CallWrapper {
 
 /// Load the rules (failing when the store cannot be read: a service with auth on does not
 /// serve without them), check the service's own secret, and keep the rules fresh.
-pub(super) async fn start(plan: &Plan, store: &Store) -> Result<(Arc<Gate>, AbortOnDrop)> {
+pub(super) async fn start(plan: &Plan, store: &Store) -> Result<(Arc<Gate>, Following)> {
     let directory = Directory::new(store.engine().clone())?;
-    let rules = directory.effective_rules().await.map_err(|e| {
-        Error::internal(
-            ID,
-            format!(
-                "auth is on, and its rules cannot be read from the {} store: {}",
-                store.engine_name(),
-                e.detail()
-            ),
-        )
-    })?;
     if let Some((id, secret)) = &plan.credentials {
         let account = directory.authenticate(id, secret).await.map_err(|e| {
             Error::unauthorized(ID, format!("MICRO_AUTH_ID {id:?}: {}", e.detail()))
@@ -139,7 +128,5 @@ pub(super) async fn start(plan: &Plan, store: &Store) -> Result<(Arc<Gate>, Abor
         *plan.token.issued.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((account, token.access_token, token.expiry));
     }
-    let gate = Arc::new(Gate::new(plan.jwt.clone(), rules));
-    let follow = gate.follow(directory, RULES_REFRESH);
-    Ok((gate, AbortOnDrop(follow.abort_handle())))
+    Gate::load(plan.jwt.clone(), directory).await
 }

@@ -316,7 +316,7 @@ pub struct RunningService {
     /// The `/metrics` endpoint (`MICRO_METRICS_ADDRESS`).
     metrics: Option<crate::metrics::Exporter>,
     /// Reloads the auth rules while the service runs.
-    _rules_follower: Option<crate::wire::body::AbortOnDrop>,
+    _rules_follower: Option<crate::auth::Following>,
 }
 
 impl fmt::Debug for RunningService {

@@ -173,10 +173,20 @@ impl Shop for ShopHandler {
 
     async fn headers(&self, ctx: Context, _req: Empty) -> Result<Echo> {
         let md = ctx.metadata();
-        let seen: Vec<String> = ["x-request-id", "authorization", "cookie", "connection"]
-            .into_iter()
-            .filter_map(|k| md.get(k).map(|v| format!("{k}={v}")))
-            .collect();
+        let mut seen: Vec<String> = [
+            "x-request-id",
+            "authorization",
+            "cookie",
+            "connection",
+            "micro-account",
+        ]
+        .into_iter()
+        .filter_map(|k| md.get(k).map(|v| format!("{k}={v}")))
+        .collect();
+        // With auth on: the account the service verified.
+        if let Some(account) = ctx.account() {
+            seen.push(format!("account={}", account.id));
+        }
         Ok(Echo {
             text: seen.join(";"),
             n: 0,

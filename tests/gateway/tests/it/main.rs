@@ -1,5 +1,6 @@
 //! The gateway end to end: real services on sockets, a gateway on a socket, HTTP requests.
 
+mod auth;
 mod bad_input;
 mod handlers;
 mod openapi;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CPU regression gate: instructions per call (valgrind's callgrind) of an in-process
 # call loop on each transport, against the baseline in scripts/ir-baseline.txt; and the
-# cost of one no-op handler wrapper, of one no-op tower layer and of TLS, reported per call.
+# cost of one no-op handler wrapper, of one no-op tower layer, of TLS, of auth and of auth with
+# metrics, reported per call.
 #
 #   scripts/ir.sh           measure and compare (fails on a regression over the tolerance)
 #   scripts/ir.sh --bless   measure and store the figures as the new baseline
@@ -80,6 +81,16 @@ for transport in native grpc; do
     printf '%-7s %9d instructions per call over TLS (+%d, %s over plaintext)\n' \
         "$transport" "$with" $(( with - measured[$transport] )) \
         "$(awk -v w="$with" -v b="${measured[$transport]}" 'BEGIN { printf "%+.0f%%", (w - b) * 100 / b }')"
+done
+
+# What auth costs (a JWT checked once, then found among the checked tokens; the rules
+# evaluated on every call), and auth with metrics on: the native transport.
+for extra in auth observed; do
+    with=$(per_call native "$extra")
+    printf '%-7s %9d instructions per call with %s (+%d, %s)\n' \
+        native "$with" "$([ "$extra" = auth ] && echo auth || echo 'auth and metrics')" \
+        $(( with - measured[native] )) \
+        "$(awk -v w="$with" -v b="${measured[native]}" 'BEGIN { printf "%+.0f%%", (w - b) * 100 / b }')"
 done
 
 if [ "${1:-}" = "--bless" ]; then

@@ -201,8 +201,7 @@ pub(crate) fn call_options(
         let authorization = headers
             .get(http::header::AUTHORIZATION)
             .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-        let resource = micro::auth::Resource::endpoint(&target.service, &target.endpoint);
-        if let Err(err) = gate.check(authorization, &resource) {
+        if let Err(err) = gate.check_endpoint(authorization, &target.service, &target.endpoint) {
             let mut rsp = reply::call_failed(&err, &target.service);
             if err.code() == 401 {
                 rsp.headers_mut().insert(

@@ -3,16 +3,20 @@
 //!
 //! One process, one current-thread runtime: a service on 127.0.0.1:0 (or an in-process name)
 //! and a client calling it `N` times with a 16-byte payload, on the transport given, with no
-//! middleware or with one no-op handler wrapper (a closure, or a tower layer), or over TLS
-//! (a CA and a certificate for 127.0.0.1 made at start).
+//! middleware or with one no-op handler wrapper (a closure, or a tower layer), over TLS
+//! (a CA and a certificate for 127.0.0.1 made at start), with auth on (`auth`: a JWT checked
+//! against the default rule on every call, sent by a client wrapper), or with auth and
+//! metrics on (`observed`).
 //!
 //! ```text
-//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer|tls]
+//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer|tls|auth|observed]
 //! ```
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use micro_runtime::auth::Auth as _;
+use micro_runtime::client::CallWrapper;
 use micro_runtime::registry::MemoryRegistry;
 use micro_runtime::server::{HandlerWrapper, Router};
 use micro_runtime::{Client, Service, Settings};
@@ -49,6 +53,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         files.ca_file = Some(ca);
         client_options.tls = micro_runtime::tls::ClientTls::from_files(&files)?;
     }
+    // Auth: an Ed25519 key, a token for an account, the rules in a fresh store (none
+    // stored: the default rule, any account).
+    let mut token = None;
+    if middleware == "auth" || middleware == "observed" {
+        let (private_key, _) = micro_runtime::auth::generate_ed25519()?;
+        let jwt = micro_runtime::auth::Jwt::signing(&private_key, "micro", "micro")?;
+        let issued = jwt.issue(
+            &micro_runtime::auth::Account::new("ir", ["bench"]),
+            Duration::from_secs(3600),
+        )?;
+        token = Some(format!("Bearer {}", issued.access_token));
+        flags.push(format!("--home={}", certs.path().display()));
+        flags.push("--auth=jwt".into());
+        flags.push(format!("--auth_private_key={private_key}"));
+    }
+    if middleware == "observed" {
+        flags.push("--metrics_address=127.0.0.1:0".into());
+    }
     rt.block_on(async move {
         let registry = MemoryRegistry::new();
         let mut builder = Service::builder("ir")
@@ -59,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .shutdown_delay(Duration::ZERO)
             .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }));
         builder = match middleware.as_str() {
-            "none" | "tls" => builder,
+            "none" | "tls" | "auth" | "observed" => builder,
             // The p2c selector instead of random.
             "p2c" => {
                 client_options.strategy = micro_runtime::selector::Strategy::P2c;
@@ -79,13 +101,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 return Err(micro_runtime::Error::bad_request(
                     "ir",
                     format!(
-                        "unknown middleware {other:?}: none, p2c, unguarded, wrapper, layer or tls"
+                        "unknown middleware {other:?}: none, p2c, unguarded, wrapper, layer, tls, auth or observed"
                     ),
                 ));
             }
         };
         let running = builder.build()?.start().await?;
-        let client = Client::with_options(Arc::new(registry), client_options);
+        let mut client = Client::with_options(Arc::new(registry), client_options);
+        if let Some(token) = token {
+            // As a service sends its own token: a client wrapper.
+            client = client.wrap(CallWrapper::new(move |mut req, next| {
+                req.context_mut()
+                    .metadata_mut()
+                    .insert("authorization", token.clone());
+                next.call(req)
+            }));
+        }
         let req = Payload { data: vec![7; 16] };
         // Connections, caches and buffers settle before the counted calls.
         for _ in 0..100 {

@@ -161,7 +161,7 @@ pub struct Context {
     call: Option<Arc<CallInfo>>,
     response: Option<SharedResponse>,
     /// Entries of [`HOP_LOCAL`] as the call brought them: not passed on unchanged.
-    received: Option<Arc<[(String, String)]>>,
+    received: Option<Arc<[(&'static str, String)]>>,
     /// On the server with auth on: the caller's verified account.
     account: Option<Arc<crate::auth::Account>>,
 }
@@ -246,11 +246,13 @@ impl Context {
         if self.metadata.is_empty() {
             return;
         }
-        let held: Vec<(String, String)> = self
+        let held: Vec<(&'static str, String)> = self
             .metadata
             .iter()
-            .filter(|(k, _)| HOP_LOCAL.contains(k))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .filter_map(|(k, v)| {
+                let key = HOP_LOCAL.iter().find(|h| **h == k)?;
+                Some((*key, v.to_owned()))
+            })
             .collect();
         self.received = (!held.is_empty()).then(|| held.into());
     }
@@ -319,8 +321,8 @@ impl Context {
         self.account.as_deref()
     }
 
-    pub(crate) fn set_account(&mut self, account: crate::auth::Account) {
-        self.account = Some(Arc::new(account));
+    pub(crate) fn set_account(&mut self, account: Arc<crate::auth::Account>) {
+        self.account = Some(account);
     }
 
     /// On the server: the caller's address.

@@ -15,6 +15,7 @@
 //! | Settings | [`options`], [`plugins`] | `MICRO_*` variables and flags; engines by name |
 //! | Lifecycle | [`service`] | register, heartbeat, graceful stop on SIGINT/SIGTERM |
 //! | Errors | [`error`] | go-micro's `{id, code, detail, status}` ⇄ gRPC status |
+//! | Auth | [`auth`] | `noop`; `jwt`: accounts, tokens and rules, checked before the handler |
 //!
 //! Transports (gRPC over HTTP/2, micro's native framing, and an in-process one) sit behind a
 //! trait pair inside the crate; `MICRO_TRANSPORT` picks them.
@@ -27,6 +28,7 @@
 //! error, context, net, middleware     foundation; middleware is the generic wrapper chain
 //! registry                            service discovery
 //! codec                               formats, descriptors, JSON mapping, schemas
+//! store, auth                         key-value state; accounts, tokens and rules kept in it
 //! selector                            node choice
 //! wire, stream                        framing, call heads, bodies; typed message streams
 //! endpoint                            routes, router, route table, the erased handler

@@ -196,7 +196,7 @@ impl Jwt {
         }
         let audience_ok = match &claims.aud {
             Audience::One(a) => *a == self.audience,
-            Audience::Many(all) => all.iter().any(|a| *a == self.audience),
+            Audience::Many(all) => all.contains(&self.audience),
         };
         if !audience_ok {
             return Err(refuse(&format!("not meant for {:?}", self.audience)));
@@ -233,6 +233,12 @@ impl Auth for Jwt {
 
     fn inspect(&self, token: &str) -> Result<Account> {
         self.decode(token, ACCESS).map(account)
+    }
+
+    fn inspect_until(&self, token: &str) -> Result<(Account, Option<u64>)> {
+        let claims = self.decode(token, ACCESS)?;
+        let until = claims.exp.saturating_add(LEEWAY.as_secs());
+        Ok((account(claims), Some(until)))
     }
 
     fn issue(&self, account: &Account, ttl: Duration) -> Result<Token> {

@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub use directory::Directory;
-pub use gate::{Following, Gate, RULES_REFRESH};
+pub use gate::{Caller, Following, Gate, RULES_REFRESH};
 pub(crate) use jwt::now as now_secs;
 pub use jwt::{Jwt, LEEWAY, MAX_TOKEN_LEN, REFRESH_TTL};
 pub use keys::{Algorithm, generate_ed25519};
@@ -123,6 +123,12 @@ pub trait Auth: Send + Sync + std::fmt::Debug + 'static {
     fn inspect(&self, token: &str) -> Result<Account>;
     /// A new token pair for `account`, the access token valid for `ttl`.
     fn issue(&self, account: &Account, ttl: Duration) -> Result<Token>;
+    /// [`Auth::inspect`], and until when (seconds since the epoch) the answer holds, so a
+    /// [`Gate`] may keep it instead of checking the signature on every call; `None`
+    /// (the default): ask every time.
+    fn inspect_until(&self, token: &str) -> Result<(Account, Option<u64>)> {
+        self.inspect(token).map(|a| (a, None))
+    }
 }
 
 /// The token in an `authorization` value: `Bearer <token>` (the scheme in any case).
@@ -144,7 +150,11 @@ pub fn bearer(value: &str) -> Result<&str> {
 /// The error a refused call gets: `401` for an anonymous caller (a token would help),
 /// `403` for a signed-in one (it would not).
 pub fn refusal_error(refusal: &Refusal, account: Option<&Account>, resource: &Resource) -> Error {
-    let what = format!("{} of {}", resource.endpoint, resource.name);
+    refused(refusal, account, &resource.name, &resource.endpoint)
+}
+
+fn refused(refusal: &Refusal, account: Option<&Account>, service: &str, endpoint: &str) -> Error {
+    let what = format!("{endpoint} of {service}");
     match (refusal, account) {
         (Refusal::Denied { rule }, Some(a)) => Error::forbidden(
             ID,

@@ -1,7 +1,5 @@
 //! Rules: who may call what. go-micro's model and evaluation, deny by default.
 
-use std::cmp::Reverse;
-
 use serde::{Deserialize, Serialize};
 
 use super::Account;
@@ -30,13 +28,12 @@ impl Resource {
         }
     }
 
-    /// Whether this resource, as a rule's pattern, covers `resource`. Case-insensitive, as
-    /// go-micro's: the server evaluates rules on the endpoint name its router matched, so a
-    /// rule written `greeter.hello` covers `Greeter.Hello` and nothing the router would not.
-    fn covers(&self, resource: &Resource) -> bool {
-        part(&self.kind, &resource.kind)
-            && part(&self.name, &resource.name)
-            && part(&self.endpoint, &resource.endpoint)
+    /// Whether this resource, as a rule's pattern, covers endpoint `endpoint` of service
+    /// `name` (of type `kind`). Case-insensitive, as go-micro's: the server evaluates rules on
+    /// the endpoint name its router matched, so a rule written `greeter.hello` covers
+    /// `Greeter.Hello` and nothing the router would not.
+    fn covers(&self, kind: &str, name: &str, endpoint: &str) -> bool {
+        part(&self.kind, kind) && part(&self.name, name) && part(&self.endpoint, endpoint)
     }
 }
 
@@ -150,13 +147,35 @@ pub fn verify(
     account: Option<&Account>,
     resource: &Resource,
 ) -> Result<(), Refusal> {
-    let mut covering: Vec<&Rule> = rules
-        .iter()
-        .filter(|r| r.resource.covers(resource))
-        .collect();
-    // Stable: among equal priorities the first stored decides.
-    covering.sort_by_key(|r| Reverse(r.priority));
-    match covering.into_iter().find(|r| r.applies_to(account)) {
+    verify_endpoint(
+        rules,
+        account,
+        &resource.kind,
+        &resource.name,
+        &resource.endpoint,
+    )
+}
+
+/// [`verify`] without building a [`Resource`]: what servers run on every call.
+pub(crate) fn verify_endpoint(
+    rules: &[Rule],
+    account: Option<&Account>,
+    kind: &str,
+    name: &str,
+    endpoint: &str,
+) -> Result<(), Refusal> {
+    // The applicable covering rule of highest priority, the first stored among equals (what
+    // a stable sort by priority, then the first that applies, finds), in one pass.
+    let mut decider: Option<&Rule> = None;
+    for rule in rules {
+        if decider.is_some_and(|d| d.priority >= rule.priority) {
+            continue;
+        }
+        if rule.resource.covers(kind, name, endpoint) && rule.applies_to(account) {
+            decider = Some(rule);
+        }
+    }
+    match decider {
         Some(rule) if rule.access == Access::Granted => Ok(()),
         Some(rule) => Err(Refusal::Denied {
             rule: rule.id.clone(),

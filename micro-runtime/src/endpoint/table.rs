@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::handler::{BoxFuture, Wrapped, call_target, guarded};
 use super::{HandlerRequest, HandlerResponse, HandlerWrapper, ID, Route, Router};
-use crate::auth::{ACCOUNT_HEADER, Gate, Resource};
+use crate::auth::{ACCOUNT_HEADER, Gate};
 use crate::codec::Format;
 use crate::context::{CallInfo, Context, SharedResponse};
 use crate::error::{Code, Error, Result};
@@ -209,20 +209,14 @@ impl Dispatch {
         }
         let md = ctx.metadata_mut();
         md.remove(ACCOUNT_HEADER);
-        let resource = Resource::endpoint(&*self.service, route.name.as_str());
-        let account = gate
-            .check(md.get("authorization"), &resource)
+        let caller = gate
+            .check_endpoint(md.get("authorization"), &self.service, &route.name)
             .inspect_err(|e| {
                 tracing::debug!(endpoint = %route.name, error = %e, "call refused by auth");
             })?;
-        if let Some(account) = account {
-            let summary = serde_json::json!({
-                "id": account.id,
-                "type": account.kind,
-                "scopes": account.scopes,
-            });
-            md.insert(ACCOUNT_HEADER, summary.to_string());
-            ctx.set_account(account);
+        if let Some(caller) = caller {
+            md.insert(ACCOUNT_HEADER, caller.header().to_owned());
+            ctx.set_account(caller.account().clone());
         }
         Ok(())
     }

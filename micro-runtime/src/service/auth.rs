@@ -29,15 +29,16 @@ pub(super) struct Plan {
 pub(super) struct OwnToken {
     fixed: Option<String>,
     issuer: Option<Arc<Jwt>>,
-    /// The account it issues for, once its secret was checked; the token and its expiry.
+    /// The account it issues for, once its secret was checked; `Bearer <token>` and the
+    /// token's expiry.
     issued: Mutex<Option<(Account, String, u64)>>,
 }
 
 impl OwnToken {
-    /// The token to send now, if any.
+    /// The `authorization` value to send now (`Bearer <token>`), if any.
     fn current(&self) -> Option<String> {
-        if let Some(token) = &self.fixed {
-            return Some(token.clone());
+        if let Some(value) = &self.fixed {
+            return Some(value.clone());
         }
         let issuer = self.issuer.as_ref()?;
         let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
@@ -45,7 +46,7 @@ impl OwnToken {
         if *expiry <= crate::auth::now_secs().saturating_add(RENEW_BEFORE) {
             match issuer.issue(account, OWN_TOKEN_TTL) {
                 Ok(t) => {
-                    *token = t.access_token;
+                    *token = format!("Bearer {}", t.access_token);
                     *expiry = t.expiry;
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot renew this service's token"),
@@ -86,7 +87,10 @@ pub(super) fn plan(settings: &Settings) -> Result<Option<Plan>> {
         }
     };
     let token = OwnToken {
-        fixed: auth.token.clone(),
+        fixed: auth.token.as_ref().map(|t| match crate::auth::bearer(t) {
+            Ok(_) => t.clone(),
+            Err(_) => format!("Bearer {t}"),
+        }),
         issuer: credentials.as_ref().map(|_| jwt.clone()),
         issued: Mutex::default(),
     };
@@ -107,10 +111,10 @@ pub(super) fn wrapper(token: Arc<OwnToken>) -> CallWrapper {
                 .forwarded_metadata()
                 .get("authorization")
                 .is_some();
-        if !explicit && let Some(token) = token.current() {
+        if !explicit && let Some(value) = token.current() {
             req.context_mut()
                 .metadata_mut()
-                .insert("authorization", format!("Bearer {token}"));
+                .insert("authorization", value);
         }
         next.call(req)
     })
@@ -125,8 +129,11 @@ pub(super) async fn start(plan: &Plan, store: &Store) -> Result<(Arc<Gate>, Foll
             Error::unauthorized(ID, format!("MICRO_AUTH_ID {id:?}: {}", e.detail()))
         })?;
         let token = plan.jwt.issue(&account, OWN_TOKEN_TTL)?;
-        *plan.token.issued.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((account, token.access_token, token.expiry));
+        *plan.token.issued.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+            account,
+            format!("Bearer {}", token.access_token),
+            token.expiry,
+        ));
     }
     Gate::load(plan.jwt.clone(), directory).await
 }

@@ -198,6 +198,17 @@ pub(crate) fn call_options(
     target: &crate::resolve::Target,
 ) -> Result<CallOptions, Box<Response>> {
     if let Some(gate) = &options.auth {
+        if headers
+            .get_all(http::header::AUTHORIZATION)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            return Err(Box::new(reply::error(
+                StatusCode::BAD_REQUEST,
+                "send one Authorization header, not several",
+            )));
+        }
         let authorization = headers
             .get(http::header::AUTHORIZATION)
             .map(|v| v.to_str().unwrap_or("\u{fffd}"));

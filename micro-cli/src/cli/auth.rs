@@ -118,8 +118,8 @@ pub(crate) struct TokenArgs {
         required_unless_present = "refresh"
     )]
     pub(crate) secret: Option<String>,
-    /// A refresh token to exchange instead.
-    #[arg(long, conflicts_with_all = ["id", "secret"])]
+    /// A refresh token to exchange instead (wins over --id and --secret).
+    #[arg(long)]
     pub(crate) refresh: Option<String>,
     /// How long the access token lasts (e.g. 15m, 1h, 24h).
     #[arg(long, default_value = "1h", value_parser = super::parse_duration)]

@@ -105,6 +105,18 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
         .map_err(|e| CliError::usage(e.detail(), None))?
     {
         Some(jwt) => {
+            if matches!(
+                options.handler,
+                HandlerKind::Http | HandlerKind::Web | HandlerKind::Event
+            ) {
+                return Err(CliError::usage(
+                    format!(
+                        "the {} handler does not check auth yet, and MICRO_AUTH=jwt is set",
+                        options.handler
+                    ),
+                    Some("use --handler meta, rpc or api with auth on".into()),
+                ));
+            }
             let directory = super::auth::directory(&settings)?;
             let (gate, following) = micro::auth::Gate::load(jwt, directory)
                 .await

@@ -33,6 +33,12 @@ pub(crate) async fn exec(global: &Global, args: AuthArgs) -> Result<(), CliError
             } else {
                 "rule"
             };
+            if !existed && what == Kind::Rule && id == "default" {
+                return Err(CliError::usage(
+                    "the default rule is not stored: it applies while no rule was ever stored",
+                    Some("create a rule first (the default is stored along with it), then delete default".into()),
+                ));
+            }
             if !existed {
                 return Err(CliError::usage(
                     format!("there is no {kind} {id:?}"),
@@ -96,7 +102,10 @@ pub(crate) fn token_wrapper(settings: &Settings) -> Option<CallWrapper> {
             serde_json::from_slice::<Token>(&text).ok()?.access_token
         }
     };
-    let value: Arc<str> = format!("Bearer {token}").into();
+    let value: Arc<str> = match micro::auth::bearer(&token) {
+        Ok(_) => token.into(),
+        Err(_) => format!("Bearer {token}").into(),
+    };
     Some(CallWrapper::new(move |mut req, next| {
         let explicit = req.options().metadata.get("authorization").is_some()
             || req.context().metadata().get("authorization").is_some();
@@ -221,7 +230,7 @@ fn keys(settings: &Settings, dir: Option<PathBuf>) -> Result<(), CliError> {
         .map_err(|e| CliError::internal(format!("cannot create {}: {e}", dir.display())))?;
     let (private_pem, public_pem) =
         micro::auth::generate_ed25519().map_err(|e| CliError::internal(e.detail()))?;
-    write_private(&private, private_pem.as_bytes())?;
+    write_new(&private, private_pem.as_bytes())?;
     std::fs::write(&public, public_pem)
         .map_err(|e| CliError::internal(format!("cannot write {}: {e}", public.display())))?;
     output::print(&format!(
@@ -234,16 +243,30 @@ fn keys(settings: &Settings, dir: Option<PathBuf>) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Write a file only its owner may read.
+/// Write a file only its owner may read: a new file beside it, then renamed over it (so an
+/// existing file's mode or a symlink in its place does not matter).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    use std::io::Write as _;
     let fail =
         |e: std::io::Error| CliError::internal(format!("cannot write {}: {e}", path.display()));
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
+    let temp = path.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    write_new(&temp, bytes)?;
+    std::fs::rename(&temp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        fail(e)
+    })
+}
+
+/// Create `path` (which must not exist) readable by its owner only, holding `bytes`.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let fail =
+        |e: std::io::Error| CliError::internal(format!("cannot write {}: {e}", path.display()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(fail)?;
@@ -368,11 +391,7 @@ async fn list(global: &Global, directory: &Directory, what: Kind) -> Result<(), 
         }
         Kind::Rule => {
             let stored = directory.rules().await.map_err(store_error)?;
-            let rules = if stored.is_empty() {
-                vec![Rule::default_rule()]
-            } else {
-                stored.clone()
-            };
+            let rules = directory.effective_rules().await.map_err(store_error)?;
             if global.output == Output::Json {
                 output::print(&json(&rules)?);
                 return Ok(());
@@ -401,8 +420,10 @@ async fn list(global: &Global, directory: &Directory, what: Kind) -> Result<(), 
                 })
                 .collect();
             let mut text = output::table(&["ID", "SCOPE", "RESOURCE", "ACCESS", "PRIORITY"], &rows);
-            if stored.is_empty() {
-                text.push_str("(no rule stored: the default applies)\n");
+            if stored.is_empty() && rules.is_empty() {
+                text.push_str("(no rule stored: every call needing one is refused)\n");
+            } else if stored.is_empty() {
+                text.push_str("(no rule stored yet: the default applies)\n");
             }
             output::print(&text);
         }

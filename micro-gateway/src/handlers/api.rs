@@ -42,7 +42,11 @@ fn header_map(headers: &HeaderMap) -> Json {
             .filter(|(k, _)| {
                 !matches!(
                     k.as_str(),
-                    "authorization" | "cookie" | "proxy-authorization"
+                    "authorization"
+                        | "cookie"
+                        | "proxy-authorization"
+                        | "x-api-key"
+                        | micro::auth::ACCOUNT_HEADER
                 )
             })
             .filter_map(|(k, v)| Some((canonical(k.as_str()), v.to_str().ok()?.to_owned()))),

@@ -200,6 +200,20 @@ async fn dispatch(State(gw): State<Gateway>, req: Request<Body>) -> Response {
     {
         return rpc::by_target(&gw, &table, target, parts, body).await;
     }
+    if gw.options().auth.is_some()
+        && matches!(
+            handler,
+            HandlerKind::Http | HandlerKind::Web | HandlerKind::Event
+        )
+    {
+        // Fail closed: these handlers name no endpoint a rule could cover.
+        return reply::error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the {handler} handler does not check auth yet: with auth on, use the rpc, api or meta handler"
+            ),
+        );
+    }
     match handler {
         HandlerKind::Http | HandlerKind::Web => {
             return proxy::forward(&gw, handler == HandlerKind::Web, parts, body).await;

@@ -100,6 +100,7 @@ pub(crate) async fn forward(gw: &Gateway, web: bool, parts: Parts, body: Body) -
     }
     // What the gateway says about the client replaces what the client says about itself.
     for name in [
+        micro::auth::ACCOUNT_HEADER,
         "x-forwarded-for",
         "x-forwarded-host",
         "x-forwarded-proto",

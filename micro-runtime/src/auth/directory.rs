@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::store::{ReadOptions, SharedStore, Store, Table};
 
 const RULES: &str = "rules/";
+/// Written with the first rule: from then on no rule stored means every call is refused,
+/// never the default again.
+const CONFIGURED: &str = "rules-configured";
 const ACCOUNTS: &str = "accounts/";
 /// PBKDF2-HMAC-SHA256 rounds for account secrets (OWASP's 2023 figure is 600,000; secrets
 /// are checked only when a token is issued, never per call).
@@ -68,23 +71,34 @@ impl Directory {
             .collect()
     }
 
-    /// The rules services enforce: the stored ones, or [`Rule::default_rule`] when none is.
+    /// The rules services enforce: the stored ones, or [`Rule::default_rule`] while no rule
+    /// was ever stored (once one was, deleting them all refuses every call).
     pub async fn effective_rules(&self) -> Result<Vec<Rule>> {
         let rules = self.rules().await?;
-        Ok(if rules.is_empty() {
+        Ok(if rules.is_empty() && !self.configured().await? {
             vec![Rule::default_rule()]
         } else {
             rules
         })
     }
 
+    /// Whether a rule was ever stored.
+    pub async fn configured(&self) -> Result<bool> {
+        Ok(self.store.read_one(CONFIGURED).await?.is_some())
+    }
+
     /// Store `rule`, replacing one with its id. The first rule stored brings the default
     /// rule along (stored under its id, `default`), so creating a rule does not silently
-    /// take every account's access away: delete `default` to deny by default.
+    /// take every account's access away: delete `default` to deny by default. From then on,
+    /// no rule stored means every call is refused.
     /// Returns whether the default rule was stored too.
     pub async fn grant(&self, rule: &Rule) -> Result<bool> {
         check_id("rule", &rule.id)?;
-        let seeded = self.rules().await?.is_empty() && rule.id != "default";
+        let configured = self.configured().await?;
+        let seeded = !configured && self.rules().await?.is_empty() && rule.id != "default";
+        if !configured {
+            self.store.put(CONFIGURED, &true).await?;
+        }
         if seeded {
             self.store
                 .put(&format!("{RULES}default"), &Rule::default_rule())

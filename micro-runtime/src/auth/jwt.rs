@@ -104,6 +104,11 @@ impl Jwt {
         })
     }
 
+    /// Whether `other` checks tokens with the same key.
+    pub fn same_key(&self, other: &Jwt) -> bool {
+        self.verifier.same(&other.verifier)
+    }
+
     /// The algorithm tokens must name.
     pub fn algorithm(&self) -> super::Algorithm {
         self.verifier.algorithm

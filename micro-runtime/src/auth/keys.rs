@@ -43,6 +43,10 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
+    pub(crate) fn same(&self, other: &Verifier) -> bool {
+        self.algorithm == other.algorithm && self.key == other.key
+    }
+
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         let alg: &dyn signature::VerificationAlgorithm = match self.algorithm {
             Algorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,

@@ -53,7 +53,7 @@ pub use gate::{Caller, Following, Gate, RULES_REFRESH};
 pub(crate) use jwt::now as now_secs;
 pub use jwt::{Jwt, LEEWAY, MAX_TOKEN_LEN, REFRESH_TTL};
 pub use keys::{Algorithm, generate_ed25519};
-pub use rules::{Access, Refusal, Resource, Rule, verify};
+pub use rules::{Access, DEFAULT_PRIORITY, Refusal, Resource, Rule, verify};
 pub use settings::AuthSettings;
 
 const ID: &str = "micro.auth";
@@ -96,9 +96,9 @@ impl Account {
         }
     }
 
-    /// Whether it holds `scope`.
+    /// Whether it holds `scope` (case-insensitive, as go-micro compares scopes).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        self.scopes.iter().any(|s| s.eq_ignore_ascii_case(scope))
     }
 }
 

@@ -50,6 +50,9 @@ fn part(pattern: &str, value: &str) -> bool {
     }
 }
 
+/// The priority of [`Rule::default_rule`]: below any rule you write without one.
+pub const DEFAULT_PRIORITY: i32 = -100;
+
 /// Grant or deny.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,7 +66,7 @@ pub enum Access {
 /// A rule: callers holding `scope` are granted or denied `resource`. Scope `""` means
 /// everyone, signed in or not (public); `*` means any signed-in account. Among the rules that
 /// cover a call and apply to its caller, the one with the highest `priority` decides (the
-/// first stored among equals); when none does, the call is refused.
+/// first in id order among equals); when none does, the call is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     /// A name for the rule, unique in the store.
@@ -74,14 +77,15 @@ pub struct Rule {
     pub resource: Resource,
     /// Grant or deny.
     pub access: Access,
-    /// Higher decides first.
+    /// Higher decides first; among equals, the first in id order.
     #[serde(default)]
     pub priority: i32,
 }
 
 impl Rule {
-    /// The rule that applies when none is stored: any signed-in account may call every
-    /// endpoint, and anonymous callers none.
+    /// The rule that applies while no rule was ever stored: any signed-in account may call
+    /// every endpoint, and anonymous callers none. Its priority is the lowest,
+    /// [`DEFAULT_PRIORITY`], so any rule of yours (priority 0 unless given) decides first.
     pub fn default_rule() -> Rule {
         Rule {
             id: "default".into(),
@@ -92,7 +96,7 @@ impl Rule {
                 endpoint: "*".into(),
             },
             access: Access::Granted,
-            priority: 0,
+            priority: DEFAULT_PRIORITY,
         }
     }
 
@@ -164,7 +168,7 @@ pub(crate) fn verify_endpoint(
     name: &str,
     endpoint: &str,
 ) -> Result<(), Refusal> {
-    // The applicable covering rule of highest priority, the first stored among equals (what
+    // The applicable covering rule of highest priority, the first listed among equals (what
     // a stable sort by priority, then the first that applies, finds), in one pass.
     let mut decider: Option<&Rule> = None;
     for rule in rules {
@@ -309,7 +313,7 @@ mod tests {
                 ok.clone(),
             ),
             (
-                "equal priority: first stored decides",
+                "equal priority: the first listed decides",
                 vec![
                     rule("d", "*", "*", Denied, 5),
                     rule("g", "*", "*", Granted, 5),

@@ -72,7 +72,17 @@ impl AuthSettings {
             "jwt" => {
                 let ns = &self.namespace;
                 let jwt = match (&self.private_key, &self.public_key) {
-                    (Some(private), _) => Jwt::signing(private, ns, ns)?,
+                    (Some(private), Some(public)) => {
+                        let jwt = Jwt::signing(private, ns, ns)?;
+                        if !jwt.same_key(&Jwt::verifying(public, ns, ns)?) {
+                            return Err(Error::bad_request(
+                                ID,
+                                "MICRO_AUTH_PUBLIC_KEY is not the public half of MICRO_AUTH_PRIVATE_KEY: give one of them, or a matching pair",
+                            ));
+                        }
+                        jwt
+                    }
+                    (Some(private), None) => Jwt::signing(private, ns, ns)?,
                     (None, Some(public)) => Jwt::verifying(public, ns, ns)?,
                     (None, None) => {
                         return Err(Error::bad_request(

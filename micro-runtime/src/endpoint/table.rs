@@ -204,11 +204,11 @@ impl Dispatch {
         let Some(gate) = &self.gate else {
             return Ok(());
         };
+        let md = ctx.metadata_mut();
+        md.remove(ACCOUNT_HEADER);
         if route.framework && route.package.as_deref() == Some("grpc.health.v1") {
             return Ok(());
         }
-        let md = ctx.metadata_mut();
-        md.remove(ACCOUNT_HEADER);
         let caller = gate
             .check_endpoint(md.get("authorization"), &self.service, &route.name)
             .inspect_err(|e| {

@@ -17,7 +17,6 @@ const OWN_TOKEN_TTL: Duration = Duration::from_secs(3600);
 const RENEW_BEFORE: u64 = 60;
 
 /// What a service's auth is made of, from its settings.
-#[derive(Debug)]
 pub(super) struct Plan {
     jwt: Arc<Jwt>,
     pub(super) token: Arc<OwnToken>,
@@ -25,7 +24,7 @@ pub(super) struct Plan {
 }
 
 /// The token a service sends with its calls: a fixed one, or one it issues itself.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct OwnToken {
     fixed: Option<String>,
     issuer: Option<Arc<Jwt>>,
@@ -53,6 +52,22 @@ impl OwnToken {
             }
         }
         Some(token.clone())
+    }
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("id", &self.credentials.as_ref().map(|(id, _)| id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for OwnToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnToken")
+            .field("fixed", &self.fixed.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
     }
 }
 
@@ -112,9 +127,9 @@ pub(super) fn wrapper(token: Arc<OwnToken>) -> CallWrapper {
                 .get("authorization")
                 .is_some();
         if !explicit && let Some(value) = token.current() {
-            req.context_mut()
-                .metadata_mut()
-                .insert("authorization", value);
+            // In the call's options, not its context: options metadata is sent as given,
+            // even when it equals the token this service received (a shared token).
+            req.options_mut().metadata.insert("authorization", value);
         }
         next.call(req)
     })

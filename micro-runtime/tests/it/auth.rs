@@ -322,6 +322,63 @@ async fn a_service_calls_others_with_its_own_token() {
 }
 
 #[tokio::test]
+async fn a_token_shared_by_caller_and_service_still_goes_on() {
+    let fleet = Fleet::new();
+    // One token for everyone (as a shared MICRO_AUTH_TOKEN gives): the service's own token
+    // equals the one it received, and must still go with its calls.
+    let shared = fleet.token("fleet", &[]);
+    let b = fleet.service("echo", &[]);
+    let _b = start(b, who_router()).await;
+    let raw = shared.trim_start_matches("Bearer ");
+    let a = fleet.service("front", &["--auth_token", raw]);
+    let client = a.client();
+    let relay = Router::new().route(Route::unary(
+        "Front.Relay",
+        move |_ctx: Context, req: Echo| {
+            let client = client.clone();
+            async move { client.call::<_, Echo>("echo", "Who.Am", &req).await }
+        },
+    ));
+    let _a = start(a, relay).await;
+    let opts = CallOptions::new().metadata("authorization", shared.clone());
+    let rsp: Echo = fleet
+        .client()
+        .call_with(
+            &Context::new(),
+            "front",
+            "Front.Relay",
+            &Echo::text("x"),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rsp.text, "fleet");
+}
+
+#[tokio::test]
+async fn deleting_every_rule_refuses_every_call() {
+    let fleet = Fleet::new();
+    let service = fleet.service("echo", &[]);
+    let directory = fleet.directory(&service);
+    directory
+        .grant(&rule("who", "*", "Who.Am", Access::Granted, 0))
+        .await
+        .unwrap();
+    directory.revoke("default").await.unwrap();
+    directory.revoke("who").await.unwrap();
+    assert!(directory.effective_rules().await.unwrap().is_empty());
+    let _node = start(service, who_router()).await;
+    let err = call(
+        &fleet.client(),
+        "Who.Am",
+        Some(&fleet.token("ada", &["admin"])),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), 403, "{err}");
+}
+
+#[tokio::test]
 async fn bad_auth_settings_are_refused_at_build() {
     let registry = MemoryRegistry::new();
     let build = |flags: &[&str]| {
@@ -348,4 +405,14 @@ async fn bad_auth_settings_are_refused_at_build() {
         "bbbbbbbb",
     ]);
     assert!(err.detail().contains("MICRO_AUTH_PRIVATE_KEY"), "{err}");
+    let (private, _) = micro_runtime::auth::generate_ed25519().unwrap();
+    let err = build(&[
+        "--auth",
+        "jwt",
+        "--auth_public_key",
+        &public,
+        "--auth_private_key",
+        &private,
+    ]);
+    assert!(err.detail().contains("not the public half"), "{err}");
 }

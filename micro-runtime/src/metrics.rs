@@ -210,26 +210,145 @@ fn status(result: std::result::Result<(), &Error>) -> &'static str {
     }
 }
 
+/// The series of one endpoint a server serves: looked up in the families once, then
+/// shared (a metric handle shares its value with the family's), so a call costs a map
+/// lookup and a few atomic operations, not label strings built and hashed per series.
+#[derive(Debug)]
+struct ServedSeries {
+    labels: Endpoint,
+    in_flight: Gauge,
+    serve_time: Histogram,
+    ok: Counter,
+}
+
+/// The series of one (service, path, node) a client calls.
+#[derive(Debug)]
+struct CalledSeries {
+    labels: Endpoint,
+    node: String,
+    call_time: Histogram,
+    ok: Counter,
+}
+
+type ByName<T> = std::collections::HashMap<String, T>;
+
+/// The looked-up series: served by service and endpoint; called by service, path and node.
+#[derive(Default)]
+struct Looked {
+    served: std::sync::RwLock<ByName<ByName<std::sync::Arc<ServedSeries>>>>,
+    called: std::sync::RwLock<ByName<ByName<ByName<std::sync::Arc<CalledSeries>>>>>,
+}
+
+fn looked() -> &'static Looked {
+    static LOOKED: OnceLock<Looked> = OnceLock::new();
+    LOOKED.get_or_init(Looked::default)
+}
+
+fn served_series(service: &str, endpoint: &str) -> std::sync::Arc<ServedSeries> {
+    let cache = &looked().served;
+    if let Some(found) = cache
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(service)
+        .and_then(|m| m.get(endpoint))
+    {
+        return found.clone();
+    }
+    let m = metrics();
+    let labels = Endpoint {
+        service: service.to_owned(),
+        endpoint: endpoint.to_owned(),
+    };
+    let series = std::sync::Arc::new(ServedSeries {
+        in_flight: m.in_flight.get_or_create(&labels).clone(),
+        serve_time: m.serve_time.get_or_create(&labels).clone(),
+        ok: m
+            .served
+            .get_or_create(&Served {
+                service: labels.service.clone(),
+                endpoint: labels.endpoint.clone(),
+                status: "OK",
+            })
+            .clone(),
+        labels,
+    });
+    cache
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(service.to_owned())
+        .or_default()
+        .entry(endpoint.to_owned())
+        .or_insert(series)
+        .clone()
+}
+
+/// The series of (service, path, node) if an attempt ended there before.
+fn known_series(service: &str, path: &str, node: &str) -> Option<std::sync::Arc<CalledSeries>> {
+    looked()
+        .called
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(service)
+        .and_then(|m| m.get(path))
+        .and_then(|m| m.get(node))
+        .cloned()
+}
+
+/// The series of (service, path, node), made on the first attempt there that the callee
+/// did not answer UNIMPLEMENTED.
+fn called_series(service: &str, path: &str, node: &str) -> std::sync::Arc<CalledSeries> {
+    if let Some(found) = known_series(service, path, node) {
+        return found;
+    }
+    let cache = &looked().called;
+    let m = metrics();
+    let labels = Endpoint {
+        service: service.to_owned(),
+        endpoint: endpoint_of(path),
+    };
+    let series = std::sync::Arc::new(CalledSeries {
+        call_time: m.call_time.get_or_create(&labels).clone(),
+        ok: m
+            .attempts
+            .get_or_create(&Attempt {
+                service: labels.service.clone(),
+                endpoint: labels.endpoint.clone(),
+                node: node.to_owned(),
+                status: "OK",
+            })
+            .clone(),
+        node: node.to_owned(),
+        labels,
+    });
+    cache
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(service.to_owned())
+        .or_default()
+        .entry(path.to_owned())
+        .or_default()
+        .entry(node.to_owned())
+        .or_insert(series)
+        .clone()
+}
+
 /// A call being served: in flight until dropped, counted by [`Serving::done`], or as
 /// `CANCELLED` when dropped first (its deadline passed, or the caller went away).
 #[derive(Debug)]
 pub(crate) struct Serving {
-    labels: Option<Endpoint>,
+    series: Option<std::sync::Arc<ServedSeries>>,
     started: std::time::Instant,
     counted: bool,
 }
 
 impl Serving {
     pub(crate) fn start(service: &str, endpoint: &str) -> Serving {
-        let labels = enabled().then(|| Endpoint {
-            service: service.to_owned(),
-            endpoint: endpoint.to_owned(),
-        });
-        if let Some(labels) = &labels {
-            metrics().in_flight.get_or_create(labels).inc();
+        let series = enabled().then(|| served_series(service, endpoint));
+        if let Some(series) = &series {
+            series.in_flight.inc();
         }
         Serving {
-            labels,
+            series,
             started: std::time::Instant::now(),
             counted: false,
         }
@@ -240,20 +359,24 @@ impl Serving {
     }
 
     fn count(&mut self, status: &'static str) {
-        let Some(labels) = &self.labels else {
+        let Some(series) = &self.series else {
             return;
         };
         self.counted = true;
-        let m = metrics();
-        m.served
-            .get_or_create(&Served {
-                service: labels.service.clone(),
-                endpoint: labels.endpoint.clone(),
-                status,
-            })
-            .inc();
-        m.serve_time
-            .get_or_create(labels)
+        if status == "OK" {
+            series.ok.inc();
+        } else {
+            metrics()
+                .served
+                .get_or_create(&Served {
+                    service: series.labels.service.clone(),
+                    endpoint: series.labels.endpoint.clone(),
+                    status,
+                })
+                .inc();
+        }
+        series
+            .serve_time
             .observe(self.started.elapsed().as_secs_f64());
     }
 }
@@ -263,8 +386,8 @@ impl Drop for Serving {
         if !self.counted {
             self.count(crate::error::Code::Cancelled.name());
         }
-        if let Some(labels) = &self.labels {
-            metrics().in_flight.get_or_create(labels).dec();
+        if let Some(series) = &self.series {
+            series.in_flight.dec();
         }
     }
 }
@@ -278,24 +401,39 @@ fn endpoint_of(path: &str) -> String {
     format!("{service}.{method}")
 }
 
+/// What an attempt is counted under: series looked up before, or the names to look them
+/// up by once the attempt ends (a path the callee lacks never gets series of its own).
+#[derive(Debug)]
+enum Target {
+    Known(std::sync::Arc<CalledSeries>),
+    New {
+        service: String,
+        path: String,
+        node: String,
+    },
+}
+
 /// A call attempt to a node: counted by [`Attempting::done`], or as `CANCELLED` when
 /// dropped first (its deadline passed, or a hedged twin answered).
 #[derive(Debug)]
 pub(crate) struct Attempting {
-    /// Service, endpoint, node and start; `None` while metrics are off (nothing is timed).
-    labels: Option<(String, String, String, std::time::Instant)>,
+    /// The attempt's target and start; `None` while metrics are off (nothing is timed).
+    series: Option<(Target, std::time::Instant)>,
 }
 
 impl Attempting {
     pub(crate) fn start(service: &str, path: &str, node: &str) -> Attempting {
         Attempting {
-            labels: enabled().then(|| {
-                (
-                    service.to_owned(),
-                    endpoint_of(path),
-                    node.to_owned(),
-                    std::time::Instant::now(),
-                )
+            series: enabled().then(|| {
+                let target = match known_series(service, path, node) {
+                    Some(series) => Target::Known(series),
+                    None => Target::New {
+                        service: service.to_owned(),
+                        path: path.to_owned(),
+                        node: node.to_owned(),
+                    },
+                };
+                (target, std::time::Instant::now())
             }),
         }
     }
@@ -305,29 +443,55 @@ impl Attempting {
     }
 
     fn record(&mut self, status: &'static str) {
-        let Some((service, mut endpoint, node, started)) = self.labels.take() else {
+        let Some((target, started)) = self.series.take() else {
             return;
         };
+        let elapsed = started.elapsed().as_secs_f64();
         if status == crate::error::Code::Unimplemented.name() {
             // Mostly a name the callee does not have (through the gateway's /rpc, any caller
             // can make one up): one series for every UNIMPLEMENTED answer.
-            endpoint = "unknown".to_owned();
-        }
-        let m = metrics();
-        m.call_time
-            .get_or_create(&Endpoint {
+            let (service, node) = match &target {
+                Target::Known(s) => (&s.labels.service, &s.node),
+                Target::New { service, node, .. } => (service, node),
+            };
+            let m = metrics();
+            let unknown = Endpoint {
                 service: service.clone(),
-                endpoint: endpoint.clone(),
-            })
-            .observe(started.elapsed().as_secs_f64());
-        m.attempts
-            .get_or_create(&Attempt {
+                endpoint: "unknown".to_owned(),
+            };
+            m.call_time.get_or_create(&unknown).observe(elapsed);
+            m.attempts
+                .get_or_create(&Attempt {
+                    service: unknown.service,
+                    endpoint: unknown.endpoint,
+                    node: node.clone(),
+                    status,
+                })
+                .inc();
+            return;
+        }
+        let series = match target {
+            Target::Known(series) => series,
+            Target::New {
                 service,
-                endpoint,
+                path,
                 node,
-                status,
-            })
-            .inc();
+            } => called_series(&service, &path, &node),
+        };
+        series.call_time.observe(elapsed);
+        if status == "OK" {
+            series.ok.inc();
+        } else {
+            metrics()
+                .attempts
+                .get_or_create(&Attempt {
+                    service: series.labels.service.clone(),
+                    endpoint: series.labels.endpoint.clone(),
+                    node: series.node.clone(),
+                    status,
+                })
+                .inc();
+        }
     }
 }
 

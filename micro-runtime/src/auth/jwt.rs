@@ -496,5 +496,9 @@ mod tests {
         assert!(err.detail().contains("is it a private key"), "{err}");
         let err = Jwt::signing(RSA_PUBLIC, "micro", "micro").unwrap_err();
         assert!(err.detail().contains("no PRIVATE KEY"), "{err}");
+        // A short RSA key is refused when it loads, not by every token later.
+        let short = "-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCzILPJoNufoREVZnaq/g9kJnz5\nhKm8Sj2qgIYHBBPVviPWPD/YW5M3xzaN/8tn24ckBa/DzRAjdiPsj0n3nJLhuKjj\nW1nE2aw89xrjm+pZdWih0NejfSSrWfVusyPjE7Cl/aYRSG9yH5hC2YmP93o9xng1\nCxCoa9KSJIImQ7V//wIDAQAB\n-----END PUBLIC KEY-----";
+        let err = Jwt::verifying(short, "micro", "micro").unwrap_err();
+        assert!(err.detail().contains("2048 bits"), "{err}");
     }
 }

@@ -152,6 +152,7 @@ pub(crate) fn public_key(setting: &str, value: &str) -> Result<Verifier> {
         return spki_key(&spki).map_err(bad);
     }
     if let Some(der) = pem_block(&pem, "RSA PUBLIC KEY") {
+        check_rsa(&der).map_err(bad)?;
         return Ok(Verifier {
             algorithm: Algorithm::Rs256,
             key: der,
@@ -224,13 +225,33 @@ fn spki_key(spki: &[u8]) -> std::result::Result<Verifier, String> {
     };
     let (oid, params) = der(algorithm, 0x06).ok_or_else(malformed)?;
     let algorithm = match oid {
-        OID_RSA => Algorithm::Rs256,
+        OID_RSA => {
+            check_rsa(&key)?;
+            Algorithm::Rs256
+        }
         OID_ED25519 => Algorithm::EdDsa,
         OID_EC if der(params, 0x06).is_some_and(|(curve, _)| curve == OID_P256) => Algorithm::Es256,
         OID_EC => return Err("an EC key on a curve other than P-256".into()),
         _ => return Err("a public key of an unsupported kind (use RSA, P-256 or Ed25519)".into()),
     };
     Ok(Verifier { algorithm, key })
+}
+
+/// A PKCS#1 `RSAPublicKey` whose modulus has 2048 bits or more (what ring verifies; a
+/// shorter one would load and then refuse every token).
+fn check_rsa(key: &[u8]) -> std::result::Result<(), String> {
+    let malformed = || "a malformed RSA public key".to_string();
+    let (fields, _) = der(key, 0x30).ok_or_else(malformed)?;
+    let (modulus, rest) = der(fields, 0x02).ok_or_else(malformed)?;
+    der(rest, 0x02).ok_or_else(malformed)?;
+    let significant = modulus.iter().skip_while(|b| **b == 0).count();
+    if significant * 8 < 2048 {
+        return Err(format!(
+            "an RSA key of about {} bits: RS256 needs 2048 bits or more",
+            significant * 8
+        ));
+    }
+    Ok(())
 }
 
 /// One DER element of tag `tag` at the start of `input`: its content and what follows.

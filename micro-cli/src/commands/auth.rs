@@ -102,10 +102,7 @@ pub(crate) fn token_wrapper(settings: &Settings) -> Option<CallWrapper> {
             serde_json::from_slice::<Token>(&text).ok()?.access_token
         }
     };
-    let value: Arc<str> = match micro::auth::bearer(&token) {
-        Ok(_) => token.into(),
-        Err(_) => format!("Bearer {token}").into(),
-    };
+    let value: Arc<str> = micro::auth::bearer_value(&token).into();
     Some(CallWrapper::new(move |mut req, next| {
         let explicit = req.options().metadata.get("authorization").is_some()
             || req.context().metadata().get("authorization").is_some();

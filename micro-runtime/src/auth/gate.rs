@@ -89,11 +89,6 @@ impl Gate {
         Ok((gate, Following(task)))
     }
 
-    /// The engine checking tokens.
-    pub fn auth(&self) -> &Arc<dyn Auth> {
-        &self.auth
-    }
-
     /// Replace the rules in force.
     pub fn set_rules(&self, rules: Vec<Rule>) {
         *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules.into();

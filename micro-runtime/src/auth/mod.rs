@@ -147,6 +147,15 @@ pub fn bearer(value: &str) -> Result<&str> {
     }
 }
 
+/// The `authorization` value for `token`: `Bearer <token>`, or `token` itself when it
+/// already is one.
+pub fn bearer_value(token: &str) -> String {
+    match bearer(token) {
+        Ok(_) => token.to_owned(),
+        Err(_) => format!("Bearer {token}"),
+    }
+}
+
 /// The error a refused call gets: `401` for an anonymous caller (a token would help),
 /// `403` for a signed-in one (it would not).
 pub fn refusal_error(refusal: &Refusal, account: Option<&Account>, resource: &Resource) -> Error {

@@ -102,10 +102,7 @@ pub(super) fn plan(settings: &Settings) -> Result<Option<Plan>> {
         }
     };
     let token = OwnToken {
-        fixed: auth.token.as_ref().map(|t| match crate::auth::bearer(t) {
-            Ok(_) => t.clone(),
-            Err(_) => format!("Bearer {t}"),
-        }),
+        fixed: auth.token.as_deref().map(crate::auth::bearer_value),
         issuer: credentials.as_ref().map(|_| jwt.clone()),
         issued: Mutex::default(),
     };

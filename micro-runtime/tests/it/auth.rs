@@ -113,6 +113,33 @@ async fn call(client: &Client, endpoint: &str, auth: Option<&str>) -> Result<Ech
         .await
 }
 
+/// `Front.Relay` calls `echo`'s `Who.Am` with `client` (a service's own).
+fn relay_router(client: Client) -> Router {
+    Router::new().route(Route::unary(
+        "Front.Relay",
+        move |_ctx: Context, req: Echo| {
+            let client = client.clone();
+            async move { client.call::<_, Echo>("echo", "Who.Am", &req).await }
+        },
+    ))
+}
+
+/// Call `front`'s `Front.Relay` with `authorization`.
+async fn relay(fleet: &Fleet, authorization: &str) -> Echo {
+    let opts = CallOptions::new().metadata("authorization", authorization);
+    fleet
+        .client()
+        .call_with(
+            &Context::new(),
+            "front",
+            "Front.Relay",
+            &Echo::text("x"),
+            &opts,
+        )
+        .await
+        .unwrap()
+}
+
 async fn start(service: Service, router: Router) -> RunningService {
     service.handler(router).start().await.expect("start")
 }
@@ -283,29 +310,11 @@ async fn a_service_calls_others_with_its_own_token() {
         })
         .await
         .unwrap();
-    let client = a.client();
-    let relay = Router::new().route(Route::unary(
-        "Front.Relay",
-        move |_ctx: Context, req: Echo| {
-            let client = client.clone();
-            async move { client.call::<_, Echo>("echo", "Who.Am", &req).await }
-        },
-    ));
-    let _a = start(a, relay).await;
+    let router = relay_router(a.client());
+    let _a = start(a, router).await;
 
     // The caller's own token stays on its hop: B sees A's account, not the caller's.
-    let opts = CallOptions::new().metadata("authorization", fleet.token("ada", &["internal"]));
-    let rsp: Echo = fleet
-        .client()
-        .call_with(
-            &Context::new(),
-            "front",
-            "Front.Relay",
-            &Echo::text("x"),
-            &opts,
-        )
-        .await
-        .unwrap();
+    let rsp = relay(&fleet, &fleet.token("ada", &["internal"])).await;
     assert_eq!(rsp.text, "front");
 
     // A wrong secret stops a service from starting, with a reason.
@@ -331,27 +340,9 @@ async fn a_token_shared_by_caller_and_service_still_goes_on() {
     let _b = start(b, who_router()).await;
     let raw = shared.trim_start_matches("Bearer ");
     let a = fleet.service("front", &["--auth_token", raw]);
-    let client = a.client();
-    let relay = Router::new().route(Route::unary(
-        "Front.Relay",
-        move |_ctx: Context, req: Echo| {
-            let client = client.clone();
-            async move { client.call::<_, Echo>("echo", "Who.Am", &req).await }
-        },
-    ));
-    let _a = start(a, relay).await;
-    let opts = CallOptions::new().metadata("authorization", shared.clone());
-    let rsp: Echo = fleet
-        .client()
-        .call_with(
-            &Context::new(),
-            "front",
-            "Front.Relay",
-            &Echo::text("x"),
-            &opts,
-        )
-        .await
-        .unwrap();
+    let router = relay_router(a.client());
+    let _a = start(a, router).await;
+    let rsp = relay(&fleet, &shared).await;
     assert_eq!(rsp.text, "fleet");
 }
 

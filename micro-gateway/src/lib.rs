@@ -69,6 +69,11 @@ struct Inner {
 impl Gateway {
     /// A gateway that calls services with `client` and finds them in its registry.
     pub fn new(client: micro::Client, options: Options) -> Gateway {
+        // With tracing on, each call gets a client span under the request's.
+        let client = match &options.tracer {
+            Some(tracer) => client.traced(tracer),
+            None => client,
+        };
         let permits = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
         Gateway {
             inner: Arc::new(Inner {

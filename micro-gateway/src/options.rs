@@ -162,6 +162,10 @@ pub struct Options {
     /// otherwise), and pass the caller's token on for the service to check again; `None`
     /// (default): auth off. `micro api` sets it when `MICRO_AUTH=jwt`.
     pub auth: Option<std::sync::Arc<micro::auth::Gate>>,
+    /// Open a server span per request (under the request's `traceparent`) and a client span
+    /// per call it makes ([`micro::trace`]); `None` (default): tracing off, `traceparent`
+    /// passed on as it came. `micro api` sets it when `MICRO_TRACER` is set.
+    pub tracer: Option<micro::trace::Tracer>,
 }
 
 impl Default for Options {
@@ -182,6 +186,7 @@ impl Default for Options {
             forward_headers: Vec::new(),
             metrics: false,
             auth: None,
+            tracer: None,
         }
     }
 }

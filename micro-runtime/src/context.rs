@@ -164,6 +164,9 @@ pub struct Context {
     received: Option<Arc<[(&'static str, String)]>>,
     /// On the server with auth on: the caller's verified account.
     account: Option<Arc<crate::auth::Account>>,
+    /// With tracing on: the tracer of the service serving the call, for the spans of what
+    /// the handler does (publishing).
+    tracer: Option<crate::trace::Tracer>,
 }
 
 /// Metadata that stays on the hop it came with: credentials and per-connection HTTP headers.
@@ -323,6 +326,29 @@ impl Context {
 
     pub(crate) fn set_account(&mut self, account: Arc<crate::auth::Account>) {
         self.account = Some(account);
+    }
+
+    /// The span this context's calls and events are made under: its `traceparent` (inside
+    /// a handler with tracing on, the handler's span; see [`crate::trace`]).
+    pub fn trace(&self) -> Option<crate::trace::SpanContext> {
+        crate::trace::parent_of(&self.metadata)
+    }
+
+    /// Open spans with `tracer` for what is done with this context: events published with
+    /// it get a producer span (handlers' contexts have their service's tracer already).
+    #[must_use]
+    pub fn with_tracer(mut self, tracer: crate::trace::Tracer) -> Context {
+        self.tracer = Some(tracer);
+        self
+    }
+
+    /// The tracer set by [`Context::with_tracer`] or by the service serving the call.
+    pub fn tracer(&self) -> Option<&crate::trace::Tracer> {
+        self.tracer.as_ref()
+    }
+
+    pub(crate) fn set_tracer(&mut self, tracer: crate::trace::Tracer) {
+        self.tracer = Some(tracer);
     }
 
     /// On the server: the caller's address.

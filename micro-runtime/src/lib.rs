@@ -73,6 +73,7 @@ pub mod service;
 pub mod store;
 pub mod stream;
 pub mod tls;
+pub mod trace;
 mod transport;
 mod wire;
 

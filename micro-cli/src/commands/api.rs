@@ -126,6 +126,14 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
         }
         None => None,
     };
+    // MICRO_TRACER: a span per request and per call, under the caller's traceparent.
+    options.tracer = micro::trace::Tracer::from_settings(
+        settings.tracer,
+        settings.tracer_address.as_deref(),
+        "micro.api",
+    )
+    .map_err(|e| CliError::usage(e.detail(), None))?;
+    let tracer = options.tracer.clone();
     // Not the CLI's own client: a token `micro login` kept must never go with a caller's
     // request.
     let client = plain_client(global)?;
@@ -155,5 +163,8 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
         Some(tls) => gateway.serve_tls(listener, tls, stopped()).await,
         None => gateway.serve(listener, stopped()).await,
     };
+    if let Some(tracer) = tracer {
+        tracer.flush(std::time::Duration::from_secs(5)).await;
+    }
     served.map_err(|e| CliError::internal(e.detail().to_owned()))
 }

@@ -123,7 +123,10 @@ async fn guard(State(gw): State<Gateway>, mut req: Request, next: Next) -> Respo
     };
     let permit = Held(std::sync::Arc::new(permit));
     req.extensions_mut().insert(permit.clone());
-    let rsp = next.run(req).await;
+    let rsp = match &gw.options().tracer {
+        Some(tracer) => traced(tracer, req, next).await,
+        None => next.run(req).await,
+    };
     // A streamed body holds the permit until it ends, so long streams count too.
     let mut rsp = rsp.map(|body| {
         Body::new(http_body_util::BodyExt::map_frame(body, move |frame| {
@@ -134,6 +137,31 @@ async fn guard(State(gw): State<Gateway>, mut req: Request, next: Next) -> Respo
     if let Some(origin) = &origin {
         cors(&mut rsp, origin);
     }
+    rsp
+}
+
+/// Serve `req` in a server span under its `traceparent`; the request goes on naming the
+/// span as its parent, so the calls it makes (and an HTTP upstream) join the trace.
+async fn traced(tracer: &micro::trace::Tracer, mut req: Request, next: Next) -> Response {
+    use micro::trace::{SpanContext, SpanKind, TRACEPARENT, TRACESTATE};
+    use tracing::Instrument as _;
+    let parent = req
+        .headers()
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(SpanContext::parse);
+    let mut span = tracer.start(SpanKind::Server, req.method().as_str().to_owned(), parent);
+    span.set_attribute("http.request.method", req.method().as_str().to_owned());
+    span.set_attribute("url.path", req.uri().path().to_owned());
+    let headers = req.headers_mut();
+    if parent.is_none() {
+        headers.remove(TRACESTATE);
+    }
+    if let Ok(value) = HeaderValue::from_str(&span.context().traceparent()) {
+        headers.insert(TRACEPARENT, value);
+    }
+    let rsp = next.run(req).instrument(span.tracing().clone()).await;
+    span.end_http(rsp.status().as_u16());
     rsp
 }
 

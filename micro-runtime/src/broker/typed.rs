@@ -16,6 +16,8 @@ use crate::context::{CallInfo, Context};
 use crate::error::Result;
 use crate::middleware::{self, Next};
 use crate::registry::{Endpoint, Value};
+use crate::trace::{Span, SpanKind, Tracer};
+use tracing::Instrument as _;
 
 /// Publishes messages of type `T` on one topic.
 ///
@@ -125,6 +127,18 @@ impl<T> Publisher<T> {
         self.codec.encode(msg, self.format, &mut buf)?;
         let mut message = Envelope::new(buf.freeze());
         message.headers.extend(&ctx.forwarded_metadata());
+        let span = ctx.tracer().map(|tracer| {
+            let parent = ctx.trace();
+            let mut span = tracer.start(
+                SpanKind::Producer,
+                format!("publish {}", self.topic),
+                parent,
+            );
+            span.set_attribute("messaging.system", self.broker.name());
+            span.set_attribute("messaging.destination.name", self.topic.to_string());
+            crate::trace::stamp(&mut message.headers, &span, parent.is_some());
+            span
+        });
         message
             .headers
             .insert_static(HEADER_CONTENT_TYPE, self.format.content_type().to_owned());
@@ -133,8 +147,20 @@ impl<T> Publisher<T> {
                 .headers
                 .insert_static(HEADER_MESSAGE_TYPE, full_name.to_owned());
         }
-        let result = self.broker.publish(&self.topic, message).await;
+        let result = match &span {
+            Some(span) => {
+                let scope = span.tracing().clone();
+                self.broker
+                    .publish(&self.topic, message)
+                    .instrument(scope)
+                    .await
+            }
+            None => self.broker.publish(&self.topic, message).await,
+        };
         crate::metrics::published(&self.topic, result.as_ref().map(|_| ()));
+        if let Some(span) = span {
+            span.end(result.as_ref().map(|_| ()));
+        }
         result
     }
 }
@@ -168,6 +194,8 @@ pub struct Subscriber {
     descriptor: Option<(&'static Descriptors, &'static str)>,
     formats: Vec<Format>,
     wrappers: Vec<SubscriberWrapper>,
+    /// With tracing on: the service's tracer, for a consumer span per delivery.
+    tracer: Option<Tracer>,
 }
 
 impl fmt::Debug for Subscriber {
@@ -243,6 +271,7 @@ impl Subscriber {
             descriptor: codec.descriptor(),
             formats,
             wrappers: Vec::new(),
+            tracer: None,
         }
     }
 
@@ -257,6 +286,7 @@ impl Subscriber {
             descriptor: None,
             formats: Vec::new(),
             wrappers: Vec::new(),
+            tracer: None,
         }
     }
 
@@ -323,6 +353,12 @@ impl Subscriber {
     }
 
     /// Put `wrappers` outside the ones this subscriber has (a service's own).
+    /// Open a consumer span per delivery with `tracer` (the service's, when tracing is on).
+    pub(crate) fn traced(mut self, tracer: Option<&Tracer>) -> Subscriber {
+        self.tracer = tracer.cloned();
+        self
+    }
+
     pub(crate) fn wrapped_in(mut self, wrappers: &[SubscriberWrapper]) -> Subscriber {
         if !wrappers.is_empty() {
             self.wrappers.splice(0..0, wrappers.iter().cloned());
@@ -388,13 +424,26 @@ impl Subscriber {
             peer: None,
         };
         let typed = self.handler;
+        let tracer = self.tracer;
+        let system = broker.name();
         let handler: Handler = Arc::new(move |event: Event| {
             let mut ctx = Context::new();
             ctx.metadata_mut().extend(&event.message().headers);
             ctx.set_call(info.clone());
-            // As for handlers: calls and events the subscriber makes carry the event's metadata.
+            let Some(tracer) = &tracer else {
+                // As for handlers: calls and events the subscriber makes carry the event's
+                // metadata.
+                let work = typed(ctx.clone(), event);
+                return Box::pin(ctx.scope(work));
+            };
+            let span = delivery_span(tracer, system, &mut ctx, &event);
             let work = typed(ctx.clone(), event);
-            Box::pin(ctx.scope(work))
+            let scope = span.tracing().clone();
+            Box::pin(async move {
+                let result = ctx.scope(work).instrument(scope).await;
+                span.end(result.as_ref().map(|_| ()));
+                result
+            })
         });
         let handler = if self.wrappers.is_empty() {
             handler
@@ -404,6 +453,23 @@ impl Subscriber {
         };
         broker.subscribe(&self.topic, handler, options).await
     }
+}
+
+/// The consumer span of one delivery, under the span the message's `traceparent` names; the
+/// context's `traceparent` becomes the span's, for what the subscriber does.
+fn delivery_span(tracer: &Tracer, system: &'static str, ctx: &mut Context, event: &Event) -> Span {
+    let parent = crate::trace::parent_of(ctx.metadata());
+    let topic = event.topic().to_owned();
+    let mut span = tracer.start(SpanKind::Consumer, format!("process {topic}"), parent);
+    span.set_attribute("messaging.system", system);
+    span.set_attribute("messaging.destination.name", topic);
+    if let Some(id) = event.message().id() {
+        span.set_attribute("messaging.message.id", id.to_owned());
+    }
+    span.set_int("micro.attempt", i64::from(event.attempt()));
+    crate::trace::stamp(ctx.metadata_mut(), &span, parent.is_some());
+    ctx.set_tracer(tracer.clone());
+    span
 }
 
 /// `my_crate::events::OrderCreated` → `OrderCreated`.

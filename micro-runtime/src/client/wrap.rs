@@ -200,3 +200,46 @@ impl ClientInner {
         })
     }
 }
+
+impl super::Client {
+    /// This client with a client span around every call (all its attempts), opened with
+    /// `tracer` under the call's parent (the `traceparent` of its options or, inside a
+    /// handler, of its context); the span's own id goes out as the call's `traceparent`.
+    /// Services do this themselves when `MICRO_TRACER` is set; see [`crate::trace`].
+    #[must_use]
+    pub fn traced(&self, tracer: &crate::trace::Tracer) -> super::Client {
+        self.wrap(calling_spans(tracer.clone()))
+    }
+}
+
+fn calling_spans(tracer: crate::trace::Tracer) -> CallWrapper {
+    use crate::trace::{SpanKind, TRACEPARENT, TRACESTATE};
+    use tracing::Instrument as _;
+    CallWrapper::new(move |mut req, next| {
+        let parent = crate::trace::parent_of(&req.options.metadata).or_else(|| req.ctx.trace());
+        let name = format!("{}/{}", req.service, req.endpoint);
+        let mut span = tracer.start(SpanKind::Client, name, parent);
+        span.set_attribute("rpc.system", "micro");
+        span.set_attribute("rpc.service", req.service.clone());
+        span.set_attribute("rpc.method", req.endpoint.clone());
+        // In the call's options: sent as given, over the context's own `traceparent`.
+        if parent.is_none() {
+            // It belonged to a parent that is not there (W3C): not passed on.
+            req.options.metadata.remove(TRACESTATE);
+            req.ctx.metadata_mut().remove(TRACESTATE);
+        }
+        req.options
+            .metadata
+            .insert(TRACEPARENT, span.context().traceparent());
+        let work = span.tracing().in_scope(|| next.call(req));
+        let scope = span.tracing().clone();
+        async move {
+            let result = work.instrument(scope).await;
+            if let Ok(rsp) = &result {
+                span.set_attribute("server.address", rsp.node.address.clone());
+            }
+            span.end(result.as_ref().map(|_| ()));
+            result
+        }
+    })
+}

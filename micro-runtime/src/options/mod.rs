@@ -129,6 +129,12 @@ pub struct Settings {
     /// Where a service serves Prometheus metrics at `/metrics` (`MICRO_METRICS_ADDRESS`,
     /// default none: metrics off; see [`crate::metrics`]).
     pub metrics_address: Option<String>,
+    /// Tracing: `off` (default), `log` (spans in the log) or `otlp` (also exported)
+    /// (`MICRO_TRACER`; see [`crate::trace`]).
+    pub tracer: crate::trace::TracerKind,
+    /// Where `otlp` sends spans: `host:port` or an `http://` URL of an OTLP/HTTP receiver
+    /// (`MICRO_TRACER_ADDRESS`, default `127.0.0.1:4318`).
+    pub tracer_address: Option<String>,
     /// TLS certificate, key and CA files (`MICRO_TLS_CERT_FILE`, `MICRO_TLS_KEY_FILE`,
     /// `MICRO_TLS_CA_FILE`, `MICRO_TLS_INSECURE`; see [`crate::tls`]).
     pub tls: crate::tls::TlsFiles,
@@ -185,6 +191,8 @@ impl Default for Settings {
             client_breaker: true,
             client_policy: crate::client::Policies::default(),
             metrics_address: None,
+            tracer: crate::trace::TracerKind::Off,
+            tracer_address: None,
             tls: crate::tls::TlsFiles::default(),
             auth: crate::auth::AuthSettings::default(),
             log_level: None,

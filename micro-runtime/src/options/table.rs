@@ -527,6 +527,24 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "tracer",
+        help: "tracing: off (default), log (spans and their ids in the log) or otlp (also sent to tracer_address)",
+        concept: None,
+        apply: |o, v| {
+            o.tracer = v.parse()?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tracer_address",
+        help: "the OTLP/HTTP receiver spans go to with tracer otlp: host:port or http:// URL (default 127.0.0.1:4318)",
+        concept: None,
+        apply: |o, v| {
+            o.tracer_address = Some(non_empty("tracer_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
         name: "tls_cert_file",
         help: "this node's TLS certificate chain (PEM): servers serve TLS, clients present it",
         concept: None,

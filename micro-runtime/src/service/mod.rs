@@ -319,6 +319,16 @@ impl ServiceBuilder {
             .into_iter()
             .rev()
             .fold(client, |client, w| client.wrap(w));
+        let tracer = crate::trace::Tracer::from_settings(
+            settings.tracer,
+            settings.tracer_address.as_deref(),
+            name.clone(),
+        )?;
+        // Outermost: a call's span covers what the service's own wrappers do.
+        let client = match &tracer {
+            Some(tracer) => client.traced(tracer),
+            None => client,
+        };
         for subscriber in &self.subscribers {
             crate::broker::validate_topic(subscriber.topic())?;
         }
@@ -345,9 +355,13 @@ impl ServiceBuilder {
         let subscribers = self
             .subscribers
             .into_iter()
-            .map(|s| s.wrapped_in(&self.subscriber_wrappers))
+            .map(|s| {
+                s.wrapped_in(&self.subscriber_wrappers)
+                    .traced(tracer.as_ref())
+            })
             .collect();
-        let handler_wrappers = observe::wrappers(&settings, &name, self.handler_wrappers);
+        let handler_wrappers =
+            observe::wrappers(&settings, &name, tracer.as_ref(), self.handler_wrappers);
         Ok(Service {
             broker,
             owns_broker,
@@ -367,6 +381,7 @@ impl ServiceBuilder {
             cache,
             config: Arc::default(),
             auth,
+            tracer,
         })
     }
 }
@@ -392,6 +407,8 @@ pub struct Service {
     config: Arc<tokio::sync::OnceCell<Config>>,
     /// Token and rule checks, and this service's own token (`MICRO_AUTH=jwt`).
     auth: Option<auth::Plan>,
+    /// Spans of calls and deliveries (`MICRO_TRACER`).
+    tracer: Option<crate::trace::Tracer>,
 }
 
 impl fmt::Debug for Service {
@@ -524,8 +541,11 @@ impl Service {
     /// Add a [`Subscriber`] to the built service (inside the service's subscriber wrappers).
     #[must_use]
     pub fn subscribe(mut self, subscriber: Subscriber) -> Service {
-        self.subscribers
-            .push(subscriber.wrapped_in(&self.subscriber_wrappers));
+        self.subscribers.push(
+            subscriber
+                .wrapped_in(&self.subscriber_wrappers)
+                .traced(self.tracer.as_ref()),
+        );
         self
     }
 

@@ -1,16 +1,22 @@
-//! What a service records about itself when metrics are on (`MICRO_METRICS_ADDRESS`).
+//! What a service records about itself: metrics when `MICRO_METRICS_ADDRESS` is set, spans
+//! when `MICRO_TRACER` is.
 
 use std::sync::Arc;
+
+use tracing::Instrument as _;
 
 use crate::metrics::Serving;
 use crate::options::Settings;
 use crate::server::HandlerWrapper;
+use crate::trace::{SpanKind, Tracer};
 
-/// The service's handler wrappers, with the metrics wrapper outermost when metrics are on
-/// (so it sees every call, whatever the service's own wrappers answer).
+/// The service's handler wrappers, with the tracing wrapper outermost when tracing is on,
+/// then the metrics wrapper when metrics are on (so they see every call, whatever the
+/// service's own wrappers answer, and the service's wrappers run inside the call's span).
 pub(super) fn wrappers(
     settings: &Settings,
     service: &str,
+    tracer: Option<&Tracer>,
     mut wrappers: Vec<HandlerWrapper>,
 ) -> Vec<HandlerWrapper> {
     if settings.metrics_address.is_some() {
@@ -28,5 +34,38 @@ pub(super) fn wrappers(
             }),
         );
     }
+    if let Some(tracer) = tracer {
+        wrappers.insert(0, serving_spans(tracer.clone()));
+    }
     wrappers
+}
+
+/// A server span per call: the caller's `traceparent` its parent, its own id the parent of
+/// what the handler does (the context's `traceparent` becomes the span's).
+fn serving_spans(tracer: Tracer) -> HandlerWrapper {
+    HandlerWrapper::new(move |mut req, next| {
+        let endpoint = req.endpoint().to_owned();
+        let ctx = req.context_mut();
+        let parent = crate::trace::parent_of(ctx.metadata());
+        let service = tracer.service();
+        let mut span = tracer.start(SpanKind::Server, format!("{service}/{endpoint}"), parent);
+        span.set_attribute("rpc.system", "micro");
+        span.set_attribute("rpc.service", service.to_owned());
+        span.set_attribute("rpc.method", endpoint);
+        if let Some(node) = tracer.node() {
+            span.set_attribute("micro.node", node.to_owned());
+        }
+        if let Some(peer) = ctx.peer() {
+            span.set_attribute("client.address", peer.ip().to_string());
+        }
+        crate::trace::stamp(ctx.metadata_mut(), &span, parent.is_some());
+        ctx.set_tracer(tracer.clone());
+        let work = span.tracing().in_scope(|| next.call(req));
+        let scope = span.tracing().clone();
+        async move {
+            let result = work.instrument(scope).await;
+            span.end(result.as_ref().map(|_| ()));
+            result
+        }
+    })
 }

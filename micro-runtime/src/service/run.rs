@@ -59,6 +59,9 @@ impl Service {
         };
         let (listener, local, advertise) = self.listen().await?;
         let record = self.record(advertise);
+        if let Some(tracer) = &self.tracer {
+            tracer.set_node(&record.nodes[0].id);
+        }
         let (dispatch, health) = self.dispatch(gate)?;
         let server = server::start(
             listener,
@@ -100,6 +103,7 @@ impl Service {
             server: Some(server),
             heartbeat,
             metrics,
+            tracer: self.tracer,
             _rules_follower: rules_follower,
         })
     }
@@ -299,6 +303,9 @@ async fn heartbeat(
     }
 }
 
+/// How long a stopping service waits for its last spans to be exported.
+const FLUSH_WITHIN: Duration = Duration::from_secs(5);
+
 /// A running service. Stop it with [`RunningService::stop`].
 pub struct RunningService {
     record: registry::Service,
@@ -315,6 +322,8 @@ pub struct RunningService {
     heartbeat: tokio::task::JoinHandle<()>,
     /// The `/metrics` endpoint (`MICRO_METRICS_ADDRESS`).
     metrics: Option<crate::metrics::Exporter>,
+    /// Exports the service's spans (`MICRO_TRACER`).
+    tracer: Option<crate::trace::Tracer>,
     /// Reloads the auth rules while the service runs.
     _rules_follower: Option<crate::auth::Following>,
 }
@@ -390,6 +399,10 @@ impl RunningService {
         };
         tokio::join!(drained, calls);
         self.metrics.take();
+        if let Some(tracer) = &self.tracer {
+            // The spans of the last calls go out before the process ends.
+            tracer.flush(FLUSH_WITHIN).await;
+        }
         if self.owns_broker
             && let Err(e) = self.broker.disconnect().await
         {

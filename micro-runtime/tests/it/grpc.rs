@@ -17,4 +17,5 @@ mod shutdown;
 mod streaming;
 mod support;
 mod tls;
+mod traces;
 mod wire;

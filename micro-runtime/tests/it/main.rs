@@ -28,4 +28,5 @@ mod shutdown;
 mod streaming;
 mod support;
 mod tls;
+mod traces;
 mod wire;

@@ -7,3 +7,4 @@ mod openapi;
 mod routes;
 mod streams;
 mod tls;
+mod traces;

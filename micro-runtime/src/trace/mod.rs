@@ -1,0 +1,614 @@
+//! Distributed tracing: W3C trace context on every call and message, a span per call on both
+//! sides and per delivery, in `tracing` and exported over OTLP.
+//!
+//! Off by default. With `MICRO_TRACER=log` (`--tracer log`) a service opens a span for every
+//! call it serves, every call it makes, every message it publishes and every delivery it
+//! handles; each is a [`tracing`] span whose fields carry `trace_id` and `span_id`, so the log
+//! lines of a call name its trace. `MICRO_TRACER=otlp` also sends the finished spans to an
+//! OpenTelemetry receiver (a Collector, Jaeger, Tempo …) over OTLP/HTTP with protobuf bodies,
+//! at `MICRO_TRACER_ADDRESS` (`host:port` or an `http://` URL; default `127.0.0.1:4318`,
+//! path `/v1/traces`).
+//!
+//! | Span | Kind | Name | Attributes |
+//! |---|---|---|---|
+//! | a call a handler serves | server | `service/Endpoint.Method` | `rpc.system`, `rpc.service`, `rpc.method`, `micro.node` (the node's id), `client.address`, `micro.status` |
+//! | a call a client makes (all its attempts) | client | `service/Endpoint.Method` | `rpc.system`, `rpc.service`, `rpc.method`, `server.address` (the node that answered), `micro.status` |
+//! | a typed publish | producer | `publish topic` | `messaging.system`, `messaging.destination.name` |
+//! | a delivery to a subscriber | consumer | `process topic` | `messaging.system`, `messaging.destination.name`, `messaging.message.id`, `micro.attempt` |
+//! | a request through `micro api` | server | `GET`, `POST` … | `http.request.method`, `url.path`, `http.response.status_code` |
+//!
+//! # Propagation
+//!
+//! The trace travels in the `traceparent` and `tracestate` metadata of calls (HTTP/2 headers
+//! on gRPC, header pairs on the native transport) and in the headers of broker messages, as
+//! the [W3C Trace Context](https://www.w3.org/TR/trace-context/) says, so stock gRPC and
+//! OpenTelemetry peers join the same trace. Each span a service opens takes the incoming
+//! `traceparent` as its parent and passes on its own id; `tracestate` goes on unchanged. A
+//! malformed `traceparent` starts a new trace (and its `tracestate` is dropped). With tracing
+//! off both pass through a service unchanged, as any other metadata does.
+//!
+//! Inside a handler, [`crate::Context::trace`] is the handler's span:
+//!
+//! ```
+//! use micro::trace::SpanContext;
+//!
+//! let parent = SpanContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+//!     .expect("a valid traceparent");
+//! assert_eq!(parent.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+//! assert!(parent.is_sampled());
+//! let child = parent.child();
+//! assert_eq!(child.trace_id(), parent.trace_id());
+//! assert_ne!(child.span_id(), parent.span_id());
+//! assert!(SpanContext::parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01").is_none());
+//! ```
+//!
+//! A trace whose `traceparent` says "not sampled" (flags `00`) is propagated and logged but
+//! not exported; a trace micro starts is sampled.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::error::{Error, Result};
+
+#[cfg(feature = "otlp")]
+mod otlp;
+
+const ID: &str = "micro.trace";
+
+/// The metadata key of the W3C trace parent.
+pub const TRACEPARENT: &str = "traceparent";
+/// The metadata key of the W3C trace state (vendor data, passed on unchanged).
+pub const TRACESTATE: &str = "tracestate";
+
+/// Where a span stands in its trace: the W3C `traceparent` fields.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpanContext {
+    trace_id: u128,
+    span_id: u64,
+    flags: u8,
+}
+
+impl SpanContext {
+    /// Read a `traceparent` value; `None` when it is malformed (wrong length or version,
+    /// upper-case or non-hex digits, an all-zero id).
+    pub fn parse(traceparent: &str) -> Option<SpanContext> {
+        let value = traceparent.trim_matches([' ', '\t']).as_bytes();
+        // version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55 bytes.
+        if value.len() < 55 || value[2] != b'-' || value[35] != b'-' || value[52] != b'-' {
+            return None;
+        }
+        let version = hex_field(&value[..2])? as u8;
+        // Version ff is invalid; version 00 is exactly 55 bytes; a later version may append
+        // fields after a dash, which this reader ignores.
+        if version == 0xff
+            || (version == 0 && value.len() != 55)
+            || (value.len() > 55 && value[55] != b'-')
+        {
+            return None;
+        }
+        let trace_id = hex_field(&value[3..35])?;
+        let span_id = hex_field(&value[36..52])? as u64;
+        let flags = hex_field(&value[53..55])? as u8;
+        if trace_id == 0 || span_id == 0 {
+            return None;
+        }
+        Some(SpanContext {
+            trace_id,
+            span_id,
+            flags,
+        })
+    }
+
+    /// A new trace: fresh ids, sampled.
+    pub fn root() -> SpanContext {
+        SpanContext {
+            trace_id: nonzero(|| fastrand::u128(..)),
+            span_id: nonzero(|| fastrand::u64(..)),
+            flags: SAMPLED,
+        }
+    }
+
+    /// A span of the same trace under this one: a fresh span id, the same flags.
+    #[must_use]
+    pub fn child(&self) -> SpanContext {
+        SpanContext {
+            span_id: nonzero(|| fastrand::u64(..)),
+            ..*self
+        }
+    }
+
+    /// The `traceparent` value naming this span as the parent.
+    pub fn traceparent(&self) -> String {
+        format!(
+            "00-{:032x}-{:016x}-{:02x}",
+            self.trace_id, self.span_id, self.flags
+        )
+    }
+
+    /// The trace id, 32 lower-case hex digits.
+    pub fn trace_id(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    /// The span id, 16 lower-case hex digits.
+    pub fn span_id(&self) -> String {
+        format!("{:016x}", self.span_id)
+    }
+
+    /// True when the trace is recorded (the `sampled` flag).
+    pub fn is_sampled(&self) -> bool {
+        self.flags & SAMPLED != 0
+    }
+
+    pub(crate) fn trace_bytes(&self) -> [u8; 16] {
+        self.trace_id.to_be_bytes()
+    }
+
+    pub(crate) fn span_bytes(&self) -> [u8; 8] {
+        self.span_id.to_be_bytes()
+    }
+}
+
+impl fmt::Debug for SpanContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.traceparent())
+    }
+}
+
+impl fmt::Display for SpanContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.traceparent())
+    }
+}
+
+const SAMPLED: u8 = 1;
+
+fn nonzero<T: PartialEq + Default>(mut draw: impl FnMut() -> T) -> T {
+    loop {
+        let v = draw();
+        if v != T::default() {
+            return v;
+        }
+    }
+}
+
+/// Lower-case hex digits as a number (at most 32 of them).
+fn hex_field(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0u128, |acc, &d| {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            _ => return None,
+        };
+        Some(acc << 4 | u128::from(v))
+    })
+}
+
+/// What `MICRO_TRACER` asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TracerKind {
+    /// No spans; `traceparent` passes through as any metadata (the default).
+    #[default]
+    Off,
+    /// Spans in `tracing` (their ids in the log lines), nothing exported.
+    Log,
+    /// Spans in `tracing`, and exported over OTLP/HTTP to `MICRO_TRACER_ADDRESS`.
+    Otlp,
+}
+
+impl FromStr for TracerKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<TracerKind> {
+        match s.trim() {
+            "" | "off" | "noop" => Ok(TracerKind::Off),
+            "log" => Ok(TracerKind::Log),
+            "otlp" | "opentelemetry" => Ok(TracerKind::Otlp),
+            other => Err(Error::bad_request(
+                ID,
+                format!("unknown tracer {other:?}: the tracers are off, log and otlp"),
+            )),
+        }
+    }
+}
+
+/// The kind of a span, as OpenTelemetry names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpanKind {
+    /// Serving a call (or an HTTP request).
+    Server,
+    /// Making a call.
+    Client,
+    /// Publishing a message.
+    Producer,
+    /// Handling a delivered message.
+    Consumer,
+}
+
+impl SpanKind {
+    /// The OTLP enum value.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    fn otlp(self) -> i32 {
+        match self {
+            SpanKind::Server => 2,
+            SpanKind::Client => 3,
+            SpanKind::Producer => 4,
+            SpanKind::Consumer => 5,
+        }
+    }
+}
+
+/// Opens spans for one service (its name goes on every span it exports). Cheap to clone.
+///
+/// A service builds its own from its settings; a program that calls services without being
+/// one (a gateway, a tool) makes one with [`Tracer::new`] or [`Tracer::from_settings`] and
+/// wraps its client with [`crate::Client::traced`].
+#[derive(Clone)]
+pub struct Tracer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    service: Arc<str>,
+    /// The id of the node serving, once the service started.
+    node: std::sync::OnceLock<String>,
+    #[cfg(feature = "otlp")]
+    exporter: Option<otlp::Exporter>,
+}
+
+impl fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracer")
+            .field("service", &self.inner.service)
+            .field("exports", &self.exports())
+            .finish()
+    }
+}
+
+impl Tracer {
+    /// A tracer for `service` whose spans go to `tracing` only.
+    pub fn new(service: impl Into<String>) -> Tracer {
+        Tracer {
+            inner: Arc::new(Inner {
+                service: service.into().into(),
+                node: std::sync::OnceLock::new(),
+                #[cfg(feature = "otlp")]
+                exporter: None,
+            }),
+        }
+    }
+
+    /// The tracer `MICRO_TRACER` and `MICRO_TRACER_ADDRESS` ask for (`None` when tracing
+    /// is off). An address that is no `host:port` or `http://` URL is an error naming it.
+    pub fn from_settings(
+        kind: TracerKind,
+        address: Option<&str>,
+        service: impl Into<String>,
+    ) -> Result<Option<Tracer>> {
+        let service: Arc<str> = service.into().into();
+        match kind {
+            TracerKind::Off => Ok(None),
+            TracerKind::Log => Ok(Some(Tracer::new(&*service))),
+            #[cfg(feature = "otlp")]
+            TracerKind::Otlp => {
+                let url = otlp::endpoint(address.unwrap_or(otlp::DEFAULT_ADDRESS))?;
+                Ok(Some(Tracer {
+                    inner: Arc::new(Inner {
+                        node: std::sync::OnceLock::new(),
+                        exporter: Some(otlp::Exporter::new(url, service.clone())),
+                        service,
+                    }),
+                }))
+            }
+            #[cfg(not(feature = "otlp"))]
+            TracerKind::Otlp => {
+                let _ = address;
+                Err(Error::bad_request(
+                    ID,
+                    "MICRO_TRACER=otlp: this build has no OTLP exporter (enable micro's `otlp` feature)",
+                ))
+            }
+        }
+    }
+
+    /// The service named on the spans.
+    pub fn service(&self) -> &str {
+        &self.inner.service
+    }
+
+    /// The id of the node whose calls this tracer's server spans record (`micro.node`).
+    pub fn node(&self) -> Option<&str> {
+        self.inner.node.get().map(String::as_str)
+    }
+
+    pub(crate) fn set_node(&self, id: &str) {
+        let _ = self.inner.node.set(id.to_owned());
+    }
+
+    /// True when finished spans are exported (`MICRO_TRACER=otlp`).
+    pub fn exports(&self) -> bool {
+        #[cfg(feature = "otlp")]
+        {
+            self.inner.exporter.is_some()
+        }
+        #[cfg(not(feature = "otlp"))]
+        {
+            false
+        }
+    }
+
+    /// Open a span under `parent` (a new trace without one). End it with [`Span::end`].
+    pub fn start(
+        &self,
+        kind: SpanKind,
+        name: impl Into<Cow<'static, str>>,
+        parent: Option<SpanContext>,
+    ) -> Span {
+        let context = parent.map_or_else(SpanContext::root, |p| p.child());
+        let name = name.into();
+        let trace_id = context.trace_id();
+        let span_id = context.span_id();
+        let service = &*self.inner.service;
+        // tracing wants a name known at compile time: one per kind, the span's own name a
+        // field.
+        let tracing = match kind {
+            SpanKind::Server => {
+                tracing::info_span!("serve", service = %service, span = %name, trace_id = %trace_id, span_id = %span_id)
+            }
+            SpanKind::Client => {
+                tracing::info_span!("call", service = %service, span = %name, trace_id = %trace_id, span_id = %span_id)
+            }
+            SpanKind::Producer => {
+                tracing::info_span!("publish", service = %service, span = %name, trace_id = %trace_id, span_id = %span_id)
+            }
+            SpanKind::Consumer => {
+                tracing::info_span!("deliver", service = %service, span = %name, trace_id = %trace_id, span_id = %span_id)
+            }
+        };
+        Span {
+            tracer: self.clone(),
+            record: Some(Record {
+                context,
+                parent: parent.map(|p| p.span_id),
+                name,
+                kind,
+                start: SystemTime::now(),
+                end: SystemTime::UNIX_EPOCH,
+                attributes: Vec::new(),
+                status: Status::Unset,
+            }),
+            tracing,
+        }
+    }
+
+    /// Send the spans finished so far to the receiver now, waiting up to `within` (a service
+    /// does this as it stops). Nothing to do without an exporter.
+    pub async fn flush(&self, within: std::time::Duration) {
+        #[cfg(feature = "otlp")]
+        if let Some(exporter) = &self.inner.exporter {
+            exporter.flush(within).await;
+        }
+        #[cfg(not(feature = "otlp"))]
+        let _ = within;
+    }
+
+    fn finish(&self, record: Record) {
+        #[cfg(feature = "otlp")]
+        if let Some(exporter) = &self.inner.exporter
+            && record.context.is_sampled()
+        {
+            exporter.export(record);
+        }
+        #[cfg(not(feature = "otlp"))]
+        let _ = record;
+    }
+}
+
+/// How a span ended.
+#[derive(Clone, Debug, PartialEq)]
+enum Status {
+    Unset,
+    Ok,
+    Error(String),
+}
+
+/// A span's data once it ends.
+#[derive(Clone, Debug)]
+struct Record {
+    context: SpanContext,
+    parent: Option<u64>,
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    start: SystemTime,
+    end: SystemTime,
+    attributes: Vec<(&'static str, Value)>,
+    status: Status,
+}
+
+/// An attribute value.
+#[derive(Clone, Debug, PartialEq)]
+enum Value {
+    Str(Cow<'static, str>),
+    Int(i64),
+}
+
+/// An open span. It ends (and is exported) at [`Span::end`], or when dropped without an
+/// end (status unset: the work was cancelled).
+pub struct Span {
+    tracer: Tracer,
+    record: Option<Record>,
+    tracing: tracing::Span,
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Span")
+            .field("context", &self.context())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Span {
+    /// The span's place in its trace; its [`SpanContext::traceparent`] is what calls made
+    /// under it send.
+    pub fn context(&self) -> SpanContext {
+        self.record
+            .as_ref()
+            .map_or_else(SpanContext::root, |r| r.context)
+    }
+
+    /// The `tracing` span it opened: run the span's work in it (`Instrument::instrument`) so
+    /// log lines carry the ids.
+    pub fn tracing(&self) -> &tracing::Span {
+        &self.tracing
+    }
+
+    /// Add a string attribute.
+    pub fn set_attribute(&mut self, key: &'static str, value: impl Into<Cow<'static, str>>) {
+        if let Some(r) = &mut self.record {
+            r.attributes.push((key, Value::Str(value.into())));
+        }
+    }
+
+    /// Add an integer attribute.
+    pub fn set_int(&mut self, key: &'static str, value: i64) {
+        if let Some(r) = &mut self.record {
+            r.attributes.push((key, Value::Int(value)));
+        }
+    }
+
+    /// End the span with the outcome of its work: an error sets the span's status to
+    /// error with the error's detail, and `micro.status` to its code.
+    pub fn end<T>(mut self, outcome: std::result::Result<T, &Error>) {
+        let code = match outcome {
+            Ok(_) => 200,
+            Err(e) => e.code(),
+        };
+        self.set_int("micro.status", i64::from(code));
+        let status = match outcome {
+            Ok(_) => Status::Ok,
+            Err(e) => Status::Error(format!("{} {}: {}", e.code(), e.status(), e.detail())),
+        };
+        self.close(status);
+    }
+
+    /// End the span of an HTTP request with its response status (an error from 500 up).
+    pub fn end_http(mut self, status: u16) {
+        self.set_int("http.response.status_code", i64::from(status));
+        let status = if status >= 500 {
+            Status::Error(format!("HTTP {status}"))
+        } else {
+            Status::Unset
+        };
+        self.close(status);
+    }
+
+    fn close(&mut self, status: Status) {
+        if let Some(mut record) = self.record.take() {
+            record.status = status;
+            record.end = SystemTime::now();
+            if let Status::Error(message) = &record.status {
+                self.tracing
+                    .in_scope(|| tracing::debug!(error = %message, "span ended with an error"));
+            }
+            self.tracer.finish(record);
+        }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        self.close(Status::Unset);
+    }
+}
+
+/// The span a context's metadata names as the parent: its `traceparent` when valid.
+pub(crate) fn parent_of(metadata: &crate::context::Metadata) -> Option<SpanContext> {
+    metadata.get(TRACEPARENT).and_then(SpanContext::parse)
+}
+
+/// Make `span` the parent named in `metadata`: `traceparent` becomes the span's own; a
+/// `tracestate` that came with an invalid `traceparent` goes (W3C: it belongs to that one).
+pub(crate) fn stamp(metadata: &mut crate::context::Metadata, span: &Span, had_parent: bool) {
+    if !had_parent {
+        metadata.remove(TRACESTATE);
+    }
+    metadata.insert_static(TRACEPARENT, span.context().traceparent());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_round_trips_and_malformed_values_are_refused() {
+        let v = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let ctx = SpanContext::parse(v).unwrap();
+        assert_eq!(ctx.traceparent(), v);
+        assert_eq!(ctx.span_id(), "00f067aa0ba902b7");
+        assert!(ctx.is_sampled());
+        let unsampled =
+            SpanContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").unwrap();
+        assert!(!unsampled.is_sampled());
+        assert!(!unsampled.child().is_sampled(), "a child keeps the flags");
+        // A later version may add fields; this reader takes the ones it knows.
+        assert_eq!(
+            SpanContext::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"),
+            Some(ctx)
+        );
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+            "0x-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(SpanContext::parse(bad), None, "{bad:?} is refused");
+        }
+    }
+
+    #[test]
+    fn roots_are_sampled_and_children_share_the_trace() {
+        let root = SpanContext::root();
+        assert!(root.is_sampled());
+        let child = root.child();
+        assert_eq!(child.trace_id(), root.trace_id());
+        assert_ne!(child.span_id(), root.span_id());
+        assert_eq!(SpanContext::parse(&child.traceparent()), Some(child));
+    }
+
+    #[test]
+    fn tracer_kinds_parse_and_unknown_ones_say_what_exists() {
+        assert_eq!("otlp".parse::<TracerKind>().unwrap(), TracerKind::Otlp);
+        assert_eq!("off".parse::<TracerKind>().unwrap(), TracerKind::Off);
+        let err = "jaeger".parse::<TracerKind>().unwrap_err();
+        assert!(err.detail().contains("off, log and otlp"), "{err}");
+    }
+
+    #[test]
+    fn a_span_names_its_parent_and_records_its_outcome() {
+        let tracer = Tracer::new("greeter");
+        let parent = SpanContext::root();
+        let span = tracer.start(SpanKind::Server, "greeter/Greeter.Hello", Some(parent));
+        let record = span.record.clone().unwrap();
+        assert_eq!(record.parent, Some(parent.span_id));
+        assert_eq!(record.context.trace_id, parent.trace_id);
+        let mut md = crate::context::Metadata::new();
+        md.insert(TRACESTATE, "vendor=1");
+        stamp(&mut md, &span, false);
+        assert_eq!(md.get(TRACESTATE), None, "an orphan tracestate goes");
+        assert_eq!(parent_of(&md), Some(span.context()));
+        span.end(Err::<(), _>(&Error::not_found("greeter", "no such name")));
+    }
+}

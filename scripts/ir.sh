@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The CPU regression gate: instructions per call (valgrind's callgrind) of an in-process
 # call loop on each transport, against the baseline in scripts/ir-baseline.txt; and the
-# cost of one no-op handler wrapper, of one no-op tower layer, of TLS, of auth and of auth with
-# metrics, reported per call.
+# cost of one no-op handler wrapper, of one no-op tower layer, of TLS, of auth, of auth with
+# metrics, of tracing and of all three, reported per call.
 #
 #   scripts/ir.sh           measure and compare (fails on a regression over the tolerance)
 #   scripts/ir.sh --bless   measure and store the figures as the new baseline
@@ -85,10 +85,17 @@ done
 
 # What auth costs (a JWT checked once, then found among the checked tokens; the rules
 # evaluated on every call), and auth with metrics on: the native transport.
-for extra in auth observed; do
+# Then tracing (a client and a server span per call, exported over OTLP), and all three.
+for extra in auth observed traced all; do
     with=$(per_call native "$extra")
+    case "$extra" in
+        auth) what=auth ;;
+        observed) what='auth and metrics' ;;
+        traced) what='tracing' ;;
+        all) what='auth, metrics and tracing' ;;
+    esac
     printf '%-7s %9d instructions per call with %s (+%d, %s)\n' \
-        native "$with" "$([ "$extra" = auth ] && echo auth || echo 'auth and metrics')" \
+        native "$with" "$what" \
         $(( with - measured[native] )) \
         "$(awk -v w="$with" -v b="${measured[native]}" 'BEGIN { printf "%+.0f%%", (w - b) * 100 / b }')"
 done

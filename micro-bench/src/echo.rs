@@ -24,6 +24,9 @@ pub enum Framework {
     Micro,
     /// micro over its native transport.
     MicroNative,
+    /// micro over its native transport with auth (a JWT on every call), Prometheus metrics
+    /// and tracing (a client and a server span per call, exported over OTLP) all on.
+    MicroObserved,
     /// tonic 0.14.
     Tonic,
     /// tarpc 0.38 over TCP (MessagePack).
@@ -32,9 +35,10 @@ pub enum Framework {
 
 impl Framework {
     /// Every framework.
-    pub const ALL: [Framework; 4] = [
+    pub const ALL: [Framework; 5] = [
         Framework::Micro,
         Framework::MicroNative,
+        Framework::MicroObserved,
         Framework::Tonic,
         Framework::Tarpc,
     ];
@@ -44,6 +48,7 @@ impl Framework {
         match self {
             Framework::Micro => "micro",
             Framework::MicroNative => "micro-native",
+            Framework::MicroObserved => "micro-observed",
             Framework::Tonic => "tonic",
             Framework::Tarpc => "tarpc",
         }
@@ -95,7 +100,7 @@ impl micro_pb::echo_server::Echo for MicroEcho {
     }
 }
 
-async fn serve_micro(addr: &str, native: bool) -> Result<(), String> {
+async fn serve_micro(addr: &str, native: bool, observed: bool) -> Result<(), String> {
     let registry = Arc::new(micro::registry::MemoryRegistry::new());
     let mut builder = micro::Service::builder("bench")
         .ignore_env()
@@ -104,6 +109,21 @@ async fn serve_micro(addr: &str, native: bool) -> Result<(), String> {
         .handler(micro_pb::echo_server::EchoServer::new(MicroEcho));
     if native {
         builder = builder.flags(["--transport", "native"]);
+    }
+    if observed {
+        // The driver's key and span sink (see `observed`); rules in a fresh store: the
+        // default rule, any account.
+        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+        let home = std::env::temp_dir().join(format!("micro-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+        builder = builder.flags([
+            "--auth=jwt".to_owned(),
+            format!("--auth_private_key={}", var("MICRO_BENCH_AUTH_KEY")?),
+            format!("--home={}", home.display()),
+            "--metrics_address=127.0.0.1:0".to_owned(),
+            "--tracer=otlp".to_owned(),
+            format!("--tracer_address={}", var("MICRO_BENCH_OTLP")?),
+        ]);
     }
     let running = builder
         .build()
@@ -240,6 +260,85 @@ async fn serve_tarpc(addr: &str) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------------------
+// micro with auth, metrics and tracing on
+
+/// What `micro-observed` servers and clients share: the key tokens are signed with, a token,
+/// and an OTLP/HTTP sink (in this process) that takes the spans of both.
+#[derive(Debug)]
+pub struct Observed {
+    /// The Ed25519 private key (PEM), given to servers as `MICRO_BENCH_AUTH_KEY`.
+    pub private_key: String,
+    /// `Bearer <jwt>` for the client's calls.
+    pub token: String,
+    /// `host:port` of the span sink, given to servers as `MICRO_BENCH_OTLP`.
+    pub otlp: String,
+}
+
+static OBSERVED: std::sync::OnceLock<Result<Observed, String>> = std::sync::OnceLock::new();
+
+/// The key, token and sink of this run (made once).
+pub fn observed() -> Result<&'static Observed, String> {
+    OBSERVED
+        .get_or_init(|| {
+            use micro::auth::Auth as _;
+            let (private_key, _) = micro::auth::generate_ed25519().map_err(|e| e.to_string())?;
+            let jwt = micro::auth::Jwt::signing(&private_key, "micro", "micro")
+                .map_err(|e| e.to_string())?;
+            let issued = jwt
+                .issue(
+                    &micro::auth::Account::new("bench", ["bench"]),
+                    std::time::Duration::from_secs(24 * 3600),
+                )
+                .map_err(|e| e.to_string())?;
+            Ok(Observed {
+                private_key,
+                token: format!("Bearer {}", issued.access_token),
+                otlp: span_sink()?,
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// An HTTP/1.1 server on its own thread that reads every request and answers 200 (a
+/// stand-in for an OpenTelemetry Collector that keeps up); its `host:port`.
+fn span_sink() -> Result<String, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        |req: http::Request<hyper::body::Incoming>| async move {
+                            use http_body_util::BodyExt as _;
+                            let _ = req.into_body().collect().await;
+                            Ok::<_, std::convert::Infallible>(http::Response::new(
+                                http_body_util::Full::new(Bytes::new()),
+                            ))
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    Ok(addr.to_string())
+}
+
+// ---------------------------------------------------------------------------------------
 
 #[allow(clippy::print_stdout)]
 fn announce(addr: SocketAddr) {
@@ -251,8 +350,9 @@ fn announce(addr: SocketAddr) {
 /// Serve `framework` on `addr` until SIGTERM (prints `LISTENING <addr>` first).
 pub async fn serve(framework: Framework, addr: &str) -> Result<(), String> {
     match framework {
-        Framework::Micro => serve_micro(addr, false).await,
-        Framework::MicroNative => serve_micro(addr, true).await,
+        Framework::Micro => serve_micro(addr, false, false).await,
+        Framework::MicroNative => serve_micro(addr, true, false).await,
+        Framework::MicroObserved => serve_micro(addr, true, true).await,
         Framework::Tonic => serve_tonic(addr).await,
         Framework::Tarpc => serve_tarpc(addr).await,
     }
@@ -274,13 +374,13 @@ impl Client {
     /// Connect to the server(s) at `addrs`.
     pub async fn connect(framework: Framework, addrs: &[SocketAddr]) -> Result<Client, String> {
         match framework {
-            Framework::Micro | Framework::MicroNative => {
+            Framework::Micro | Framework::MicroNative | Framework::MicroObserved => {
                 let registry = micro::registry::MemoryRegistry::new();
                 let mut svc = micro::registry::Service::new("bench", "latest");
                 for (i, addr) in addrs.iter().enumerate() {
                     let mut node =
                         micro::registry::Node::new(format!("bench-{i}"), addr.to_string());
-                    if framework == Framework::MicroNative {
+                    if framework != Framework::Micro {
                         node = node.with_metadata("transport", "native,grpc");
                     }
                     svc = svc.with_node(node);
@@ -294,7 +394,7 @@ impl Client {
                 .map_err(|e| e.to_string())?;
                 let mut options = micro::options::Settings::default();
                 options.registry = "memory".into();
-                let transport = if framework == Framework::MicroNative {
+                let transport = if framework != Framework::Micro {
                     "native"
                 } else {
                     "grpc"
@@ -303,7 +403,26 @@ impl Client {
                     .apply_args(["--transport", transport])
                     .map_err(|e| e.to_string())?;
                 let client_options = options.client_options().map_err(|e| e.to_string())?;
-                let client = micro::Client::with_options(Arc::new(registry), client_options);
+                let mut client = micro::Client::with_options(Arc::new(registry), client_options);
+                if framework == Framework::MicroObserved {
+                    let observed = observed()?;
+                    let token = observed.token.clone();
+                    client = client.wrap(micro::client::CallWrapper::new(move |mut req, next| {
+                        req.options_mut()
+                            .metadata
+                            .insert("authorization", token.clone());
+                        next.call(req)
+                    }));
+                    let tracer = micro::trace::Tracer::from_settings(
+                        micro::trace::TracerKind::Otlp,
+                        Some(&observed.otlp),
+                        "bench-client",
+                    )
+                    .map_err(|e| e.to_string())?;
+                    if let Some(tracer) = tracer {
+                        client = client.traced(&tracer);
+                    }
+                }
                 Ok(Client::Micro(micro_pb::echo_client::EchoClient::new(
                     "bench", client,
                 )))

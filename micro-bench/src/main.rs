@@ -14,7 +14,7 @@ use micro_bench::run;
 
 fn usage() -> ! {
     eprintln!(
-        "usage:\n  micro-bench run [--rounds N] [--quick] [--only ID,..] [--frameworks a,b] [--out FILE] [--unpinned]\n  micro-bench serve FRAMEWORK [--addr ADDR]\n\nframeworks: micro, micro-native, tonic, tarpc"
+        "usage:\n  micro-bench run [--rounds N] [--quick] [--only ID,..] [--frameworks a,b] [--out FILE] [--unpinned]\n  micro-bench serve FRAMEWORK [--addr ADDR]\n\nframeworks: micro, micro-native, micro-observed (native with auth, metrics and tracing), tonic, tarpc"
     );
     std::process::exit(2)
 }

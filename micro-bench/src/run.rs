@@ -189,6 +189,11 @@ fn spawn_server(framework: Framework, pinned: bool) -> Result<Server, String> {
     } else {
         Command::new(exe)
     };
+    if framework == Framework::MicroObserved {
+        let observed = crate::echo::observed()?;
+        cmd.env("MICRO_BENCH_AUTH_KEY", &observed.private_key)
+            .env("MICRO_BENCH_OTLP", &observed.otlp);
+    }
     cmd.args(["serve", framework.name(), "--addr", "127.0.0.1:0"])
         .env("MICRO_LOG_LEVEL", "error")
         .stdout(Stdio::piped())
@@ -335,7 +340,11 @@ pub async fn run(settings: &Settings) -> Result<Results, String> {
             .iter()
             .copied()
             .filter(|f| {
-                !scenario.micro_only || matches!(f, Framework::Micro | Framework::MicroNative)
+                !scenario.micro_only
+                    || matches!(
+                        f,
+                        Framework::Micro | Framework::MicroNative | Framework::MicroObserved
+                    )
             })
             .filter(|f| f.streams() || !matches!(scenario.work, Work::Stream { .. }))
             .collect();

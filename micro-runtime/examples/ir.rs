@@ -5,11 +5,12 @@
 //! and a client calling it `N` times with a 16-byte payload, on the transport given, with no
 //! middleware or with one no-op handler wrapper (a closure, or a tower layer), over TLS
 //! (a CA and a certificate for 127.0.0.1 made at start), with auth on (`auth`: a JWT checked
-//! against the default rule on every call, sent by a client wrapper), or with auth and
-//! metrics on (`observed`).
+//! against the default rule on every call, sent by a client wrapper), with auth and
+//! metrics on (`observed`), with tracing on (`traced`: a client and a server span per call,
+//! exported over OTLP) or with all three (`all`).
 //!
 //! ```text
-//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer|tls|auth|observed]
+//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer|tls|auth|observed|traced|all]
 //! ```
 
 use std::sync::Arc;
@@ -56,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Auth: an Ed25519 key, a token for an account, the rules in a fresh store (none
     // stored: the default rule, any account).
     let mut token = None;
-    if middleware == "auth" || middleware == "observed" {
+    if matches!(middleware.as_str(), "auth" | "observed" | "all") {
         let (private_key, _) = micro_runtime::auth::generate_ed25519()?;
         let jwt = micro_runtime::auth::Jwt::signing(&private_key, "micro", "micro")?;
         let issued = jwt.issue(
@@ -68,8 +69,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         flags.push("--auth=jwt".into());
         flags.push(format!("--auth_private_key={private_key}"));
     }
-    if middleware == "observed" {
+    if matches!(middleware.as_str(), "observed" | "all") {
         flags.push("--metrics_address=127.0.0.1:0".into());
+    }
+    // Tracing: spans exported over OTLP to a port where nothing listens (each batch fails
+    // once a second; the cost per call is making, queueing and encoding the spans).
+    let traced = matches!(middleware.as_str(), "traced" | "all");
+    if traced {
+        flags.push("--tracer=otlp".into());
+        flags.push("--tracer_address=127.0.0.1:9".into());
     }
     rt.block_on(async move {
         let registry = MemoryRegistry::new();
@@ -81,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .shutdown_delay(Duration::ZERO)
             .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }));
         builder = match middleware.as_str() {
-            "none" | "tls" | "auth" | "observed" => builder,
+            "none" | "tls" | "auth" | "observed" | "traced" | "all" => builder,
             // The p2c selector instead of random.
             "p2c" => {
                 client_options.strategy = micro_runtime::selector::Strategy::P2c;
@@ -101,13 +109,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 return Err(micro_runtime::Error::bad_request(
                     "ir",
                     format!(
-                        "unknown middleware {other:?}: none, p2c, unguarded, wrapper, layer, tls, auth or observed"
+                        "unknown middleware {other:?}: none, p2c, unguarded, wrapper, layer, tls, auth, observed, traced or all"
                     ),
                 ));
             }
         };
         let running = builder.build()?.start().await?;
         let mut client = Client::with_options(Arc::new(registry), client_options);
+        if traced {
+            // As a service's client: a client span per call.
+            let tracer = micro_runtime::trace::Tracer::from_settings(
+                micro_runtime::trace::TracerKind::Otlp,
+                Some("127.0.0.1:9"),
+                "ir-client",
+            )?;
+            if let Some(tracer) = tracer {
+                client = client.traced(&tracer);
+            }
+        }
         if let Some(token) = token {
             // As a service sends its own token: a client wrapper.
             client = client.wrap(CallWrapper::new(move |mut req, next| {

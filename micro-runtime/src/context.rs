@@ -201,6 +201,22 @@ pub const HOP_LOCAL: &[&str] = &[
     "trailer",
 ];
 
+/// The span `metadata` names as the parent: its `traceparent` when valid.
+pub(crate) fn trace_parent(metadata: &Metadata) -> Option<crate::trace::SpanContext> {
+    metadata
+        .get(crate::trace::TRACEPARENT)
+        .and_then(crate::trace::SpanContext::parse)
+}
+
+/// Make `span` the parent `metadata` names: `traceparent` becomes the span's own; a
+/// `tracestate` that came with an invalid `traceparent` goes (W3C: it belongs to that one).
+pub(crate) fn stamp_trace(metadata: &mut Metadata, span: &crate::trace::Span, had_parent: bool) {
+    if !had_parent {
+        metadata.remove(crate::trace::TRACESTATE);
+    }
+    metadata.insert_static(crate::trace::TRACEPARENT, span.context().traceparent());
+}
+
 tokio::task_local! {
     /// The context of the call the current task is handling.
     static CURRENT: Context;
@@ -318,6 +334,11 @@ impl Context {
         self.call.as_deref().map(|c| &*c.endpoint)
     }
 
+    /// On the server: the endpoint being served, shared.
+    pub(crate) fn endpoint_shared(&self) -> Option<Arc<str>> {
+        self.call.as_deref().map(|c| c.endpoint.clone())
+    }
+
     /// On the server with auth on (`MICRO_AUTH`): the caller's account, its token checked;
     /// `None` for an anonymous caller (one a public rule let in) or with auth off.
     pub fn account(&self) -> Option<&crate::auth::Account> {
@@ -331,7 +352,7 @@ impl Context {
     /// The span this context's calls and events are made under: its `traceparent` (inside
     /// a handler with tracing on, the handler's span; see [`crate::trace`]).
     pub fn trace(&self) -> Option<crate::trace::SpanContext> {
-        crate::trace::parent_of(&self.metadata)
+        trace_parent(&self.metadata)
     }
 
     /// Open spans with `tracer` for what is done with this context: events published with
@@ -542,6 +563,24 @@ mod tests {
         assert!(
             Context::current().metadata().is_empty(),
             "only inside the scope"
+        );
+    }
+
+    #[test]
+    fn a_stamped_span_becomes_the_parent_and_an_orphan_tracestate_goes() {
+        let tracer = crate::trace::Tracer::new("greeter");
+        let span = tracer.start(crate::trace::SpanKind::Server, "x", None);
+        let mut md = Metadata::new();
+        md.insert(crate::trace::TRACESTATE, "vendor=1");
+        stamp_trace(&mut md, &span, false);
+        assert_eq!(md.get(crate::trace::TRACESTATE), None);
+        assert_eq!(trace_parent(&md), Some(span.context()));
+        md.insert(crate::trace::TRACESTATE, "vendor=1");
+        stamp_trace(&mut md, &span, true);
+        assert_eq!(
+            md.get(crate::trace::TRACESTATE),
+            Some("vendor=1"),
+            "kept with its parent"
         );
     }
 

@@ -213,9 +213,15 @@ pub(crate) async fn event(gw: &Gateway, parts: Parts, body: Body) -> Response {
         "header": header_map(&parts.headers),
         "data": data,
     });
-    let message = Envelope::new(event.to_string())
+    let mut message = Envelope::new(event.to_string())
         .with_header("Content-Type", "application/json")
         .with_header("Micro-Id", id.clone());
+    // The trace goes on in the message's headers, as a service's publish sends it.
+    for key in [micro::trace::TRACEPARENT, micro::trace::TRACESTATE] {
+        if let Some(value) = parts.headers.get(key).and_then(|v| v.to_str().ok()) {
+            message = message.with_header(key, value);
+        }
+    }
     match broker.publish(&topic, message).await {
         Ok(()) => reply::json(
             StatusCode::OK,

@@ -123,9 +123,14 @@ async fn guard(State(gw): State<Gateway>, mut req: Request, next: Next) -> Respo
     };
     let permit = Held(std::sync::Arc::new(permit));
     req.extensions_mut().insert(permit.clone());
+    // The gateway's own routes (probes, scrapes) open no traces.
+    let own = matches!(
+        req.uri().path(),
+        "/health" | "/metrics" | "/openapi.json" | "/"
+    );
     let rsp = match &gw.options().tracer {
-        Some(tracer) => traced(tracer, req, next).await,
-        None => next.run(req).await,
+        Some(tracer) if !own => traced(tracer, req, next).await,
+        _ => next.run(req).await,
     };
     // A streamed body holds the permit until it ends, so long streams count too.
     let mut rsp = rsp.map(|body| {
@@ -156,6 +161,16 @@ async fn traced(tracer: &micro::trace::Tracer, mut req: Request, next: Next) -> 
     let headers = req.headers_mut();
     if parent.is_none() {
         headers.remove(TRACESTATE);
+    } else if headers.get_all(TRACESTATE).iter().nth(1).is_some() {
+        // Several `tracestate` fields are one list (W3C): combined, in order.
+        let joined: Vec<&str> = headers
+            .get_all(TRACESTATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&joined.join(",")) {
+            headers.insert(TRACESTATE, value);
+        }
     }
     if let Ok(value) = HeaderValue::from_str(&span.context().traceparent()) {
         headers.insert(TRACEPARENT, value);

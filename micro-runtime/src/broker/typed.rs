@@ -16,7 +16,7 @@ use crate::context::{CallInfo, Context};
 use crate::error::Result;
 use crate::middleware::{self, Next};
 use crate::registry::{Endpoint, Value};
-use crate::trace::{Span, SpanKind, Tracer};
+use crate::trace::{Span, SpanKind, Text, Tracer};
 use tracing::Instrument as _;
 
 /// Publishes messages of type `T` on one topic.
@@ -46,6 +46,8 @@ pub struct Publisher<T> {
     topic: Arc<str>,
     codec: Codec<T>,
     format: Format,
+    /// A service's tracer (`Service::publisher`), for publishes whose context has none.
+    tracer: Option<Tracer>,
     _marker: PhantomData<fn(&T)>,
 }
 
@@ -56,6 +58,7 @@ impl<T> Clone for Publisher<T> {
             topic: self.topic.clone(),
             codec: self.codec,
             format: self.format,
+            tracer: self.tracer.clone(),
             _marker: PhantomData,
         }
     }
@@ -96,8 +99,17 @@ impl<T> Publisher<T> {
             topic: topic.into().into(),
             format,
             codec,
+            tracer: None,
             _marker: PhantomData,
         }
+    }
+
+    /// Open a producer span with `tracer` for every publish whose context carries no tracer
+    /// of its own (a handler's context does): what `Service::publisher` does with tracing on.
+    #[must_use]
+    pub fn traced(mut self, tracer: Option<&Tracer>) -> Publisher<T> {
+        self.tracer = tracer.cloned();
+        self
     }
 
     /// Encode bodies in `format` instead of JSON (protobuf is smaller and faster, for topics
@@ -127,16 +139,15 @@ impl<T> Publisher<T> {
         self.codec.encode(msg, self.format, &mut buf)?;
         let mut message = Envelope::new(buf.freeze());
         message.headers.extend(&ctx.forwarded_metadata());
-        let span = ctx.tracer().map(|tracer| {
+        let span = ctx.tracer().or(self.tracer.as_ref()).map(|tracer| {
             let parent = ctx.trace();
-            let mut span = tracer.start(
+            let span = tracer.start_messaging(
                 SpanKind::Producer,
-                format!("publish {}", self.topic),
+                Text::Shared(self.topic.clone()),
+                self.broker.name(),
                 parent,
             );
-            span.set_attribute("messaging.system", self.broker.name());
-            span.set_attribute("messaging.destination.name", self.topic.to_string());
-            crate::trace::stamp(&mut message.headers, &span, parent.is_some());
+            crate::context::stamp_trace(&mut message.headers, &span, parent.is_some());
             span
         });
         message
@@ -352,13 +363,13 @@ impl Subscriber {
         self
     }
 
-    /// Put `wrappers` outside the ones this subscriber has (a service's own).
     /// Open a consumer span per delivery with `tracer` (the service's, when tracing is on).
     pub(crate) fn traced(mut self, tracer: Option<&Tracer>) -> Subscriber {
         self.tracer = tracer.cloned();
         self
     }
 
+    /// Put `wrappers` outside the ones this subscriber has (a service's own).
     pub(crate) fn wrapped_in(mut self, wrappers: &[SubscriberWrapper]) -> Subscriber {
         if !wrappers.is_empty() {
             self.wrappers.splice(0..0, wrappers.iter().cloned());
@@ -458,16 +469,14 @@ impl Subscriber {
 /// The consumer span of one delivery, under the span the message's `traceparent` names; the
 /// context's `traceparent` becomes the span's, for what the subscriber does.
 fn delivery_span(tracer: &Tracer, system: &'static str, ctx: &mut Context, event: &Event) -> Span {
-    let parent = crate::trace::parent_of(ctx.metadata());
-    let topic = event.topic().to_owned();
-    let mut span = tracer.start(SpanKind::Consumer, format!("process {topic}"), parent);
-    span.set_attribute("messaging.system", system);
-    span.set_attribute("messaging.destination.name", topic);
+    let parent = crate::context::trace_parent(ctx.metadata());
+    let topic = Text::Owned(event.topic().to_owned());
+    let mut span = tracer.start_messaging(SpanKind::Consumer, topic, system, parent);
     if let Some(id) = event.message().id() {
         span.set_attribute("messaging.message.id", id.to_owned());
     }
     span.set_int("micro.attempt", i64::from(event.attempt()));
-    crate::trace::stamp(ctx.metadata_mut(), &span, parent.is_some());
+    crate::context::stamp_trace(ctx.metadata_mut(), &span, parent.is_some());
     ctx.set_tracer(tracer.clone());
     span
 }

@@ -213,15 +213,17 @@ impl super::Client {
 }
 
 fn calling_spans(tracer: crate::trace::Tracer) -> CallWrapper {
-    use crate::trace::{SpanKind, TRACEPARENT, TRACESTATE};
+    use crate::trace::{SpanKind, TRACEPARENT, TRACESTATE, Text};
     use tracing::Instrument as _;
     CallWrapper::new(move |mut req, next| {
-        let parent = crate::trace::parent_of(&req.options.metadata).or_else(|| req.ctx.trace());
-        let name = format!("{}/{}", req.service, req.endpoint);
-        let mut span = tracer.start(SpanKind::Client, name, parent);
-        span.set_attribute("rpc.system", "micro");
-        span.set_attribute("rpc.service", req.service.clone());
-        span.set_attribute("rpc.method", req.endpoint.clone());
+        let parent =
+            crate::context::trace_parent(&req.options.metadata).or_else(|| req.ctx.trace());
+        let mut span = tracer.start_rpc(
+            SpanKind::Client,
+            Text::Owned(req.service.clone()),
+            Text::Owned(req.endpoint.clone()),
+            parent,
+        );
         // In the call's options: sent as given, over the context's own `traceparent`.
         if parent.is_none() {
             // It belonged to a parent that is not there (W3C): not passed on.

@@ -510,7 +510,8 @@ fn spawn_stream<Resp: Send + 'static>(
     let endpoint: Arc<str> = ctx.endpoint().unwrap_or_default().into();
     let service: Option<Arc<str>> = ctx.service().map(Into::into);
     let response = ctx.response();
-    let task = tokio::spawn(async move {
+    // In the span the call is served in (with tracing on), so the handler's logs name it.
+    let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
         let work = ctx.scope(catch_panic_async(fut));
         let expiry = deadline.map(|at| tokio::time::sleep_until(at.into()));
         tokio::pin!(expiry);
@@ -529,7 +530,7 @@ fn spawn_stream<Resp: Send + 'static>(
             status::metadata_to_headers(&response.trailers, &mut trailers);
         }
         let _ = tx.send(Frame::trailers(trailers)).await;
-    });
+    }));
     HandlerResponse {
         output: Output::Stream {
             rx,

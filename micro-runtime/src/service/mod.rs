@@ -566,7 +566,7 @@ impl Service {
     /// [`Publisher::format`] says otherwise.
     /// Clone it into handlers that publish.
     pub fn publisher<T: crate::codec::Message>(&self, topic: impl Into<String>) -> Publisher<T> {
-        Publisher::new(self.broker.clone(), topic)
+        Publisher::new(self.broker.clone(), topic).traced(self.tracer.as_ref())
     }
 
     /// A publisher with an explicit codec, e.g. [`Codec::serde`](crate::codec::Codec::serde).
@@ -575,7 +575,7 @@ impl Service {
         topic: impl Into<String>,
         codec: crate::codec::Codec<T>,
     ) -> Publisher<T> {
-        Publisher::with_codec(self.broker.clone(), topic, codec)
+        Publisher::with_codec(self.broker.clone(), topic, codec).traced(self.tracer.as_ref())
     }
 }
 

@@ -8,7 +8,7 @@ use tracing::Instrument as _;
 use crate::metrics::Serving;
 use crate::options::Settings;
 use crate::server::HandlerWrapper;
-use crate::trace::{SpanKind, Tracer};
+use crate::trace::{SpanKind, Text, Tracer};
 
 /// The service's handler wrappers, with the tracing wrapper outermost when tracing is on,
 /// then the metrics wrapper when metrics are on (so they see every call, whatever the
@@ -44,21 +44,19 @@ pub(super) fn wrappers(
 /// what the handler does (the context's `traceparent` becomes the span's).
 fn serving_spans(tracer: Tracer) -> HandlerWrapper {
     HandlerWrapper::new(move |mut req, next| {
-        let endpoint = req.endpoint().to_owned();
         let ctx = req.context_mut();
-        let parent = crate::trace::parent_of(ctx.metadata());
-        let service = tracer.service();
-        let mut span = tracer.start(SpanKind::Server, format!("{service}/{endpoint}"), parent);
-        span.set_attribute("rpc.system", "micro");
-        span.set_attribute("rpc.service", service.to_owned());
-        span.set_attribute("rpc.method", endpoint);
-        if let Some(node) = tracer.node() {
-            span.set_attribute("micro.node", node.to_owned());
+        let parent = crate::context::trace_parent(ctx.metadata());
+        let method = ctx.endpoint_shared().unwrap_or_else(|| Arc::from(""));
+        let mut span = tracer.start_rpc(
+            SpanKind::Server,
+            Text::Shared(tracer.service_shared()),
+            Text::Shared(method),
+            parent,
+        );
+        if let Some(node) = tracer.node_shared() {
+            span.set_shared("micro.node", node);
         }
-        if let Some(peer) = ctx.peer() {
-            span.set_attribute("client.address", peer.ip().to_string());
-        }
-        crate::trace::stamp(ctx.metadata_mut(), &span, parent.is_some());
+        crate::context::stamp_trace(ctx.metadata_mut(), &span, parent.is_some());
         ctx.set_tracer(tracer.clone());
         let work = span.tracing().in_scope(|| next.call(req));
         let scope = span.tracing().clone();

@@ -11,7 +11,7 @@
 //!
 //! | Span | Kind | Name | Attributes |
 //! |---|---|---|---|
-//! | a call a handler serves | server | `service/Endpoint.Method` | `rpc.system`, `rpc.service`, `rpc.method`, `micro.node` (the node's id), `client.address`, `micro.status` |
+//! | a call a handler serves | server | `service/Endpoint.Method` | `rpc.system`, `rpc.service`, `rpc.method`, `micro.node` (the node's id), `micro.status` |
 //! | a call a client makes (all its attempts) | client | `service/Endpoint.Method` | `rpc.system`, `rpc.service`, `rpc.method`, `server.address` (the node that answered), `micro.status` |
 //! | a typed publish | producer | `publish topic` | `messaging.system`, `messaging.destination.name` |
 //! | a delivery to a subscriber | consumer | `process topic` | `messaging.system`, `messaging.destination.name`, `messaging.message.id`, `micro.attempt` |
@@ -91,7 +91,8 @@ impl SpanContext {
         }
         let trace_id = hex_field(&value[3..35])?;
         let span_id = hex_field(&value[36..52])? as u64;
-        let flags = hex_field(&value[53..55])? as u8;
+        // Only `sampled` is defined (version 00): other bits are not passed on.
+        let flags = hex_field(&value[53..55])? as u8 & SAMPLED;
         if trace_id == 0 || span_id == 0 {
             return None;
         }
@@ -122,20 +123,28 @@ impl SpanContext {
 
     /// The `traceparent` value naming this span as the parent.
     pub fn traceparent(&self) -> String {
-        format!(
-            "00-{:032x}-{:016x}-{:02x}",
-            self.trace_id, self.span_id, self.flags
-        )
+        let mut out = Vec::with_capacity(55);
+        out.extend_from_slice(b"00-");
+        hex_into(&mut out, self.trace_id, 32);
+        out.push(b'-');
+        hex_into(&mut out, u128::from(self.span_id), 16);
+        out.push(b'-');
+        hex_into(&mut out, u128::from(self.flags), 2);
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// The trace id, 32 lower-case hex digits.
     pub fn trace_id(&self) -> String {
-        format!("{:032x}", self.trace_id)
+        let mut out = String::with_capacity(32);
+        push_hex(&mut out, self.trace_id, 32);
+        out
     }
 
     /// The span id, 16 lower-case hex digits.
     pub fn span_id(&self) -> String {
-        format!("{:016x}", self.span_id)
+        let mut out = String::with_capacity(16);
+        push_hex(&mut out, u128::from(self.span_id), 16);
+        out
     }
 
     /// True when the trace is recorded (the `sampled` flag).
@@ -143,10 +152,12 @@ impl SpanContext {
         self.flags & SAMPLED != 0
     }
 
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn trace_bytes(&self) -> [u8; 16] {
         self.trace_id.to_be_bytes()
     }
 
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn span_bytes(&self) -> [u8; 8] {
         self.span_id.to_be_bytes()
     }
@@ -165,6 +176,33 @@ impl fmt::Display for SpanContext {
 }
 
 const SAMPLED: u8 = 1;
+
+/// Append the low `digits` hex digits of `v`, lower case, zero-padded.
+fn hex_into(out: &mut Vec<u8>, v: u128, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend(
+        (0..digits)
+            .rev()
+            .map(|i| HEX[((v >> (i * 4)) & 0xf) as usize]),
+    );
+}
+
+fn push_hex(out: &mut String, v: u128, digits: u32) {
+    let mut bytes = Vec::with_capacity(digits as usize);
+    hex_into(&mut bytes, v, digits);
+    out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
+}
+
+/// Hex digits shown lazily (a `tracing` field costs nothing while nobody listens).
+struct Hex(u128, u32);
+
+impl fmt::Display for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::with_capacity(self.1 as usize);
+        push_hex(&mut out, self.0, self.1);
+        f.write_str(&out)
+    }
+}
 
 fn nonzero<T: PartialEq + Default>(mut draw: impl FnMut() -> T) -> T {
     loop {
@@ -256,7 +294,7 @@ pub struct Tracer {
 struct Inner {
     service: Arc<str>,
     /// The id of the node serving, once the service started.
-    node: std::sync::OnceLock<String>,
+    node: std::sync::OnceLock<Arc<str>>,
     #[cfg(feature = "otlp")]
     exporter: Option<otlp::Exporter>,
 }
@@ -323,11 +361,19 @@ impl Tracer {
 
     /// The id of the node whose calls this tracer's server spans record (`micro.node`).
     pub fn node(&self) -> Option<&str> {
-        self.inner.node.get().map(String::as_str)
+        self.inner.node.get().map(|n| &**n)
+    }
+
+    pub(crate) fn node_shared(&self) -> Option<Arc<str>> {
+        self.inner.node.get().cloned()
+    }
+
+    pub(crate) fn service_shared(&self) -> Arc<str> {
+        self.inner.service.clone()
     }
 
     pub(crate) fn set_node(&self, id: &str) {
-        let _ = self.inner.node.set(id.to_owned());
+        let _ = self.inner.node.set(id.into());
     }
 
     /// True when finished spans are exported (`MICRO_TRACER=otlp`).
@@ -349,30 +395,59 @@ impl Tracer {
         name: impl Into<Cow<'static, str>>,
         parent: Option<SpanContext>,
     ) -> Span {
+        self.open(kind, Name::Text(Text::from(name.into())), parent)
+    }
+
+    /// Open the span of a call: named `service/Endpoint.Method`, with the `rpc.*`
+    /// attributes (both made when the span is exported or logged, not per call).
+    pub(crate) fn start_rpc(
+        &self,
+        kind: SpanKind,
+        service: Text,
+        method: Text,
+        parent: Option<SpanContext>,
+    ) -> Span {
+        self.open(kind, Name::Rpc(service, method), parent)
+    }
+
+    /// Open the span of a publish (producer) or a delivery (consumer) on `topic`.
+    pub(crate) fn start_messaging(
+        &self,
+        kind: SpanKind,
+        topic: Text,
+        system: &'static str,
+        parent: Option<SpanContext>,
+    ) -> Span {
+        let mut span = self.open(kind, Name::Topic(topic), parent);
+        span.push("messaging.system", Value::Str(Text::Static(system)));
+        span
+    }
+
+    fn open(&self, kind: SpanKind, name: Name, parent: Option<SpanContext>) -> Span {
         let context = parent.map_or_else(SpanContext::root, |p| p.child());
-        let name = name.into();
-        let trace_id = context.trace_id();
-        let span_id = context.span_id();
+        let trace_id = Hex(context.trace_id, 32);
+        let span_id = Hex(u128::from(context.span_id), 16);
         let service = &*self.inner.service;
+        let named = Named(kind, &name);
         // tracing wants a name known at compile time: one per kind, the span's own name a
-        // field.
+        // field. Fields are shown lazily: nothing is formatted while nobody listens.
         let tracing = match kind {
             SpanKind::Server => {
-                tracing::info_span!("serve", service = %service, span = %name, trace_id = %trace_id, span_id = %span_id)
+                tracing::info_span!("serve", service = %service, span = %named, trace_id = %trace_id, span_id = %span_id)
             }
             SpanKind::Client => {
-                tracing::info_span!("call", service = %service, span = %name, trace_id = %trace_id, span_id = %span_id)
+                tracing::info_span!("call", service = %service, span = %named, trace_id = %trace_id, span_id = %span_id)
             }
             SpanKind::Producer => {
-                tracing::info_span!("publish", service = %service, span = %name, trace_id = %trace_id, span_id = %span_id)
+                tracing::info_span!("publish", service = %service, span = %named, trace_id = %trace_id, span_id = %span_id)
             }
             SpanKind::Consumer => {
-                tracing::info_span!("deliver", service = %service, span = %name, trace_id = %trace_id, span_id = %span_id)
+                tracing::info_span!("deliver", service = %service, span = %named, trace_id = %trace_id, span_id = %span_id)
             }
         };
         Span {
             tracer: self.clone(),
-            record: Some(Record {
+            record: Some(Box::new(Record {
                 context,
                 parent: parent.map(|p| p.span_id),
                 name,
@@ -381,7 +456,7 @@ impl Tracer {
                 end: SystemTime::UNIX_EPOCH,
                 attributes: Vec::new(),
                 status: Status::Unset,
-            }),
+            })),
             tracing,
         }
     }
@@ -397,7 +472,7 @@ impl Tracer {
         let _ = within;
     }
 
-    fn finish(&self, record: Record) {
+    fn finish(&self, record: Box<Record>) {
         #[cfg(feature = "otlp")]
         if let Some(exporter) = &self.inner.exporter
             && record.context.is_sampled()
@@ -413,16 +488,16 @@ impl Tracer {
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
     Unset,
-    Ok,
     Error(String),
 }
 
-/// A span's data once it ends.
+/// A span's data once it ends (read by the exporter).
 #[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 struct Record {
     context: SpanContext,
     parent: Option<u64>,
-    name: Cow<'static, str>,
+    name: Name,
     kind: SpanKind,
     start: SystemTime,
     end: SystemTime,
@@ -430,10 +505,75 @@ struct Record {
     status: Status,
 }
 
+/// Text a span holds: borrowed for good, owned, or shared with the service.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Text {
+    Static(&'static str),
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Static(s) => s,
+            Text::Owned(s) => s,
+            Text::Shared(s) => s,
+        }
+    }
+}
+
+impl From<Cow<'static, str>> for Text {
+    fn from(s: Cow<'static, str>) -> Text {
+        match s {
+            Cow::Borrowed(s) => Text::Static(s),
+            Cow::Owned(s) => Text::Owned(s),
+        }
+    }
+}
+
+/// A span's name, composed only when it is shown or exported.
+#[derive(Clone, Debug)]
+enum Name {
+    /// As given.
+    Text(Text),
+    /// `service/Endpoint.Method`.
+    Rpc(Text, Text),
+    /// `publish topic` or `process topic`, by the span's kind.
+    Topic(Text),
+}
+
+/// A name with the kind that completes it.
+struct Named<'a>(SpanKind, &'a Name);
+
+impl Named<'_> {
+    /// The name's parts, to be written one after the other.
+    fn parts(&self) -> [&str; 3] {
+        match self.1 {
+            Name::Text(t) => [t.as_str(), "", ""],
+            Name::Rpc(service, method) => [service.as_str(), "/", method.as_str()],
+            Name::Topic(topic) => {
+                let verb = if self.0 == SpanKind::Producer {
+                    "publish "
+                } else {
+                    "process "
+                };
+                [verb, topic.as_str(), ""]
+            }
+        }
+    }
+}
+
+impl fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.parts().iter().try_for_each(|p| f.write_str(p))
+    }
+}
+
 /// An attribute value.
 #[derive(Clone, Debug, PartialEq)]
 enum Value {
-    Str(Cow<'static, str>),
+    Str(Text),
     Int(i64),
 }
 
@@ -441,7 +581,8 @@ enum Value {
 /// end (status unset: the work was cancelled).
 pub struct Span {
     tracer: Tracer,
-    record: Option<Record>,
+    /// Boxed: a span moves with the future it is part of.
+    record: Option<Box<Record>>,
     tracing: tracing::Span,
 }
 
@@ -470,29 +611,48 @@ impl Span {
 
     /// Add a string attribute.
     pub fn set_attribute(&mut self, key: &'static str, value: impl Into<Cow<'static, str>>) {
-        if let Some(r) = &mut self.record {
-            r.attributes.push((key, Value::Str(value.into())));
-        }
+        self.push(key, Value::Str(Text::from(value.into())));
+    }
+
+    /// Add a string attribute shared with other spans (a service's or node's name).
+    pub(crate) fn set_shared(&mut self, key: &'static str, value: Arc<str>) {
+        self.push(key, Value::Str(Text::Shared(value)));
     }
 
     /// Add an integer attribute.
     pub fn set_int(&mut self, key: &'static str, value: i64) {
+        self.push(key, Value::Int(value));
+    }
+
+    fn push(&mut self, key: &'static str, value: Value) {
         if let Some(r) = &mut self.record {
-            r.attributes.push((key, Value::Int(value)));
+            if r.attributes.is_empty() {
+                r.attributes.reserve_exact(4);
+            }
+            r.attributes.push((key, value));
         }
     }
 
-    /// End the span with the outcome of its work: an error sets the span's status to
-    /// error with the error's detail, and `micro.status` to its code.
+    /// End the span with the outcome of its work: `micro.status` is the code (200 for
+    /// success), and an error sets the span's status to error with the error's code and
+    /// detail — on a server span only when the server failed (as OpenTelemetry's RPC
+    /// conventions say: `INTERNAL`, `UNAVAILABLE`, `DEADLINE_EXCEEDED` and the like, not a
+    /// caller's bad request or a missing record). Success leaves the status unset.
     pub fn end<T>(mut self, outcome: std::result::Result<T, &Error>) {
         let code = match outcome {
             Ok(_) => 200,
             Err(e) => e.code(),
         };
         self.set_int("micro.status", i64::from(code));
+        let server = self
+            .record
+            .as_ref()
+            .is_some_and(|r| r.kind == SpanKind::Server);
         let status = match outcome {
-            Ok(_) => Status::Ok,
-            Err(e) => Status::Error(format!("{} {}: {}", e.code(), e.status(), e.detail())),
+            Err(e) if !server || server_fault(e) => {
+                Status::Error(format!("{} {}: {}", e.code(), e.status(), e.detail()))
+            }
+            _ => Status::Unset,
         };
         self.close(status);
     }
@@ -527,18 +687,18 @@ impl Drop for Span {
     }
 }
 
-/// The span a context's metadata names as the parent: its `traceparent` when valid.
-pub(crate) fn parent_of(metadata: &crate::context::Metadata) -> Option<SpanContext> {
-    metadata.get(TRACEPARENT).and_then(SpanContext::parse)
-}
-
-/// Make `span` the parent named in `metadata`: `traceparent` becomes the span's own; a
-/// `tracestate` that came with an invalid `traceparent` goes (W3C: it belongs to that one).
-pub(crate) fn stamp(metadata: &mut crate::context::Metadata, span: &Span, had_parent: bool) {
-    if !had_parent {
-        metadata.remove(TRACESTATE);
-    }
-    metadata.insert_static(TRACEPARENT, span.context().traceparent());
+/// Is `e` the server's failure (not the caller's)? OpenTelemetry's gRPC conventions.
+fn server_fault(e: &Error) -> bool {
+    use crate::error::Code;
+    matches!(
+        e.grpc_code(),
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    )
 }
 
 #[cfg(test)]
@@ -556,6 +716,10 @@ mod tests {
             SpanContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").unwrap();
         assert!(!unsampled.is_sampled());
         assert!(!unsampled.child().is_sampled(), "a child keeps the flags");
+        // Flags other than `sampled` are undefined in version 00: not passed on.
+        let odd =
+            SpanContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff").unwrap();
+        assert!(odd.traceparent().ends_with("-01"), "{odd}");
         // A later version may add fields; this reader takes the ones it knows.
         assert_eq!(
             SpanContext::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"),
@@ -600,15 +764,19 @@ mod tests {
     fn a_span_names_its_parent_and_records_its_outcome() {
         let tracer = Tracer::new("greeter");
         let parent = SpanContext::root();
-        let span = tracer.start(SpanKind::Server, "greeter/Greeter.Hello", Some(parent));
+        let span = tracer.start_rpc(
+            SpanKind::Server,
+            Text::Static("greeter"),
+            Text::Static("Greeter.Hello"),
+            Some(parent),
+        );
+        assert_eq!(
+            Named(SpanKind::Server, &span.record.as_ref().unwrap().name).to_string(),
+            "greeter/Greeter.Hello"
+        );
         let record = span.record.clone().unwrap();
         assert_eq!(record.parent, Some(parent.span_id));
         assert_eq!(record.context.trace_id, parent.trace_id);
-        let mut md = crate::context::Metadata::new();
-        md.insert(TRACESTATE, "vendor=1");
-        stamp(&mut md, &span, false);
-        assert_eq!(md.get(TRACESTATE), None, "an orphan tracestate goes");
-        assert_eq!(parent_of(&md), Some(span.context()));
         span.end(Err::<(), _>(&Error::not_found("greeter", "no such name")));
     }
 }

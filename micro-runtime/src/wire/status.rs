@@ -187,6 +187,14 @@ pub(crate) fn headers_to_metadata(map: &HeaderMap, md: &mut Metadata) {
             continue;
         }
         if let Ok(v) = value.to_str() {
+            // Several `tracestate` fields are one list (W3C): combined, in order.
+            if key == crate::trace::TRACESTATE
+                && let Some(earlier) = md.get(key)
+            {
+                let joined = format!("{earlier},{v}");
+                md.insert(key, joined);
+                continue;
+            }
             md.insert(key, v);
         }
     }
@@ -195,6 +203,19 @@ pub(crate) fn headers_to_metadata(map: &HeaderMap, md: &mut Metadata) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_tracestate_fields_are_one_list() {
+        let mut map = HeaderMap::new();
+        map.append("tracestate", HeaderValue::from_static("a=1"));
+        map.append("tracestate", HeaderValue::from_static("b=2"));
+        map.append("x-other", HeaderValue::from_static("one"));
+        map.append("x-other", HeaderValue::from_static("two"));
+        let mut md = Metadata::new();
+        headers_to_metadata(&map, &mut md);
+        assert_eq!(md.get("tracestate"), Some("a=1,b=2"));
+        assert_eq!(md.get("x-other"), Some("two"), "other keys: the last value");
+    }
 
     #[test]
     fn timeouts_round_trip_within_a_unit() {

@@ -140,7 +140,7 @@ async fn a_traced_server_runs_the_handler_in_its_span_and_logs_name_the_trace() 
         .route(Route::unary(
             "Log.Fail",
             |_ctx: Context, _req: Echo| async move {
-                Err::<Echo, _>(Error::not_found("log", "nothing here"))
+                Err::<Echo, _>(Error::internal("log", "it broke"))
             },
         ));
     let builder = support::builder(&reg, "logged").flags([
@@ -185,11 +185,60 @@ async fn a_traced_server_runs_the_handler_in_its_span_and_logs_name_the_trace() 
         .call::<_, Echo>("logged", "Log.Fail", &Echo::default())
         .await
         .unwrap_err();
-    assert_eq!(err.code(), 404);
+    assert_eq!(err.code(), 500);
     let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
     let line = text
         .lines()
         .find(|l| l.contains("span ended with an error") && l.contains("logged/Log.Fail"))
         .unwrap_or_else(|| panic!("no error line of the failed call in {text:?}"));
-    assert!(line.contains("404 Not Found: nothing here"), "{line}");
+    assert!(
+        line.contains("500 Internal Server Error: it broke"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn a_services_publisher_traces_publishes_made_outside_handlers() {
+    use micro_runtime::broker::{MemoryBroker, SharedBroker, SubscribeOptions};
+    let broker: SharedBroker = Arc::new(MemoryBroker::new());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _sub = broker
+        .subscribe(
+            "traced.outside",
+            Arc::new(move |event: micro_runtime::broker::Event| {
+                let _ = tx.send(
+                    event
+                        .message()
+                        .headers
+                        .get("traceparent")
+                        .map(str::to_owned),
+                );
+                Box::pin(async { Ok(()) })
+            }),
+            SubscribeOptions::default(),
+        )
+        .await
+        .unwrap();
+    let reg = micro_runtime::registry::MemoryRegistry::new();
+    let service = support::builder(&reg, "publisher")
+        .flags(["--transport", crate::SERVER_TRANSPORT, "--tracer", "log"])
+        .broker(broker.clone())
+        .build()
+        .unwrap();
+    // The `traceparent` of what `publisher` publishes, as the subscriber gets it.
+    let mut sent = async |publisher: micro_runtime::broker::Publisher<Echo>| {
+        publisher.publish(&Echo::default()).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    // From `main`, a timer, a task: no handler's context, still a producer span.
+    let traced = sent(service.publisher::<Echo>("traced.outside"))
+        .await
+        .expect("the message names its producer span");
+    assert!(SpanContext::parse(&traced).is_some(), "{traced}");
+    // Untraced, a publish outside a handler carries no trace.
+    let plain = micro_runtime::broker::Publisher::<Echo>::new(broker.clone(), "traced.outside");
+    assert_eq!(sent(plain).await, None);
 }

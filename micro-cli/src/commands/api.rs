@@ -133,6 +133,9 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
         "micro.api",
     )
     .map_err(|e| CliError::usage(e.detail(), None))?;
+    if let Some(tracer) = &options.tracer {
+        tracer.set_sampling(settings.tracer_sample);
+    }
     let tracer = options.tracer.clone();
     // Not the CLI's own client: a token `micro login` kept must never go with a caller's
     // request.

@@ -232,7 +232,7 @@ fn calling_spans(tracer: crate::trace::Tracer) -> CallWrapper {
         }
         req.options
             .metadata
-            .insert(TRACEPARENT, span.context().traceparent());
+            .insert_static(TRACEPARENT, span.context().traceparent());
         let work = span.tracing().in_scope(|| next.call(req));
         let scope = span.tracing().clone();
         async move {

@@ -17,6 +17,21 @@ pub(super) struct Setting {
     pub(super) apply: Apply,
 }
 
+/// A share from 0 to `max` (a number, e.g. `example`).
+fn parse_share(name: &str, value: &str, max: f64, example: &str) -> Result<f64> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && (0.0..=max).contains(r))
+        .ok_or_else(|| {
+            Error::bad_request(
+                ID,
+                format!("{name} {value:?} is not a share between 0 and {max} (e.g. {example})"),
+            )
+        })
+}
+
 fn non_empty(name: &str, value: &str) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
@@ -472,19 +487,7 @@ pub(super) const SETTINGS: &[Setting] = &[
         help: "retries allowed as a share of calls over 10s, at least 10; 0 turns it off (default 0.2)",
         concept: None,
         apply: |o, v| {
-            o.client_retry_budget = v
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|r| r.is_finite() && (0.0..=10.0).contains(r))
-                .ok_or_else(|| {
-                    Error::bad_request(
-                        ID,
-                        format!(
-                            "client_retry_budget {v:?} is not a share between 0 and 10 (e.g. 0.2)"
-                        ),
-                    )
-                })?;
+            o.client_retry_budget = parse_share("client_retry_budget", v, 10.0, "0.2")?;
             Ok(())
         },
     },
@@ -541,6 +544,15 @@ pub(super) const SETTINGS: &[Setting] = &[
         concept: None,
         apply: |o, v| {
             o.tracer_address = Some(non_empty("tracer_address", v)?);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tracer_sample",
+        help: "the share of new traces exported, 0 to 1 (default 1); a trace that arrives keeps its caller's decision",
+        concept: None,
+        apply: |o, v| {
+            o.tracer_sample = parse_share("tracer_sample", v, 1.0, "0.1")?;
             Ok(())
         },
     },

@@ -77,6 +77,19 @@ fn flags() {
             .detail()
             .contains("unexpected argument")
     );
+    // Tracing: the tracer by name, the sample as a share.
+    o.apply_args(["--tracer", "otlp", "--tracer_sample", "0.25"])
+        .unwrap();
+    assert_eq!(o.tracer, crate::trace::TracerKind::Otlp);
+    assert_eq!(o.tracer_sample, 0.25);
+    let err = o.apply_args(["--tracer_sample", "2"]).unwrap_err();
+    assert!(
+        err.detail()
+            .contains("tracer_sample \"2\" is not a share between 0 and 1"),
+        "{err}"
+    );
+    let err = o.apply_args(["--tracer", "jaeger"]).unwrap_err();
+    assert!(err.detail().contains("off, log and otlp"), "{err}");
     assert!(
         o.apply_args(["--help"])
             .unwrap_err()

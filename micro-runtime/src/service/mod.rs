@@ -324,6 +324,9 @@ impl ServiceBuilder {
             settings.tracer_address.as_deref(),
             name.clone(),
         )?;
+        if let Some(tracer) = &tracer {
+            tracer.set_sampling(settings.tracer_sample);
+        }
         // Outermost: a call's span covers what the service's own wrappers do.
         let client = match &tracer {
             Some(tracer) => client.traced(tracer),

@@ -43,7 +43,8 @@
 //! ```
 //!
 //! A trace whose `traceparent` says "not sampled" (flags `00`) is propagated and logged but
-//! not exported; a trace micro starts is sampled.
+//! not exported. Of the traces a service starts, the share `MICRO_TRACER_SAMPLE` says (1 by
+//! default, [`Tracer::set_sampling`]) is sampled.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -293,6 +294,8 @@ pub struct Tracer {
 
 struct Inner {
     service: Arc<str>,
+    /// `sampling()`, as the bits of an f64.
+    sample: std::sync::atomic::AtomicU64,
     /// The id of the node serving, once the service started.
     node: std::sync::OnceLock<Arc<str>>,
     #[cfg(feature = "otlp")]
@@ -314,6 +317,7 @@ impl Tracer {
         Tracer {
             inner: Arc::new(Inner {
                 service: service.into().into(),
+                sample: std::sync::atomic::AtomicU64::new(1f64.to_bits()),
                 node: std::sync::OnceLock::new(),
                 #[cfg(feature = "otlp")]
                 exporter: None,
@@ -337,6 +341,7 @@ impl Tracer {
                 let url = otlp::endpoint(address.unwrap_or(otlp::DEFAULT_ADDRESS))?;
                 Ok(Some(Tracer {
                     inner: Arc::new(Inner {
+                        sample: std::sync::atomic::AtomicU64::new(1f64.to_bits()),
                         node: std::sync::OnceLock::new(),
                         exporter: Some(otlp::Exporter::new(url, service.clone())),
                         service,
@@ -424,7 +429,17 @@ impl Tracer {
     }
 
     fn open(&self, kind: SpanKind, name: Name, parent: Option<SpanContext>) -> Span {
-        let context = parent.map_or_else(SpanContext::root, |p| p.child());
+        let context = match parent {
+            Some(p) => p.child(),
+            None => {
+                let mut root = SpanContext::root();
+                let ratio = self.sampling();
+                if ratio < 1.0 && fastrand::f64() >= ratio {
+                    root.flags &= !SAMPLED;
+                }
+                root
+            }
+        };
         let trace_id = Hex(context.trace_id, 32);
         let span_id = Hex(u128::from(context.span_id), 16);
         let service = &*self.inner.service;
@@ -445,20 +460,47 @@ impl Tracer {
                 tracing::info_span!("deliver", service = %service, span = %named, trace_id = %trace_id, span_id = %span_id)
             }
         };
-        Span {
-            tracer: self.clone(),
-            record: Some(Box::new(Record {
+        // Only a span that will be exported keeps what it records.
+        let record = (self.exports() && context.is_sampled()).then(|| {
+            Box::new(Record {
                 context,
                 parent: parent.map(|p| p.span_id),
                 name,
                 kind,
                 start: SystemTime::now(),
                 end: SystemTime::UNIX_EPOCH,
-                attributes: Vec::new(),
+                code: None,
+                attributes: Default::default(),
                 status: Status::Unset,
-            })),
+            })
+        });
+        Span {
+            tracer: self.clone(),
+            context,
+            kind,
+            record,
             tracing,
+            ended: false,
         }
+    }
+
+    /// The share of new traces that are sampled (exported): `MICRO_TRACER_SAMPLE`, 1 by
+    /// default. A trace that arrives keeps its caller's decision.
+    pub fn sampling(&self) -> f64 {
+        f64::from_bits(self.inner.sample.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Sample `ratio` of new traces (clamped to 0–1); the others are propagated and logged
+    /// but not exported.
+    pub fn set_sampling(&self, ratio: f64) {
+        let ratio = if ratio.is_nan() {
+            1.0
+        } else {
+            ratio.clamp(0.0, 1.0)
+        };
+        self.inner
+            .sample
+            .store(ratio.to_bits(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Send the spans finished so far to the receiver now, waiting up to `within` (a service
@@ -474,9 +516,7 @@ impl Tracer {
 
     fn finish(&self, record: Box<Record>) {
         #[cfg(feature = "otlp")]
-        if let Some(exporter) = &self.inner.exporter
-            && record.context.is_sampled()
-        {
+        if let Some(exporter) = &self.inner.exporter {
             exporter.export(record);
         }
         #[cfg(not(feature = "otlp"))]
@@ -501,9 +541,15 @@ struct Record {
     kind: SpanKind,
     start: SystemTime,
     end: SystemTime,
-    attributes: Vec<(&'static str, Value)>,
+    /// `micro.status`.
+    code: Option<i32>,
+    /// In place: a span allocates nothing for them.
+    attributes: [Option<(&'static str, Value)>; ATTRIBUTES],
     status: Status,
 }
+
+/// Attributes a span holds beyond those its name implies; more are dropped.
+const ATTRIBUTES: usize = 6;
 
 /// Text a span holds: borrowed for good, owned, or shared with the service.
 #[derive(Clone, Debug, PartialEq)]
@@ -581,9 +627,13 @@ enum Value {
 /// end (status unset: the work was cancelled).
 pub struct Span {
     tracer: Tracer,
-    /// Boxed: a span moves with the future it is part of.
+    context: SpanContext,
+    kind: SpanKind,
+    /// What is exported (`None`: not exported). Boxed: a span moves with the future it is
+    /// part of.
     record: Option<Box<Record>>,
     tracing: tracing::Span,
+    ended: bool,
 }
 
 impl fmt::Debug for Span {
@@ -598,9 +648,7 @@ impl Span {
     /// The span's place in its trace; its [`SpanContext::traceparent`] is what calls made
     /// under it send.
     pub fn context(&self) -> SpanContext {
-        self.record
-            .as_ref()
-            .map_or_else(SpanContext::root, |r| r.context)
+        self.context
     }
 
     /// The `tracing` span it opened: run the span's work in it (`Instrument::instrument`) so
@@ -625,11 +673,10 @@ impl Span {
     }
 
     fn push(&mut self, key: &'static str, value: Value) {
-        if let Some(r) = &mut self.record {
-            if r.attributes.is_empty() {
-                r.attributes.reserve_exact(4);
-            }
-            r.attributes.push((key, value));
+        if let Some(r) = &mut self.record
+            && let Some(slot) = r.attributes.iter_mut().find(|a| a.is_none())
+        {
+            *slot = Some((key, value));
         }
     }
 
@@ -643,11 +690,10 @@ impl Span {
             Ok(_) => 200,
             Err(e) => e.code(),
         };
-        self.set_int("micro.status", i64::from(code));
-        let server = self
-            .record
-            .as_ref()
-            .is_some_and(|r| r.kind == SpanKind::Server);
+        if let Some(r) = &mut self.record {
+            r.code = Some(code);
+        }
+        let server = self.kind == SpanKind::Server;
         let status = match outcome {
             Err(e) if !server || server_fault(e) => {
                 Status::Error(format!("{} {}: {}", e.code(), e.status(), e.detail()))
@@ -669,13 +715,16 @@ impl Span {
     }
 
     fn close(&mut self, status: Status) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        if let Status::Error(message) = &status {
+            self.tracing
+                .in_scope(|| tracing::debug!(error = %message, "span ended with an error"));
+        }
         if let Some(mut record) = self.record.take() {
             record.status = status;
             record.end = SystemTime::now();
-            if let Status::Error(message) = &record.status {
-                self.tracing
-                    .in_scope(|| tracing::debug!(error = %message, "span ended with an error"));
-            }
             self.tracer.finish(record);
         }
     }
@@ -762,7 +811,9 @@ mod tests {
 
     #[test]
     fn a_span_names_its_parent_and_records_its_outcome() {
-        let tracer = Tracer::new("greeter");
+        let tracer = Tracer::from_settings(TracerKind::Otlp, Some("127.0.0.1:9"), "greeter")
+            .unwrap()
+            .unwrap();
         let parent = SpanContext::root();
         let span = tracer.start_rpc(
             SpanKind::Server,
@@ -778,5 +829,33 @@ mod tests {
         assert_eq!(record.parent, Some(parent.span_id));
         assert_eq!(record.context.trace_id, parent.trace_id);
         span.end(Err::<(), _>(&Error::not_found("greeter", "no such name")));
+    }
+
+    #[test]
+    fn sampling_decides_new_traces_and_follows_a_callers_decision() {
+        let tracer = Tracer::from_settings(TracerKind::Otlp, Some("127.0.0.1:9"), "svc")
+            .unwrap()
+            .unwrap();
+        tracer.set_sampling(0.0);
+        let root = tracer.start(SpanKind::Server, "x", None);
+        assert!(
+            !root.context().is_sampled() && root.record.is_none(),
+            "not exported"
+        );
+        let sampled = SpanContext::root();
+        let child = tracer.start(SpanKind::Server, "x", Some(sampled));
+        assert!(
+            child.context().is_sampled() && child.record.is_some(),
+            "the caller's decision"
+        );
+        tracer.set_sampling(f64::NAN);
+        assert_eq!(tracer.sampling(), 1.0);
+        // A log-only tracer keeps no records at all.
+        assert!(
+            Tracer::new("svc")
+                .start(SpanKind::Client, "x", None)
+                .record
+                .is_none()
+        );
     }
 }

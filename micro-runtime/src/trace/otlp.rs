@@ -331,11 +331,14 @@ fn attributes(r: &Record, mut f: impl FnMut(&str, Attr<'_>)) {
         Name::Topic(topic) => f("messaging.destination.name", Attr::Str(topic.as_str())),
         Name::Text(_) => {}
     }
-    for (k, v) in &r.attributes {
+    for (k, v) in r.attributes.iter().flatten() {
         match v {
             Value::Str(s) => f(k, Attr::Str(s.as_str())),
             Value::Int(i) => f(k, Attr::Int(*i)),
         }
+    }
+    if let Some(code) = r.code {
+        f("micro.status", Attr::Int(i64::from(code)));
     }
 }
 
@@ -456,7 +459,7 @@ fn nanos(t: SystemTime) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{SpanContext, SpanKind, Text, Tracer};
+    use super::super::{SpanContext, SpanKind, Text, Tracer, TracerKind};
     use super::*;
     use prost::Message as _;
 
@@ -492,7 +495,10 @@ mod tests {
 
     #[test]
     fn the_body_decodes_with_the_schemas_messages() {
-        let tracer = Tracer::new("svc");
+        // An exporting tracer (its task never starts: no runtime here).
+        let tracer = Tracer::from_settings(TracerKind::Otlp, Some("127.0.0.1:9"), "svc")
+            .unwrap()
+            .unwrap();
         let parent = SpanContext::root();
         let mut rpc = tracer.start_rpc(
             SpanKind::Client,

@@ -156,8 +156,10 @@ async fn traced(tracer: &micro::trace::Tracer, mut req: Request, next: Next) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(SpanContext::parse);
     let mut span = tracer.start(SpanKind::Server, req.method().as_str().to_owned(), parent);
-    span.set_attribute("http.request.method", req.method().as_str().to_owned());
-    span.set_attribute("url.path", req.uri().path().to_owned());
+    if span.is_recording() {
+        span.set_attribute("http.request.method", req.method().as_str().to_owned());
+        span.set_attribute("url.path", req.uri().path().to_owned());
+    }
     let headers = req.headers_mut();
     if parent.is_none() {
         headers.remove(TRACESTATE);

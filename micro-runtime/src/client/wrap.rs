@@ -237,7 +237,9 @@ fn calling_spans(tracer: crate::trace::Tracer) -> CallWrapper {
         let scope = span.tracing().clone();
         async move {
             let result = work.instrument(scope).await;
-            if let Ok(rsp) = &result {
+            if let Ok(rsp) = &result
+                && span.is_recording()
+            {
                 span.set_attribute("server.address", rsp.node.address.clone());
             }
             span.end(result.as_ref().map(|_| ()));

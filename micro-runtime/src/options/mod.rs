@@ -135,8 +135,8 @@ pub struct Settings {
     /// Where `otlp` sends spans: `host:port` or an `http://` URL of an OTLP/HTTP receiver
     /// (`MICRO_TRACER_ADDRESS`, default `127.0.0.1:4318`).
     pub tracer_address: Option<String>,
-    /// The share of new traces exported, 0 to 1 (`MICRO_TRACER_SAMPLE`, default 1); a
-    /// trace that arrives keeps its caller's decision.
+    /// The share of the traces this service starts that are sampled (exported), 0 to 1
+    /// (`MICRO_TRACER_SAMPLE`, default 1); a trace that arrives keeps its caller's decision.
     pub tracer_sample: f64,
     /// TLS certificate, key and CA files (`MICRO_TLS_CERT_FILE`, `MICRO_TLS_KEY_FILE`,
     /// `MICRO_TLS_CA_FILE`, `MICRO_TLS_INSECURE`; see [`crate::tls`]).

@@ -549,7 +549,7 @@ pub(super) const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "tracer_sample",
-        help: "the share of new traces exported, 0 to 1 (default 1); a trace that arrives keeps its caller's decision",
+        help: "the share of the traces this service starts that are sampled (exported), 0 to 1 (default 1); a trace that arrives keeps its caller's decision",
         concept: None,
         apply: |o, v| {
             o.tracer_sample = parse_share("tracer_sample", v, 1.0, "0.1")?;

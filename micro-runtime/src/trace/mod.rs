@@ -657,7 +657,14 @@ impl Span {
         &self.tracing
     }
 
-    /// Add a string attribute.
+    /// True when the span records what it is given (it will be exported): callers skip
+    /// building attribute values otherwise.
+    pub fn is_recording(&self) -> bool {
+        self.record.is_some()
+    }
+
+    /// Add a string attribute. A span holds six besides those micro sets from its name and
+    /// outcome; more are dropped (with a debug log line).
     pub fn set_attribute(&mut self, key: &'static str, value: impl Into<Cow<'static, str>>) {
         self.push(key, Value::Str(Text::from(value.into())));
     }
@@ -667,16 +674,21 @@ impl Span {
         self.push(key, Value::Str(Text::Shared(value)));
     }
 
-    /// Add an integer attribute.
+    /// Add an integer attribute (within the same six as [`Span::set_attribute`]).
     pub fn set_int(&mut self, key: &'static str, value: i64) {
         self.push(key, Value::Int(value));
     }
 
     fn push(&mut self, key: &'static str, value: Value) {
-        if let Some(r) = &mut self.record
-            && let Some(slot) = r.attributes.iter_mut().find(|a| a.is_none())
-        {
-            *slot = Some((key, value));
+        let Some(r) = &mut self.record else {
+            return;
+        };
+        match r.attributes.iter_mut().find(|a| a.is_none()) {
+            Some(slot) => *slot = Some((key, value)),
+            None => tracing::debug!(
+                key,
+                "a span holds {ATTRIBUTES} attributes: this one was dropped"
+            ),
         }
     }
 
@@ -809,6 +821,7 @@ mod tests {
         assert!(err.detail().contains("off, log and otlp"), "{err}");
     }
 
+    #[cfg(feature = "otlp")]
     #[test]
     fn a_span_names_its_parent_and_records_its_outcome() {
         let tracer = Tracer::from_settings(TracerKind::Otlp, Some("127.0.0.1:9"), "greeter")
@@ -831,6 +844,7 @@ mod tests {
         span.end(Err::<(), _>(&Error::not_found("greeter", "no such name")));
     }
 
+    #[cfg(feature = "otlp")]
     #[test]
     fn sampling_decides_new_traces_and_follows_a_callers_decision() {
         let tracer = Tracer::from_settings(TracerKind::Otlp, Some("127.0.0.1:9"), "svc")
@@ -850,12 +864,13 @@ mod tests {
         );
         tracer.set_sampling(f64::NAN);
         assert_eq!(tracer.sampling(), 1.0);
-        // A log-only tracer keeps no records at all.
-        assert!(
-            Tracer::new("svc")
-                .start(SpanKind::Client, "x", None)
-                .record
-                .is_none()
-        );
+    }
+
+    #[test]
+    fn a_log_only_tracer_records_nothing_and_still_propagates() {
+        let parent = SpanContext::root();
+        let span = Tracer::new("svc").start(SpanKind::Client, "x", Some(parent));
+        assert!(span.record.is_none() && !span.is_recording());
+        assert_eq!(span.context().trace_id(), parent.trace_id());
     }
 }

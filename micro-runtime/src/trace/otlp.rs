@@ -506,8 +506,8 @@ mod tests {
             Text::Owned("A.B".into()),
             Some(parent),
         );
-        rpc.set_int("micro.status", 404);
         let mut rpc = rpc.record.take().unwrap();
+        rpc.code = Some(404);
         rpc.status = Status::Error("404 Not Found: no such book".into());
         rpc.end = SystemTime::now();
         let mut publish =

@@ -127,15 +127,9 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
         None => None,
     };
     // MICRO_TRACER: a span per request and per call, under the caller's traceparent.
-    options.tracer = micro::trace::Tracer::from_settings(
-        settings.tracer,
-        settings.tracer_address.as_deref(),
-        "micro.api",
-    )
-    .map_err(|e| CliError::usage(e.detail(), None))?;
-    if let Some(tracer) = &options.tracer {
-        tracer.set_sampling(settings.tracer_sample);
-    }
+    options.tracer = settings
+        .tracer_for("micro.api")
+        .map_err(|e| CliError::usage(e.detail(), None))?;
     let tracer = options.tracer.clone();
     // Not the CLI's own client: a token `micro login` kept must never go with a caller's
     // request.

@@ -261,6 +261,20 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub use crate::duration::parse_duration;
 
 impl Settings {
+    /// The tracer these settings ask for (`MICRO_TRACER`, `MICRO_TRACER_ADDRESS`,
+    /// `MICRO_TRACER_SAMPLE`) for `service`; `None` with tracing off.
+    pub fn tracer_for(&self, service: &str) -> Result<Option<crate::trace::Tracer>> {
+        let tracer = crate::trace::Tracer::from_settings(
+            self.tracer,
+            self.tracer_address.as_deref(),
+            service,
+        )?;
+        if let Some(tracer) = &tracer {
+            tracer.set_sampling(self.tracer_sample);
+        }
+        Ok(tracer)
+    }
+
     /// Overlay settings found by `lookup` (called with `MICRO_REGISTRY` etc.).
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
         for setting in SETTINGS {

@@ -319,14 +319,7 @@ impl ServiceBuilder {
             .into_iter()
             .rev()
             .fold(client, |client, w| client.wrap(w));
-        let tracer = crate::trace::Tracer::from_settings(
-            settings.tracer,
-            settings.tracer_address.as_deref(),
-            name.clone(),
-        )?;
-        if let Some(tracer) = &tracer {
-            tracer.set_sampling(settings.tracer_sample);
-        }
+        let tracer = settings.tracer_for(&name)?;
         // Outermost: a call's span covers what the service's own wrappers do.
         let client = match &tracer {
             Some(tracer) => client.traced(tracer),

@@ -120,13 +120,16 @@ impl Exporter {
     }
 
     pub(super) fn export(&self, record: Box<Record>) {
-        // Spans end inside the runtime; one that ends outside has nowhere to go.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        self.started.call_once(|| {
-            runtime.spawn(run(Arc::downgrade(&self.shared), self.shared.full.clone()));
-        });
+        // The task starts with the first span, inside the runtime (a span that ends
+        // outside one has nowhere to go); later spans only queue.
+        if !self.started.is_completed() {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            self.started.call_once(|| {
+                runtime.spawn(run(Arc::downgrade(&self.shared), self.shared.full.clone()));
+            });
+        }
         let mut pending = self
             .shared
             .pending

@@ -47,7 +47,10 @@ use std::time::Duration;
 use micro::broker::SharedBroker;
 use tokio::sync::Semaphore;
 
+pub use handlers::proxy::WEB_BASE_PATH;
+pub use handlers::stream::relay as relay_websocket;
 pub use options::{HandlerKind, Options, ResolverKind};
+pub use serve::serve_router;
 
 /// The gateway: its options, the live route table and what it calls services with.
 #[derive(Clone, Debug)]

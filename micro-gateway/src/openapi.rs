@@ -267,6 +267,11 @@ pub fn document(table: &Table, options: &Options) -> Json {
             );
         }
     }
+    if let Some(Json::Object(more)) = options.openapi_paths.as_deref() {
+        for (path, item) in more {
+            paths.entry(path.clone()).or_insert_with(|| item.clone());
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": {

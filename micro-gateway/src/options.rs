@@ -166,6 +166,14 @@ pub struct Options {
     /// per call it makes ([`micro::trace`]); `None` (default): tracing off, `traceparent`
     /// passed on as it came. `micro api` sets it when `MICRO_TRACER` is set.
     pub tracer: Option<micro::trace::Tracer>,
+    /// The `web` and `http` handlers strip the path segments that name the service and tell
+    /// the app where it is mounted in `X-Micro-Web-Base-Path` (`/chat/room` reaches the app
+    /// as `/room`, with `X-Micro-Web-Base-Path: /chat`), as micro v1's web proxy did; off
+    /// (default) forwards the path whole. `micro web` turns it on.
+    pub web_base_path: bool,
+    /// More OpenAPI path items (an object keyed by path) merged into `/openapi.json`: the
+    /// dashboard's JSON API when `micro api --web` mounts it.
+    pub openapi_paths: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 impl Default for Options {
@@ -187,6 +195,8 @@ impl Default for Options {
             metrics: false,
             auth: None,
             tracer: None,
+            web_base_path: false,
+            openapi_paths: None,
         }
     }
 }

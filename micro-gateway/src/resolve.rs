@@ -243,9 +243,35 @@ pub fn proxy_service(namespace: &str, path: &str) -> Result<String, Unresolved> 
     Ok(namespaced(namespace, &name))
 }
 
+/// The leading part of `path` that [`proxy_service`] reads the service from (`/chat` of
+/// `/chat/room/1`, `/v2/chat` of `/v2/chat/x`), as written in the path.
+pub fn proxy_prefix(path: &str) -> Option<&str> {
+    let mut segments = path.strip_prefix('/')?.split('/');
+    let first = segments.next().filter(|s| !s.is_empty())?;
+    let len = if versioned(first) {
+        let second = segments.next().filter(|s| !s.is_empty())?;
+        first.len() + second.len() + 2
+    } else {
+        first.len() + 1
+    };
+    Some(&path[..len])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_prefixes_are_the_segments_naming_the_service() {
+        assert_eq!(proxy_prefix("/chat/room/1"), Some("/chat"));
+        assert_eq!(proxy_prefix("/chat"), Some("/chat"));
+        assert_eq!(proxy_prefix("/chat/"), Some("/chat"));
+        assert_eq!(proxy_prefix("/v2/chat/x"), Some("/v2/chat"));
+        assert_eq!(proxy_prefix("/v2/chat"), Some("/v2/chat"));
+        assert_eq!(proxy_prefix("/v2"), None);
+        assert_eq!(proxy_prefix("/"), None);
+        assert_eq!(proxy_prefix(""), None);
+    }
 
     fn t(service: &str, endpoint: &str) -> Target {
         Target {

@@ -250,11 +250,14 @@ impl Builder {
 /// The live table, shared by every request.
 pub type Shared = Arc<RwLock<Arc<Table>>>;
 
-/// Every record of every service the registry knows.
-pub(crate) async fn records(
-    registry: &SharedRegistry,
-) -> micro::Result<Vec<micro::registry::Service>> {
-    let listed = registry.list_services().await?;
+/// Every service record in `registry`, whole: what `list_services` gives when it carries
+/// the nodes (the local and memory registries), else each service looked up by name.
+pub async fn records(registry: &SharedRegistry) -> micro::Result<Vec<micro::registry::Service>> {
+    let mut listed = registry.list_services().await?;
+    if !listed.is_empty() && listed.iter().all(|s| !s.nodes.is_empty()) {
+        listed.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+        return Ok(listed);
+    }
     let mut names: Vec<String> = listed.iter().map(|s| s.name.clone()).collect();
     names.sort();
     names.dedup();

@@ -24,7 +24,20 @@ pub(crate) async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> micro::Result<()> {
     let options = gw.options().clone();
-    let router = gw.router();
+    serve_router(gw.router(), &options, listener, tls, shutdown).await
+}
+
+/// Serve `router` on `listener` the way the gateway serves itself: HTTP/1.1 and HTTP/2 with
+/// upgrades, optional TLS, the limits of `options` (`read_timeout`, `max_header`), and a
+/// graceful stop when `shutdown` completes (requests in flight get 10 s). For routers that
+/// mount the gateway beside other routes (the dashboard).
+pub async fn serve_router(
+    router: axum::Router,
+    options: &crate::Options,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> micro::Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -110,4 +110,8 @@ pub(crate) struct ApiArgs {
     /// repeatable.
     #[arg(long = "forward_header", value_name = "NAME")]
     pub(crate) forward_header: Vec<String>,
+    /// Also serve the web dashboard under /_/ (on a non-loopback address it asks for a
+    /// token: MICRO_WEB_TOKEN, or one printed at start).
+    #[arg(long, env = "MICRO_API_WEB")]
+    pub(crate) web: bool,
 }

@@ -10,10 +10,12 @@ use crate::templates::Template;
 mod api;
 mod auth;
 mod cert;
+mod web;
 
 pub(crate) use api::ApiArgs;
 pub(crate) use auth::{AccessArg, AuthArgs, AuthWhat, CreateWhat, Kind, TokenArgs};
 pub(crate) use cert::{CertArgs, CertWhat};
+pub(crate) use web::WebArgs;
 
 /// Call, inspect and run micro services.
 #[derive(Debug, Parser)]
@@ -120,6 +122,9 @@ pub(crate) enum Command {
     },
     /// Run the API gateway: HTTP/JSON in front of every service in the registry.
     Api(ApiArgs),
+    /// Run the web dashboard: browse, describe and call services in a browser, watch topics,
+    /// browse the registry and the store; and proxy web apps written as services.
+    Web(WebArgs),
     /// The broker engines: what each guarantees, which one is in use, and whether it answers.
     Broker,
     /// Read, write, list and delete records of a store (the engine a service would use).

@@ -6,7 +6,7 @@ use crate::cli::{ApiArgs, Global};
 use crate::commands::{CliError, broker, plain_client};
 
 /// `:8080` means every interface, as in go-micro.
-fn bind_address(address: &str) -> String {
+pub(crate) fn bind_address(address: &str) -> String {
     match address.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
         None => address.to_owned(),
@@ -53,7 +53,7 @@ fn options(args: &ApiArgs) -> Result<Options, CliError> {
     Ok(options)
 }
 
-async fn stopped() {
+pub(crate) async fn stopped() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -134,11 +134,6 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
     // Not the CLI's own client: a token `micro login` kept must never go with a caller's
     // request.
     let client = plain_client(global)?;
-    let mut gateway = Gateway::new(client, options);
-    if gateway.options().handler == HandlerKind::Event {
-        let (broker, _) = broker(global)?;
-        gateway = gateway.with_broker(broker);
-    }
     let address = bind_address(&args.address);
     let listener = tokio::net::TcpListener::bind(&address).await.map_err(|e| {
         CliError::usage(
@@ -150,15 +145,43 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or(address);
+    // --web: the dashboard under /_/, its API in /openapi.json.
+    let dashboard = if args.web {
+        let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
+        let (web, minted) = super::web::dashboard_options(global, loopback, "micro")?;
+        let base = web.base.clone();
+        options.openapi_paths = Some(std::sync::Arc::new(micro_web::openapi::paths(&base)));
+        Some((micro_web::Web::new(client.clone(), web), minted))
+    } else {
+        None
+    };
+    let mut gateway = Gateway::new(client, options);
+    if gateway.options().handler == HandlerKind::Event {
+        let (broker, _) = broker(global)?;
+        gateway = gateway.with_broker(broker);
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     crate::output::note(&format!(
         "micro api on {scheme}://{local} (handler {}, resolver {}); Ctrl-C stops it",
         gateway.options().handler,
         gateway.options().resolver
     ));
-    let served = match tls {
-        Some(tls) => gateway.serve_tls(listener, tls, stopped()).await,
-        None => gateway.serve(listener, stopped()).await,
+    let served = match dashboard {
+        Some((web, minted)) => {
+            super::web::announce(
+                "the dashboard",
+                &format!("{scheme}://{local}{}/", web.options().base),
+                minted.as_deref(),
+                web.options().token.is_some(),
+            );
+            let options = gateway.options().clone();
+            micro_gateway::serve_router(web.mounted(&gateway), &options, listener, tls, stopped())
+                .await
+        }
+        None => match tls {
+            Some(tls) => gateway.serve_tls(listener, tls, stopped()).await,
+            None => gateway.serve(listener, stopped()).await,
+        },
     };
     if let Some(tracer) = tracer {
         tracer.flush(std::time::Duration::from_secs(5)).await;

@@ -21,6 +21,7 @@ mod store;
 mod stream;
 mod subscribe;
 mod topic;
+mod web;
 
 use micro::Client;
 use micro::options::Settings;
@@ -128,6 +129,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         } => register::exec(global, json, false).await,
         Command::Gen(args) => gen_stubs::exec(global, args),
         Command::Api(args) => api::exec(global, args).await,
+        Command::Web(args) => web::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
         Command::Broker => broker::exec(global).await,
         Command::Cert(args) => cert::exec(global, args),

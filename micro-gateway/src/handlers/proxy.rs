@@ -3,7 +3,7 @@
 //! upgrades through.
 
 use axum::body::Body;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri, header};
 use hyper_util::client::legacy::Client;
@@ -12,6 +12,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::resolve;
 use crate::{Gateway, reply};
+
+/// The header that tells a proxied web app the path prefix it is mounted under.
+pub const WEB_BASE_PATH: &str = "x-micro-web-base-path";
 
 /// The client the proxy forwards with.
 pub(crate) type HttpClient = Client<HttpConnector, Body>;
@@ -75,11 +78,39 @@ pub(crate) async fn forward(gw: &Gateway, web: bool, parts: Parts, body: Body) -
         }
         Err(err) => return reply::call_failed(&err, &service),
     };
-    let path_and_query = parts
+    let mut path_and_query = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
+    // With `web_base_path`, the app sees its own paths: `/chat/room` arrives as `/room`,
+    // and `X-Micro-Web-Base-Path: /chat` says where it is mounted (micro v1's web proxy).
+    let mut base_path = None;
+    if gw.options().web_base_path
+        && let Some(prefix) = resolve::proxy_prefix(&path)
+    {
+        let rest = &path[prefix.len()..];
+        if rest.is_empty() {
+            // `/chat` → `/chat/`, so the app's relative links resolve under its prefix.
+            let query = parts
+                .uri
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            let mut rsp = StatusCode::PERMANENT_REDIRECT.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("{prefix}/{query}")) {
+                rsp.headers_mut().insert(header::LOCATION, v);
+            }
+            return rsp;
+        }
+        let query = parts
+            .uri
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        path_and_query = format!("{rest}{query}");
+        base_path = Some(prefix.to_owned());
+    }
     let Ok(uri) = format!("http://{}{}", node.address, path_and_query).parse::<Uri>() else {
         return reply::error(StatusCode::BAD_REQUEST, "the request path is not valid");
     };
@@ -124,6 +155,12 @@ pub(crate) async fn forward(gw: &Gateway, web: bool, parts: Parts, body: Body) -
         "http"
     };
     headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    headers.remove(WEB_BASE_PATH);
+    if let Some(base) = base_path
+        && let Ok(v) = HeaderValue::from_str(&base)
+    {
+        headers.insert(WEB_BASE_PATH, v);
+    }
     let held = parts.extensions.get::<super::Held>().cloned();
     if let Some(h) = out.headers_mut() {
         *h = headers;

@@ -137,21 +137,36 @@ pub(crate) async fn websocket(
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
-    let gw = gw.clone();
+    let client = gw.client().clone();
     let max = gw.options().max_body;
     // The relay counts against the concurrency limit for as long as it runs.
     let held = parts.extensions.get::<crate::handlers::Held>().cloned();
     upgrade
         .max_message_size(max)
-        .on_upgrade(move |socket| relay(gw, target, opts, socket, held))
+        .on_upgrade(move |socket| relay_held(client, target, opts, socket, held))
 }
 
 fn error_frame(body: &str) -> Message {
     Message::Text(format!("{{\"error\":{body}}}").into())
 }
 
-async fn relay(
-    gw: Gateway,
+/// Relay an open websocket to a stream of `endpoint` of `service` called with `client`:
+/// each text or binary frame is one JSON request, a close frame or an empty frame ends the
+/// requests, each reply is one text frame, an error is a last `{"error":{...}}` frame before
+/// the close. A frame that is not JSON, or a socket that breaks, cancels the call. The
+/// gateway's websockets run on it; so do the dashboard's.
+pub async fn relay(
+    client: micro::Client,
+    service: String,
+    endpoint: String,
+    opts: CallOptions,
+    socket: WebSocket,
+) {
+    relay_held(client, Target { service, endpoint }, opts, socket, None).await;
+}
+
+async fn relay_held(
+    client: micro::Client,
     target: Target,
     opts: CallOptions,
     socket: WebSocket,
@@ -159,8 +174,7 @@ async fn relay(
 ) {
     let (mut out, mut incoming) = socket.split();
     let opts = opts.format(Format::Json);
-    let call = match gw
-        .client()
+    let call = match client
         .stream::<Raw, Raw>(&Context::new(), &target.service, &target.endpoint, &opts)
         .await
     {

@@ -8,3 +8,4 @@ mod routes;
 mod streams;
 mod tls;
 mod traces;
+mod web;

@@ -43,6 +43,7 @@
 
 mod assets;
 mod call;
+mod enums;
 mod events;
 mod guard;
 mod health;

@@ -261,7 +261,8 @@ fn http_bindings(e: &Endpoint) -> Json {
 }
 
 /// `GET api/services/{name}`: every version with its nodes (health probed now), endpoints
-/// and subscribers.
+/// and subscribers, and the values of the enums their shapes name (from the service's
+/// reflection, when it has it).
 pub(crate) async fn describe(State(web): State<Web>, Path(name): Path<String>) -> Response {
     let registry = web.client().selector().registry().clone();
     let records = match registry.get_service(&name).await {
@@ -275,7 +276,11 @@ pub(crate) async fn describe(State(web): State<Web>, Path(name): Path<String>) -
             );
         }
     };
-    let probed = health::probe_all(&web, &records).await;
+    let types = crate::enums::named(&records);
+    let (probed, enums) = tokio::join!(
+        health::probe_all(&web, &records),
+        crate::enums::values(web.client(), &name, &types)
+    );
     let versions: Vec<Json> = records
         .iter()
         .map(|svc| {
@@ -329,7 +334,7 @@ pub(crate) async fn describe(State(web): State<Web>, Path(name): Path<String>) -
         .collect();
     crate::json(
         StatusCode::OK,
-        &json!({"name": name, "versions": versions, "enums": {}}),
+        &json!({"name": name, "versions": versions, "enums": enums}),
     )
 }
 

@@ -219,6 +219,12 @@ async fn a_service_in_full_and_calls_with_their_outcome() {
         .find(|e| e["name"] == "Shop.Count")
         .expect("Count");
     assert_eq!(count["stream"], "server");
+    // The enum's values, from the service's reflection.
+    assert_eq!(
+        svc["enums"]["gateway.shop.Genre"][1], "GENRE_NOVEL",
+        "{}",
+        svc["enums"]
+    );
     assert_eq!(get(&dash.url("/_/api/services/nope")).await.status, 404);
 
     // A call: the reply with its node and time.

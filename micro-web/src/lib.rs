@@ -41,6 +41,7 @@
 //! # }
 //! ```
 
+mod app;
 mod assets;
 mod call;
 mod enums;
@@ -59,6 +60,8 @@ use axum::middleware;
 use axum::routing::{get, post};
 use micro::broker::SharedBroker;
 use micro::store::Store;
+
+pub use app::WebService;
 
 /// What the dashboard offers and how it guards itself.
 #[derive(Clone, Debug)]

@@ -7,7 +7,8 @@
 # PostgreSQL for the state tests (Debian redis-server, postgresql), Mosquitto and RabbitMQ
 # for the broker tests (Debian mosquitto, rabbitmq-server). Installs and starts what
 # is missing, then runs `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no peer test can silently
-# skip, and the gRPC interop suite.
+# skip, the gRPC interop suite and the dashboard's browser tests (scripts/web-test.sh:
+# Debian chromium, npm playwright-core and axe-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${MICRO_CACHE:-$HOME/.cache/micro}"
@@ -129,3 +130,6 @@ cargo test --workspace "$@"
 
 # schemathesis against the gateway's OpenAPI document and the live gateway.
 ./scripts/schemathesis.sh
+
+# The dashboard in a real browser (Debian chromium, playwright-core, axe-core).
+./scripts/web-test.sh

@@ -17,6 +17,9 @@ const CASES: &[(&str, &[&str])] = &[
     ("register-help", &["register", "service", "--help"]),
     ("gen-help", &["gen", "--help"]),
     ("api-help", &["api", "--help"]),
+    ("web-help", &["web", "--help"]),
+    ("error-web-address", &["web", "--address", "256.1.1.1:80"]),
+    ("error-web-tls", &["web", "--enable_tls"]),
     ("store-help", &["store", "--help"]),
     ("auth-help", &["auth", "--help"]),
     (

@@ -23,12 +23,12 @@ use crate::Web;
 /// Messages a slow page may fall behind by before the newest are dropped.
 const BACKLOG: usize = 256;
 
-fn broker(web: &Web) -> Result<&SharedBroker, Response> {
+fn broker(web: &Web) -> Result<&SharedBroker, Box<Response>> {
     web.options().broker.as_ref().ok_or_else(|| {
-        crate::error(
+        Box::new(crate::error(
             StatusCode::SERVICE_UNAVAILABLE,
             "this dashboard has no broker (micro web uses MICRO_BROKER, --broker)",
-        )
+        ))
     })
 }
 
@@ -48,7 +48,7 @@ pub(crate) async fn publish(
 ) -> Response {
     let broker = match broker(&web) {
         Ok(b) => b,
-        Err(rsp) => return rsp,
+        Err(rsp) => return *rsp,
     };
     let Json(publish) = match body {
         Ok(b) => b,
@@ -109,7 +109,7 @@ fn to_json(topic: &str, message: &Envelope) -> Value {
 pub(crate) async fn watch(State(web): State<Web>, Path(topic): Path<String>) -> Response {
     let broker = match broker(&web) {
         Ok(b) => b,
-        Err(rsp) => return rsp,
+        Err(rsp) => return *rsp,
     };
     if let Err(err) = micro::broker::validate_topic(&topic) {
         return crate::error(StatusCode::BAD_REQUEST, err.detail());

@@ -18,6 +18,11 @@ use crate::Web;
 /// Health checks in flight at once.
 const AT_ONCE: usize = 16;
 
+/// True for a node of a micro server (the ones that answer `grpc.health.v1`).
+pub(crate) fn is_micro_node(node: &Node) -> bool {
+    node.metadata.get("server").is_some_and(|s| s == "micro")
+}
+
 /// One node's health: `SERVING`, `NOT_SERVING`, or `ERROR: why`.
 pub(crate) async fn probe(web: &Web, service: &str, node: &Node) -> String {
     let opts = CallOptions::new()
@@ -44,11 +49,7 @@ pub(crate) async fn probe(web: &Web, service: &str, node: &Node) -> String {
 pub(crate) async fn probe_all(web: &Web, records: &[Service]) -> HashMap<String, String> {
     let mut nodes = Vec::new();
     for svc in records {
-        for node in svc
-            .nodes
-            .iter()
-            .filter(|n| crate::services::is_micro_node(n))
-        {
+        for node in svc.nodes.iter().filter(|n| is_micro_node(n)) {
             nodes.push((svc.name.clone(), node.clone()));
         }
     }

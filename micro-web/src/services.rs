@@ -134,11 +134,6 @@ async fn probe_loop(web: Web) {
     }
 }
 
-/// True for a node of a micro server (the ones that answer `grpc.health.v1`).
-pub(crate) fn is_micro_node(node: &micro::registry::Node) -> bool {
-    node.metadata.get("server").is_some_and(|s| s == "micro")
-}
-
 /// The path a web service is proxied at: `micro.web.chat` → `/chat/`, `micro.web.v2.chat`
 /// → `/v2/chat/`.
 fn web_path(namespace: &str, name: &str) -> Option<String> {
@@ -173,7 +168,7 @@ fn summary(web: &Web, records: &[Service]) -> Json {
         for node in versions
             .iter()
             .flat_map(|v| &v.nodes)
-            .filter(|n| is_micro_node(n))
+            .filter(|n| health::is_micro_node(n))
         {
             if let Some(h) = live.health_of(&node.id) {
                 probed += 1;

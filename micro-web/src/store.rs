@@ -15,23 +15,23 @@ use crate::Web;
 /// Keys on one page at most.
 const MAX_PAGE: usize = 500;
 
-fn table(web: &Web, name: &str) -> Result<Store, Response> {
+fn table(web: &Web, name: &str) -> Result<Store, Box<Response>> {
     let Some(store) = &web.options().store else {
-        return Err(crate::error(
+        return Err(Box::new(crate::error(
             StatusCode::SERVICE_UNAVAILABLE,
             "this dashboard has no store (micro web uses MICRO_STORE, --store)",
-        ));
+        )));
     };
     let name = name.trim();
     if name.is_empty() {
-        return Err(crate::error(
+        return Err(Box::new(crate::error(
             StatusCode::BAD_REQUEST,
             "name the table (a service's table is named after it)",
-        ));
+        )));
     }
     store
         .table(name)
-        .map_err(|e| crate::error(StatusCode::BAD_REQUEST, e.detail()))
+        .map_err(|e| Box::new(crate::error(StatusCode::BAD_REQUEST, e.detail())))
 }
 
 fn failed(err: &micro::Error) -> Response {
@@ -70,7 +70,7 @@ pub(crate) async fn list(
     };
     let store = match table(&web, &q.table) {
         Ok(s) => s,
-        Err(rsp) => return rsp,
+        Err(rsp) => return *rsp,
     };
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let mut options = ListOptions::default();
@@ -113,7 +113,7 @@ pub(crate) async fn read(
     };
     let store = match table(&web, &q.table) {
         Ok(s) => s,
-        Err(rsp) => return rsp,
+        Err(rsp) => return *rsp,
     };
     match store.read_one(&q.key).await {
         Ok(Some(record)) => {
@@ -167,7 +167,7 @@ pub(crate) async fn write(
     };
     let store = match table(&web, &w.table) {
         Ok(s) => s,
-        Err(rsp) => return rsp,
+        Err(rsp) => return *rsp,
     };
     let mut record = Record::new(w.key, w.value.into_bytes());
     if let Some(ms) = w.ttl_ms.filter(|ms| *ms > 0) {
@@ -192,7 +192,7 @@ pub(crate) async fn delete(
     };
     let store = match table(&web, &q.table) {
         Ok(s) => s,
-        Err(rsp) => return rsp,
+        Err(rsp) => return *rsp,
     };
     match store.read_one(&q.key).await {
         Ok(Some(_)) => {}

@@ -186,6 +186,7 @@ impl Web {
         self.services().start(self.clone());
         Router::new()
             .route("/", get(assets::index))
+            .route(&format!("{}/", self.inner.options.base), get(assets::index))
             .with_state(self.clone())
             .nest(&self.inner.options.base, self.dashboard())
             .fallback_service(gateway.router())
@@ -200,6 +201,9 @@ impl Web {
     pub fn mounted(&self, gateway: &micro_gateway::Gateway) -> Router {
         self.services().start(self.clone());
         Router::new()
+            // `nest` answers `{base}` itself but not `{base}/`, where the page is.
+            .route(&format!("{}/", self.inner.options.base), get(assets::index))
+            .with_state(self.clone())
             .nest(&self.inner.options.base, self.dashboard())
             .fallback_service(gateway.router())
             .layer(middleware::from_fn_with_state(

@@ -106,6 +106,7 @@ async fn the_page_its_files_and_the_services_live() {
     let page = get(&dash.url("/")).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("<base href=\"/_/\">"), "{}", page.body);
+    assert_eq!(get(&dash.url("/_/")).await.body, page.body);
     assert!(
         page.headers["content-security-policy"]
             .to_str()
@@ -628,4 +629,48 @@ async fn the_api_is_described_in_openapi() {
     let gw = start_gateway(&registry, options).await;
     let doc = get(&gw.url("/openapi.json")).await.json();
     assert!(doc["paths"]["/_/api/services"]["get"].is_object(), "{doc}");
+}
+
+#[tokio::test]
+async fn mounted_in_the_gateway_the_dashboard_guards_only_its_own_paths() {
+    let (_, registry) = registry();
+    let _shop = start_shop(&registry).await;
+    let client = micro::Client::new(registry.clone());
+    let mut options = micro_web::Options::default();
+    options.token = Some("0123456789abcdef0123456789abcdef".into());
+    let web = micro_web::Web::new(client.clone(), options);
+    let gateway = micro_gateway::Gateway::new(client, micro_gateway::Options::default());
+    let router = web.mounted(&gateway);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let options = gateway.options().clone();
+    tokio::spawn(async move {
+        let _ = micro_gateway::serve_router(router, &options, listener, None, async move {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    let url = |p: &str| format!("http://{addr}{p}");
+    // The page is at /_/, its API behind the token; the gateway's routes are as they were.
+    let page = get(&url("/_/")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<base href=\"/_/\">"));
+    assert_eq!(get(&url("/_/api/services")).await.status, 401);
+    for _ in 0..300 {
+        if gateway.table().endpoint(SERVICE, "Shop.GetBook").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let a = post(&url("/api/shop/Shop.GetBook"), r#"{"name":"dune"}"#).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["title"], "Title of dune");
+    assert_eq!(get(&url("/health")).await.status, 200);
+    assert!(
+        get(&url("/")).await.body.contains("version"),
+        "the gateway's own index stays"
+    );
 }

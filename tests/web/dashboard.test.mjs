@@ -338,6 +338,9 @@ test('1,000 services: the services page renders them', async () => {
     many.push({ name, version: '1.0.0', endpoints: [{ name: 'Bulk.Get', metadata: {} }], nodes: [{ id: `${name}-1`, address: '127.0.0.1:1', metadata: {} }] });
   }
   execFileSync(path.join(bin, 'micro'), ['register', 'service'], { env, input: JSON.stringify(many) });
+  // Measure the page, not the registry settling: wait until the dashboard has them all.
+  await until('the dashboard sees 1,000 more services', async () =>
+    (await (await fetch(`${dash}/_/api/services`)).json()).counts.services > 1000);
   const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   await page.goto(`${dash}/`);

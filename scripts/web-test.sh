@@ -2,10 +2,12 @@
 # The dashboard in a real browser: Debian's Chromium (installed when missing) driven by
 # playwright-core, with axe-core for accessibility (both from npm, pinned, into the cache; no
 # browser download). Builds micro, the greeter and the web chat example, then runs
-# tests/web/*.test.mjs. Screenshots go to docs/web/ (the README shows them).
+# tests/web/*.test.mjs. Screenshots go to a scratch directory unless MICRO_WEB_SCREENSHOTS says
+# where (docs/web/ holds the README's).
 #
 #   scripts/web-test.sh            # the CI run (the 1,000-service page within 5 s)
 #   MICRO_WEB_FULL=1 scripts/web-test.sh   # the full bound (within 1 s)
+#   MICRO_WEB_SCREENSHOTS=docs/web scripts/web-test.sh   # refresh the README's screenshots
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${MICRO_CACHE:-$HOME/.cache/micro}"

@@ -68,8 +68,9 @@ impl WebService {
     /// refreshed (10 s).
     #[must_use]
     pub fn ttl(mut self, ttl: Duration, interval: Duration) -> WebService {
-        self.ttl = ttl;
-        self.interval = interval.min(ttl);
+        // At least a second each: a zero interval would spin.
+        self.ttl = ttl.max(Duration::from_secs(1));
+        self.interval = interval.min(self.ttl).max(Duration::from_secs(1));
         self
     }
 

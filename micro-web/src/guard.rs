@@ -14,6 +14,43 @@ use crate::Web;
 /// The cookie a signed-in browser carries.
 pub(crate) const COOKIE: &str = "micro_web_session";
 
+/// How long a sign-in lasts.
+const SESSION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
+/// Signed-in browsers: one random id per sign-in, until it expires or signs out.
+#[derive(Debug, Default)]
+pub(crate) struct Sessions {
+    live: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl Sessions {
+    /// A new session id, good for [`SESSION_LIFETIME`].
+    fn open(&self) -> String {
+        let id = random_hex();
+        if let Ok(mut live) = self.live.lock() {
+            let now = std::time::Instant::now();
+            live.retain(|_, until| *until > now);
+            live.insert(id.clone(), now + SESSION_LIFETIME);
+        }
+        id
+    }
+
+    /// True when `id` is a live session.
+    fn valid(&self, id: &str) -> bool {
+        let now = std::time::Instant::now();
+        self.live.lock().is_ok_and(|live| {
+            live.iter()
+                .any(|(known, until)| *until > now && same(known, id))
+        })
+    }
+
+    fn close(&self, id: &str) {
+        if let Ok(mut live) = self.live.lock() {
+            live.retain(|known, _| !same(known, id));
+        }
+    }
+}
+
 /// The header state-changing requests carry the CSRF token in.
 pub(crate) const CSRF_HEADER: &str = "x-micro-csrf";
 
@@ -68,7 +105,7 @@ fn signed_in(web: &Web, headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .filter_map(|v| v.strip_prefix("Bearer "))
         .any(|t| same(t.trim(), token));
-    bearer || cookie(headers, COOKIE).is_some_and(|c| same(c, &web.inner.session))
+    bearer || cookie(headers, COOKIE).is_some_and(|c| web.inner.sessions.valid(c))
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -97,17 +134,58 @@ fn loopback_name(name: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// True when `Origin` is absent or names the host the request was sent to.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
+/// The authority a request was sent to: its `Host` header, or over HTTP/2 (which has none)
+/// the URI's `:authority`.
+fn request_host(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+}
+
+/// True when `Origin` is absent (browsers send it on every websocket and every cross-site
+/// change) or names the host the request was sent to.
+fn same_origin(req: &Request) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let authority = origin
         .to_str()
         .ok()
         .and_then(|o| o.split_once("://").map(|(_, a)| a));
-    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+    matches!((authority, request_host(req)), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+}
+
+/// A request for a proxied app without the dashboard's own credentials (its session cookie,
+/// a bearer of its token); the app's own cookies and headers are kept.
+fn without_dashboard_credentials(web: &Web, mut req: Request) -> Request {
+    let headers = req.headers_mut();
+    let cookies: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(COOKIE))
+        .map(str::to_owned)
+        .collect();
+    headers.remove(header::COOKIE);
+    if !cookies.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&cookies.join("; "))
+    {
+        headers.insert(header::COOKIE, v);
+    }
+    if let Some(token) = &web.options().token {
+        let ours = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| same(t.trim(), token));
+        if ours {
+            headers.remove(header::AUTHORIZATION);
+        }
+    }
+    req
 }
 
 /// The guard around the dashboard (and, for `micro web`, the proxied apps).
@@ -120,11 +198,7 @@ pub(crate) async fn guard(State(scope): State<Scope>, req: Request, next: Next) 
         return next.run(req).await;
     }
     if web.options().loopback {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(host_name);
+        let host = request_host(&req).map(host_name);
         if !host.is_some_and(loopback_name) {
             return crate::error(
                 StatusCode::MISDIRECTED_REQUEST,
@@ -154,7 +228,7 @@ pub(crate) async fn guard(State(scope): State<Scope>, req: Request, next: Next) 
     if api {
         let changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         let upgrade = req.headers().contains_key(header::UPGRADE);
-        if (changing || upgrade) && !same_origin(req.headers()) {
+        if (changing || upgrade) && !same_origin(&req) {
             return crate::error(
                 StatusCode::FORBIDDEN,
                 "the request comes from another site's page (its Origin is not this dashboard)",
@@ -175,25 +249,26 @@ pub(crate) async fn guard(State(scope): State<Scope>, req: Request, next: Next) 
             }
         }
     }
-    let mut rsp = next.run(req).await;
-    if in_dashboard {
-        let h = rsp.headers_mut();
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-            ),
-        );
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        h.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !in_dashboard {
+        return next.run(without_dashboard_credentials(web, req)).await;
     }
+    let mut rsp = next.run(req).await;
+    let h = rsp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     rsp
 }
 
@@ -277,14 +352,19 @@ pub(crate) async fn login(
         );
     }
     let mut rsp = StatusCode::NO_CONTENT.into_response();
-    if let Some(v) = session_cookie(&web.inner.session, None, over_tls(&headers)) {
+    let session = web.inner.sessions.open();
+    let lifetime = u32::try_from(SESSION_LIFETIME.as_secs()).ok();
+    if let Some(v) = session_cookie(&session, lifetime, over_tls(&headers)) {
         rsp.headers_mut().insert(header::SET_COOKIE, v);
     }
     rsp
 }
 
-/// `POST api/logout`: forget this browser's session cookie.
-pub(crate) async fn logout(headers: HeaderMap) -> Response {
+/// `POST api/logout`: end this browser's session (here and in its cookie).
+pub(crate) async fn logout(State(web): State<Web>, headers: HeaderMap) -> Response {
+    if let Some(id) = cookie(&headers, COOKIE) {
+        web.inner.sessions.close(id);
+    }
     let mut rsp = StatusCode::NO_CONTENT.into_response();
     if let Some(v) = session_cookie("", Some(0), over_tls(&headers)) {
         rsp.headers_mut().insert(header::SET_COOKIE, v);
@@ -312,21 +392,49 @@ mod tests {
         assert_eq!(host_name("localhost"), "localhost");
         assert!(loopback_name("localhost") && loopback_name("127.0.0.1") && loopback_name("::1"));
         assert!(!loopback_name("evil.example") && !loopback_name("198.51.100.7"));
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8082"));
-        assert!(same_origin(&h));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:8082"),
+        let req = |origin: Option<&'static str>, host: Option<&'static str>, uri: &str| {
+            let mut b = http::Request::builder().uri(uri);
+            if let Some(o) = origin {
+                b = b.header(header::ORIGIN, o);
+            }
+            if let Some(h) = host {
+                b = b.header(header::HOST, h);
+            }
+            b.body(axum::body::Body::empty()).expect("a request")
+        };
+        assert!(same_origin(&req(None, Some("127.0.0.1:8082"), "/")));
+        let ok = req(Some("http://127.0.0.1:8082"), Some("127.0.0.1:8082"), "/");
+        assert!(same_origin(&ok));
+        assert!(!same_origin(&req(
+            Some("http://evil.example"),
+            Some("127.0.0.1:8082"),
+            "/"
+        )));
+        assert!(!same_origin(&req(
+            Some("null"),
+            Some("127.0.0.1:8082"),
+            "/"
+        )));
+        // HTTP/2 has no Host header: the URI's authority stands in.
+        let h2 = req(
+            Some("https://127.0.0.1:8082"),
+            None,
+            "https://127.0.0.1:8082/_/api/call",
         );
-        assert!(same_origin(&h));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://evil.example"),
-        );
-        assert!(!same_origin(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!same_origin(&h));
+        assert!(same_origin(&h2));
+        assert_eq!(request_host(&h2), Some("127.0.0.1:8082"));
+    }
+
+    #[test]
+    fn sessions_are_one_per_sign_in_and_end_on_sign_out() {
+        let sessions = Sessions::default();
+        let a = sessions.open();
+        let b = sessions.open();
+        assert_ne!(a, b);
+        assert!(sessions.valid(&a) && sessions.valid(&b));
+        sessions.close(&a);
+        assert!(!sessions.valid(&a) && sessions.valid(&b));
+        assert!(!sessions.valid("guess"));
     }
 
     #[test]

@@ -73,7 +73,15 @@ pub(crate) async fn service(State(web): State<Web>, Path(name): Path<String>) ->
                 format!("no service {name} is registered"),
             );
         }
-        Err(err) => return crate::error(StatusCode::NOT_FOUND, err.detail()),
+        Err(err) if err.grpc_code() == micro::Code::NotFound => {
+            return crate::error(StatusCode::NOT_FOUND, err.detail());
+        }
+        Err(err) => {
+            return crate::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the registry did not answer for {name}: {}", err.detail()),
+            );
+        }
     };
     let probed = probe_all(&web, &records).await;
     let nodes: Vec<_> = records

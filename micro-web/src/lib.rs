@@ -9,7 +9,8 @@
 //!   timeout; the reply with its headers, trailers and time; streams of every kind over a
 //!   websocket (the gateway's relay).
 //! - **Events** (publish, watch a topic live), the **registry** and the **store**, and a
-//!   read-only **terminal** with the `micro` command's verbs.
+//!   **terminal** with the `micro` command's verbs (services, describe, call, stream,
+//!   health, publish).
 //! - **Web proxy**: `/{name}/...` goes to the web service `<namespace>.{name}` (the
 //!   gateway's `web` handler with [`micro_gateway::Options::web_base_path`]).
 //!
@@ -17,10 +18,13 @@
 //! described at `{base}/api/openapi.json` (and merged into the gateway's `/openapi.json`
 //! when mounted inside `micro api`). Everything the page needs is embedded in the binary.
 //!
-//! **Safety**: state-changing requests need the page's CSRF token (`X-Micro-Csrf`), and
-//! websockets an `Origin` of the dashboard's own host. On a loopback bind only requests for
-//! a loopback host name are answered (DNS rebinding); on any other bind a token is required
-//! ([`Options::token`]): the page asks for it once and keeps an HttpOnly cookie.
+//! **Safety**: state-changing requests need the page's CSRF token (`X-Micro-Csrf`), and a
+//! browser's websocket or change from another site's page (its `Origin`) is refused. On a
+//! loopback bind only requests for a loopback host name are answered (DNS rebinding); on any
+//! other bind a token is required ([`Options::token`]): the page asks for it once and keeps
+//! an HttpOnly session cookie (one per sign-in, 12 hours). Proxied web apps share the
+//! dashboard's origin: their pages could use a signed-in dashboard, so register only apps
+//! you trust under the web namespace.
 //!
 //! ```no_run
 //! # async fn run() -> micro::Result<()> {
@@ -29,10 +33,7 @@
 //! let mut options = micro_web::Options::default();
 //! options.loopback = true;
 //! let web = micro_web::Web::new(client.clone(), options);
-//! let mut proxy = micro_gateway::Options::default();
-//! proxy.handler = micro_gateway::HandlerKind::Web;
-//! proxy.namespace = web.options().namespace.clone();
-//! proxy.web_base_path = true;
+//! let proxy = web.proxy_options();
 //! let gateway = micro_gateway::Gateway::new(client, proxy.clone());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8082").await
 //!     .map_err(|e| micro::Error::internal("example", e.to_string()))?;
@@ -121,9 +122,9 @@ struct Inner {
     options: Options,
     /// The CSRF token the page sends back on state-changing requests.
     csrf: String,
-    /// The cookie value of a signed-in browser.
-    session: String,
-    services: services::Live,
+    /// Signed-in browsers.
+    sessions: guard::Sessions,
+    services: Arc<services::Live>,
 }
 
 impl Web {
@@ -133,11 +134,11 @@ impl Web {
         options.namespace = options.namespace.trim_end_matches('.').to_owned();
         Web {
             inner: Arc::new(Inner {
-                services: services::Live::new(),
+                services: Arc::new(services::Live::new()),
                 client,
                 options,
                 csrf: guard::random_hex(),
-                session: guard::random_hex(),
+                sessions: guard::Sessions::default(),
             }),
         }
     }
@@ -150,6 +151,20 @@ impl Web {
     /// The client calls go through.
     pub fn client(&self) -> &micro::Client {
         &self.inner.client
+    }
+
+    /// The options of the gateway [`Web::standalone`] proxies web apps with: the `web`
+    /// handler in [`Options::namespace`], the service's prefix stripped and named in
+    /// `X-Micro-Web-Base-Path`, and the apps' own cookies and `Authorization` passed on (the
+    /// dashboard's own session cookie and token are taken out first).
+    pub fn proxy_options(&self) -> micro_gateway::Options {
+        let mut proxy = micro_gateway::Options::default();
+        proxy.handler = micro_gateway::HandlerKind::Web;
+        proxy.namespace = self.inner.options.namespace.clone();
+        proxy.web_base_path = true;
+        proxy.call_timeout = self.inner.options.call_timeout;
+        proxy.forward_headers = vec!["cookie".to_owned(), "authorization".to_owned()];
+        proxy
     }
 
     /// The page and its JSON API, relative to [`Options::base`] (nest it there).
@@ -176,6 +191,9 @@ impl Web {
             )
             .route("/api/openapi.json", get(openapi::serve))
             .fallback(guard::not_found)
+            .layer(axum::extract::DefaultBodyLimit::max(
+                self.inner.options.max_body,
+            ))
             .with_state(self.clone())
     }
 
@@ -183,7 +201,7 @@ impl Web {
     /// `gateway` (a `web`-handler gateway: the web proxy). The token wall covers the
     /// proxied apps too.
     pub fn standalone(&self, gateway: &micro_gateway::Gateway) -> Router {
-        self.services().start(self.clone());
+        self.services().start(self);
         Router::new()
             .route("/", get(assets::index))
             .route(&format!("{}/", self.inner.options.base), get(assets::index))
@@ -199,7 +217,7 @@ impl Web {
     /// `micro api --web`: the dashboard under [`Options::base`] beside `gateway`'s routes,
     /// which it leaves as they are (the gateway guards its own).
     pub fn mounted(&self, gateway: &micro_gateway::Gateway) -> Router {
-        self.services().start(self.clone());
+        self.services().start(self);
         Router::new()
             // `nest` answers `{base}` itself but not `{base}/`, where the page is.
             .route(&format!("{}/", self.inner.options.base), get(assets::index))
@@ -212,8 +230,16 @@ impl Web {
             ))
     }
 
-    fn services(&self) -> &services::Live {
+    fn services(&self) -> &Arc<services::Live> {
         &self.inner.services
+    }
+
+    fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Web> {
+        weak.upgrade().map(|inner| Web { inner })
     }
 }
 

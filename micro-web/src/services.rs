@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::{FutureExt as _, StreamExt};
 use http::StatusCode;
 use micro::registry::{Endpoint, Service, WatchOptions};
 use serde_json::{Value as Json, json};
@@ -48,10 +48,10 @@ impl Live {
     }
 
     /// Start keeping the snapshot current (once).
-    pub(crate) fn start(&self, web: Web) {
+    pub(crate) fn start(self: &Arc<Live>, web: &Web) {
         self.started.call_once(|| {
-            tokio::spawn(maintain(web.clone()));
-            tokio::spawn(probe_loop(web));
+            tokio::spawn(maintain(web.downgrade(), self.clone()));
+            tokio::spawn(probe_loop(web.downgrade(), self.clone()));
         });
     }
 
@@ -71,15 +71,22 @@ impl Live {
     }
 }
 
-/// Keep the snapshot current: reload on every registry change (a burst settles for 20 ms),
-/// when the probed health changed, and every 10 s in case a watch missed something.
-async fn maintain(web: Web) {
+/// Keep the snapshot current: reload after registry changes (a burst is one reload), when
+/// the probed health changed, and every 10 s in case a watch missed something. Ends when the
+/// dashboard is dropped.
+async fn maintain(weak: std::sync::Weak<crate::Inner>, live: Arc<Live>) {
+    let Some(web) = Web::upgrade(&weak) else {
+        return;
+    };
     let registry = web.client().selector().registry().clone();
-    let live = web.services();
+    drop(web);
     let mut watcher = None;
     let mut records = Vec::new();
     let mut reload = true;
     loop {
+        let Some(web) = Web::upgrade(&weak) else {
+            return;
+        };
         if watcher.is_none() {
             watcher = registry.watch(WatchOptions::all()).await.ok();
         }
@@ -95,33 +102,44 @@ async fn maintain(web: Web) {
             summary: summary.to_string().into(),
         }));
         let Some(w) = watcher.as_mut() else {
+            drop(web);
             tokio::time::sleep(Duration::from_secs(1)).await;
             reload = true;
             continue;
         };
+        let changed = live.changed.notified();
+        drop(web);
         tokio::select! {
             next = w.next() => {
                 if !matches!(next, Some(Ok(_))) {
                     watcher = None;
                     tokio::time::sleep(Duration::from_millis(500)).await;
+                } else {
+                    // Let a burst of changes arrive, then take them all as one.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    while let Some(Some(Ok(_))) = w.next().now_or_never() {}
                 }
                 reload = true;
-                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            () = live.changed.notified() => reload = false,
+            () = changed => reload = false,
             () = tokio::time::sleep(Duration::from_secs(10)) => reload = true,
         }
     }
 }
 
 /// While a page watches, probe every micro node's health every 2 s (or twice as long as a
-/// round took), and rebuild the summary when an answer changed.
-async fn probe_loop(web: Web) {
-    let live = web.services();
+/// round took), and rebuild the summary when an answer changed. Ends when the dashboard is
+/// dropped.
+async fn probe_loop(weak: std::sync::Weak<crate::Inner>, live: Arc<Live>) {
     loop {
+        let Some(web) = Web::upgrade(&weak) else {
+            return;
+        };
         // Only while some page watches.
-        while live.tx.receiver_count() == 0 {
+        if live.tx.receiver_count() == 0 {
+            drop(web);
             tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
         }
         let started = tokio::time::Instant::now();
         let snapshot = live.tx.borrow().clone();
@@ -129,6 +147,7 @@ async fn probe_loop(web: Web) {
         if live.set_health(probed) {
             live.changed.notify_one();
         }
+        drop(web);
         let pause = (started.elapsed() * 2).max(Duration::from_secs(2));
         tokio::time::sleep(pause).await;
     }
@@ -136,9 +155,11 @@ async fn probe_loop(web: Web) {
 
 /// The path a web service is proxied at: `micro.web.chat` → `/chat/`, `micro.web.v2.chat`
 /// → `/v2/chat/`.
+/// Only names the proxy resolves count: segments of letters, digits and `-`.
 fn web_path(namespace: &str, name: &str) -> Option<String> {
     let rest = name.strip_prefix(namespace)?.strip_prefix('.')?;
-    (!rest.is_empty()).then(|| format!("/{}/", rest.replace('.', "/")))
+    let fits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    (!rest.is_empty() && rest.split('.').all(fits)).then(|| format!("/{}/", rest.replace('.', "/")))
 }
 
 fn callable(e: &Endpoint) -> bool {
@@ -364,6 +385,10 @@ mod tests {
         assert_eq!(web_path("micro.web", "micro.webchat"), None);
         assert_eq!(web_path("micro.web", "micro.web."), None);
         assert_eq!(web_path("micro.web", "greeter"), None);
+        // Nothing that would make a link to another host or path.
+        assert_eq!(web_path("micro.web", "micro.web..evil.com"), None);
+        assert_eq!(web_path("micro.web", "micro.web.a\\b"), None);
+        assert_eq!(web_path("micro.web", "micro.web.a/b"), None);
     }
 
     #[test]

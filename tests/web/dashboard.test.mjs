@@ -23,7 +23,9 @@ const { chromium } = require('playwright-core');
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 // The dashboard's CSP forbids inline scripts; the contexts bypass it only so axe can be
 // injected (and so an escaping mistake would run, not be caught by the CSP).
-const shots = process.env.MICRO_WEB_SCREENSHOTS || path.resolve('docs/web');
+// MICRO_WEB_SCREENSHOTS=docs/web refreshes the README's pictures; by default they go to a
+// scratch directory, so a test run leaves the tree as it was.
+const shots = process.env.MICRO_WEB_SCREENSHOTS || path.join(os.tmpdir(), 'micro-web-screenshots');
 const full = process.env.MICRO_WEB_FULL === '1';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'micro-web-test-'));
@@ -246,22 +248,27 @@ test('the dashboard, end to end', async (t) => {
     await accessible(page, 'store');
   });
 
-  await t.test('a recursive schema falls back to raw JSON; a dead service shows the error', async () => {
+  await t.test('a recursive schema falls back to raw JSON; a service that vanishes mid-call shows the error', async () => {
+    // A node that takes the connection, then goes away without answering.
+    const vanishing = net.createServer((socket) => { setTimeout(() => socket.destroy(), 300); });
+    await new Promise((r) => vanishing.listen(0, '127.0.0.1', r));
     const tree = {
       name: 'tree', version: '1',
       endpoints: [{ name: 'Tree.Grow', request: { name: 'Node', type: 'Node', values: [
         { name: 'label', type: 'string' },
         { name: 'children', type: 'repeated tree.Node' }] }, response: { name: 'Node', type: 'Node' }, metadata: {} }],
-      nodes: [{ id: 'tree-1', address: '127.0.0.1:1', metadata: { server: 'micro' } }],
+      nodes: [{ id: 'tree-1', address: `127.0.0.1:${vanishing.address().port}`, metadata: {} }],
     };
     micro('register', 'service', JSON.stringify(tree));
     await page.goto(`${dash}/#/call/tree/Tree.Grow`);
     await page.locator('[data-testid="form-fallback"]').waitFor();
     await page.locator('[data-testid="raw-json"]').fill('{"label":"root"}');
     await page.locator('[data-testid="send"]').click();
-    await until('the error', async () => /127\.0\.0\.1:1|unavailable|refused|tree/i.test(
-      await page.locator('[data-testid="response"]').textContent({ timeout: 500 })));
+    await page.locator('[data-testid="error"]').waitFor();
+    const shown = await page.locator('[data-testid="response"]').textContent();
+    assert.match(shown, /5\d\d|unavailable|closed|reset/i, shown);
     micro('deregister', 'service', JSON.stringify(tree));
+    vanishing.close();
   });
 
   await t.test('a node that stops leaves the list live', async () => {
@@ -287,6 +294,25 @@ test('the dashboard, end to end', async (t) => {
     assert.deepEqual(external, []);
     assert.deepEqual(errors, []);
   });
+  await context.close();
+});
+
+test('the page runs under its own Content-Security-Policy', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const blocked = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const rsp = await page.goto(`${dash}/`);
+  assert.match(rsp.headers()['content-security-policy'], /script-src 'self'/);
+  await rowOf(page, 'greeter').waitFor();
+  await page.goto(`${dash}/#/call/greeter/Greeter.Hello`);
+  await page.locator('[data-field="name"]').fill('CSP');
+  await page.locator('[data-testid="send"]').click();
+  await until('the reply', async () => /Hello CSP/.test(await page.locator('[data-testid="reply"]').textContent({ timeout: 500 })));
+  assert.deepEqual(blocked, []);
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

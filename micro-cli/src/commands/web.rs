@@ -1,6 +1,6 @@
 //! `micro web`: the dashboard, and the web proxy for web apps written as services.
 
-use micro_gateway::{Gateway, HandlerKind};
+use micro_gateway::Gateway;
 
 use crate::cli::{Global, WebArgs};
 use crate::commands::api::{bind_address, stopped};
@@ -86,11 +86,7 @@ pub(crate) async fn exec(global: &Global, args: WebArgs) -> Result<(), CliError>
     let client = plain_client(global)?;
     let web = micro_web::Web::new(client.clone(), options);
     // The proxy: a gateway with the web handler in the web services' namespace.
-    let mut proxy = micro_gateway::Options::default();
-    proxy.handler = HandlerKind::Web;
-    proxy.namespace = web.options().namespace.clone();
-    proxy.web_base_path = true;
-    proxy.call_timeout = args.call_timeout;
+    let proxy = web.proxy_options();
     let gateway = Gateway::new(client, proxy.clone());
     let scheme = if tls.is_some() { "https" } else { "http" };
     announce(

@@ -86,9 +86,11 @@ pub(crate) async fn forward(gw: &Gateway, web: bool, parts: Parts, body: Body) -
     // With `web_base_path`, the app sees its own paths: `/chat/room` arrives as `/room`,
     // and `X-Micro-Web-Base-Path: /chat` says where it is mounted (micro v1's web proxy).
     let mut base_path = None;
-    if gw.options().web_base_path
-        && let Some(prefix) = resolve::proxy_prefix(&path)
-    {
+    if gw.options().web_base_path {
+        // The same segments proxy_service read (`//chat`, `/v2/` name no app here).
+        let Some(prefix) = resolve::proxy_prefix(&path) else {
+            return super::no_route(&parts.method, &path);
+        };
         let rest = &path[prefix.len()..];
         if rest.is_empty() {
             // `/chat` → `/chat/`, so the app's relative links resolve under its prefix.

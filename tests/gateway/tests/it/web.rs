@@ -47,10 +47,7 @@ async fn start_dash(registry: &SharedRegistry, token: Option<&str>, loopback: bo
             .expect("a memory store"),
     );
     let web = micro_web::Web::new(client.clone(), options);
-    let mut proxy = micro_gateway::Options::default();
-    proxy.handler = micro_gateway::HandlerKind::Web;
-    proxy.namespace = "micro.web".into();
-    proxy.web_base_path = true;
+    let proxy = web.proxy_options();
     let gateway = micro_gateway::Gateway::new(client, proxy.clone());
     let router = web.standalone(&gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -127,7 +124,6 @@ async fn the_page_its_files_and_the_services_live() {
     )
     .await;
     assert_eq!(again.status, 304);
-    assert_eq!(get(&dash.url("/_/assets/../Cargo.toml")).await.status, 404);
     assert_eq!(get(&dash.url("/_/nothing")).await.status, 404);
 
     // Two nodes arrive; the summary and the event stream say so.
@@ -406,6 +402,17 @@ async fn streams_run_over_the_websocket_after_a_setup_frame() {
             .is_some_and(|t| t.contains("csrf") && t.contains("403")),
         "{got:?}"
     );
+    // Another site's page cannot open one at all.
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/_/api/stream", dash.addr),
+    )
+    .expect("request");
+    req.headers_mut()
+        .insert("origin", "http://evil.example".parse().expect("origin"));
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(rsp)) => assert_eq!(rsp.status(), 403),
+        other => panic!("a cross-site websocket was not refused: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -572,6 +579,34 @@ async fn the_guard_checks_host_csrf_origin_and_token() {
     )
     .await;
     assert_eq!(a.status, 200);
+    // A sign-in from another site's page is refused; signing out ends the session.
+    let foreign = send(
+        "POST",
+        &dash.url("/_/api/login"),
+        &[
+            ("content-type", "application/json"),
+            ("origin", "http://evil.example"),
+        ],
+        format!(r#"{{"token":"{token}"}}"#),
+    )
+    .await;
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    let csrf = session["csrf"].as_str().expect("csrf").to_owned();
+    let out = send(
+        "POST",
+        &dash.url("/_/api/logout"),
+        &[("cookie", pair), ("x-micro-csrf", &csrf)],
+        "",
+    )
+    .await;
+    assert_eq!(out.status, 204, "{}", out.body);
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .is_ok_and(|c| c.contains("Max-Age=0"))
+    );
+    let a = send("GET", &dash.url("/_/api/services"), &[("cookie", pair)], "").await;
+    assert_eq!(a.status, 401, "the session ended");
 }
 
 #[tokio::test]
@@ -586,7 +621,13 @@ async fn web_apps_are_proxied_under_their_name_with_the_base_path() {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_owned();
-        format!("{} {base}", req.uri())
+        let cookie = req
+            .headers()
+            .get("cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned();
+        format!("{} {base} cookie={cookie}", req.uri())
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -609,7 +650,19 @@ async fn web_apps_are_proxied_under_their_name_with_the_base_path() {
     assert_eq!(summary["web"][0]["path"], "/chat/");
     let a = get(&dash.url("/chat/room/1?x=2")).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert_eq!(a.body, "/room/1?x=2 /chat");
+    assert_eq!(a.body, "/room/1?x=2 /chat cookie=-");
+    // Paths whose service segments cannot be stripped name no app.
+    assert_eq!(get(&dash.url("//chat/x")).await.status, 404);
+    assert_eq!(get(&dash.url("/v2/")).await.status, 404);
+    // The app gets its own cookies, never the dashboard's session.
+    let a = send(
+        "GET",
+        &dash.url("/chat/"),
+        &[("cookie", "micro_web_session=secret; app=1")],
+        "",
+    )
+    .await;
+    assert_eq!(a.body, "/ /chat cookie=app=1");
     let a = get(&dash.url("/chat?x=1")).await;
     assert_eq!(a.status, 308);
     assert_eq!(a.headers["location"], "/chat/?x=1");

@@ -1,16 +1,31 @@
-// services.js — the Services page (#/): counts, a filter box, one table row per service (name,
+// services.js — the Services page (#/): counts, a filter box, one row per service (name,
 // versions, nodes, health, endpoints) and the web apps. Live from api/watch (event "services"):
-// rows are updated in place, new ones built into a DocumentFragment and the tbody replaced in
+// rows are updated in place, new ones built into a DocumentFragment and the row group replaced in
 // one go. The filter toggles `hidden` on rows (no rebuild). ArrowUp/ArrowDown move a highlighted
 // row, Enter opens it.
 
-import { h, uid, badge, healthBadge, table, liveIndicator, errorBox } from './dom.js';
+import { h, uid, badge, healthBadge, liveIndicator, errorBox } from './dom.js';
 import { get, seg, subscribe, errorFields } from './api.js';
 
 function isEditable(el) {
   if (!el || !el.tagName) return false;
   return el.isContentEditable || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT'
     || (el.tagName === 'INPUT' && !['button', 'submit', 'checkbox', 'radio', 'reset'].includes(el.type));
+}
+
+/**
+ * The services list as an ARIA table of grid rows, not a <table>: rows off screen skip layout
+ * and paint (`content-visibility: auto`), which a table's rows cannot, so a thousand services
+ * render as fast as a screenful.
+ */
+function grid(columns) {
+  const head = h('div', { role: 'row', class: 'grid-row grid-head' },
+    columns.map((c) => h('div', { role: 'columnheader', class: c.class }, c.label)));
+  const tbody = h('div', { role: 'rowgroup', class: 'grid-body' });
+  const el = h('div', { role: 'table', 'aria-label': 'Services', 'data-testid': 'services', class: 'grid services' },
+    h('div', { role: 'rowgroup' }, head), tbody);
+  const wrap = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Services', tabindex: '0' }, el);
+  return { wrap, tbody };
 }
 
 export function mount(main, ctx) {
@@ -25,10 +40,7 @@ export function mount(main, ctx) {
   });
   const shown = h('p', { class: 'muted small', role: 'status', 'data-testid': 'filter-count' });
   const announce = h('p', { class: 'sr-only', 'aria-live': 'polite' });
-  const t = table({
-    columns: [{ label: 'Name' }, { label: 'Versions' }, { label: 'Nodes', class: 'num' }, { label: 'Health' }, { label: 'Endpoints', class: 'num' }],
-    label: 'Services', testid: 'services', className: 'services',
-  });
+  const t = grid([{ label: 'Name' }, { label: 'Versions' }, { label: 'Nodes', class: 'num' }, { label: 'Health' }, { label: 'Endpoints', class: 'num' }]);
   const empty = h('p', { class: 'muted', hidden: true, 'data-testid': 'services-empty' });
   const errorSlot = h('div');
   const webList = h('ul', { class: 'web-apps', 'data-testid': 'web-apps' });
@@ -56,14 +68,15 @@ export function mount(main, ctx) {
     const r = {
       lname: s.name.toLowerCase(),
       key: '',
-      versions: h('td', { 'data-testid': 'versions' }),
-      nodes: h('td', { class: 'num', 'data-testid': 'node-count' }),
-      health: h('td'),
-      endpoints: h('td', { class: 'num', 'data-testid': 'endpoint-count' }),
+      versions: h('div', { role: 'cell', 'data-testid': 'versions' }),
+      nodes: h('div', { role: 'cell', class: 'num', 'data-testid': 'node-count' }),
+      health: h('div', { role: 'cell' }),
+      endpoints: h('div', { role: 'cell', class: 'num', 'data-testid': 'endpoint-count' }),
     };
-    const name = h('th', { scope: 'row' }, h('a', { href: `#/service/${seg(s.name)}` }, s.name),
+    const name = h('div', { role: 'rowheader' }, h('a', { href: `#/service/${seg(s.name)}` }, s.name),
       s.web ? [' ', badge('web', 'info')] : null);
-    r.tr = h('tr', { 'data-testid': 'service-row', 'data-service': s.name }, name, r.versions, r.nodes, r.health, r.endpoints);
+    r.tr = h('div', { role: 'row', class: 'grid-row', 'data-testid': 'service-row', 'data-service': s.name },
+      name, r.versions, r.nodes, r.health, r.endpoints);
     updateRow(r, s);
     return r;
   }

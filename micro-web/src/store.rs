@@ -34,6 +34,20 @@ fn table(web: &Web, name: &str) -> Result<Store, Box<Response>> {
         .map_err(|e| Box::new(crate::error(StatusCode::BAD_REQUEST, e.detail())))
 }
 
+/// The table and key a record request names, or the response that says what is wrong.
+fn keyed(
+    web: &Web,
+    query: Result<Query<KeyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<(Store, KeyQuery), Box<Response>> {
+    let Ok(Query(q)) = query else {
+        return Err(Box::new(crate::error(
+            StatusCode::BAD_REQUEST,
+            "api/store/record takes ?table=T&key=K",
+        )));
+    };
+    Ok((table(web, &q.table)?, q))
+}
+
 fn failed(err: &micro::Error) -> Response {
     let status = StatusCode::from_u16(u16::try_from(err.code()).unwrap_or(500))
         .ok()
@@ -105,14 +119,8 @@ pub(crate) async fn read(
     State(web): State<Web>,
     query: Result<Query<KeyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(Query(q)) = query else {
-        return crate::error(
-            StatusCode::BAD_REQUEST,
-            "api/store/record takes ?table=T&key=K",
-        );
-    };
-    let store = match table(&web, &q.table) {
-        Ok(s) => s,
+    let (store, q) = match keyed(&web, query) {
+        Ok(found) => found,
         Err(rsp) => return *rsp,
     };
     match store.read_one(&q.key).await {
@@ -184,14 +192,8 @@ pub(crate) async fn delete(
     State(web): State<Web>,
     query: Result<Query<KeyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(Query(q)) = query else {
-        return crate::error(
-            StatusCode::BAD_REQUEST,
-            "api/store/record takes ?table=T&key=K",
-        );
-    };
-    let store = match table(&web, &q.table) {
-        Ok(s) => s,
+    let (store, q) = match keyed(&web, query) {
+        Ok(found) => found,
         Err(rsp) => return *rsp,
     };
     match store.read_one(&q.key).await {

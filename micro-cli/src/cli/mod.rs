@@ -10,11 +10,13 @@ use crate::templates::Template;
 mod api;
 mod auth;
 mod cert;
+mod proxy;
 mod web;
 
 pub(crate) use api::ApiArgs;
 pub(crate) use auth::{AccessArg, AuthArgs, AuthWhat, CreateWhat, Kind, TokenArgs};
 pub(crate) use cert::{CertArgs, CertWhat};
+pub(crate) use proxy::ProxyArgs;
 pub(crate) use web::WebArgs;
 
 /// Call, inspect and run micro services.
@@ -125,6 +127,9 @@ pub(crate) enum Command {
     /// Run the web dashboard: browse, describe and call services in a browser, watch topics,
     /// browse the registry and the store; and proxy web apps written as services.
     Web(WebArgs),
+    /// Run the sidecar: apps in any language register, call, publish, subscribe and keep
+    /// state over HTTP, in go-micro's sidecar shape or Dapr's.
+    Proxy(ProxyArgs),
     /// The broker engines: what each guarantees, which one is in use, and whether it answers.
     Broker,
     /// Read, write, list and delete records of a store (the engine a service would use).

@@ -12,6 +12,7 @@ mod dynamic;
 mod gen_stubs;
 mod health;
 mod new;
+mod proxy;
 mod publish;
 mod register;
 mod registry;
@@ -130,6 +131,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Gen(args) => gen_stubs::exec(global, args),
         Command::Api(args) => api::exec(global, args).await,
         Command::Web(args) => web::exec(global, args).await,
+        Command::Proxy(args) => proxy::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
         Command::Broker => broker::exec(global).await,
         Command::Cert(args) => cert::exec(global, args),

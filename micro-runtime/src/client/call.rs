@@ -141,17 +141,30 @@ impl ClientInner {
         endpoint: &str,
         opts: &'a CallOptions,
     ) -> std::borrow::Cow<'a, CallOptions> {
-        let Some(policy) = (!self.options.policies.is_empty())
+        let policy = (!self.options.policies.is_empty())
             .then(|| self.options.policies.find(service, endpoint))
-            .flatten()
-        else {
+            .flatten();
+        let proxy = self
+            .options
+            .proxy
+            .as_ref()
+            .filter(|_| opts.addresses.is_empty());
+        if policy.is_none() && proxy.is_none() {
             return std::borrow::Cow::Borrowed(opts);
-        };
+        }
         let mut own = opts.clone();
-        own.timeout = own.timeout.or(policy.timeout);
-        own.retries = own.retries.or(policy.retries);
-        own.breaker = own.breaker.or(policy.breaker);
-        own.hedge = own.hedge.or(policy.hedge);
+        if let Some(proxy) = proxy {
+            // Through a proxy: it resolves and balances; the call names the service.
+            own.addresses.push(proxy.clone());
+            own.metadata
+                .insert(super::PROXY_SERVICE_HEADER, service.to_owned());
+        }
+        if let Some(policy) = policy {
+            own.timeout = own.timeout.or(policy.timeout);
+            own.retries = own.retries.or(policy.retries);
+            own.breaker = own.breaker.or(policy.breaker);
+            own.hedge = own.hedge.or(policy.hedge);
+        }
         std::borrow::Cow::Owned(own)
     }
 

@@ -65,6 +65,10 @@ use crate::stream::{StreamReceiver, StreamSender};
 use crate::transport::{self, Connector, TcpDialer};
 use crate::wire::frame;
 
+/// The metadata that names the service a call is for when it goes through a proxy
+/// ([`ClientOptions::proxy`]).
+pub const PROXY_SERVICE_HEADER: &str = "micro-service";
+
 pub use options::{CallOptions, ClientOptions, TransportPolicy, call_options};
 pub use policy::{Policies, Policy};
 pub use streaming::{

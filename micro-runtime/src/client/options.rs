@@ -49,6 +49,11 @@ pub struct ClientOptions {
     /// TLS for dialing nodes (default none: plaintext; from `MICRO_TLS_*`, see
     /// [`crate::tls`]).
     pub tls: Option<crate::tls::ClientTls>,
+    /// Send every call to this address (a `micro proxy`), which resolves the service and
+    /// balances on the client's behalf: for a client in a network that cannot reach the
+    /// registry or the nodes (default none, `MICRO_PROXY`). Calls name their service in the
+    /// `micro-service` metadata; calls given addresses go straight to them.
+    pub proxy: Option<String>,
 }
 
 /// Which transport a client uses to reach a node (`MICRO_TRANSPORT`: the [plugin
@@ -124,6 +129,7 @@ impl Default for ClientOptions {
             breaker: true,
             policies: super::Policies::default(),
             tls: None,
+            proxy: None,
         }
     }
 }

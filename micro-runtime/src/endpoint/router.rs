@@ -28,6 +28,8 @@ pub trait IntoRouter {
 #[derive(Clone, Default, Debug)]
 pub struct Router {
     pub(crate) routes: Vec<Route>,
+    /// What serves calls to endpoints no route names (see [`Router::fallback`]).
+    pub(crate) fallback: Option<Route>,
 }
 
 impl Router {
@@ -55,10 +57,37 @@ impl Router {
         self.route(Route::unary(name, handler))
     }
 
-    /// Add every endpoint of `other`.
+    /// Add every endpoint of `other` (and its fallback, when this router has none).
     #[must_use]
     pub fn merge(mut self, other: impl IntoRouter) -> Router {
-        self.routes.extend(other.into_router().routes);
+        let other = other.into_router();
+        self.routes.extend(other.routes);
+        if self.fallback.is_none() {
+            self.fallback = other.fallback;
+        }
+        self
+    }
+
+    /// Serve every call to an endpoint no route names with `handler`, over raw bytes in the
+    /// caller's [`Format`] (unary calls only): what a proxy or a sidecar needs to take calls
+    /// for endpoints it learns at run time. [`Context::endpoint`] names the endpoint called
+    /// (`Greeter.Hello`). The fallback is never published in the registry.
+    ///
+    /// ```
+    /// use micro::server::Router;
+    ///
+    /// let echo_any = Router::new().fallback(|_ctx, _format, body| async move { Ok(body) });
+    /// assert!(echo_any.routes().is_empty());
+    /// ```
+    #[must_use]
+    pub fn fallback<F, Fut>(mut self, handler: F) -> Router
+    where
+        F: Fn(Context, crate::codec::Format, bytes::Bytes) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<bytes::Bytes>> + Send + 'static,
+    {
+        let mut route = Route::raw("Fallback.Any", handler);
+        route.internal = true;
+        self.fallback = Some(route);
         self
     }
 

@@ -20,6 +20,7 @@ pub(crate) struct RouteTable {
     by_path: HashMap<String, Arc<Route>>,
     by_name: HashMap<String, Arc<Route>>,
     services: Vec<String>,
+    fallback: Option<Arc<Route>>,
 }
 
 /// The outcome of a lookup.
@@ -51,6 +52,7 @@ impl RouteTable {
             by_path,
             by_name,
             services: router.service_names(),
+            fallback: router.fallback.as_ref().map(|f| Arc::new(wrapped(f))),
         })
     }
 
@@ -62,6 +64,16 @@ impl RouteTable {
         let Some((svc_full, method)) = trimmed.split_once('/') else {
             return RouteMatch::UnknownService(trimmed.to_owned());
         };
+        let miss = self.miss(svc_full, method);
+        match (&miss, &self.fallback) {
+            (RouteMatch::Found(_), _) | (_, None) => miss,
+            (_, Some(fallback)) => Self::fallback_for(fallback, svc_full, method, miss),
+        }
+    }
+
+    /// A call to `svc_full`/`method` that no path names: a route by its short name, or what
+    /// is unknown.
+    fn miss(&self, svc_full: &str, method: &str) -> RouteMatch {
         let (package, svc) = match svc_full.rsplit_once('.') {
             Some((pkg, svc)) => (Some(pkg), svc),
             None => (None, svc_full),
@@ -83,6 +95,27 @@ impl RouteTable {
         } else {
             RouteMatch::UnknownService(svc_full.to_owned())
         }
+    }
+
+    /// The fallback, named after the endpoint called, when that name is well formed.
+    fn fallback_for(
+        fallback: &Route,
+        svc_full: &str,
+        method: &str,
+        miss: RouteMatch,
+    ) -> RouteMatch {
+        let (package, svc) = match svc_full.rsplit_once('.') {
+            Some((pkg, svc)) => (Some(pkg), svc),
+            None => (None, svc_full),
+        };
+        let mut route = fallback.clone();
+        route.name = format!("{svc}.{method}");
+        route.package = package.map(str::to_owned);
+        route.endpoint.name.clone_from(&route.name);
+        if route.validate().is_err() {
+            return miss;
+        }
+        RouteMatch::Found(Arc::new(route))
     }
 }
 
@@ -337,6 +370,34 @@ mod tests {
                 Route::unary("Greeter.Hello", |_c, m: M| async move { Ok(m) }).package("greeter"),
             )
             .route(Route::unary("Plain.Call", |_c, m: M| async move { Ok(m) }))
+    }
+
+    #[test]
+    fn a_fallback_takes_every_well_formed_miss_under_the_name_called() {
+        let router = router().fallback(|_c, _f, b| async move { Ok(b) });
+        let table = RouteTable::build(&router).unwrap();
+        let RouteMatch::Found(route) = table.lookup("/greeter.Greeter/Hello") else {
+            panic!("the route itself comes first");
+        };
+        assert_eq!(route.name, "Greeter.Hello");
+        assert!(route.internal || route.kind == crate::endpoint::StreamKind::Unary);
+        for (path, name, package) in [
+            ("/shop.Orders/Place", "Orders.Place", Some("shop")),
+            ("/Orders/Place", "Orders.Place", None),
+            ("/greeter.Greeter/Bye", "Greeter.Bye", Some("greeter")),
+        ] {
+            let RouteMatch::Found(route) = table.lookup(path) else {
+                panic!("{path} goes to the fallback");
+            };
+            assert_eq!(route.name, name);
+            assert_eq!(route.package.as_deref(), package);
+        }
+        // A name that is no endpoint name stays unknown.
+        assert!(matches!(
+            table.lookup("/Orders/not-a-method"),
+            RouteMatch::UnknownService(_)
+        ));
+        assert!(router.routes().iter().all(|r| r.name != "Fallback.Any"));
     }
 
     #[test]

@@ -126,6 +126,8 @@ pub struct Settings {
     pub client_policy: crate::client::Policies,
     /// Extra attempts for idempotent calls (default 1).
     pub client_retries: u32,
+    /// A `micro proxy` every call goes through (`MICRO_PROXY`, default none).
+    pub proxy: Option<String>,
     /// Where a service serves Prometheus metrics at `/metrics` (`MICRO_METRICS_ADDRESS`,
     /// default none: metrics off; see [`crate::metrics`]).
     pub metrics_address: Option<String>,
@@ -190,6 +192,7 @@ impl Default for Settings {
             server_load_shedding: Some(0.9),
             client_request_timeout: Duration::from_secs(30),
             client_retries: 1,
+            proxy: None,
             client_retry_budget: 0.2,
             client_breaker: true,
             client_policy: crate::client::Policies::default(),

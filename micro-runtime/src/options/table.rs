@@ -501,6 +501,15 @@ pub(super) const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "proxy",
+        help: "send every call through this micro proxy, e.g. 10.0.0.5:8085; it resolves and balances (default none)",
+        concept: None,
+        apply: |o, v| {
+            o.proxy = Some(normalize_address(&non_empty("proxy", v)?));
+            Ok(())
+        },
+    },
+    Setting {
         name: "client_policy",
         help: "timeouts, retries and the breaker per target: \"svc: timeout=2s retries=0; svc/Svc.Method: breaker=off\"",
         concept: None,

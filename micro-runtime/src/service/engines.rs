@@ -142,6 +142,7 @@ impl Settings {
             breaker: self.client_breaker,
             policies: self.client_policy.clone(),
             tls: crate::tls::ClientTls::from_files(&self.tls)?,
+            proxy: self.proxy.clone(),
             ..ClientOptions::default()
         })
     }

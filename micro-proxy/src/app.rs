@@ -1,0 +1,232 @@
+//! The app behind the sidecar: registered while its health URL answers 2xx, out of the
+//! registry as soon as it does not, and asked once for the topics it subscribes to.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Method;
+use micro::registry::{Node, RegisterOptions, Service};
+
+use crate::Sidecar;
+use crate::pubsub::AppSubscription;
+
+/// The app a sidecar fronts (go-micro's `--server_name`, `--server_address`,
+/// `--healthcheck_url`, `--healthcheck_interval`).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct App {
+    /// The service name it registers under (Dapr's app id).
+    pub name: String,
+    /// Where it serves HTTP: `http://127.0.0.1:5000`.
+    pub address: String,
+    /// The URL whose 2xx says it is healthy; none: healthy while the sidecar runs.
+    pub health_url: Option<String>,
+    /// How often the health URL is asked (default 1 s).
+    pub health_interval: Duration,
+    /// The version it registers with (default `latest`).
+    pub version: String,
+}
+
+impl App {
+    /// An app named `name` serving HTTP at `address` (`host:port` or an `http://` URL).
+    pub fn new(name: impl Into<String>, address: &str) -> App {
+        let address = if address.starts_with("http://") || address.starts_with("https://") {
+            address.trim_end_matches('/').to_owned()
+        } else {
+            format!("http://{address}")
+        };
+        App {
+            name: name.into(),
+            address,
+            health_url: None,
+            health_interval: Duration::from_secs(1),
+            version: "latest".into(),
+        }
+    }
+
+    /// Ask `url` for the app's health every `interval`.
+    #[must_use]
+    pub fn health(mut self, url: impl Into<String>, interval: Duration) -> App {
+        self.health_url = Some(url.into());
+        self.health_interval = interval.max(Duration::from_millis(100));
+        self
+    }
+}
+
+/// What the sidecar knows of the app now.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    registered: AtomicBool,
+    record: Mutex<Option<Service>>,
+    subscriptions: Mutex<Vec<AppSubscription>>,
+    running: tokio::sync::Mutex<Vec<micro::broker::Subscription>>,
+    loaded: AtomicBool,
+    stopped: AtomicBool,
+}
+
+impl State {
+    pub(crate) fn registered(&self) -> bool {
+        self.registered.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn subscriptions(&self) -> Vec<AppSubscription> {
+        self.subscriptions
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// The app's registry record: the sidecar's node, serving the app's endpoints.
+fn record(app: &App, node: &Node) -> Service {
+    let mut own = Node::new(format!("{}-{}", app.name, node.id), node.address.clone());
+    own.metadata = node.metadata.clone();
+    own.metadata.insert("sidecar".into(), "micro-proxy".into());
+    own.metadata
+        .insert("app_address".into(), app.address.clone());
+    Service::new(app.name.clone(), app.version.clone()).with_node(own)
+}
+
+/// Keep the app's registration in step with its health, until the sidecar stops.
+pub(crate) async fn maintain(sidecar: Sidecar, app: App) {
+    let Some(node) = sidecar.node() else {
+        return;
+    };
+    let service = record(&app, &node);
+    if let Ok(mut slot) = sidecar.inner.app.record.lock() {
+        *slot = Some(service.clone());
+    }
+    let registry = sidecar.inner.client.selector().registry().clone();
+    // Entries outlive a missed refresh or two, and no more.
+    let ttl = (app.health_interval * 3).max(Duration::from_secs(5));
+    let mut tick = tokio::time::interval(app.health_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut refreshed = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        if sidecar.inner.app.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        let healthy = healthy(&sidecar, &app).await;
+        let was = sidecar.inner.app.registered();
+        if healthy {
+            let due = !was || refreshed.elapsed() >= ttl / 3;
+            if due {
+                match registry.register(&service, RegisterOptions::ttl(ttl)).await {
+                    Ok(()) => {
+                        refreshed = tokio::time::Instant::now();
+                        if !was {
+                            tracing::info!(app = %app.name, "the app is healthy: registered");
+                        }
+                        sidecar.inner.app.registered.store(true, Ordering::Release);
+                        if sidecar.inner.app.stopped.load(Ordering::Acquire) {
+                            // The sidecar stopped while this registered: undo it.
+                            let _ = registry.deregister(&service).await;
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(app = %app.name, error = %e, "cannot register the app")
+                    }
+                }
+            }
+            if !sidecar.inner.app.loaded.load(Ordering::Acquire) {
+                crate::pubsub::load(&sidecar, &app).await;
+            }
+        } else if was {
+            sidecar.inner.app.registered.store(false, Ordering::Release);
+            tracing::warn!(app = %app.name, "the app's health check failed: deregistered");
+            if let Err(e) = registry.deregister(&service).await {
+                tracing::warn!(app = %app.name, error = %e, "cannot deregister the app");
+            }
+        }
+    }
+}
+
+/// Whether the app's health URL answers 2xx within the interval (no URL: yes).
+async fn healthy(sidecar: &Sidecar, app: &App) -> bool {
+    let Some(url) = &app.health_url else {
+        return true;
+    };
+    let (base, path) = split_url(url);
+    let wait = app.health_interval.max(Duration::from_millis(200));
+    match sidecar
+        .app_request(base, Method::GET, path, None, Bytes::new(), wait)
+        .await
+    {
+        Ok(reply) => reply.status.is_success(),
+        Err(e) => {
+            tracing::debug!(app = %app.name, error = %e, "health check failed");
+            false
+        }
+    }
+}
+
+/// `http://host:port/path` as the base and the path.
+fn split_url(url: &str) -> (&str, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.find('/') {
+        Some(at) => url.split_at(url.len() - rest.len() + at),
+        None => (url, "/"),
+    }
+}
+
+/// Deregister the app and end its subscriptions.
+pub(crate) async fn stop(sidecar: &Sidecar) {
+    sidecar.inner.app.stopped.store(true, Ordering::Release);
+    let record = sidecar
+        .inner
+        .app
+        .record
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take());
+    if let Some(service) = record
+        && sidecar.inner.app.registered.swap(false, Ordering::AcqRel)
+    {
+        let registry = sidecar.inner.client.selector().registry();
+        if let Err(e) = registry.deregister(&service).await {
+            tracing::warn!(app = %service.name, error = %e, "cannot deregister the app");
+        }
+    }
+    let running: Vec<_> = sidecar.inner.app.running.lock().await.drain(..).collect();
+    for subscription in running {
+        subscription.unsubscribe().await;
+    }
+}
+
+impl Sidecar {
+    /// Remember the app's subscriptions and their broker subscriptions.
+    pub(crate) async fn keep_subscriptions(
+        &self,
+        wanted: Vec<AppSubscription>,
+        running: Vec<micro::broker::Subscription>,
+    ) {
+        if let Ok(mut slot) = self.inner.app.subscriptions.lock() {
+            *slot = wanted;
+        }
+        self.inner.app.running.lock().await.extend(running);
+        self.inner.app.loaded.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_base_and_path() {
+        assert_eq!(
+            split_url("http://127.0.0.1:5000/healthz"),
+            ("http://127.0.0.1:5000", "/healthz")
+        );
+        assert_eq!(
+            split_url("http://127.0.0.1:5000"),
+            ("http://127.0.0.1:5000", "/")
+        );
+        assert_eq!(App::new("a", "127.0.0.1:1").address, "http://127.0.0.1:1");
+        assert_eq!(App::new("a", "http://h:1/").address, "http://h:1");
+    }
+}

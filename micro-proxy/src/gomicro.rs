@@ -18,7 +18,9 @@ use micro_gateway::reply::json;
 
 use crate::reply::{error, refuse};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
 
 use crate::Sidecar;
 
@@ -76,7 +78,16 @@ async fn get_service(State(sidecar): State<Sidecar>, query: Q<RegistryQuery>) ->
 /// The service record in a body, checked: a name, and nodes with ids. A node with no
 /// address is served by this sidecar (its app).
 fn record(sidecar: &Sidecar, body: &[u8], verb: &str) -> Result<Service, Box<Response>> {
-    let mut service: Service = serde_json::from_slice(body).map_err(|e| {
+    let parsed = serde_json::from_slice::<serde_json::Value>(body).map(|mut v| {
+        // go-micro's sidecar takes nodes without an address (this sidecar serves them).
+        if let Some(nodes) = v.get_mut("nodes").and_then(|n| n.as_array_mut()) {
+            for node in nodes.iter_mut().filter_map(|n| n.as_object_mut()) {
+                node.entry("address").or_insert_with(|| "".into());
+            }
+        }
+        v
+    });
+    let mut service: Service = parsed.and_then(serde_json::from_value).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
             format!("{verb} /registry takes a service as JSON ({{\"name\", \"version\", \"nodes\": [{{\"id\", \"address\"}}], \"endpoints\"}}): {e}"),
@@ -243,15 +254,21 @@ async fn subscribe(
         None => SubscribeOptions::broadcast(),
     };
     let (tx, rx) = mpsc::channel::<String>(sidecar.options().socket_buffer.max(1));
+    // Raised when the buffer is full: the reader is `socket_buffer` messages behind.
+    let overflow = Arc::new(Notify::new());
+    let raise = overflow.clone();
     let handler = micro::broker::handler(move |event| {
-        let tx = tx.clone();
+        let (tx, raise) = (tx.clone(), raise.clone());
         async move {
             match tx.try_send(frame(event.message())) {
                 Ok(()) => Ok(()),
-                Err(mpsc::error::TrySendError::Full(_)) => Err(micro::Error::unavailable(
-                    crate::SERVICE_NAME,
-                    "the websocket subscriber fell behind; disconnected",
-                )),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    raise.notify_one();
+                    Err(micro::Error::unavailable(
+                        crate::SERVICE_NAME,
+                        "the websocket subscriber fell behind; disconnected",
+                    ))
+                }
                 Err(mpsc::error::TrySendError::Closed(_)) => Err(micro::Error::unavailable(
                     crate::SERVICE_NAME,
                     "the websocket subscriber is gone",
@@ -268,8 +285,7 @@ async fn subscribe(
         Ok(s) => s,
         Err(e) => return micro_gateway::reply::call_failed(&e, "broker"),
     };
-    let limit = sidecar.options().socket_buffer.max(1);
-    upgrade.on_upgrade(move |socket| pump(socket, rx, subscription, limit))
+    upgrade.on_upgrade(move |socket| pump(socket, rx, subscription, overflow))
 }
 
 /// Send frames until the client leaves or falls behind, then unsubscribe.
@@ -277,33 +293,33 @@ async fn pump(
     mut socket: WebSocket,
     mut rx: mpsc::Receiver<String>,
     subscription: micro::broker::Subscription,
-    limit: usize,
+    overflow: Arc<Notify>,
 ) {
     loop {
         tokio::select! {
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
-                // A send that cannot finish while the buffer fills is a stalled reader.
-                let sent = tokio::time::timeout(Duration::from_secs(5), socket.send(Message::Text(frame.into()))).await;
-                if !matches!(sent, Ok(Ok(()))) {
-                    break;
+                tokio::select! {
+                    sent = socket.send(Message::Text(frame.into())) => if sent.is_err() { break },
+                    () = overflow.notified() => {
+                        tracing::warn!("a /broker websocket subscriber fell behind; disconnected");
+                        break;
+                    }
                 }
+            }
+            () = overflow.notified() => {
+                tracing::warn!("a /broker websocket subscriber fell behind; disconnected");
+                break;
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
         }
-        // A full buffer: the reader fell `limit` messages behind.
-        if rx.capacity() == 0 {
-            tracing::warn!(
-                limit,
-                "a /broker websocket subscriber fell behind; disconnected"
-            );
-            break;
-        }
     }
     drop(rx);
-    let _ = socket.send(Message::Close(None)).await;
+    // A reader that stopped reading cannot take a close frame either: give it a moment.
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(None))).await;
+    drop(socket);
     subscription.unsubscribe().await;
 }

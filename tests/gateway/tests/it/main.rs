@@ -5,6 +5,8 @@ mod bad_input;
 mod handlers;
 mod openapi;
 mod routes;
+mod sidecar;
+mod sidecar_api;
 mod streams;
 mod tls;
 mod traces;

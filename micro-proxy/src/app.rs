@@ -10,50 +10,8 @@ use http::Method;
 use micro::registry::{Node, RegisterOptions, Service};
 
 use crate::Sidecar;
+use crate::options::App;
 use crate::pubsub::AppSubscription;
-
-/// The app a sidecar fronts (go-micro's `--server_name`, `--server_address`,
-/// `--healthcheck_url`, `--healthcheck_interval`).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct App {
-    /// The service name it registers under (Dapr's app id).
-    pub name: String,
-    /// Where it serves HTTP: `http://127.0.0.1:5000`.
-    pub address: String,
-    /// The URL whose 2xx says it is healthy; none: healthy while the sidecar runs.
-    pub health_url: Option<String>,
-    /// How often the health URL is asked (default 1 s).
-    pub health_interval: Duration,
-    /// The version it registers with (default `latest`).
-    pub version: String,
-}
-
-impl App {
-    /// An app named `name` serving HTTP at `address` (`host:port` or an `http://` URL).
-    pub fn new(name: impl Into<String>, address: &str) -> App {
-        let address = if address.starts_with("http://") || address.starts_with("https://") {
-            address.trim_end_matches('/').to_owned()
-        } else {
-            format!("http://{address}")
-        };
-        App {
-            name: name.into(),
-            address,
-            health_url: None,
-            health_interval: Duration::from_secs(1),
-            version: "latest".into(),
-        }
-    }
-
-    /// Ask `url` for the app's health every `interval`.
-    #[must_use]
-    pub fn health(mut self, url: impl Into<String>, interval: Duration) -> App {
-        self.health_url = Some(url.into());
-        self.health_interval = interval.max(Duration::from_millis(100));
-        self
-    }
-}
 
 /// What the sidecar knows of the app now.
 #[derive(Debug, Default)]

@@ -121,17 +121,23 @@ async fn endpoint(sidecar: &Sidecar, app: &str, method: &str) -> Result<String, 
             ),
         ));
     }
-    let registry = sidecar.inner.client.selector().registry();
-    let records = registry.get_service(app).await.unwrap_or_default();
-    let mut found = records
-        .iter()
-        .flat_map(|r| r.endpoints.iter())
-        .filter(|e| {
-            e.name
-                .split_once('.')
-                .is_some_and(|(_, m)| m.eq_ignore_ascii_case(method))
-        })
-        .map(|e| e.name.clone());
+    // The selector's cached view: no registry read per call.
+    let selected = sidecar.inner.client.selector().select(app, &[]).await;
+    let mut names: Vec<&str> = Vec::new();
+    if let Ok(next) = &selected {
+        for candidate in next.candidates() {
+            for e in &candidate.service.endpoints {
+                let matches = e
+                    .name
+                    .split_once('.')
+                    .is_some_and(|(_, m)| m.eq_ignore_ascii_case(method));
+                if matches && !names.contains(&e.name.as_str()) {
+                    names.push(&e.name);
+                }
+            }
+        }
+    }
+    let mut found = names.into_iter().map(str::to_owned);
     match (found.next(), found.next()) {
         (Some(one), None) => Ok(one),
         (Some(a), Some(b)) => Err(dapr(

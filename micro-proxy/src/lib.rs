@@ -23,67 +23,22 @@ mod cloudevents;
 mod forward;
 mod gomicro;
 mod invoke;
+mod options;
 mod pubsub;
 mod reply;
 mod secrets;
 mod state;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use micro::broker::SharedBroker;
 use micro::store::Store;
 
-pub use app::App;
+pub use options::{App, Options};
 pub use secrets::SecretStore;
 
 /// The service name the sidecar's own node registers under.
 pub const SERVICE_NAME: &str = "micro.proxy";
-
-/// What the sidecar serves and on which engines.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Options {
-    /// The app the sidecar fronts, if any.
-    pub app: Option<App>,
-    /// Namespace of go-micro's `/[service]/[method]` paths (default none).
-    pub namespace: String,
-    /// Dapr state stores: the name in the path and the table of micro's store it uses
-    /// (default `statestore` on the table `statestore`).
-    pub state_stores: Vec<(String, String)>,
-    /// Dapr pub/sub names, all on the sidecar's broker (default `pubsub`).
-    pub pubsubs: Vec<String>,
-    /// Dapr secret stores (default none).
-    pub secret_stores: Vec<SecretStore>,
-    /// Deliveries of one event to the app before it is dead-lettered (default 5).
-    pub max_deliver: u32,
-    /// The first wait before an event is delivered again; it doubles (default 1 s).
-    pub retry_backoff: Duration,
-    /// Messages a `/broker` websocket subscriber may fall behind before it is disconnected
-    /// (default 64).
-    pub socket_buffer: usize,
-    /// Deadline of calls that set none (default 30 s).
-    pub call_timeout: Duration,
-    /// Largest request body (default 4 MiB).
-    pub max_body: usize,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            app: None,
-            namespace: String::new(),
-            state_stores: vec![("statestore".into(), "statestore".into())],
-            pubsubs: vec!["pubsub".into()],
-            secret_stores: Vec::new(),
-            max_deliver: 5,
-            retry_backoff: Duration::from_secs(1),
-            socket_buffer: 64,
-            call_timeout: Duration::from_secs(30),
-            max_body: 4 << 20,
-        }
-    }
-}
 
 /// The sidecar: its options, engines and the state of the app it fronts.
 #[derive(Clone, Debug)]

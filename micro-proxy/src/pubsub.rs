@@ -13,8 +13,8 @@ use micro::broker::{Envelope, SubscribeOptions};
 use serde::Deserialize;
 
 use crate::Sidecar;
-use crate::app::App;
 use crate::cloudevents::{self, CONTENT_TYPE};
+use crate::options::App;
 use crate::reply::dapr;
 
 pub(crate) fn routes() -> Router<Sidecar> {

@@ -14,7 +14,15 @@ use serde_json::Value;
 use crate::Sidecar;
 use crate::reply::dapr;
 
-/// A secret store: its name in the path and where its secrets come from.
+/// A secret store: its name in the path and where its secrets come from. It parses from
+/// `NAME=env`, `NAME=env:PREFIX` or `NAME=file:PATH` (`micro proxy --secret_store`).
+///
+/// ```
+/// use micro_proxy::SecretStore;
+/// let env: SecretStore = "local=env:APP_".parse().unwrap();
+/// assert_eq!(env.name(), "local");
+/// assert!("x=vault".parse::<SecretStore>().unwrap_err().contains("env or file"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SecretStore {
@@ -35,14 +43,7 @@ pub enum SecretStore {
 }
 
 impl SecretStore {
-    /// Parse `NAME=env`, `NAME=env:PREFIX` or `NAME=file:PATH`.
-    ///
-    /// ```
-    /// use micro_proxy::SecretStore;
-    /// let env: SecretStore = "local=env:APP_".parse().unwrap();
-    /// assert_eq!(env.name(), "local");
-    /// assert!("x=vault".parse::<SecretStore>().unwrap_err().contains("env or file"));
-    /// ```
+    /// The store's name (the `{store}` of the path).
     pub fn name(&self) -> &str {
         match self {
             SecretStore::Env { name, .. } | SecretStore::File { name, .. } => name,

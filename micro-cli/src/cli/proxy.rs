@@ -46,7 +46,7 @@ pub(crate) struct ProxyArgs {
     /// How often the health URL is asked.
     #[arg(long = "healthcheck_interval", env = "MICRO_HEALTHCHECK_INTERVAL", default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
     pub(crate) healthcheck_interval: Duration,
-    /// Namespace of go-micro's /[service]/[method] paths.
+    /// Namespace of go-micro's /SERVICE/METHOD paths.
     #[arg(
         long,
         env = "MICRO_PROXY_NAMESPACE",

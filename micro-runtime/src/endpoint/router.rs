@@ -69,9 +69,10 @@ impl Router {
     }
 
     /// Serve every call to an endpoint no route names with `handler`, over raw bytes in the
-    /// caller's [`Format`] (unary calls only): what a proxy or a sidecar needs to take calls
-    /// for endpoints it learns at run time. [`Context::endpoint`] names the endpoint called
-    /// (`Greeter.Hello`). The fallback is never published in the registry.
+    /// caller's [`Format`](crate::codec::Format) (unary calls only): what a proxy or a
+    /// sidecar needs to take calls for endpoints it learns at run time.
+    /// [`Context::endpoint`] names the endpoint called (`Greeter.Hello`). The fallback is
+    /// never published in the registry.
     ///
     /// ```
     /// use micro::server::Router;

@@ -17,6 +17,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("register-help", &["register", "service", "--help"]),
     ("gen-help", &["gen", "--help"]),
     ("api-help", &["api", "--help"]),
+    ("proxy-help", &["proxy", "--help"]),
     ("web-help", &["web", "--help"]),
     ("error-web-address", &["web", "--address", "256.1.1.1:80"]),
     ("error-web-tls", &["web", "--enable_tls"]),
@@ -90,6 +91,12 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("error-api-address", &["api", "--address", "256.1.1.1:80"]),
+    ("error-proxy-app", &["proxy", "--server_name", "orders"]),
+    (
+        "error-proxy-secret-store",
+        &["proxy", "--secret_store", "vault=hashicorp"],
+    ),
+    ("error-proxy-address", &["proxy", "--address", "256.1.1.1:80"]),
     (
         "error-call-json",
         &["call", "greeter", "Greeter.Hello", "{bad"],

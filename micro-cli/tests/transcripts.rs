@@ -96,7 +96,10 @@ const CASES: &[(&str, &[&str])] = &[
         "error-proxy-secret-store",
         &["proxy", "--secret_store", "vault=hashicorp"],
     ),
-    ("error-proxy-address", &["proxy", "--address", "256.1.1.1:80"]),
+    (
+        "error-proxy-address",
+        &["proxy", "--address", "256.1.1.1:80"],
+    ),
     (
         "error-call-json",
         &["call", "greeter", "Greeter.Hello", "{bad"],

@@ -22,9 +22,17 @@ pub(crate) struct State {
     running: tokio::sync::Mutex<Vec<micro::broker::Subscription>>,
     loaded: AtomicBool,
     stopped: AtomicBool,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl State {
+    /// Keep the handle of the loop that maintains the app (ended by [`stop`]).
+    pub(crate) fn set_task(&self, task: tokio::task::JoinHandle<()>) {
+        if let Ok(mut slot) = self.task.lock() {
+            *slot = Some(task);
+        }
+    }
+
     pub(crate) fn registered(&self) -> bool {
         self.registered.load(Ordering::Acquire)
     }
@@ -70,6 +78,10 @@ pub(crate) async fn maintain(sidecar: Sidecar, app: App) {
         let healthy = healthy(&sidecar, &app).await;
         let was = sidecar.inner.app.registered();
         if healthy {
+            // Subscriptions first: once registered, the app's events must have a way in.
+            if !sidecar.inner.app.loaded.load(Ordering::Acquire) {
+                crate::pubsub::load(&sidecar, &app).await;
+            }
             let due = !was || refreshed.elapsed() >= ttl / 3;
             if due {
                 match registry.register(&service, RegisterOptions::ttl(ttl)).await {
@@ -79,19 +91,11 @@ pub(crate) async fn maintain(sidecar: Sidecar, app: App) {
                             tracing::info!(app = %app.name, "the app is healthy: registered");
                         }
                         sidecar.inner.app.registered.store(true, Ordering::Release);
-                        if sidecar.inner.app.stopped.load(Ordering::Acquire) {
-                            // The sidecar stopped while this registered: undo it.
-                            let _ = registry.deregister(&service).await;
-                            return;
-                        }
                     }
                     Err(e) => {
                         tracing::warn!(app = %app.name, error = %e, "cannot register the app")
                     }
                 }
-            }
-            if !sidecar.inner.app.loaded.load(Ordering::Acquire) {
-                crate::pubsub::load(&sidecar, &app).await;
             }
         } else if was {
             sidecar.inner.app.registered.store(false, Ordering::Release);
@@ -109,7 +113,9 @@ async fn healthy(sidecar: &Sidecar, app: &App) -> bool {
         return true;
     };
     let (base, path) = split_url(url);
-    let wait = app.health_interval.max(Duration::from_millis(200));
+    // A check may take as long as the interval, and never less than a second: a slow answer
+    // is not a failed one.
+    let wait = app.health_interval.max(Duration::from_secs(1));
     match sidecar
         .app_request(base, Method::GET, path, None, Bytes::new(), wait)
         .await
@@ -133,23 +139,23 @@ fn split_url(url: &str) -> (&str, &str) {
 
 /// Deregister the app and end its subscriptions.
 pub(crate) async fn stop(sidecar: &Sidecar) {
-    sidecar.inner.app.stopped.store(true, Ordering::Release);
-    let record = sidecar
-        .inner
-        .app
-        .record
-        .lock()
-        .ok()
-        .and_then(|mut r| r.take());
-    if let Some(service) = record
-        && sidecar.inner.app.registered.swap(false, Ordering::AcqRel)
-    {
+    let state = &sidecar.inner.app;
+    state.stopped.store(true, Ordering::Release);
+    // End the loop first (it may be registering right now), then deregister.
+    let task = state.task.lock().ok().and_then(|mut t| t.take());
+    if let Some(task) = task {
+        task.abort();
+        let _ = task.await;
+    }
+    let record = state.record.lock().ok().and_then(|mut r| r.take());
+    state.registered.store(false, Ordering::Release);
+    if let Some(service) = record {
         let registry = sidecar.inner.client.selector().registry();
         if let Err(e) = registry.deregister(&service).await {
             tracing::warn!(app = %service.name, error = %e, "cannot deregister the app");
         }
     }
-    let running: Vec<_> = sidecar.inner.app.running.lock().await.drain(..).collect();
+    let running: Vec<_> = state.running.lock().await.drain(..).collect();
     for subscription in running {
         subscription.unsubscribe().await;
     }

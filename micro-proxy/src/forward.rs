@@ -91,6 +91,13 @@ impl Sidecar {
                 out.metadata_mut().insert(k, v);
             }
         }
+        if self.inner.client.options().proxy.is_some() {
+            // Its own client would send the call straight back here.
+            return Err(Error::internal(
+                ID,
+                "this sidecar's client is in proxy mode itself (MICRO_PROXY): it cannot relay",
+            ));
+        }
         let opts = CallOptions::new().timeout(self.inner.options.call_timeout);
         let rsp = self
             .inner

@@ -231,9 +231,10 @@ fn frame(message: &Envelope) -> String {
 }
 
 /// Websocket `/broker?topic=T[&queue=Q]`: every message of the topic (or the queue's share)
-/// as a frame. A subscriber that falls `socket_buffer` messages behind is disconnected;
-/// what it was to get goes back to the broker (redelivered to the queue, or dropped for a
-/// broadcast subscriber).
+/// as a frame. A subscriber that falls `socket_buffer` messages behind is disconnected: the
+/// message that found the buffer full goes back to the broker (redelivered, to another
+/// member of the queue when there is one); the frames already buffered are lost with the
+/// connection.
 async fn subscribe(
     State(sidecar): State<Sidecar>,
     query: Q<BrokerQuery>,

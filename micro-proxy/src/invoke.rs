@@ -23,16 +23,22 @@ async fn invoke(
     State(sidecar): State<Sidecar>,
     Path((app, method)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    uri: http::Uri,
     verb: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let own = sidecar.options().app.as_ref().filter(|a| a.name == app);
     if let Some(own) = own {
-        // Dapr's invocation of the app's own id: straight to it.
+        // Dapr's invocation of the app's own id: straight to it, the method's path as it
+        // came (still percent-encoded: `%3F` stays in the path, `%2F..` cannot climb).
+        let raw = uri
+            .path()
+            .split_once("/method/")
+            .map_or(method.as_str(), |(_, rest)| rest);
         let path = match &query {
-            Some(q) => format!("/{method}?{q}"),
-            None => format!("/{method}"),
+            Some(q) => format!("/{raw}?{q}"),
+            None => format!("/{raw}"),
         };
         let ct = headers
             .get(header::CONTENT_TYPE)

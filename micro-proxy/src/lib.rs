@@ -22,6 +22,7 @@ mod app;
 mod cloudevents;
 mod forward;
 mod gomicro;
+mod guard;
 mod invoke;
 mod options;
 mod pubsub;
@@ -104,6 +105,10 @@ impl Sidecar {
             .with_state(self.clone())
             .layer(limit)
             .merge(gateway.router())
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                guard::guard,
+            ))
     }
 
     /// The endpoints the sidecar serves over micro's transports: every call goes to the app
@@ -124,7 +129,8 @@ impl Sidecar {
             *slot = Some(node);
         }
         if let Some(app) = self.inner.options.app.clone() {
-            tokio::spawn(app::maintain(self.clone(), app));
+            let task = tokio::spawn(app::maintain(self.clone(), app));
+            self.inner.app.set_task(task);
         }
     }
 

@@ -30,6 +30,12 @@ pub struct Options {
     pub call_timeout: Duration,
     /// Largest request body (default 4 MiB).
     pub max_body: usize,
+    /// The sidecar listens on loopback: it answers only requests for a loopback host
+    /// (default true; `micro proxy` sets it from the address it binds).
+    pub loopback: bool,
+    /// A token every request must carry (`dapr-api-token` or `Authorization: Bearer`);
+    /// default none.
+    pub token: Option<String>,
 }
 
 impl Default for Options {
@@ -45,6 +51,8 @@ impl Default for Options {
             socket_buffer: 64,
             call_timeout: Duration::from_secs(30),
             max_body: 4 << 20,
+            loopback: true,
+            token: None,
         }
     }
 }

@@ -111,7 +111,8 @@ async fn save_one(store: &Store, item: Item) -> Result<(), Response> {
     }
     let first_write = item.options.concurrency.as_deref() == Some("first-write");
     let failed = |e: micro::Error| dapr_call(&e, "ERR_STATE_SAVE");
-    match item.etag.filter(|e| !e.is_empty()) {
+    let tag = item.etag.map(|e| e.trim().trim_matches('"').to_owned());
+    match tag.filter(|e| !e.is_empty()) {
         Some(tag) => {
             let current = store.read_one(&item.key).await.map_err(failed)?;
             let Some(current) = current.filter(|c| etag(&c.value) == tag) else {

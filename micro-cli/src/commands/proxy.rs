@@ -64,7 +64,6 @@ pub(crate) async fn exec(global: &Global, args: ProxyArgs) -> Result<(), CliErro
     let store = settings.store("statestore").ok();
     let client =
         micro::Client::with_options(registry.clone(), settings.client_options().map_err(usage)?);
-    let sidecar = Sidecar::new(client, broker.clone(), store, options);
     let address = bind_address(&args.address);
     let listener = tokio::net::TcpListener::bind(&address).await.map_err(|e| {
         CliError::usage(
@@ -75,6 +74,14 @@ pub(crate) async fn exec(global: &Global, args: ProxyArgs) -> Result<(), CliErro
     let local = listener
         .local_addr()
         .map_err(|e| CliError::internal(e.to_string()))?;
+    let mut options = options;
+    options.loopback = local.ip().is_loopback();
+    options.token = ["MICRO_PROXY_TOKEN", "DAPR_API_TOKEN"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let sidecar = Sidecar::new(client, broker.clone(), store, options);
     let rpc = Service::builder(micro_proxy::SERVICE_NAME)
         .settings(settings)
         .registry(registry)

@@ -271,7 +271,8 @@ async fn a_python_app_is_registered_called_calls_keeps_state_and_subscribes() {
     );
     let left = failed.elapsed();
     eprintln!("health check failing -> deregistered in {left:?} (interval {INTERVAL:?})");
-    assert!(left <= INTERVAL * 2 + Duration::from_secs(1), "{left:?}");
+    // One interval and the failed check, with room for a busy machine.
+    assert!(left <= INTERVAL + Duration::from_secs(4), "{left:?}");
     post(&rig.app_url("/admin/health"), r#"{"healthy":true}"#).await;
     assert!(
         Rig::until(Duration::from_secs(10), || rig.registered("orders")).await,

@@ -489,3 +489,73 @@ async fn invoke_refuses_bad_methods_and_bodies_and_names_missing_services() {
         .collect();
     assert_eq!(names, ["statestore", "pubsub"]);
 }
+
+#[tokio::test]
+async fn web_pages_other_hosts_and_callers_without_the_token_are_refused() {
+    let api = api(|_| {}).await;
+    let url = api.url("/v1.0/state/statestore");
+    // A page of another site (browsers send Origin; apps do not).
+    let page = send("POST", &url, &[("origin", "https://evil.example")], "[]").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("evil.example"));
+    let fetch = send("POST", &url, &[("sec-fetch-site", "cross-site")], "[]").await;
+    assert_eq!(fetch.status, 403);
+    let own = send("POST", &url, &[("origin", "http://127.0.0.1:8081")], "[]").await;
+    assert_eq!(own.status, 204, "{}", own.body);
+    // DNS rebinding: a name that points here is not a loopback host.
+    let rebound = send(
+        "GET",
+        &api.url("/v1.0/healthz"),
+        &[("host", "evil.example:8081")],
+        "",
+    )
+    .await;
+    assert_eq!(rebound.status, 403);
+    // A websocket from another site's page.
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/broker?topic=news", api.addr),
+    )
+    .unwrap();
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+
+    // With a token: every request carries it, as Dapr's SDKs do with DAPR_API_TOKEN.
+    let guarded = api_with_token().await;
+    let health = guarded.url("/v1.0/healthz");
+    assert_eq!(get(&health).await.status, 401);
+    assert_eq!(
+        send(
+            "GET",
+            &health,
+            &[("dapr-api-token", "wrong-token-value")],
+            ""
+        )
+        .await
+        .status,
+        401
+    );
+    assert_eq!(
+        send(
+            "GET",
+            &health,
+            &[("dapr-api-token", "a-long-sidecar-token")],
+            ""
+        )
+        .await
+        .status,
+        204
+    );
+    let bearer = send(
+        "GET",
+        &health,
+        &[("authorization", "Bearer a-long-sidecar-token")],
+        "",
+    )
+    .await;
+    assert_eq!(bearer.status, 204);
+}
+
+async fn api_with_token() -> Api {
+    api(|o| o.token = Some("a-long-sidecar-token".into())).await
+}

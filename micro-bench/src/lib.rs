@@ -3,5 +3,6 @@
 //! reports ([`run`]). The `micro-bench` binary drives it; `BENCHMARKS.md` is its output.
 
 pub mod echo;
+pub mod http;
 pub mod load;
 pub mod run;

@@ -14,23 +14,12 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use micro::server::{Route, Router};
+use micro_bench::http::{drive, flag, spawn};
 
 const BODY: &str = r#"{"text":"hello gateway"}"#;
-
-fn flag(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_owned())
-}
 
 async fn serve_service() {
     let router = Router::new().route(Route::raw("Echo.Say", |_ctx, _format, body| async move {
@@ -63,25 +52,6 @@ async fn serve_gateway() {
         })
         .await
         .expect("serve");
-}
-
-/// Start this binary in `mode` and read the address it prints.
-fn spawn(mode: &str, home: &std::path::Path) -> (Child, String) {
-    let exe = std::env::current_exe().expect("current exe");
-    let mut child = Command::new(exe)
-        .arg(mode)
-        .env("MICRO_HOME", home)
-        .env("MICRO_LOG_LEVEL", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while std::io::Read::read(&mut out, &mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
-        line.push(byte[0]);
-    }
-    (child, String::from_utf8_lossy(&line).trim().to_owned())
 }
 
 fn start_nginx(nginx: &str, dir: &std::path::Path, upstream: &str) -> Option<(Child, String)> {
@@ -121,16 +91,6 @@ fn start_nginx(nginx: &str, dir: &std::path::Path, upstream: &str) -> Option<(Ch
     None
 }
 
-async fn connect(addr: &str) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let _ = stream.set_nodelay(true);
-    let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    send
-}
-
 /// CPU time (user + system) a process has used, in microseconds (Linux `/proc`).
 fn cpu_us(pid: u32) -> u64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -145,76 +105,13 @@ fn cpu_us(pid: u32) -> u64 {
     ticks * 10_000
 }
 
-/// One closed-loop run: `conc` connections, each sending the request as soon as the last
-/// answer arrived, for `seconds`. Latencies in microseconds, and calls a second.
-async fn drive(
-    addr: &str,
-    path: &str,
-    conc: usize,
-    seconds: u64,
-) -> (hdrhistogram::Histogram<u64>, f64) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for _ in 0..conc {
-        let stop = stop.clone();
-        let addr = addr.to_owned();
-        let path = path.to_owned();
-        tasks.push(tokio::spawn(async move {
-            let mut hist = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
-            let stream = tokio::net::TcpStream::connect(&addr)
-                .await
-                .expect("connect");
-            let _ = stream.set_nodelay(true);
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .expect("handshake");
-            tokio::spawn(conn);
-            let mut ok = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let req = http::Request::post(path.as_str())
-                    .header("host", addr.as_str())
-                    .header("content-type", "application/json")
-                    .body(Full::new(Bytes::from_static(BODY.as_bytes())))
-                    .expect("request");
-                let start = Instant::now();
-                let Ok(rsp) = send.send_request(req).await else {
-                    // The server closed a kept-alive connection: open another.
-                    send = connect(&addr).await;
-                    continue;
-                };
-                let status = rsp.status();
-                let body = rsp.into_body().collect().await.map(|b| b.to_bytes());
-                if status.is_success() && body.is_ok() {
-                    let _ = hist.record(start.elapsed().as_micros() as u64);
-                    ok += 1;
-                }
-            }
-            (hist, ok)
-        }));
-    }
-    let start = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let elapsed = start.elapsed().as_secs_f64();
-    let mut all = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
-    let mut total = 0;
-    for t in tasks {
-        if let Ok((h, ok)) = t.await {
-            let _ = all.add(h);
-            total += ok;
-        }
-    }
-    (all, total as f64 / elapsed)
-}
-
 async fn run(args: &[String]) {
     let seconds: u64 = flag(args, "--seconds", "5").parse().unwrap_or(5);
     let nginx = flag(args, "--nginx", "nginx");
     let dir = std::env::temp_dir().join(format!("micro-gateway-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let (mut service, service_addr) = spawn("service", &dir);
-    let (mut gateway, gateway_addr) = spawn("gateway", &dir);
+    let (mut service, service_addr) = spawn(&["service"], &dir);
+    let (mut gateway, gateway_addr) = spawn(&["gateway"], &dir);
     let nginx = start_nginx(&nginx, &dir, &service_addr);
     if nginx.is_none() {
         eprintln!("nginx did not start (Debian package nginx-light or nginx): its row is left out");
@@ -253,10 +150,10 @@ async fn run(args: &[String]) {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (name, addr, path) in &targets {
-        let _ = drive(addr, path, 16, 1).await; // warm up connections and caches
-        let (one, rate1) = drive(addr, path, 1, seconds).await;
+        let _ = drive(addr, path, BODY, 16, 1).await; // warm up connections and caches
+        let (one, rate1) = drive(addr, path, BODY, 1, seconds).await;
         let before: Vec<u64> = pids.iter().map(|p| cpu_us(*p)).collect();
-        let (_, rate16) = drive(addr, path, 16, seconds).await;
+        let (_, rate16) = drive(addr, path, BODY, 16, seconds).await;
         let after: Vec<u64> = pids.iter().map(|p| cpu_us(*p)).collect();
         let calls = (rate16 * seconds as f64).max(1.0);
         let service_us = (after[0] - before[0]) as f64 / calls;
@@ -267,7 +164,7 @@ async fn run(args: &[String]) {
             .map(|(a, b)| (a - b) as f64)
             .sum::<f64>()
             / calls;
-        let (_, rate256) = drive(addr, path, 256, seconds).await;
+        let (_, rate256) = drive(addr, path, BODY, 256, seconds).await;
         println!(
             "| {name} | {} | {} | {:.0} | {:.0} | {:.0} | {service_us:.1} + {proxy_us:.1} |",
             one.value_at_quantile(0.5),

@@ -33,13 +33,7 @@ struct Work {
 
 impl micro::codec::ProstSerde for Work {}
 
-fn flag(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_owned())
-}
+use micro_bench::http::flag;
 
 fn num(args: &[String], name: &str, default: u64) -> u64 {
     flag(args, name, &default.to_string())

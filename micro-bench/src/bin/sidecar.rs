@@ -12,23 +12,14 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::convert::Infallible;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use micro_bench::http::{drive, flag, spawn};
 
 const BODY: &str = r#"{"text":"hello sidecar"}"#;
-
-fn flag(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_owned())
-}
 
 /// The app: answers every POST with its body (what Dapr's test apps do).
 async fn serve_app() {
@@ -102,84 +93,6 @@ async fn serve_proxy(app: Option<&String>) {
     .await;
 }
 
-/// Start this binary with `args` and read the address it prints.
-fn spawn(args: &[&str], home: &std::path::Path) -> (Child, String) {
-    let exe = std::env::current_exe().expect("current exe");
-    let mut child = Command::new(exe)
-        .args(args)
-        .env("MICRO_HOME", home)
-        .env("MICRO_LOG_LEVEL", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while std::io::Read::read(&mut out, &mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
-        line.push(byte[0]);
-    }
-    (child, String::from_utf8_lossy(&line).trim().to_owned())
-}
-
-/// One closed-loop run: `conc` connections for `seconds`; latencies in µs and calls/s.
-async fn drive(
-    addr: &str,
-    path: &str,
-    conc: usize,
-    seconds: u64,
-) -> (hdrhistogram::Histogram<u64>, f64) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for _ in 0..conc {
-        let (stop, addr, path) = (stop.clone(), addr.to_owned(), path.to_owned());
-        tasks.push(tokio::spawn(async move {
-            let mut hist = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
-            let stream = tokio::net::TcpStream::connect(&addr)
-                .await
-                .expect("connect");
-            let _ = stream.set_nodelay(true);
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .expect("handshake");
-            tokio::spawn(conn);
-            let mut ok = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let req = http::Request::post(path.as_str())
-                    .header("host", addr.as_str())
-                    .header("content-type", "application/json")
-                    .body(Full::new(Bytes::from_static(BODY.as_bytes())))
-                    .expect("request");
-                let start = Instant::now();
-                let Ok(rsp) = send.send_request(req).await else {
-                    break;
-                };
-                let status = rsp.status();
-                let body = rsp.into_body().collect().await.map(|b| b.to_bytes());
-                if status.is_success() && body.as_ref().is_ok_and(|b| b.as_ref() == BODY.as_bytes())
-                {
-                    let _ = hist.record(start.elapsed().as_micros() as u64);
-                    ok += 1;
-                }
-            }
-            (hist, ok)
-        }));
-    }
-    let start = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let elapsed = start.elapsed().as_secs_f64();
-    let mut all = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
-    let mut total = 0;
-    for t in tasks {
-        if let Ok((h, ok)) = t.await {
-            let _ = all.add(h);
-            total += ok;
-        }
-    }
-    (all, total as f64 / elapsed)
-}
-
 /// Wait until sidecar A answers the invocation (b registered and reachable).
 async fn ready(addr: &str, path: &str) -> bool {
     for _ in 0..200 {
@@ -229,9 +142,9 @@ async fn run(args: &[String]) {
             invoke,
         ),
     ] {
-        let _ = drive(addr, path, 16, 1).await;
-        let (one, rate1) = drive(addr, path, 1, seconds).await;
-        let (sixteen, rate16) = drive(addr, path, 16, seconds).await;
+        let _ = drive(addr, path, BODY, 16, 1).await;
+        let (one, rate1) = drive(addr, path, BODY, 1, seconds).await;
+        let (sixteen, rate16) = drive(addr, path, BODY, 16, seconds).await;
         println!(
             "| {name} | {} | {} | {rate1:.0} | {} | {} | {rate16:.0} |",
             one.value_at_quantile(0.5),

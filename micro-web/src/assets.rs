@@ -100,4 +100,18 @@ mod tests {
         let text = String::from_utf8_lossy(&page.data);
         assert!(text.contains("<base href=\"{{BASE}}\">"), "{text}");
     }
+
+    #[test]
+    fn the_page_preloads_every_module_so_imports_cost_one_round_trip() {
+        let page = Ui::get("index.html").expect("ui/index.html is embedded");
+        let text = String::from_utf8_lossy(&page.data);
+        let modules: Vec<_> = Ui::iter()
+            .filter(|f| f.starts_with("js/") && f.ends_with(".js") && *f != "js/main.js")
+            .collect();
+        assert!(modules.len() > 5, "{modules:?}");
+        for m in modules {
+            let link = format!("<link rel=\"modulepreload\" href=\"assets/{m}\">");
+            assert!(text.contains(&link), "index.html does not preload {m}");
+        }
+    }
 }

@@ -19,6 +19,13 @@ const CASES: &[(&str, &[&str])] = &[
     ("api-help", &["api", "--help"]),
     ("proxy-help", &["proxy", "--help"]),
     ("web-help", &["web", "--help"]),
+    ("run-help", &["run", "--help"]),
+    ("logs-help", &["logs", "--help"]),
+    ("error-run-cycle", &["run", "tests/run/cycle.toml"]),
+    ("error-run-unknown-dependency", &["run", "tests/run/unknown.toml"]),
+    ("error-run-manifest-key", &["run", "tests/run/typo.toml"]),
+    ("error-status-not-running", &["status"]),
+    ("error-stop-not-running", &["stop"]),
     ("error-web-address", &["web", "--address", "256.1.1.1:80"]),
     ("error-web-tls", &["web", "--enable_tls"]),
     ("store-help", &["store", "--help"]),
@@ -250,6 +257,7 @@ fn transcripts_match() {
             normalise(&String::from_utf8_lossy(&out.stdout)),
             normalise(&String::from_utf8_lossy(&out.stderr))
         );
+        let got = got.replace(home.path().to_str().unwrap(), "$MICRO_HOME");
         assert!(!got.contains("panicked"), "{name}: {got}");
         let file = dir.join(format!("{name}.txt"));
         if bless {

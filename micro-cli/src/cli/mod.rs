@@ -11,12 +11,14 @@ mod api;
 mod auth;
 mod cert;
 mod proxy;
+mod run;
 mod web;
 
 pub(crate) use api::ApiArgs;
 pub(crate) use auth::{AccessArg, AuthArgs, AuthWhat, CreateWhat, Kind, TokenArgs};
 pub(crate) use cert::{CertArgs, CertWhat};
 pub(crate) use proxy::ProxyArgs;
+pub(crate) use run::{LogsArgs, RunArgs, StopArgs};
 pub(crate) use web::WebArgs;
 
 /// Call, inspect and run micro services.
@@ -130,6 +132,16 @@ pub(crate) enum Command {
     /// Run the sidecar: apps in any language register, call, publish, subscribe and keep
     /// state over HTTP, in go-micro's sidecar shape or Dapr's.
     Proxy(ProxyArgs),
+    /// Run a system of services: build them, start them in dependency order, restart what
+    /// dies, rebuild what changes, with the API gateway in front (micro.toml, or the cargo
+    /// workspace's binary crates that depend on micro).
+    Run(RunArgs),
+    /// What `micro run` runs: each service's state, process, restarts and address.
+    Status,
+    /// The logs of what `micro run` runs (MICRO_HOME/logs).
+    Logs(LogsArgs),
+    /// Stop a service `micro run` runs, or everything.
+    Stop(StopArgs),
     /// The broker engines: what each guarantees, which one is in use, and whether it answers.
     Broker,
     /// Read, write, list and delete records of a store (the engine a service would use).

@@ -16,6 +16,7 @@ mod proxy;
 mod publish;
 mod register;
 mod registry;
+mod run;
 mod services;
 mod shape;
 mod store;
@@ -133,6 +134,10 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Web(args) => web::exec(global, args).await,
         Command::Proxy(args) => proxy::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
+        Command::Run(args) => run::exec(global, args).await,
+        Command::Status => run::status(global),
+        Command::Logs(args) => run::logs(global, &args).await,
+        Command::Stop(args) => run::stop(global, &args).await,
         Command::Broker => broker::exec(global).await,
         Command::Cert(args) => cert::exec(global, args),
         Command::Auth(args) => auth::exec(global, args).await,

@@ -59,7 +59,10 @@ impl Running {
     fn wait_for(&self, text: &str, count: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
-            let seen = own(&self.lines()).iter().filter(|l| l.starts_with(text)).count();
+            let seen = own(&self.lines())
+                .iter()
+                .filter(|l| l.starts_with(text))
+                .count();
             if seen >= count {
                 return;
             }
@@ -102,7 +105,11 @@ fn micro(home: &Path, args: &[&str]) -> Output {
 
 fn status(home: &Path) -> serde_json::Value {
     let out = micro(home, &["status", "-o", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -130,7 +137,12 @@ fn normalise(line: &str) -> String {
         let bare = word.trim_start_matches('(');
         if bare.parse::<f64>().is_ok() && bare.contains('.') {
             out.push_str(if word.starts_with('(') { "(N" } else { "N" });
-        } else if word.contains(':') && word.split(':').next_back().is_some_and(|p| p.parse::<u16>().is_ok()) {
+        } else if word.contains(':')
+            && word
+                .split(':')
+                .next_back()
+                .is_some_and(|p| p.parse::<u16>().is_ok())
+        {
             out.push_str("ADDR");
         } else if word.starts_with("/") || word.contains("/micro.toml") {
             out.push_str("MANIFEST");
@@ -167,7 +179,13 @@ fn micro_run_starts_in_order_restarts_rebuilds_and_stops_in_reverse() {
     .unwrap();
     let run = Running::start(
         home.path(),
-        &[manifest.to_str().unwrap(), "--no-gateway", "--watch", "--grace", "20s"],
+        &[
+            manifest.to_str().unwrap(),
+            "--no-gateway",
+            "--watch",
+            "--grace",
+            "20s",
+        ],
     );
     // Builds can take minutes on a cold cache.
     run.wait_for("orders is up", 1, Duration::from_secs(900));
@@ -178,22 +196,43 @@ fn micro_run_starts_in_order_restarts_rebuilds_and_stops_in_reverse() {
     // orders calls inventory.
     let placed = micro(
         home.path(),
-        &["call", "orders", "Orders.Place", r#"{"sku":"book","qty":2}"#],
+        &[
+            "call",
+            "orders",
+            "Orders.Place",
+            r#"{"sku":"book","qty":2}"#,
+        ],
     );
-    assert!(placed.status.success(), "{}", String::from_utf8_lossy(&placed.stderr));
+    assert!(
+        placed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&placed.stderr)
+    );
     assert!(String::from_utf8_lossy(&placed.stdout).contains("reservationId"));
 
     // kill -9: restarted within 2 s, and up again.
     let inventory = pid(home.path(), "inventory");
     let orders = pid(home.path(), "orders");
     let killed = Instant::now();
-    assert!(Command::new("kill").args(["-9", &inventory.to_string()]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-9", &inventory.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     run.wait_for("started inventory", 2, Duration::from_secs(30));
     let restarted = killed.elapsed();
-    assert!(restarted < Duration::from_secs(2), "restarted after {restarted:?}");
+    assert!(
+        restarted < Duration::from_secs(2),
+        "restarted after {restarted:?}"
+    );
     run.wait_for("inventory is up", 2, Duration::from_secs(60));
     let inventory = pid(home.path(), "inventory");
-    assert_eq!(status(home.path())["services"][0]["last_exit"], "killed by signal 9 (SIGKILL)");
+    assert_eq!(
+        status(home.path())["services"][0]["last_exit"],
+        "killed by signal 9 (SIGKILL)"
+    );
 
     // An edit to orders' source: orders rebuilt and restarted, inventory left alone.
     let main = shop.join("orders/src/main.rs");
@@ -203,13 +242,30 @@ fn micro_run_starts_in_order_restarts_rebuilds_and_stops_in_reverse() {
     edited.extend_from_slice(b"// edited by micro-cli's run test\n");
     std::fs::write(&main, edited).unwrap();
     run.wait_for("orders is up", 2, Duration::from_secs(300));
-    assert_ne!(pid(home.path(), "orders"), orders, "orders was not restarted");
-    assert_eq!(pid(home.path(), "inventory"), inventory, "inventory was restarted");
+    assert_ne!(
+        pid(home.path(), "orders"),
+        orders,
+        "orders was not restarted"
+    );
+    assert_eq!(
+        pid(home.path(), "inventory"),
+        inventory,
+        "inventory was restarted"
+    );
     let placed = micro(
         home.path(),
-        &["call", "orders", "Orders.Place", r#"{"sku":"book","qty":1}"#],
+        &[
+            "call",
+            "orders",
+            "Orders.Place",
+            r#"{"sku":"book","qty":1}"#,
+        ],
     );
-    assert!(placed.status.success(), "{}", String::from_utf8_lossy(&placed.stderr));
+    assert!(
+        placed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&placed.stderr)
+    );
 
     // micro status and micro logs.
     let table = String::from_utf8_lossy(&micro(home.path(), &["status"]).stdout).into_owned();
@@ -223,7 +279,13 @@ fn micro_run_starts_in_order_restarts_rebuilds_and_stops_in_reverse() {
 
     // Ctrl-C: orders stops before inventory, both deregistered.
     let mut run = run;
-    assert!(Command::new("kill").args(["-INT", &run.child.id().to_string()]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &run.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     let code = run.child.wait().unwrap();
     assert!(code.success(), "{code:?}");
     drop(restore);
@@ -250,7 +312,12 @@ fn micro_run_starts_in_order_restarts_rebuilds_and_stops_in_reverse() {
         std::fs::write(&file, &got).unwrap();
     } else {
         let want = std::fs::read_to_string(&file).unwrap_or_default();
-        assert_eq!(got, want, "micro run's lines differ from {} (MICRO_BLESS=1 refreshes it)", file.display());
+        assert_eq!(
+            got,
+            want,
+            "micro run's lines differ from {} (MICRO_BLESS=1 refreshes it)",
+            file.display()
+        );
     }
 }
 
@@ -265,38 +332,70 @@ fn a_failed_build_is_shown_and_the_others_keep_running() {
         "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
     )
     .unwrap();
-    std::fs::write(broken.join("src/main.rs"), "fn main() {\n    let n: u32 = \"seven\";\n}\n").unwrap();
+    std::fs::write(
+        broken.join("src/main.rs"),
+        "fn main() {\n    let n: u32 = \"seven\";\n}\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("micro.toml"),
         "[services.broken]\npath = \"broken\"\n\n[services.steady]\ncommand = \"echo steady is running; exec sleep 600\"\nready = \"started\"\n\n[services.after]\ncommand = \"exec sleep 600\"\nready = \"started\"\ndepends = [\"broken\"]\n",
     )
     .unwrap();
-    let run = Running::start(home.path(), &[dir.path().to_str().unwrap(), "--no-gateway", "--no-watch"]);
+    let run = Running::start(
+        home.path(),
+        &[dir.path().to_str().unwrap(), "--no-gateway", "--no-watch"],
+    );
     run.wait_for("started steady", 1, Duration::from_secs(300));
-    run.wait_for("after waits for broken, which is not up", 1, Duration::from_secs(30));
+    run.wait_for(
+        "after waits for broken, which is not up",
+        1,
+        Duration::from_secs(30),
+    );
     let lines = run.lines();
-    assert!(own(&lines).iter().any(|l| l == "broken failed to build:"), "{lines:#?}");
     assert!(
-        lines.iter().any(|l| l.starts_with("broken") && l.contains("error[E0308]: mismatched types")),
+        own(&lines).iter().any(|l| l == "broken failed to build:"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("broken") && l.contains("error[E0308]: mismatched types")),
         "{lines:#?}"
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !lines_of(&run).iter().any(|l| l.contains("steady is running")) {
+    while !lines_of(&run)
+        .iter()
+        .any(|l| l.contains("steady is running"))
+    {
         assert!(Instant::now() < deadline, "{:#?}", run.lines());
         std::thread::sleep(Duration::from_millis(50));
     }
     let state = status(home.path());
     let word = |name: &str| {
-        state["services"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["status"].clone()
+        state["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["status"]
+            .clone()
     };
     assert_eq!(word("broken"), "build_failed");
     assert_eq!(word("steady"), "up");
     assert_eq!(word("after"), "waiting");
     let stop = micro(home.path(), &["stop"]);
-    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&stop.stdout).trim(),
-        format!("stopped micro run (pid {}) and its 3 services", run.child.id())
+        format!(
+            "stopped micro run (pid {}) and its 3 services",
+            run.child.id()
+        )
     );
 }
 
@@ -311,17 +410,33 @@ fn a_port_already_taken_is_named_before_anything_starts() {
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
     let manifest = dir.path().join("micro.toml");
-    std::fs::write(&manifest, format!("[services.a]\ncommand = \"sleep 60\"\nport = {port}\n")).unwrap();
-    let out = micro(home.path(), &["run", manifest.to_str().unwrap(), "--no-gateway"]);
+    std::fs::write(
+        &manifest,
+        format!("[services.a]\ncommand = \"sleep 60\"\nport = {port}\n"),
+    )
+    .unwrap();
+    let out = micro(
+        home.path(),
+        &["run", manifest.to_str().unwrap(), "--no-gateway"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("services.a.port {port} is already in use")), "{err}");
+    assert!(
+        err.contains(&format!("services.a.port {port} is already in use")),
+        "{err}"
+    );
     // The gateway's address as well.
     std::fs::write(&manifest, "[services.a]\ncommand = \"sleep 60\"\n").unwrap();
     let address = format!("127.0.0.1:{port}");
-    let out = micro(home.path(), &["run", manifest.to_str().unwrap(), "--address", &address]);
+    let out = micro(
+        home.path(),
+        &["run", manifest.to_str().unwrap(), "--address", &address],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("the gateway cannot listen on {address}")), "{err}");
+    assert!(
+        err.contains(&format!("the gateway cannot listen on {address}")),
+        "{err}"
+    );
     assert!(err.contains("--no-gateway"), "{err}");
 }

@@ -22,7 +22,10 @@ const CASES: &[(&str, &[&str])] = &[
     ("run-help", &["run", "--help"]),
     ("logs-help", &["logs", "--help"]),
     ("error-run-cycle", &["run", "tests/run/cycle.toml"]),
-    ("error-run-unknown-dependency", &["run", "tests/run/unknown.toml"]),
+    (
+        "error-run-unknown-dependency",
+        &["run", "tests/run/unknown.toml"],
+    ),
     ("error-run-manifest-key", &["run", "tests/run/typo.toml"]),
     ("error-status-not-running", &["status"]),
     ("error-stop-not-running", &["stop"]),

@@ -18,7 +18,11 @@ pub(crate) struct RunArgs {
     #[arg(long, overrides_with = "no_watch")]
     pub(crate) watch: bool,
     /// Do not watch sources.
-    #[arg(long = "no-watch", visible_alias = "no_watch", overrides_with = "watch")]
+    #[arg(
+        long = "no-watch",
+        visible_alias = "no_watch",
+        overrides_with = "watch"
+    )]
     pub(crate) no_watch: bool,
     /// Do not start the API gateway.
     #[arg(long = "no-gateway", visible_alias = "no_gateway")]

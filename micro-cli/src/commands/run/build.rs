@@ -28,10 +28,13 @@ pub(crate) async fn cargo(
 ) -> Result<Built, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.arg("build")
-        .arg("--manifest-path")
-        .arg(manifest)
-        .args(["-p", package, "--bin", bin, "--message-format=json-render-diagnostics"]);
+    cmd.arg("build").arg("--manifest-path").arg(manifest).args([
+        "-p",
+        package,
+        "--bin",
+        bin,
+        "--message-format=json-render-diagnostics",
+    ]);
     if release {
         cmd.arg("--release");
     }
@@ -90,9 +93,18 @@ fn compiler_output(stderr: &str) -> String {
         .filter(|l| {
             let t = l.trim_start();
             !(l.starts_with("   ")
-                && ["Compiling ", "Checking ", "Blocking ", "Building ", "Finished ", "Locking ", "Adding ", "Updating "]
-                    .iter()
-                    .any(|p| t.starts_with(p)))
+                && [
+                    "Compiling ",
+                    "Checking ",
+                    "Blocking ",
+                    "Building ",
+                    "Finished ",
+                    "Locking ",
+                    "Adding ",
+                    "Updating ",
+                ]
+                .iter()
+                .any(|p| t.starts_with(p)))
         })
         .collect();
     let text = kept.join("\n");

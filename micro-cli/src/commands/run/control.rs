@@ -108,9 +108,8 @@ pub(crate) type StopRequest = (Option<String>, tokio::sync::oneshot::Sender<Stri
 pub(crate) fn listen(home: &Path, tx: mpsc::Sender<StopRequest>) -> Result<(), CliError> {
     let path = socket_path(home);
     let _ = std::fs::remove_file(&path);
-    let listener = UnixListener::bind(&path).map_err(|e| {
-        CliError::internal(format!("cannot listen on {}: {e}", path.display()))
-    })?;
+    let listener = UnixListener::bind(&path)
+        .map_err(|e| CliError::internal(format!("cannot listen on {}: {e}", path.display())))?;
     tokio::spawn(async move {
         while let Ok((conn, _)) = listener.accept().await {
             let tx = tx.clone();
@@ -207,7 +206,15 @@ pub(crate) fn status(global: &Global) -> Result<(), CliError> {
         state.pid,
         state.origin,
         output::table(
-            &["SERVICE", "STATUS", "PID", "UPTIME", "RESTARTS", "ADDRESS", "LAST EXIT"],
+            &[
+                "SERVICE",
+                "STATUS",
+                "PID",
+                "UPTIME",
+                "RESTARTS",
+                "ADDRESS",
+                "LAST EXIT"
+            ],
             &rows
         )
     ));
@@ -225,13 +232,16 @@ pub(crate) async fn stop(global: &Global, args: &StopArgs) -> Result<(), CliErro
     {
         let names: Vec<&str> = state.services.iter().map(|s| s.name.as_str()).collect();
         return Err(CliError::usage(
-            format!("micro run runs no service {name:?} (it runs: {})", names.join(", ")),
+            format!(
+                "micro run runs no service {name:?} (it runs: {})",
+                names.join(", ")
+            ),
             None,
         ));
     }
-    let mut conn = UnixStream::connect(socket_path(&home))
-        .await
-        .map_err(|e| CliError::internal(format!("cannot reach micro run (pid {}): {e}", state.pid)))?;
+    let mut conn = UnixStream::connect(socket_path(&home)).await.map_err(|e| {
+        CliError::internal(format!("cannot reach micro run (pid {}): {e}", state.pid))
+    })?;
     let request = match &args.service {
         Some(name) => format!("stop {name}\n"),
         None => "stop\n".to_owned(),

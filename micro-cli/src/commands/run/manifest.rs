@@ -141,9 +141,10 @@ fn from_manifest(file: &Path) -> Result<Plan, CliError> {
     let parsed: File = toml::from_str(&text).map_err(|e| {
         CliError::usage(
             format!("{shown}: {}", e.to_string().trim_end()),
-            Some(format!(
+            Some(
                 "each service is a [services.NAME] table with path or command, and optionally bin, env, port, depends and ready"
-            )),
+                    .to_owned(),
+            ),
         )
     })?;
     if parsed.services.is_empty() {
@@ -251,7 +252,13 @@ fn check_name(at: &str, name: &str) -> Result<(), CliError> {
 fn metadata(dir: &Path) -> Result<serde_json::Value, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
         .current_dir(dir)
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -304,7 +311,10 @@ fn cargo_package(at: &str, dir: &Path, bin: Option<&str>) -> Result<(Run, Vec<Pa
         ));
     }
     let meta = metadata(dir).map_err(|e| {
-        CliError::usage(format!("{at}.path: cargo cannot read {}: {e}", manifest.display()), None)
+        CliError::usage(
+            format!("{at}.path: cargo cannot read {}: {e}", manifest.display()),
+            None,
+        )
     })?;
     let wanted = std::fs::canonicalize(&manifest).unwrap_or(manifest.clone());
     let pkg = meta["packages"]
@@ -317,7 +327,10 @@ fn cargo_package(at: &str, dir: &Path, bin: Option<&str>) -> Result<(Run, Vec<Pa
         })
         .ok_or_else(|| {
             CliError::usage(
-                format!("{at}.path: {} is not a package of its workspace", dir.display()),
+                format!(
+                    "{at}.path: {} is not a package of its workspace",
+                    dir.display()
+                ),
                 Some("is it listed in the workspace's members?".into()),
             )
         })?;
@@ -327,7 +340,10 @@ fn cargo_package(at: &str, dir: &Path, bin: Option<&str>) -> Result<(Run, Vec<Pa
         Some(b) if all.iter().any(|x| x == b) => b.to_owned(),
         Some(b) => {
             return Err(CliError::usage(
-                format!("{at}.bin: package {package} has no binary {b:?} (it has: {})", list(&all)),
+                format!(
+                    "{at}.bin: package {package} has no binary {b:?} (it has: {})",
+                    list(&all)
+                ),
                 None,
             ));
         }
@@ -341,7 +357,10 @@ fn cargo_package(at: &str, dir: &Path, bin: Option<&str>) -> Result<(Run, Vec<Pa
             }
             _ => {
                 return Err(CliError::usage(
-                    format!("{at}: package {package} has several binaries ({})", list(&all)),
+                    format!(
+                        "{at}: package {package} has several binaries ({})",
+                        list(&all)
+                    ),
                     Some("say which with bin = \"NAME\"".into()),
                 ));
             }
@@ -373,7 +392,10 @@ fn discover(dir: &Path) -> Result<Plan, CliError> {
     );
     let meta = metadata(dir).map_err(|e| {
         CliError::usage(
-            format!("{} holds no {MANIFEST}, and cargo finds no workspace there: {e}", dir.display()),
+            format!(
+                "{} holds no {MANIFEST}, and cargo finds no workspace there: {e}",
+                dir.display()
+            ),
             Some(hint.clone()),
         )
     })?;
@@ -458,7 +480,10 @@ pub(crate) fn order(origin: &str, specs: Vec<Spec>) -> Result<Vec<Spec>, CliErro
     }
     if let Some(cycle) = cycle(&specs) {
         return Err(CliError::usage(
-            format!("{origin}: the dependencies form a cycle: {}", cycle.join(" → ")),
+            format!(
+                "{origin}: the dependencies form a cycle: {}",
+                cycle.join(" → ")
+            ),
             Some("a service can only start after what it depends on: break the cycle".into()),
         ));
     }
@@ -579,17 +604,33 @@ mod tests {
             std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
             load(&file).err().map(|e| e.message).unwrap_or_default()
         };
-        assert!(check("[services.a]\ncommand = \"x\"\npath = \"y\"\n").ends_with("services.a has both path and command"));
-        assert!(check("[services.a]\nenv = {}\n").ends_with("services.a has neither path nor command"));
+        assert!(
+            check("[services.a]\ncommand = \"x\"\npath = \"y\"\n")
+                .ends_with("services.a has both path and command")
+        );
+        assert!(
+            check("[services.a]\nenv = {}\n").ends_with("services.a has neither path nor command")
+        );
         assert!(check("[services.micro]\ncommand = \"x\"\n").contains("micro run's own name"));
-        assert!(check("[services.a]\ncommand = \"x\"\nport = 0\n").ends_with("services.a.port: 0 is not a port"));
-        assert!(check("[services.a]\ncommand = \"x\"\nportt = 1\n").contains("unknown field `portt`"));
+        assert!(
+            check("[services.a]\ncommand = \"x\"\nport = 0\n")
+                .ends_with("services.a.port: 0 is not a port")
+        );
+        assert!(
+            check("[services.a]\ncommand = \"x\"\nportt = 1\n").contains("unknown field `portt`")
+        );
         assert!(check("").ends_with("defines no service"));
         let ok = load(&file);
         assert!(ok.is_err());
-        std::fs::write(&file, "[services.a]\ncommand = \"x\"\nready = \"started\"\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            &file,
+            "[services.a]\ncommand = \"x\"\nready = \"started\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let plan = load(dir.path()).map_err(|e| e.message);
-        assert!(matches!(&plan, Ok(p) if p.services.len() == 1 && p.services[0].ready == Ready::Started), "{plan:?}");
+        assert!(
+            matches!(&plan, Ok(p) if p.services.len() == 1 && p.services[0].ready == Ready::Started),
+            "{plan:?}"
+        );
     }
 }

@@ -57,7 +57,10 @@ pub(crate) async fn exec(global: &Global, args: RunArgs) -> Result<(), CliError>
         if let Err(e) = std::net::TcpListener::bind(&address) {
             return Err(CliError::usage(
                 format!("the gateway cannot listen on {address}: {e}"),
-                Some("give it another address with --address, or run without it: --no-gateway".into()),
+                Some(
+                    "give it another address with --address, or run without it: --no-gateway"
+                        .into(),
+                ),
             ));
         }
         let exe = std::env::current_exe()
@@ -124,7 +127,10 @@ async fn supervise(
     gateway: Option<String>,
 ) -> Result<(), CliError> {
     std::fs::create_dir_all(control::dir(&home)).map_err(|e| {
-        CliError::internal(format!("cannot create {}: {e}", control::dir(&home).display()))
+        CliError::internal(format!(
+            "cannot create {}: {e}",
+            control::dir(&home).display()
+        ))
     })?;
     for spec in &mut plan.services {
         for (k, v) in shared_env(global) {
@@ -180,10 +186,9 @@ async fn supervise(
     let mut programs = Vec::new();
     for (index, spec) in plan.services.iter().enumerate() {
         programs.push(match &spec.run {
-            Run::Cargo { .. } => match build_one(&board, index, args.release).await {
-                Some(exe) => Some(Program::Exec(exe, Vec::new())),
-                None => None,
-            },
+            Run::Cargo { .. } => build_one(&board, index, args.release)
+                .await
+                .map(|exe| Program::Exec(exe, Vec::new())),
             Run::Shell(line) => Some(Program::Shell(line.clone())),
             Run::Exec(exe, a) => Some(Program::Exec(exe.clone(), a.clone())),
         });
@@ -197,7 +202,9 @@ async fn supervise(
                 Some(w)
             }
             Err(e) => {
-                out.say(&format!("cannot watch sources ({e}); going on without --watch"));
+                out.say(&format!(
+                    "cannot watch sources ({e}); going on without --watch"
+                ));
                 None
             }
         }
@@ -284,7 +291,9 @@ async fn rebuild(board: &Board, index: usize, release: bool) -> Option<PathBuf> 
             None
         }
         None => {
-            board.out.say(&format!("{name} keeps running its last good build"));
+            board
+                .out
+                .say(&format!("{name} keeps running its last good build"));
             None
         }
     }
@@ -359,9 +368,9 @@ async fn detach(home: &std::path::Path) -> Result<(), CliError> {
         .stdout(log)
         .stderr(err_log);
     std::os::unix::process::CommandExt::process_group(&mut child, 0);
-    let mut child = child
-        .spawn()
-        .map_err(|e| CliError::internal(format!("cannot start micro run in the background: {e}")))?;
+    let mut child = child.spawn().map_err(|e| {
+        CliError::internal(format!("cannot start micro run in the background: {e}"))
+    })?;
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
@@ -381,7 +390,11 @@ async fn detach(home: &std::path::Path) -> Result<(), CliError> {
                 .iter()
                 .all(|s| matches!(s.status, Status::Up | Status::BuildFailed))
         {
-            let up = state.services.iter().filter(|s| s.status == Status::Up).count();
+            let up = state
+                .services
+                .iter()
+                .filter(|s| s.status == Status::Up)
+                .count();
             crate::output::print(&format!(
                 "micro run is running in the background (pid {pid}): {up} of {} up\nmicro status shows them, micro logs -f follows them, micro stop ends them (its own log: {})",
                 state.services.len(),

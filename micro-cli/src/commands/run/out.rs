@@ -26,7 +26,11 @@ impl Out {
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
         let colour = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Out {
-            width: names.map(str::len).chain(["micro".len()]).max().unwrap_or(5),
+            width: names
+                .map(str::len)
+                .chain(["micro".len()])
+                .max()
+                .unwrap_or(5),
             colour,
             terminal,
             logs: logs.to_path_buf(),

@@ -136,7 +136,10 @@ impl Board {
 
     /// A copy of every state.
     pub(crate) fn snapshot(&self) -> Vec<State> {
-        self.states.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn status(&self, name: &str) -> Option<Status> {

@@ -14,10 +14,12 @@ const DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// Whether a changed path is a source (not build output, VCS data or an editor's scratch).
 fn is_source(path: &Path) -> bool {
-    if path
-        .components()
-        .any(|c| matches!(c.as_os_str().to_str(), Some("target" | ".git" | "node_modules")))
-    {
+    if path.components().any(|c| {
+        matches!(
+            c.as_os_str().to_str(),
+            Some("target" | ".git" | "node_modules")
+        )
+    }) {
         return false;
     }
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
@@ -108,10 +110,19 @@ mod tests {
         assert!(!is_source(Path::new("/w/orders/src/main.rs~")));
         let specs = vec![
             (0, vec![PathBuf::from("/w/inventory")]),
-            (1, vec![PathBuf::from("/w/orders"), PathBuf::from("/w/inventory")]),
+            (
+                1,
+                vec![PathBuf::from("/w/orders"), PathBuf::from("/w/inventory")],
+            ),
         ];
-        assert_eq!(affected(&specs, &[PathBuf::from("/w/orders/src/main.rs")]), [1]);
-        assert_eq!(affected(&specs, &[PathBuf::from("/w/inventory/src/lib.rs")]), [0, 1]);
+        assert_eq!(
+            affected(&specs, &[PathBuf::from("/w/orders/src/main.rs")]),
+            [1]
+        );
+        assert_eq!(
+            affected(&specs, &[PathBuf::from("/w/inventory/src/lib.rs")]),
+            [0, 1]
+        );
         assert!(affected(&specs, &[PathBuf::from("/w/other/x.rs")]).is_empty());
     }
 }

@@ -1,4 +1,4 @@
-//! One module per command; [`run`] dispatches.
+//! One module per command; [`fn@run`] dispatches.
 
 mod api;
 mod auth;

@@ -77,7 +77,21 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// Ctrl-C first, so that micro run stops what it started (each service is in its own
+    /// process group and would outlive a killed micro run); SIGKILL if that hangs.
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -152,6 +166,9 @@ fn normalise(line: &str) -> String {
     }
     out
 }
+
+/// The line the test adds to orders' source.
+const MARKER: &str = "// edited by micro-cli's run test";
 
 /// Puts a source file back as it was, whatever happens to the test.
 struct Restore(PathBuf, Vec<u8>);
@@ -236,10 +253,16 @@ fn micro_run_starts_in_order_restarts_rebuilds_and_stops_in_reverse() {
 
     // An edit to orders' source: orders rebuilt and restarted, inventory left alone.
     let main = shop.join("orders/src/main.rs");
-    let original = std::fs::read(&main).unwrap();
+    // Without a marker line a killed earlier run may have left behind.
+    let original: Vec<u8> = String::from_utf8(std::fs::read(&main).unwrap())
+        .unwrap()
+        .lines()
+        .filter(|l| *l != MARKER)
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect();
     let restore = Restore(main.clone(), original.clone());
     let mut edited = original.clone();
-    edited.extend_from_slice(b"// edited by micro-cli's run test\n");
+    edited.extend_from_slice(format!("{MARKER}\n").as_bytes());
     std::fs::write(&main, edited).unwrap();
     run.wait_for("orders is up", 2, Duration::from_secs(300));
     assert_ne!(

@@ -63,9 +63,18 @@ pub(crate) fn read(home: &Path) -> Option<RunState> {
     serde_json::from_str(&text).ok()
 }
 
-/// The state of a `micro run` that is still running on this home.
+/// The state of a `micro run` that is still running on this home: its process lives and
+/// its control socket answers (a pid reused after a reboot does not count).
 pub(crate) fn running(home: &Path) -> Option<RunState> {
-    read(home).filter(|s| alive(s.pid))
+    read(home)
+        .filter(|s| alive(s.pid))
+        .filter(|_| std::os::unix::net::UnixStream::connect(socket_path(home)).is_ok())
+}
+
+/// Remove the socket and the state: this run is over.
+pub(crate) fn forget(home: &Path) {
+    let _ = std::fs::remove_file(socket_path(home));
+    let _ = std::fs::remove_file(state_path(home));
 }
 
 /// Write the state (a new file renamed over the old one).
@@ -111,7 +120,15 @@ pub(crate) fn listen(home: &Path, tx: mpsc::Sender<StopRequest>) -> Result<(), C
     let listener = UnixListener::bind(&path)
         .map_err(|e| CliError::internal(format!("cannot listen on {}: {e}", path.display())))?;
     tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
+        loop {
+            let conn = match listener.accept().await {
+                Ok((conn, _)) => conn,
+                Err(_) => {
+                    // Out of descriptors or the like: try again shortly, never give up.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             let tx = tx.clone();
             tokio::spawn(async move {
                 let (read, mut write) = conn.into_split();
@@ -127,7 +144,9 @@ pub(crate) fn listen(home: &Path, tx: mpsc::Sender<StopRequest>) -> Result<(), C
                         if tx.send((name, done)).await.is_err() {
                             "error: micro run is stopping".to_owned()
                         } else {
-                            wait.await.unwrap_or_else(|_| "ok".to_owned())
+                            wait.await.unwrap_or_else(|_| {
+                                "error: micro run ended before it could answer".to_owned()
+                            })
                         }
                     }
                     _ => format!("error: unknown request {:?}", line.trim()),
@@ -249,20 +268,27 @@ pub(crate) async fn stop(global: &Global, args: &StopArgs) -> Result<(), CliErro
     conn.write_all(request.as_bytes())
         .await
         .map_err(|e| CliError::internal(format!("cannot reach micro run: {e}")))?;
+    let mut reader = BufReader::new(conn);
     let mut answer = String::new();
-    let _ = BufReader::new(conn).read_line(&mut answer).await;
+    let _ = reader.read_line(&mut answer).await;
     let answer = answer.trim();
+    if answer.is_empty() {
+        return Err(CliError::internal(format!(
+            "micro run (pid {}) closed the connection without an answer",
+            state.pid
+        )));
+    }
     if let Some(err) = answer.strip_prefix("error: ") {
         return Err(CliError::internal(err.to_owned()));
     }
     if args.service.is_none() {
-        // The supervisor exits once it answered.
-        for _ in 0..100 {
-            if !alive(state.pid) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        // The supervisor exits once it answered: its end of the socket closes then.
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut rest),
+        )
+        .await;
     }
     output::print(answer);
     Ok(())

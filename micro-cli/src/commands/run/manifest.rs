@@ -437,6 +437,21 @@ fn discover(dir: &Path) -> Result<Plan, CliError> {
             });
         }
     }
+    let mut names = BTreeSet::new();
+    for spec in &specs {
+        if !names.insert(spec.name.as_str()) {
+            return Err(CliError::usage(
+                format!(
+                    "two packages of the cargo workspace in {} have a binary called {}",
+                    dir.display(),
+                    spec.name
+                ),
+                Some(format!(
+                    "name each in a {MANIFEST} ([services.NAME] with path and bin)"
+                )),
+            ));
+        }
+    }
     if specs.is_empty() {
         return Err(CliError::usage(
             format!(

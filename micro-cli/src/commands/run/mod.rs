@@ -182,17 +182,9 @@ async fn supervise(
         }
     ));
 
-    // The first builds, one service after another.
-    let mut programs = Vec::new();
-    for (index, spec) in plan.services.iter().enumerate() {
-        programs.push(match &spec.run {
-            Run::Cargo { .. } => build_one(&board, index, args.release)
-                .await
-                .map(|exe| Program::Exec(exe, Vec::new())),
-            Run::Shell(line) => Some(Program::Shell(line.clone())),
-            Run::Exec(exe, a) => Some(Program::Exec(exe.clone(), a.clone())),
-        });
-    }
+    // Signals are heard from now on, also while cargo builds (a Ctrl-C reaches cargo too,
+    // in micro run's process group, and ends its build at once).
+    let mut signals = signals();
 
     let (rebuild_tx, mut rebuild_rx) = mpsc::channel::<Vec<usize>>(4);
     let _watcher = if args.watching() {
@@ -213,37 +205,64 @@ async fn supervise(
         None
     };
 
-    let mut senders = Vec::new();
-    for (index, program) in programs.into_iter().enumerate() {
-        let (tx, rx) = mpsc::channel(8);
-        senders.push(tx);
-        tokio::spawn(supervise::service(board.clone(), index, program, rx));
+    // The first builds, one service after another; a stop or a signal meanwhile ends them.
+    let mut programs = Vec::new();
+    let mut early: Option<Option<oneshot::Sender<String>>> = None;
+    for (index, spec) in plan.services.iter().enumerate() {
+        if let Ok(()) = signals.try_recv() {
+            early = Some(None);
+            break;
+        }
+        if let Ok((_, done)) = stop_rx.try_recv() {
+            early = Some(Some(done));
+            break;
+        }
+        programs.push(match &spec.run {
+            Run::Cargo { .. } => build_one(&board, index, args.release)
+                .await
+                .map(|exe| Program::Exec(exe, Vec::new())),
+            Run::Shell(line) => Some(Program::Shell(line.clone())),
+            Run::Exec(exe, a) => Some(Program::Exec(exe.clone(), a.clone())),
+        });
     }
 
-    let answer_all = loop {
-        tokio::select! {
-            _ = super::api::stopped() => break None,
-            request = stop_rx.recv() => match request {
-                Some((None, done)) => break Some(done),
-                Some((Some(name), done)) => {
-                    let answer = match plan.services.iter().position(|s| s.name == name) {
-                        Some(index) => {
-                            stop_one(&senders[index]).await;
-                            format!("stopped {name}")
+    let mut senders = Vec::new();
+    if early.is_none() {
+        for (index, program) in programs.into_iter().enumerate() {
+            let (tx, rx) = mpsc::channel(8);
+            senders.push(tx);
+            tokio::spawn(supervise::service(board.clone(), index, program, rx));
+        }
+    }
+
+    let answer_all = if let Some(early) = early {
+        early
+    } else {
+        loop {
+            tokio::select! {
+                _ = signals.recv() => break None,
+                request = stop_rx.recv() => match request {
+                    Some((None, done)) => break Some(done),
+                    Some((Some(name), done)) => {
+                        let answer = match plan.services.iter().position(|s| s.name == name) {
+                            Some(index) => {
+                                stop_one(&senders[index]).await;
+                                format!("stopped {name}")
+                            }
+                            None => format!("error: micro run runs no service {name:?}"),
+                        };
+                        let _ = done.send(answer);
+                    }
+                    None => break None,
+                },
+                batch = rebuild_rx.recv(), if !rebuild_rx.is_closed() => {
+                    let Some(batch) = batch else { continue };
+                    for index in batch {
+                        if matches!(plan.services[index].run, Run::Cargo { .. })
+                            && let Some(exe) = rebuild(&board, index, args.release).await
+                        {
+                            let _ = senders[index].send(Cmd::Start(Program::Exec(exe, Vec::new()))).await;
                         }
-                        None => format!("error: micro run runs no service {name:?}"),
-                    };
-                    let _ = done.send(answer);
-                }
-                None => break None,
-            },
-            batch = rebuild_rx.recv(), if !rebuild_rx.is_closed() => {
-                let Some(batch) = batch else { continue };
-                for index in batch {
-                    if matches!(plan.services[index].run, Run::Cargo { .. })
-                        && let Some(exe) = rebuild(&board, index, args.release).await
-                    {
-                        let _ = senders[index].send(Cmd::Start(Program::Exec(exe, Vec::new()))).await;
                     }
                 }
             }
@@ -253,7 +272,7 @@ async fn supervise(
     for tx in senders.iter().rev() {
         stop_one(tx).await;
     }
-    let _ = std::fs::remove_file(control::dir(&home).join("control.sock"));
+    control::forget(&home);
     out.say("stopped");
     if let Some(done) = answer_all {
         let _ = done.send(format!(
@@ -265,6 +284,31 @@ async fn supervise(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
+}
+
+/// SIGINT, SIGTERM and SIGHUP (the terminal closed), heard by one task for the whole run
+/// so that none is missed while `micro run` builds or stops a service.
+fn signals() -> mpsc::Receiver<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = mpsc::channel(4);
+    let kinds = [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+    ];
+    for kind in kinds {
+        let tx = tx.clone();
+        if let Ok(mut sig) = signal(kind) {
+            tokio::spawn(async move {
+                while sig.recv().await.is_some() {
+                    if tx.send(()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+    rx
 }
 
 /// Tell a service task to stop and wait until it has.
@@ -385,10 +429,7 @@ async fn detach(home: &std::path::Path) -> Result<(), CliError> {
             )));
         }
         if let Some(state) = control::read(home).filter(|s| s.pid == pid)
-            && state
-                .services
-                .iter()
-                .all(|s| matches!(s.status, Status::Up | Status::BuildFailed))
+            && settled(&state.services)
         {
             let up = state
                 .services
@@ -404,9 +445,22 @@ async fn detach(home: &std::path::Path) -> Result<(), CliError> {
         }
         if Instant::now() > deadline {
             return Err(CliError::internal(format!(
-                "micro run (pid {pid}) has not started every service in 10 minutes; micro status shows where it is"
+                "micro run (pid {pid}) is still running but has not started every service in 10 minutes; micro status shows where each is, micro stop ends it"
             )));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Whether a start has come as far as it will: every service up, failed or dying, or
+/// waiting while something else failed (what it waits for, or a build before it).
+fn settled(services: &[State]) -> bool {
+    let trouble = services
+        .iter()
+        .any(|s| matches!(s.status, Status::BuildFailed | Status::Exited));
+    services.iter().all(|s| match s.status {
+        Status::Up | Status::BuildFailed | Status::Exited | Status::Stopped => true,
+        Status::Waiting => trouble,
+        Status::Starting => false,
+    })
 }

@@ -216,17 +216,28 @@ pub(crate) fn why(status: ExitStatus) -> String {
     }
 }
 
-/// Ask a process to stop (SIGTERM), then kill it when it has not within `grace`.
+/// Ask a process and everything it started (its process group) to stop (SIGTERM), then
+/// kill them when it has not stopped within `grace`.
 pub(crate) async fn terminate(child: &mut Child, grace: Duration) -> (Option<ExitStatus>, bool) {
-    if let Some(pid) = child
+    let group = child
         .id()
-        .and_then(|p| rustix::process::Pid::from_raw(p as i32))
-    {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(group) = group {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
     }
     match tokio::time::timeout(grace, child.wait()).await {
-        Ok(status) => (status.ok(), false),
+        Ok(status) => {
+            // What it started and left behind goes with it.
+            if let Some(group) = group {
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            }
+            (status.ok(), false)
+        }
         Err(_) => {
+            if let Some(group) = group {
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            }
             let _ = child.start_kill();
             (child.wait().await.ok(), true)
         }
@@ -242,9 +253,18 @@ fn pump(
     log: Option<Arc<Mutex<std::fs::File>>>,
 ) {
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            out.line(&name, index, &line);
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            // Bytes that are not UTF-8 are shown replaced, never the end of the output.
+            let text = String::from_utf8_lossy(&buf);
+            let line = text.trim_end_matches(['\n', '\r']);
+            out.line(&name, index, line);
             if let Some(log) = &log {
                 let mut f = log.lock().unwrap_or_else(|e| e.into_inner());
                 let _ = std::io::Write::write_all(&mut *f, format!("{line}\n").as_bytes());
@@ -393,7 +413,18 @@ pub(crate) async fn service(
                 s.status = Status::Exited;
                 s.last_exit = Some(format!("port {port} in use"));
             });
-            tokio::time::sleep(MAX_BACKOFF).await;
+            tokio::select! {
+                _ = tokio::time::sleep(MAX_BACKOFF) => {}
+                cmd = rx.recv() => match cmd {
+                    Some(Cmd::Start(p)) => program = Some(p),
+                    Some(Cmd::Stop(done)) => {
+                        board.update(index, |s| s.status = Status::Stopped);
+                        let _ = done.send(());
+                        return;
+                    }
+                    None => return,
+                },
+            }
             continue;
         }
         generation += 1;

@@ -12,9 +12,11 @@ use super::manifest::Spec;
 /// Quiet time after the last change before a rebuild.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Whether a changed path is a source (not build output, VCS data or an editor's scratch).
-fn is_source(path: &Path) -> bool {
-    if path.components().any(|c| {
+/// Whether a changed path, relative to the watched directory, is a source: a `.rs`,
+/// `.proto` or `.toml` file outside build output, VCS data and editors' scratch files (a
+/// service writing its own data files next to its sources rebuilds nothing).
+fn is_source(relative: &Path) -> bool {
+    if relative.components().any(|c| {
         matches!(
             c.as_os_str().to_str(),
             Some("target" | ".git" | "node_modules")
@@ -22,21 +24,27 @@ fn is_source(path: &Path) -> bool {
     }) {
         return false;
     }
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+    let Some(name) = relative.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    !(name.ends_with('~')
-        || name.starts_with(".#")
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name == "4913")
+    if name.starts_with(".#") || name.starts_with('.') && name.ends_with(".swp") {
+        return false;
+    }
+    matches!(
+        relative.extension().and_then(|e| e.to_str()),
+        Some("rs" | "proto" | "toml")
+    )
 }
 
-/// The indexes of the services whose watched directories hold one of `paths`.
+/// The indexes of the services whose watched directories hold a source among `paths`.
 pub(crate) fn affected(specs: &[(usize, Vec<PathBuf>)], paths: &[PathBuf]) -> Vec<usize> {
     let mut hit: Vec<usize> = specs
         .iter()
-        .filter(|(_, dirs)| paths.iter().any(|p| dirs.iter().any(|d| p.starts_with(d))))
+        .filter(|(_, dirs)| {
+            paths
+                .iter()
+                .any(|p| dirs.iter().any(|d| p.strip_prefix(d).is_ok_and(is_source)))
+        })
         .map(|(i, _)| *i)
         .collect();
     hit.sort_unstable();
@@ -88,7 +96,6 @@ pub(crate) fn start(
             while let Ok(Some(p)) = tokio::time::timeout(DEBOUNCE, raw_rx.recv()).await {
                 batch.push(p);
             }
-            batch.retain(|p| is_source(p));
             let hit = affected(&dirs, &batch);
             if !hit.is_empty() && tx.send(hit).await.is_err() {
                 return;
@@ -104,25 +111,33 @@ mod tests {
 
     #[test]
     fn only_sources_of_a_service_rebuild_it() {
-        assert!(is_source(Path::new("/w/orders/src/main.rs")));
-        assert!(!is_source(Path::new("/w/target/debug/orders")));
-        assert!(!is_source(Path::new("/w/orders/src/.main.rs.swp")));
-        assert!(!is_source(Path::new("/w/orders/src/main.rs~")));
+        assert!(is_source(Path::new("src/main.rs")));
+        assert!(is_source(Path::new("proto/orders.proto")));
+        assert!(is_source(Path::new("Cargo.toml")));
+        assert!(!is_source(Path::new("target/debug/build/x/out.rs")));
+        assert!(!is_source(Path::new("src/.main.rs.swp")));
+        assert!(!is_source(Path::new("src/main.rs~")));
+        assert!(!is_source(Path::new("node.ledger")));
         let specs = vec![
-            (0, vec![PathBuf::from("/w/inventory")]),
+            (0, vec![PathBuf::from("/w/target/inventory")]),
             (
                 1,
-                vec![PathBuf::from("/w/orders"), PathBuf::from("/w/inventory")],
+                vec![
+                    PathBuf::from("/w/orders"),
+                    PathBuf::from("/w/target/inventory"),
+                ],
             ),
         ];
+        // A project under a directory called target still rebuilds.
         assert_eq!(
             affected(&specs, &[PathBuf::from("/w/orders/src/main.rs")]),
             [1]
         );
         assert_eq!(
-            affected(&specs, &[PathBuf::from("/w/inventory/src/lib.rs")]),
+            affected(&specs, &[PathBuf::from("/w/target/inventory/src/lib.rs")]),
             [0, 1]
         );
+        assert!(affected(&specs, &[PathBuf::from("/w/orders/target/debug/x.rs")]).is_empty());
         assert!(affected(&specs, &[PathBuf::from("/w/other/x.rs")]).is_empty());
     }
 }

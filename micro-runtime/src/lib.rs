@@ -62,6 +62,7 @@ pub mod metrics;
 pub mod middleware;
 mod net;
 pub mod options;
+pub mod platform;
 pub mod plugins;
 #[cfg(feature = "redis")]
 mod redis_conn;

@@ -10,6 +10,7 @@
 //! | | | `nats` (address default `nats://127.0.0.1:4222`) | `nats` (default) |
 //! | | | `mdns` (address: `iface=NAME`) | `mdns` (default) |
 //! | | | `dns` (read-only; address: name servers, `domain=`, `port=`) | `dns` (default) |
+//! | | | `service` (`micro server`; address default `127.0.0.1:8000`) | |
 //! | broker | `MICRO_BROKER`, `MICRO_BROKER_ADDRESS` | `http` (default), `memory` | |
 //! | | | `nats`, `jetstream` | `nats` (default) |
 //! | | | `redis` (Redis Streams; address default `redis://127.0.0.1:6379`) | `redis` (default) |
@@ -52,18 +53,6 @@ pub(crate) struct Spec<'a> {
     /// The registry, for engines that find their peers through it (the `http` broker).
     pub(crate) registry: Option<&'a SharedRegistry>,
     /// How long one request to a networked engine may take.
-    #[cfg_attr(
-        not(any(
-            feature = "etcd",
-            feature = "nats",
-            feature = "dns",
-            feature = "redis",
-            feature = "postgres",
-            feature = "rabbitmq",
-            feature = "mqtt"
-        )),
-        allow(dead_code)
-    )]
     pub(crate) timeout: std::time::Duration,
 }
 
@@ -138,6 +127,18 @@ pub(crate) const REGISTRIES: &[Engine<SharedRegistry>] = &[
         aliases: &[],
         feature: Some("mdns"),
         build: mdns::REGISTRY,
+    },
+    Engine {
+        name: "service",
+        aliases: &[],
+        feature: None,
+        build: Some(|spec| {
+            let address = spec.address.unwrap_or(crate::platform::DEFAULT_ADDRESS);
+            Ok(Arc::new(crate::platform::ServiceRegistry::with_timeout(
+                address,
+                spec.timeout,
+            )?))
+        }),
     },
 ];
 

@@ -12,6 +12,7 @@ mod auth;
 mod cert;
 mod proxy;
 mod run;
+mod server;
 mod web;
 
 pub(crate) use api::ApiArgs;
@@ -19,6 +20,7 @@ pub(crate) use auth::{AccessArg, AuthArgs, AuthWhat, CreateWhat, Kind, TokenArgs
 pub(crate) use cert::{CertArgs, CertWhat};
 pub(crate) use proxy::ProxyArgs;
 pub(crate) use run::{LogsArgs, RunArgs, StopArgs};
+pub(crate) use server::ServerArgs;
 pub(crate) use web::WebArgs;
 
 /// Call, inspect and run micro services.
@@ -136,6 +138,9 @@ pub(crate) enum Command {
     /// dies, rebuild what changes, with the API gateway in front (micro.toml, or the cargo
     /// workspace's binary crates that depend on micro).
     Run(RunArgs),
+    /// Serve the registry to micro services on other machines (MICRO_REGISTRY=service
+    /// MICRO_REGISTRY_ADDRESS=host:port), kept in this host's own registry.
+    Server(ServerArgs),
     /// What `micro run` runs: each service's state, process, restarts and address.
     Status,
     /// The logs of what `micro run` runs (MICRO_HOME/logs).

@@ -17,6 +17,7 @@ mod publish;
 mod register;
 mod registry;
 mod run;
+mod server;
 mod services;
 mod shape;
 mod store;
@@ -135,6 +136,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Proxy(args) => proxy::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
         Command::Run(args) => run::exec(global, args).await,
+        Command::Server(args) => server::exec(global, args).await,
         Command::Status => run::status(global),
         Command::Logs(args) => run::logs(global, &args).await,
         Command::Stop(args) => run::stop(global, &args).await,

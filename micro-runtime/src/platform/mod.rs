@@ -1,0 +1,192 @@
+//! The platform as a service: `micro server` serves a registry to micro services elsewhere,
+//! and the `service` registry engine (`MICRO_REGISTRY=service`,
+//! `MICRO_REGISTRY_ADDRESS=host:port`) uses it, so that machines that share nothing else
+//! share one registry through one address (go-micro's "service" registry plugin).
+//!
+//! The wire is micro's own: the service [`SERVICE`] with endpoints `Registry.Register`,
+//! `Registry.Deregister`, `Registry.GetService`, `Registry.ListServices` and the server
+//! stream `Registry.Watch`, JSON bodies, on either transport. What the server keeps them in
+//! is its own registry (local files by default; etcd or NATS when its `MICRO_*` says).
+//!
+//! ```no_run
+//! # async fn demo() -> micro_runtime::Result<()> {
+//! use std::sync::Arc;
+//! use micro_runtime::platform::{self, ServiceRegistry};
+//! use micro_runtime::registry::{MemoryRegistry, Registry};
+//!
+//! // The server side: the routes over any registry.
+//! let router = platform::router(Arc::new(MemoryRegistry::new()));
+//! // A service elsewhere: the registry at the server's address.
+//! let registry = ServiceRegistry::new("198.51.100.1:8000")?;
+//! let services = registry.list_services().await?;
+//! # let _ = (router, services); Ok(()) }
+//! ```
+
+mod registry;
+
+pub use registry::ServiceRegistry;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::Codec;
+use crate::context::Context;
+use crate::endpoint::{Route, Router};
+use crate::error::{Error, Result};
+use crate::registry::{Event, RegisterOptions, Service, SharedRegistry, WatchOptions};
+use crate::stream::StreamSender;
+
+/// The name `micro server` answers under.
+pub const SERVICE: &str = "micro.server";
+
+/// Where `micro server` listens unless told otherwise (go-micro v3's registry port).
+pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8000";
+
+const ID: &str = "micro.server";
+
+/// `Registry.Register`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RegisterRequest {
+    pub(crate) service: Service,
+    /// The entry's TTL in milliseconds; none keeps it until deregistered.
+    #[serde(default)]
+    pub(crate) ttl_ms: Option<u64>,
+}
+
+/// `Registry.Deregister`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DeregisterRequest {
+    pub(crate) service: Service,
+}
+
+/// `Registry.GetService`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct GetRequest {
+    pub(crate) name: String,
+}
+
+/// `Registry.ListServices` (no fields).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct ListRequest {}
+
+/// `Registry.Watch`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct WatchRequest {
+    #[serde(default)]
+    pub(crate) service: Option<String>,
+}
+
+/// The services `GetService` and `ListServices` answer.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct ServicesResponse {
+    pub(crate) services: Vec<Service>,
+}
+
+/// An empty answer.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Empty {}
+
+/// The longest TTL a client may ask for (a day): past it, a typo would keep a dead node.
+const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+
+fn check_service(service: &Service) -> Result<()> {
+    if service.name.is_empty() {
+        return Err(Error::bad_request(ID, "the service has no name"));
+    }
+    if let Some(node) = service.nodes.iter().find(|n| n.id.is_empty()) {
+        return Err(Error::bad_request(
+            ID,
+            format!("a node of {} at {:?} has no id", service.name, node.address),
+        ));
+    }
+    Ok(())
+}
+
+/// The routes of `micro server`'s registry over `registry`.
+pub fn router(registry: SharedRegistry) -> Router {
+    let r = registry.clone();
+    let register = Route::unary_with(
+        "Registry.Register",
+        Codec::serde(),
+        Codec::serde(),
+        move |_: Context, req: RegisterRequest| {
+            let r = r.clone();
+            async move {
+                check_service(&req.service)?;
+                let options = match req.ttl_ms {
+                    Some(ms) => RegisterOptions::ttl(Duration::from_millis(ms).min(MAX_TTL)),
+                    None => RegisterOptions::default(),
+                };
+                r.register(&req.service, options).await?;
+                Ok(Empty {})
+            }
+        },
+    );
+    let r = registry.clone();
+    let deregister = Route::unary_with(
+        "Registry.Deregister",
+        Codec::serde(),
+        Codec::serde(),
+        move |_: Context, req: DeregisterRequest| {
+            let r = r.clone();
+            async move {
+                check_service(&req.service)?;
+                r.deregister(&req.service).await?;
+                Ok(Empty {})
+            }
+        },
+    );
+    let r = registry.clone();
+    let get = Route::unary_with(
+        "Registry.GetService",
+        Codec::serde(),
+        Codec::serde(),
+        move |_: Context, req: GetRequest| {
+            let r = r.clone();
+            async move {
+                let services = r.get_service(&req.name).await?;
+                Ok(ServicesResponse { services })
+            }
+        },
+    );
+    let r = registry.clone();
+    let list = Route::unary_with(
+        "Registry.ListServices",
+        Codec::serde(),
+        Codec::serde(),
+        move |_: Context, _: ListRequest| {
+            let r = r.clone();
+            async move {
+                let services = r.list_services().await?;
+                Ok(ServicesResponse { services })
+            }
+        },
+    );
+    let r = registry;
+    let watch = Route::server_stream_with(
+        "Registry.Watch",
+        Codec::serde(),
+        Codec::serde(),
+        move |_: Context, req: WatchRequest, tx: StreamSender<Event>| {
+            let r = r.clone();
+            async move {
+                let options = match req.service {
+                    Some(name) => WatchOptions::service(name),
+                    None => WatchOptions::all(),
+                };
+                let mut watcher = r.watch(options).await?;
+                while let Some(event) = watcher.next().await {
+                    tx.send(&event?).await?;
+                }
+                Ok(())
+            }
+        },
+    );
+    Router::new()
+        .route(register)
+        .route(deregister)
+        .route(get)
+        .route(list)
+        .route(watch)
+}

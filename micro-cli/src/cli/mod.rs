@@ -45,7 +45,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// Registry to use: local (default: every process of this user on this host), etcd, nats,
-    /// mdns, dns or memory.
+    /// mdns, dns, service (micro server) or memory.
     #[arg(long, global = true, env = "MICRO_REGISTRY", value_name = "NAME")]
     pub(crate) registry: Option<String>,
     /// Address of the registry, for registries that have one.

@@ -17,6 +17,22 @@ pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliErr
             Some("unset MICRO_REGISTRY (local files) or name an engine: etcd, nats ...".into()),
         ));
     }
+    if settings.registry == "dns" {
+        return Err(CliError::usage(
+            "micro server keeps records, and the dns registry is read-only",
+            Some("unset MICRO_REGISTRY (local files) or name etcd or nats".into()),
+        ));
+    }
+    // Its clients (the service registry engine) speak plaintext and send no token yet.
+    if settings.tls.cert_file.is_some()
+        || settings.tls.key_file.is_some()
+        || settings.auth.enabled()
+    {
+        return Err(CliError::usage(
+            "micro server does not take TLS or auth settings yet: the service registry engine of its clients sends neither",
+            Some("unset MICRO_TLS_* and MICRO_AUTH for micro server, and keep it on a network you trust".into()),
+        ));
+    }
     let address = super::api::bind_address(&args.address);
     let ip = address
         .parse::<std::net::SocketAddr>()

@@ -90,14 +90,59 @@ pub(crate) struct Empty {}
 /// The longest TTL a client may ask for (a day): past it, a typo would keep a dead node.
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 
-fn check_service(service: &Service) -> Result<()> {
-    if service.name.is_empty() {
-        return Err(Error::bad_request(ID, "the service has no name"));
-    }
-    if let Some(node) = service.nodes.iter().find(|n| n.id.is_empty()) {
+/// The longest name or node id kept (they become keys and file names in engines).
+const MAX_NAME: usize = 255;
+
+/// The largest record kept, encoded (the local registry reads no bigger entry).
+const MAX_RECORD: usize = 1 << 20;
+
+/// The shortest TTL kept: a shorter one would expire before the next refresh could land.
+const MIN_TTL: Duration = Duration::from_secs(1);
+
+fn check_service(service: &Service, registering: bool) -> Result<()> {
+    if service.name.is_empty() || service.name.len() > MAX_NAME {
         return Err(Error::bad_request(
             ID,
-            format!("a node of {} at {:?} has no id", service.name, node.address),
+            format!(
+                "a service name must hold 1 to {MAX_NAME} bytes, not {}",
+                service.name.len()
+            ),
+        ));
+    }
+    if service.nodes.is_empty() {
+        return Err(Error::bad_request(
+            ID,
+            format!("service {} has no node", service.name),
+        ));
+    }
+    for node in &service.nodes {
+        if node.id.is_empty() || node.id.len() > MAX_NAME {
+            return Err(Error::bad_request(
+                ID,
+                format!(
+                    "a node of {} at {:?} needs an id of 1 to {MAX_NAME} bytes",
+                    service.name, node.address
+                ),
+            ));
+        }
+        if registering && node.address.is_empty() {
+            return Err(Error::bad_request(
+                ID,
+                format!("node {} of {} has no address", node.id, service.name),
+            ));
+        }
+    }
+    let size = serde_json::to_vec(service)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_RECORD {
+        return Err(Error::new(
+            ID,
+            format!(
+                "the record of {} is {size} bytes; the limit is {MAX_RECORD}",
+                service.name
+            ),
+            413,
         ));
     }
     Ok(())
@@ -113,9 +158,11 @@ pub fn router(registry: SharedRegistry) -> Router {
         move |_: Context, req: RegisterRequest| {
             let r = r.clone();
             async move {
-                check_service(&req.service)?;
+                check_service(&req.service, true)?;
                 let options = match req.ttl_ms {
-                    Some(ms) => RegisterOptions::ttl(Duration::from_millis(ms).min(MAX_TTL)),
+                    Some(ms) => {
+                        RegisterOptions::ttl(Duration::from_millis(ms).clamp(MIN_TTL, MAX_TTL))
+                    }
                     None => RegisterOptions::default(),
                 };
                 r.register(&req.service, options).await?;
@@ -131,7 +178,7 @@ pub fn router(registry: SharedRegistry) -> Router {
         move |_: Context, req: DeregisterRequest| {
             let r = r.clone();
             async move {
-                check_service(&req.service)?;
+                check_service(&req.service, false)?;
                 r.deregister(&req.service).await?;
                 Ok(Empty {})
             }
@@ -189,4 +236,46 @@ pub fn router(registry: SharedRegistry) -> Router {
         .route(get)
         .route(list)
         .route(watch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Node;
+
+    fn service(name: &str, nodes: Vec<Node>) -> Service {
+        let mut s = Service::new(name, "1.0.0");
+        for n in nodes {
+            s = s.with_node(n);
+        }
+        s
+    }
+
+    #[test]
+    fn the_server_keeps_only_records_it_can_give_back() {
+        let ok = service("greeter", vec![Node::new("g-1", "198.51.100.2:9000")]);
+        assert!(check_service(&ok, true).is_ok());
+        let detail = |s: &Service, registering| {
+            check_service(s, registering)
+                .err()
+                .map(|e| (e.code(), e.detail().to_owned()))
+        };
+        assert_eq!(
+            detail(&service("greeter", vec![]), true),
+            Some((400, "service greeter has no node".to_owned()))
+        );
+        let no_address = service("greeter", vec![Node::new("g-1", "")]);
+        assert_eq!(
+            detail(&no_address, true),
+            Some((400, "node g-1 of greeter has no address".to_owned()))
+        );
+        // Deregistering needs the id only.
+        assert!(check_service(&no_address, false).is_ok());
+        let long = "x".repeat(256);
+        assert!(detail(&service(&long, vec![Node::new("g-1", "a:1")]), true).is_some());
+        assert!(detail(&service("g", vec![Node::new(&long, "a:1")]), true).is_some());
+        let big = service("g", vec![Node::new("g-1", "a:1")])
+            .with_metadata("blob", "x".repeat(MAX_RECORD));
+        assert_eq!(detail(&big, true).map(|(code, _)| code), Some(413));
+    }
 }

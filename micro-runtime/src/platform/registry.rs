@@ -44,9 +44,11 @@ impl ServiceRegistry {
     /// [`ServiceRegistry::new`], with the time one call may take.
     pub fn with_timeout(address: &str, timeout: Duration) -> Result<ServiceRegistry> {
         let address = address.trim();
-        let valid = address.rsplit_once(':').is_some_and(|(host, port)| {
-            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-        });
+        let valid = !address.contains("://")
+            && !address.contains(',')
+            && address.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
         if !valid {
             return Err(Error::bad_request(
                 super::ID,
@@ -98,7 +100,9 @@ impl ServiceRegistry {
 
     /// An error that says which server did not answer.
     fn unreachable(&self, err: Error) -> Error {
-        if err.code() >= 500 || err.code() == 408 {
+        // Only what the client itself produced (no connection, no answer in time); the
+        // server's own answers pass as they are.
+        if err.dependency().is_some() && matches!(err.code(), 503 | 408) {
             Error::new(
                 "micro.registry",
                 format!(
@@ -119,6 +123,8 @@ impl ServiceRegistry {
 /// cache built from the events catches up.
 async fn follow(registry: ServiceRegistry, options: WatchOptions, tx: mpsc::Sender<Result<Event>>) {
     let mut first = true;
+    // Whether the watch is known to be broken (said once per outage).
+    let mut broken = false;
     loop {
         if tx.is_closed() {
             return;
@@ -147,7 +153,24 @@ async fn follow(registry: ServiceRegistry, options: WatchOptions, tx: mpsc::Send
                     Some(name) => registry.get_service(name).await,
                     None => registry.list_services().await,
                 };
-                for service in current.unwrap_or_default() {
+                let current = match current {
+                    Ok(services) => services,
+                    Err(e) if e.code() == 404 => Vec::new(),
+                    Err(e) => {
+                        // Not caught up: the whole reconnect again, after a pause.
+                        if !broken {
+                            broken = true;
+                            let _ = tx.send(Err(e)).await;
+                        }
+                        tokio::time::sleep(RECONNECT).await;
+                        continue;
+                    }
+                };
+                if broken {
+                    tracing::info!(address = %registry.address, "registry watch: micro server answers again");
+                    broken = false;
+                }
+                for service in current {
                     let event = Event {
                         action: Action::Create,
                         service,
@@ -166,10 +189,24 @@ async fn follow(registry: ServiceRegistry, options: WatchOptions, tx: mpsc::Send
                                 return;
                             }
                         }
-                        Ok(None) | Err(_) => break,
+                        Ok(None) => break,
+                        Err(e) => {
+                            if !broken {
+                                broken = true;
+                                tracing::warn!(address = %registry.address, error = %e, "registry watch: the stream from micro server broke; reconnecting every second");
+                                let _ = tx.send(Err(e)).await;
+                            }
+                            break;
+                        }
                     },
                 }
             }
+        } else if let Err(e) = opened
+            && !broken
+        {
+            broken = true;
+            tracing::warn!(address = %registry.address, error = %e, "registry watch: micro server does not answer; reconnecting every second");
+            let _ = tx.send(Err(e)).await;
         }
         first = false;
         tokio::select! {
@@ -246,7 +283,16 @@ mod tests {
 
     #[test]
     fn the_address_must_be_host_and_port() {
-        for bad in ["", "8000", ":8000", "host:", "host:0", "host:70000"] {
+        for bad in [
+            "",
+            "8000",
+            ":8000",
+            "host:",
+            "host:0",
+            "host:70000",
+            "http://host:8000",
+            "a:1,b:2",
+        ] {
             let err = ServiceRegistry::new(bad)
                 .err()
                 .map(|e| e.detail().to_owned());

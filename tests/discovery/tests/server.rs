@@ -34,6 +34,15 @@ fn services_on_two_hosts_share_the_registry_of_micro_server_on_a_third() {
     let env_b: Vec<(&str, &str)> = env_b.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let env_c = registry(&home_c);
     let env_c: Vec<(&str, &str)> = env_c.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The server answers before the greeter starts (a first registration that fails
+    // ends a service).
+    let answering = wait_for(Duration::from_secs(30), || {
+        hosts
+            .run('c', &micro, &["services"], &env_c)
+            .status
+            .success()
+    });
+    assert!(answering, "server: {}", server.log());
     let greeter = hosts.spawn('b', &bin("greeter-server"), &[], &env_b);
     let listed = wait_for(Duration::from_secs(30), || {
         let out = hosts.run('c', &micro, &["services"], &env_c);
@@ -46,6 +55,9 @@ fn services_on_two_hosts_share_the_registry_of_micro_server_on_a_third() {
         greeter.log()
     );
     hosts.assert_hello('c', &env_c, "from c");
+    // A watch that lives across the restart (the service registry's reconnect and replay).
+    let mut watch = hosts.spawn('c', &micro, &["registry", "watch", "greeter"], &env_c);
+    let events = watch.lines();
 
     // Restarted with nothing in its files: the greeter registers again (every second).
     server.signal("-TERM");
@@ -61,6 +73,7 @@ fn services_on_two_hosts_share_the_registry_of_micro_server_on_a_third() {
         "{}",
         String::from_utf8_lossy(&down.stderr)
     );
+    let restarted = std::time::Instant::now();
     std::fs::remove_dir_all(&home_a).unwrap();
     let server = hosts.spawn('a', &micro, &server_args, &[("MICRO_HOME", &home_a)]);
     let back = wait_for(Duration::from_secs(30), || {
@@ -69,4 +82,24 @@ fn services_on_two_hosts_share_the_registry_of_micro_server_on_a_third() {
     });
     assert!(back, "server: {}\ngreeter: {}", server.log(), greeter.log());
     hosts.assert_hello('c', &env_c, "again");
+    // The watch saw the greeter again after the restart, without being restarted itself.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let again = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match events.recv_timeout(left) {
+            Ok((at, line)) => {
+                let fresh = at > restarted
+                    && line.contains(r#""action":"create""#)
+                    && line.contains("greeter");
+                seen.push(line);
+                if fresh {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    assert!(again, "watch lines: {seen:#?}\nwatch: {}", watch.log());
+    watch.signal("-INT");
 }

@@ -26,8 +26,10 @@ mod registry;
 
 pub use registry::ServiceRegistry;
 
+use std::future::Future;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::Codec;
@@ -148,69 +150,52 @@ fn check_service(service: &Service, registering: bool) -> Result<()> {
     Ok(())
 }
 
+/// A unary JSON route whose handler gets the registry.
+fn unary<Req, Resp, F, Fut>(name: &str, registry: &SharedRegistry, handler: F) -> Route
+where
+    Req: Serialize + DeserializeOwned + Send + 'static,
+    Resp: Serialize + DeserializeOwned + Send + 'static,
+    F: Fn(SharedRegistry, Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Resp>> + Send + 'static,
+{
+    let r = registry.clone();
+    Route::unary_with(
+        name,
+        Codec::serde(),
+        Codec::serde(),
+        move |_: Context, req| handler(r.clone(), req),
+    )
+}
+
+async fn register(r: SharedRegistry, req: RegisterRequest) -> Result<Empty> {
+    check_service(&req.service, true)?;
+    let options = match req.ttl_ms {
+        Some(ms) => RegisterOptions::ttl(Duration::from_millis(ms).clamp(MIN_TTL, MAX_TTL)),
+        None => RegisterOptions::default(),
+    };
+    r.register(&req.service, options).await?;
+    Ok(Empty {})
+}
+
+async fn deregister(r: SharedRegistry, req: DeregisterRequest) -> Result<Empty> {
+    check_service(&req.service, false)?;
+    r.deregister(&req.service).await?;
+    Ok(Empty {})
+}
+
+async fn get_service(r: SharedRegistry, req: GetRequest) -> Result<ServicesResponse> {
+    let services = r.get_service(&req.name).await?;
+    Ok(ServicesResponse { services })
+}
+
+async fn list_services(r: SharedRegistry, _: ListRequest) -> Result<ServicesResponse> {
+    let services = r.list_services().await?;
+    Ok(ServicesResponse { services })
+}
+
 /// The routes of `micro server`'s registry over `registry`.
 pub fn router(registry: SharedRegistry) -> Router {
     let r = registry.clone();
-    let register = Route::unary_with(
-        "Registry.Register",
-        Codec::serde(),
-        Codec::serde(),
-        move |_: Context, req: RegisterRequest| {
-            let r = r.clone();
-            async move {
-                check_service(&req.service, true)?;
-                let options = match req.ttl_ms {
-                    Some(ms) => {
-                        RegisterOptions::ttl(Duration::from_millis(ms).clamp(MIN_TTL, MAX_TTL))
-                    }
-                    None => RegisterOptions::default(),
-                };
-                r.register(&req.service, options).await?;
-                Ok(Empty {})
-            }
-        },
-    );
-    let r = registry.clone();
-    let deregister = Route::unary_with(
-        "Registry.Deregister",
-        Codec::serde(),
-        Codec::serde(),
-        move |_: Context, req: DeregisterRequest| {
-            let r = r.clone();
-            async move {
-                check_service(&req.service, false)?;
-                r.deregister(&req.service).await?;
-                Ok(Empty {})
-            }
-        },
-    );
-    let r = registry.clone();
-    let get = Route::unary_with(
-        "Registry.GetService",
-        Codec::serde(),
-        Codec::serde(),
-        move |_: Context, req: GetRequest| {
-            let r = r.clone();
-            async move {
-                let services = r.get_service(&req.name).await?;
-                Ok(ServicesResponse { services })
-            }
-        },
-    );
-    let r = registry.clone();
-    let list = Route::unary_with(
-        "Registry.ListServices",
-        Codec::serde(),
-        Codec::serde(),
-        move |_: Context, _: ListRequest| {
-            let r = r.clone();
-            async move {
-                let services = r.list_services().await?;
-                Ok(ServicesResponse { services })
-            }
-        },
-    );
-    let r = registry;
     let watch = Route::server_stream_with(
         "Registry.Watch",
         Codec::serde(),
@@ -231,10 +216,10 @@ pub fn router(registry: SharedRegistry) -> Router {
         },
     );
     Router::new()
-        .route(register)
-        .route(deregister)
-        .route(get)
-        .route(list)
+        .route(unary("Registry.Register", &registry, register))
+        .route(unary("Registry.Deregister", &registry, deregister))
+        .route(unary("Registry.GetService", &registry, get_service))
+        .route(unary("Registry.ListServices", &registry, list_services))
         .route(watch)
 }
 

@@ -218,9 +218,9 @@ async fn supervise(
             break;
         }
         programs.push(match &spec.run {
-            Run::Cargo { .. } => build_one(&board, index, args.release)
+            Run::Cargo { .. } => build_step(&board, index, args.release)
                 .await
-                .map(|exe| Program::Exec(exe, Vec::new())),
+                .map(|(exe, _)| Program::Exec(exe, Vec::new())),
             Run::Shell(line) => Some(Program::Shell(line.clone())),
             Run::Exec(exe, a) => Some(Program::Exec(exe.clone(), a.clone())),
         });
@@ -319,11 +319,6 @@ async fn stop_one(tx: &mpsc::Sender<Cmd>) {
     }
 }
 
-/// Build the service at `index`; its binary, or `None` (the compiler's output shown).
-async fn build_one(board: &Board, index: usize, release: bool) -> Option<PathBuf> {
-    build_step(board, index, release).await.map(|(exe, _)| exe)
-}
-
 /// Rebuild after a change: the new binary when there is one to restart with.
 async fn rebuild(board: &Board, index: usize, release: bool) -> Option<PathBuf> {
     let name = &board.specs[index].name;
@@ -343,6 +338,8 @@ async fn rebuild(board: &Board, index: usize, release: bool) -> Option<PathBuf> 
     }
 }
 
+/// Build the service at `index`: its binary and whether cargo found it fresh, or `None`
+/// (the compiler's output shown).
 async fn build_step(board: &Board, index: usize, release: bool) -> Option<(PathBuf, bool)> {
     let spec = &board.specs[index];
     let Run::Cargo {

@@ -362,6 +362,21 @@ fn spawn(board: &Board, spec: &Spec, program: &Program, nonce: &str) -> std::io:
     cmd.spawn()
 }
 
+/// A command that arrives while no process of the service runs: the program to start
+/// with, or `None` when the task ends (a stop, answered once the state says so, or no more
+/// commands).
+fn idle(board: &Board, index: usize, cmd: Option<Cmd>) -> Option<Program> {
+    match cmd {
+        Some(Cmd::Start(p)) => Some(p),
+        Some(Cmd::Stop(done)) => {
+            board.update(index, |s| s.status = Status::Stopped);
+            let _ = done.send(());
+            None
+        }
+        None => None,
+    }
+}
+
 /// The task of the service at `index`: start it when it has a program and what it depends
 /// on is up, restart it when it dies, follow commands.
 pub(crate) async fn service(
@@ -377,28 +392,18 @@ pub(crate) async fn service(
     'outer: loop {
         // A program to run: a build that succeeded.
         let Some(current) = program.clone() else {
-            match rx.recv().await {
-                Some(Cmd::Start(p)) => {
+            match idle(&board, index, rx.recv().await) {
+                Some(p) => {
                     program = Some(p);
                     continue;
-                }
-                Some(Cmd::Stop(done)) => {
-                    board.update(index, |s| s.status = Status::Stopped);
-                    let _ = done.send(());
-                    return;
                 }
                 None => return,
             }
         };
         tokio::select! {
             _ = board.dependencies_up(index) => {}
-            cmd = rx.recv() => match cmd {
-                Some(Cmd::Start(p)) => { program = Some(p); continue; }
-                Some(Cmd::Stop(done)) => {
-                    board.update(index, |s| s.status = Status::Stopped);
-                    let _ = done.send(());
-                    return;
-                }
+            cmd = rx.recv() => match idle(&board, index, cmd) {
+                Some(p) => { program = Some(p); continue; }
                 None => return,
             },
         }
@@ -415,13 +420,8 @@ pub(crate) async fn service(
             });
             tokio::select! {
                 _ = tokio::time::sleep(MAX_BACKOFF) => {}
-                cmd = rx.recv() => match cmd {
-                    Some(Cmd::Start(p)) => program = Some(p),
-                    Some(Cmd::Stop(done)) => {
-                        board.update(index, |s| s.status = Status::Stopped);
-                        let _ = done.send(());
-                        return;
-                    }
+                cmd = rx.recv() => match idle(&board, index, cmd) {
+                    Some(p) => program = Some(p),
                     None => return,
                 },
             }
@@ -503,13 +503,8 @@ pub(crate) async fn service(
                     // A command during the wait wins over the restart.
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
-                        cmd = rx.recv() => match cmd {
-                            Some(Cmd::Start(p)) => program = Some(p),
-                            Some(Cmd::Stop(done)) => {
-                                board.update(index, |s| s.status = Status::Stopped);
-                                let _ = done.send(());
-                                return;
-                            }
+                        cmd = rx.recv() => match idle(&board, index, cmd) {
+                            Some(p) => program = Some(p),
                             None => return,
                         },
                     }

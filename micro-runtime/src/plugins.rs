@@ -16,12 +16,14 @@
 //! | | | `redis` (Redis Streams; address default `redis://127.0.0.1:6379`) | `redis` (default) |
 //! | | | `rabbitmq` (address default `amqp://guest:guest@127.0.0.1:5672/%2f`) | `rabbitmq` (default) |
 //! | | | `mqtt` (MQTT 5; address default `mqtt://127.0.0.1:1883`) | `mqtt` (default) |
+//! | | | `service` (`micro server`; address default `127.0.0.1:8000`) | |
 //! | selector | `MICRO_SELECTOR` | `random` (default), `roundrobin` | |
 //! | transport | `MICRO_TRANSPORT` | `auto` (default), `grpc`, `native`, `memory` | |
 //! | store | `MICRO_STORE`, `MICRO_STORE_ADDRESS` | `file` (default; address: a directory), `memory` | |
 //! | | | `redis` (address default `redis://127.0.0.1:6379`) | `redis` (default) |
 //! | | | `postgres` (address default `postgres://postgres@127.0.0.1:5432/postgres`) | `postgres` (default) |
 //! | | | `nats` (JetStream key-value; address default `nats://127.0.0.1:4222`) | `nats` (default) |
+//! | | | `service` (`micro server`; address default `127.0.0.1:8000`) | |
 //! | cache | `MICRO_CACHE`, `MICRO_CACHE_ADDRESS` | `memory` (default; address: the entry limit) | |
 //! | | | `redis` (address default `redis://127.0.0.1:6379`) | `redis` (default) |
 //!
@@ -54,6 +56,9 @@ pub(crate) struct Spec<'a> {
     pub(crate) registry: Option<&'a SharedRegistry>,
     /// How long one request to a networked engine may take.
     pub(crate) timeout: std::time::Duration,
+    /// The token this process sends with its calls (`MICRO_AUTH_TOKEN`), for engines that
+    /// are micro services themselves (the `service` engines of `micro server`).
+    pub(crate) token: Option<&'a str>,
 }
 
 type Build<T> = fn(&Spec<'_>) -> Result<T>;
@@ -134,9 +139,10 @@ pub(crate) const REGISTRIES: &[Engine<SharedRegistry>] = &[
         feature: None,
         build: Some(|spec| {
             let address = spec.address.unwrap_or(crate::platform::DEFAULT_ADDRESS);
-            Ok(Arc::new(crate::platform::ServiceRegistry::with_timeout(
+            Ok(Arc::new(crate::platform::ServiceRegistry::with_token(
                 address,
                 spec.timeout,
+                spec.token,
             )?))
         }),
     },
@@ -257,6 +263,19 @@ pub(crate) const BROKERS: &[Engine<SharedBroker>] = &[
         aliases: &["mosquitto"],
         feature: Some("mqtt"),
         build: mqtt::BROKER,
+    },
+    Engine {
+        name: "service",
+        aliases: &[],
+        feature: None,
+        build: Some(|spec| {
+            let address = spec.address.unwrap_or(crate::platform::DEFAULT_ADDRESS);
+            Ok(Arc::new(crate::platform::ServiceBroker::with_token(
+                address,
+                spec.timeout,
+                spec.token,
+            )?))
+        }),
     },
 ];
 
@@ -409,6 +428,19 @@ pub(crate) const STORES: &[Engine<SharedStore>] = &[
         aliases: &["natsjskv", "nats-js-kv"],
         feature: Some("nats"),
         build: nats::STORE,
+    },
+    Engine {
+        name: "service",
+        aliases: &[],
+        feature: None,
+        build: Some(|spec| {
+            let address = spec.address.unwrap_or(crate::platform::DEFAULT_ADDRESS);
+            Ok(Arc::new(crate::platform::ServiceStore::with_token(
+                address,
+                spec.timeout,
+                spec.token,
+            )?))
+        }),
     },
 ];
 
@@ -702,6 +734,7 @@ pub(crate) fn strategy(name: &str) -> Result<Strategy> {
         home: Path::new(""),
         registry: None,
         timeout: std::time::Duration::from_secs(5),
+        token: None,
     })
 }
 
@@ -713,6 +746,7 @@ pub(crate) fn transport(name: &str) -> Result<TransportPlan> {
         home: Path::new(""),
         registry: None,
         timeout: std::time::Duration::from_secs(5),
+        token: None,
     })
 }
 
@@ -783,6 +817,7 @@ mod tests {
             home: Path::new("/nonexistent-home"),
             registry: None,
             timeout: std::time::Duration::from_secs(5),
+            token: None,
         };
         let err = registry("local", &spec(Some("127.0.0.1:2379"))).unwrap_err();
         assert!(
@@ -803,6 +838,7 @@ mod tests {
             home: Path::new(""),
             registry: None,
             timeout: std::time::Duration::from_secs(5),
+            token: None,
         };
         let a = registry("memory", &spec(None)).unwrap();
         let b = registry("memory", &spec(None)).unwrap();

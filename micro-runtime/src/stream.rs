@@ -128,6 +128,12 @@ impl<T> StreamSender<T> {
         self.tx.is_closed()
     }
 
+    /// Wait until the other side has gone away (for a stream that sends only now and then,
+    /// to stop its work when the caller leaves rather than at the next send).
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
+
     /// The wire format messages are sent in.
     pub fn format(&self) -> Format {
         self.format

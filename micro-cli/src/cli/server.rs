@@ -5,12 +5,12 @@ use clap::Args;
 /// `micro server`: where it listens.
 #[derive(Debug, Args)]
 pub(crate) struct ServerArgs {
-    /// Where to listen; services elsewhere set MICRO_REGISTRY=service and
-    /// MICRO_REGISTRY_ADDRESS to it.
+    /// Where to listen; services elsewhere set MICRO_REGISTRY, MICRO_BROKER and
+    /// MICRO_STORE to service and each MICRO_*_ADDRESS to it.
     #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
     pub(crate) address: String,
-    /// Listen on an address other hosts reach although nothing checks who calls (anyone
-    /// who reaches it can register and deregister services).
+    /// Listen on an address other hosts reach without MICRO_AUTH=jwt, so that nothing
+    /// checks who calls (anyone who reaches it can register services, publish and write).
     #[arg(long)]
     pub(crate) insecure: bool,
 }

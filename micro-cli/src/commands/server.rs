@@ -1,8 +1,13 @@
-//! `micro server`: the registry as a service, for micro services on machines that share
-//! nothing else (`MICRO_REGISTRY=service MICRO_REGISTRY_ADDRESS=host:port`). What it keeps
-//! the registry in is its own `MICRO_REGISTRY` (local files by default, etcd or NATS).
+//! `micro server`: the registry, broker and store as one service, for micro services on
+//! machines that share nothing else (`MICRO_REGISTRY=service`, `MICRO_BROKER=service`,
+//! `MICRO_STORE=service`, each `MICRO_*_ADDRESS=host:port`). What it keeps them in is its
+//! own settings: local files and messages in memory by default; etcd, NATS, Redis ... when
+//! its `MICRO_*` says. With `MICRO_AUTH=jwt` every call needs a token.
+
+use std::sync::Arc;
 
 use micro::Service;
+use micro::broker::{MemoryBroker, SharedBroker};
 use micro::platform;
 
 use crate::cli::{Global, ServerArgs};
@@ -11,11 +16,22 @@ use crate::output;
 
 pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliError> {
     let settings = super::options(global)?;
-    if settings.registry == "service" {
-        return Err(CliError::usage(
-            "micro server serves the registry, so its own MICRO_REGISTRY cannot be service",
-            Some("unset MICRO_REGISTRY (local files) or name an engine: etcd, nats ...".into()),
-        ));
+    for (concept, engine) in [
+        ("MICRO_REGISTRY", &settings.registry),
+        ("MICRO_BROKER", &settings.broker),
+        ("MICRO_STORE", &settings.store),
+    ] {
+        if engine == "service" {
+            return Err(CliError::usage(
+                format!(
+                    "micro server serves the {}, so its own {concept} cannot be service",
+                    concept.trim_start_matches("MICRO_").to_lowercase()
+                ),
+                Some(format!(
+                    "unset {concept} (the embedded default) or name an engine such as nats or redis"
+                )),
+            ));
+        }
     }
     if settings.registry == "dns" {
         return Err(CliError::usage(
@@ -23,14 +39,14 @@ pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliErr
             Some("unset MICRO_REGISTRY (local files) or name etcd or nats".into()),
         ));
     }
-    // Its clients (the service registry engine) speak plaintext and send no token yet.
-    if settings.tls.cert_file.is_some()
-        || settings.tls.key_file.is_some()
-        || settings.auth.enabled()
-    {
+    // Its clients (the service engines) speak plaintext.
+    if settings.tls.cert_file.is_some() || settings.tls.key_file.is_some() {
         return Err(CliError::usage(
-            "micro server does not take TLS or auth settings yet: the service registry engine of its clients sends neither",
-            Some("unset MICRO_TLS_* and MICRO_AUTH for micro server, and keep it on a network you trust".into()),
+            "micro server does not take TLS settings yet: the service engines of its clients speak plaintext",
+            Some(
+                "unset MICRO_TLS_* for micro server; with MICRO_AUTH=jwt every call needs a token"
+                    .into(),
+            ),
         ));
     }
     let address = super::api::bind_address(&args.address);
@@ -43,27 +59,56 @@ pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliErr
                 Some("for example 127.0.0.1:8000 or 0.0.0.0:8000".into()),
             )
         })?;
-    if !ip.is_loopback() && !args.insecure {
+    let checked = settings.auth.enabled();
+    if !ip.is_loopback() && !checked && !args.insecure {
         return Err(CliError::usage(
             format!(
-                "micro server would listen on {address}, where other hosts reach it, and it checks no caller yet"
+                "micro server would listen on {address}, where other hosts reach it, and check no caller"
             ),
-            Some("add --insecure on a network you trust, or keep it on 127.0.0.1".into()),
+            Some("set MICRO_AUTH=jwt and MICRO_AUTH_PUBLIC_KEY (callers send MICRO_AUTH_TOKEN), or add --insecure on a network you trust".into()),
         ));
     }
-    let engine = settings.registry.clone();
-    let service = Service::builder(platform::SERVICE)
+    let registry_engine = settings.registry.clone();
+    let store_engine = settings.store.clone();
+    // The http broker has no server of its own: messages pass through this process.
+    let own_broker = matches!(settings.broker.as_str(), "" | "http");
+    let broker_engine = if own_broker {
+        "memory".to_owned()
+    } else {
+        settings.broker.clone()
+    };
+    let mut builder = Service::builder(platform::SERVICE)
         .settings(settings)
-        .address(address.clone())
+        .address(address.clone());
+    if own_broker {
+        builder = builder.broker(Arc::new(MemoryBroker::new()));
+    }
+    let service = builder
         .build()
         .map_err(|e| CliError::usage(e.detail(), None))?;
     let registry = service.registry().clone();
-    let service = service.handler(platform::router(registry));
+    let broker: SharedBroker = service.broker().clone();
+    let store = service.store().engine().clone();
+    let (router, closer) = platform::router(registry, broker, store);
+    let service = service.handler(router);
+    let callers = if checked {
+        "every call needs a token (MICRO_AUTH_TOKEN)"
+    } else {
+        "no caller is checked"
+    };
     output::note(&format!(
-        "micro server on {address}: the registry of services that set MICRO_REGISTRY=service MICRO_REGISTRY_ADDRESS={address} (kept in the {engine} registry); Ctrl-C stops it"
+        "micro server on {address}: registry ({registry_engine}), broker ({broker_engine}) and store ({store_engine}) for services that set MICRO_REGISTRY=service MICRO_BROKER=service MICRO_STORE=service and each MICRO_*_ADDRESS={address}; {callers}; Ctrl-C stops it"
     ));
-    service
-        .run()
+    let running = service
+        .start()
+        .await
+        .map_err(|e| CliError::usage(format!("micro server: {}", e.detail()), None))?;
+    micro::service::shutdown_signal().await;
+    // Watches and subscriptions never end on their own: end them, so that stopping takes
+    // no longer than the calls in flight.
+    closer.close();
+    running
+        .stop()
         .await
         .map_err(|e| CliError::internal(format!("micro server: {}", e.detail())))
 }

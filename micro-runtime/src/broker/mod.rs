@@ -52,7 +52,7 @@
 //! Services publish and subscribe with typed messages: [`Publisher`] and [`Subscriber`]
 //! (see `Service::publisher` and `ServiceBuilder::subscriber`).
 
-mod dispatch;
+pub(crate) mod dispatch;
 mod http;
 mod memory;
 #[cfg(feature = "mqtt")]

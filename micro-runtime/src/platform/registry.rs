@@ -2,23 +2,24 @@
 //! address; a watch survives the server's restarts (it reconnects every second and replays
 //! what is registered as creates).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
 
-use super::{
-    DeregisterRequest, Empty, GetRequest, ListRequest, RegisterRequest, SERVICE, ServicesResponse,
-    WatchRequest,
-};
+use super::remote::{Concept, Remote};
+use super::{Empty, unary};
 use crate::BoxFuture;
-use crate::client::{CallOptions, Client};
 use crate::codec::Codec;
 use crate::context::Context;
+use crate::endpoint::{Route, Router};
 use crate::error::{Error, Result};
 use crate::registry::{
-    Action, Event, MemoryRegistry, RegisterOptions, Registry, Service, WatchOptions, Watcher,
+    Action, Event, RegisterOptions, Registry, Service, SharedRegistry, WatchOptions, Watcher,
 };
+use crate::stream::StreamSender;
+
+const ID: &str = "micro.server";
 
 /// How long one call to the server may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,12 +27,177 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a broken watch tries to reconnect.
 const RECONNECT: Duration = Duration::from_secs(1);
 
+/// `Registry.Register`.
+#[derive(Debug, Serialize, Deserialize)]
+struct RegisterRequest {
+    service: Service,
+    /// The entry's TTL in milliseconds; none keeps it until deregistered.
+    #[serde(default)]
+    ttl_ms: Option<u64>,
+}
+
+/// `Registry.Deregister`.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeregisterRequest {
+    service: Service,
+}
+
+/// `Registry.GetService`.
+#[derive(Debug, Serialize, Deserialize)]
+struct GetRequest {
+    name: String,
+}
+
+/// `Registry.ListServices` (no fields).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ListRequest {}
+
+/// `Registry.Watch`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct WatchRequest {
+    #[serde(default)]
+    service: Option<String>,
+}
+
+/// The services `GetService` and `ListServices` answer.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ServicesResponse {
+    services: Vec<Service>,
+}
+
+/// The longest TTL a client may ask for (a day): past it, a typo would keep a dead node.
+const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest name or node id kept (they become keys and file names in engines).
+const MAX_NAME: usize = 255;
+
+/// The largest record kept, encoded (the local registry reads no bigger entry).
+const MAX_RECORD: usize = 1 << 20;
+
+/// The shortest TTL kept: a shorter one would expire before the next refresh could land.
+const MIN_TTL: Duration = Duration::from_secs(1);
+
+fn check_service(service: &Service, registering: bool) -> Result<()> {
+    if service.name.is_empty() || service.name.len() > MAX_NAME {
+        return Err(Error::bad_request(
+            ID,
+            format!(
+                "a service name must hold 1 to {MAX_NAME} bytes, not {}",
+                service.name.len()
+            ),
+        ));
+    }
+    if service.nodes.is_empty() {
+        return Err(Error::bad_request(
+            ID,
+            format!("service {} has no node", service.name),
+        ));
+    }
+    for node in &service.nodes {
+        if node.id.is_empty() || node.id.len() > MAX_NAME {
+            return Err(Error::bad_request(
+                ID,
+                format!(
+                    "a node of {} at {:?} needs an id of 1 to {MAX_NAME} bytes",
+                    service.name, node.address
+                ),
+            ));
+        }
+        if registering && node.address.is_empty() {
+            return Err(Error::bad_request(
+                ID,
+                format!("node {} of {} has no address", node.id, service.name),
+            ));
+        }
+    }
+    let size = serde_json::to_vec(service)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_RECORD {
+        return Err(Error::new(
+            ID,
+            format!(
+                "the record of {} is {size} bytes; the limit is {MAX_RECORD}",
+                service.name
+            ),
+            413,
+        ));
+    }
+    Ok(())
+}
+
+async fn register(r: SharedRegistry, req: RegisterRequest) -> Result<Empty> {
+    check_service(&req.service, true)?;
+    let options = match req.ttl_ms {
+        Some(ms) => RegisterOptions::ttl(Duration::from_millis(ms).clamp(MIN_TTL, MAX_TTL)),
+        None => RegisterOptions::default(),
+    };
+    r.register(&req.service, options).await?;
+    Ok(Empty {})
+}
+
+async fn deregister(r: SharedRegistry, req: DeregisterRequest) -> Result<Empty> {
+    check_service(&req.service, false)?;
+    r.deregister(&req.service).await?;
+    Ok(Empty {})
+}
+
+async fn get_service(r: SharedRegistry, req: GetRequest) -> Result<ServicesResponse> {
+    let services = r.get_service(&req.name).await?;
+    Ok(ServicesResponse { services })
+}
+
+async fn list_services(r: SharedRegistry, _: ListRequest) -> Result<ServicesResponse> {
+    let services = r.list_services().await?;
+    Ok(ServicesResponse { services })
+}
+
+/// The registry's routes over `registry`, added to `router`.
+pub(super) fn routes(
+    router: Router,
+    registry: &SharedRegistry,
+    closing: &watch::Receiver<bool>,
+) -> Router {
+    let r = registry.clone();
+    let closing = closing.clone();
+    let watch = Route::server_stream_with(
+        "Registry.Watch",
+        Codec::serde(),
+        Codec::serde(),
+        move |_: Context, req: WatchRequest, tx: StreamSender<Event>| {
+            let r = r.clone();
+            let closing = closing.clone();
+            async move {
+                let options = match req.service {
+                    Some(name) => WatchOptions::service(name),
+                    None => WatchOptions::all(),
+                };
+                let mut watcher = r.watch(options).await?;
+                loop {
+                    tokio::select! {
+                        () = tx.closed() => return Ok(()),
+                        () = super::closed(closing.clone()) => return Ok(()),
+                        event = watcher.next() => match event {
+                            Some(event) => tx.send(&event?).await?,
+                            None => return Ok(()),
+                        },
+                    }
+                }
+            }
+        },
+    );
+    router
+        .route(unary("Registry.Register", registry, register))
+        .route(unary("Registry.Deregister", registry, deregister))
+        .route(unary("Registry.GetService", registry, get_service))
+        .route(unary("Registry.ListServices", registry, list_services))
+        .route(watch)
+}
+
 /// A registry served by `micro server` at `address` (`MICRO_REGISTRY=service`).
 #[derive(Clone, Debug)]
 pub struct ServiceRegistry {
-    client: Client,
-    address: String,
-    timeout: Duration,
+    remote: Remote,
 }
 
 impl ServiceRegistry {
@@ -43,78 +209,26 @@ impl ServiceRegistry {
 
     /// [`ServiceRegistry::new`], with the time one call may take.
     pub fn with_timeout(address: &str, timeout: Duration) -> Result<ServiceRegistry> {
-        let address = address.trim();
-        let valid = !address.contains("://")
-            && !address.contains(',')
-            && address.rsplit_once(':').is_some_and(|(host, port)| {
-                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-            });
-        if !valid {
-            return Err(Error::bad_request(
-                super::ID,
-                format!(
-                    "registry address {address:?} is not host:port; the service registry needs where micro server listens (MICRO_REGISTRY_ADDRESS, default {})",
-                    super::DEFAULT_ADDRESS
-                ),
-            ));
-        }
         Ok(ServiceRegistry {
-            // Calls go to the address; this registry is never asked.
-            client: Client::new(Arc::new(MemoryRegistry::new())),
-            address: address.to_owned(),
-            timeout,
+            remote: Remote::new(Concept::Registry, address, timeout, None)?,
+        })
+    }
+
+    /// [`ServiceRegistry::with_timeout`], sending `token` with every call (for a
+    /// `micro server` that checks callers: `MICRO_AUTH_TOKEN`).
+    pub fn with_token(
+        address: &str,
+        timeout: Duration,
+        token: Option<&str>,
+    ) -> Result<ServiceRegistry> {
+        Ok(ServiceRegistry {
+            remote: Remote::new(Concept::Registry, address, timeout, token)?,
         })
     }
 
     /// Where the server is.
     pub fn address(&self) -> &str {
-        &self.address
-    }
-
-    fn options(&self) -> CallOptions {
-        CallOptions::new()
-            .address(self.address.clone())
-            .timeout(self.timeout)
-            .retries(0)
-    }
-
-    async fn call<Req, Resp>(&self, endpoint: &str, req: &Req) -> Result<Resp>
-    where
-        Req: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
-        Resp: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
-    {
-        self.client
-            .invoke_codec(
-                &Context::new(),
-                SERVICE,
-                endpoint,
-                req,
-                &self.options(),
-                Codec::serde(),
-                Codec::serde(),
-            )
-            .await
-            .map(|r| r.message)
-            .map_err(|e| self.unreachable(e))
-    }
-
-    /// An error that says which server did not answer.
-    fn unreachable(&self, err: Error) -> Error {
-        // Only what the client itself produced (no connection, no answer in time); the
-        // server's own answers pass as they are.
-        if err.dependency().is_some() && matches!(err.code(), 503 | 408) {
-            Error::new(
-                "micro.registry",
-                format!(
-                    "micro server at {} (MICRO_REGISTRY_ADDRESS): {}",
-                    self.address,
-                    err.detail()
-                ),
-                err.code(),
-            )
-        } else {
-            err
-        }
+        self.remote.address()
     }
 }
 
@@ -132,21 +246,7 @@ async fn follow(registry: ServiceRegistry, options: WatchOptions, tx: mpsc::Send
         let req = WatchRequest {
             service: options.service.clone(),
         };
-        let opened = registry
-            .client
-            .server_stream_codec(
-                &Context::new(),
-                SERVICE,
-                "Registry.Watch",
-                &req,
-                &CallOptions::new()
-                    .address(registry.address.clone())
-                    .timeout(Duration::from_secs(365 * 24 * 3600))
-                    .retries(0),
-                Codec::serde(),
-                Codec::serde(),
-            )
-            .await;
+        let opened = registry.remote.follow("Registry.Watch", &req).await;
         if let Ok(mut stream) = opened {
             if !first {
                 let current = match &options.service {
@@ -167,7 +267,7 @@ async fn follow(registry: ServiceRegistry, options: WatchOptions, tx: mpsc::Send
                     }
                 };
                 if broken {
-                    tracing::info!(address = %registry.address, "registry watch: micro server answers again");
+                    tracing::info!(address = %registry.remote.address(), "registry watch: micro server answers again");
                     broken = false;
                 }
                 for service in current {
@@ -193,7 +293,7 @@ async fn follow(registry: ServiceRegistry, options: WatchOptions, tx: mpsc::Send
                         Err(e) => {
                             if !broken {
                                 broken = true;
-                                tracing::warn!(address = %registry.address, error = %e, "registry watch: the stream from micro server broke; reconnecting every second");
+                                tracing::warn!(address = %registry.remote.address(), error = %e, "registry watch: the stream from micro server broke; reconnecting every second");
                                 let _ = tx.send(Err(e)).await;
                             }
                             break;
@@ -205,7 +305,7 @@ async fn follow(registry: ServiceRegistry, options: WatchOptions, tx: mpsc::Send
             && !broken
         {
             broken = true;
-            tracing::warn!(address = %registry.address, error = %e, "registry watch: micro server does not answer; reconnecting every second");
+            tracing::warn!(address = %registry.remote.address(), error = %e, "registry watch: micro server does not answer; reconnecting every second");
             let _ = tx.send(Err(e)).await;
         }
         first = false;
@@ -229,7 +329,7 @@ impl Registry for ServiceRegistry {
                     .ttl
                     .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
             };
-            let _: Empty = self.call("Registry.Register", &req).await?;
+            let _: Empty = self.remote.call("Registry.Register", &req).await?;
             Ok(())
         })
     }
@@ -239,7 +339,7 @@ impl Registry for ServiceRegistry {
             let req = DeregisterRequest {
                 service: service.clone(),
             };
-            let _: Empty = self.call("Registry.Deregister", &req).await?;
+            let _: Empty = self.remote.call("Registry.Deregister", &req).await?;
             Ok(())
         })
     }
@@ -249,14 +349,17 @@ impl Registry for ServiceRegistry {
             let req = GetRequest {
                 name: name.to_owned(),
             };
-            let rsp: ServicesResponse = self.call("Registry.GetService", &req).await?;
+            let rsp: ServicesResponse = self.remote.call("Registry.GetService", &req).await?;
             Ok(rsp.services)
         })
     }
 
     fn list_services(&self) -> BoxFuture<'_, Result<Vec<Service>>> {
         Box::pin(async move {
-            let rsp: ServicesResponse = self.call("Registry.ListServices", &ListRequest {}).await?;
+            let rsp: ServicesResponse = self
+                .remote
+                .call("Registry.ListServices", &ListRequest {})
+                .await?;
             Ok(rsp.services)
         })
     }
@@ -280,28 +383,41 @@ impl Registry for ServiceRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::Node;
+
+    fn service(name: &str, nodes: Vec<Node>) -> Service {
+        let mut s = Service::new(name, "1.0.0");
+        for n in nodes {
+            s = s.with_node(n);
+        }
+        s
+    }
 
     #[test]
-    fn the_address_must_be_host_and_port() {
-        for bad in [
-            "",
-            "8000",
-            ":8000",
-            "host:",
-            "host:0",
-            "host:70000",
-            "http://host:8000",
-            "a:1,b:2",
-        ] {
-            let err = ServiceRegistry::new(bad)
+    fn the_server_keeps_only_records_it_can_give_back() {
+        let ok = service("greeter", vec![Node::new("g-1", "198.51.100.2:9000")]);
+        assert!(check_service(&ok, true).is_ok());
+        let detail = |s: &Service, registering| {
+            check_service(s, registering)
                 .err()
-                .map(|e| e.detail().to_owned());
-            assert!(
-                err.as_deref()
-                    .is_some_and(|e| e.contains("is not host:port")),
-                "{bad}: {err:?}"
-            );
-        }
-        assert!(ServiceRegistry::new("198.51.100.1:8000").is_ok());
+                .map(|e| (e.code(), e.detail().to_owned()))
+        };
+        assert_eq!(
+            detail(&service("greeter", vec![]), true),
+            Some((400, "service greeter has no node".to_owned()))
+        );
+        let no_address = service("greeter", vec![Node::new("g-1", "")]);
+        assert_eq!(
+            detail(&no_address, true),
+            Some((400, "node g-1 of greeter has no address".to_owned()))
+        );
+        // Deregistering needs the id only.
+        assert!(check_service(&no_address, false).is_ok());
+        let long = "x".repeat(256);
+        assert!(detail(&service(&long, vec![Node::new("g-1", "a:1")]), true).is_some());
+        assert!(detail(&service("g", vec![Node::new(&long, "a:1")]), true).is_some());
+        let big = service("g", vec![Node::new("g-1", "a:1")])
+            .with_metadata("blob", "x".repeat(MAX_RECORD));
+        assert_eq!(detail(&big, true).map(|(code, _)| code), Some(413));
     }
 }

@@ -56,6 +56,7 @@ impl Settings {
                 home: &home(self)?,
                 registry: None,
                 timeout: self.registry_timeout,
+                token: self.auth.token.as_deref(),
             },
         )
     }
@@ -69,6 +70,7 @@ impl Settings {
                 home: &home(self)?,
                 registry: Some(registry),
                 timeout: self.registry_timeout,
+                token: self.auth.token.as_deref(),
             },
         )
     }
@@ -83,6 +85,7 @@ impl Settings {
                 home: &home(self)?,
                 registry: None,
                 timeout: self.registry_timeout,
+                token: self.auth.token.as_deref(),
             },
         )?;
         // A service name longer than a table name may be is cut at a character boundary.
@@ -110,6 +113,7 @@ impl Settings {
                 home: &home(self)?,
                 registry: None,
                 timeout: self.registry_timeout,
+                token: self.auth.token.as_deref(),
             },
         )?;
         Store::with_table(engine, crate::config::table())
@@ -124,6 +128,7 @@ impl Settings {
                 home: &home(self)?,
                 registry: None,
                 timeout: self.registry_timeout,
+                token: self.auth.token.as_deref(),
             },
         )?;
         Ok(Cache::shared(engine, service))

@@ -370,7 +370,7 @@ impl Store {
         )
     }
 
-    fn check_key(&self, key: &str) -> Result<()> {
+    pub(crate) fn check_key(&self, key: &str) -> Result<()> {
         if key.is_empty() {
             return Err(Error::bad_request(ID, "store key is empty"));
         }
@@ -388,7 +388,7 @@ impl Store {
         Ok(())
     }
 
-    fn check_record(&self, record: &Record) -> Result<()> {
+    pub(crate) fn check_record(&self, record: &Record) -> Result<()> {
         self.check_key(&record.key)?;
         let max = self.engine.limits().max_value;
         if record.value.len() > max {

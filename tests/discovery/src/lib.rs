@@ -44,11 +44,13 @@ pub fn bin(name: &str) -> PathBuf {
                 "micro-cli",
                 "-p",
                 "example-greeter",
+                "-p",
+                "example-pubsub",
                 "--bins",
             ])
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "building micro and the greeter failed");
+        assert!(status.success(), "building micro and the examples failed");
         *built = true;
     }
     // Tests run from target/<profile>/deps; binaries sit in target/<profile>.

@@ -37,8 +37,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a broken subscription tries again.
 const RECONNECT: Duration = Duration::from_secs(1);
 
-/// The largest message sent: its base64 body and headers fit the transport's 4 MiB.
-pub(crate) const MAX_MESSAGE: usize = 3 * 1024 * 1024 - 64 * 1024;
+/// The largest message the service broker sends (body and headers): in base64 it fits one
+/// call of the transport's 4 MiB.
+pub const MAX_MESSAGE: usize = 3 * 1024 * 1024 - 64 * 1024;
 
 /// The longest queue group name the server takes.
 const MAX_QUEUE: usize = 255;

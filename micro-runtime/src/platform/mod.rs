@@ -45,7 +45,7 @@ mod registry;
 mod remote;
 mod store;
 
-pub use broker::ServiceBroker;
+pub use broker::{MAX_MESSAGE, ServiceBroker};
 pub use registry::ServiceRegistry;
 pub use store::ServiceStore;
 

@@ -9,7 +9,9 @@ use micro::broker::{
     Broker, Event, Handler, HttpBroker, HttpBrokerOptions, MemoryBroker, MqttBroker, NatsBroker,
     NatsMode, RabbitBroker, RedisBroker, SharedBroker, handler,
 };
-use micro::registry::{LocalRegistry, SharedRegistry};
+use micro::platform::ServiceBroker;
+use micro::registry::{LocalRegistry, MemoryRegistry, SharedRegistry};
+use micro::store::MemoryStore;
 
 /// The NATS server the tests use (`MICRO_TEST_NATS`, default `nats://127.0.0.1:4222`).
 pub fn nats_url() -> String {
@@ -111,12 +113,15 @@ pub enum Engine {
     RabbitMq,
     /// MQTT 5 (Mosquitto).
     Mqtt,
+    /// `MICRO_BROKER=service`: through a `micro server` (in a thread of this process, its
+    /// own broker in memory), which every broker of a fixture shares.
+    Service,
 }
 
 impl Engine {
     /// Every engine; the NATS ones only when a server is reachable.
     pub fn all(test: &str) -> Vec<Engine> {
-        let mut engines = vec![Engine::Memory, Engine::Http];
+        let mut engines = vec![Engine::Memory, Engine::Http, Engine::Service];
         if nats_or_skip(test) {
             engines.extend([Engine::Nats, Engine::JetStream]);
         }
@@ -150,6 +155,8 @@ pub struct Fixture {
     pub registry: SharedRegistry,
     memory: MemoryBroker,
     dir: tempfile::TempDir,
+    /// The `micro server` of the `service` brokers, started on first use.
+    server: std::sync::OnceLock<String>,
 }
 
 impl Fixture {
@@ -162,6 +169,7 @@ impl Fixture {
             registry,
             memory: MemoryBroker::new(),
             dir,
+            server: std::sync::OnceLock::new(),
         }
     }
 
@@ -191,8 +199,44 @@ impl Fixture {
                 )
                 .expect("mqtt broker"),
             ),
+            Engine::Service => {
+                let address = self.server.get_or_init(platform_server);
+                Arc::new(ServiceBroker::new(address).expect("service broker"))
+            }
         }
     }
+}
+
+/// Start a `micro server` (messages in memory) in a thread that lives as long as the
+/// process; its address.
+fn platform_server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for micro server");
+        runtime.block_on(async move {
+            let registry = Arc::new(MemoryRegistry::new());
+            let (router, _closer) = micro::platform::router(
+                registry.clone(),
+                Arc::new(MemoryBroker::new()),
+                Arc::new(MemoryStore::new()),
+            );
+            let running = micro::Service::builder(micro::platform::SERVICE)
+                .registry(registry)
+                .address("127.0.0.1:0")
+                .build()
+                .expect("micro server")
+                .handler(router)
+                .start()
+                .await
+                .expect("micro server starts");
+            let _ = tx.send(running.node().address.clone());
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().expect("micro server's address")
 }
 
 impl Default for Fixture {

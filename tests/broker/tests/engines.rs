@@ -163,6 +163,11 @@ async fn a_message_over_the_engines_limit_is_a_clear_error_and_the_next_one_goes
         let broker = MqttBroker::new(&mqtt_url(), timeout, home.path()).unwrap();
         refused_as_too_large(&broker, 17 << 20, "mqtt broker at", "16777216 bytes").await;
     }
+    // The service broker: what fits one call of the transport's 4 MiB, in base64.
+    let fixture = Fixture::new();
+    let broker = fixture.broker(Engine::Service);
+    let limit = micro::platform::MAX_MESSAGE.to_string();
+    refused_as_too_large(&*broker, 3 << 20, "service broker at", &limit).await;
 }
 
 #[tokio::test]

@@ -231,7 +231,7 @@ async fn main() {
             Engine::Redis => Some(medians(|| raw_redis(n)).await),
             Engine::Postgres => Some(medians(|| raw_postgres(n)).await),
             Engine::Nats => Some(medians(|| raw_nats(n)).await),
-            Engine::Memory | Engine::File => None,
+            Engine::Memory | Engine::File | Engine::Service => None,
         };
         match raw {
             Some((rw, rr)) => println!(

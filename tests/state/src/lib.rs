@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use micro::broker::MemoryBroker;
+use micro::platform::ServiceStore;
+use micro::registry::MemoryRegistry;
 use micro::store::{
     FileStore, MemoryStore, NatsStore, PostgresStore, RedisStore, SharedStore, Store, Table,
 };
@@ -37,22 +40,26 @@ pub enum Engine {
     Postgres,
     /// NATS JetStream key-value.
     Nats,
+    /// `MICRO_STORE=service`: a `micro server` of its own (in a thread of this process,
+    /// on 127.0.0.1, keeping records in files), reached through its store service.
+    Service,
 }
 
 impl Engine {
     /// Every engine.
-    pub const ALL: [Engine; 5] = [
+    pub const ALL: [Engine; 6] = [
         Engine::Memory,
         Engine::File,
         Engine::Redis,
         Engine::Postgres,
         Engine::Nats,
+        Engine::Service,
     ];
 
     /// The host:port of the engine's server, if it has one.
     pub fn server(self) -> Option<String> {
         let url = match self {
-            Engine::Memory | Engine::File => return None,
+            Engine::Memory | Engine::File | Engine::Service => return None,
             Engine::Redis => redis_url(),
             Engine::Postgres => postgres_url(),
             Engine::Nats => nats_url(),
@@ -98,8 +105,61 @@ impl Engine {
             Engine::Redis => std::sync::Arc::new(RedisStore::new(&redis_url(), timeout)?),
             Engine::Postgres => std::sync::Arc::new(PostgresStore::new(&postgres_url(), timeout)?),
             Engine::Nats => std::sync::Arc::new(NatsStore::new(&nats_url(), timeout)),
+            Engine::Service => {
+                let address = platform_server(dir.join("server"))?;
+                std::sync::Arc::new(ServiceStore::with_token(&address, timeout, None)?)
+            }
         })
     }
+}
+
+/// Start a `micro server` (its store in files under `dir`) in a thread of its own that
+/// lives as long as the process; its address.
+fn platform_server(dir: std::path::PathBuf) -> micro::Result<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                let _ = tx.send(Err(micro::Error::internal("test", e.to_string())));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let started = async {
+                let store: SharedStore = std::sync::Arc::new(FileStore::new(dir)?);
+                let registry = std::sync::Arc::new(MemoryRegistry::new());
+                let (router, _closer) = micro::platform::router(
+                    registry.clone(),
+                    std::sync::Arc::new(MemoryBroker::new()),
+                    store,
+                );
+                micro::Service::builder(micro::platform::SERVICE)
+                    .registry(registry)
+                    .address("127.0.0.1:0")
+                    .build()?
+                    .handler(router)
+                    .start()
+                    .await
+            };
+            match started.await {
+                Ok(running) => {
+                    let _ = tx.send(Ok(running.node().address.clone()));
+                    // Serve until the process ends.
+                    std::future::pending::<()>().await;
+                    drop(running);
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    });
+    rx.recv()
+        .map_err(|e| micro::Error::internal("test", e.to_string()))?
 }
 
 /// Remove every key of `store`'s table, so a test starts empty and runs leave nothing

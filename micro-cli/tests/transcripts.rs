@@ -101,6 +101,9 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("error-api-address", &["api", "--address", "256.1.1.1:80"]),
+    ("server-help", &["server", "--help"]),
+    ("error-server-broker", &["server", "--broker", "service"]),
+    ("error-server-open", &["server", "--address", "0.0.0.0:0"]),
     ("error-proxy-app", &["proxy", "--server_name", "orders"]),
     (
         "error-proxy-secret-store",

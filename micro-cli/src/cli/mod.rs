@@ -57,10 +57,12 @@ pub(crate) struct Global {
         value_name = "ADDR"
     )]
     pub(crate) registry_address: Option<String>,
-    /// Broker for publish and subscribe: http (default), memory, nats or jetstream.
+    /// Broker for publish and subscribe: http (default), memory, nats, jetstream, redis,
+    /// rabbitmq, mqtt or service (micro server).
     #[arg(long, global = true, env = "MICRO_BROKER", value_name = "NAME")]
     pub(crate) broker: Option<String>,
-    /// Address of the broker: the NATS URL, or where the http broker listens.
+    /// Address of the broker: its server's URL (or host:port of micro server), or where
+    /// the http broker listens.
     #[arg(
         long = "broker_address",
         visible_alias = "broker-address",
@@ -138,8 +140,9 @@ pub(crate) enum Command {
     /// dies, rebuild what changes, with the API gateway in front (micro.toml, or the cargo
     /// workspace's binary crates that depend on micro).
     Run(RunArgs),
-    /// Serve the registry to micro services on other machines (MICRO_REGISTRY=service
-    /// MICRO_REGISTRY_ADDRESS=host:port), kept in this host's own registry.
+    /// Serve the registry, broker and store to micro services on other machines
+    /// (MICRO_REGISTRY=service, MICRO_BROKER=service, MICRO_STORE=service, each
+    /// MICRO_*_ADDRESS=host:port), with the API gateway and the dashboard beside them.
     Server(ServerArgs),
     /// What `micro run` runs: each service's state, process, restarts and address.
     Status,

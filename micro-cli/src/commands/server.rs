@@ -2,7 +2,9 @@
 //! machines that share nothing else (`MICRO_REGISTRY=service`, `MICRO_BROKER=service`,
 //! `MICRO_STORE=service`, each `MICRO_*_ADDRESS=host:port`). What it keeps them in is its
 //! own settings: local files and messages in memory by default; etcd, NATS, Redis ... when
-//! its `MICRO_*` says. With `MICRO_AUTH=jwt` every call needs a token.
+//! its `MICRO_*` says. With `MICRO_AUTH=jwt` every call needs a token. The API gateway
+//! (127.0.0.1:8080) and the web dashboard (127.0.0.1:8082) run beside it, on the same
+//! registry.
 
 use std::sync::Arc;
 
@@ -10,7 +12,7 @@ use micro::Service;
 use micro::broker::{MemoryBroker, SharedBroker};
 use micro::platform;
 
-use crate::cli::{Global, ServerArgs};
+use crate::cli::{ApiArgs, Global, ServerArgs, WebArgs};
 use crate::commands::CliError;
 use crate::output;
 
@@ -68,6 +70,8 @@ pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliErr
             Some("set MICRO_AUTH=jwt and MICRO_AUTH_PUBLIC_KEY (callers send MICRO_AUTH_TOKEN), or add --insecure on a network you trust".into()),
         ));
     }
+    let api: Option<ApiArgs> = front("gateway", "--api", &args.api)?;
+    let web: Option<WebArgs> = front("dashboard", "--web", &args.web)?;
     let registry_engine = settings.registry.clone();
     let store_engine = settings.store.clone();
     // The http broker has no server of its own: messages pass through this process.
@@ -99,16 +103,60 @@ pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliErr
     output::note(&format!(
         "micro server on {address}: registry ({registry_engine}), broker ({broker_engine}) and store ({store_engine}) for services that set MICRO_REGISTRY=service MICRO_BROKER=service MICRO_STORE=service and each MICRO_*_ADDRESS={address}; {callers}; Ctrl-C stops it"
     ));
-    let running = service
-        .start()
-        .await
-        .map_err(|e| CliError::usage(format!("micro server: {}", e.detail()), None))?;
-    micro::service::shutdown_signal().await;
-    // Watches and subscriptions never end on their own: end them, so that stopping takes
-    // no longer than the calls in flight.
-    closer.close();
-    running
-        .stop()
-        .await
-        .map_err(|e| CliError::internal(format!("micro server: {}", e.detail())))
+    let platform = async {
+        let running = service
+            .start()
+            .await
+            .map_err(|e| CliError::usage(format!("micro server: {}", e.detail()), None))?;
+        micro::service::shutdown_signal().await;
+        // Watches and subscriptions never end on their own: end them, so that stopping
+        // takes no longer than the calls in flight.
+        closer.close();
+        running
+            .stop()
+            .await
+            .map_err(|e| CliError::internal(format!("micro server: {}", e.detail())))
+    };
+    let api = async {
+        match api {
+            Some(args) => super::api::exec(global, args).await,
+            None => Ok(()),
+        }
+    };
+    let web = async {
+        match web {
+            Some(args) => super::web::exec(global, args).await,
+            None => Ok(()),
+        }
+    };
+    // Each stops on Ctrl-C or SIGTERM; the first failure ends them all.
+    tokio::try_join!(platform, api, web).map(|_| ())
+}
+
+/// The arguments of `micro api` or `micro web` (their flags' defaults and environment)
+/// listening on `address`, or `None` for `off`; the address is checked free first, so that a
+/// taken port is an error naming the flag before anything starts.
+fn front<T: clap::Args + clap::FromArgMatches>(
+    command: &'static str,
+    flag: &str,
+    address: &str,
+) -> Result<Option<T>, CliError> {
+    if address == "off" {
+        return Ok(None);
+    }
+    let bind = super::api::bind_address(address);
+    if let Err(e) = std::net::TcpListener::bind(&bind) {
+        return Err(CliError::usage(
+            format!("micro server's {command} cannot listen on {bind}: {e}"),
+            Some(format!(
+                "choose another address with {flag} ADDR, or {flag} off"
+            )),
+        ));
+    }
+    let matches = T::augment_args(clap::Command::new(command))
+        .try_get_matches_from([command, "--address", address])
+        .map_err(|e| CliError::usage(format!("micro server's {command}: {e}"), None))?;
+    T::from_arg_matches(&matches)
+        .map(Some)
+        .map_err(|e| CliError::usage(format!("micro server's {command}: {e}"), None))
 }

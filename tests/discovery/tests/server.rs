@@ -3,7 +3,7 @@
 //! other hosts reach it; the greeter and the shipping service (a subscriber) in host b; a
 //! caller and a publisher in host c. Each host has its own MICRO_HOME and nothing is shared
 //! but `MICRO_{REGISTRY,BROKER,STORE}=service` at a:8000 and a token. Calls and messages go
-//! through; a caller without a token is refused; the server is restarted with empty files,
+//! through, and through the server's gateway; a caller without a token is refused; the server is restarted with empty files,
 //! the services register and subscribe again and carry on.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
@@ -34,6 +34,32 @@ fn delivered(hosts: &Hosts, env: &[(&str, &str)], lines: &Receiver<(Instant, Str
     false
 }
 
+/// POST `{"name":"gw"}` to `url` from host c (Python's urllib); the status, and the body
+/// when it is 200.
+fn gateway_call(hosts: &Hosts, url: &str, token: Option<&str>) -> String {
+    let script = r#"
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], data=b'{"name":"gw"}', method="POST",
+    headers={"content-type": "application/json"})
+if len(sys.argv) > 2:
+    req.add_header("authorization", "Bearer " + sys.argv[2])
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code)
+"#;
+    let mut args = vec!["-c", script, url];
+    args.extend(token);
+    let out = hosts.run('c', Path::new("python3"), &args, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Run a `micro` command on this machine (files only: keys, accounts, tokens).
 fn micro_here(args: &[&str], env: &[(&str, &str)]) -> String {
     let out = std::process::Command::new(bin("micro"))
@@ -54,7 +80,7 @@ fn start_server(hosts: &Hosts, address: &str, home: &str, keys: &Path) -> Proc {
     hosts.spawn(
         'a',
         &bin("micro"),
-        &["server", "--address", address],
+        &["server", "--address", address, "--api", ":8080"],
         &[
             ("MICRO_HOME", home),
             ("MICRO_AUTH", "jwt"),
@@ -180,6 +206,13 @@ fn services_on_two_hosts_share_registry_broker_and_store_of_micro_server_on_a_th
         "server: {}\nshipping: {}",
         server.log(),
         shipping.log()
+    );
+    // The gateway of micro server, from c: the token is checked there too.
+    let gateway = format!("http://{}:8080/greeter/Greeter/Hello", Hosts::addr('a'));
+    assert_eq!(gateway_call(&hosts, &gateway, None), "401");
+    assert_eq!(
+        gateway_call(&hosts, &gateway, Some(&token)),
+        r#"200 {"msg":"Hello gw"}"#
     );
     // The store: config set from c is read in b.
     let set = hosts.run(

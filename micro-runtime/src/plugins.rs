@@ -46,7 +46,7 @@ use crate::transport::{self, Acceptor};
 const ID: &str = "micro.config";
 
 /// What a builder gets: the engine's address and what some engines need besides.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub(crate) struct Spec<'a> {
     /// `MICRO_<CONCEPT>_ADDRESS`, when set.
     pub(crate) address: Option<&'a str>,
@@ -59,6 +59,17 @@ pub(crate) struct Spec<'a> {
     /// The token this process sends with its calls (`MICRO_AUTH_TOKEN`), for engines that
     /// are micro services themselves (the `service` engines of `micro server`).
     pub(crate) token: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Spec<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("address", &self.address.map(crate::net::redact))
+            .field("home", &self.home)
+            .field("timeout", &self.timeout)
+            .field("token", &self.token.map(|_| "********"))
+            .finish_non_exhaustive()
+    }
 }
 
 type Build<T> = fn(&Spec<'_>) -> Result<T>;

@@ -42,7 +42,7 @@ pub(crate) struct Cli {
 }
 
 /// Flags every command takes.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct Global {
     /// Registry to use: local (default: every process of this user on this host), etcd, nats,
     /// mdns, dns, service (micro server) or memory.

@@ -75,6 +75,16 @@ pub(crate) async fn stopped() {
 }
 
 pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError> {
+    serve(global, args, true).await
+}
+
+/// The gateway; `own_metrics`: start the `MICRO_METRICS_ADDRESS` exporter here (not when
+/// it runs inside `micro server`, whose service starts it).
+pub(crate) async fn serve(
+    global: &Global,
+    args: ApiArgs,
+    own_metrics: bool,
+) -> Result<(), CliError> {
     let mut options = options(&args)?;
     let tls = if args.enable_tls {
         let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_key_file) else {
@@ -90,12 +100,12 @@ pub(crate) async fn exec(global: &Global, args: ApiArgs) -> Result<(), CliError>
     let settings = super::options(global)?;
     // MICRO_METRICS_ADDRESS: metrics on their own port, and at /metrics on the gateway's.
     let _metrics = match &settings.metrics_address {
-        Some(address) => Some(
+        Some(address) if own_metrics => Some(
             micro::metrics::Exporter::start(address)
                 .await
                 .map_err(|e| CliError::usage(e.detail(), None))?,
         ),
-        None => None,
+        _ => None,
     };
     options.metrics = settings.metrics_address.is_some();
     // MICRO_AUTH=jwt: callers' tokens and the rules are checked here first.

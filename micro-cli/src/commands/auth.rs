@@ -96,11 +96,7 @@ pub(crate) fn logout(global: &Global) -> Result<(), CliError> {
 pub(crate) fn token_wrapper(settings: &Settings) -> Option<CallWrapper> {
     let token = match &settings.auth.token {
         Some(token) => token.clone(),
-        None => {
-            let path = token_path(settings).ok()?;
-            let text = std::fs::read(path).ok()?;
-            serde_json::from_slice::<Token>(&text).ok()?.access_token
-        }
+        None => saved_token(settings)?,
     };
     let value: Arc<str> = micro::auth::bearer_value(&token).into();
     Some(CallWrapper::new(move |mut req, next| {
@@ -113,6 +109,13 @@ pub(crate) fn token_wrapper(settings: &Settings) -> Option<CallWrapper> {
         }
         next.call(req)
     }))
+}
+
+/// The access token `micro login` kept, if any.
+pub(crate) fn saved_token(settings: &Settings) -> Option<String> {
+    let path = token_path(settings).ok()?;
+    let text = std::fs::read(path).ok()?;
+    Some(serde_json::from_slice::<Token>(&text).ok()?.access_token)
 }
 
 fn token_path(settings: &Settings) -> Result<PathBuf, CliError> {

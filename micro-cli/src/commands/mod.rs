@@ -57,6 +57,11 @@ pub(crate) fn options(global: &Global) -> Result<Settings, CliError> {
     if let Some(address) = &global.broker_address {
         options.broker_address = Some(address.clone());
     }
+    // The token `micro login` kept goes with what the engines send (the service engines of
+    // micro server), unless MICRO_AUTH_TOKEN names one.
+    if options.auth.token.is_none() {
+        options.auth.token = auth::saved_token(&options);
+    }
     Ok(options)
 }
 

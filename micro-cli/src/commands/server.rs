@@ -70,8 +70,48 @@ pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliErr
             Some("set MICRO_AUTH=jwt and MICRO_AUTH_PUBLIC_KEY (callers send MICRO_AUTH_TOKEN), or add --insecure on a network you trust".into()),
         ));
     }
+    free("micro server", "--address", &address)?;
     let api: Option<ApiArgs> = front("gateway", "--api", &args.api)?;
     let web: Option<WebArgs> = front("dashboard", "--web", &args.web)?;
+    // The gateway calls anything the registry holds (micro.server's Store.Write too): it
+    // takes the same care as the server's own address. The dashboard asks for a token of
+    // its own beyond loopback.
+    if api.is_some() {
+        let bind = super::api::bind_address(&args.api);
+        let open = bind
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| !a.ip().is_loopback());
+        if open && !checked && !args.insecure {
+            return Err(CliError::usage(
+                format!(
+                    "micro server's gateway would listen on {bind}, where other hosts reach it, and check no caller"
+                ),
+                Some("set MICRO_AUTH=jwt and MICRO_AUTH_PUBLIC_KEY, keep --api on 127.0.0.1, or add --insecure on a network you trust".into()),
+            ));
+        }
+    }
+    let ports = [
+        ("--address", Some(address.as_str())),
+        ("--api", api.is_some().then_some(args.api.as_str())),
+        ("--web", web.is_some().then_some(args.web.as_str())),
+    ];
+    for (i, (flag, a)) in ports.iter().enumerate() {
+        for (other, b) in &ports[i + 1..] {
+            let port = |x: &Option<&str>| {
+                x.and_then(|x| x.rsplit_once(':'))
+                    .map(|(_, p)| p.to_owned())
+            };
+            if let (Some(p), Some(q)) = (port(a), port(b))
+                && p == q
+                && p != "0"
+            {
+                return Err(CliError::usage(
+                    format!("{flag} and {other} both name port {p}"),
+                    Some(format!("give {other} another port, or {other} off")),
+                ));
+            }
+        }
+    }
     let registry_engine = settings.registry.clone();
     let store_engine = settings.store.clone();
     // The http broker has no server of its own: messages pass through this process.
@@ -84,8 +124,13 @@ pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliErr
     let mut builder = Service::builder(platform::SERVICE)
         .settings(settings)
         .address(address.clone());
+    // The gateway and the dashboard of this process publish on the same broker: the
+    // process's memory broker, or the engine the settings name.
+    let mut fronts = global.clone();
     if own_broker {
-        builder = builder.broker(Arc::new(MemoryBroker::new()));
+        builder = builder.broker(Arc::new(MemoryBroker::global()));
+        fronts.broker = Some("memory".to_owned());
+        fronts.broker_address = None;
     }
     let service = builder
         .build()
@@ -119,18 +164,29 @@ pub(crate) async fn exec(global: &Global, args: ServerArgs) -> Result<(), CliErr
     };
     let api = async {
         match api {
-            Some(args) => super::api::exec(global, args).await,
+            Some(args) => super::api::serve(&fronts, args, false).await,
             None => Ok(()),
         }
     };
     let web = async {
         match web {
-            Some(args) => super::web::exec(global, args).await,
+            Some(args) => super::web::exec(&fronts, args).await,
             None => Ok(()),
         }
     };
     // Each stops on Ctrl-C or SIGTERM; the first failure ends them all.
     tokio::try_join!(platform, api, web).map(|_| ())
+}
+
+/// An error naming `flag` when `address` is taken (checked by binding it for a moment).
+fn free(what: &str, flag: &str, address: &str) -> Result<(), CliError> {
+    match std::net::TcpListener::bind(address) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(CliError::usage(
+            format!("{what} cannot listen on {address}: {e}"),
+            Some(format!("choose another address with {flag} ADDR")),
+        )),
+    }
 }
 
 /// The arguments of `micro api` or `micro web` (their flags' defaults and environment)

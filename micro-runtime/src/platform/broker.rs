@@ -9,11 +9,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::remote::{Concept, Remote};
 use super::{Empty, unary};
@@ -21,7 +22,7 @@ use crate::BoxFuture;
 use crate::broker::dispatch::{Delivery, Dispatcher, Source, dead_letters};
 use crate::broker::{
     Broker, Envelope, Handler, SharedBroker, SubscribeOptions, Subscription, check_size, handler,
-    validate_topic,
+    validate_topic, wire_size,
 };
 use crate::codec::Codec;
 use crate::context::{Context, Metadata};
@@ -40,9 +41,6 @@ const RECONNECT: Duration = Duration::from_secs(1);
 /// The largest message the service broker sends (body and headers): in base64 it fits one
 /// call of the transport's 4 MiB.
 pub const MAX_MESSAGE: usize = 3 * 1024 * 1024 - 64 * 1024;
-
-/// The longest queue group name the server takes.
-const MAX_QUEUE: usize = 255;
 
 /// A message on the wire: headers, and the body in base64.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -109,15 +107,56 @@ struct Pushed {
     message: Option<WireMessage>,
 }
 
-async fn publish(broker: SharedBroker, req: PublishRequest) -> Result<Empty> {
+async fn publish(broker: SharedBroker, _: Context, req: PublishRequest) -> Result<Empty> {
     validate_topic(&req.topic)?;
     let message = req.message.into_envelope(&req.topic)?;
     broker.publish(&req.topic, message).await?;
     Ok(Empty {})
 }
 
+/// How many messages may wait for one subscriber on the server before it counts as too
+/// slow and its stream is ended (it subscribes again; NATS treats slow consumers the same).
+pub const SUBSCRIBER_QUEUE: usize = 1024;
+
+/// How many bytes (bodies and headers) may wait for one subscriber on the server.
+pub const SUBSCRIBER_QUEUE_BYTES: usize = 16 << 20;
+
+/// The messages waiting on the server for one subscriber, bounded by count and bytes; the
+/// server's broker never waits on it, so a slow subscriber holds up no publisher.
+struct Backlog {
+    tx: mpsc::Sender<Envelope>,
+    bytes: AtomicUsize,
+    /// Set once a message did not fit: the subscriber is too slow.
+    overflow: Notify,
+}
+
+impl Backlog {
+    fn push(&self, message: Envelope) -> Result<()> {
+        let size = wire_size(&message);
+        let queued = self.bytes.fetch_add(size, Ordering::AcqRel) + size;
+        let refused = if queued > SUBSCRIBER_QUEUE_BYTES {
+            true
+        } else {
+            self.tx.try_send(message).is_err()
+        };
+        if refused {
+            self.bytes.fetch_sub(size, Ordering::AcqRel);
+            self.overflow.notify_one();
+            return Err(Error::unavailable(
+                ID,
+                "the subscriber of micro server is too slow (its backlog is full)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn taken(&self, message: &Envelope) {
+        self.bytes.fetch_sub(wire_size(message), Ordering::AcqRel);
+    }
+}
+
 /// Subscribe on the server's broker and forward each message to the caller, until the
-/// caller leaves.
+/// caller leaves, the server stops, or the caller falls too far behind.
 async fn subscribe(
     broker: SharedBroker,
     req: SubscribeRequest,
@@ -126,45 +165,73 @@ async fn subscribe(
 ) -> Result<()> {
     validate_topic(&req.topic)?;
     let options = match req.queue {
-        Some(queue) if queue.is_empty() || queue.len() > MAX_QUEUE => {
-            return Err(Error::bad_request(
-                ID,
-                format!("a queue group name must hold 1 to {MAX_QUEUE} bytes"),
-            ));
-        }
         Some(queue) => SubscribeOptions::queue(queue),
         None => SubscribeOptions::broadcast(),
     }
-    // One at a time keeps the topic's order on the way to the subscriber.
-    .concurrency(1);
-    let tx = Arc::new(tx);
-    let forward = tx.clone();
+    // One at a time keeps the topic's order; a message that does not fit the backlog is
+    // given up at once (the subscriber is about to be cut off).
+    .concurrency(1)
+    .max_deliver(1);
+    options.validate()?;
+    let (queue_tx, mut queue_rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+    let backlog = Arc::new(Backlog {
+        tx: queue_tx,
+        bytes: AtomicUsize::new(0),
+        overflow: Notify::new(),
+    });
+    let intake = backlog.clone();
     let subscription = broker
         .subscribe(
             &req.topic,
             handler(move |event| {
-                let tx = forward.clone();
-                async move {
-                    let pushed = Pushed {
-                        message: Some(WireMessage::from_envelope(event.message())),
-                    };
-                    tx.send(&pushed).await
-                }
+                let pushed = intake.push(event.to_message());
+                async move { pushed }
             }),
             options,
         )
         .await?;
-    let confirmed = tx.send(&Pushed::default()).await;
-    if confirmed.is_ok() {
-        tokio::select! {
-            () = tx.closed() => {}
-            () = super::closed(closing) => {}
-        }
+    // Messages that arrive before the confirmation wait in the backlog: the caller sees
+    // the confirmation first.
+    let slow = || {
+        tracing::warn!(topic = %req.topic, queued = SUBSCRIBER_QUEUE, bytes = SUBSCRIBER_QUEUE_BYTES, "a subscriber of micro server fell too far behind; ending its stream (it subscribes again)");
+        Err(Error::unavailable(
+            ID,
+            format!(
+                "the subscription to {} fell too far behind ({SUBSCRIBER_QUEUE} messages or {} MiB waiting)",
+                req.topic,
+                SUBSCRIBER_QUEUE_BYTES >> 20
+            ),
+        ))
+    };
+    let mut result = tx.send(&Pushed::default()).await;
+    while result.is_ok() {
+        let message = tokio::select! {
+            () = tx.closed() => break,
+            () = super::closed(closing.clone()) => break,
+            () = backlog.overflow.notified() => {
+                result = slow();
+                break;
+            }
+            message = queue_rx.recv() => match message {
+                Some(message) => message,
+                None => break,
+            },
+        };
+        backlog.taken(&message);
+        let pushed = Pushed {
+            message: Some(WireMessage::from_envelope(&message)),
+        };
+        // A subscriber that stops reading is cut off here too, once its backlog fills.
+        result = tokio::select! {
+            sent = tx.send(&pushed) => sent,
+            () = backlog.overflow.notified() => slow(),
+            () = super::closed(closing.clone()) => break,
+        };
     }
     subscription
         .unsubscribe_within(Duration::from_secs(1))
         .await;
-    confirmed
+    result
 }
 
 /// The broker's routes over `broker`, added to `router`.
@@ -219,37 +286,39 @@ impl ServiceBroker {
 
     /// Open the subscription's stream and wait for the server to confirm it.
     async fn open(&self, req: &SubscribeRequest) -> Result<StreamReceiver<Pushed>> {
-        let mut stream = self.remote.follow("Broker.Subscribe", req).await?;
-        let first = tokio::time::timeout(TIMEOUT, stream.recv()).await;
-        match first {
-            Ok(Ok(Some(Pushed { message: None }))) => Ok(stream),
-            Ok(Ok(Some(Pushed { message: Some(_) }))) => Err(Error::internal(
+        let within = self.remote.timeout();
+        let address = self.remote.address();
+        let confirmed = tokio::time::timeout(within, async {
+            let mut stream = self.remote.follow("Broker.Subscribe", req).await?;
+            match stream.recv().await {
+                Ok(Some(Pushed { message: None })) => Ok(stream),
+                Ok(Some(Pushed { message: Some(_) })) => Err(Error::internal(
+                    ID,
+                    format!(
+                        "micro server at {address} sent a message on {} before confirming the subscription",
+                        req.topic
+                    ),
+                )),
+                Ok(None) => Err(Error::unavailable(
+                    ID,
+                    format!(
+                        "micro server at {address} closed the subscription to {} at once",
+                        req.topic
+                    ),
+                )),
+                Err(e) => Err(self.remote.unreachable(e)),
+            }
+        })
+        .await;
+        confirmed.unwrap_or_else(|_| {
+            Err(Error::timeout(
                 ID,
                 format!(
-                    "micro server at {} sent a message on {} before confirming the subscription",
-                    self.remote.address(),
+                    "micro server at {address} did not confirm the subscription to {} within {within:?}",
                     req.topic
                 ),
-            )),
-            Ok(Ok(None)) => Err(Error::unavailable(
-                ID,
-                format!(
-                    "micro server at {} closed the subscription to {} at once",
-                    self.remote.address(),
-                    req.topic
-                ),
-            )),
-            Ok(Err(e)) => Err(self.remote.unreachable(e)),
-            Err(_) => Err(Error::timeout(
-                ID,
-                format!(
-                    "micro server at {} did not confirm the subscription to {} within {} s",
-                    self.remote.address(),
-                    req.topic,
-                    TIMEOUT.as_secs()
-                ),
-            )),
-        }
+            ))
+        })
     }
 }
 
@@ -272,7 +341,11 @@ async fn pump(
                     _ = stop.wait_for(|s| *s) => return,
                     () = tokio::time::sleep(RECONNECT) => {}
                 }
-                match broker.open(&req).await {
+                let opened = tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    opened = broker.open(&req) => opened,
+                };
+                match opened {
                     Ok(s) => {
                         tracing::info!(topic = %req.topic, address = %broker.remote.address(), "subscribed again through micro server");
                         broken = false;

@@ -45,9 +45,9 @@ mod registry;
 mod remote;
 mod store;
 
-pub use broker::{MAX_MESSAGE, ServiceBroker};
+pub use broker::{MAX_MESSAGE, SUBSCRIBER_QUEUE, SUBSCRIBER_QUEUE_BYTES, ServiceBroker};
 pub use registry::ServiceRegistry;
-pub use store::ServiceStore;
+pub use store::{ADMIN_SCOPE, ServiceStore};
 
 use std::future::Future;
 
@@ -73,13 +73,14 @@ pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8000";
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Empty {}
 
-/// A unary JSON route whose handler gets `engine` (the registry, broker or store served).
+/// A unary JSON route whose handler gets `engine` (the registry, broker or store served)
+/// and the call's context.
 fn unary<E, Req, Resp, F, Fut>(name: &str, engine: &E, handler: F) -> Route
 where
     E: Clone + Send + Sync + 'static,
     Req: Serialize + DeserializeOwned + Send + 'static,
     Resp: Serialize + DeserializeOwned + Send + 'static,
-    F: Fn(E, Req) -> Fut + Send + Sync + 'static,
+    F: Fn(E, Context, Req) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp>> + Send + 'static,
 {
     let r = engine.clone();
@@ -87,7 +88,7 @@ where
         name,
         Codec::serde(),
         Codec::serde(),
-        move |_: Context, req| handler(r.clone(), req),
+        move |ctx: Context, req| handler(r.clone(), ctx, req),
     )
 }
 
@@ -95,6 +96,7 @@ where
 /// stops, so that it need not wait out its grace period for callers that never hang up;
 /// their engines connect again to the next server.
 #[derive(Clone, Debug)]
+#[must_use = "keep the closer and call close() when the server stops"]
 pub struct Closer(watch::Sender<bool>);
 
 impl Closer {
@@ -104,9 +106,11 @@ impl Closer {
     }
 }
 
-/// Resolves once `closing` says so (or its [`Closer`] is gone).
+/// Resolves once `closing` says so; never when its [`Closer`] was dropped unused.
 async fn closed(mut closing: watch::Receiver<bool>) {
-    let _ = closing.wait_for(|c| *c).await;
+    if closing.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// The routes of `micro server`: `registry`, `broker` and `store` served as [`SERVICE`],

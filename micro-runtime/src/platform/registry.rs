@@ -126,7 +126,7 @@ fn check_service(service: &Service, registering: bool) -> Result<()> {
     Ok(())
 }
 
-async fn register(r: SharedRegistry, req: RegisterRequest) -> Result<Empty> {
+async fn register(r: SharedRegistry, _: Context, req: RegisterRequest) -> Result<Empty> {
     check_service(&req.service, true)?;
     let options = match req.ttl_ms {
         Some(ms) => RegisterOptions::ttl(Duration::from_millis(ms).clamp(MIN_TTL, MAX_TTL)),
@@ -136,18 +136,18 @@ async fn register(r: SharedRegistry, req: RegisterRequest) -> Result<Empty> {
     Ok(Empty {})
 }
 
-async fn deregister(r: SharedRegistry, req: DeregisterRequest) -> Result<Empty> {
+async fn deregister(r: SharedRegistry, _: Context, req: DeregisterRequest) -> Result<Empty> {
     check_service(&req.service, false)?;
     r.deregister(&req.service).await?;
     Ok(Empty {})
 }
 
-async fn get_service(r: SharedRegistry, req: GetRequest) -> Result<ServicesResponse> {
+async fn get_service(r: SharedRegistry, _: Context, req: GetRequest) -> Result<ServicesResponse> {
     let services = r.get_service(&req.name).await?;
     Ok(ServicesResponse { services })
 }
 
-async fn list_services(r: SharedRegistry, _: ListRequest) -> Result<ServicesResponse> {
+async fn list_services(r: SharedRegistry, _: Context, _: ListRequest) -> Result<ServicesResponse> {
     let services = r.list_services().await?;
     Ok(ServicesResponse { services })
 }

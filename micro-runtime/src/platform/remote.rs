@@ -117,6 +117,11 @@ impl Remote {
         &self.address
     }
 
+    /// How long one call may take.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     fn context(&self) -> Context {
         match &self.authorization {
             Some(value) => Context::new().with_metadata("authorization", value.to_string()),

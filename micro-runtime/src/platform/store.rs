@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::remote::{Concept, Remote};
 use super::{Empty, unary};
 use crate::BoxFuture;
+use crate::context::Context;
 use crate::endpoint::Router;
 use crate::error::{Error, Result};
 use crate::store::{Limits, Query, Record, SharedStore, Store, StoreEngine, Table};
@@ -162,15 +163,48 @@ struct DoneResponse {
     done: bool,
 }
 
+/// The scope a caller needs for the auth directory (`micro/auth`) beyond reading its rules.
+pub const ADMIN_SCOPE: &str = "admin";
+
 /// The server's handle on `database`/`table`: names checked, keys checked against its
-/// engine's limits.
-fn handle(engine: &SharedStore, database: String, table: String) -> Result<Store> {
+/// engine's limits. The auth directory (`micro/auth`, where accounts with their hashed
+/// secrets and the rules live) is kept to callers with the [`ADMIN_SCOPE`], except reading
+/// the rules, which every service that checks calls needs.
+fn handle(
+    engine: &SharedStore,
+    ctx: &Context,
+    database: String,
+    table: String,
+    rules_only: bool,
+) -> Result<Store> {
+    if database == "micro" && table == "auth" && !rules_only {
+        let admin = ctx.account().is_some_and(|a| a.has_scope(ADMIN_SCOPE));
+        if !admin {
+            return Err(Error::new(
+                ID,
+                format!(
+                    "the auth directory (micro/auth) of micro server is kept to accounts with the {ADMIN_SCOPE:?} scope, except reading its rules"
+                ),
+                403,
+            ));
+        }
+    }
     Store::with_table(engine.clone(), Table { database, table })
 }
 
-async fn read(engine: SharedStore, req: QueryRequest) -> Result<RecordsResponse> {
-    let store = handle(&engine, req.database, req.table)?;
+/// Whether `query` reads the rules of the auth directory only.
+fn rules_only(query: &Query) -> bool {
+    let within = |key: &str| key.starts_with("rules/") || key == "rules-configured";
+    match (&query.exact, &query.prefix) {
+        (Some(key), _) => within(key),
+        (None, Some(prefix)) => prefix.starts_with("rules/"),
+        (None, None) => false,
+    }
+}
+
+async fn read(engine: SharedStore, ctx: Context, req: QueryRequest) -> Result<RecordsResponse> {
     let query = req.query.into_query();
+    let store = handle(&engine, &ctx, req.database, req.table, rules_only(&query))?;
     if let Some(key) = &query.exact {
         store.check_key(key)?;
     }
@@ -180,9 +214,9 @@ async fn read(engine: SharedStore, req: QueryRequest) -> Result<RecordsResponse>
     })
 }
 
-async fn list(engine: SharedStore, req: QueryRequest) -> Result<KeysResponse> {
-    let store = handle(&engine, req.database, req.table)?;
+async fn list(engine: SharedStore, ctx: Context, req: QueryRequest) -> Result<KeysResponse> {
     let query = req.query.into_query();
+    let store = handle(&engine, &ctx, req.database, req.table, rules_only(&query))?;
     if let Some(key) = &query.exact {
         store.check_key(key)?;
     }
@@ -190,31 +224,27 @@ async fn list(engine: SharedStore, req: QueryRequest) -> Result<KeysResponse> {
     Ok(KeysResponse { keys })
 }
 
-async fn write(engine: SharedStore, req: WriteRequest) -> Result<Empty> {
-    let store = handle(&engine, req.database, req.table)?;
-    let record = req.record.into_record()?;
-    store.check_record(&record)?;
-    engine.write(store.scope(), &record).await?;
+async fn write(engine: SharedStore, ctx: Context, req: WriteRequest) -> Result<Empty> {
+    let store = handle(&engine, &ctx, req.database, req.table, false)?;
+    store.write(req.record.into_record()?).await?;
     Ok(Empty {})
 }
 
-async fn delete(engine: SharedStore, req: DeleteRequest) -> Result<DoneResponse> {
-    let store = handle(&engine, req.database, req.table)?;
+async fn delete(engine: SharedStore, ctx: Context, req: DeleteRequest) -> Result<DoneResponse> {
+    let store = handle(&engine, &ctx, req.database, req.table, false)?;
     store.check_key(&req.key)?;
     let done = engine.delete(store.scope(), &req.key).await?;
     Ok(DoneResponse { done })
 }
 
-async fn swap(engine: SharedStore, req: SwapRequest) -> Result<DoneResponse> {
-    let store = handle(&engine, req.database, req.table)?;
-    let record = req.record.into_record()?;
-    store.check_record(&record)?;
+async fn swap(engine: SharedStore, ctx: Context, req: SwapRequest) -> Result<DoneResponse> {
+    let store = handle(&engine, &ctx, req.database, req.table, false)?;
     let expected = match &req.expected {
         Some(text) => Some(decode("the expected value", text)?),
         None => None,
     };
-    let done = engine
-        .swap(store.scope(), expected.as_deref(), &record)
+    let done = store
+        .compare_and_swap(expected.as_deref(), req.record.into_record()?)
         .await?;
     Ok(DoneResponse { done })
 }
@@ -380,6 +410,47 @@ mod tests {
             err.detail().contains("the value of \"k\" is not base64"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_auth_directory_is_kept_to_admins_but_its_rules() {
+        let engine: SharedStore = std::sync::Arc::new(crate::store::MemoryStore::new());
+        let anyone = Context::new();
+        let rules = Query {
+            prefix: Some("rules/".to_owned()),
+            ..Query::default()
+        };
+        let accounts = Query {
+            prefix: Some("accounts/".to_owned()),
+            ..Query::default()
+        };
+        let configured = Query {
+            exact: Some("rules-configured".to_owned()),
+            ..Query::default()
+        };
+        assert!(rules_only(&rules) && rules_only(&configured));
+        assert!(!rules_only(&accounts) && !rules_only(&Query::default()));
+        let auth = |ctx: &Context, only| {
+            handle(&engine, ctx, "micro".into(), "auth".into(), only).map(|_| ())
+        };
+        assert!(auth(&anyone, true).is_ok());
+        let refused = auth(&anyone, false).unwrap_err();
+        assert_eq!(refused.code(), 403);
+        assert!(refused.detail().contains("\"admin\" scope"), "{refused}");
+        let mut admin = Context::new();
+        admin.set_account(std::sync::Arc::new(crate::auth::Account::new(
+            "ada",
+            ["admin"],
+        )));
+        assert!(auth(&admin, false).is_ok());
+        let mut staff = Context::new();
+        staff.set_account(std::sync::Arc::new(crate::auth::Account::new(
+            "bob",
+            ["staff"],
+        )));
+        assert_eq!(auth(&staff, false).unwrap_err().code(), 403);
+        // Other tables are anyone's who may call.
+        assert!(handle(&engine, &anyone, "shop".into(), "auth".into(), false).is_ok());
     }
 
     #[test]

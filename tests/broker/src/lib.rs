@@ -212,31 +212,49 @@ impl Fixture {
 fn platform_server() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("a runtime for micro server");
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+                return;
+            }
+        };
         runtime.block_on(async move {
             let registry = Arc::new(MemoryRegistry::new());
-            let (router, _closer) = micro::platform::router(
+            let (router, closer) = micro::platform::router(
                 registry.clone(),
                 Arc::new(MemoryBroker::new()),
                 Arc::new(MemoryStore::new()),
             );
-            let running = micro::Service::builder(micro::platform::SERVICE)
+            let started = match micro::Service::builder(micro::platform::SERVICE)
                 .registry(registry)
                 .address("127.0.0.1:0")
                 .build()
-                .expect("micro server")
-                .handler(router)
-                .start()
-                .await
-                .expect("micro server starts");
-            let _ = tx.send(running.node().address.clone());
-            std::future::pending::<()>().await;
+            {
+                Ok(service) => service.handler(router).start().await,
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(running) => {
+                    let _ = tx.send(Ok(running.node().address.clone()));
+                    // Serve until the process ends.
+                    std::future::pending::<()>().await;
+                    drop((running, closer));
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                }
+            }
         });
     });
-    rx.recv().expect("micro server's address")
+    match rx.recv() {
+        Ok(Ok(address)) => address,
+        Ok(Err(e)) => panic!("micro server for the service broker did not start: {e}"),
+        Err(_) => panic!("micro server for the service broker did not start"),
+    }
 }
 
 impl Default for Fixture {

@@ -132,25 +132,26 @@ fn platform_server(dir: std::path::PathBuf) -> micro::Result<String> {
             let started = async {
                 let store: SharedStore = std::sync::Arc::new(FileStore::new(dir)?);
                 let registry = std::sync::Arc::new(MemoryRegistry::new());
-                let (router, _closer) = micro::platform::router(
+                let (router, closer) = micro::platform::router(
                     registry.clone(),
                     std::sync::Arc::new(MemoryBroker::new()),
                     store,
                 );
-                micro::Service::builder(micro::platform::SERVICE)
+                let running = micro::Service::builder(micro::platform::SERVICE)
                     .registry(registry)
                     .address("127.0.0.1:0")
                     .build()?
                     .handler(router)
                     .start()
-                    .await
+                    .await?;
+                Ok::<_, micro::Error>((running, closer))
             };
             match started.await {
-                Ok(running) => {
+                Ok((running, closer)) => {
                     let _ = tx.send(Ok(running.node().address.clone()));
                     // Serve until the process ends.
                     std::future::pending::<()>().await;
-                    drop(running);
+                    drop((running, closer));
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));

@@ -133,3 +133,6 @@ cargo test --workspace "$@"
 
 # The dashboard in a real browser (Debian chromium, playwright-core, axe-core).
 ./scripts/web-test.sh
+
+# The MCP gateway against the official Python and TypeScript SDKs.
+./scripts/mcp-test.sh

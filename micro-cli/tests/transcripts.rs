@@ -102,6 +102,12 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     ("error-api-address", &["api", "--address", "256.1.1.1:80"]),
     ("server-help", &["server", "--help"]),
+    ("mcp-help", &["mcp", "--help"]),
+    ("mcp-serve-help", &["mcp", "serve", "--help"]),
+    (
+        "error-mcp-arguments",
+        &["mcp", "call", "greeter_Greeter_Hello", "{nope"],
+    ),
     ("error-server-broker", &["server", "--broker", "service"]),
     ("error-server-open", &["server", "--address", "0.0.0.0:0"]),
     ("error-proxy-app", &["proxy", "--server_name", "orders"]),

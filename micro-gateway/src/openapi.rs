@@ -105,7 +105,9 @@ fn well_known(kind: &str) -> Option<Json> {
     })
 }
 
-fn message_schema(shape: Option<&Value>) -> Json {
+/// The JSON Schema (proto3 JSON) of a message as the registry describes it; `{"type":
+/// "object"}` when the service publishes no shape.
+pub fn message_schema(shape: Option<&Value>) -> Json {
     match shape {
         Some(v) => kind_schema(&v.kind, &v.values, 0),
         None => json!({"type": "object"}),

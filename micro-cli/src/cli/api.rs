@@ -114,4 +114,8 @@ pub(crate) struct ApiArgs {
     /// token: MICRO_WEB_TOKEN, or one printed at start).
     #[arg(long, env = "MICRO_API_WEB")]
     pub(crate) web: bool,
+    /// Also serve every endpoint as an MCP tool for AI agents at /mcp (Streamable HTTP;
+    /// pages of other sites are refused by their Origin).
+    #[arg(long, env = "MICRO_API_MCP")]
+    pub(crate) mcp: bool,
 }

@@ -10,6 +10,7 @@ use crate::templates::Template;
 mod api;
 mod auth;
 mod cert;
+mod mcp;
 mod proxy;
 mod run;
 mod server;
@@ -18,6 +19,7 @@ mod web;
 pub(crate) use api::ApiArgs;
 pub(crate) use auth::{AccessArg, AuthArgs, AuthWhat, CreateWhat, Kind, TokenArgs};
 pub(crate) use cert::{CertArgs, CertWhat};
+pub(crate) use mcp::{McpArgs, McpServeArgs, McpToolArgs, McpWhat};
 pub(crate) use proxy::ProxyArgs;
 pub(crate) use run::{LogsArgs, RunArgs, StopArgs};
 pub(crate) use server::ServerArgs;
@@ -133,6 +135,9 @@ pub(crate) enum Command {
     /// Run the web dashboard: browse, describe and call services in a browser, watch topics,
     /// browse the registry and the store; and proxy web apps written as services.
     Web(WebArgs),
+    /// Every endpoint in the registry as a tool for AI agents (Model Context Protocol):
+    /// `micro mcp serve` (stdio, or --address for HTTP), `micro mcp list`, `micro mcp call`.
+    Mcp(McpArgs),
     /// Run the sidecar: apps in any language register, call, publish, subscribe and keep
     /// state over HTTP, in go-micro's sidecar shape or Dapr's.
     Proxy(ProxyArgs),

@@ -176,8 +176,20 @@ pub(crate) async fn serve(
         gateway.options().handler,
         gateway.options().resolver
     ));
-    let served = match dashboard {
-        Some((web, minted)) => {
+    // --mcp: the tools at /mcp, over this gateway's table and client.
+    let mcp = args.mcp.then(|| {
+        let mut mcp = micro_mcp::Options::default();
+        mcp.loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
+        mcp.auth = gateway.options().auth.clone();
+        mcp.call_timeout = gateway.options().call_timeout;
+        crate::output::note(&format!(
+            "MCP tools on {scheme}://{local}{}",
+            micro_mcp::PATH
+        ));
+        micro_mcp::Mcp::new(gateway.clone(), mcp)
+    });
+    let served = match (dashboard, mcp) {
+        (Some((web, minted)), mcp) => {
             super::web::announce(
                 "the dashboard",
                 &format!("{scheme}://{local}{}/", web.options().base),
@@ -185,10 +197,18 @@ pub(crate) async fn serve(
                 web.options().token.is_some(),
             );
             let options = gateway.options().clone();
-            micro_gateway::serve_router(web.mounted(&gateway), &options, listener, tls, stopped())
-                .await
+            let mut router = web.mounted(&gateway);
+            if let Some(mcp) = mcp {
+                router = mcp.router().merge(router);
+            }
+            micro_gateway::serve_router(router, &options, listener, tls, stopped()).await
         }
-        None => match tls {
+        (None, Some(mcp)) => {
+            let options = gateway.options().clone();
+            let router = mcp.router().merge(gateway.router());
+            micro_gateway::serve_router(router, &options, listener, tls, stopped()).await
+        }
+        (None, None) => match tls {
             Some(tls) => gateway.serve_tls(listener, tls, stopped()).await,
             None => gateway.serve(listener, stopped()).await,
         },

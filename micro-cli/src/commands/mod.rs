@@ -11,6 +11,7 @@ mod describe;
 mod dynamic;
 mod gen_stubs;
 mod health;
+mod mcp;
 mod new;
 mod proxy;
 mod publish;
@@ -138,6 +139,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Gen(args) => gen_stubs::exec(global, args),
         Command::Api(args) => api::exec(global, args).await,
         Command::Web(args) => web::exec(global, args).await,
+        Command::Mcp(args) => mcp::exec(global, args).await,
         Command::Proxy(args) => proxy::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
         Command::Run(args) => run::exec(global, args).await,

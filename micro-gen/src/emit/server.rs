@@ -204,6 +204,11 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
     for (k, v) in &m.metadata {
         modifiers.extend(quote!(.metadata(#k, #v)));
     }
+    // The method's documentation, for tools that show endpoints (the dashboard, MCP).
+    let description = description(&m.docs);
+    if !description.is_empty() && !m.metadata.iter().any(|(k, _)| k == "description") {
+        modifiers.extend(quote!(.metadata("description", #description)));
+    }
     if m.deprecated {
         modifiers.extend(quote!(.metadata("deprecated", "true")));
     }
@@ -228,5 +233,70 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
             let route = #build #modifiers;
             router.route(#described)
         };
+    }
+}
+
+/// Documentation lines as one text: lines of a paragraph joined by spaces, paragraphs by a
+/// blank line, at most about 1 KiB (cut at a word).
+fn description(lines: &[String]) -> String {
+    const MAX: usize = 1024;
+    let mut paragraphs = Vec::new();
+    let mut current = String::new();
+    for line in lines {
+        let line = line.trim();
+        if line.is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+        } else {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(line);
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    let mut text = paragraphs.join("\n\n");
+    if text.len() > MAX {
+        let mut end = MAX;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = text[..end].rfind(' ').unwrap_or(end);
+        text.truncate(cut);
+        text.push_str(" …");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::description;
+
+    #[test]
+    fn docs_become_one_description() {
+        let lines: Vec<String> = [
+            " Sends `count` greetings,",
+            " one message each.",
+            "",
+            " Idempotent.",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(
+            description(&lines),
+            "Sends `count` greetings, one message each.\n\nIdempotent."
+        );
+        assert_eq!(description(&[]), "");
+        let long = vec!["word ".repeat(400)];
+        let cut = description(&long);
+        assert!(
+            cut.len() <= 1024 + " …".len() && cut.ends_with(" …"),
+            "{}",
+            cut.len()
+        );
     }
 }

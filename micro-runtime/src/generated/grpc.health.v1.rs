@@ -141,7 +141,11 @@ pub mod health_server {
                             async move { handler.check(ctx, request).await }
                         },
                     )
-                    .package("grpc.health.v1");
+                    .package("grpc.health.v1")
+                    .metadata(
+                        "description",
+                        "The serving status of a service: NOT_FOUND for a service the server does not know.",
+                    );
                 router
                     .route(
                         route
@@ -169,7 +173,11 @@ pub mod health_server {
                             async move { handler.watch(ctx, request, responses).await }
                         },
                     )
-                    .package("grpc.health.v1");
+                    .package("grpc.health.v1")
+                    .metadata(
+                        "description",
+                        "The serving status now, then every change.",
+                    );
                 router
                     .route(
                         route

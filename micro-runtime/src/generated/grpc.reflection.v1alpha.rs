@@ -197,7 +197,11 @@ pub mod server_reflection_server {
                             }
                         },
                     )
-                    .package("grpc.reflection.v1alpha");
+                    .package("grpc.reflection.v1alpha")
+                    .metadata(
+                        "description",
+                        "Answers every request of the stream with one response.",
+                    );
                 router
                     .route(
                         route

@@ -80,7 +80,11 @@ pub mod greeter_server {
                         },
                     )
                     .package("greeter")
-                    .idempotent();
+                    .idempotent()
+                    .metadata(
+                        "description",
+                        "Greets a person by name: `{\"name\": \"John\"}` gives `{\"msg\": \"Hello John\"}`.",
+                    );
                 router
                     .route(
                         route
@@ -108,7 +112,11 @@ pub mod greeter_server {
                             async move { handler.stream(ctx, request, responses).await }
                         },
                     )
-                    .package("greeter");
+                    .package("greeter")
+                    .metadata(
+                        "description",
+                        "Sends `count` greetings, one message each.",
+                    );
                 router
                     .route(
                         route

@@ -62,36 +62,20 @@ impl Mcp {
         arguments: Json,
         caller: &Caller,
     ) -> Option<ToolResult> {
-        let tool = self.tool(name)?;
+        let Some(tool) = self.tool(name) else {
+            audit(name, None, caller, false, 0.0, Some("no such tool"));
+            return None;
+        };
         let started = Instant::now();
         let (allowed, result) = self.run(&tool, arguments, caller).await;
         let error = result.is_error.then_some(result.text.as_str());
-        tracing::info!(
-            target: "micro::mcp::audit",
-            tool = %tool.name,
-            service = %tool.service,
-            endpoint = %tool.endpoint,
-            caller = %caller.name,
-            allowed,
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-            error,
-            "tool call"
-        );
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        audit(&tool.name, Some(&tool), caller, allowed, ms, error);
         Some(result)
     }
 
     /// Whether the call was let through, and its result.
     async fn run(&self, tool: &Tool, arguments: Json, caller: &Caller) -> (bool, ToolResult) {
-        if !self.take_token(&tool.name) {
-            let o = self.options();
-            return (
-                false,
-                ToolResult::failed(format!(
-                    "rate limited: {} allows {} calls per second (bursts of {}); try again shortly",
-                    tool.name, o.rate, o.burst
-                )),
-            );
-        }
         if let Some(gate) = &self.options().auth
             && let Err(e) = gate.check_endpoint(
                 caller.authorization.as_deref(),
@@ -106,6 +90,17 @@ impl Mcp {
                     tool.service,
                     tool.endpoint,
                     e.detail()
+                )),
+            );
+        }
+        // After the gate: a caller who may not call a tool cannot spend its bucket either.
+        if !self.take_token(&caller.name, &tool.name) {
+            let o = self.options();
+            return (
+                false,
+                ToolResult::failed(format!(
+                    "rate limited: {} allows {} calls per second (bursts of {}) per caller; try again shortly",
+                    tool.name, o.rate, o.burst
                 )),
             );
         }
@@ -199,6 +194,13 @@ impl Mcp {
                     }
                 }
                 Ok(None) => break,
+                // A stream that outlives the call's deadline (a watch): what came so far.
+                Err(e)
+                    if !messages.is_empty() && e.grpc_code() == micro::Code::DeadlineExceeded =>
+                {
+                    truncated = true;
+                    break;
+                }
                 Err(e) => {
                     if messages.is_empty() {
                         return self.service_error(&e, tool);
@@ -234,6 +236,29 @@ impl Mcp {
             .map(|error| json!({"error": error}));
         result
     }
+}
+
+/// One audit line (target `micro::mcp::audit`); names from the registry are quoted, so
+/// none can forge a line.
+pub(crate) fn audit(
+    name: &str,
+    tool: Option<&Tool>,
+    caller: &Caller,
+    allowed: bool,
+    duration_ms: f64,
+    error: Option<&str>,
+) {
+    tracing::info!(
+        target: "micro::mcp::audit",
+        tool = ?name,
+        service = ?tool.map(|t| t.service.as_str()),
+        endpoint = ?tool.map(|t| t.endpoint.as_str()),
+        caller = ?caller.name,
+        allowed,
+        duration_ms,
+        error,
+        "mcp audit"
+    );
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 //! the event stream only with one), but nothing is kept per session: each request stands
 //! alone, and DELETE has nothing to end.
 //!
-//! Checked before anything else: the `Origin` (a page of another site gets 403: DNS
-//! rebinding), the content type (415), the protocol version header (400), the body's size
-//! (413) and, with the gate, the bearer token (401).
+//! Checked first: the `Origin` (a page of another site gets 403) and, while listening on
+//! loopback, the `Host` (a name that is not this machine's gets 403: DNS rebinding); then
+//! the content type (415), the body's size (413), the JSON (400), the protocol version
+//! header (400) and, with the gate, the bearer token (401). Pages of allowed origins get
+//! CORS headers and preflight answers.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -66,21 +68,64 @@ fn origin_allowed(mcp: &Mcp, origin: Option<&str>) -> bool {
     matches!(host.as_deref(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
-/// The checks every request passes: origin, protocol version, token. The caller, or the
-/// refusal.
-fn admit(mcp: &Mcp, headers: &HeaderMap, method: &str) -> Result<Caller, Box<Response>> {
+/// Whether the `Host` names this machine while listening on loopback (a rebound DNS name
+/// does not); anything goes beyond loopback.
+fn host_allowed(mcp: &Mcp, headers: &HeaderMap) -> bool {
+    if !mcp.options().loopback {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().map(|h| format!("[{h}]")),
+        None => host.split(':').next().map(str::to_owned),
+    };
+    matches!(name.as_deref(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+/// The first check of every request: a page of another site, or a name rebound to this
+/// machine, gets 403 (and an audit line).
+fn check_origin(mcp: &Mcp, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let origin = headers
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    if !origin_allowed(mcp, origin) {
-        return Err(Box::new(refuse(
-            StatusCode::FORBIDDEN,
-            format!(
-                "origin {:?} may not call this MCP server (allow it with --allow-origin)",
-                origin.unwrap_or_default()
-            ),
-        )));
+    let why = if !origin_allowed(mcp, origin) {
+        format!(
+            "origin {:?} may not call this MCP server (allow it with --allow-origin)",
+            origin.unwrap_or_default()
+        )
+    } else if !host_allowed(mcp, headers) {
+        "this MCP server answers to localhost, 127.0.0.1 and [::1] only".to_owned()
+    } else {
+        return Ok(());
+    };
+    crate::call::audit(
+        "-",
+        None,
+        &Caller::anonymous("http"),
+        false,
+        0.0,
+        Some(&why),
+    );
+    Err(Box::new(refuse(StatusCode::FORBIDDEN, why)))
+}
+
+/// CORS headers for a page of an allowed origin.
+fn cors(headers: &HeaderMap, rsp: &mut Response) {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let h = rsp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("mcp-session-id"),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("origin"));
     }
+}
+
+/// The checks after the body: protocol version and token. The caller, or the refusal.
+fn admit(mcp: &Mcp, headers: &HeaderMap, method: &str) -> Result<Caller, Box<Response>> {
     // The handshake and the modern era's probe carry their version in the body.
     let negotiating = matches!(method, "initialize" | "server/discover");
     if let Some(version) = headers.get("mcp-protocol-version").filter(|_| !negotiating) {
@@ -114,12 +159,13 @@ fn admit(mcp: &Mcp, headers: &HeaderMap, method: &str) -> Result<Caller, Box<Res
         name: "http".to_owned(),
     };
     if let Some(gate) = &mcp.options().auth {
-        // The MCP server itself is the service `micro.mcp`; each tool is checked again as
-        // the endpoint it calls.
+        // The MCP server itself is the service `micro.mcp` whose endpoints are the
+        // JSON-RPC methods; each tool is checked again as the endpoint it calls.
         match gate.check_endpoint(caller.authorization.as_deref(), "micro.mcp", method) {
             Ok(Some(who)) => caller.name = who.account().id.clone(),
             Ok(None) => {}
             Err(e) => {
+                crate::call::audit(method, None, &caller, false, 0.0, Some(e.detail()));
                 let status = if e.code() == 403 {
                     StatusCode::FORBIDDEN
                 } else {
@@ -138,6 +184,15 @@ fn admit(mcp: &Mcp, headers: &HeaderMap, method: &str) -> Result<Caller, Box<Res
 }
 
 async fn post_message(State(mcp): State<Mcp>, headers: HeaderMap, body: Body) -> Response {
+    if let Err(rsp) = check_origin(&mcp, &headers) {
+        return *rsp;
+    }
+    let mut rsp = answer(&mcp, &headers, body).await;
+    cors(&headers, &mut rsp);
+    rsp
+}
+
+async fn answer(mcp: &Mcp, headers: &HeaderMap, body: Body) -> Response {
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -152,11 +207,22 @@ async fn post_message(State(mcp): State<Mcp>, headers: HeaderMap, body: Body) ->
     let max = mcp.options().max_body;
     let bytes = match axum::body::to_bytes(body, max).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the message is over the limit of {max} bytes"),
-            );
+        Err(e) => {
+            let over = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            })
+            .any(|e| e.to_string().contains("length limit"));
+            return if over {
+                refuse(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the message is over the limit of {max} bytes"),
+                )
+            } else {
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("reading the message failed: {e}"),
+                )
+            };
         }
     };
     let message = match rpc::parse(&bytes) {
@@ -168,7 +234,7 @@ async fn post_message(State(mcp): State<Mcp>, headers: HeaderMap, body: Body) ->
         .and_then(Json::as_str)
         .unwrap_or("message")
         .to_owned();
-    let caller = match admit(&mcp, &headers, &method) {
+    let caller = match admit(mcp, headers, &method) {
         Ok(caller) => caller,
         Err(rsp) => return *rsp,
     };
@@ -190,6 +256,9 @@ async fn post_message(State(mcp): State<Mcp>, headers: HeaderMap, body: Body) ->
 }
 
 async fn open_events(State(mcp): State<Mcp>, headers: HeaderMap) -> Response {
+    if let Err(rsp) = check_origin(&mcp, &headers) {
+        return *rsp;
+    }
     let wants_events = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -203,7 +272,10 @@ async fn open_events(State(mcp): State<Mcp>, headers: HeaderMap) -> Response {
     if let Err(rsp) = admit(&mcp, &headers, "events") {
         return *rsp;
     }
-    let changes = tokio_stream_of(mcp.changes());
+    // The stream ends when the server stops, so that stopping need not wait for agents.
+    let closing = mcp.clone();
+    let changes =
+        tokio_stream_of(mcp.changes()).take_until(Box::pin(async move { closing.closed().await }));
     let events = changes.map(|_| {
         Ok::<_, Infallible>(
             Event::default()
@@ -211,9 +283,11 @@ async fn open_events(State(mcp): State<Mcp>, headers: HeaderMap) -> Response {
                 .data(rpc::list_changed().to_string()),
         )
     });
-    Sse::new(events)
+    let mut rsp = Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
+        .into_response();
+    cors(&headers, &mut rsp);
+    rsp
 }
 
 /// Each change of the tool list, as a stream.
@@ -228,8 +302,38 @@ fn tokio_stream_of(
 }
 
 /// Ending a session: nothing is kept per session, so there is nothing to do.
-async fn end_session() -> Response {
-    StatusCode::NO_CONTENT.into_response()
+async fn end_session(State(mcp): State<Mcp>, headers: HeaderMap) -> Response {
+    if let Err(rsp) = check_origin(&mcp, &headers) {
+        return *rsp;
+    }
+    let mut rsp = StatusCode::NO_CONTENT.into_response();
+    cors(&headers, &mut rsp);
+    rsp
+}
+
+/// A browser's preflight: allowed origins may POST, GET and DELETE with MCP's headers.
+async fn preflight(State(mcp): State<Mcp>, headers: HeaderMap) -> Response {
+    if let Err(rsp) = check_origin(&mcp, &headers) {
+        return *rsp;
+    }
+    let mut rsp = StatusCode::NO_CONTENT.into_response();
+    cors(&headers, &mut rsp);
+    let h = rsp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, GET, DELETE"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(
+            "content-type, authorization, mcp-protocol-version, mcp-session-id, last-event-id",
+        ),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    rsp
 }
 
 impl Mcp {
@@ -239,12 +343,16 @@ impl Mcp {
         Router::new()
             .route(
                 PATH,
-                post(post_message).get(open_events).delete(end_session),
+                post(post_message)
+                    .get(open_events)
+                    .delete(end_session)
+                    .options(preflight),
             )
             .with_state(self.clone())
     }
 
-    /// Serve Streamable HTTP on `listener` until `shutdown` completes.
+    /// Serve Streamable HTTP on `listener` until `shutdown` completes; then the event
+    /// streams end and the requests in flight get the gateway's grace period.
     pub async fn serve_http(
         self,
         listener: tokio::net::TcpListener,
@@ -253,10 +361,13 @@ impl Mcp {
         let router = self.router().fallback(|| async {
             refuse(StatusCode::NOT_FOUND, format!("MCP is served at {PATH}"))
         });
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| micro::Error::internal("micro.mcp", format!("serving MCP: {e}")))
+        let options = self.gateway().options().clone();
+        let mcp = self.clone();
+        let shutdown = async move {
+            shutdown.await;
+            mcp.close();
+        };
+        micro_gateway::serve_router(router, &options, listener, None, shutdown).await
     }
 }
 

@@ -16,8 +16,10 @@
 //!   result with its code and detail; protocol errors only for protocol faults (an unknown
 //!   method or tool, a malformed message). A server stream is collected into a list, up
 //!   to [`Options::stream_limit`] messages.
-//! - **Guards**: a token bucket per tool, the auth gate's tokens and rules (`MICRO_AUTH=jwt`:
-//!   each tool is the endpoint it calls), and an audit line per call (target
+//! - **Guards**: the auth gate's tokens and rules (`MICRO_AUTH=jwt`: the MCP server is the
+//!   service `micro.mcp` whose endpoints are the JSON-RPC methods, and each tool is checked
+//!   again as the endpoint it calls; `tools/list` shows a caller only what it may call), a
+//!   token bucket per caller and tool, and an audit line per call or refusal (target
 //!   `micro::mcp::audit`: tool, service, endpoint, caller, allowed, duration, error).
 //!
 //! Written by hand rather than with the `rmcp` SDK: the protocol part is small (five
@@ -120,7 +122,7 @@ impl Caller {
     }
 }
 
-/// A token bucket per tool.
+/// A token bucket per caller and tool.
 #[derive(Debug, Default)]
 struct Limiter {
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
@@ -149,18 +151,27 @@ impl Limiter {
 }
 
 /// The MCP gateway over a [`Gateway`]'s route table and client. Cheap to clone.
+///
+/// Its methods need a Tokio runtime (the gateway keeps its table current in a task).
 #[derive(Clone, Debug)]
 pub struct Mcp {
     inner: Arc<Inner>,
 }
+
+/// The tools of one route table.
+type Catalog = (Arc<micro_gateway::routes::Table>, Arc<Vec<Tool>>);
 
 #[derive(Debug)]
 struct Inner {
     gateway: Gateway,
     options: Options,
     limiter: Limiter,
-    /// Bumped each time the tool list changes.
-    changes: OnceLock<watch::Receiver<u64>>,
+    /// The tools of the last table seen, rebuilt only when the table changes.
+    catalog: Mutex<Option<Catalog>>,
+    /// Bumped each time the tool list changes; receivers come from `subscribe`.
+    changes: OnceLock<watch::Sender<u64>>,
+    /// Set when the server stops: open event streams end.
+    closing: watch::Sender<bool>,
 }
 
 impl Mcp {
@@ -171,7 +182,9 @@ impl Mcp {
                 gateway,
                 options,
                 limiter: Limiter::default(),
+                catalog: Mutex::new(None),
                 changes: OnceLock::new(),
+                closing: watch::channel(false).0,
             }),
         }
     }
@@ -187,47 +200,75 @@ impl Mcp {
     }
 
     /// The tools now, in service then endpoint order.
-    pub fn tools(&self) -> Vec<Tool> {
+    pub fn tools(&self) -> Arc<Vec<Tool>> {
         self.inner.gateway.start();
+        let table = self.inner.gateway.table();
+        let mut cached = self.inner.catalog.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, tools)) = cached.as_ref()
+            && Arc::ptr_eq(seen, &table)
+        {
+            return tools.clone();
+        }
         let options = &self.inner.options;
-        tools::catalog(
-            &self.inner.gateway.table(),
+        let tools = Arc::new(tools::catalog(
+            &table,
             options.internal,
             options.stream_limit,
-        )
+        ));
+        *cached = Some((table, tools.clone()));
+        tools
     }
 
     /// The tool called `name`, if there is one now.
     pub fn tool(&self, name: &str) -> Option<Tool> {
-        self.tools().into_iter().find(|t| t.name == name)
+        self.tools().iter().find(|t| t.name == name).cloned()
     }
 
-    /// A receiver that changes each time the tool list does (for `list_changed`).
+    /// A receiver that changes each time the tool list does (for `list_changed`); what
+    /// changed before it was made counts as seen. The watching task ends with the last
+    /// clone of this `Mcp`.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.inner
             .changes
             .get_or_init(|| {
-                let (tx, rx) = watch::channel(0);
-                let mcp = self.clone();
+                let (tx, _) = watch::channel(0);
+                let sender = tx.clone();
+                let weak = Arc::downgrade(&self.inner);
+                let first = signature(&self.tools());
                 tokio::spawn(async move {
-                    let mut last = signature(&mcp.tools());
+                    let mut last = first;
                     loop {
                         tokio::time::sleep(CHANGE_CHECK).await;
-                        let now = signature(&mcp.tools());
+                        let Some(inner) = weak.upgrade() else { return };
+                        let now = signature(&Mcp { inner }.tools());
                         if now != last {
                             last = now;
-                            tx.send_modify(|n| *n += 1);
+                            sender.send_modify(|n| *n += 1);
                         }
                     }
                 });
-                rx
+                tx
             })
-            .clone()
+            .subscribe()
     }
 
-    fn take_token(&self, tool: &str) -> bool {
+    /// End the open event streams (the server is stopping); later ones end at once.
+    pub fn close(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Mcp::close`] was called.
+    pub(crate) async fn closed(&self) {
+        let mut closing = self.inner.closing.subscribe();
+        let _ = closing.wait_for(|c| *c).await;
+    }
+
+    /// Take a call from `caller`'s bucket for `tool`.
+    fn take_token(&self, caller: &str, tool: &str) -> bool {
         let o = &self.inner.options;
-        self.inner.limiter.take(tool, o.rate, o.burst)
+        self.inner
+            .limiter
+            .take(&format!("{caller}\u{0}{tool}"), o.rate, o.burst)
     }
 }
 

@@ -6,7 +6,10 @@ use serde_json::{Value as Json, json};
 use crate::{Caller, Mcp};
 
 /// The protocol revisions spoken, newest first (the `initialize` handshake).
-pub const PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+///
+/// 2025-03-26 is left out: it asks servers to take JSON-RPC batches, which the revisions
+/// before and after it do not.
+pub const PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2024-11-05"];
 
 /// The revision offered to a client that asks for one not spoken here.
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
@@ -109,14 +112,34 @@ impl Mcp {
             }
             "ping" => result(id, json!({})),
             "tools/list" => {
-                let tools: Vec<Json> = self.tools().iter().map(|t| t.to_json()).collect();
+                // With the gate, a caller sees only what it may call.
+                let gate = self.options().auth.as_ref();
+                let tools: Vec<Json> = self
+                    .tools()
+                    .iter()
+                    .filter(|t| {
+                        gate.is_none_or(|g| {
+                            g.check_endpoint(
+                                caller.authorization.as_deref(),
+                                &t.service,
+                                &t.endpoint,
+                            )
+                            .is_ok()
+                        })
+                    })
+                    .map(|t| t.to_json())
+                    .collect();
                 result(id, json!({"tools": tools}))
             }
             "tools/call" => {
                 let Some(name) = params.get("name").and_then(Json::as_str) else {
                     return error(id, INVALID_PARAMS, "tools/call needs params.name, a string");
                 };
-                let arguments = params.get("arguments").cloned().unwrap_or(json!({}));
+                let arguments = params
+                    .get("arguments")
+                    .filter(|a| !a.is_null())
+                    .cloned()
+                    .unwrap_or(json!({}));
                 match self.call_tool(name, arguments, caller).await {
                     Some(answer) => result(id, answer.to_json()),
                     None => error(

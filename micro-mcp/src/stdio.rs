@@ -52,20 +52,31 @@ impl Mcp {
         let mut input = BufReader::new(input);
         let mut line = Vec::new();
         let mut calls = tokio::task::JoinSet::new();
+        let mut failed = None;
         loop {
             line.clear();
             let read = (&mut input)
                 .take(MAX_LINE as u64 + 1)
                 .read_until(b'\n', &mut line)
-                .await
-                .map_err(|e| micro::Error::internal("micro.mcp", format!("reading stdin: {e}")))?;
+                .await;
+            let read = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    failed = Some(micro::Error::internal(
+                        "micro.mcp",
+                        format!("reading stdin: {e}"),
+                    ));
+                    break;
+                }
+            };
             if read == 0 {
                 break;
             }
             if line.len() > MAX_LINE && !line.ends_with(b"\n") {
-                // Skip the rest of the oversized line.
-                let mut rest = Vec::new();
-                let _ = input.read_until(b'\n', &mut rest).await;
+                // Skip the rest of the oversized line without keeping it.
+                if skip_line(&mut input).await.is_err() {
+                    break;
+                }
                 let _ = tx
                     .send(rpc::error(
                         Json::Null,
@@ -104,6 +115,26 @@ impl Mcp {
         notifier.abort();
         drop(tx);
         let _ = writer.await;
-        Ok(())
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+/// Read up to the next newline, keeping nothing.
+async fn skip_line<R: AsyncRead + Unpin>(input: &mut BufReader<R>) -> std::io::Result<()> {
+    loop {
+        let buf = input.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|b| *b == b'\n') {
+            Some(at) => {
+                input.consume(at + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                input.consume(n);
+            }
+        }
     }
 }

@@ -45,7 +45,6 @@ impl Tool {
             "inputSchema": self.input_schema,
             "annotations": {
                 "idempotentHint": self.idempotent,
-                "openWorldHint": false,
             },
         })
     }
@@ -95,8 +94,7 @@ fn shortened(name: &str, service: &str, endpoint: &str) -> String {
 /// and bidirectional streams are left out (a tool call sends one request), and so are the
 /// services named `micro.*` (the platform's own) unless `internal`.
 pub(crate) fn catalog(table: &Table, internal: bool, stream_limit: usize) -> Vec<Tool> {
-    let mut used = HashSet::new();
-    let mut tools = Vec::new();
+    let mut wanted = Vec::new();
     for (service, endpoints) in &table.services {
         if !internal && service.starts_with("micro.") {
             continue;
@@ -107,32 +105,51 @@ pub(crate) fn catalog(table: &Table, internal: bool, stream_limit: usize) -> Vec
                 Some("server") => true,
                 Some(_) => continue,
             };
-            let mut name = tool_name(service, endpoint);
-            if used.contains(&name) {
-                // Two endpoints whose names differ only in characters made `_`.
-                let base = &name[..name.len().min(MAX_NAME - 9)];
-                name = format!(
-                    "{base}_{:08x}",
-                    fingerprint(&format!("{service}/{endpoint}"))
-                );
-            }
-            let mut n = 2;
-            while used.contains(&name) {
-                name = format!("{}_{n}", &name[..name.len().min(MAX_NAME - 4)]);
-                n += 1;
-            }
-            used.insert(name.clone());
-            tools.push(Tool {
-                description: describe(service, endpoint, info, streams, stream_limit),
-                input_schema: input_schema(info.request.as_ref()),
-                name,
-                service: service.clone(),
-                endpoint: endpoint.clone(),
+            wanted.push((
+                tool_name(service, endpoint),
+                service,
+                endpoint,
+                info,
                 streams,
-                idempotent: info.idempotent,
-                request: info.request.clone(),
-            });
+            ));
         }
+    }
+    // Endpoints whose names differ only in characters made `_` all take the fingerprinted
+    // form: none keeps the plain name, so a name never moves from one service to another
+    // as services come and go.
+    let mut counts = std::collections::HashMap::new();
+    for (name, ..) in &wanted {
+        *counts.entry(name.clone()).or_insert(0usize) += 1;
+    }
+    let mut used = HashSet::new();
+    let mut tools = Vec::new();
+    for (name, service, endpoint, info, streams) in wanted {
+        let mut name = if counts.get(&name).copied().unwrap_or(0) > 1 {
+            let base = &name[..name.len().min(MAX_NAME - 9)];
+            format!(
+                "{base}_{:08x}",
+                fingerprint(&format!("{service}/{endpoint}"))
+            )
+        } else {
+            name
+        };
+        // Two fingerprints alike: vanishingly rare; keep the names unique regardless.
+        let mut n = 2;
+        while used.contains(&name) {
+            name = format!("{}_{n}", &name[..name.len().min(MAX_NAME - 6)]);
+            n += 1;
+        }
+        used.insert(name.clone());
+        tools.push(Tool {
+            description: describe(service, endpoint, info, streams, stream_limit),
+            input_schema: input_schema(info.request.as_ref()),
+            name,
+            service: service.clone(),
+            endpoint: endpoint.clone(),
+            streams,
+            idempotent: info.idempotent,
+            request: info.request.clone(),
+        });
     }
     tools
 }
@@ -166,19 +183,34 @@ fn describe(
     text
 }
 
-/// The arguments' schema: the request message as an object; fields the message does not
-/// have are refused, so the schema says so.
+/// The arguments' schema: the request message as an object; fields a message does not
+/// have are refused at every depth, so the schema says so.
 fn input_schema(shape: Option<&Value>) -> Json {
     let mut schema = micro_gateway::openapi::message_schema(shape);
-    match schema.as_object_mut() {
-        Some(obj) if obj.get("type") == Some(&json!("object")) => {
-            if obj.contains_key("properties") {
-                obj.insert("additionalProperties".into(), json!(false));
-            }
-            schema
-        }
+    if schema.get("type") != Some(&json!("object")) {
         // A request that is not a message with fields (an empty message, or no shape).
-        _ => json!({"type": "object"}),
+        return json!({"type": "object"});
+    }
+    closed(&mut schema, 0);
+    schema
+}
+
+/// Mark every object with listed properties as taking no others.
+fn closed(schema: &mut Json, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    if let Some(obj) = schema.as_object_mut() {
+        if obj.contains_key("properties") {
+            obj.insert("additionalProperties".into(), json!(false));
+        }
+        for value in obj.values_mut() {
+            closed(value, depth + 1);
+        }
+    } else if let Some(items) = schema.as_array_mut() {
+        for item in items {
+            closed(item, depth + 1);
+        }
     }
 }
 
@@ -192,22 +224,6 @@ fn kind_of(v: &Json) -> &'static str {
         Json::Array(_) => "an array",
         Json::Object(_) => "an object",
     }
-}
-
-fn lower_camel(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn integer_in(v: &Json, min: i128, max: i128) -> bool {
@@ -260,7 +276,11 @@ fn check(kind: &str, fields: &[Value], v: &Json, path: &str, depth: usize) -> Re
             return Err(at("an array"));
         };
         for (i, item) in items.iter().enumerate() {
-            check(inner, fields, item, &format!("{path}[{i}]"), depth + 1)?;
+            let here = format!("{path}[{i}]");
+            if item.is_null() {
+                return Err(format!("{here}: null is not a value of a repeated field"));
+            }
+            check(inner, fields, item, &here, depth + 1)?;
         }
         return Ok(());
     }
@@ -274,13 +294,11 @@ fn check(kind: &str, fields: &[Value], v: &Json, path: &str, depth: usize) -> Re
             .map(|(_, v)| v.trim())
             .unwrap_or("");
         for (key, item) in entries {
-            check(
-                value_kind,
-                &[],
-                item,
-                &format!("{path}[{key:?}]"),
-                depth + 1,
-            )?;
+            let here = format!("{path}[{key:?}]");
+            if item.is_null() {
+                return Err(format!("{here}: null is not a value of a map"));
+            }
+            check(value_kind, &[], item, &here, depth + 1)?;
         }
         return Ok(());
     }
@@ -288,7 +306,10 @@ fn check(kind: &str, fields: &[Value], v: &Json, path: &str, depth: usize) -> Re
         "string" | "bytes" => v.is_string(),
         "bool" => v.is_boolean(),
         "double" | "float" => {
-            v.is_number() || matches!(v.as_str(), Some("NaN" | "Infinity" | "-Infinity"))
+            v.is_number()
+                || v.as_str().is_some_and(|t| {
+                    matches!(t, "NaN" | "Infinity" | "-Infinity") || t.trim().parse::<f64>().is_ok()
+                })
         }
         "int32" | "sint32" | "sfixed32" => integer_in(v, i32::MIN.into(), i32::MAX.into()),
         "uint32" | "fixed32" => integer_in(v, 0, u32::MAX.into()),
@@ -302,9 +323,10 @@ fn check(kind: &str, fields: &[Value], v: &Json, path: &str, depth: usize) -> Re
                 return Err(at("an object"));
             };
             for (key, item) in given {
-                let field = fields
-                    .iter()
-                    .find(|f| f.name == *key || lower_camel(&f.name) == *key);
+                // The registry holds the JSON (lowerCamel) names; the proto names are
+                // accepted too.
+                let camel = micro::codec::lower_camel(key);
+                let field = fields.iter().find(|f| f.name == *key || f.name == camel);
                 let Some(field) = field else {
                     let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
                     let here = if path.is_empty() {
@@ -390,7 +412,8 @@ mod tests {
                 .map(|n| ((*n).to_owned(), info.clone()))
                 .collect::<BTreeMap<_, _>>()
         };
-        // `a.b` and `a_b` sanitize to the same name.
+        // `a.b` and `a_b` sanitize to the same name: both take the fingerprinted form, so
+        // the plain name never moves from one to the other.
         table
             .services
             .insert("a.b".into(), endpoints(&["S.M", "S.N"]));
@@ -404,6 +427,13 @@ mod tests {
         assert!(names.iter().all(|n| strict(n)), "{names:?}");
         let unique: HashSet<&&str> = names.iter().collect();
         assert_eq!(unique.len(), 3, "{names:?}");
+        assert!(!names.contains(&"a_b_S_M"), "{names:?}");
+        assert!(names.contains(&"a_b_S_N"), "{names:?}");
+        // The same names whichever registered first.
+        let mut alone = Table::default();
+        alone.services.insert("a_b".into(), endpoints(&["S.M"]));
+        let before = catalog(&alone, false, 100);
+        assert_eq!(before[0].name, "a_b_S_M", "alone, the plain name");
         assert!(
             catalog(&table, true, 100)
                 .iter()
@@ -413,10 +443,8 @@ mod tests {
 
     fn shape() -> Value {
         let mut address = Value::new("address", "shop.Address");
-        address.values = vec![
-            Value::new("city", "string"),
-            Value::new("zip_code", "int32"),
-        ];
+        // The registry holds JSON names (lowerCamel).
+        address.values = vec![Value::new("city", "string"), Value::new("zipCode", "int32")];
         let mut req = Value::new("PlaceRequest", "shop.PlaceRequest");
         req.values = vec![
             Value::new("name", "string"),
@@ -432,6 +460,9 @@ mod tests {
         let s = shape();
         let ok = json!({"name": "x", "count": "9007199254740993", "tags": ["a"], "address": {"city": "Oslo", "zipCode": 150}});
         assert_eq!(check_arguments(Some(&s), &ok), Ok(()));
+        // The proto name is proto3 JSON too.
+        let snake = json!({"address": {"zip_code": "150"}});
+        assert_eq!(check_arguments(Some(&s), &snake), Ok(()));
         assert_eq!(check_arguments(Some(&s), &json!({"count": 3})), Ok(()));
         let err = |v: Json| check_arguments(Some(&s), &v).unwrap_err();
         assert_eq!(
@@ -444,7 +475,11 @@ mod tests {
         );
         assert_eq!(
             err(json!({"address": {"zip_code": "north"}})),
-            "address.zip_code: expected an integer (int32), got a string"
+            "address.zipCode: expected an integer (int32), got a string"
+        );
+        assert_eq!(
+            err(json!({"tags": [null]})),
+            "tags[0]: null is not a value of a repeated field"
         );
         assert_eq!(
             err(json!({"tags": ["a", 1]})),
@@ -470,6 +505,10 @@ mod tests {
         assert_eq!(
             schema["properties"]["address"]["properties"]["city"]["type"],
             "string"
+        );
+        assert_eq!(
+            schema["properties"]["address"]["additionalProperties"],
+            false
         );
         assert_eq!(input_schema(None), json!({"type": "object"}));
     }

@@ -82,6 +82,15 @@ def serve_http(*extra, env=None):
     return proc, url["url"], log_path
 
 
+def request(url, method, headers):
+    req = urllib.request.Request(url, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as rsp:
+            return rsp.status, dict(rsp.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers)
+
+
 def post(url, body, headers=None, content_type="application/json"):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="POST", headers={
@@ -214,7 +223,34 @@ def http_refusals(url):
     ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
     status, body = post(url, ping, headers={"mcp-protocol-version": "1999-01-01"})
     assert status == 400 and "1999-01-01" in body, (status, body)
-    ok("http: a foreign Origin gets 403, a body over 1 MiB 413, text/plain 415, bad JSON -32700, an unknown protocol version 400")
+    # The Origin comes first, before the content type; a rebound Host is refused as well.
+    status, _ = post(url, init, headers={"origin": "https://evil.example"}, content_type="text/plain")
+    assert status == 403, status
+    status, body = post(url, init, headers={"host": "evil.example"})
+    assert status == 403 and "localhost" in body, (status, body)
+    # A page of this machine gets CORS headers and a preflight answer.
+    status, headers = request(url, "OPTIONS", {"origin": "http://localhost:5173",
+                                               "access-control-request-method": "POST"})
+    lower = {k.lower(): v for k, v in headers.items()}
+    assert status == 204 and lower.get("access-control-allow-origin") == "http://localhost:5173", (status, headers)
+    assert "mcp-protocol-version" in lower.get("access-control-allow-headers", ""), headers
+    ok("http: a foreign Origin gets 403 before anything else, a rebound Host 403, a body over 1 MiB 413, text/plain 415, bad JSON -32700, an unknown protocol version 400; local pages get CORS")
+
+
+def stops_with_an_open_event_stream():
+    """An agent holding the event stream open does not keep the server from stopping."""
+    import socket
+    proc, url, _ = serve_http()
+    host, port = re.match(r"http://([^:/]+):(\d+)/mcp", url).groups()
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(f"GET /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    head = sock.recv(4096).decode(errors="replace")
+    assert head.startswith("HTTP/1.1 200") and "text/event-stream" in head, head
+    started = time.monotonic()
+    proc.terminate()
+    proc.wait(timeout=30)
+    sock.close()
+    ok(f"http: stops in {time.monotonic() - started:.1f} s with an event stream open")
 
 
 def http_auth():
@@ -241,10 +277,12 @@ def http_auth():
     proc.terminate()
     proc.wait(timeout=10)
     ok("http with MICRO_AUTH=jwt: no token or a bad one gets 401, a valid token calls")
-    audit = [line for line in open(log).read().splitlines() if "tool call" in line]
-    assert any("tool=greeter_Greeter_Hello" in line and "caller=agent" in line
+    audit = [line for line in open(log).read().splitlines() if "mcp audit" in line]
+    assert any('tool="greeter_Greeter_Hello"' in line and 'caller="agent"' in line
                and "allowed=true" in line and "duration_ms=" in line for line in audit), audit
-    ok("http: an audit line per call (tool, caller, allowed, duration)")
+    # Refusals are audited too: the calls without a token and with a bad one.
+    assert sum("allowed=false" in line for line in audit) >= 2, audit
+    ok("http: an audit line per call and per refusal (tool, caller, allowed, duration)")
 
 
 def main():
@@ -266,6 +304,7 @@ def main():
         typescript(url)
         http_refusals(url)
         http_auth()
+        stops_with_an_open_event_stream()
         print(f"mcp: {len(PASSED)} checks passed", flush=True)
     finally:
         for proc in PROCS:

@@ -188,6 +188,14 @@ pub(crate) async fn serve(
         ));
         micro_mcp::Mcp::new(gateway.clone(), mcp)
     });
+    // Stopping ends MCP's event streams, so that agents do not hold the gateway up.
+    let closer = mcp.clone();
+    let shutdown = async move {
+        stopped().await;
+        if let Some(mcp) = closer {
+            mcp.close();
+        }
+    };
     let served = match (dashboard, mcp) {
         (Some((web, minted)), mcp) => {
             super::web::announce(
@@ -201,16 +209,16 @@ pub(crate) async fn serve(
             if let Some(mcp) = mcp {
                 router = mcp.router().merge(router);
             }
-            micro_gateway::serve_router(router, &options, listener, tls, stopped()).await
+            micro_gateway::serve_router(router, &options, listener, tls, shutdown).await
         }
         (None, Some(mcp)) => {
             let options = gateway.options().clone();
             let router = mcp.router().merge(gateway.router());
-            micro_gateway::serve_router(router, &options, listener, tls, stopped()).await
+            micro_gateway::serve_router(router, &options, listener, tls, shutdown).await
         }
         (None, None) => match tls {
-            Some(tls) => gateway.serve_tls(listener, tls, stopped()).await,
-            None => gateway.serve(listener, stopped()).await,
+            Some(tls) => gateway.serve_tls(listener, tls, shutdown).await,
+            None => gateway.serve(listener, shutdown).await,
         },
     };
     if let Some(tracer) = tracer {

@@ -52,7 +52,7 @@ async fn list(global: &Global, tools: &McpToolArgs) -> Result<(), CliError> {
     }
     let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let mut text = String::new();
-    for tool in &tools {
+    for tool in tools.iter() {
         let first = tool.description.lines().next().unwrap_or_default();
         text.push_str(&format!(
             "{:width$}  {} {}  {first}\n",

@@ -196,7 +196,10 @@ impl Mcp {
                 Ok(None) => break,
                 // A stream that outlives the call's deadline (a watch): what came so far.
                 Err(e)
-                    if !messages.is_empty() && e.grpc_code() == micro::Code::DeadlineExceeded =>
+                    if !messages.is_empty()
+                        && e.grpc_code() == micro::Code::DeadlineExceeded
+                        // The client's own deadline, not the service's 408 or 504.
+                        && e.id() == "micro.client" =>
                 {
                     truncated = true;
                     break;

@@ -81,7 +81,7 @@ fn host_allowed(mcp: &Mcp, headers: &HeaderMap) -> bool {
         Some(v6) => v6.split(']').next().map(|h| format!("[{h}]")),
         None => host.split(':').next().map(str::to_owned),
     };
-    matches!(name.as_deref(), Some("localhost" | "127.0.0.1" | "[::1]"))
+    name.is_some_and(|n| n.eq_ignore_ascii_case("localhost") || n == "127.0.0.1" || n == "[::1]")
 }
 
 /// The first check of every request: a page of another site, or a name rebound to this
@@ -92,7 +92,7 @@ fn check_origin(mcp: &Mcp, headers: &HeaderMap) -> Result<(), Box<Response>> {
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
     let why = if !origin_allowed(mcp, origin) {
         format!(
-            "origin {:?} may not call this MCP server (allow it with --allow-origin)",
+            "origin {:?} may not call this MCP server (micro mcp serve --allow-origin adds one)",
             origin.unwrap_or_default()
         )
     } else if !host_allowed(mcp, headers) {
@@ -120,7 +120,7 @@ fn cors(headers: &HeaderMap, rsp: &mut Response) {
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static("mcp-session-id"),
         );
-        h.insert(header::VARY, HeaderValue::from_static("origin"));
+        h.append(header::VARY, HeaderValue::from_static("origin"));
     }
 }
 

@@ -93,8 +93,10 @@ impl Mcp {
         match method {
             "initialize" => {
                 let asked = params.get("protocolVersion").and_then(Json::as_str);
+                // The newest revision spoken that is not newer than the one asked for (the
+                // dates compare as text): a 2025-03-26 client gets 2024-11-05, which it knows.
                 let version = asked
-                    .filter(|v| PROTOCOL_VERSIONS.contains(v))
+                    .and_then(|asked| PROTOCOL_VERSIONS.iter().find(|v| **v <= asked).copied())
                     .unwrap_or(LATEST_PROTOCOL_VERSION);
                 result(
                     id,
@@ -183,6 +185,9 @@ mod tests {
         let future = json!({"jsonrpc": "2.0", "id": "a", "method": "initialize", "params": {"protocolVersion": "2099-01-01"}});
         let answer = mcp.handle(future, &me).await.unwrap();
         assert_eq!(answer["result"]["protocolVersion"], LATEST_PROTOCOL_VERSION);
+        let between = json!({"jsonrpc": "2.0", "id": "b", "method": "initialize", "params": {"protocolVersion": "2025-03-26"}});
+        let answer = mcp.handle(between, &me).await.unwrap();
+        assert_eq!(answer["result"]["protocolVersion"], "2024-11-05");
 
         let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         assert_eq!(mcp.handle(note, &me).await, None);

@@ -74,7 +74,11 @@ impl Mcp {
             }
             if line.len() > MAX_LINE && !line.ends_with(b"\n") {
                 // Skip the rest of the oversized line without keeping it.
-                if skip_line(&mut input).await.is_err() {
+                if let Err(e) = skip_line(&mut input).await {
+                    failed = Some(micro::Error::internal(
+                        "micro.mcp",
+                        format!("reading stdin: {e}"),
+                    ));
                     break;
                 }
                 let _ = tx

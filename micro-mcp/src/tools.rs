@@ -168,7 +168,15 @@ fn describe(
         .map(|d| d.trim())
         .filter(|d| !d.is_empty())
     {
-        text.push_str(doc);
+        // Whatever registers writes this: keep it short, cut at a character boundary.
+        let mut end = doc.len().min(MAX_DESCRIPTION);
+        while !doc.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.push_str(&doc[..end]);
+        if end < doc.len() {
+            text.push_str(" …");
+        }
         text.push_str("\n\n");
     }
     text.push_str(&format!("Calls {endpoint} on the micro service {service}."));
@@ -195,24 +203,40 @@ fn input_schema(shape: Option<&Value>) -> Json {
     schema
 }
 
-/// Mark every object with listed properties as taking no others.
+/// Mark every object schema with listed properties as taking no others, walking the
+/// schema by its structure (a field named `properties` is a field, not a schema keyword).
 fn closed(schema: &mut Json, depth: usize) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
     if depth > 32 {
         return;
     }
-    if let Some(obj) = schema.as_object_mut() {
-        if obj.contains_key("properties") {
-            obj.insert("additionalProperties".into(), json!(false));
+    if let Some(Json::Object(fields)) = obj.get_mut("properties") {
+        for field in fields.values_mut() {
+            closed(field, depth + 1);
         }
-        for value in obj.values_mut() {
-            closed(value, depth + 1);
-        }
-    } else if let Some(items) = schema.as_array_mut() {
-        for item in items {
-            closed(item, depth + 1);
+        obj.insert("additionalProperties".into(), json!(false));
+    }
+    if let Some(items) = obj.get_mut("items") {
+        closed(items, depth + 1);
+    }
+    if let Some(values) = obj.get_mut("additionalProperties")
+        && values.is_object()
+    {
+        closed(values, depth + 1);
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Json::Array(options)) = obj.get_mut(key) {
+            for option in options {
+                closed(option, depth + 1);
+            }
         }
     }
 }
+
+/// The longest description taken from the registry (what micro-gen writes at most).
+const MAX_DESCRIPTION: usize = 512;
 
 /// The JSON type of `v`, in words.
 fn kind_of(v: &Json) -> &'static str {

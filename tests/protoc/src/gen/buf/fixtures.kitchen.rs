@@ -373,6 +373,10 @@ pub mod kitchen_server {
                     .metadata(
                         "http",
                         "[{\"method\":\"POST\",\"path\":\"/v1/kitchen/echo\",\"body\":\"*\"},{\"method\":\"GET\",\"path\":\"/v1/kitchen/echo/{f_string}\"}]",
+                    )
+                    .metadata(
+                        "description",
+                        "One request, one response; also bound to HTTP.",
                     );
                 router
                     .route(
@@ -400,7 +404,8 @@ pub mod kitchen_server {
                         },
                     )
                     .package("fixtures.kitchen")
-                    .idempotent();
+                    .idempotent()
+                    .metadata("description", "One request, a stream of responses.");
                 router
                     .route(
                         route
@@ -425,7 +430,8 @@ pub mod kitchen_server {
                             async move { handler.sum(ctx, requests).await }
                         },
                     )
-                    .package("fixtures.kitchen");
+                    .package("fixtures.kitchen")
+                    .metadata("description", "A stream of requests, one response.");
                 router
                     .route(
                         route
@@ -451,7 +457,8 @@ pub mod kitchen_server {
                             async move { handler.chat(ctx, requests, responses).await }
                         },
                     )
-                    .package("fixtures.kitchen");
+                    .package("fixtures.kitchen")
+                    .metadata("description", "Streams both ways.");
                 router
                     .route(
                         route
@@ -475,7 +482,11 @@ pub mod kitchen_server {
                             async move { handler.now(ctx, request).await }
                         },
                     )
-                    .package("fixtures.kitchen");
+                    .package("fixtures.kitchen")
+                    .metadata(
+                        "description",
+                        "Well-known types as request and response.",
+                    );
                 router
                     .route(
                         route
@@ -497,7 +508,8 @@ pub mod kitchen_server {
                             async move { handler.grow(ctx, request).await }
                         },
                     )
-                    .package("fixtures.kitchen");
+                    .package("fixtures.kitchen")
+                    .metadata("description", "A recursive message.");
                 router
                     .route(
                         route
@@ -520,6 +532,7 @@ pub mod kitchen_server {
                         },
                     )
                     .package("fixtures.kitchen")
+                    .metadata("description", "Kept for old callers.")
                     .metadata("deprecated", "true");
                 router
                     .route(
@@ -969,7 +982,8 @@ pub mod pantry_server {
                             async move { handler.price(ctx, request).await }
                         },
                     )
-                    .package("fixtures.kitchen");
+                    .package("fixtures.kitchen")
+                    .metadata("description", "What an item costs.");
                 router
                     .route(
                         route

@@ -234,13 +234,19 @@ impl Mcp {
                 let (tx, _) = watch::channel(0);
                 let sender = tx.clone();
                 let weak = Arc::downgrade(&self.inner);
-                let first = signature(&self.tools());
+                let mut seen = self.tools();
                 tokio::spawn(async move {
-                    let mut last = first;
+                    let mut last = signature(&seen);
                     loop {
                         tokio::time::sleep(CHANGE_CHECK).await;
                         let Some(inner) = weak.upgrade() else { return };
-                        let now = signature(&Mcp { inner }.tools());
+                        let tools = Mcp { inner }.tools();
+                        // The same catalog (the table did not change): nothing to compare.
+                        if Arc::ptr_eq(&tools, &seen) {
+                            continue;
+                        }
+                        let now = signature(&tools);
+                        seen = tools;
                         if now != last {
                             last = now;
                             sender.send_modify(|n| *n += 1);

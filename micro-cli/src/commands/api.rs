@@ -109,28 +109,22 @@ pub(crate) async fn serve(
     };
     options.metrics = settings.metrics_address.is_some();
     // MICRO_AUTH=jwt: callers' tokens and the rules are checked here first.
-    let _following = match settings
-        .auth
-        .jwt()
-        .map_err(|e| CliError::usage(e.detail(), None))?
+    if settings.auth.enabled()
+        && matches!(
+            options.handler,
+            HandlerKind::Http | HandlerKind::Web | HandlerKind::Event
+        )
     {
-        Some(jwt) => {
-            if matches!(
-                options.handler,
-                HandlerKind::Http | HandlerKind::Web | HandlerKind::Event
-            ) {
-                return Err(CliError::usage(
-                    format!(
-                        "the {} handler does not check auth yet, and MICRO_AUTH=jwt is set",
-                        options.handler
-                    ),
-                    Some("use --handler meta, rpc or api with auth on".into()),
-                ));
-            }
-            let directory = super::auth::directory(&settings)?;
-            let (gate, following) = micro::auth::Gate::load(jwt, directory)
-                .await
-                .map_err(|e| CliError::usage(e.detail(), None))?;
+        return Err(CliError::usage(
+            format!(
+                "the {} handler does not check auth yet, and MICRO_AUTH=jwt is set",
+                options.handler
+            ),
+            Some("use --handler meta, rpc or api with auth on".into()),
+        ));
+    }
+    let _following = match super::auth::gate(&settings).await? {
+        Some((gate, following)) => {
             options.auth = Some(gate);
             Some(following)
         }

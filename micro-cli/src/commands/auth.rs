@@ -111,6 +111,25 @@ pub(crate) fn token_wrapper(settings: &Settings) -> Option<CallWrapper> {
     }))
 }
 
+/// The gate of `MICRO_AUTH=jwt`: tokens and the stored rules, with the task that keeps the
+/// rules current (keep it while serving); `None` with auth off.
+pub(crate) async fn gate(
+    settings: &Settings,
+) -> Result<Option<(Arc<micro::auth::Gate>, micro::auth::Following)>, CliError> {
+    let Some(jwt) = settings
+        .auth
+        .jwt()
+        .map_err(|e| CliError::usage(e.detail(), None))?
+    else {
+        return Ok(None);
+    };
+    let directory = directory(settings)?;
+    micro::auth::Gate::load(jwt, directory)
+        .await
+        .map(Some)
+        .map_err(|e| CliError::usage(e.detail(), None))
+}
+
 /// The access token `micro login` kept, if any.
 pub(crate) fn saved_token(settings: &Settings) -> Option<String> {
     let path = token_path(settings).ok()?;

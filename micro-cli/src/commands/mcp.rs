@@ -129,16 +129,8 @@ async fn serve(global: &Global, args: McpServeArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::internal(e.to_string()))?;
     options.loopback = local.ip().is_loopback();
     // MICRO_AUTH=jwt: each request's token, and each tool as the endpoint it calls.
-    let _following = match settings
-        .auth
-        .jwt()
-        .map_err(|e| CliError::usage(e.detail(), None))?
-    {
-        Some(jwt) => {
-            let directory = super::auth::directory(&settings)?;
-            let (gate, following) = micro::auth::Gate::load(jwt, directory)
-                .await
-                .map_err(|e| CliError::usage(e.detail(), None))?;
+    let _following = match super::auth::gate(&settings).await? {
+        Some((gate, following)) => {
             options.auth = Some(gate);
             Some(following)
         }

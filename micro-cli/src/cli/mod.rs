@@ -9,6 +9,7 @@ use crate::templates::Template;
 
 mod api;
 mod auth;
+mod bot;
 mod cert;
 mod mcp;
 mod proxy;
@@ -18,6 +19,7 @@ mod web;
 
 pub(crate) use api::ApiArgs;
 pub(crate) use auth::{AccessArg, AuthArgs, AuthWhat, CreateWhat, Kind, TokenArgs};
+pub(crate) use bot::{BotArgs, BotInput, Guarded};
 pub(crate) use cert::{CertArgs, CertWhat};
 pub(crate) use mcp::{McpArgs, McpServeArgs, McpToolArgs, McpWhat};
 pub(crate) use proxy::ProxyArgs;
@@ -138,6 +140,9 @@ pub(crate) enum Command {
     /// Every endpoint in the registry as a tool for AI agents (Model Context Protocol):
     /// `micro mcp serve` (stdio, or --address for HTTP), `micro mcp list`, `micro mcp call`.
     Mcp(McpArgs),
+    /// A chat bot on IRC, XMPP or Slack: list services, check health, call endpoints, and
+    /// run the commands services in the bot namespace serve (micro.bot.NAME).
+    Bot(BotArgs),
     /// Run the sidecar: apps in any language register, call, publish, subscribe and keep
     /// state over HTTP, in go-micro's sidecar shape or Dapr's.
     Proxy(ProxyArgs),

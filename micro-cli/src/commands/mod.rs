@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod bot;
 mod broker;
 mod call;
 mod cert;
@@ -140,6 +141,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Api(args) => api::exec(global, args).await,
         Command::Web(args) => web::exec(global, args).await,
         Command::Mcp(args) => mcp::exec(global, args).await,
+        Command::Bot(args) => bot::exec(global, args).await,
         Command::Proxy(args) => proxy::exec(global, args).await,
         Command::Store(args) => store::exec(global, args).await,
         Command::Run(args) => run::exec(global, args).await,

@@ -12,37 +12,8 @@ const EXAMPLE: &str = r#"micro register service '{"name":"legacy","version":"1.0
 
 /// One record or a list of them (as `micro describe -o json` prints).
 fn parse(text: &str) -> Result<Vec<Service>, CliError> {
-    let hint = || Some(format!("e.g. {EXAMPLE}"));
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| CliError::usage(format!("the service is not valid JSON: {e}"), hint()))?;
-    let services: Vec<Service> = match value {
-        serde_json::Value::Array(_) => serde_json::from_value(value),
-        _ => serde_json::from_value(value).map(|s| vec![s]),
-    }
-    .map_err(|e| CliError::usage(format!("not a service record: {e}"), hint()))?;
-    if services.is_empty() {
-        return Err(CliError::usage("no service in the list", hint()));
-    }
-    for svc in &services {
-        if svc.name.trim().is_empty() {
-            return Err(CliError::usage("the service has no name", hint()));
-        }
-        if svc.nodes.is_empty() {
-            return Err(CliError::usage(
-                format!("service {} has no nodes", svc.name),
-                hint(),
-            ));
-        }
-        for node in &svc.nodes {
-            if node.id.trim().is_empty() || node.address.trim().is_empty() {
-                return Err(CliError::usage(
-                    format!("every node of {} needs an id and an address", svc.name),
-                    hint(),
-                ));
-            }
-        }
-    }
-    Ok(services)
+    Service::parse_records(text)
+        .map_err(|e| CliError::usage(e.detail(), Some(format!("e.g. {EXAMPLE}"))))
 }
 
 pub(crate) async fn exec(

@@ -121,6 +121,42 @@ impl Service {
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.name == name)
     }
+
+    /// Service records written by hand (`micro register service JSON`): one record or a
+    /// list of them, as `micro describe -o json` prints. Each needs a name and at least one
+    /// node with an id and an address; the error says which is missing.
+    pub fn parse_records(text: &str) -> Result<Vec<Service>> {
+        let bad = |detail: String| Error::bad_request(ID, detail);
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| bad(format!("the service is not valid JSON: {e}")))?;
+        let services: Vec<Service> = match value {
+            serde_json::Value::Array(_) => serde_json::from_value(value),
+            _ => serde_json::from_value(value).map(|s| vec![s]),
+        }
+        .map_err(|e| bad(format!("not a service record: {e}")))?;
+        if services.is_empty() {
+            return Err(bad("no service in the list".to_owned()));
+        }
+        for svc in &services {
+            if svc.name.trim().is_empty() {
+                return Err(bad("the service has no name".to_owned()));
+            }
+            if svc.nodes.is_empty() {
+                return Err(bad(format!("service {} has no nodes", svc.name)));
+            }
+            if svc
+                .nodes
+                .iter()
+                .any(|n| n.id.trim().is_empty() || n.address.trim().is_empty())
+            {
+                return Err(bad(format!(
+                    "every node of {} needs an id and an address",
+                    svc.name
+                )));
+            }
+        }
+        Ok(services)
+    }
 }
 
 /// A running instance of a service.

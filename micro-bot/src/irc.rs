@@ -243,8 +243,9 @@ impl Irc {
                     if let Some((reply_to, prefix, text)) = addressed(&message, &nick) {
                         let bot = bot.clone();
                         let out = out.clone();
+                        let sender = message.prefix.unwrap_or_default().to_owned();
                         tokio::spawn(async move {
-                            let answer = bot.answer("irc", &text).await;
+                            let answer = bot.answer("irc", &sender, &text).await;
                             for line in chat_lines(&answer, MAX_TEXT) {
                                 let line = format!("PRIVMSG {reply_to} :{prefix}{line}\r\n");
                                 if out.send(line).await.is_err() {

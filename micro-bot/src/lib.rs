@@ -129,24 +129,26 @@ impl Bot {
         &self.client
     }
 
-    /// The answer to `text`, a message addressed to the bot on `input`: the command's
-    /// result, or a sentence saying why there is none (unknown, refused, failed).
-    pub async fn answer(&self, input: &str, text: &str) -> String {
-        let answer = match Words::parse(text) {
-            None => "say `help` to see what I can do".to_owned(),
-            Some(words) => match self.refusal(input, &words) {
-                Some(refusal) => refusal,
-                None => self.run(&words).await,
-            },
+    /// The answer to `text`, a message addressed to the bot on `input` by `sender`: the
+    /// command's result, or a sentence saying why there is none (unknown, refused, failed).
+    /// Each answer is logged (target `micro::bot`: input, sender, command, refused).
+    pub async fn answer(&self, input: &str, sender: &str, text: &str) -> String {
+        let words = Words::parse(text);
+        let refusal = words.as_ref().and_then(|w| self.refusal(input, w));
+        let answer = match (&words, &refusal) {
+            (None, _) => "say `help` to see what I can do".to_owned(),
+            (Some(_), Some(refusal)) => refusal.clone(),
+            (Some(words), None) => self.run(words).await,
         };
-        let answer = clip(answer.trim_end(), self.options.max_answer);
         tracing::info!(
             target: "micro::bot",
             input,
-            command = Words::parse(text).map(|w| w.verb()).unwrap_or_default(),
+            sender,
+            command = words.as_ref().map(Words::verb).unwrap_or_default(),
+            refused = refusal.is_some(),
             "answered"
         );
-        answer
+        clip(answer.trim_end(), self.options.max_answer)
     }
 
     /// Why `words` may not run on `input`, if so.

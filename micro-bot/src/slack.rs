@@ -288,6 +288,7 @@ impl Slack {
             }
             match envelope["type"].as_str() {
                 Some("disconnect") => {
+                    let _ = socket.close(None).await;
                     return Err(Failure::retry(
                         true,
                         format!(
@@ -309,7 +310,7 @@ impl Slack {
     }
 
     async fn reply(&self, bot: &Bot, ask: Ask) {
-        let answer = bot.answer("slack", &ask.text).await;
+        let answer = bot.answer("slack", &ask.user, &ask.text).await;
         let mut text = escape(&answer);
         if answer.contains('\n') {
             text = format!("```{text}```");
@@ -337,6 +338,7 @@ impl Slack {
 /// A message for the bot: where to answer and the command.
 #[derive(Debug, PartialEq, Eq)]
 struct Ask {
+    user: String,
     channel: String,
     thread: Option<String>,
     text: String,
@@ -363,6 +365,7 @@ fn addressed(event: &Value, own: &str) -> Option<Ask> {
         text = rest.to_owned();
     }
     Some(Ask {
+        user: user.to_owned(),
         channel: event["channel"].as_str()?.to_owned(),
         thread: event["thread_ts"]
             .as_str()
@@ -422,6 +425,7 @@ mod tests {
         assert_eq!(
             addressed(&mention, "UBOT"),
             Some(Ask {
+                user: "U1".into(),
                 channel: "C1".into(),
                 thread: Some("1.2".into()),
                 text: r#"call greeter Greeter.Hello {"name": "John & Al"}"#.into()
@@ -431,6 +435,7 @@ mod tests {
         assert_eq!(
             addressed(&direct, "UBOT"),
             Some(Ask {
+                user: "U1".into(),
                 channel: "D1".into(),
                 thread: None,
                 text: "ping".into()

@@ -393,8 +393,9 @@ impl Xmpp {
                     if let Some((to, kind, prefix, text)) = self.addressed(&stanza) {
                         let bot = bot.clone();
                         let out = out.clone();
+                        let sender = stanza.attr("from").unwrap_or_default().to_owned();
                         tokio::spawn(async move {
-                            let answer = bot.answer("xmpp", &text).await;
+                            let answer = bot.answer("xmpp", &sender, &text).await;
                             let reply = format!(
                                 "<message to='{}' type='{kind}'><body>{}</body></message>",
                                 escape(&to),

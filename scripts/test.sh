@@ -8,7 +8,8 @@
 # for the broker tests (Debian mosquitto, rabbitmq-server). Installs and starts what
 # is missing, then runs `cargo test --workspace` with MICRO_REQUIRE_PEERS=1 so that no peer test can silently
 # skip, the gRPC interop suite and the dashboard's browser tests (scripts/web-test.sh:
-# Debian chromium, npm playwright-core and axe-core).
+# Debian chromium, npm playwright-core and axe-core), the MCP suite and the chat bot's
+# (scripts/bot-test.sh: Debian ngircd and prosody, PyPI slixmpp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${MICRO_CACHE:-$HOME/.cache/micro}"
@@ -136,3 +137,6 @@ cargo test --workspace "$@"
 
 # The MCP gateway against the official Python and TypeScript SDKs.
 ./scripts/mcp-test.sh
+
+# The chat bot on ngircd and prosody (Debian), and Slack's replay.
+./scripts/bot-test.sh

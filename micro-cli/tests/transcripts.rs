@@ -108,6 +108,32 @@ const CASES: &[(&str, &[&str])] = &[
         "error-mcp-arguments",
         &["mcp", "call", "greeter_Greeter_Hello", "{nope"],
     ),
+    ("bot-help", &["bot", "--help"]),
+    ("error-bot-xmpp-account", &["bot", "--inputs", "xmpp"]),
+    (
+        "error-bot-allow-input",
+        &["bot", "--inputs", "irc", "--allow", "slack=help"],
+    ),
+    (
+        "error-bot-allow-rule",
+        &["bot", "--inputs", "irc", "--allow", "matrix=help"],
+    ),
+    (
+        "error-bot-irc-channel",
+        &["bot", "--inputs", "irc", "--irc-channels", "ops"],
+    ),
+    (
+        "error-bot-slack-token",
+        &[
+            "bot",
+            "--inputs",
+            "slack",
+            "--slack-bot-token",
+            "xoxp-1",
+            "--slack-app-token",
+            "xapp-1",
+        ],
+    ),
     ("error-server-broker", &["server", "--broker", "service"]),
     ("error-server-open", &["server", "--address", "0.0.0.0:0"]),
     ("error-proxy-app", &["proxy", "--server_name", "orders"]),

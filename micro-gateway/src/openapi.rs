@@ -44,10 +44,24 @@ fn kind_schema(kind: &str, fields: &[Value], depth: usize) -> Json {
     }
     if !fields.is_empty() && depth < 16 {
         let mut props = Map::new();
+        let mut required = Vec::new();
         for f in fields {
-            props.insert(f.name.clone(), kind_schema(&f.kind, &f.values, depth + 1));
+            let mut schema = kind_schema(&f.kind, &f.values, depth + 1);
+            if !f.description.is_empty()
+                && let Some(obj) = schema.as_object_mut()
+            {
+                obj.insert("description".into(), json!(f.description));
+            }
+            if f.required {
+                required.push(json!(f.name));
+            }
+            props.insert(f.name.clone(), schema);
         }
-        return json!({"type": "object", "properties": props});
+        let mut schema = json!({"type": "object", "properties": props});
+        if !required.is_empty() {
+            schema["required"] = Json::Array(required);
+        }
+        return schema;
     }
     if fields.is_empty() && kind.contains('.') {
         // A named type without fields: an enum (by name or number), or a message the

@@ -370,6 +370,20 @@ fn check(kind: &str, fields: &[Value], v: &Json, path: &str, depth: usize) -> Re
                 };
                 check(&field.kind, &field.values, item, &here, depth + 1)?;
             }
+            for field in fields.iter().filter(|f| f.required) {
+                let given = given.iter().any(|(key, item)| {
+                    !item.is_null()
+                        && (*key == field.name || micro::codec::lower_camel(key) == field.name)
+                });
+                if !given {
+                    let here = if path.is_empty() {
+                        field.name.clone()
+                    } else {
+                        format!("{path}.{}", field.name)
+                    };
+                    return Err(format!("{here}: required, but not given"));
+                }
+            }
             return Ok(());
         }
         // Enums (by name or number), wrappers, Struct, Any, and messages the registry did

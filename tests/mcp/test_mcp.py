@@ -113,6 +113,8 @@ async def common_checks(client, transport):
     assert all(STRICT.match(name) for name in tools), list(tools)
     hello_schema = tools["greeter_Greeter_Hello"].input_schema
     assert hello_schema["type"] == "object" and hello_schema["properties"]["name"]["type"] == "string", hello_schema
+    # The field's comment in greeter.proto, carried by micro-gen into the registry.
+    assert hello_schema["properties"]["name"]["description"] == "The name to greet, e.g. John.", hello_schema
     # proto3 JSON: int64 is a string.
     assert tools["greeter_Greeter_Stream"].input_schema["properties"]["count"]["type"] == "string"
     ok(f"{transport}: tools listed, names pass ^[a-zA-Z0-9_-]{{1,64}}$, schemas from the request")

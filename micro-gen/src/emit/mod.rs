@@ -19,6 +19,8 @@ mod client;
 mod messages;
 mod server;
 
+pub(crate) use server::description;
+
 use crate::ident::{ident, to_snake, to_upper_camel};
 use crate::model::Service;
 

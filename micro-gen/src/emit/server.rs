@@ -239,7 +239,7 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
 /// Documentation lines as one text: lines of a paragraph joined by spaces, paragraphs by a
 /// blank line, at most 512 bytes (cut at a word: registry records stay small enough for
 /// mDNS packets).
-fn description(lines: &[String]) -> String {
+pub(crate) fn description(lines: &[String]) -> String {
     const MAX: usize = 512;
     let mut paragraphs = Vec::new();
     let mut current = String::new();

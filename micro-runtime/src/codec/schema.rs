@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use prost_reflect::{Kind, MessageDescriptor};
+use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 
 use super::reflect::Descriptors;
 use crate::registry::Value;
@@ -21,6 +21,22 @@ pub fn schema(descriptors: &Descriptors, full_name: &str) -> Option<Value> {
 }
 
 const MAX_DEPTH: usize = 8;
+
+/// The longest field description kept (registry records stay small enough for mDNS).
+const MAX_DESCRIPTION: usize = 512;
+
+/// `text` cut to at most `max` bytes at a word, marked with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = text[..end].rfind(' ').unwrap_or(end);
+    format!("{} …", &text[..end])
+}
 
 fn message_value(
     name: &str,
@@ -59,10 +75,31 @@ fn message_value(
         };
         child.name = field.json_name().to_owned();
         child.kind = shown;
+        child.description = field_comment(&field);
+        child.required = field.cardinality() == prost_reflect::Cardinality::Required;
         value.values.push(child);
     }
     seen.remove(desc.full_name());
     value
+}
+
+/// The comment of `field` in its `.proto` (micro-gen keeps fields' comments, cut to 512
+/// bytes, in the descriptors it embeds; other descriptors may have none).
+fn field_comment(field: &FieldDescriptor) -> String {
+    let file = field.parent_file();
+    let Some(info) = &file.file_descriptor_proto().source_code_info else {
+        return String::new();
+    };
+    info.location
+        .iter()
+        .find(|l| l.path == field.path())
+        .and_then(|l| {
+            l.leading_comments
+                .as_deref()
+                .or(l.trailing_comments.as_deref())
+        })
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn kind_name(kind: &Kind) -> String {
@@ -204,14 +241,24 @@ fn json_node(
         return value;
     }
     if let Some(props) = target.get("properties").and_then(|p| p.as_object()) {
+        let required: HashSet<&str> = target
+            .get("required")
+            .and_then(|r| r.as_array())
+            .map(|r| r.iter().filter_map(|n| n.as_str()).collect())
+            .unwrap_or_default();
         for (field, schema) in props {
-            value.values.push(json_node(
+            let mut child = json_node(
                 &super::json::lower_camel(field),
                 schema,
                 defs,
                 seen,
                 depth + 1,
-            ));
+            );
+            child.required = required.contains(field.as_str());
+            if let Some(text) = schema.get("description").and_then(|d| d.as_str()) {
+                child.description = cut(text.trim(), MAX_DESCRIPTION);
+            }
+            value.values.push(child);
         }
     }
     if let Some(def) = def {
@@ -227,7 +274,11 @@ mod tests {
     #[derive(schemars::JsonSchema)]
     #[allow(dead_code)]
     struct Order {
+        /// The order's id, e.g. `order-1`.
         order_id: String,
+        #[serde(default)]
+        note: String,
+        coupon: Option<String>,
         paid: bool,
         qty: u32,
         total: f64,
@@ -257,5 +308,30 @@ mod tests {
                 "{name}: {kind} missing in {fields:?}"
             );
         }
+    }
+
+    #[test]
+    fn serde_shapes_carry_doc_comments_and_what_is_required() {
+        let v = json_schema_value::<Order>();
+        let field = |name: &str| {
+            v.values
+                .iter()
+                .find(|f| f.name == name)
+                .unwrap_or_else(|| panic!("{name} in {v:?}"))
+        };
+        assert_eq!(
+            field("orderId").description,
+            "The order's id, e.g. `order-1`."
+        );
+        assert!(field("orderId").required && field("paid").required);
+        assert!(!field("note").required, "a field with a default");
+        assert!(!field("coupon").required, "an Option");
+        assert_eq!(field("paid").description, "");
+    }
+
+    #[test]
+    fn long_descriptions_are_cut_at_a_word() {
+        assert_eq!(cut("short", 10), "short");
+        assert_eq!(cut("one two three", 9), "one two …");
     }
 }

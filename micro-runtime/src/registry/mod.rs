@@ -251,6 +251,18 @@ pub struct Value {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub values: Vec<Value>,
+    /// What the field is for: its comment in the `.proto` or its doc comment in Rust (at
+    /// most 512 bytes). Empty when unknown. Not in go-micro's records, which ignore it.
+    #[serde(
+        default,
+        deserialize_with = "null_is_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub description: String,
+    /// The field must be given: a proto2 `required` field, or a serde field with neither a
+    /// default nor `Option`. Not in go-micro's records, which ignore it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
 }
 
 impl Value {
@@ -260,6 +272,8 @@ impl Value {
             name: name.into(),
             kind: kind.into(),
             values: Vec::new(),
+            description: String::new(),
+            required: false,
         }
     }
 

@@ -13,11 +13,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
 fi
+# The test runs its own servers, on ports and with files of their own.
 export PATH="$PATH:/usr/sbin"
-# Debian starts both as services on install (where it can); the test runs its own.
-if command -v systemctl >/dev/null 2>&1; then
-    systemctl stop ngircd prosody >/dev/null 2>&1 || true
-fi
 if ! python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('slixmpp') != '1.17.0' or m.version('websockets') != '15.0.1')" >/dev/null 2>&1; then
     echo "installing slixmpp and websockets" >&2
     python3 -m pip install --quiet --disable-pip-version-check -r tests/bot/requirements.txt >&2

@@ -25,7 +25,7 @@ pub(crate) async fn run(bot: &Bot, words: &Words) -> Option<String> {
             .to_string()
             .replace('T', " ")
             .replace('Z', " UTC"),
-        "hello" | "hi" if words.all().len() == 1 => "hi".to_owned(),
+        "hello" if words.all().len() == 1 => "hi".to_owned(),
         "ping" if words.all().len() == 1 => "pong".to_owned(),
         "laws" => LAWS.to_owned(),
         "list" if words.is(&["list", "services"]) => list(bot).await,

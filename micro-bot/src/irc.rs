@@ -10,24 +10,30 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{
-    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
-};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::{Bot, BoxFuture, Failure, Input, Outbox, chat_lines, reconnecting};
+use crate::connection::{Failure, reconnecting};
+use crate::outbox::{Outbox, Writing, chat_lines};
+use crate::{Bot, BoxFuture, Input};
 
 /// The longest line read from the server (IRCv3 tags included).
 const MAX_LINE: u64 = 16 * 1024;
-/// The most text bytes in one PRIVMSG (the relayed prefix takes the rest of 512).
-const MAX_TEXT: usize = 400;
+/// Room left for the `:nick!user@host ` the server puts in front of the bot's lines.
+const MAX_SOURCE: usize = 100;
+/// The most lines of one answer in a channel.
+const CHANNEL_LINES: usize = 20;
+/// The most lines of one answer in a private message.
+const PRIVATE_LINES: usize = 40;
+/// Silence from the server this long gets a PING; as long again after it, a reconnect.
+const IDLE: Duration = Duration::from_secs(180);
 /// How long the connection and the login may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Where and as whom the bot joins IRC.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct IrcOptions {
     /// The server, `host:port`. Default `127.0.0.1:6667`.
@@ -42,6 +48,19 @@ pub struct IrcOptions {
     pub password: Option<String>,
     /// Channels to join (`#ops`).
     pub channels: Vec<String>,
+}
+
+impl std::fmt::Debug for IrcOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IrcOptions")
+            .field("address", &self.address)
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file)
+            .field("nick", &self.nick)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("channels", &self.channels)
+            .finish()
+    }
 }
 
 impl Default for IrcOptions {
@@ -98,9 +117,20 @@ fn check(options: &IrcOptions) -> micro::Result<()> {
         ));
     }
     for channel in &options.channels {
-        if !channel.starts_with(['#', '&']) || channel.contains([' ', ',', '\u{7}']) {
+        if !channel.starts_with(['#', '&'])
+            || channel.len() < 2
+            || channel.contains([' ', ',', '\u{7}'])
+            || channel.chars().any(char::is_control)
+        {
             return bad(format!("IRC channel {channel:?} is not valid: e.g. #ops"));
         }
+    }
+    if options
+        .password
+        .as_deref()
+        .is_some_and(|p| p.chars().any(char::is_control))
+    {
+        return bad("the IRC server password holds a control character".to_owned());
     }
     if options.address.rsplit_once(':').is_none() {
         return bad(format!(
@@ -126,20 +156,23 @@ impl Irc {
             .await
             .map_err(|_| Failure::retry(false, format!("{address}: no answer")))?
             .map_err(|e| Failure::retry(false, format!("{address}: {e}")))?;
-        if self.options.tls {
-            let connector =
-                crate::tls::connector(self.options.ca_file.as_deref()).map_err(Failure::Fatal)?;
-            let host = address
-                .rsplit_once(':')
-                .map_or(address.as_str(), |(h, _)| h);
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let tls = crate::tls::handshake(&connector, host, tcp)
-                .await
-                .map_err(|e| Failure::retry(false, e.detail()))?;
-            self.converse(tls, bot, stop).await
-        } else {
-            self.converse(tcp, bot, stop).await
+        if !self.options.tls {
+            return self.converse(tcp, bot, stop).await;
         }
+        let connector =
+            crate::tls::connector(self.options.ca_file.as_deref()).map_err(Failure::Fatal)?;
+        let host = address
+            .rsplit_once(':')
+            .map_or(address.as_str(), |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let tls = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            crate::tls::handshake(&connector, host, tcp),
+        )
+        .await
+        .map_err(|_| Failure::retry(false, format!("{address}: no TLS handshake")))?
+        .map_err(|e| Failure::retry(false, e.detail()))?;
+        self.converse(tls, bot, stop).await
     }
 
     async fn converse<IO>(
@@ -151,36 +184,54 @@ impl Irc {
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
-        let (read, mut write) = tokio::io::split(io);
+        let (read, write) = tokio::io::split(io);
         let mut reader = BufReader::new(read);
-        let mut nick = self.options.nick.clone();
-        let mut login = String::new();
-        if let Some(password) = &self.options.password {
-            login.push_str(&format!("PASS {password}\r\n"));
-        }
-        login.push_str(&format!("NICK {nick}\r\nUSER {nick} 0 * :micro bot\r\n"));
-        write
-            .write_all(login.as_bytes())
-            .await
-            .map_err(|e| Failure::retry(false, e))?;
-
-        // Answers go out through one paced writer; reading never waits on them.
-        let outbox = Outbox::spawn(write, true);
+        // Answers are paced; protocol replies (PONG, NICK, JOIN, QUIT) never wait behind them.
+        let outbox = Outbox::spawn(
+            write,
+            Writing {
+                paced: true,
+                keepalive: None,
+            },
+        );
         let out = outbox.sender();
+        let urgent = outbox.urgent();
+        let mut nick = self.options.nick.clone();
+        if let Some(password) = &self.options.password {
+            let _ = urgent.send(format!("PASS :{password}\r\n")).await;
+        }
+        let _ = urgent
+            .send(format!("NICK {nick}\r\nUSER {nick} 0 * :micro bot\r\n"))
+            .await;
 
         let mut welcomed = false;
         let deadline = Instant::now() + CONNECT_TIMEOUT;
+        // Silence for IDLE gets a PING; silence for IDLE again after it, a reconnect.
+        let mut heard = Instant::now();
+        let mut pinged = false;
         let mut line = Vec::new();
         loop {
             let read = tokio::select! {
                 read = read_line(&mut reader, &mut line) => read,
                 _ = stop.changed() => {
-                    drop(out);
+                    drop((out, urgent));
                     outbox.close("QUIT :micro bot stopping\r\n").await;
                     return Ok(());
                 }
                 () = tokio::time::sleep_until(deadline), if !welcomed => {
                     return Err(Failure::retry(false, "the server did not welcome the bot in time"));
+                }
+                () = tokio::time::sleep_until(heard + IDLE) => {
+                    if pinged {
+                        return Err(Failure::retry(welcomed, "the server stopped answering"));
+                    }
+                    let _ = urgent.send(format!("PING :{nick}\r\n")).await;
+                    pinged = true;
+                    heard = Instant::now();
+                    continue;
+                }
+                () = out.closed() => {
+                    return Err(Failure::retry(welcomed, "writing to the server failed"));
                 }
             };
             match read {
@@ -190,14 +241,17 @@ impl Irc {
                 }
                 Err(e) => return Err(Failure::retry(welcomed, e)),
             }
-            let text = String::from_utf8_lossy(&line);
+            heard = Instant::now();
+            pinged = false;
+            let text = String::from_utf8_lossy(&line).into_owned();
+            line.clear();
             let Some(message) = Message::parse(text.trim_end_matches(['\r', '\n'])) else {
                 continue;
             };
             match message.command {
                 "PING" => {
                     let token = message.params.first().copied().unwrap_or_default();
-                    let _ = out.send(format!("PONG :{token}\r\n")).await;
+                    let _ = urgent.send(format!("PONG :{token}\r\n")).await;
                 }
                 "001" => {
                     welcomed = true;
@@ -205,20 +259,40 @@ impl Irc {
                         nick = (*own).to_owned();
                     }
                     for channel in &self.options.channels {
-                        let _ = out.send(format!("JOIN {channel}\r\n")).await;
+                        let _ = urgent.send(format!("JOIN {channel}\r\n")).await;
                     }
                     tracing::info!(target: "micro::bot", input = "irc", nick, "connected");
                 }
-                // Nick in use: step aside while logging in.
-                "433" if !welcomed => {
-                    if nick.len() >= 30 {
+                // The server renamed the bot (or it renamed itself).
+                "NICK" => {
+                    let from = message.prefix.and_then(|p| p.split('!').next());
+                    if let (Some(from), Some(new)) = (from, message.params.first())
+                        && from.eq_ignore_ascii_case(&nick)
+                    {
+                        nick = (*new).to_owned();
+                    }
+                }
+                // Nick in use (or held back): step aside while logging in.
+                "433" | "437" if !welcomed => {
+                    if nick.len() >= self.options.nick.len() + 3 {
                         return Err(Failure::Fatal(micro::Error::conflict(
                             crate::ID,
                             format!("IRC nick {} and its variants are taken", self.options.nick),
                         )));
                     }
                     nick.push('_');
-                    let _ = out.send(format!("NICK {nick}\r\n")).await;
+                    let _ = urgent.send(format!("NICK {nick}\r\n")).await;
+                }
+                // The server refuses the nick itself (too long, a character it bans).
+                "432" if !welcomed => {
+                    return Err(Failure::Fatal(micro::Error::bad_request(
+                        crate::ID,
+                        format!(
+                            "the IRC server {} refuses the nick {nick}: {}",
+                            self.options.address,
+                            message.params.last().copied().unwrap_or_default()
+                        ),
+                    )));
                 }
                 "464" | "465" => {
                     return Err(Failure::Fatal(micro::Error::unauthorized(
@@ -246,8 +320,7 @@ impl Irc {
                         let sender = message.prefix.unwrap_or_default().to_owned();
                         tokio::spawn(async move {
                             let answer = bot.answer("irc", &sender, &text).await;
-                            for line in chat_lines(&answer, MAX_TEXT) {
-                                let line = format!("PRIVMSG {reply_to} :{prefix}{line}\r\n");
+                            for line in answer_lines(&answer, &reply_to, &prefix) {
                                 if out.send(line).await.is_err() {
                                     break;
                                 }
@@ -259,6 +332,34 @@ impl Irc {
             }
         }
     }
+}
+
+/// An answer as PRIVMSG lines to `target`, each starting with `prefix`: cut to fit IRC's
+/// 512 bytes once the server puts the bot's `nick!user@host` in front, at most
+/// [`CHANNEL_LINES`] in a channel (the rest: ask in private), [`PRIVATE_LINES`] in private.
+fn answer_lines(answer: &str, target: &str, prefix: &str) -> Vec<String> {
+    let head = format!("PRIVMSG {target} :{prefix}");
+    let room = 510usize.saturating_sub(head.len() + MAX_SOURCE).max(64);
+    let mut lines = chat_lines(answer, room);
+    let channel = target.starts_with(['#', '&']);
+    let most = if channel {
+        CHANNEL_LINES
+    } else {
+        PRIVATE_LINES
+    };
+    if lines.len() > most {
+        let more = lines.len() - (most - 1);
+        lines.truncate(most - 1);
+        lines.push(if channel {
+            format!("… {more} more lines: ask me in a private message")
+        } else {
+            format!("… {more} more lines")
+        });
+    }
+    lines
+        .into_iter()
+        .map(|line| format!("{head}{line}\r\n"))
+        .collect()
 }
 
 /// For a message addressed to the bot: where the answer goes, what starts each line of it
@@ -341,24 +442,29 @@ impl<'a> Message<'a> {
     }
 }
 
-/// Read one line (its `\n` included) into `line`; false at the end of the stream. A line
-/// longer than [`MAX_LINE`] is an error.
+/// Read one line (its `\n` included) into `line`, after what an interrupted call left
+/// there; false at the end of the stream. A line longer than [`MAX_LINE`] is an error.
+/// Cancel-safe: bytes read stay in `line` for the next call.
 async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     line: &mut Vec<u8>,
 ) -> std::io::Result<bool> {
-    line.clear();
-    let n = reader.take(MAX_LINE).read_until(b'\n', line).await?;
-    if n == 0 {
-        return Ok(false);
+    loop {
+        let room = MAX_LINE.saturating_sub(line.len() as u64);
+        if room == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line from the server is longer than {MAX_LINE} bytes"),
+            ));
+        }
+        let n = reader.take(room).read_until(b'\n', line).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if line.last() == Some(&b'\n') {
+            return Ok(true);
+        }
     }
-    if line.last() != Some(&b'\n') && n as u64 == MAX_LINE {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("a line from the server is longer than {MAX_LINE} bytes"),
-        ));
-    }
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -401,6 +507,46 @@ mod tests {
     }
 
     #[test]
+    fn answers_fit_irc_lines_and_long_ones_are_cut() {
+        let long = "x".repeat(1000);
+        let lines = answer_lines(&long, "#ops", "alice: ");
+        assert!(
+            lines.iter().all(|l| l.len() + MAX_SOURCE <= 512),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with("PRIVMSG #ops :alice: ") && l.ends_with("\r\n"))
+        );
+        let many = vec!["line"; 38].join("\n");
+        let lines = answer_lines(&many, "#ops", "alice: ");
+        assert_eq!(lines.len(), CHANNEL_LINES);
+        assert!(lines[CHANNEL_LINES - 1].contains("19 more lines: ask me in a private message"));
+        assert_eq!(answer_lines(&many, "alice", "").len(), 38);
+    }
+
+    #[tokio::test]
+    async fn a_line_read_in_pieces_is_whole() {
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut reader = BufReader::new(server);
+        let mut line = Vec::new();
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"PING :a")
+            .await
+            .unwrap_or_default();
+        // Interrupted before the line ends: what came stays.
+        let cut =
+            tokio::time::timeout(Duration::from_millis(50), read_line(&mut reader, &mut line))
+                .await;
+        assert!(cut.is_err());
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"bc\r\n")
+            .await
+            .unwrap_or_default();
+        assert!(read_line(&mut reader, &mut line).await.unwrap_or(false));
+        assert_eq!(line, b"PING :abc\r\n");
+    }
+
+    #[test]
     fn settings_that_cannot_work_are_refused() {
         let mut options = IrcOptions::default();
         assert!(check(&options).is_ok());
@@ -409,7 +555,12 @@ mod tests {
         options.nick = "micro".into();
         options.channels = vec!["ops".into()];
         assert!(check(&options).is_err_and(|e| e.detail().contains("#ops")));
+        options.channels = vec!["#ops\r\nQUIT".into()];
+        assert!(check(&options).is_err());
         options.channels.clear();
+        options.password = Some("pass\r\nQUIT".into());
+        assert!(check(&options).is_err_and(|e| e.detail().contains("control")));
+        options.password = None;
         options.address = "irc.example.com".into();
         assert!(check(&options).is_err_and(|e| e.detail().contains("no port")));
     }

@@ -37,11 +37,16 @@
 
 mod builtin;
 mod command;
+#[cfg(any(feature = "irc", feature = "xmpp", feature = "slack"))]
+mod connection;
 #[cfg(feature = "irc")]
 pub mod irc;
+#[cfg(any(feature = "irc", feature = "xmpp"))]
+mod outbox;
 mod services;
 #[cfg(feature = "slack")]
 pub mod slack;
+#[cfg(any(feature = "irc", feature = "xmpp", feature = "slack"))]
 mod tls;
 #[cfg(feature = "xmpp")]
 mod xml;
@@ -54,8 +59,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 pub use command::{BUILTIN, GUARDED, Words};
 
@@ -88,6 +92,11 @@ pub struct Options {
     /// as `list` or `health`, or a command service's name). An input not named here may run
     /// every command.
     pub allow: BTreeMap<String, BTreeSet<String>>,
+    /// Per input: the only senders it takes commands from. IRC: a nick or a full
+    /// `nick!user@host`; XMPP: a bare address (`alice@example.com`), or a group chat's address
+    /// for everyone in it; Slack: a user id (`U0123ABCD`). An input not named here takes
+    /// commands from anyone who can message the bot.
+    pub senders: BTreeMap<String, BTreeSet<String>>,
     /// How long a call to a service (a command, `call`, `health`) may take. Default 10 s.
     pub call_timeout: Duration,
     /// The longest answer in bytes; longer ones are cut and say so. Default 4 KiB.
@@ -100,23 +109,32 @@ impl Default for Options {
             namespace: NAMESPACE.to_owned(),
             enabled: BTreeSet::new(),
             allow: BTreeMap::new(),
+            senders: BTreeMap::new(),
             call_timeout: Duration::from_secs(10),
             max_answer: 4096,
         }
     }
 }
 
-/// The bot: answers one message at a time, for any input.
+/// The most messages answered at once; more get "busy" at once rather than queueing.
+pub const MAX_ANSWERING: usize = 16;
+
+/// The bot: answers messages for any input, at most [`MAX_ANSWERING`] at a time.
 #[derive(Clone, Debug)]
 pub struct Bot {
     client: micro::Client,
     options: Options,
+    answering: Arc<tokio::sync::Semaphore>,
 }
 
 impl Bot {
     /// A bot that reaches services with `client` (its registry answers `list services`).
     pub fn new(client: micro::Client, options: Options) -> Bot {
-        Bot { client, options }
+        Bot {
+            client,
+            options,
+            answering: Arc::new(tokio::sync::Semaphore::new(MAX_ANSWERING)),
+        }
     }
 
     /// Its options.
@@ -134,21 +152,43 @@ impl Bot {
     /// Each answer is logged (target `micro::bot`: input, sender, command, refused).
     pub async fn answer(&self, input: &str, sender: &str, text: &str) -> String {
         let words = Words::parse(text);
-        let refusal = words.as_ref().and_then(|w| self.refusal(input, w));
-        let answer = match (&words, &refusal) {
-            (None, _) => "say `help` to see what I can do".to_owned(),
-            (Some(_), Some(refusal)) => refusal.clone(),
-            (Some(words), None) => self.run(words).await,
+        let (answer, refused) = if !self.sender_allowed(input, sender) {
+            (format!("I take no commands from you on {input}"), true)
+        } else if let Some(words) = &words {
+            match self.refusal(input, words) {
+                Some(refusal) => (refusal, true),
+                None => match self.answering.clone().try_acquire_owned() {
+                    Ok(_permit) => (self.run(words).await, false),
+                    Err(_) => (
+                        "I am answering too many messages: ask again in a moment".to_owned(),
+                        true,
+                    ),
+                },
+            }
+        } else {
+            ("say `help` to see what I can do".to_owned(), false)
         };
         tracing::info!(
             target: "micro::bot",
             input,
             sender,
             command = words.as_ref().map(Words::verb).unwrap_or_default(),
-            refused = refusal.is_some(),
+            refused,
             "answered"
         );
         clip(answer.trim_end(), self.options.max_answer)
+    }
+
+    /// Whether `sender` may give commands on `input` ([`Options::senders`]).
+    fn sender_allowed(&self, input: &str, sender: &str) -> bool {
+        let Some(allowed) = self.options.senders.get(input) else {
+            return true;
+        };
+        // IRC's nick!user@host → nick; XMPP's address/resource → address.
+        let short = sender.split(['!', '/']).next().unwrap_or(sender);
+        allowed
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(sender) || a.eq_ignore_ascii_case(short))
     }
 
     /// Why `words` may not run on `input`, if so.
@@ -187,33 +227,6 @@ fn clip(text: &str, max: usize) -> String {
     format!("{}\n… ({} more bytes)", &text[..end], text.len() - end)
 }
 
-/// `text` as lines for a line-based chat (IRC): control characters dropped (a service's
-/// answer cannot smuggle a protocol command in), empty lines skipped, long lines cut into
-/// pieces of at most `max` bytes on character boundaries.
-pub(crate) fn chat_lines(text: &str, max: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    for line in text.split('\n') {
-        let clean: String = line
-            .chars()
-            .map(|c| if c == '\t' { ' ' } else { c })
-            .filter(|c| !c.is_control())
-            .collect();
-        let mut rest = clean.trim_end();
-        while !rest.is_empty() {
-            let mut end = rest.len().min(max);
-            while !rest.is_char_boundary(end) {
-                end -= 1;
-            }
-            if end == 0 {
-                end = rest.chars().next().map_or(rest.len(), char::len_utf8);
-            }
-            lines.push(rest[..end].to_owned());
-            rest = &rest[end..];
-        }
-    }
-    lines
-}
-
 /// A chat network the bot listens on and answers in.
 pub trait Input: Send + Sync {
     /// Its name for allow-lists and logs: `irc`, `xmpp`, `slack`.
@@ -235,15 +248,15 @@ pub async fn serve(
     inputs: Vec<Box<dyn Input>>,
     shutdown: impl Future<Output = ()>,
 ) -> micro::Result<()> {
+    if inputs.is_empty() {
+        return Err(micro::Error::bad_request(ID, "no input to listen on"));
+    }
     let (stop, stopped) = watch::channel(false);
     let mut running = futures_util::future::select_all(
         inputs
             .iter()
             .map(|input| input.run(bot.clone(), stopped.clone())),
     );
-    if inputs.is_empty() {
-        return Err(micro::Error::bad_request(ID, "no input to listen on"));
-    }
     tokio::pin!(shutdown);
     tokio::select! {
         () = &mut shutdown => {
@@ -261,158 +274,6 @@ pub async fn serve(
     }
 }
 
-/// Why a connection to a chat network ended.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// It dropped or could not be made: try again after a pause. `connected` says whether
-    /// it had been up (the pauses start again from one second).
-    Retry { connected: bool, why: String },
-    /// What trying again cannot mend: a refused login, a bad setting.
-    Fatal(micro::Error),
-}
-
-impl Failure {
-    pub(crate) fn retry(connected: bool, why: impl std::fmt::Display) -> Failure {
-        Failure::Retry {
-            connected,
-            why: why.to_string(),
-        }
-    }
-}
-
-/// Run `session` again and again (pausing longer each time it fails before connecting)
-/// until `stop` turns true or it fails for good.
-pub(crate) async fn reconnecting<F, Fut>(
-    input: &'static str,
-    mut stop: watch::Receiver<bool>,
-    mut session: F,
-) -> micro::Result<()>
-where
-    F: FnMut(watch::Receiver<bool>) -> Fut,
-    Fut: Future<Output = Result<(), Failure>>,
-{
-    let mut attempt = 0;
-    loop {
-        if *stop.borrow() {
-            return Ok(());
-        }
-        match session(stop.clone()).await {
-            Ok(()) => return Ok(()),
-            Err(Failure::Fatal(e)) => {
-                tracing::error!(target: "micro::bot", input, error = %e.detail(), "giving up");
-                return Err(e);
-            }
-            Err(Failure::Retry { connected, why }) => {
-                if connected {
-                    attempt = 0;
-                }
-                let delay = backoff(attempt);
-                attempt += 1;
-                tracing::warn!(target: "micro::bot", input, error = %why, retry_in = ?delay, "connection lost");
-                if pause(&mut stop, delay).await {
-                    return Ok(());
-                }
-            }
-        }
-    }
-}
-
-/// The writing side of a chat connection: lines (or stanzas) queued by any task, written in
-/// order by one task, optionally paced for servers with flood guards.
-pub(crate) struct Outbox {
-    tx: mpsc::Sender<String>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Outbox {
-    pub(crate) fn spawn<W>(mut write: W, paced: bool) -> Outbox
-    where
-        W: AsyncWrite + Send + Unpin + 'static,
-    {
-        let (tx, mut queue) = mpsc::channel::<String>(256);
-        let task = tokio::spawn(async move {
-            let mut pace = Pace::new();
-            while let Some(text) = queue.recv().await {
-                if paced {
-                    pace.wait().await;
-                }
-                if write.write_all(text.as_bytes()).await.is_err() || write.flush().await.is_err() {
-                    break;
-                }
-            }
-            let _ = write.shutdown().await;
-        });
-        Outbox { tx, task }
-    }
-
-    /// A handle to queue text with.
-    pub(crate) fn sender(&self) -> mpsc::Sender<String> {
-        self.tx.clone()
-    }
-
-    /// Queue `last` (a goodbye), then give what is queued up to two seconds to go out.
-    pub(crate) async fn close(mut self, last: &str) {
-        let _ = self.tx.send(last.to_owned()).await;
-        let (closed, _) = mpsc::channel(1);
-        drop(std::mem::replace(&mut self.tx, closed));
-        let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.task).await;
-    }
-}
-
-impl Drop for Outbox {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Two lines a second after a burst of five: under common IRC servers' flood guards.
-struct Pace {
-    tokens: f64,
-    last: tokio::time::Instant,
-}
-
-impl Pace {
-    const BURST: f64 = 5.0;
-    const RATE: f64 = 2.0;
-
-    fn new() -> Pace {
-        Pace {
-            tokens: Pace::BURST,
-            last: tokio::time::Instant::now(),
-        }
-    }
-
-    async fn wait(&mut self) {
-        let now = tokio::time::Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * Pace::RATE)
-            .min(Pace::BURST);
-        self.last = now;
-        if self.tokens < 1.0 {
-            let wait = Duration::from_secs_f64((1.0 - self.tokens) / Pace::RATE);
-            tokio::time::sleep(wait).await;
-            self.tokens = 1.0;
-            self.last = tokio::time::Instant::now();
-        }
-        self.tokens -= 1.0;
-    }
-}
-
-/// Wait `delay` or until `stop` turns true; true if stopped.
-pub(crate) async fn pause(stop: &mut watch::Receiver<bool>, delay: Duration) -> bool {
-    if *stop.borrow() {
-        return true;
-    }
-    tokio::select! {
-        () = tokio::time::sleep(delay) => *stop.borrow(),
-        _ = stop.changed() => true,
-    }
-}
-
-/// The delay before reconnect attempt `attempt` (1 s doubling to 30 s).
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,21 +283,5 @@ mod tests {
         assert_eq!(clip("short", 10), "short");
         let cut = clip("ééééé", 3);
         assert_eq!(cut, "é\n… (8 more bytes)");
-    }
-
-    #[test]
-    fn chat_lines_carry_no_control_characters() {
-        assert_eq!(
-            chat_lines("one\r\nQUIT :x\r\n\n\u{1}two\tthree\0", 100),
-            ["one", "QUIT :x", "two three"]
-        );
-        assert_eq!(chat_lines("aéb", 2), ["a", "é", "b"]);
-    }
-
-    #[test]
-    fn backoff_doubles_to_thirty_seconds() {
-        assert_eq!(backoff(0), Duration::from_secs(1));
-        assert_eq!(backoff(2), Duration::from_secs(4));
-        assert_eq!(backoff(9), Duration::from_secs(30));
     }
 }

@@ -21,8 +21,8 @@ fn service(bot: &Bot, name: &str) -> String {
 /// Run `words` as the command service of its verb, or say there is no such command.
 pub(crate) async fn run(bot: &Bot, words: &Words) -> String {
     let verb = words.verb();
-    // A command name is one registry segment: `micro.bot.a.b` is not the command `a`.
-    if verb.contains(['.', '/']) {
+    // A command name is one plain registry segment: `micro.bot.a.b` is not the command `a`.
+    if !command_name(&verb) {
         return unknown(&verb);
     }
     let service = service(bot, &verb);
@@ -38,11 +38,19 @@ pub(crate) async fn run(bot: &Bot, words: &Words) -> String {
         Ok(rsp) if !rsp.error.is_empty() => format!("{verb}: {}", rsp.error),
         Ok(rsp) => String::from_utf8_lossy(&rsp.result).into_owned(),
         // Not registered: not a command (a registered service that is down says so).
-        Err(e) if e.code() == 404 && e.detail() == format!("service {service}: not found") => {
-            unknown(&verb)
-        }
+        // The client found no such service (a command service's own 404 is its answer).
+        Err(e) if e.code() == 404 && e.dependency() == Some(service.as_str()) => unknown(&verb),
         Err(e) => format!("{verb} failed: {} ({})", e.detail(), e.status()),
     }
+}
+
+/// Whether `name` can be a command: letters, digits, `-` and `_`, at most 64 of them.
+pub(crate) fn command_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn unknown(verb: &str) -> String {
@@ -58,7 +66,7 @@ pub(crate) async fn help(bot: &Bot) -> Vec<(String, String)> {
     let mut names: Vec<String> = services
         .into_iter()
         .filter_map(|s| s.name.strip_prefix(&prefix).map(str::to_owned))
-        .filter(|name| !name.is_empty() && !name.contains('.'))
+        .filter(|name| command_name(name))
         .collect();
     names.sort();
     names.dedup();
@@ -87,4 +95,19 @@ pub(crate) async fn help(bot: &Bot) -> Vec<(String, String)> {
         }
     });
     futures_util::future::join_all(asks).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_name;
+
+    #[test]
+    fn command_names_are_plain_words() {
+        for good in ["greet", "deploy-status", "db_2"] {
+            assert!(command_name(good), "{good}");
+        }
+        for bad in ["", "a.b", "a/b", "naïve", "x y", &"x".repeat(65)] {
+            assert!(!command_name(bad), "{bad}");
+        }
+    }
 }

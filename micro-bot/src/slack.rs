@@ -22,8 +22,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::{Bot, BoxFuture, Failure, Input, reconnecting};
+use crate::connection::{Failure, reconnecting};
+use crate::{Bot, BoxFuture, Input};
 
 /// Slack's Web API.
 pub const API: &str = "https://slack.com/api/";
@@ -31,11 +33,13 @@ pub const API: &str = "https://slack.com/api/";
 const TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest Web API answer read.
 const MAX_ANSWER: usize = 1 << 20;
+/// Silence on the Socket Mode connection this long gets a ping; as long again, a reconnect.
+const IDLE: Duration = Duration::from_secs(120);
 /// The longest message text sent (Slack truncates after 40,000 characters).
 const MAX_TEXT: usize = 39_000;
 
 /// The tokens the Slack app gave, and where its API is.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SlackOptions {
     /// The bot token, `xoxb-…`: answers are posted with it.
@@ -56,12 +60,36 @@ impl Default for SlackOptions {
     }
 }
 
+impl std::fmt::Debug for SlackOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackOptions")
+            .field("bot_token", &"<redacted>")
+            .field("app_token", &"<redacted>")
+            .field("api", &self.api)
+            .finish()
+    }
+}
+
 /// The Slack input.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Slack {
     options: SlackOptions,
     api: Endpoint,
+    tls: tokio_rustls::TlsConnector,
+    /// The latest events handled: Slack delivers again what it thinks was missed.
+    seen: Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
 }
+
+impl std::fmt::Debug for Slack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slack")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many event ids are remembered to drop redeliveries.
+const SEEN: usize = 512;
 
 /// Where the Web API is.
 #[derive(Clone, Debug)]
@@ -88,11 +116,7 @@ impl Endpoint {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !tls && !loopback {
+        if !tls && !loopback(&host) {
             return Err(bad(
                 "plain http sends the tokens in the clear: use https://",
             ));
@@ -110,6 +134,14 @@ impl Endpoint {
     }
 }
 
+/// Whether `host` is this machine (where plain http and ws are allowed, for tests).
+fn loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Slack {
     /// A Slack input with `options`: both tokens must be set and of the right kind.
     pub fn new(options: SlackOptions) -> micro::Result<Slack> {
@@ -124,7 +156,12 @@ impl Slack {
             );
         }
         let api = Endpoint::parse(&options.api)?;
-        Ok(Slack { options, api })
+        Ok(Slack {
+            options,
+            api,
+            tls: crate::tls::connector(None)?,
+            seen: Arc::default(),
+        })
     }
 }
 
@@ -148,26 +185,39 @@ impl Input for Slack {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-async fn connect(tls: bool, host: &str, port: u16) -> Result<Box<dyn Io>, Failure> {
-    let tcp = tokio::time::timeout(TIMEOUT, TcpStream::connect((host, port)))
-        .await
-        .map_err(|_| Failure::retry(false, format!("{host}:{port}: no answer")))?
-        .map_err(|e| Failure::retry(false, format!("{host}:{port}: {e}")))?;
-    if !tls {
-        return Ok(Box::new(tcp));
-    }
-    let connector = crate::tls::connector(None).map_err(Failure::Fatal)?;
-    let stream = crate::tls::handshake(&connector, host, tcp)
-        .await
-        .map_err(|e| Failure::retry(false, e.detail()))?;
-    Ok(Box::new(stream))
-}
-
 impl Slack {
+    async fn connect(&self, tls: bool, host: &str, port: u16) -> Result<Box<dyn Io>, Failure> {
+        let tcp = tokio::time::timeout(TIMEOUT, TcpStream::connect((host, port)))
+            .await
+            .map_err(|_| Failure::retry(false, format!("{host}:{port}: no answer")))?
+            .map_err(|e| Failure::retry(false, format!("{host}:{port}: {e}")))?;
+        if !tls {
+            return Ok(Box::new(tcp));
+        }
+        let stream = tokio::time::timeout(TIMEOUT, crate::tls::handshake(&self.tls, host, tcp))
+            .await
+            .map_err(|_| Failure::retry(false, format!("{host}:{port}: no TLS handshake")))?
+            .map_err(|e| Failure::retry(false, e.detail()))?;
+        Ok(Box::new(stream))
+    }
+
+    /// Whether event `id` came before (then it is not run again).
+    fn seen_before(&self, id: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.iter().any(|s| s == id) {
+            return true;
+        }
+        if seen.len() == SEEN {
+            seen.pop_front();
+        }
+        seen.push_back(id.to_owned());
+        false
+    }
+
     /// Call Web API `method` with `token` and a JSON body; its answer when `ok`.
     async fn call(&self, method: &str, token: &str, body: &Value) -> Result<Value, Failure> {
         let api = &self.api;
-        let io = connect(api.tls, &api.host, api.port).await?;
+        let io = self.connect(api.tls, &api.host, api.port).await?;
         let io = hyper_util::rt::TokioIo::new(io);
         let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
             .await
@@ -245,15 +295,27 @@ impl Slack {
             .map_err(|_| Failure::retry(false, format!("Socket Mode URL {url:?} is not a URL")))?;
         let tls = uri.scheme_str() == Some("wss");
         let host = uri.host().unwrap_or_default().to_owned();
+        if !tls && !loopback(&host) {
+            return Err(Failure::retry(
+                false,
+                format!("Socket Mode URL {url:?} is not wss://: refused"),
+            ));
+        }
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let io = connect(tls, &host, port).await?;
-        let (mut socket, _) =
-            tokio::time::timeout(TIMEOUT, tokio_tungstenite::client_async(url, io))
-                .await
-                .map_err(|_| Failure::retry(false, "Socket Mode: no handshake"))?
-                .map_err(|e| Failure::retry(false, format!("Socket Mode: {e}")))?;
+        let io = self.connect(tls, &host, port).await?;
+        let config = WebSocketConfig::default().max_message_size(Some(MAX_ANSWER));
+        let (mut socket, _) = tokio::time::timeout(
+            TIMEOUT,
+            tokio_tungstenite::client_async_with_config(url, io, Some(config)),
+        )
+        .await
+        .map_err(|_| Failure::retry(false, "Socket Mode: no handshake"))?
+        .map_err(|e| Failure::retry(false, format!("Socket Mode: {e}")))?;
         tracing::info!(target: "micro::bot", input = "slack", user = own, "connected");
         let this = Arc::new(self.clone());
+        // Silence for IDLE gets a ping; silence for IDLE again after it, a reconnect.
+        let mut heard = tokio::time::Instant::now();
+        let mut pinged = false;
         loop {
             let frame = tokio::select! {
                 frame = socket.next() => frame,
@@ -261,13 +323,21 @@ impl Slack {
                     let _ = socket.close(None).await;
                     return Ok(());
                 }
-            };
-            let text = match frame {
-                Some(Ok(Message::Text(text))) => text,
-                Some(Ok(Message::Ping(data))) => {
-                    let _ = socket.send(Message::Pong(data)).await;
+                () = tokio::time::sleep_until(heard + IDLE) => {
+                    if pinged {
+                        return Err(Failure::retry(true, "Slack stopped answering"));
+                    }
+                    let _ = socket.send(Message::Ping(Default::default())).await;
+                    pinged = true;
+                    heard = tokio::time::Instant::now();
                     continue;
                 }
+            };
+            heard = tokio::time::Instant::now();
+            pinged = false;
+            // tungstenite answers pings by itself.
+            let text = match frame {
+                Some(Ok(Message::Text(text))) => text,
                 Some(Ok(Message::Close(_))) | None => {
                     return Err(Failure::retry(true, "Slack closed the connection"));
                 }
@@ -298,7 +368,13 @@ impl Slack {
                     ));
                 }
                 Some("events_api") => {
-                    if let Some(ask) = addressed(&envelope["payload"]["event"], &own) {
+                    let payload = &envelope["payload"];
+                    if let Some(id) = payload["event_id"].as_str()
+                        && self.seen_before(id)
+                    {
+                        continue;
+                    }
+                    if let Some(ask) = addressed(&payload["event"], &own) {
                         let this = this.clone();
                         let bot = bot.clone();
                         tokio::spawn(async move { this.reply(&bot, ask).await });

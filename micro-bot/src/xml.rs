@@ -3,7 +3,7 @@
 
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
-use tokio::io::{AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader, Take};
 
 /// The largest stanza read (bytes); a bigger one ends the connection.
 pub(crate) const MAX_STANZA: u64 = 1 << 20;
@@ -57,16 +57,17 @@ impl std::fmt::Display for ReadError {
 
 /// The reading side of an XMPP stream.
 pub(crate) struct XmlReader<R> {
-    reader: quick_xml::Reader<BufReader<R>>,
+    // The byte budget sits under the buffer: no event, however long, reads past it.
+    reader: quick_xml::Reader<BufReader<Take<R>>>,
     buf: Vec<u8>,
 }
 
 impl<R: AsyncRead + Unpin> XmlReader<R> {
     pub(crate) fn new(read: R) -> XmlReader<R> {
-        XmlReader::wrap(BufReader::new(read))
+        XmlReader::wrap(BufReader::new(read.take(MAX_STANZA)))
     }
 
-    fn wrap(read: BufReader<R>) -> XmlReader<R> {
+    fn wrap(read: BufReader<Take<R>>) -> XmlReader<R> {
         let mut reader = quick_xml::Reader::from_reader(read);
         reader.config_mut().trim_text(false);
         XmlReader {
@@ -77,7 +78,23 @@ impl<R: AsyncRead + Unpin> XmlReader<R> {
 
     /// The underlying reader, for a TLS upgrade (nothing is buffered after `<proceed/>`).
     pub(crate) fn into_inner(self) -> R {
-        self.reader.into_inner().into_inner()
+        self.reader.into_inner().into_inner().into_inner()
+    }
+
+    /// A new budget for the next stanza.
+    fn budget(&mut self) {
+        self.reader.get_mut().get_mut().set_limit(MAX_STANZA);
+    }
+
+    /// The end of the input: the peer closed, or a stanza spent its budget.
+    fn ended(&mut self) -> ReadError {
+        if self.reader.get_mut().get_mut().limit() == 0 {
+            ReadError::Broken(format!(
+                "a stanza from the server is over {MAX_STANZA} bytes"
+            ))
+        } else {
+            ReadError::Closed
+        }
     }
 
     /// Start over after a stream restart (RFC 6120 §4.3.3): the server's new stream header
@@ -88,6 +105,7 @@ impl<R: AsyncRead + Unpin> XmlReader<R> {
 
     /// The server's `<stream:stream>` header.
     pub(crate) async fn header(&mut self) -> Result<Element, ReadError> {
+        self.budget();
         loop {
             self.buf.clear();
             let event = self
@@ -100,7 +118,7 @@ impl<R: AsyncRead + Unpin> XmlReader<R> {
                     return element(&start);
                 }
                 Event::Decl(_) | Event::Comment(_) | Event::Text(_) | Event::PI(_) => {}
-                Event::Eof => return Err(ReadError::Closed),
+                Event::Eof => return Err(self.ended()),
                 other => {
                     return Err(ReadError::Broken(format!(
                         "the server sent {other:?} before its stream header"
@@ -113,13 +131,8 @@ impl<R: AsyncRead + Unpin> XmlReader<R> {
     /// The next stanza (a child of the stream element).
     pub(crate) async fn stanza(&mut self) -> Result<Element, ReadError> {
         let mut open: Vec<Element> = Vec::new();
-        let start = self.reader.buffer_position();
+        self.budget();
         loop {
-            if self.reader.buffer_position() - start > MAX_STANZA {
-                return Err(ReadError::Broken(format!(
-                    "a stanza from the server is over {MAX_STANZA} bytes"
-                )));
-            }
             self.buf.clear();
             let event = self
                 .reader
@@ -162,7 +175,7 @@ impl<R: AsyncRead + Unpin> XmlReader<R> {
                         current.text.push_str(&resolve(&reference)?);
                     }
                 }
-                Event::Eof => return Err(ReadError::Closed),
+                Event::Eof => return Err(self.ended()),
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
             }
         }
@@ -272,6 +285,17 @@ mod tests {
         );
         let (_, _, end) = stanzas(&format!("{open}<message></iq>")).await;
         assert!(matches!(end, ReadError::Broken(_)), "{end}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_stanza_is_cut_off() {
+        let open = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'><message><body>";
+        let text = format!("{open}{}", "x".repeat(MAX_STANZA as usize + 65_536));
+        let (_, _, end) = stanzas(&text).await;
+        assert!(
+            matches!(end, ReadError::Broken(ref why) if why.contains("over")),
+            "{end}"
+        );
     }
 
     #[test]

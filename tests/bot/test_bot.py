@@ -291,12 +291,15 @@ class IrcUser:
         raise AssertionError(f"IRC: no {what} within {timeout} s")
 
     def ask(self, target, text, expect, timeout=30):
-        """Send `text` to `target`; the bot's lines until one contains `expect`."""
+        """Send `text` to `target`; the bot's lines until one contains `expect`. Lines of
+        the bot's answer must go where the question went (the channel, or this user)."""
         self.send(f"PRIVMSG {target} :{text}")
+        where = target if target.startswith("#") else self.nick
         got = []
         for line in self.lines(timeout):
-            if " PRIVMSG " in line and line.startswith(":micro"):
-                said = line.split(" :", 1)[1]
+            if " PRIVMSG " in line and line.startswith(":micro!"):
+                head, said = line.split(" :", 1)
+                assert head.endswith(f" PRIVMSG {where}"), line
                 got.append(said)
                 if expect in said:
                     return got
@@ -339,6 +342,7 @@ def irc_checks(irc_port):
     ok("irc: `list services` in #ops names the greeter and the command service")
 
     got = user.ask("#ops", "micro, health greeter", "SERVING")
+    assert got[-1].startswith("alice: greeter-") and got[-1].endswith(" SERVING"), got
     ok("irc: `health greeter` says SERVING for its node")
 
     got = user.ask("#ops", 'micro: call greeter Greeter.Hello {"name":"John"}', "Hello John")
@@ -360,6 +364,11 @@ def irc_checks(irc_port):
     assert got[-1] == "pong", got
     ok("irc: bad JSON and unknown commands are answered with why; a private message gets a private answer")
 
+    mallory = IrcUser(irc_port, "mallory")
+    got = mallory.ask("micro", "list services", "no commands")
+    assert got[-1] == "I take no commands from you on irc", got
+    ok("irc: a sender outside --allow-senders is refused, and gets no service list")
+
     got = user.ask("#ops", "micro: help", "greet NAME")
     assert any("greetings from the greeter service" in line for line in got), got
     ok("irc: `help` lists the built-in commands and the command service's own help")
@@ -374,11 +383,12 @@ async def xmpp_checks(xmpp_port, ca):
     bot = "micro@localhost"
 
     kind, sender, body = await alice.ask(bot, "list services")
-    assert kind == "chat" and "greeter" in body and "micro.bot.greet" in body, body
+    assert kind == "chat" and sender.startswith("micro@localhost/"), (kind, sender)
+    assert body.split("\n") == ["greeter", "micro.bot.greet"], body
     ok("xmpp: `list services` over STARTTLS (prosody, slixmpp as the user)")
 
     _, _, body = await alice.ask(bot, "health greeter")
-    assert "SERVING" in body, body
+    assert body.startswith("greeter-") and body.endswith(" SERVING"), body
     _, _, body = await alice.ask(bot, 'call greeter Greeter.Hello {"name": "John"}')
     assert body == '{"msg":"Hello John"}', body
     _, _, body = await alice.ask(bot, "greet Ada")
@@ -391,7 +401,8 @@ async def xmpp_checks(xmpp_port, ca):
 
     await alice.plugin["xep_0045"].join_muc_wait("ops@conference.localhost", "alice", maxstanzas=0, timeout=30)
     kind, sender, body = await alice.ask("ops@conference.localhost", "micro: health greeter", kind="groupchat")
-    assert kind == "groupchat" and body.startswith("alice: ") and "SERVING" in body, (kind, body)
+    assert kind == "groupchat" and sender == "ops@conference.localhost/micro", (kind, sender)
+    assert body.startswith("alice: greeter-") and body.endswith(" SERVING"), body
     ok("xmpp: in the group chat the bot (which opened the room) answers `micro: health greeter`")
     alice.disconnect()
 
@@ -403,32 +414,40 @@ def slack_checks(replay):
     assert auths.get("auth.test") == "Bearer xoxb-test-bot" and auths.get("apps.connections.open") == "Bearer xapp-test-app", replay.calls
     ok("slack (replay): auth.test with the bot token, apps.connections.open with the app token, Socket Mode opened")
     answered = 0
+    ignored = 0
+    reconnected = False
     for exchange in script["exchanges"]:
         envelope, answer = exchange["envelope"], exchange["answer"]
-        before = len(replay.posts())
         replay.send(ws, envelope)
         if answer == "reconnect":
             ws = replay.next_socket()
             assert replay.connections == 2 and not replay.abrupt, replay.abrupt
             opens = [c for c in replay.calls if c[0] == "apps.connections.open"]
             assert len(opens) == 2, replay.calls
+            reconnected = True
             continue
         wait_for("the envelope is acknowledged", lambda: envelope["envelope_id"] in replay.acks, 30)
         if answer is None:
-            time.sleep(1.0)
-            assert len(replay.posts()) == before, replay.posts()[before:]
+            # Its (wrong) answer would come before the next expected one, and be caught there.
+            ignored += 1
             continue
-        wait_for(f"an answer to {envelope['envelope_id']}", lambda: len(replay.posts()) > before, 30)
-        auth, body = replay.posts()[before]
+        answered += 1
+        wait_for(f"an answer to {envelope['envelope_id']}", lambda: len(replay.posts()) >= answered, 30)
+        posts = replay.posts()
+        assert len(posts) == answered, posts[answered - 1:]
+        auth, body = posts[-1]
         assert auth == "Bearer xoxb-test-bot", auth
         assert body["channel"] == answer["channel"], body
         assert body.get("thread_ts") == answer["thread_ts"], body
         for part in answer["contains"]:
             assert part in body["text"], (part, body)
-        answered += 1
+    time.sleep(1.0)
+    assert len(replay.posts()) == answered, replay.posts()[answered:]
     ok(f"slack (replay): every envelope acknowledged; {answered} answers in the right channel and thread "
-       "(mention, direct message, typographic quotes, allow-list refusal); own and edited messages ignored")
-    ok("slack (replay): a `disconnect` envelope makes the bot open a new Socket Mode connection and go on")
+       f"(mention, direct message, typographic quotes, allow-list refusal); {ignored} ignored "
+       "(its own message, another bot's, an edit, a redelivered event)")
+    assert reconnected
+    ok("slack (replay): a `disconnect` envelope makes the bot close and open a new Socket Mode connection, and go on")
 
 
 def connected(proc, name, input_name):
@@ -466,7 +485,8 @@ def main():
                MICRO_BOT_SLACK_BOT_TOKEN="xoxb-test-bot",
                MICRO_BOT_SLACK_APP_TOKEN="xapp-test-app",
                MICRO_BOT_SLACK_API=replay.api_url(),
-               MICRO_BOT_ALLOW="slack=help,list,ping,call,greet;xmpp=list,health,call,greet")
+               MICRO_BOT_ALLOW="slack=help,list,ping,call,greet;xmpp=list,health,call,greet",
+               MICRO_BOT_ALLOW_SENDERS="irc=alice")
     bot = start([exe("micro"), "bot", "--inputs", "irc,xmpp,slack", "--enable", "call",
                  "--irc-address", f"127.0.0.1:{irc_port}", "--irc-channels", "#ops",
                  "--xmpp-jid", "micro@localhost", "--xmpp-address", f"127.0.0.1:{xmpp_port}",
@@ -496,7 +516,10 @@ def main():
             return False
 
     wait_for("the bot is back on IRC", answers, 90)
-    ok("irc: after the IRC server restarts the bot reconnects and answers again")
+    user.send("JOIN #ops")
+    user.wait_line(lambda l: " 353 alice " in l and "micro" in l.split(" :", 1)[-1].replace("@", "").split(),
+                   "the bot back in #ops")
+    ok("irc: after the IRC server restarts the bot reconnects, rejoins #ops and answers again")
 
     # A refused login is an error that stops the bot, naming the account.
     bad = subprocess.run([exe("micro"), "bot", "--inputs", "xmpp", "--xmpp-jid", "micro@localhost",
@@ -515,10 +538,18 @@ def main():
     assert not connected(untrusting, "untrusting", "xmpp")
     stop(untrusting)
     ok("xmpp: a certificate from an unknown authority is refused before the login, and the log says so")
-    stop(bot)
-    text = open(log_path("bot")).read()
-    assert "bot-secret" not in text and "xoxb-test-bot" not in text, "a secret reached the log"
-    ok("the bot's log holds no password or token")
+
+    # SIGINT: the bot says goodbye on IRC and exits 0.
+    bot.send_signal(signal.SIGINT)
+    user.wait_line(lambda l: l.startswith(":micro!") and " QUIT " in l and "micro bot stopping" in l,
+                   "the bot's QUIT")
+    assert bot.wait(30) == 0, open(log_path("bot")).read()
+    ok("irc: on SIGINT the bot quits with a goodbye and exits 0")
+    for name in ["bot", "untrusting"]:
+        text = open(log_path(name)).read() + open(log_path(name) + ".out").read()
+        for secret in ["bot-secret", "xoxb-test-bot", "xapp-test-app"]:
+            assert secret not in text, f"{secret} reached the log of {name}"
+    ok("the bots' logs hold no password or token")
 
 
 if __name__ == "__main__":

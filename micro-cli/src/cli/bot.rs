@@ -18,7 +18,8 @@ pub(crate) struct BotArgs {
     #[arg(long, env = "MICRO_BOT_NAMESPACE", default_value = micro_bot::NAMESPACE)]
     pub(crate) namespace: String,
     /// Turn on commands that reach into services (comma-separated): call, register,
-    /// deregister. Off by default.
+    /// deregister. Off by default: once on, anyone who can message the bot may run them
+    /// (hold them with --allow-senders).
     #[arg(
         long,
         env = "MICRO_BOT_ENABLE",
@@ -35,6 +36,16 @@ pub(crate) struct BotArgs {
         value_name = "INPUT=COMMANDS"
     )]
     pub(crate) allow: Vec<String>,
+    /// Take commands on an input only from these senders: INPUT=SENDER,SENDER (repeatable,
+    /// or `;` between inputs in MICRO_BOT_ALLOW_SENDERS). IRC: nick or nick!user@host;
+    /// XMPP: name@domain (or a room's address); Slack: a user id.
+    #[arg(
+        long = "allow-senders",
+        env = "MICRO_BOT_ALLOW_SENDERS",
+        value_delimiter = ';',
+        value_name = "INPUT=SENDERS"
+    )]
+    pub(crate) allow_senders: Vec<String>,
     /// How long a call to a service may take.
     #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
     pub(crate) call_timeout: Duration,

@@ -32,8 +32,12 @@ pub(crate) async fn exec(global: &Global, args: BotArgs) -> Result<(), CliError>
         .collect();
     options.call_timeout = args.call_timeout;
     for rule in &args.allow {
-        let (input, commands) = allow_rule(rule)?;
-        options.allow.insert(input, commands);
+        let (input, commands) = allow_rule("--allow", rule)?;
+        options.allow.entry(input).or_default().extend(commands);
+    }
+    for rule in &args.allow_senders {
+        let (input, senders) = allow_rule("--allow-senders", rule)?;
+        options.senders.entry(input).or_default().extend(senders);
     }
     let mut inputs: Vec<Box<dyn Input>> = Vec::new();
     let mut said = Vec::new();
@@ -46,10 +50,15 @@ pub(crate) async fn exec(global: &Global, args: BotArgs) -> Result<(), CliError>
         inputs.push(boxed);
         said.push(what);
     }
-    for input in options.allow.keys() {
+    for (flag, input) in options
+        .allow
+        .keys()
+        .map(|i| ("--allow", i))
+        .chain(options.senders.keys().map(|i| ("--allow-senders", i)))
+    {
         if !inputs.iter().any(|i| i.name() == input) {
             return Err(CliError::usage(
-                format!("--allow names {input}, which is not among the inputs"),
+                format!("{flag} names {input}, which is not among the inputs"),
                 Some(format!("add it: --inputs {input},...")),
             ));
         }
@@ -60,39 +69,56 @@ pub(crate) async fn exec(global: &Global, args: BotArgs) -> Result<(), CliError>
         said.join(", "),
         bot.options().namespace
     ));
+    // What stops the bot here is a chat server's refusal or a setting only a server could
+    // judge: a failure at run time (exit 1), not a usage error.
     micro_bot::serve(bot, inputs, stopped())
         .await
-        .map_err(|e| CliError::usage(e.detail(), None))
+        .map_err(|e| CliError::internal(e.detail()))
 }
 
-/// `slack=help,list,health` → (`slack`, {help, list, health}).
-fn allow_rule(rule: &str) -> Result<(String, BTreeSet<String>), CliError> {
-    let hint = || Some("e.g. --allow 'slack=help,list,health'".to_owned());
-    let Some((input, commands)) = rule.split_once('=') else {
+/// `slack=help,list,health` → (`slack`, {help, list, health}); commands in lower case,
+/// senders as given (Slack ids are upper case).
+fn allow_rule(flag: &str, rule: &str) -> Result<(String, BTreeSet<String>), CliError> {
+    let commands = flag == "--allow";
+    let hint = || {
+        Some(if commands {
+            "e.g. --allow 'slack=help,list,health'".to_owned()
+        } else {
+            "e.g. --allow-senders 'irc=alice,bob' --allow-senders 'slack=U0123ABCD'".to_owned()
+        })
+    };
+    let Some((input, names)) = rule.split_once('=') else {
         return Err(CliError::usage(
-            format!("--allow {rule:?} names no input: INPUT=COMMAND,COMMAND"),
+            format!("{flag} {rule:?} names no input: INPUT=NAME,NAME"),
             hint(),
         ));
     };
     let input = input.trim().to_lowercase();
     if !["irc", "xmpp", "slack"].contains(&input.as_str()) {
         return Err(CliError::usage(
-            format!("--allow names the input {input:?}: irc, xmpp or slack"),
+            format!("{flag} names the input {input:?}: irc, xmpp or slack"),
             hint(),
         ));
     }
-    let commands: BTreeSet<String> = commands
+    let names: BTreeSet<String> = names
         .split(',')
-        .map(|c| c.trim().to_lowercase())
+        .map(str::trim)
         .filter(|c| !c.is_empty())
+        .map(|c| {
+            if commands {
+                c.to_lowercase()
+            } else {
+                c.to_owned()
+            }
+        })
         .collect();
-    if commands.is_empty() {
+    if names.is_empty() {
         return Err(CliError::usage(
-            format!("--allow {rule:?} allows no command"),
+            format!("{flag} {rule:?} names nothing to allow"),
             hint(),
         ));
     }
-    Ok((input, commands))
+    Ok((input, names))
 }
 
 fn build(input: BotInput, args: &BotArgs) -> Result<(Box<dyn Input>, String), CliError> {
@@ -181,14 +207,17 @@ mod tests {
     #[test]
     fn allow_rules_name_an_input_and_commands() {
         let (input, commands) =
-            allow_rule("Slack= help, list ,health").unwrap_or_else(|e| panic!("{e:?}"));
+            allow_rule("--allow", "Slack= help, list ,health").unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(input, "slack");
         assert_eq!(
             commands.into_iter().collect::<Vec<_>>(),
             ["health", "help", "list"]
         );
         for bad in ["slack", "matrix=help", "irc= , "] {
-            assert!(allow_rule(bad).is_err(), "{bad}");
+            assert!(allow_rule("--allow", bad).is_err(), "{bad}");
         }
+        let (_, senders) =
+            allow_rule("--allow-senders", "slack=U0ABC").unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(senders.contains("U0ABC"), "sender ids keep their case");
     }
 }

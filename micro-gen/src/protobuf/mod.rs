@@ -651,7 +651,7 @@ fn field_comments(
 fn is_field_path(path: &[i32]) -> bool {
     let n = path.len();
     n >= 4
-        && n % 2 == 0
+        && n.is_multiple_of(2)
         && path[0] == 4
         && path[n - 2] == 2
         && path[2..n - 2].chunks(2).all(|pair| pair[0] == 3)

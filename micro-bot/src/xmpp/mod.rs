@@ -16,15 +16,23 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::xml::{Element, ReadError, XmlReader, escape};
-use crate::{Bot, BoxFuture, Failure, Input, Outbox, reconnecting};
+
+mod stanza;
+
+use crate::connection::{Failure, reconnecting};
+use crate::outbox::{Outbox, Writing};
+use crate::{Bot, BoxFuture, Input};
+use stanza::{addressed, instant_room, iq_reply, stream_error};
 
 /// How long the connection and the login may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// A whitespace keepalive this often keeps idle connections (and NATs) open.
+/// After this long without writing, the bot pings the server (XEP-0199).
 const KEEPALIVE: Duration = Duration::from_secs(90);
+/// Nothing read for this long (pings included) means the connection is dead.
+const IDLE: Duration = Duration::from_secs(300);
 
 /// Which account the bot signs in as, and where.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct XmppOptions {
     /// The bot's account, `micro@example.com`.
@@ -41,6 +49,20 @@ pub struct XmppOptions {
     pub rooms: Vec<String>,
     /// The bot's nick in group chats; default the account's local part.
     pub nick: Option<String>,
+}
+
+impl std::fmt::Debug for XmppOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XmppOptions")
+            .field("jid", &self.jid)
+            .field("password", &"<redacted>")
+            .field("address", &self.address)
+            .field("no_tls", &self.no_tls)
+            .field("ca_file", &self.ca_file)
+            .field("rooms", &self.rooms)
+            .field("nick", &self.nick)
+            .finish()
+    }
 }
 
 /// The XMPP input.
@@ -149,9 +171,13 @@ impl Xmpp {
         let tcp = tokio::time::timeout(CONNECT_TIMEOUT, self.starttls(tcp))
             .await
             .map_err(|_| Failure::retry(false, "STARTTLS took too long"))??;
-        let tls = crate::tls::handshake(&connector, &self.jid.domain, tcp)
-            .await
-            .map_err(|e| Failure::retry(false, e.detail()))?;
+        let tls = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            crate::tls::handshake(&connector, &self.jid.domain, tcp),
+        )
+        .await
+        .map_err(|_| Failure::retry(false, format!("{address}: no TLS handshake")))?
+        .map_err(|e| Failure::retry(false, e.detail()))?;
         self.converse(tls, true, bot, stop).await
     }
 
@@ -227,7 +253,19 @@ impl Xmpp {
             .map_err(|_| Failure::retry(false, "the login took too long"))?;
         let (reader, own) = login?;
         tracing::info!(target: "micro::bot", input = "xmpp", jid = own, "connected");
-        let outbox = Outbox::spawn(write, false);
+        // An XMPP ping to the server when the bot has said nothing for a while: the answer
+        // shows the connection is alive (and keeps NATs open).
+        let ping = format!(
+            "<iq type='get' id='keepalive' to='{}'><ping xmlns='urn:xmpp:ping'/></iq>",
+            escape(&self.jid.domain)
+        );
+        let outbox = Outbox::spawn(
+            write,
+            Writing {
+                paced: false,
+                keepalive: Some((KEEPALIVE, ping)),
+            },
+        );
         let out = outbox.sender();
         let _ = out.send("<presence/>".to_owned()).await;
         for room in &self.options.rooms {
@@ -372,25 +410,27 @@ impl Xmpp {
     where
         R: AsyncRead + Unpin,
     {
-        let mut keepalive = tokio::time::interval(KEEPALIVE);
-        keepalive.tick().await;
+        let urgent = outbox.urgent();
         loop {
+            // Each branch but the first ends the session, so a stanza is never cut short.
             let stanza = tokio::select! {
                 stanza = reader.stanza() => stanza,
-                _ = keepalive.tick() => {
-                    let _ = out.send(" ".to_owned()).await;
-                    continue;
-                }
                 _ = stop.changed() => {
-                    drop(out);
+                    drop((out, urgent));
                     outbox.close("<presence type='unavailable'/></stream:stream>").await;
                     return Ok(());
+                }
+                () = tokio::time::sleep(IDLE) => {
+                    return Err(Failure::retry(true, "the server stopped answering"));
+                }
+                () = out.closed() => {
+                    return Err(Failure::retry(true, "writing to the server failed"));
                 }
             };
             let stanza = stanza.map_err(|e| Failure::retry(true, e))?;
             match stanza.local() {
                 "message" => {
-                    if let Some((to, kind, prefix, text)) = self.addressed(&stanza) {
+                    if let Some((to, kind, prefix, text)) = addressed(&stanza, self.nick()) {
                         let bot = bot.clone();
                         let out = out.clone();
                         let sender = stanza.attr("from").unwrap_or_default().to_owned();
@@ -407,110 +447,18 @@ impl Xmpp {
                 }
                 "presence" => {
                     if let Some(unlock) = instant_room(&stanza) {
-                        let _ = out.send(unlock).await;
+                        let _ = urgent.send(unlock).await;
                     }
                 }
                 "iq" => {
                     if let Some(reply) = iq_reply(&stanza) {
-                        let _ = out.send(reply).await;
+                        let _ = urgent.send(reply).await;
                     }
                 }
                 "error" => return Err(Failure::retry(true, stream_error(&stanza))),
                 _ => {}
             }
         }
-    }
-
-    /// For a message to the bot: who gets the answer, the message type, what starts the
-    /// answer (`nick: ` in a room) and the command.
-    fn addressed(&self, message: &Element) -> Option<(String, &'static str, String, String)> {
-        let from = message.attr("from")?;
-        let body = message.child("body")?.text.trim();
-        if body.is_empty() {
-            return None;
-        }
-        match message.attr("type").unwrap_or("normal") {
-            "chat" | "normal" => Some((from.to_owned(), "chat", String::new(), body.to_owned())),
-            "groupchat" => {
-                // History replayed on joining, and the bot's own messages, are not for it.
-                if message.child("delay").is_some() {
-                    return None;
-                }
-                let (room, sender) = from.split_once('/')?;
-                let nick = self.nick();
-                if sender == nick {
-                    return None;
-                }
-                let rest = body.get(nick.len()..)?;
-                if !body.get(..nick.len())?.eq_ignore_ascii_case(nick)
-                    || !rest.starts_with([':', ',', ' '])
-                {
-                    return None;
-                }
-                let command = rest.trim_start_matches([':', ',']).trim();
-                Some((
-                    room.to_owned(),
-                    "groupchat",
-                    format!("{sender}: "),
-                    command.to_owned(),
-                ))
-            }
-            _ => None,
-        }
-    }
-}
-
-/// The answer to a request: a pong for XEP-0199 pings, `service-unavailable` for other
-/// gets and sets (RFC 6120 §8.2.3 wants every one answered), nothing for results.
-fn iq_reply(iq: &Element) -> Option<String> {
-    let kind = iq.attr("type")?;
-    if kind != "get" && kind != "set" {
-        return None;
-    }
-    let id = escape(iq.attr("id").unwrap_or_default());
-    let to = iq
-        .attr("from")
-        .map(|from| format!(" to='{}'", escape(from)))
-        .unwrap_or_default();
-    if kind == "get" && iq.child("ping").is_some() {
-        return Some(format!("<iq type='result' id='{id}'{to}/>"));
-    }
-    Some(format!(
-        "<iq type='error' id='{id}'{to}><error type='cancel'>\
-         <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
-    ))
-}
-
-/// A room the bot's join just created is locked until configured (XEP-0045 §10.1.2): the
-/// request that takes the default configuration, so others can join.
-fn instant_room(presence: &Element) -> Option<String> {
-    let created = presence
-        .children
-        .iter()
-        .filter(|c| c.local() == "x")
-        .flat_map(|x| &x.children)
-        .any(|status| status.local() == "status" && status.attr("code") == Some("201"));
-    if !created {
-        return None;
-    }
-    let room = presence.attr("from")?.split('/').next()?;
-    Some(format!(
-        "<iq type='set' id='unlock' to='{}'><query xmlns='http://jabber.org/protocol/muc#owner'>\
-         <x xmlns='jabber:x:data' type='submit'/></query></iq>",
-        escape(room)
-    ))
-}
-
-/// A stream error's condition and text.
-fn stream_error(error: &Element) -> String {
-    let condition = error
-        .children
-        .iter()
-        .find(|c| c.local() != "text")
-        .map_or("unknown", |c| c.local());
-    match error.child("text") {
-        Some(text) => format!("stream error {condition}: {}", text.text.trim()),
-        None => format!("stream error {condition}"),
     }
 }
 
@@ -535,19 +483,6 @@ mod tests {
         Xmpp::new(options).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn message(from: &str, kind: &str, body: &str) -> Element {
-        Element {
-            name: "message".into(),
-            attrs: vec![("from".into(), from.into()), ("type".into(), kind.into())],
-            children: vec![Element {
-                name: "body".into(),
-                text: body.into(),
-                ..Element::default()
-            }],
-            text: String::new(),
-        }
-    }
-
     #[test]
     fn accounts_and_rooms_are_checked() {
         assert_eq!(xmpp().address(), "example.com:5222");
@@ -562,97 +497,5 @@ mod tests {
             ..XmppOptions::default()
         };
         assert!(Xmpp::new(bad).is_err_and(|e| e.detail().contains("no password")));
-    }
-
-    #[test]
-    fn direct_messages_and_mentions_in_rooms_are_for_the_bot() {
-        let x = xmpp();
-        assert_eq!(
-            x.addressed(&message("alice@example.com/phone", "chat", " ping ")),
-            Some((
-                "alice@example.com/phone".into(),
-                "chat",
-                String::new(),
-                "ping".into()
-            ))
-        );
-        assert_eq!(
-            x.addressed(&message(
-                "ops@conference.example.com/alice",
-                "groupchat",
-                "micro: list services"
-            )),
-            Some((
-                "ops@conference.example.com".into(),
-                "groupchat",
-                "alice: ".into(),
-                "list services".into()
-            ))
-        );
-        for (from, kind, body) in [
-            ("ops@conference.example.com/alice", "groupchat", "hello all"),
-            (
-                "ops@conference.example.com/micro",
-                "groupchat",
-                "micro: ping",
-            ),
-            ("alice@example.com", "headline", "ping"),
-            ("alice@example.com", "chat", "  "),
-        ] {
-            assert_eq!(x.addressed(&message(from, kind, body)), None, "{body}");
-        }
-    }
-
-    #[test]
-    fn a_room_the_bot_created_is_opened() {
-        let status = |code: &str| Element {
-            name: "status".into(),
-            attrs: vec![("code".into(), code.into())],
-            ..Element::default()
-        };
-        let mut presence = Element {
-            name: "presence".into(),
-            attrs: vec![("from".into(), "ops@conference.example.com/micro".into())],
-            children: vec![Element {
-                name: "x".into(),
-                children: vec![status("110"), status("201")],
-                ..Element::default()
-            }],
-            text: String::new(),
-        };
-        let unlock = instant_room(&presence).unwrap_or_default();
-        assert!(
-            unlock.contains("to='ops@conference.example.com'") && unlock.contains("muc#owner"),
-            "{unlock}"
-        );
-        presence.children[0].children.pop();
-        assert_eq!(instant_room(&presence), None);
-    }
-
-    #[test]
-    fn pings_are_answered_and_other_requests_refused() {
-        let ping = Element {
-            name: "iq".into(),
-            attrs: vec![
-                ("type".into(), "get".into()),
-                ("id".into(), "p1".into()),
-                ("from".into(), "example.com".into()),
-            ],
-            children: vec![Element {
-                name: "ping".into(),
-                ..Element::default()
-            }],
-            text: String::new(),
-        };
-        assert_eq!(
-            iq_reply(&ping).as_deref(),
-            Some("<iq type='result' id='p1' to='example.com'/>")
-        );
-        let mut version = ping.clone();
-        version.children[0].name = "query".into();
-        assert!(iq_reply(&version).is_some_and(|r| r.contains("service-unavailable")));
-        let mut result = ping;
-        result.attrs[0].1 = "result".into();
-        assert_eq!(iq_reply(&result), None);
     }
 }

@@ -220,10 +220,7 @@ async fn change(bot: &Bot, json: &str, register: bool) -> String {
     };
     let registry = bot.client.selector().registry();
     let mut text = String::new();
-    for mut svc in services {
-        if svc.version.is_empty() {
-            svc.version = "latest".to_owned();
-        }
+    for svc in services {
         let result = if register {
             registry.register(&svc, RegisterOptions::default()).await
         } else {

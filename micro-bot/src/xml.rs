@@ -103,16 +103,20 @@ impl<R: AsyncRead + Unpin> XmlReader<R> {
         XmlReader::wrap(self.reader.into_inner())
     }
 
+    /// The next XML event.
+    async fn event(&mut self) -> Result<Event<'_>, ReadError> {
+        self.buf.clear();
+        self.reader
+            .read_event_into_async(&mut self.buf)
+            .await
+            .map_err(|e| ReadError::Broken(format!("bad XML from the server: {e}")))
+    }
+
     /// The server's `<stream:stream>` header.
     pub(crate) async fn header(&mut self) -> Result<Element, ReadError> {
         self.budget();
         loop {
-            self.buf.clear();
-            let event = self
-                .reader
-                .read_event_into_async(&mut self.buf)
-                .await
-                .map_err(|e| ReadError::Broken(format!("bad XML from the server: {e}")))?;
+            let event = self.event().await?;
             match event {
                 Event::Start(start) if start.local_name().as_ref() == "stream" => {
                     return element(&start);
@@ -133,12 +137,7 @@ impl<R: AsyncRead + Unpin> XmlReader<R> {
         let mut open: Vec<Element> = Vec::new();
         self.budget();
         loop {
-            self.buf.clear();
-            let event = self
-                .reader
-                .read_event_into_async(&mut self.buf)
-                .await
-                .map_err(|e| ReadError::Broken(format!("bad XML from the server: {e}")))?;
+            let event = self.event().await?;
             match event {
                 Event::Start(start) => open.push(element(&start)?),
                 Event::Empty(empty) => {

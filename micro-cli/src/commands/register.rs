@@ -41,10 +41,7 @@ pub(crate) async fn exec(
     let registry = options(global)?
         .registry()
         .map_err(|e| CliError::usage(e.detail(), None))?;
-    for mut svc in services {
-        if svc.version.is_empty() {
-            svc.version = "latest".to_owned();
-        }
+    for svc in services {
         let result = if register {
             // No TTL: the entry stays until `micro deregister`.
             registry.register(&svc, RegisterOptions::default()).await

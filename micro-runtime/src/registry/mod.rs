@@ -124,12 +124,13 @@ impl Service {
 
     /// Service records written by hand (`micro register service JSON`): one record or a
     /// list of them, as `micro describe -o json` prints. Each needs a name and at least one
-    /// node with an id and an address; the error says which is missing.
+    /// node with an id and an address; the error says which is missing. A record without a
+    /// version gets `latest`.
     pub fn parse_records(text: &str) -> Result<Vec<Service>> {
         let bad = |detail: String| Error::bad_request(ID, detail);
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| bad(format!("the service is not valid JSON: {e}")))?;
-        let services: Vec<Service> = match value {
+        let mut services: Vec<Service> = match value {
             serde_json::Value::Array(_) => serde_json::from_value(value),
             _ => serde_json::from_value(value).map(|s| vec![s]),
         }
@@ -137,7 +138,10 @@ impl Service {
         if services.is_empty() {
             return Err(bad("no service in the list".to_owned()));
         }
-        for svc in &services {
+        for svc in &mut services {
+            if svc.version.is_empty() {
+                "latest".clone_into(&mut svc.version);
+            }
             if svc.name.trim().is_empty() {
                 return Err(bad("the service has no name".to_owned()));
             }

@@ -91,7 +91,20 @@ pub fn call_error(err: &Error, service: &str) -> (StatusCode, String) {
     } else {
         err.id()
     };
-    (status, error_body(id, status, err.detail()))
+    let body = error_body(id, status, err.detail());
+    if err.reason().is_none() && err.violations().is_empty() {
+        return (status, body);
+    }
+    // A typed error keeps its reason, metadata and violations (the same keys as micro's
+    // error JSON), so HTTP callers can branch on them.
+    let mut value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let typed: serde_json::Value = serde_json::from_str(&err.to_json()).unwrap_or_default();
+    for key in ["reason", "metadata", "violations"] {
+        if let Some(v) = typed.get(key) {
+            value[key] = v.clone();
+        }
+    }
+    (status, value.to_string())
 }
 
 /// [`call_error`] as a response.
@@ -141,5 +154,31 @@ mod tests {
         assert_eq!(v["code"], 404);
         assert_eq!(v["detail"], "order 7 not found");
         assert_eq!(v["status"], "Not Found");
+        assert!(v.get("reason").is_none(), "{v}");
+    }
+
+    #[test]
+    fn typed_errors_keep_reason_metadata_and_violations() {
+        let err = Error::not_found("users", "no user 7")
+            .with_reason("USER_NOT_FOUND")
+            .with_metadata("id", "7");
+        let (status, body) = call_error(&err, "users");
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["reason"], "USER_NOT_FOUND");
+        assert_eq!(v["metadata"]["id"], "7");
+        let invalid = Error::invalid(
+            "users",
+            vec![micro::Violation::new(
+                "email",
+                "string.email",
+                "value must be a valid email address",
+            )],
+        );
+        let (status, body) = call_error(&invalid, "users");
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["violations"][0]["field"], "email");
+        assert_eq!(v["violations"][0]["rule"], "string.email");
     }
 }

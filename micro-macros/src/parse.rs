@@ -420,6 +420,7 @@ fn method_model(f: &TraitItemFn, errors: &mut Errors) -> Option<model::Method> {
         metadata: Vec::new(),
         timeout_ms: margs.timeout_ms,
         attrs,
+        validate: false,
     })
 }
 

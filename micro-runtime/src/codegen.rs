@@ -30,6 +30,20 @@ pub use crate::error::{Error, Result};
 pub use crate::registry::Value;
 pub use crate::server::{IntoRouter, Route, Router};
 pub use crate::stream::{StreamReceiver, StreamSender};
+pub use crate::validate;
+pub use crate::validate::{Validate, Violations};
+
+/// The error of a typed error set's value: HTTP-style `code` (its gRPC code follows from
+/// it), `reason` the value's name. The id is left for the server to fill in.
+pub fn typed_error(reason: &'static str, code: i32, detail: impl Into<String>) -> Error {
+    Error::new("", detail, code).with_reason(reason)
+}
+
+/// True when `err` is the typed error `reason` with `code` (both must match, so a reason
+/// reused by another error set with another code is not mistaken for it).
+pub fn is_typed_error(err: &Error, reason: &str, code: i32) -> bool {
+    err.is_reason(reason) && err.code() == code
+}
 
 /// The name generated code of micro 0.1 used for [`IntoRouter`]; kept so such files build.
 #[doc(hidden)]

@@ -76,12 +76,13 @@ pub mod stream;
 pub mod tls;
 pub mod trace;
 mod transport;
+pub mod validate;
 mod wire;
 
 pub use client::Client;
 pub use codec::{Format, Message};
 pub use context::{Cleanup, Context, HOP_LOCAL, Metadata};
-pub use error::{Code, Error, Result};
+pub use error::{Code, Error, Result, Violation};
 pub use options::Settings;
 pub use service::{RunningService, Service, ServiceBuilder};
 pub use wire::DEFAULT_MAX_MESSAGE_SIZE;

@@ -212,6 +212,7 @@ mod tests {
             metadata: vec![],
             timeout_ms: None,
             attrs: vec![],
+            validate: false,
         }
     }
 

@@ -211,6 +211,7 @@ mod tests {
             metadata: vec![],
             timeout_ms: None,
             attrs: vec![],
+            validate: false,
         }
     }
 

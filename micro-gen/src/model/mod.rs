@@ -95,6 +95,9 @@ pub struct Method {
     pub timeout_ms: Option<u64>,
     /// Other attributes to put on the trait method.
     pub attrs: Vec<TokenStream>,
+    /// The request type implements `Validate` and has rules: the server checks every
+    /// request before the handler runs.
+    pub validate: bool,
 }
 
 impl Method {

@@ -305,8 +305,9 @@ impl Builder {
             resolver.add(protox::file::IncludeFileResolver::new(include.clone()));
         }
         resolver.add(protox::file::GoogleFileResolver::new());
-        // Last: `google/api/annotations.proto` and `google/api/http.proto`, for services
-        // with HTTP bindings that do not vendor googleapis (a vendored copy wins).
+        // Last: the option files micro-gen knows (`google/api/http.proto`, the error options,
+        // `buf/validate/validate.proto`), for protos that do not vendor them (a vendored copy
+        // wins).
         resolver.add(GoogleApiResolver);
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler
@@ -325,7 +326,8 @@ impl Builder {
     }
 }
 
-/// Built-in copies of the googleapis files that declare `google.api.http`.
+/// Built-in copies of the option files services use: googleapis' `google.api.http`,
+/// micro's and Kratos's error options, and protovalidate's `buf/validate/validate.proto`.
 #[derive(Debug)]
 struct GoogleApiResolver;
 
@@ -336,6 +338,11 @@ impl protox::file::FileResolver for GoogleApiResolver {
                 include_str!("../../proto/google/api/annotations.proto")
             }
             "google/api/http.proto" => include_str!("../../proto/google/api/http.proto"),
+            "micro/errors.proto" => include_str!("../../proto/micro/errors.proto"),
+            "errors/errors.proto" => include_str!("../../proto/errors/errors.proto"),
+            "buf/validate/validate.proto" => {
+                include_str!("../../proto/buf/validate/validate.proto")
+            }
             _ => return Err(protox::Error::file_not_found(name)),
         };
         protox::file::File::from_source(name, source)

@@ -2,7 +2,9 @@
 //! package. Shared by the build.rs API ([`crate::Builder`]) and `protoc-gen-micro`.
 
 mod build;
+mod errors;
 pub(crate) mod plugin;
+mod validate;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -111,6 +113,17 @@ impl ServiceGenerator for Collector {
             .or_default()
             .push(service);
     }
+}
+
+/// The packages no Rust is generated for: the user's extern paths, the well-known types,
+/// and the option-only packages whose options micro-gen reads (`buf.validate`,
+/// `micro.errors`).
+fn externs(settings: &Settings) -> Vec<(String, String)> {
+    let mut externs = settings.extern_paths.clone();
+    externs.push((".google.protobuf".into(), "::prost_types".into()));
+    externs.push((".buf.validate".into(), String::new()));
+    externs.push((".micro.errors".into(), String::new()));
+    externs
 }
 
 /// Is `full_name` (`.pkg.Msg`) covered by an extern path?
@@ -303,8 +316,7 @@ pub(crate) fn generate(
     let Input { fds, pool } = input;
     let global = DescriptorPool::global();
 
-    let mut externs = settings.extern_paths.clone();
-    externs.push((".google.protobuf".into(), "::prost_types".into()));
+    let externs = externs(settings);
 
     let mut config = prost_build::Config::new();
     config.format(false);
@@ -404,7 +416,11 @@ pub(crate) fn generate(
                 }
                 let encoded = encoded_files.entry(file.name()).or_insert_with(|| {
                     let mut file = file.clone();
-                    file.source_code_info = field_comments(file.source_code_info.take());
+                    file.source_code_info = if file.package() == "buf.validate" {
+                        None // its field comments are documentation of the rules
+                    } else {
+                        field_comments(file.source_code_info.take())
+                    };
                     file.encode_to_vec()
                 });
                 // A FileDescriptorSet is its files as field 1, one after another.
@@ -441,7 +457,7 @@ pub(crate) fn generate(
         };
         let mut warnings = Vec::new();
         for svc in &svcs {
-            let model = service_model(svc, &pool, settings.comments)?;
+            let model = service_model(svc, &pool, settings.comments, &externs)?;
             for problem in model::check::check(&model) {
                 match problem.renamed(&model) {
                     Some(note) => warnings.push(format!("micro-gen: {note}")),
@@ -455,6 +471,11 @@ pub(crate) fn generate(
                 }
             }
             code.extend(emit::service(&model, &opts));
+        }
+        if !settings.services_only {
+            let names: Vec<&str> = files.iter().map(|f| f.name()).collect();
+            code.extend(errors::generate(&pool, &names, &codegen)?);
+            code.extend(validate::generate(&pool, &names, &codegen, &externs)?);
         }
 
         let mut text = String::new();
@@ -491,6 +512,7 @@ fn service_model(
     svc: &prost_build::Service,
     pool: &DescriptorPool,
     comments: bool,
+    externs: &[(String, String)],
 ) -> Result<model::Service, Error> {
     let package = (!svc.package.is_empty()).then(|| svc.package.clone());
     let full = match &package {
@@ -523,6 +545,8 @@ fn service_model(
             metadata: Vec::new(),
             timeout_ms: None,
             attrs: Vec::new(),
+            validate: !m.client_streaming
+                && validate::has_rules(pool, m.input_proto_type.trim_start_matches('.'), externs),
         });
     }
     Ok(model::Service {
@@ -548,6 +572,7 @@ pub(crate) fn services(
     settings: &Settings,
 ) -> Result<Vec<model::Service>, Error> {
     let Input { fds, pool } = input;
+    let externs = externs(settings);
     let mut config = prost_build::Config::new();
     config.format(false);
     let cg = &settings.codegen_path;
@@ -579,7 +604,7 @@ pub(crate) fn services(
             continue;
         }
         for svc in svcs {
-            out.push(service_model(svc, &pool, settings.comments)?);
+            out.push(service_model(svc, &pool, settings.comments, &externs)?);
         }
     }
     Ok(out)

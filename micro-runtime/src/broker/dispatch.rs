@@ -76,6 +76,9 @@ enum Settled {
 pub(crate) enum Verdict {
     Ack,
     Nack(String),
+    /// The handler returned an error: a nack that keeps the error's typed reason for the
+    /// dead letter.
+    Failed(Error),
     Reject(String),
     /// Delivered more than `max_deliver` times: given up without running the handler.
     Exhausted(String),
@@ -349,7 +352,7 @@ async fn handle(shared: &Arc<Shared>, delivery: Delivery) {
         Ok(Ok(())) => Verdict::Ack,
         Ok(Err(e)) => {
             tracing::warn!(topic = %shared.topic, attempt = settle.0.attempt, error = %e, "subscriber failed");
-            Verdict::Nack(e.to_string())
+            Verdict::Failed(e)
         }
         Err(panic) => {
             let what = panic
@@ -407,7 +410,7 @@ impl Settle {
         }
         let shared = &inner.shared;
         let counters = &shared.counters;
-        let result = match verdict {
+        let result = match &verdict {
             Verdict::Ack => {
                 counters.acked.fetch_add(1, Ordering::Relaxed);
                 match &inner.remote {
@@ -415,23 +418,28 @@ impl Settle {
                     None => Ok(Settled::Done),
                 }
             }
-            Verdict::Nack(reason) => {
+            Verdict::Nack(_) | Verdict::Failed(_) => {
                 counters.nacked.fetch_add(1, Ordering::Relaxed);
                 if inner.attempt >= shared.options.max_deliver {
+                    let (text, typed) = match &verdict {
+                        Verdict::Failed(e) => (e.to_string(), e.reason()),
+                        Verdict::Nack(text) => (text.clone(), None),
+                        _ => (String::new(), None),
+                    };
                     let reason = format!(
-                        "the subscriber failed {} times; last error: {reason}",
+                        "the subscriber failed {} times; last error: {text}",
                         inner.attempt
                     );
-                    self.give_up(&reason).await
+                    self.give_up(&reason, typed).await
                 } else {
                     self.again().await
                 }
             }
             Verdict::Reject(reason) => {
                 counters.rejected.fetch_add(1, Ordering::Relaxed);
-                self.give_up(&reason).await
+                self.give_up(&reason, None).await
             }
-            Verdict::Exhausted(reason) => self.give_up(&reason).await,
+            Verdict::Exhausted(reason) => self.give_up(&reason, None).await,
         };
         match result {
             Ok(Settled::Done) => {
@@ -474,8 +482,8 @@ impl Settle {
     /// The message will not be handled: dead-letter it, then drop it from the engine. When
     /// the dead letter cannot be published it is not dropped: it comes back after the
     /// backoff and the dead letter is tried again, so it is never lost.
-    async fn give_up(&self, reason: &str) -> Result<Settled> {
-        if !self.dead_letter(reason).await {
+    async fn give_up(&self, reason: &str, typed: Option<&str>) -> Result<Settled> {
+        if !self.dead_letter(reason, typed).await {
             return self.again().await;
         }
         let shared = &self.0.shared;
@@ -488,7 +496,7 @@ impl Settle {
 
     /// Publish the dead letter (or log it when no topic is set). False when the publish
     /// failed.
-    async fn dead_letter(&self, reason: &str) -> bool {
+    async fn dead_letter(&self, reason: &str, typed: Option<&str>) -> bool {
         let shared = &self.0.shared;
         let message = &self.0.message;
         tracing::warn!(
@@ -503,6 +511,13 @@ impl Settle {
             // backtrace) is a header every engine can carry.
             let reason = header_text(reason);
             message.headers.insert(HEADER_ERROR, reason);
+            // A typed error's reason, on its own, for consumers of the dead letters to
+            // branch on (`USER_NOT_FOUND`).
+            if let Some(typed) = typed {
+                message
+                    .headers
+                    .insert(super::HEADER_ERROR_REASON, header_text(typed));
+            }
             message
                 .headers
                 .insert("micro-original-topic", shared.topic.to_string());

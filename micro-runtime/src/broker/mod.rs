@@ -114,6 +114,9 @@ pub const HEADER_TIMESTAMP: &str = "micro-timestamp";
 pub const HEADER_MESSAGE_TYPE: &str = "micro-message-type";
 /// Header on dead letters: why the message was dead-lettered.
 pub const HEADER_ERROR: &str = "micro-error";
+/// The header of a dead letter that holds the typed reason of the error that failed it
+/// (`USER_NOT_FOUND`), when the error had one.
+pub const HEADER_ERROR_REASON: &str = "micro-error-reason";
 
 pub use crate::BoxFuture;
 

@@ -6,6 +6,7 @@
 pub(crate) mod body;
 pub(crate) mod frame;
 pub(crate) mod recv;
+pub(crate) mod rich;
 pub(crate) mod status;
 
 /// The default limit for one message, in either direction: 4 MiB (as gRPC's default).

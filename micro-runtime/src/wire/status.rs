@@ -19,6 +19,8 @@ pub(crate) const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-messag
 pub(crate) const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 /// The full micro error as base64 JSON (binary metadata, so stock clients ignore it safely).
 pub(crate) const MICRO_ERROR: HeaderName = HeaderName::from_static("micro-error-bin");
+/// `google.rpc.Status` with the error's details, for stock gRPC clients.
+pub(crate) const STATUS_DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
 
 /// Characters percent-encoded in `grpc-message` (the spec: everything outside 0x20..=0x7E
 /// and `%` itself).
@@ -91,6 +93,12 @@ pub(crate) fn error_headers(err: &Error, map: &mut HeaderMap) {
     if let Ok(v) = HeaderValue::from_str(&json) {
         map.insert(MICRO_ERROR, v);
     }
+    if let Some(details) = super::rich::encode_status(err) {
+        let text = base64::engine::general_purpose::STANDARD_NO_PAD.encode(details);
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            map.insert(STATUS_DETAILS, v);
+        }
+    }
 }
 
 fn status_value(code: Code) -> HeaderValue {
@@ -135,7 +143,16 @@ pub(crate) fn status_from_headers(map: &HeaderMap) -> Option<Result<(), Error>> 
         .and_then(|v| v.to_str().ok())
         .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
         .unwrap_or_default();
-    Some(Err(Error::from_code("", code, message)))
+    let err = Error::from_code("", code, message);
+    Some(Err(
+        match map
+            .get(&STATUS_DETAILS)
+            .and_then(|v| decode_bin(v.as_bytes()))
+        {
+            Some(bytes) => super::rich::apply_status(err, &bytes),
+            None => err,
+        },
+    ))
 }
 
 /// Decode a `-bin` value: standard base64, padded or not (the spec allows both).

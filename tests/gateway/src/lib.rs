@@ -17,6 +17,8 @@ pub mod pb {
     micro::include_proto!("gateway.shop");
 }
 
+pub mod users;
+
 use pb::shop_server::{Shop, ShopServer};
 use pb::{
     Author, Book, CreateBookRequest, Echo, Empty, GetBookRequest, ListBooksRequest,

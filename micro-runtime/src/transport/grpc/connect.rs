@@ -116,10 +116,25 @@ fn add_metadata(rsp: &mut Response<Body>, response: Option<&SharedResponse>) {
 /// An error as Connect sends it: an HTTP status and `{"code","message"}`. The micro error
 /// (id and HTTP-style code) rides along in `micro-error-bin`, as on the gRPC path.
 pub(super) fn error_response(err: &Error, response: Option<&SharedResponse>) -> Response<Body> {
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "code": code_name(err.grpc_code()),
         "message": err.detail(),
     });
+    // Connect's error details: `{"type", "value"}` with the message's full name and its
+    // bytes in unpadded base64 (`google.rpc.ErrorInfo`, `google.rpc.BadRequest`).
+    let details: Vec<serde_json::Value> = crate::wire::rich::details(err)
+        .into_iter()
+        .map(|(type_url, value)| {
+            use base64::Engine as _;
+            serde_json::json!({
+                "type": type_url.trim_start_matches("type.googleapis.com/"),
+                "value": base64::engine::general_purpose::STANDARD_NO_PAD.encode(value),
+            })
+        })
+        .collect();
+    if !details.is_empty() {
+        body["details"] = serde_json::Value::Array(details);
+    }
     let mut rsp = Response::new(Body::once(Bytes::from(body.to_string()), None));
     // A body or header over the limit is the caller's to fix, not a reason to retry later:
     // 413 / 431 as the error says, where the code table would give 429.

@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod contract;
 mod handlers;
 mod openapi;
 mod routes;

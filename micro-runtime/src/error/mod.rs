@@ -40,10 +40,16 @@
 //! or ran out of time) leaves a handler as that handler's own `503`/`408` naming the
 //! dependency, without its addresses; an error the dependency answered passes through as it is.
 
+mod details;
+
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use details::Details;
+pub use details::Violation;
 
 /// A `Result` whose error is micro's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -248,6 +254,8 @@ struct Inner {
     concealed: bool,
     /// The service a client call was made to, when the client itself produced the error.
     dependency: Option<Arc<str>>,
+    /// Reason, metadata and violations, when the error has any.
+    details: Option<Arc<Details>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -260,6 +268,12 @@ struct Json<'a> {
     detail: std::borrow::Cow<'a, str>,
     #[serde(default, borrow)]
     status: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow, skip_serializing_if = "str::is_empty")]
+    reason: std::borrow::Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    violations: Vec<Violation>,
 }
 
 impl Error {
@@ -275,7 +289,14 @@ impl Error {
             source: None,
             concealed: false,
             dependency: None,
+            details: None,
         }))
+    }
+
+    /// 400 `INVALID_ARGUMENT` for a request that broke validation rules, carrying every
+    /// violation (as `google.rpc.BadRequest` for stock gRPC clients); the detail lists them.
+    pub fn invalid(id: impl Into<String>, violations: Vec<Violation>) -> Error {
+        Error::bad_request(id, details::summary(&violations)).with_violations(violations)
     }
 
     /// An error from a gRPC code; the HTTP-style code follows [`Code::http_code`].
@@ -368,6 +389,58 @@ impl Error {
     /// The gRPC status code this error travels as.
     pub fn grpc_code(&self) -> Code {
         self.0.grpc
+    }
+
+    /// The machine-readable reason: the value name of a typed error (`USER_NOT_FOUND`), the
+    /// same on every hop and transport (`google.rpc.ErrorInfo.reason` for gRPC peers).
+    pub fn reason(&self) -> Option<&str> {
+        self.0
+            .details
+            .as_deref()
+            .map(|d| d.reason.as_str())
+            .filter(|r| !r.is_empty())
+    }
+
+    /// True when the error's reason is `reason`.
+    pub fn is_reason(&self, reason: &str) -> bool {
+        self.reason() == Some(reason)
+    }
+
+    /// Metadata about the reason (`google.rpc.ErrorInfo.metadata`): string pairs a caller
+    /// can act on, such as the id that was not found.
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        self.0.details.as_deref().map_or(&EMPTY, |d| &d.metadata)
+    }
+
+    /// The rules the request broke, for a validation error (empty for any other).
+    pub fn violations(&self) -> &[Violation] {
+        self.0.details.as_deref().map_or(&[], |d| &d.violations)
+    }
+
+    fn details_mut(&mut self) -> &mut Details {
+        Arc::make_mut(self.0.details.get_or_insert_with(Default::default))
+    }
+
+    /// Set the machine-readable reason (see [`Error::reason`]).
+    #[must_use]
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Error {
+        self.details_mut().reason = reason.into();
+        self
+    }
+
+    /// Add one metadata pair (see [`Error::metadata`]).
+    #[must_use]
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Error {
+        self.details_mut().metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Set the violations of a validation error (see [`Error::invalid`]).
+    #[must_use]
+    pub fn with_violations(mut self, violations: Vec<Violation>) -> Error {
+        self.details_mut().violations = violations;
+        self
     }
 
     /// Attach the underlying cause.
@@ -484,11 +557,15 @@ impl Error {
 
     /// go-micro's JSON form: `{"id":..,"code":..,"detail":..,"status":..}`.
     pub fn to_json(&self) -> String {
+        let details = self.0.details.as_deref();
         let json = Json {
             id: self.0.id.as_str().into(),
             code: self.0.code,
             detail: self.0.detail.as_str().into(),
             status: self.0.status.as_str().into(),
+            reason: details.map_or("", |d| d.reason.as_str()).into(),
+            metadata: details.map(|d| d.metadata.clone()).unwrap_or_default(),
+            violations: details.map(|d| d.violations.clone()).unwrap_or_default(),
         };
         serde_json::to_string(&json).unwrap_or_else(|_| String::from("{}"))
     }
@@ -503,6 +580,14 @@ impl Error {
                 if !json.status.is_empty() {
                     err.0.status = json.status.into_owned();
                 }
+                let details = Details {
+                    reason: json.reason.into_owned(),
+                    metadata: json.metadata,
+                    violations: json.violations,
+                };
+                if !details.is_empty() {
+                    err.0.details = Some(Arc::new(details));
+                }
                 err
             }
             _ => Error::new("", text, 500),
@@ -512,7 +597,11 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({} {})", self.0.detail, self.0.code, self.0.status)?;
+        write!(f, "{} ({} {}", self.0.detail, self.0.code, self.0.status)?;
+        match self.reason() {
+            Some(reason) => write!(f, ", {reason})")?,
+            None => f.write_str(")")?,
+        }
         if !self.0.id.is_empty() {
             write!(f, " from {}", self.0.id)?;
         }
@@ -534,6 +623,11 @@ impl fmt::Debug for Error {
                 .field("detail", &self.0.detail)
                 .field("status", &self.0.status)
                 .field("grpc", &self.0.grpc);
+            if let Some(details) = &self.0.details {
+                d.field("reason", &details.reason)
+                    .field("metadata", &details.metadata)
+                    .field("violations", &details.violations);
+            }
             if let Some(source) = &self.0.source {
                 d.field("source", source);
             }
@@ -545,7 +639,11 @@ impl fmt::Debug for Error {
             .detail
             .split_once('\n')
             .unwrap_or((&self.0.detail, ""));
-        write!(f, "{first} ({} {})", self.0.code, self.0.status)?;
+        write!(f, "{first} ({} {}", self.0.code, self.0.status)?;
+        match self.reason() {
+            Some(reason) => write!(f, ", {reason})")?,
+            None => f.write_str(")")?,
+        }
         if !self.0.id.is_empty() {
             write!(f, " from {}", self.0.id)?;
         }

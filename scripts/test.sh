@@ -107,7 +107,7 @@ if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
         || su postgres -c "psql -c 'CREATE DATABASE test'" >/dev/null 2>&1 || true
 fi
 
-if ! python3 -c "import google.protobuf.json_format, grpc_tools.protoc, opentelemetry.proto.collector.trace.v1.trace_service_pb2, dapr.clients, cloudevents.v1.http" >/dev/null 2>&1; then
+if ! python3 -c "import google.protobuf.json_format, grpc_tools.protoc, opentelemetry.proto.collector.trace.v1.trace_service_pb2, dapr.clients, cloudevents.v1.http, google.rpc.error_details_pb2, protovalidate" >/dev/null 2>&1; then
     echo "installing Python protobuf, grpcio-tools, opentelemetry-proto and the Dapr and CloudEvents SDKs" >&2
     python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt >&2
 fi

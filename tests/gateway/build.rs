@@ -2,7 +2,11 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     micro_gen::compile_protos(
-        &["proto/shop.proto", "proto/users/v1/users.proto"],
+        &[
+            "proto/shop.proto",
+            "proto/users/v1/users.proto",
+            "proto/conformance/v1/cases.proto",
+        ],
         &["proto"],
     )?;
     Ok(())

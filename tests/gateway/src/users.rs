@@ -61,3 +61,8 @@ pub async fn start_users(registry: &SharedRegistry) -> RunningService {
         .await
         .expect("start the users service")
 }
+
+/// The conformance fixture (`proto/conformance/v1/cases.proto`): one field per standard rule.
+pub mod conformance {
+    micro::include_proto!("conformance.v1");
+}

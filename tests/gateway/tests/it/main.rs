@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod conformance;
 mod contract;
 mod handlers;
 mod openapi;

@@ -176,3 +176,44 @@ async fn the_gateway_answers_typed_errors_and_violations_as_json() {
     assert_eq!(a.status, 409, "{}", a.body);
     assert_eq!(a.json()["reason"], "EMAIL_TAKEN");
 }
+
+#[tokio::test]
+#[allow(clippy::print_stderr)] // says why the test skipped
+async fn a_stock_grpcio_client_reads_the_reason_as_error_info() {
+    let (_, registry) = registry();
+    let users = start_users(&registry).await;
+    let addr = users.local_addr().expect("address");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/error_info.py");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(addr.to_string())
+            .output()
+    })
+    .await
+    .expect("the client's thread");
+    let required = std::env::var("MICRO_REQUIRE_PEERS").is_ok_and(|v| v == "1");
+    let out = match out {
+        Ok(out) if out.status.success() => out,
+        other if !required => {
+            eprintln!("skipped: grpcio client did not run: {other:?}");
+            return;
+        }
+        other => panic!("grpcio client failed, and MICRO_REQUIRE_PEERS=1: {other:?}"),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"));
+    let not_found = lines.next().expect("the Get answer");
+    assert_eq!(not_found["grpc_code"], "NOT_FOUND", "{not_found}");
+    assert_eq!(not_found["reason"], "USER_NOT_FOUND");
+    assert_eq!(not_found["domain"], SERVICE);
+    assert_eq!(not_found["metadata"]["id"], "9");
+    let invalid = lines.next().expect("the Create answer");
+    assert_eq!(invalid["grpc_code"], "INVALID_ARGUMENT", "{invalid}");
+    assert_eq!(
+        invalid["violations"],
+        serde_json::json!([["email", "string.email"], ["name", "string.min_len"]])
+    );
+}

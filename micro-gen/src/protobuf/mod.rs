@@ -457,7 +457,13 @@ pub(crate) fn generate(
         };
         let mut warnings = Vec::new();
         for svc in &svcs {
-            let model = service_model(svc, &pool, settings.comments, &externs)?;
+            let mut model = service_model(svc, &pool, settings.comments, &externs)?;
+            if settings.services_only {
+                // The messages come from another generator: they have no `Validate`.
+                for m in &mut model.methods {
+                    m.validate = false;
+                }
+            }
             for problem in model::check::check(&model) {
                 match problem.renamed(&model) {
                     Some(note) => warnings.push(format!("micro-gen: {note}")),

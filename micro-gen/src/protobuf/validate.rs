@@ -267,16 +267,20 @@ fn field_checks(
         if checks.is_empty() && !required {
             return Ok(TokenStream::new());
         }
-        let zero_guard = zero_guard(ctx.codegen, ignore_zero, quote!(x));
-        let missing = required_stmt(required, &name);
+        let body = guarded(
+            ctx.codegen,
+            ignore_zero,
+            quote! {
+                v.field(#name);
+                #checks
+                v.pop();
+            },
+        );
+        let otherwise = otherwise(required, &name);
         return Ok(quote! {
             if let ::core::option::Option::Some(#ty::#variant(x)) = &self.#oneof_field {
-                #zero_guard {
-                    v.field(#name);
-                    #checks
-                    v.pop();
-                }
-            } else { #missing }
+                #body
+            } #otherwise
         });
     }
 
@@ -315,58 +319,68 @@ fn field_checks(
     if checks.is_empty() && !required {
         return Ok(TokenStream::new());
     }
-    let missing = required_stmt(required, &name);
+    let body = quote! {
+        v.field(#name);
+        #checks
+        v.pop();
+    };
     if field.supports_presence() {
-        let zero_guard = zero_guard(ctx.codegen, ignore_zero, quote!(x));
+        let body = guarded(ctx.codegen, ignore_zero, body);
+        let otherwise = otherwise(required, &name);
         return Ok(quote! {
             if let ::core::option::Option::Some(x) = &self.#ident {
-                #zero_guard {
-                    v.field(#name);
-                    #checks
-                    v.pop();
-                }
-            } else { #missing }
+                #body
+            } #otherwise
         });
     }
     let cg = ctx.codegen;
     // Implicit presence: "unset" is the zero value.
-    let run = if ignore_zero {
-        quote!(if !zero)
-    } else {
-        TokenStream::new()
-    };
-    Ok(quote! {
-        {
-            let x = &self.#ident;
-            let zero = #cg::validate::is_default(x);
-            if zero && #required {
-                #missing
-            } else {
-                #run {
-                    v.field(#name);
-                    #checks
-                    v.pop();
-                }
-            }
-        }
-    })
+    let unset = quote!(#cg::validate::is_default(x));
+    Ok(unset_or(
+        required,
+        ignore_zero,
+        &name,
+        quote!(let x = &self.#ident;),
+        unset,
+        body,
+    ))
 }
 
-fn required_stmt(required: bool, name: &str) -> TokenStream {
+/// Statements for a field whose "unset" test is `unset`: `required` reports it, with
+/// IGNORE_IF_ZERO_VALUE it is skipped, else its rules run on it like on any value.
+fn unset_or(
+    required: bool,
+    ignore_zero: bool,
+    name: &str,
+    bind: TokenStream,
+    unset: TokenStream,
+    body: TokenStream,
+) -> TokenStream {
     if required {
-        quote! { v.field(#name); v.required(); v.pop(); }
+        quote!({ #bind if #unset { v.field(#name); v.required(); v.pop(); } else { #body } })
+    } else if ignore_zero {
+        quote!({ #bind if !(#unset) { #body } })
+    } else {
+        quote!({ #bind #body })
+    }
+}
+
+/// The `else` of a field with presence that is not set: a `required` violation, or none.
+fn otherwise(required: bool, name: &str) -> TokenStream {
+    if required {
+        quote!(else { v.field(#name); v.required(); v.pop(); })
     } else {
         TokenStream::new()
     }
 }
 
-/// `if` guarding checks of a value that has presence: with IGNORE_IF_ZERO_VALUE, a zero
-/// value is skipped as if unset.
-fn zero_guard(cg: &TokenStream, ignore_zero: bool, value: TokenStream) -> TokenStream {
+/// `body` for a value that has presence: with IGNORE_IF_ZERO_VALUE, a zero value is
+/// skipped as if unset.
+fn guarded(cg: &TokenStream, ignore_zero: bool, body: TokenStream) -> TokenStream {
     if ignore_zero {
-        quote!(if !#cg::validate::is_default(#value))
+        quote!(if !#cg::validate::is_default(x) { #body })
     } else {
-        quote!(if true)
+        body
     }
 }
 
@@ -440,7 +454,6 @@ fn list_checks(
     if size.is_empty() && item.is_empty() && !required {
         return Ok(TokenStream::new());
     }
-    let missing = required_stmt(required, name);
     let each = if item.is_empty() {
         TokenStream::new()
     } else {
@@ -452,16 +465,20 @@ fn list_checks(
             }
         }
     };
-    Ok(quote! {
-        if self.#ident.is_empty() && (#required || #ignore_zero) {
-            #missing
-        } else {
-            v.field(#name);
-            #size
-            #each
-            v.pop();
-        }
-    })
+    let body = quote! {
+        v.field(#name);
+        #size
+        #each
+        v.pop();
+    };
+    Ok(unset_or(
+        required,
+        ignore_zero,
+        name,
+        TokenStream::new(),
+        quote!(self.#ident.is_empty()),
+        body,
+    ))
 }
 
 /// The type rules of an `items`, `keys` or `values` FieldRules (their own `required` and
@@ -564,17 +581,20 @@ fn map_checks(
             }
         }
     };
-    let missing = required_stmt(required, name);
-    Ok(quote! {
-        if self.#ident.is_empty() && (#required || #ignore_zero) {
-            #missing
-        } else {
-            v.field(#name);
-            #size
-            #each
-            v.pop();
-        }
-    })
+    let body = quote! {
+        v.field(#name);
+        #size
+        #each
+        v.pop();
+    };
+    Ok(unset_or(
+        required,
+        ignore_zero,
+        name,
+        TokenStream::new(),
+        quote!(self.#ident.is_empty()),
+        body,
+    ))
 }
 
 fn mismatch(field: &FieldDescriptor, rule: &str) -> Error {

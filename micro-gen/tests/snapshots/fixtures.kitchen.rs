@@ -1107,6 +1107,75 @@ pub mod pantry_client {
         }
     }
 }
+impl ::micro::codegen::Validate for Everything {
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {
+        if let ::core::option::Option::Some(x) = &self.nested {
+            v.field("nested");
+            ::micro::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+        {
+            v.field("items");
+            for (i, x) in self.items.iter().enumerate() {
+                v.index(i);
+                ::micro::codegen::Validate::validate_into(x, v);
+                v.pop();
+            }
+            v.pop();
+        }
+        {
+            v.field("by_id");
+            for (k, x) in self.by_id.iter() {
+                v.key(k);
+                ::micro::codegen::Validate::validate_into(x, v);
+                v.pop();
+            }
+            v.pop();
+        }
+        if let ::core::option::Option::Some(everything::Choice::ChoiceNested(x)) = &self
+            .choice
+        {
+            v.field("choice_nested");
+            ::micro::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+        if let ::core::option::Option::Some(x) = &self.price {
+            v.field("price");
+            ::micro::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+    }
+}
+impl ::micro::codegen::Validate for everything::Nested {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
+}
+impl ::micro::codegen::Validate for Tree {
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {
+        {
+            v.field("children");
+            for (i, x) in self.children.iter().enumerate() {
+                v.index(i);
+                ::micro::codegen::Validate::validate_into(x, v);
+                v.pop();
+            }
+            v.pop();
+        }
+        if let ::core::option::Option::Some(x) = &self.parent {
+            v.field("parent");
+            ::micro::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+    }
+}
+impl ::micro::codegen::Validate for Num {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
+}
+impl ::micro::codegen::Validate for Item {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
+}
 /// The descriptors of package `fixtures.kitchen` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(

@@ -437,9 +437,9 @@ impl Settle {
             }
             Verdict::Reject(reason) => {
                 counters.rejected.fetch_add(1, Ordering::Relaxed);
-                self.give_up(&reason, None).await
+                self.give_up(reason, None).await
             }
-            Verdict::Exhausted(reason) => self.give_up(&reason, None).await,
+            Verdict::Exhausted(reason) => self.give_up(reason, None).await,
         };
         match result {
             Ok(Settled::Done) => {

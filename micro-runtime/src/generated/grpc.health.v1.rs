@@ -349,6 +349,14 @@ pub mod health_client {
         }
     }
 }
+impl crate::codegen::Validate for HealthCheckRequest {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
+}
+impl crate::codegen::Validate for HealthCheckResponse {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
+}
 /// The descriptors of package `grpc.health.v1` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: crate::codegen::Descriptors = crate::codegen::Descriptors::base64(

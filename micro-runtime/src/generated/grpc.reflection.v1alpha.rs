@@ -338,6 +338,92 @@ pub mod server_reflection_client {
         }
     }
 }
+impl crate::codegen::Validate for ServerReflectionRequest {
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {
+        if let ::core::option::Option::Some(
+            server_reflection_request::MessageRequest::FileContainingExtension(x),
+        ) = &self.message_request
+        {
+            v.field("file_containing_extension");
+            crate::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+    }
+}
+impl crate::codegen::Validate for ExtensionRequest {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
+}
+impl crate::codegen::Validate for ServerReflectionResponse {
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {
+        if let ::core::option::Option::Some(x) = &self.original_request {
+            v.field("original_request");
+            crate::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+        if let ::core::option::Option::Some(
+            server_reflection_response::MessageResponse::FileDescriptorResponse(x),
+        ) = &self.message_response
+        {
+            v.field("file_descriptor_response");
+            crate::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+        if let ::core::option::Option::Some(
+            server_reflection_response::MessageResponse::AllExtensionNumbersResponse(x),
+        ) = &self.message_response
+        {
+            v.field("all_extension_numbers_response");
+            crate::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+        if let ::core::option::Option::Some(
+            server_reflection_response::MessageResponse::ListServicesResponse(x),
+        ) = &self.message_response
+        {
+            v.field("list_services_response");
+            crate::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+        if let ::core::option::Option::Some(
+            server_reflection_response::MessageResponse::ErrorResponse(x),
+        ) = &self.message_response
+        {
+            v.field("error_response");
+            crate::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+    }
+}
+impl crate::codegen::Validate for FileDescriptorResponse {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
+}
+impl crate::codegen::Validate for ExtensionNumberResponse {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
+}
+impl crate::codegen::Validate for ListServiceResponse {
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {
+        {
+            v.field("service");
+            for (i, x) in self.service.iter().enumerate() {
+                v.index(i);
+                crate::codegen::Validate::validate_into(x, v);
+                v.pop();
+            }
+            v.pop();
+        }
+    }
+}
+impl crate::codegen::Validate for ServiceResponse {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
+}
+impl crate::codegen::Validate for ErrorResponse {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
+}
 /// The descriptors of package `grpc.reflection.v1alpha` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: crate::codegen::Descriptors = crate::codegen::Descriptors::base64(

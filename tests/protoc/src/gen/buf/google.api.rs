@@ -42,6 +42,30 @@ pub struct CustomHttpPattern {
     #[prost(string, tag = "2")]
     pub path: ::micro::codegen::prost::alloc::string::String,
 }
+impl ::micro::codegen::Validate for HttpRule {
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {
+        if let ::core::option::Option::Some(http_rule::Pattern::Custom(x)) = &self
+            .pattern
+        {
+            v.field("custom");
+            ::micro::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+        {
+            v.field("additional_bindings");
+            for (i, x) in self.additional_bindings.iter().enumerate() {
+                v.index(i);
+                ::micro::codegen::Validate::validate_into(x, v);
+                v.pop();
+            }
+            v.pop();
+        }
+    }
+}
+impl ::micro::codegen::Validate for CustomHttpPattern {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
+}
 /// The descriptors of package `google.api` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(

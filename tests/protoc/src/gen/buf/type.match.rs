@@ -471,6 +471,19 @@ pub mod loop_client {
         }
     }
 }
+impl ::micro::codegen::Validate for Self_ {
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {
+        if let ::core::option::Option::Some(x) = &self.r#impl {
+            v.field("impl");
+            ::micro::codegen::Validate::validate_into(x, v);
+            v.pop();
+        }
+    }
+}
+impl ::micro::codegen::Validate for self_::Impl {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
+}
 /// The descriptors of package `type.match` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(

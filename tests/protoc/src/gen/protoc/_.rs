@@ -183,6 +183,10 @@ pub mod loner_client {
         }
     }
 }
+impl ::micro::codegen::Validate for Loose {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
+}
 /// The descriptors of package `(none)` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(

@@ -52,6 +52,10 @@ impl Region {
         }
     }
 }
+impl ::micro::codegen::Validate for Money {
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
+}
 /// The descriptors of package `fixtures.common` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(

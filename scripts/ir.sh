@@ -2,7 +2,8 @@
 # The CPU regression gate: instructions per call (valgrind's callgrind) of an in-process
 # call loop on each transport, against the baseline in scripts/ir-baseline.txt; and the
 # cost of one no-op handler wrapper, of one no-op tower layer, of TLS, of auth, of auth with
-# metrics, of tracing and of all three, reported per call.
+# metrics, of tracing, of all three and of validating a request of five rules, reported
+# per call.
 #
 #   scripts/ir.sh           measure and compare (fails on a regression over the tolerance)
 #   scripts/ir.sh --bless   measure and store the figures as the new baseline
@@ -99,6 +100,12 @@ for extra in auth observed traced all; do
         $(( with - measured[native] )) \
         "$(awk -v w="$with" -v b="${measured[native]}" 'BEGIN { printf "%+.0f%%", (w - b) * 100 / b }')"
 done
+
+# What validation costs: the request checked against five buf.validate rules (a static
+# rule table and one check call, as micro-gen generates them) before the handler.
+with=$(per_call native validated)
+printf '%-7s %9d instructions per call with a request of 5 validation rules (+%d)\n' \
+    native "$with" $(( with - measured[native] ))
 
 if [ "${1:-}" = "--bless" ]; then
     {

@@ -120,6 +120,13 @@ for template in service function api macro; do
         expect "curl POST /$name/call through micro api" '{"msg":"Hello John"}' "$got"
         expect "curl GET /$name/hello/Jane through micro api" '{"msg":"Hello Jane"}' \
             "$(curl -s "http://127.0.0.1:$port/$name/hello/Jane")"
+        # The template's contract: a validated request and a typed error, as JSON errors.
+        got="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -d '{"name":""}' "http://127.0.0.1:$port/$name/call")"
+        expect "curl POST /$name/call with an empty name" 400 "$got"
+        got="$(curl -s -X POST -H 'content-type: application/json' -d '{"name":""}' "http://127.0.0.1:$port/$name/call" | python3 -c 'import json,sys; v=json.load(sys.stdin)["violations"][0]; print(v["field"], v["rule"])')"
+        expect "the violation names field and rule" "name string.min_len" "$got"
+        got="$(curl -s -X POST -H 'content-type: application/json' -d '{"name":"nobody"}' "http://127.0.0.1:$port/$name/call" | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["code"], v["reason"])')"
+        expect "curl POST /$name/call with a blocked name" "403 NAME_BLOCKED" "$got"
         stop
     fi
     if [ "$template" = service ]; then

@@ -47,6 +47,7 @@ fn kind_schema(kind: &str, fields: &[Value], depth: usize) -> Json {
         let mut required = Vec::new();
         for f in fields {
             let mut schema = kind_schema(&f.kind, &f.values, depth + 1);
+            f.constraints.apply_to(&mut schema);
             if !f.description.is_empty()
                 && let Some(obj) = schema.as_object_mut()
             {

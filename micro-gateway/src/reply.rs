@@ -92,7 +92,7 @@ pub fn call_error(err: &Error, service: &str) -> (StatusCode, String) {
         err.id()
     };
     let body = error_body(id, status, err.detail());
-    if err.reason().is_none() && err.violations().is_empty() {
+    if err.reason().is_none() && err.metadata().is_empty() && err.violations().is_empty() {
         return (status, body);
     }
     // A typed error keeps its reason, metadata and violations (the same keys as micro's

@@ -35,6 +35,7 @@
 //!
 //! See the `micro` crate's documentation of `service` for every option.
 
+mod errors;
 mod parse;
 
 use proc_macro::TokenStream;
@@ -43,6 +44,15 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     parse::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Make an enum of unit variants a typed error set: `#[micro::error_set(default = 500)]`,
+/// `#[code(404)]` on a variant. See the `micro` crate.
+#[proc_macro_attribute]
+pub fn error_set(attr: TokenStream, item: TokenStream) -> TokenStream {
+    errors::expand(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -420,7 +420,8 @@ fn method_model(f: &TraitItemFn, errors: &mut Errors) -> Option<model::Method> {
         metadata: Vec::new(),
         timeout_ms: margs.timeout_ms,
         attrs,
-        validate: false,
+        // Checked before the handler when the request type has rules (garde's derive).
+        validate: !client_streaming,
     })
 }
 

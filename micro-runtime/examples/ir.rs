@@ -7,10 +7,11 @@
 //! (a CA and a certificate for 127.0.0.1 made at start), with auth on (`auth`: a JWT checked
 //! against the default rule on every call, sent by a client wrapper), with auth and
 //! metrics on (`observed`), with tracing on (`traced`: a client and a server span per call,
-//! exported over OTLP) or with all three (`all`).
+//! exported over OTLP), with all three (`all`), or with the request validated against five
+//! rules before the handler (`validated`).
 //!
 //! ```text
-//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer|tls|auth|observed|traced|all]
+//! cargo run --release -p micro-runtime --example ir -- native 2000 [none|wrapper|layer|tls|auth|observed|traced|all|validated]
 //! ```
 
 use std::sync::Arc;
@@ -30,6 +31,28 @@ struct Payload {
 }
 
 impl micro_runtime::codec::ProstSerde for Payload {}
+
+/// Five `buf.validate` rules on the payload, as micro-gen generates them (a static rule
+/// table and one check call): `bytes = {min_len: 1, max_len: 64, prefix: "\x07",
+/// suffix: "\x07", contains: "\x07\x07"}`.
+impl micro_runtime::validate::Validate for Payload {
+    fn validate_into(&self, v: &mut micro_runtime::validate::Violations) {
+        static R: micro_runtime::validate::BytesRules = micro_runtime::validate::BytesRules {
+            const_: None,
+            len: None,
+            min_len: Some(1),
+            max_len: Some(64),
+            prefix: Some(b"\x07"),
+            suffix: Some(b"\x07"),
+            contains: Some(b"\x07\x07"),
+            in_: &[],
+            not_in: &[],
+        };
+        v.field("data");
+        micro_runtime::validate::bytes(v, &self.data[..], &R);
+        v.pop();
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -79,6 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         flags.push("--tracer=otlp".into());
         flags.push("--tracer_address=127.0.0.1:9".into());
     }
+    let validated = middleware == "validated";
     rt.block_on(async move {
         let registry = MemoryRegistry::new();
         let mut builder = Service::builder("ir")
@@ -87,9 +111,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .address("127.0.0.1:0")
             .flags(flags)
             .shutdown_delay(Duration::ZERO)
-            .handler(Router::new().unary("Echo.Call", |_ctx, req: Payload| async move { Ok(req) }));
+            .handler(Router::new().unary("Echo.Call", move |_ctx, req: Payload| async move {
+                if validated {
+                    micro_runtime::validate::Validate::validate(&req)?;
+                }
+                Ok(req)
+            }));
         builder = match middleware.as_str() {
-            "none" | "tls" | "auth" | "observed" | "traced" | "all" => builder,
+            "none" | "tls" | "auth" | "observed" | "traced" | "all" | "validated" => builder,
             // The p2c selector instead of random.
             "p2c" => {
                 client_options.strategy = micro_runtime::selector::Strategy::P2c;
@@ -109,7 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 return Err(micro_runtime::Error::bad_request(
                     "ir",
                     format!(
-                        "unknown middleware {other:?}: none, p2c, unguarded, wrapper, layer, tls, auth, observed, traced or all"
+                        "unknown middleware {other:?}: none, p2c, unguarded, wrapper, layer, tls, auth, observed, traced, all or validated"
                     ),
                 ));
             }

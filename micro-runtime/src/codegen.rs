@@ -39,10 +39,11 @@ pub fn typed_error(reason: &'static str, code: i32, detail: impl Into<String>) -
     Error::new("", detail, code).with_reason(reason)
 }
 
-/// True when `err` is the typed error `reason` with `code` (both must match, so a reason
-/// reused by another error set with another code is not mistaken for it).
+/// True when `err` is the typed error `reason` with `code`: the reason and the gRPC code
+/// both match (so a reason reused by another error set with another code is not mistaken for
+/// it, and an error that crossed a stock gRPC peer, which keeps only the gRPC code, still is).
 pub fn is_typed_error(err: &Error, reason: &str, code: i32) -> bool {
-    err.is_reason(reason) && err.code() == code
+    err.is_reason(reason) && err.grpc_code() == crate::error::Code::from_http_code(code)
 }
 
 /// The name generated code of micro 0.1 used for [`IntoRouter`]; kept so such files build.

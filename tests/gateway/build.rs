@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "proto/shop.proto",
             "proto/users/v1/users.proto",
             "proto/conformance/v1/cases.proto",
+            "proto/conformance/v1/legacy.proto",
         ],
         &["proto"],
     )?;

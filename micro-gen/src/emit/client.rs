@@ -168,6 +168,22 @@ fn client_method(
     };
     let (req_codec, resp_codec) = (opts.codec(&input), opts.codec(&output));
     let codecs = quote!(#req_codec, #resp_codec);
+    // `CallOptions::validate(true)`: the request's rules are checked before it is sent.
+    let check = match (m.validate, &opts.descriptors) {
+        (false, _) => TokenStream::new(),
+        (true, Some(_)) => quote! {
+            if options.validate {
+                #cg::Validate::validate(&request)?;
+            }
+        },
+        (true, None) => quote! {
+            if options.validate {
+                #[allow(unused_imports)]
+                use #cg::validate::pick::*;
+                (&&&#cg::validate::pick::Check(&request)).micro_validate()?;
+            }
+        },
+    };
     match m.kind {
         StreamKind::Unary => quote! {
             #method_docs
@@ -185,6 +201,7 @@ fn client_method(
                 options: &#cg::CallOptions,
             ) -> #cg::Result<#output> {
                 let options = self.call_options(options, #timeout);
+                #check
                 self.client
                     .invoke_codec(ctx, &self.service, #endpoint, &request, &options, #codecs)
                     .await
@@ -209,6 +226,7 @@ fn client_method(
                 options: &#cg::CallOptions,
             ) -> #cg::Result<#cg::StreamReceiver<#output>> {
                 let options = self.call_options(options, #timeout);
+                #check
                 self.client
                     .server_stream_codec(ctx, &self.service, #endpoint, &request, &options, #codecs)
                     .await

@@ -155,10 +155,19 @@ fn route(service: &Service, m: &Method, opts: &EmitOptions) -> TokenStream {
     let codecs = quote!(#req_codec, #resp_codec);
     // A request with validation rules is checked before the handler sees it: every
     // violation comes back as one INVALID_ARGUMENT.
-    let check = if m.validate {
-        quote!(#cg::Validate::validate(&request)?;)
-    } else {
-        TokenStream::new()
+    let check = match (m.validate, &opts.descriptors) {
+        (false, _) => TokenStream::new(),
+        // Generated messages: their generated rules.
+        (true, Some(_)) => quote!(#cg::Validate::validate(&request)?;),
+        // Serde types of a `#[micro::service]` trait: micro's rules, else garde's, else
+        // none, picked at compile time.
+        (true, None) => quote! {
+            {
+                #[allow(unused_imports)]
+                use #cg::validate::pick::*;
+                (&&&#cg::validate::pick::Check(&request)).micro_validate()?;
+            }
+        },
     };
     let build = match m.kind {
         StreamKind::Unary => quote! {

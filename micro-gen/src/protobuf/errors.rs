@@ -107,11 +107,11 @@ fn error_set(
         return Ok(TokenStream::new());
     };
     let check = |code: i32, what: &str| {
-        if (100..=599).contains(&code) {
+        if (400..=599).contains(&code) {
             Ok(code)
         } else {
             Err(Error::new(format!(
-                "micro-gen: {}: {what} of enum {} is {code}: error codes are HTTP status codes, 100 to 599",
+                "micro-gen: {}: {what} of enum {} is {code}: error codes are HTTP error statuses, 400 to 599",
                 e.parent_file().name(),
                 e.full_name()
             )))
@@ -128,6 +128,17 @@ fn error_set(
             .map_err(|err| Error::new(format!("micro-gen: enum name: {err}")))?,
     );
     let ty = quote!(#(#path)::*);
+    let mut numbers = std::collections::BTreeSet::new();
+    for v in e.values() {
+        if !numbers.insert(v.number()) {
+            return Err(Error::new(format!(
+                "micro-gen: {}: error set {} gives number {} to two values (allow_alias): each error needs its own value",
+                e.parent_file().name(),
+                e.full_name(),
+                v.number()
+            )));
+        }
+    }
     let mut arms = Vec::new();
     let mut functions = TokenStream::new();
     for v in e.values() {

@@ -415,13 +415,21 @@ pub(crate) fn generate(
                     continue; // a well-known type: the runtime has it
                 }
                 let encoded = encoded_files.entry(file.name()).or_insert_with(|| {
-                    let mut file = file.clone();
-                    file.source_code_info = if file.package() == "buf.validate" {
+                    let info = if file.package() == "buf.validate" {
                         None // its field comments are documentation of the rules
                     } else {
-                        field_comments(file.source_code_info.take())
+                        field_comments(file.source_code_info.clone())
                     };
-                    file.encode_to_vec()
+                    // From the pool, which keeps extension options (validation rules)
+                    // that prost-types' descriptors drop.
+                    match pool.get_file_by_name(file.name()) {
+                        Some(f) => with_source_info(&f.encode_to_vec(), info),
+                        None => {
+                            let mut file = file.clone();
+                            file.source_code_info = info;
+                            file.encode_to_vec()
+                        }
+                    }
                 });
                 // A FileDescriptorSet is its files as field 1, one after another.
                 prost::encoding::encode_key(
@@ -462,6 +470,20 @@ pub(crate) fn generate(
                 // The messages come from another generator: they have no `Validate`.
                 for m in &mut model.methods {
                     m.validate = false;
+                }
+            }
+            for m in &model.methods {
+                if m.kind.client_streams()
+                    && validate::has_rules(
+                        &pool,
+                        m.request_proto.as_deref().unwrap_or_default(),
+                        &externs,
+                    )
+                {
+                    warnings.push(format!(
+                        "micro-gen: rpc {}.{}: the requests of a client stream are not validated by the server (yet): call `validate()` on each in the handler",
+                        model.name, m.name
+                    ));
                 }
             }
             for problem in model::check::check(&model) {
@@ -610,10 +632,58 @@ pub(crate) fn services(
             continue;
         }
         for svc in svcs {
-            out.push(service_model(svc, &pool, settings.comments, &externs)?);
+            let mut model = service_model(svc, &pool, settings.comments, &externs)?;
+            if settings.services_only {
+                for m in &mut model.methods {
+                    m.validate = false;
+                }
+            }
+            out.push(model);
         }
     }
     Ok(out)
+}
+
+/// An encoded `FileDescriptorProto` with its `source_code_info` (field 9) replaced by
+/// `info`; every other field is copied byte for byte (extension options included).
+fn with_source_info(encoded: &[u8], info: Option<prost_types::SourceCodeInfo>) -> Vec<u8> {
+    use prost::encoding::{WireType, decode_key, decode_varint, encode_key, encode_varint};
+    let mut out = Vec::with_capacity(encoded.len());
+    let mut rest = encoded;
+    while !rest.is_empty() {
+        let start = rest;
+        let Ok((tag, wire)) = decode_key(&mut rest) else {
+            return encoded.to_vec();
+        };
+        let len = match wire {
+            WireType::Varint => match decode_varint(&mut rest) {
+                Ok(_) => 0,
+                Err(_) => return encoded.to_vec(),
+            },
+            WireType::SixtyFourBit => 8,
+            WireType::ThirtyTwoBit => 4,
+            WireType::LengthDelimited => match decode_varint(&mut rest) {
+                Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                Err(_) => return encoded.to_vec(),
+            },
+            _ => return encoded.to_vec(),
+        };
+        if len > rest.len() {
+            return encoded.to_vec();
+        }
+        rest = &rest[len..];
+        if tag != 9 {
+            let used = start.len() - rest.len();
+            out.extend_from_slice(&start[..used]);
+        }
+    }
+    if let Some(info) = info {
+        let bytes = info.encode_to_vec();
+        encode_key(9, WireType::LengthDelimited, &mut out);
+        encode_varint(bytes.len() as u64, &mut out);
+        out.extend_from_slice(&bytes);
+    }
+    out
 }
 
 /// The text of an include file: a module tree with one `include!` per package.

@@ -1108,65 +1108,16 @@ pub mod pantry_client {
     }
 }
 impl ::micro::codegen::Validate for Everything {
-    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {
-        if let ::core::option::Option::Some(x) = &self.nested {
-            v.field("nested");
-            ::micro::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        {
-            v.field("items");
-            for (i, x) in self.items.iter().enumerate() {
-                v.index(i);
-                ::micro::codegen::Validate::validate_into(x, v);
-                v.pop();
-            }
-            v.pop();
-        }
-        {
-            v.field("by_id");
-            for (k, x) in self.by_id.iter() {
-                v.key(k);
-                ::micro::codegen::Validate::validate_into(x, v);
-                v.pop();
-            }
-            v.pop();
-        }
-        if let ::core::option::Option::Some(everything::Choice::ChoiceNested(x)) = &self
-            .choice
-        {
-            v.field("choice_nested");
-            ::micro::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(x) = &self.price {
-            v.field("price");
-            ::micro::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-    }
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
 }
 impl ::micro::codegen::Validate for everything::Nested {
     #[allow(unused_variables)]
     fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
 }
 impl ::micro::codegen::Validate for Tree {
-    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {
-        {
-            v.field("children");
-            for (i, x) in self.children.iter().enumerate() {
-                v.index(i);
-                ::micro::codegen::Validate::validate_into(x, v);
-                v.pop();
-            }
-            v.pop();
-        }
-        if let ::core::option::Option::Some(x) = &self.parent {
-            v.field("parent");
-            ::micro::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-    }
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut ::micro::codegen::Violations) {}
 }
 impl ::micro::codegen::Validate for Num {
     #[allow(unused_variables)]
@@ -1179,7 +1130,7 @@ impl ::micro::codegen::Validate for Item {
 /// The descriptors of package `fixtures.kitchen` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: ::micro::codegen::Descriptors = ::micro::codegen::Descriptors::base64(
-    "CscBChtmaXh0dXJlcy9jb21tb24vdHlwZXMucHJvdG8SD2ZpeHR1cmVzLmNvbW1vbiJPCgVNb25leRIaCghjdXJyZW5jeRgBIAEoCVIIY3VycmVuY3kSFAoFdW5pdHMYAiABKANSBXVuaXRzEhQKBW5hbm9zGAMgASgFUgVuYW5vcyo+CgZSZWdpb24SFgoSUkVHSU9OX1VOU1BFQ0lGSUVEEAASDQoJUkVHSU9OX0VVEAESDQoJUkVHSU9OX1VTEAJiBnByb3RvMwrFAwoVZ29vZ2xlL2FwaS9odHRwLnByb3RvEgpnb29nbGUuYXBpItoCCghIdHRwUnVsZRIaCghzZWxlY3RvchgBIAEoCVIIc2VsZWN0b3ISEgoDZ2V0GAIgASgJSABSA2dldBISCgNwdXQYAyABKAlIAFIDcHV0EhQKBHBvc3QYBCABKAlIAFIEcG9zdBIYCgZkZWxldGUYBSABKAlIAFIGZGVsZXRlEhYKBXBhdGNoGAYgASgJSABSBXBhdGNoEjcKBmN1c3RvbRgIIAEoCzIdLmdvb2dsZS5hcGkuQ3VzdG9tSHR0cFBhdHRlcm5IAFIGY3VzdG9tEhIKBGJvZHkYByABKAlSBGJvZHkSIwoNcmVzcG9uc2VfYm9keRgMIAEoCVIMcmVzcG9uc2VCb2R5EkUKE2FkZGl0aW9uYWxfYmluZGluZ3MYCyADKAsyFC5nb29nbGUuYXBpLkh0dHBSdWxlUhJhZGRpdGlvbmFsQmluZGluZ3NCCQoHcGF0dGVybiI7ChFDdXN0b21IdHRwUGF0dGVybhISCgRraW5kGAEgASgJUgRraW5kEhIKBHBhdGgYAiABKAlSBHBhdGhiBnByb3RvMwq4AQocZ29vZ2xlL2FwaS9hbm5vdGF0aW9ucy5wcm90bxIKZ29vZ2xlLmFwaRoVZ29vZ2xlL2FwaS9odHRwLnByb3RvGiBnb29nbGUvcHJvdG9idWYvZGVzY3JpcHRvci5wcm90bzpLCgRodHRwEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYsMq8IiABKAsyFC5nb29nbGUuYXBpLkh0dHBSdWxlUgRodHRwYgZwcm90bzMK+RYKFmZpeHR1cmVzL2tpdGNoZW4ucHJvdG8SEGZpeHR1cmVzLmtpdGNoZW4aG2ZpeHR1cmVzL2NvbW1vbi90eXBlcy5wcm90bxocZ29vZ2xlL2FwaS9hbm5vdGF0aW9ucy5wcm90bxoZZ29vZ2xlL3Byb3RvYnVmL2FueS5wcm90bxoeZ29vZ2xlL3Byb3RvYnVmL2R1cmF0aW9uLnByb3RvGhtnb29nbGUvcHJvdG9idWYvZW1wdHkucHJvdG8aIGdvb2dsZS9wcm90b2J1Zi9maWVsZF9tYXNrLnByb3RvGhxnb29nbGUvcHJvdG9idWYvc3RydWN0LnByb3RvGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGh5nb29nbGUvcHJvdG9idWYvd3JhcHBlcnMucHJvdG8iog8KCkV2ZXJ5dGhpbmcSGQoIZl9kb3VibGUYASABKAFSB2ZEb3VibGUSFwoHZl9mbG9hdBgCIAEoAlIGZkZsb2F0EhcKB2ZfaW50MzIYAyABKAVSBmZJbnQzMhIXCgdmX2ludDY0GAQgASgDUgZmSW50NjQSGQoIZl91aW50MzIYBSABKA1SB2ZVaW50MzISGQoIZl91aW50NjQYBiABKARSB2ZVaW50NjQSGQoIZl9zaW50MzIYByABKBFSB2ZTaW50MzISGQoIZl9zaW50NjQYCCABKBJSB2ZTaW50NjQSGwoJZl9maXhlZDMyGAkgASgHUghmRml4ZWQzMhIbCglmX2ZpeGVkNjQYCiABKAZSCGZGaXhlZDY0Eh0KCmZfc2ZpeGVkMzIYCyABKA9SCWZTZml4ZWQzMhIdCgpmX3NmaXhlZDY0GAwgASgQUglmU2ZpeGVkNjQSFQoGZl9ib29sGA0gASgIUgVmQm9vbBIZCghmX3N0cmluZxgOIAEoCVIHZlN0cmluZxIXCgdmX2J5dGVzGA8gASgMUgZmQnl0ZXMSLQoFY29sb3IYECABKA4yFy5maXh0dXJlcy5raXRjaGVuLkNvbG9yUgVjb2xvchI7CgZuZXN0ZWQYESABKAsyIy5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuTmVzdGVkUgZuZXN0ZWQSEgoEdGFncxgSIAMoCVIEdGFncxIYCgdudW1iZXJzGBMgAygDUgdudW1iZXJzEjkKBWl0ZW1zGBQgAygLMiMuZml4dHVyZXMua2l0Y2hlbi5FdmVyeXRoaW5nLk5lc3RlZFIFaXRlbXMSQAoGY291bnRzGBUgAygLMiguZml4dHVyZXMua2l0Y2hlbi5FdmVyeXRoaW5nLkNvdW50c0VudHJ5UgZjb3VudHMSOwoFYnlfaWQYFiADKAsyJi5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuQnlJZEVudHJ5UgRieUlkEiEKC2Nob2ljZV90ZXh0GBcgASgJSABSCmNob2ljZVRleHQSJQoNY2hvaWNlX251bWJlchgYIAEoBUgAUgxjaG9pY2VOdW1iZXISSgoNY2hvaWNlX25lc3RlZBgZIAEoCzIjLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZy5OZXN0ZWRIAFIMY2hvaWNlTmVzdGVkEhkKBW1heWJlGBogASgFSAFSBW1heWJliAEBEiIKCm1heWJlX3RleHQYGyABKAlIAlIJbWF5YmVUZXh0iAEBEioKAmF0GBwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFICYXQSLQoEdG9vaxgdIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvblIEdG9vaxItCgVleHRyYRgeIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RSBWV4dHJhEjIKCGFueXRoaW5nGB8gASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlUghhbnl0aGluZxIsCgZwYWNrZWQYICABKAsyFC5nb29nbGUucHJvdG9idWYuQW55UgZwYWNrZWQSPAoLd3JhcHBlZF9pbnQYISABKAsyGy5nb29nbGUucHJvdG9idWYuSW50NjRWYWx1ZVIKd3JhcHBlZEludBI/Cgx3cmFwcGVkX3RleHQYIiABKAsyHC5nb29nbGUucHJvdG9idWYuU3RyaW5nVmFsdWVSC3dyYXBwZWRUZXh0Ei4KBG1hc2sYIyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrUgRtYXNrEjAKB25vdGhpbmcYJCABKAsyFi5nb29nbGUucHJvdG9idWYuRW1wdHlSB25vdGhpbmcSLAoFcHJpY2UYJSABKAsyFi5maXh0dXJlcy5jb21tb24uTW9uZXlSBXByaWNlEi8KBnJlZ2lvbhgmIAEoDjIXLmZpeHR1cmVzLmNvbW1vbi5SZWdpb25SBnJlZ2lvbhIvCgZjb2xvcnMYJyADKA4yFy5maXh0dXJlcy5raXRjaGVuLkNvbG9yUgZjb2xvcnMSLQoQZGVwcmVjYXRlZF9maWVsZBgoIAEoCUICGAFSD2RlcHJlY2F0ZWRGaWVsZBo5CgtDb3VudHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoA1IFdmFsdWU6AjgBGlwKCUJ5SWRFbnRyeRIQCgNrZXkYASABKAVSA2tleRI5CgV2YWx1ZRgCIAEoCzIjLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZy5OZXN0ZWRSBXZhbHVlOgI4ARqNAQoGTmVzdGVkEhIKBG5hbWUYASABKAlSBG5hbWUSPwoFbGV2ZWwYAiABKA4yKS5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuTmVzdGVkLkxldmVsUgVsZXZlbCIuCgVMZXZlbBIVChFMRVZFTF9VTlNQRUNJRklFRBAAEg4KCkxFVkVMX0hJR0gQAUIICgZjaG9pY2VCCAoGX21heWJlQg0KC19tYXliZV90ZXh0IoABCgRUcmVlEhQKBWxhYmVsGAEgASgJUgVsYWJlbBIyCghjaGlsZHJlbhgCIAMoCzIWLmZpeHR1cmVzLmtpdGNoZW4uVHJlZVIIY2hpbGRyZW4SLgoGcGFyZW50GAMgASgLMhYuZml4dHVyZXMua2l0Y2hlbi5UcmVlUgZwYXJlbnQiGwoDTnVtEhQKBXZhbHVlGAEgASgDUgV2YWx1ZSo+CgVDb2xvchIVChFDT0xPUl9VTlNQRUNJRklFRBAAEg0KCUNPTE9SX1JFRBABEg8KC0NPTE9SX0dSRUVOEAIyqwMKB0tpdGNoZW4SRAoERWNobxIcLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZxocLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZyIAEjwKBUNvdW50EhUuZml4dHVyZXMua2l0Y2hlbi5OdW0aFS5maXh0dXJlcy5raXRjaGVuLk51bSIDkAIBMAESNQoDU3VtEhUuZml4dHVyZXMua2l0Y2hlbi5OdW0aFS5maXh0dXJlcy5raXRjaGVuLk51bSgBEjgKBENoYXQSFS5maXh0dXJlcy5raXRjaGVuLk51bRoVLmZpeHR1cmVzLmtpdGNoZW4uTnVtKAEwARI5CgNOb3cSFi5nb29nbGUucHJvdG9idWYuRW1wdHkaGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKBEdyb3cSFi5maXh0dXJlcy5raXRjaGVuLlRyZWUaFi5maXh0dXJlcy5raXRjaGVuLlRyZWUSOAoDT2xkEhUuZml4dHVyZXMua2l0Y2hlbi5OdW0aFS5maXh0dXJlcy5raXRjaGVuLk51bSIDiAIBYgZwcm90bzMKrQEKFWZpeHR1cmVzL3BhbnRyeS5wcm90bxIQZml4dHVyZXMua2l0Y2hlbhobZml4dHVyZXMvY29tbW9uL3R5cGVzLnByb3RvIhoKBEl0ZW0SEgoEbmFtZRgBIAEoCVIEbmFtZTJBCgZQYW50cnkSNwoFUHJpY2USFi5maXh0dXJlcy5raXRjaGVuLkl0ZW0aFi5maXh0dXJlcy5jb21tb24uTW9uZXliBnByb3RvMw==",
+    "CscBChtmaXh0dXJlcy9jb21tb24vdHlwZXMucHJvdG8SD2ZpeHR1cmVzLmNvbW1vbiJPCgVNb25leRIaCghjdXJyZW5jeRgBIAEoCVIIY3VycmVuY3kSFAoFdW5pdHMYAiABKANSBXVuaXRzEhQKBW5hbm9zGAMgASgFUgVuYW5vcyo+CgZSZWdpb24SFgoSUkVHSU9OX1VOU1BFQ0lGSUVEEAASDQoJUkVHSU9OX0VVEAESDQoJUkVHSU9OX1VTEAJiBnByb3RvMwrFAwoVZ29vZ2xlL2FwaS9odHRwLnByb3RvEgpnb29nbGUuYXBpItoCCghIdHRwUnVsZRIaCghzZWxlY3RvchgBIAEoCVIIc2VsZWN0b3ISEgoDZ2V0GAIgASgJSABSA2dldBISCgNwdXQYAyABKAlIAFIDcHV0EhQKBHBvc3QYBCABKAlIAFIEcG9zdBIYCgZkZWxldGUYBSABKAlIAFIGZGVsZXRlEhYKBXBhdGNoGAYgASgJSABSBXBhdGNoEjcKBmN1c3RvbRgIIAEoCzIdLmdvb2dsZS5hcGkuQ3VzdG9tSHR0cFBhdHRlcm5IAFIGY3VzdG9tEhIKBGJvZHkYByABKAlSBGJvZHkSIwoNcmVzcG9uc2VfYm9keRgMIAEoCVIMcmVzcG9uc2VCb2R5EkUKE2FkZGl0aW9uYWxfYmluZGluZ3MYCyADKAsyFC5nb29nbGUuYXBpLkh0dHBSdWxlUhJhZGRpdGlvbmFsQmluZGluZ3NCCQoHcGF0dGVybiI7ChFDdXN0b21IdHRwUGF0dGVybhISCgRraW5kGAEgASgJUgRraW5kEhIKBHBhdGgYAiABKAlSBHBhdGhiBnByb3RvMwq4AQocZ29vZ2xlL2FwaS9hbm5vdGF0aW9ucy5wcm90bxIKZ29vZ2xlLmFwaRoVZ29vZ2xlL2FwaS9odHRwLnByb3RvGiBnb29nbGUvcHJvdG9idWYvZGVzY3JpcHRvci5wcm90bzpLCgRodHRwEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYsMq8IiABKAsyFC5nb29nbGUuYXBpLkh0dHBSdWxlUgRodHRwYgZwcm90bzMKsxcKFmZpeHR1cmVzL2tpdGNoZW4ucHJvdG8SEGZpeHR1cmVzLmtpdGNoZW4aG2ZpeHR1cmVzL2NvbW1vbi90eXBlcy5wcm90bxocZ29vZ2xlL2FwaS9hbm5vdGF0aW9ucy5wcm90bxoZZ29vZ2xlL3Byb3RvYnVmL2FueS5wcm90bxoeZ29vZ2xlL3Byb3RvYnVmL2R1cmF0aW9uLnByb3RvGhtnb29nbGUvcHJvdG9idWYvZW1wdHkucHJvdG8aIGdvb2dsZS9wcm90b2J1Zi9maWVsZF9tYXNrLnByb3RvGhxnb29nbGUvcHJvdG9idWYvc3RydWN0LnByb3RvGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGh5nb29nbGUvcHJvdG9idWYvd3JhcHBlcnMucHJvdG8iog8KCkV2ZXJ5dGhpbmcSGQoIZl9kb3VibGUYASABKAFSB2ZEb3VibGUSFwoHZl9mbG9hdBgCIAEoAlIGZkZsb2F0EhcKB2ZfaW50MzIYAyABKAVSBmZJbnQzMhIXCgdmX2ludDY0GAQgASgDUgZmSW50NjQSGQoIZl91aW50MzIYBSABKA1SB2ZVaW50MzISGQoIZl91aW50NjQYBiABKARSB2ZVaW50NjQSGQoIZl9zaW50MzIYByABKBFSB2ZTaW50MzISGQoIZl9zaW50NjQYCCABKBJSB2ZTaW50NjQSGwoJZl9maXhlZDMyGAkgASgHUghmRml4ZWQzMhIbCglmX2ZpeGVkNjQYCiABKAZSCGZGaXhlZDY0Eh0KCmZfc2ZpeGVkMzIYCyABKA9SCWZTZml4ZWQzMhIdCgpmX3NmaXhlZDY0GAwgASgQUglmU2ZpeGVkNjQSFQoGZl9ib29sGA0gASgIUgVmQm9vbBIZCghmX3N0cmluZxgOIAEoCVIHZlN0cmluZxIXCgdmX2J5dGVzGA8gASgMUgZmQnl0ZXMSLQoFY29sb3IYECABKA4yFy5maXh0dXJlcy5raXRjaGVuLkNvbG9yUgVjb2xvchI7CgZuZXN0ZWQYESABKAsyIy5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuTmVzdGVkUgZuZXN0ZWQSEgoEdGFncxgSIAMoCVIEdGFncxIYCgdudW1iZXJzGBMgAygDUgdudW1iZXJzEjkKBWl0ZW1zGBQgAygLMiMuZml4dHVyZXMua2l0Y2hlbi5FdmVyeXRoaW5nLk5lc3RlZFIFaXRlbXMSQAoGY291bnRzGBUgAygLMiguZml4dHVyZXMua2l0Y2hlbi5FdmVyeXRoaW5nLkNvdW50c0VudHJ5UgZjb3VudHMSOwoFYnlfaWQYFiADKAsyJi5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuQnlJZEVudHJ5UgRieUlkEiEKC2Nob2ljZV90ZXh0GBcgASgJSABSCmNob2ljZVRleHQSJQoNY2hvaWNlX251bWJlchgYIAEoBUgAUgxjaG9pY2VOdW1iZXISSgoNY2hvaWNlX25lc3RlZBgZIAEoCzIjLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZy5OZXN0ZWRIAFIMY2hvaWNlTmVzdGVkEhkKBW1heWJlGBogASgFSAFSBW1heWJliAEBEiIKCm1heWJlX3RleHQYGyABKAlIAlIJbWF5YmVUZXh0iAEBEioKAmF0GBwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFICYXQSLQoEdG9vaxgdIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvblIEdG9vaxItCgVleHRyYRgeIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RSBWV4dHJhEjIKCGFueXRoaW5nGB8gASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlUghhbnl0aGluZxIsCgZwYWNrZWQYICABKAsyFC5nb29nbGUucHJvdG9idWYuQW55UgZwYWNrZWQSPAoLd3JhcHBlZF9pbnQYISABKAsyGy5nb29nbGUucHJvdG9idWYuSW50NjRWYWx1ZVIKd3JhcHBlZEludBI/Cgx3cmFwcGVkX3RleHQYIiABKAsyHC5nb29nbGUucHJvdG9idWYuU3RyaW5nVmFsdWVSC3dyYXBwZWRUZXh0Ei4KBG1hc2sYIyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrUgRtYXNrEjAKB25vdGhpbmcYJCABKAsyFi5nb29nbGUucHJvdG9idWYuRW1wdHlSB25vdGhpbmcSLAoFcHJpY2UYJSABKAsyFi5maXh0dXJlcy5jb21tb24uTW9uZXlSBXByaWNlEi8KBnJlZ2lvbhgmIAEoDjIXLmZpeHR1cmVzLmNvbW1vbi5SZWdpb25SBnJlZ2lvbhIvCgZjb2xvcnMYJyADKA4yFy5maXh0dXJlcy5raXRjaGVuLkNvbG9yUgZjb2xvcnMSLQoQZGVwcmVjYXRlZF9maWVsZBgoIAEoCUICGAFSD2RlcHJlY2F0ZWRGaWVsZBo5CgtDb3VudHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoA1IFdmFsdWU6AjgBGlwKCUJ5SWRFbnRyeRIQCgNrZXkYASABKAVSA2tleRI5CgV2YWx1ZRgCIAEoCzIjLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZy5OZXN0ZWRSBXZhbHVlOgI4ARqNAQoGTmVzdGVkEhIKBG5hbWUYASABKAlSBG5hbWUSPwoFbGV2ZWwYAiABKA4yKS5maXh0dXJlcy5raXRjaGVuLkV2ZXJ5dGhpbmcuTmVzdGVkLkxldmVsUgVsZXZlbCIuCgVMZXZlbBIVChFMRVZFTF9VTlNQRUNJRklFRBAAEg4KCkxFVkVMX0hJR0gQAUIICgZjaG9pY2VCCAoGX21heWJlQg0KC19tYXliZV90ZXh0IoABCgRUcmVlEhQKBWxhYmVsGAEgASgJUgVsYWJlbBIyCghjaGlsZHJlbhgCIAMoCzIWLmZpeHR1cmVzLmtpdGNoZW4uVHJlZVIIY2hpbGRyZW4SLgoGcGFyZW50GAMgASgLMhYuZml4dHVyZXMua2l0Y2hlbi5UcmVlUgZwYXJlbnQiGwoDTnVtEhQKBXZhbHVlGAEgASgDUgV2YWx1ZSo+CgVDb2xvchIVChFDT0xPUl9VTlNQRUNJRklFRBAAEg0KCUNPTE9SX1JFRBABEg8KC0NPTE9SX0dSRUVOEAIy5QMKB0tpdGNoZW4SfgoERWNobxIcLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZxocLmZpeHR1cmVzLmtpdGNoZW4uRXZlcnl0aGluZyI6gtPkkwI0IhAvdjEva2l0Y2hlbi9lY2hvOgEqWh0SGy92MS9raXRjaGVuL2VjaG8ve2Zfc3RyaW5nfRI8CgVDb3VudBIVLmZpeHR1cmVzLmtpdGNoZW4uTnVtGhUuZml4dHVyZXMua2l0Y2hlbi5OdW0iA5ACATABEjUKA1N1bRIVLmZpeHR1cmVzLmtpdGNoZW4uTnVtGhUuZml4dHVyZXMua2l0Y2hlbi5OdW0oARI4CgRDaGF0EhUuZml4dHVyZXMua2l0Y2hlbi5OdW0aFS5maXh0dXJlcy5raXRjaGVuLk51bSgBMAESOQoDTm93EhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5GhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2CgRHcm93EhYuZml4dHVyZXMua2l0Y2hlbi5UcmVlGhYuZml4dHVyZXMua2l0Y2hlbi5UcmVlEjgKA09sZBIVLmZpeHR1cmVzLmtpdGNoZW4uTnVtGhUuZml4dHVyZXMua2l0Y2hlbi5OdW0iA4gCAWIGcHJvdG8zCq0BChVmaXh0dXJlcy9wYW50cnkucHJvdG8SEGZpeHR1cmVzLmtpdGNoZW4aG2ZpeHR1cmVzL2NvbW1vbi90eXBlcy5wcm90byIaCgRJdGVtEhIKBG5hbWUYASABKAlSBG5hbWUyQQoGUGFudHJ5EjcKBVByaWNlEhYuZml4dHVyZXMua2l0Y2hlbi5JdGVtGhYuZml4dHVyZXMuY29tbW9uLk1vbmV5YgZwcm90bzM=",
 );
 // Protobuf and proto3 JSON for every message of this package.
 ::micro::codegen::impl_messages!(

@@ -513,10 +513,16 @@ impl Settle {
             message.headers.insert(HEADER_ERROR, reason);
             // A typed error's reason, on its own, for consumers of the dead letters to
             // branch on (`USER_NOT_FOUND`).
-            if let Some(typed) = typed {
-                message
-                    .headers
-                    .insert(super::HEADER_ERROR_REASON, header_text(typed));
+            match typed {
+                Some(typed) => {
+                    message
+                        .headers
+                        .insert(super::HEADER_ERROR_REASON, header_text(typed));
+                }
+                // A replayed dead letter keeps no reason of an earlier failure.
+                None => {
+                    message.headers.remove(super::HEADER_ERROR_REASON);
+                }
             }
             message
                 .headers

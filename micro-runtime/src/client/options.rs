@@ -159,12 +159,22 @@ pub struct CallOptions {
     pub package: Option<String>,
     /// Only nodes passing these filters.
     pub filters: Vec<Filter>,
+    /// Check the request's validation rules before sending it (generated clients), so a
+    /// request the server would refuse never leaves; off by default (the server checks).
+    pub validate: bool,
 }
 
 impl CallOptions {
     /// Default options.
     pub fn new() -> CallOptions {
         CallOptions::default()
+    }
+
+    /// Check the request's validation rules before sending (see [`CallOptions::validate`]).
+    #[must_use]
+    pub fn validate(mut self, yes: bool) -> Self {
+        self.validate = yes;
+        self
     }
 
     /// Set the deadline of this call.
@@ -272,6 +282,7 @@ impl CallOptions {
             out.package.clone_from(&over.package);
         }
         out.filters.extend(over.filters.iter().cloned());
+        out.validate = over.validate || self.validate;
         out
     }
 

@@ -44,6 +44,7 @@ pub(crate) mod json;
 pub use json::lower_camel;
 pub mod reflect;
 pub mod schema;
+mod schema_rules;
 
 use bytes::{BufMut, Bytes};
 use serde::Serialize;

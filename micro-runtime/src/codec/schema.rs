@@ -76,7 +76,9 @@ fn message_value(
         child.name = field.json_name().to_owned();
         child.kind = shown;
         child.description = field_comment(&field);
-        child.required = field.cardinality() == prost_reflect::Cardinality::Required;
+        let (required, constraints) = super::schema_rules::field_rules(&field);
+        child.required = required || field.cardinality() == prost_reflect::Cardinality::Required;
+        child.constraints = constraints;
         value.values.push(child);
     }
     seen.remove(desc.full_name());
@@ -258,6 +260,7 @@ fn json_node(
             if let Some(text) = schema.get("description").and_then(|d| d.as_str()) {
                 child.description = cut(text.trim(), MAX_DESCRIPTION);
             }
+            child.constraints = json_constraints(schema);
             value.values.push(child);
         }
     }
@@ -265,6 +268,65 @@ fn json_node(
         seen.remove(&def);
     }
     value
+}
+
+/// The validation keywords of a serde field's JSON Schema (schemars writes them from
+/// `#[garde(..)]` and `#[validate(..)]`). The bounds schemars gives every integer type (an
+/// unsigned type's `minimum: 0`, a format's range) are the type's, not rules: left out.
+fn json_constraints(node: &serde_json::Value) -> crate::registry::Constraints {
+    let mut c = crate::registry::Constraints::default();
+    let u64_of = |key: &str| node.get(key).and_then(serde_json::Value::as_u64);
+    let number = |key: &str| match node.get(key) {
+        Some(serde_json::Value::Number(n)) => Some(n.clone()),
+        _ => None,
+    };
+    let typed_int = node
+        .get("format")
+        .and_then(|f| f.as_str())
+        .is_some_and(|f| f.starts_with("int") || f.starts_with("uint"));
+    c.min_length = u64_of("minLength");
+    c.max_length = u64_of("maxLength");
+    c.pattern = node
+        .get("pattern")
+        .and_then(|p| p.as_str())
+        .map(str::to_owned);
+    c.format = node
+        .get("format")
+        .and_then(|f| f.as_str())
+        .filter(|f| matches!(*f, "email" | "uri" | "uuid" | "hostname" | "ipv4" | "ipv6"))
+        .map(str::to_owned);
+    // The range of a fixed-size integer type.
+    let type_bound = |n: &Option<serde_json::Number>| {
+        typed_int
+            && n.as_ref()
+                .and_then(serde_json::Number::as_f64)
+                .is_some_and(|v| {
+                    [
+                        0.0,
+                        127.0,
+                        255.0,
+                        32767.0,
+                        65535.0,
+                        2147483647.0,
+                        4294967295.0,
+                    ]
+                    .iter()
+                    .any(|b| v == *b || v == -*b - 1.0)
+                })
+    };
+    let (minimum, maximum) = (number("minimum"), number("maximum"));
+    if !type_bound(&minimum) {
+        c.minimum = minimum;
+    }
+    if !type_bound(&maximum) {
+        c.maximum = maximum;
+    }
+    c.exclusive_minimum = number("exclusiveMinimum");
+    c.exclusive_maximum = number("exclusiveMaximum");
+    c.min_items = u64_of("minItems");
+    c.max_items = u64_of("maxItems");
+    c.unique_items = node.get("uniqueItems").and_then(|u| u.as_bool()) == Some(true);
+    c
 }
 
 #[cfg(test)]

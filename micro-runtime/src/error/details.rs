@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// One rule a request broke: where (a field path such as `items[2].name`), which rule
 /// (protovalidate's rule id, such as `string.min_len`) and what it says.
@@ -76,14 +76,31 @@ impl Details {
     }
 }
 
-/// The detail text of a validation error: every violation, one per clause.
+/// The detail text of a validation error: the first three violations, one per clause, and
+/// how many more there are (all of them are in [`Error::violations`](super::Error::violations)).
 pub(crate) fn summary(violations: &[Violation]) -> String {
+    const SHOWN: usize = 3;
     let mut text = String::from("invalid request: ");
-    for (i, v) in violations.iter().enumerate() {
+    for (i, v) in violations.iter().take(SHOWN).enumerate() {
         if i > 0 {
             text.push_str("; ");
         }
         text.push_str(&v.to_string());
     }
+    if violations.len() > SHOWN {
+        text.push_str(&format!(" (and {} more)", violations.len() - SHOWN));
+    }
     text
+}
+
+/// A field of an error's JSON that another implementation may write differently (`null`, a
+/// number where a string is expected): read when it has micro's shape, else empty, so the
+/// error itself (id, code, detail) is never lost over it.
+pub(crate) fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
 }

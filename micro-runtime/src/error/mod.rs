@@ -270,9 +270,17 @@ struct Json<'a> {
     status: std::borrow::Cow<'a, str>,
     #[serde(default, borrow, skip_serializing_if = "str::is_empty")]
     reason: std::borrow::Cow<'a, str>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "details::lenient",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     metadata: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "details::lenient",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     violations: Vec<Violation>,
 }
 
@@ -816,6 +824,22 @@ mod tests {
         assert_eq!(back.code(), 408);
         assert_eq!(back.status(), "Request Timeout");
         assert_eq!(back.grpc_code(), Code::DeadlineExceeded);
+    }
+
+    #[test]
+    fn typed_parts_of_another_shape_never_lose_the_error() {
+        let err = Error::parse(
+            r#"{"id":"go.micro.srv.x","code":404,"detail":"gone","metadata":null,"violations":{"x":1}}"#,
+        );
+        assert_eq!(
+            (err.id(), err.code(), err.detail()),
+            ("go.micro.srv.x", 404, "gone")
+        );
+        assert!(err.metadata().is_empty() && err.violations().is_empty());
+        let typed =
+            Error::parse(r#"{"code":409,"detail":"d","reason":"TAKEN","metadata":{"k":"v"}}"#);
+        assert!(typed.is_reason("TAKEN"));
+        assert_eq!(typed.metadata()["k"], "v");
     }
 
     #[test]

@@ -339,61 +339,16 @@ pub mod server_reflection_client {
     }
 }
 impl crate::codegen::Validate for ServerReflectionRequest {
-    fn validate_into(&self, v: &mut crate::codegen::Violations) {
-        if let ::core::option::Option::Some(
-            server_reflection_request::MessageRequest::FileContainingExtension(x),
-        ) = &self.message_request
-        {
-            v.field("file_containing_extension");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-    }
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for ExtensionRequest {
     #[allow(unused_variables)]
     fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for ServerReflectionResponse {
-    fn validate_into(&self, v: &mut crate::codegen::Violations) {
-        if let ::core::option::Option::Some(x) = &self.original_request {
-            v.field("original_request");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(
-            server_reflection_response::MessageResponse::FileDescriptorResponse(x),
-        ) = &self.message_response
-        {
-            v.field("file_descriptor_response");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(
-            server_reflection_response::MessageResponse::AllExtensionNumbersResponse(x),
-        ) = &self.message_response
-        {
-            v.field("all_extension_numbers_response");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(
-            server_reflection_response::MessageResponse::ListServicesResponse(x),
-        ) = &self.message_response
-        {
-            v.field("list_services_response");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(
-            server_reflection_response::MessageResponse::ErrorResponse(x),
-        ) = &self.message_response
-        {
-            v.field("error_response");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-    }
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for FileDescriptorResponse {
     #[allow(unused_variables)]
@@ -404,17 +359,8 @@ impl crate::codegen::Validate for ExtensionNumberResponse {
     fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for ListServiceResponse {
-    fn validate_into(&self, v: &mut crate::codegen::Violations) {
-        {
-            v.field("service");
-            for (i, x) in self.service.iter().enumerate() {
-                v.index(i);
-                crate::codegen::Validate::validate_into(x, v);
-                v.pop();
-            }
-            v.pop();
-        }
-    }
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for ServiceResponse {
     #[allow(unused_variables)]
@@ -427,7 +373,7 @@ impl crate::codegen::Validate for ErrorResponse {
 /// The descriptors of package `grpc.reflection.v1` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: crate::codegen::Descriptors = crate::codegen::Descriptors::base64(
-    "Cq0PCiNncnBjL3JlZmxlY3Rpb24vdjEvcmVmbGVjdGlvbi5wcm90bxISZ3JwYy5yZWZsZWN0aW9uLnYxIvMCChdTZXJ2ZXJSZWZsZWN0aW9uUmVxdWVzdBISCgRob3N0GAEgASgJUgRob3N0EioKEGZpbGVfYnlfZmlsZW5hbWUYAyABKAlIAFIOZmlsZUJ5RmlsZW5hbWUSNgoWZmlsZV9jb250YWluaW5nX3N5bWJvbBgEIAEoCUgAUhRmaWxlQ29udGFpbmluZ1N5bWJvbBJiChlmaWxlX2NvbnRhaW5pbmdfZXh0ZW5zaW9uGAUgASgLMiQuZ3JwYy5yZWZsZWN0aW9uLnYxLkV4dGVuc2lvblJlcXVlc3RIAFIXZmlsZUNvbnRhaW5pbmdFeHRlbnNpb24SQgodYWxsX2V4dGVuc2lvbl9udW1iZXJzX29mX3R5cGUYBiABKAlIAFIZYWxsRXh0ZW5zaW9uTnVtYmVyc09mVHlwZRIlCg1saXN0X3NlcnZpY2VzGAcgASgJSABSDGxpc3RTZXJ2aWNlc0IRCg9tZXNzYWdlX3JlcXVlc3QiZgoQRXh0ZW5zaW9uUmVxdWVzdBInCg9jb250YWluaW5nX3R5cGUYASABKAlSDmNvbnRhaW5pbmdUeXBlEikKEGV4dGVuc2lvbl9udW1iZXIYAiABKAVSD2V4dGVuc2lvbk51bWJlciKuBAoYU2VydmVyUmVmbGVjdGlvblJlc3BvbnNlEh0KCnZhbGlkX2hvc3QYASABKAlSCXZhbGlkSG9zdBJWChBvcmlnaW5hbF9yZXF1ZXN0GAIgASgLMisuZ3JwYy5yZWZsZWN0aW9uLnYxLlNlcnZlclJlZmxlY3Rpb25SZXF1ZXN0Ug9vcmlnaW5hbFJlcXVlc3QSZgoYZmlsZV9kZXNjcmlwdG9yX3Jlc3BvbnNlGAQgASgLMiouZ3JwYy5yZWZsZWN0aW9uLnYxLkZpbGVEZXNjcmlwdG9yUmVzcG9uc2VIAFIWZmlsZURlc2NyaXB0b3JSZXNwb25zZRJyCh5hbGxfZXh0ZW5zaW9uX251bWJlcnNfcmVzcG9uc2UYBSABKAsyKy5ncnBjLnJlZmxlY3Rpb24udjEuRXh0ZW5zaW9uTnVtYmVyUmVzcG9uc2VIAFIbYWxsRXh0ZW5zaW9uTnVtYmVyc1Jlc3BvbnNlEl8KFmxpc3Rfc2VydmljZXNfcmVzcG9uc2UYBiABKAsyJy5ncnBjLnJlZmxlY3Rpb24udjEuTGlzdFNlcnZpY2VSZXNwb25zZUgAUhRsaXN0U2VydmljZXNSZXNwb25zZRJKCg5lcnJvcl9yZXNwb25zZRgHIAEoCzIhLmdycGMucmVmbGVjdGlvbi52MS5FcnJvclJlc3BvbnNlSABSDWVycm9yUmVzcG9uc2VCEgoQbWVzc2FnZV9yZXNwb25zZSJMChZGaWxlRGVzY3JpcHRvclJlc3BvbnNlEjIKFWZpbGVfZGVzY3JpcHRvcl9wcm90bxgBIAMoDFITZmlsZURlc2NyaXB0b3JQcm90byJqChdFeHRlbnNpb25OdW1iZXJSZXNwb25zZRIkCg5iYXNlX3R5cGVfbmFtZRgBIAEoCVIMYmFzZVR5cGVOYW1lEikKEGV4dGVuc2lvbl9udW1iZXIYAiADKAVSD2V4dGVuc2lvbk51bWJlciJUChNMaXN0U2VydmljZVJlc3BvbnNlEj0KB3NlcnZpY2UYASADKAsyIy5ncnBjLnJlZmxlY3Rpb24udjEuU2VydmljZVJlc3BvbnNlUgdzZXJ2aWNlIiUKD1NlcnZpY2VSZXNwb25zZRISCgRuYW1lGAEgASgJUgRuYW1lIlMKDUVycm9yUmVzcG9uc2USHQoKZXJyb3JfY29kZRgBIAEoBVIJZXJyb3JDb2RlEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZTKJAQoQU2VydmVyUmVmbGVjdGlvbhJ1ChRTZXJ2ZXJSZWZsZWN0aW9uSW5mbxIrLmdycGMucmVmbGVjdGlvbi52MS5TZXJ2ZXJSZWZsZWN0aW9uUmVxdWVzdBosLmdycGMucmVmbGVjdGlvbi52MS5TZXJ2ZXJSZWZsZWN0aW9uUmVzcG9uc2UoATABSsICCjIKBAQAAgESAw4EIBolQSBmaWxlIGJ5IG5hbWUsIGUuZy4gImdyZWV0ZXIucHJvdG8iLgpXCgQEAAICEgMQBCYaSlRoZSBmaWxlIGRlZmluaW5nIGEgc3ltYm9sOiBhIHNlcnZpY2UsIG1ldGhvZCwgbWVzc2FnZSwgZW51bSBvciBleHRlbnNpb24uCjUKBAQAAgQSAxMELRooVGhlIGV4dGVuc2lvbiBudW1iZXJzIG9mIGEgbWVzc2FnZSB0eXBlLgooCgQEAAIFEgMVBB0aG1RoZSBuYW1lcyBvZiBldmVyeSBzZXJ2aWNlLgpSCgQEAwIAEgMrAisaRUVuY29kZWQgRmlsZURlc2NyaXB0b3JQcm90b3M6IHRoZSBmaWxlIGFza2VkIGZvciBhbmQgd2hhdCBpdCBpbXBvcnRzLmIGcHJvdG8z",
+    "Cq0PCiNncnBjL3JlZmxlY3Rpb24vdjEvcmVmbGVjdGlvbi5wcm90bxISZ3JwYy5yZWZsZWN0aW9uLnYxIvMCChdTZXJ2ZXJSZWZsZWN0aW9uUmVxdWVzdBISCgRob3N0GAEgASgJUgRob3N0EioKEGZpbGVfYnlfZmlsZW5hbWUYAyABKAlIAFIOZmlsZUJ5RmlsZW5hbWUSNgoWZmlsZV9jb250YWluaW5nX3N5bWJvbBgEIAEoCUgAUhRmaWxlQ29udGFpbmluZ1N5bWJvbBJiChlmaWxlX2NvbnRhaW5pbmdfZXh0ZW5zaW9uGAUgASgLMiQuZ3JwYy5yZWZsZWN0aW9uLnYxLkV4dGVuc2lvblJlcXVlc3RIAFIXZmlsZUNvbnRhaW5pbmdFeHRlbnNpb24SQgodYWxsX2V4dGVuc2lvbl9udW1iZXJzX29mX3R5cGUYBiABKAlIAFIZYWxsRXh0ZW5zaW9uTnVtYmVyc09mVHlwZRIlCg1saXN0X3NlcnZpY2VzGAcgASgJSABSDGxpc3RTZXJ2aWNlc0IRCg9tZXNzYWdlX3JlcXVlc3QiZgoQRXh0ZW5zaW9uUmVxdWVzdBInCg9jb250YWluaW5nX3R5cGUYASABKAlSDmNvbnRhaW5pbmdUeXBlEikKEGV4dGVuc2lvbl9udW1iZXIYAiABKAVSD2V4dGVuc2lvbk51bWJlciKuBAoYU2VydmVyUmVmbGVjdGlvblJlc3BvbnNlEh0KCnZhbGlkX2hvc3QYASABKAlSCXZhbGlkSG9zdBJWChBvcmlnaW5hbF9yZXF1ZXN0GAIgASgLMisuZ3JwYy5yZWZsZWN0aW9uLnYxLlNlcnZlclJlZmxlY3Rpb25SZXF1ZXN0Ug9vcmlnaW5hbFJlcXVlc3QSZgoYZmlsZV9kZXNjcmlwdG9yX3Jlc3BvbnNlGAQgASgLMiouZ3JwYy5yZWZsZWN0aW9uLnYxLkZpbGVEZXNjcmlwdG9yUmVzcG9uc2VIAFIWZmlsZURlc2NyaXB0b3JSZXNwb25zZRJyCh5hbGxfZXh0ZW5zaW9uX251bWJlcnNfcmVzcG9uc2UYBSABKAsyKy5ncnBjLnJlZmxlY3Rpb24udjEuRXh0ZW5zaW9uTnVtYmVyUmVzcG9uc2VIAFIbYWxsRXh0ZW5zaW9uTnVtYmVyc1Jlc3BvbnNlEl8KFmxpc3Rfc2VydmljZXNfcmVzcG9uc2UYBiABKAsyJy5ncnBjLnJlZmxlY3Rpb24udjEuTGlzdFNlcnZpY2VSZXNwb25zZUgAUhRsaXN0U2VydmljZXNSZXNwb25zZRJKCg5lcnJvcl9yZXNwb25zZRgHIAEoCzIhLmdycGMucmVmbGVjdGlvbi52MS5FcnJvclJlc3BvbnNlSABSDWVycm9yUmVzcG9uc2VCEgoQbWVzc2FnZV9yZXNwb25zZSJMChZGaWxlRGVzY3JpcHRvclJlc3BvbnNlEjIKFWZpbGVfZGVzY3JpcHRvcl9wcm90bxgBIAMoDFITZmlsZURlc2NyaXB0b3JQcm90byJqChdFeHRlbnNpb25OdW1iZXJSZXNwb25zZRIkCg5iYXNlX3R5cGVfbmFtZRgBIAEoCVIMYmFzZVR5cGVOYW1lEikKEGV4dGVuc2lvbl9udW1iZXIYAiADKAVSD2V4dGVuc2lvbk51bWJlciJUChNMaXN0U2VydmljZVJlc3BvbnNlEj0KB3NlcnZpY2UYASADKAsyIy5ncnBjLnJlZmxlY3Rpb24udjEuU2VydmljZVJlc3BvbnNlUgdzZXJ2aWNlIiUKD1NlcnZpY2VSZXNwb25zZRISCgRuYW1lGAEgASgJUgRuYW1lIlMKDUVycm9yUmVzcG9uc2USHQoKZXJyb3JfY29kZRgBIAEoBVIJZXJyb3JDb2RlEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZTKJAQoQU2VydmVyUmVmbGVjdGlvbhJ1ChRTZXJ2ZXJSZWZsZWN0aW9uSW5mbxIrLmdycGMucmVmbGVjdGlvbi52MS5TZXJ2ZXJSZWZsZWN0aW9uUmVxdWVzdBosLmdycGMucmVmbGVjdGlvbi52MS5TZXJ2ZXJSZWZsZWN0aW9uUmVzcG9uc2UoATABYgZwcm90bzNKwgIKMgoEBAACARIDDgQgGiVBIGZpbGUgYnkgbmFtZSwgZS5nLiAiZ3JlZXRlci5wcm90byIuClcKBAQAAgISAxAEJhpKVGhlIGZpbGUgZGVmaW5pbmcgYSBzeW1ib2w6IGEgc2VydmljZSwgbWV0aG9kLCBtZXNzYWdlLCBlbnVtIG9yIGV4dGVuc2lvbi4KNQoEBAACBBIDEwQtGihUaGUgZXh0ZW5zaW9uIG51bWJlcnMgb2YgYSBtZXNzYWdlIHR5cGUuCigKBAQAAgUSAxUEHRobVGhlIG5hbWVzIG9mIGV2ZXJ5IHNlcnZpY2UuClIKBAQDAgASAysCKxpFRW5jb2RlZCBGaWxlRGVzY3JpcHRvclByb3RvczogdGhlIGZpbGUgYXNrZWQgZm9yIGFuZCB3aGF0IGl0IGltcG9ydHMu",
 );
 // Protobuf and proto3 JSON for every message of this package.
 crate::codegen::impl_messages!(

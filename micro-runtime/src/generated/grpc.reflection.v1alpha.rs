@@ -339,61 +339,16 @@ pub mod server_reflection_client {
     }
 }
 impl crate::codegen::Validate for ServerReflectionRequest {
-    fn validate_into(&self, v: &mut crate::codegen::Violations) {
-        if let ::core::option::Option::Some(
-            server_reflection_request::MessageRequest::FileContainingExtension(x),
-        ) = &self.message_request
-        {
-            v.field("file_containing_extension");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-    }
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for ExtensionRequest {
     #[allow(unused_variables)]
     fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for ServerReflectionResponse {
-    fn validate_into(&self, v: &mut crate::codegen::Violations) {
-        if let ::core::option::Option::Some(x) = &self.original_request {
-            v.field("original_request");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(
-            server_reflection_response::MessageResponse::FileDescriptorResponse(x),
-        ) = &self.message_response
-        {
-            v.field("file_descriptor_response");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(
-            server_reflection_response::MessageResponse::AllExtensionNumbersResponse(x),
-        ) = &self.message_response
-        {
-            v.field("all_extension_numbers_response");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(
-            server_reflection_response::MessageResponse::ListServicesResponse(x),
-        ) = &self.message_response
-        {
-            v.field("list_services_response");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-        if let ::core::option::Option::Some(
-            server_reflection_response::MessageResponse::ErrorResponse(x),
-        ) = &self.message_response
-        {
-            v.field("error_response");
-            crate::codegen::Validate::validate_into(x, v);
-            v.pop();
-        }
-    }
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for FileDescriptorResponse {
     #[allow(unused_variables)]
@@ -404,17 +359,8 @@ impl crate::codegen::Validate for ExtensionNumberResponse {
     fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for ListServiceResponse {
-    fn validate_into(&self, v: &mut crate::codegen::Violations) {
-        {
-            v.field("service");
-            for (i, x) in self.service.iter().enumerate() {
-                v.index(i);
-                crate::codegen::Validate::validate_into(x, v);
-                v.pop();
-            }
-            v.pop();
-        }
-    }
+    #[allow(unused_variables)]
+    fn validate_into(&self, v: &mut crate::codegen::Violations) {}
 }
 impl crate::codegen::Validate for ServiceResponse {
     #[allow(unused_variables)]
@@ -427,7 +373,7 @@ impl crate::codegen::Validate for ErrorResponse {
 /// The descriptors of package `grpc.reflection.v1alpha` and its imports (base64): JSON mapping,
 /// registry schemas, reflection.
 pub static DESCRIPTORS: crate::codegen::Descriptors = crate::codegen::Descriptors::base64(
-    "CuQPCihncnBjL3JlZmxlY3Rpb24vdjFhbHBoYS9yZWZsZWN0aW9uLnByb3RvEhdncnBjLnJlZmxlY3Rpb24udjFhbHBoYSL4AgoXU2VydmVyUmVmbGVjdGlvblJlcXVlc3QSEgoEaG9zdBgBIAEoCVIEaG9zdBIqChBmaWxlX2J5X2ZpbGVuYW1lGAMgASgJSABSDmZpbGVCeUZpbGVuYW1lEjYKFmZpbGVfY29udGFpbmluZ19zeW1ib2wYBCABKAlIAFIUZmlsZUNvbnRhaW5pbmdTeW1ib2wSZwoZZmlsZV9jb250YWluaW5nX2V4dGVuc2lvbhgFIAEoCzIpLmdycGMucmVmbGVjdGlvbi52MWFscGhhLkV4dGVuc2lvblJlcXVlc3RIAFIXZmlsZUNvbnRhaW5pbmdFeHRlbnNpb24SQgodYWxsX2V4dGVuc2lvbl9udW1iZXJzX29mX3R5cGUYBiABKAlIAFIZYWxsRXh0ZW5zaW9uTnVtYmVyc09mVHlwZRIlCg1saXN0X3NlcnZpY2VzGAcgASgJSABSDGxpc3RTZXJ2aWNlc0IRCg9tZXNzYWdlX3JlcXVlc3QiZgoQRXh0ZW5zaW9uUmVxdWVzdBInCg9jb250YWluaW5nX3R5cGUYASABKAlSDmNvbnRhaW5pbmdUeXBlEikKEGV4dGVuc2lvbl9udW1iZXIYAiABKAVSD2V4dGVuc2lvbk51bWJlciLHBAoYU2VydmVyUmVmbGVjdGlvblJlc3BvbnNlEh0KCnZhbGlkX2hvc3QYASABKAlSCXZhbGlkSG9zdBJbChBvcmlnaW5hbF9yZXF1ZXN0GAIgASgLMjAuZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuU2VydmVyUmVmbGVjdGlvblJlcXVlc3RSD29yaWdpbmFsUmVxdWVzdBJrChhmaWxlX2Rlc2NyaXB0b3JfcmVzcG9uc2UYBCABKAsyLy5ncnBjLnJlZmxlY3Rpb24udjFhbHBoYS5GaWxlRGVzY3JpcHRvclJlc3BvbnNlSABSFmZpbGVEZXNjcmlwdG9yUmVzcG9uc2USdwoeYWxsX2V4dGVuc2lvbl9udW1iZXJzX3Jlc3BvbnNlGAUgASgLMjAuZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuRXh0ZW5zaW9uTnVtYmVyUmVzcG9uc2VIAFIbYWxsRXh0ZW5zaW9uTnVtYmVyc1Jlc3BvbnNlEmQKFmxpc3Rfc2VydmljZXNfcmVzcG9uc2UYBiABKAsyLC5ncnBjLnJlZmxlY3Rpb24udjFhbHBoYS5MaXN0U2VydmljZVJlc3BvbnNlSABSFGxpc3RTZXJ2aWNlc1Jlc3BvbnNlEk8KDmVycm9yX3Jlc3BvbnNlGAcgASgLMiYuZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuRXJyb3JSZXNwb25zZUgAUg1lcnJvclJlc3BvbnNlQhIKEG1lc3NhZ2VfcmVzcG9uc2UiTAoWRmlsZURlc2NyaXB0b3JSZXNwb25zZRIyChVmaWxlX2Rlc2NyaXB0b3JfcHJvdG8YASADKAxSE2ZpbGVEZXNjcmlwdG9yUHJvdG8iagoXRXh0ZW5zaW9uTnVtYmVyUmVzcG9uc2USJAoOYmFzZV90eXBlX25hbWUYASABKAlSDGJhc2VUeXBlTmFtZRIpChBleHRlbnNpb25fbnVtYmVyGAIgAygFUg9leHRlbnNpb25OdW1iZXIiWQoTTGlzdFNlcnZpY2VSZXNwb25zZRJCCgdzZXJ2aWNlGAEgAygLMiguZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuU2VydmljZVJlc3BvbnNlUgdzZXJ2aWNlIiUKD1NlcnZpY2VSZXNwb25zZRISCgRuYW1lGAEgASgJUgRuYW1lIlMKDUVycm9yUmVzcG9uc2USHQoKZXJyb3JfY29kZRgBIAEoBVIJZXJyb3JDb2RlEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZTKTAQoQU2VydmVyUmVmbGVjdGlvbhJ/ChRTZXJ2ZXJSZWZsZWN0aW9uSW5mbxIwLmdycGMucmVmbGVjdGlvbi52MWFscGhhLlNlcnZlclJlZmxlY3Rpb25SZXF1ZXN0GjEuZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuU2VydmVyUmVmbGVjdGlvblJlc3BvbnNlKAEwAUrCAgoyCgQEAAIBEgMOBCAaJUEgZmlsZSBieSBuYW1lLCBlLmcuICJncmVldGVyLnByb3RvIi4KVwoEBAACAhIDEAQmGkpUaGUgZmlsZSBkZWZpbmluZyBhIHN5bWJvbDogYSBzZXJ2aWNlLCBtZXRob2QsIG1lc3NhZ2UsIGVudW0gb3IgZXh0ZW5zaW9uLgo1CgQEAAIEEgMTBC0aKFRoZSBleHRlbnNpb24gbnVtYmVycyBvZiBhIG1lc3NhZ2UgdHlwZS4KKAoEBAACBRIDFQQdGhtUaGUgbmFtZXMgb2YgZXZlcnkgc2VydmljZS4KUgoEBAMCABIDKwIrGkVFbmNvZGVkIEZpbGVEZXNjcmlwdG9yUHJvdG9zOiB0aGUgZmlsZSBhc2tlZCBmb3IgYW5kIHdoYXQgaXQgaW1wb3J0cy5iBnByb3RvMw==",
+    "CuQPCihncnBjL3JlZmxlY3Rpb24vdjFhbHBoYS9yZWZsZWN0aW9uLnByb3RvEhdncnBjLnJlZmxlY3Rpb24udjFhbHBoYSL4AgoXU2VydmVyUmVmbGVjdGlvblJlcXVlc3QSEgoEaG9zdBgBIAEoCVIEaG9zdBIqChBmaWxlX2J5X2ZpbGVuYW1lGAMgASgJSABSDmZpbGVCeUZpbGVuYW1lEjYKFmZpbGVfY29udGFpbmluZ19zeW1ib2wYBCABKAlIAFIUZmlsZUNvbnRhaW5pbmdTeW1ib2wSZwoZZmlsZV9jb250YWluaW5nX2V4dGVuc2lvbhgFIAEoCzIpLmdycGMucmVmbGVjdGlvbi52MWFscGhhLkV4dGVuc2lvblJlcXVlc3RIAFIXZmlsZUNvbnRhaW5pbmdFeHRlbnNpb24SQgodYWxsX2V4dGVuc2lvbl9udW1iZXJzX29mX3R5cGUYBiABKAlIAFIZYWxsRXh0ZW5zaW9uTnVtYmVyc09mVHlwZRIlCg1saXN0X3NlcnZpY2VzGAcgASgJSABSDGxpc3RTZXJ2aWNlc0IRCg9tZXNzYWdlX3JlcXVlc3QiZgoQRXh0ZW5zaW9uUmVxdWVzdBInCg9jb250YWluaW5nX3R5cGUYASABKAlSDmNvbnRhaW5pbmdUeXBlEikKEGV4dGVuc2lvbl9udW1iZXIYAiABKAVSD2V4dGVuc2lvbk51bWJlciLHBAoYU2VydmVyUmVmbGVjdGlvblJlc3BvbnNlEh0KCnZhbGlkX2hvc3QYASABKAlSCXZhbGlkSG9zdBJbChBvcmlnaW5hbF9yZXF1ZXN0GAIgASgLMjAuZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuU2VydmVyUmVmbGVjdGlvblJlcXVlc3RSD29yaWdpbmFsUmVxdWVzdBJrChhmaWxlX2Rlc2NyaXB0b3JfcmVzcG9uc2UYBCABKAsyLy5ncnBjLnJlZmxlY3Rpb24udjFhbHBoYS5GaWxlRGVzY3JpcHRvclJlc3BvbnNlSABSFmZpbGVEZXNjcmlwdG9yUmVzcG9uc2USdwoeYWxsX2V4dGVuc2lvbl9udW1iZXJzX3Jlc3BvbnNlGAUgASgLMjAuZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuRXh0ZW5zaW9uTnVtYmVyUmVzcG9uc2VIAFIbYWxsRXh0ZW5zaW9uTnVtYmVyc1Jlc3BvbnNlEmQKFmxpc3Rfc2VydmljZXNfcmVzcG9uc2UYBiABKAsyLC5ncnBjLnJlZmxlY3Rpb24udjFhbHBoYS5MaXN0U2VydmljZVJlc3BvbnNlSABSFGxpc3RTZXJ2aWNlc1Jlc3BvbnNlEk8KDmVycm9yX3Jlc3BvbnNlGAcgASgLMiYuZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuRXJyb3JSZXNwb25zZUgAUg1lcnJvclJlc3BvbnNlQhIKEG1lc3NhZ2VfcmVzcG9uc2UiTAoWRmlsZURlc2NyaXB0b3JSZXNwb25zZRIyChVmaWxlX2Rlc2NyaXB0b3JfcHJvdG8YASADKAxSE2ZpbGVEZXNjcmlwdG9yUHJvdG8iagoXRXh0ZW5zaW9uTnVtYmVyUmVzcG9uc2USJAoOYmFzZV90eXBlX25hbWUYASABKAlSDGJhc2VUeXBlTmFtZRIpChBleHRlbnNpb25fbnVtYmVyGAIgAygFUg9leHRlbnNpb25OdW1iZXIiWQoTTGlzdFNlcnZpY2VSZXNwb25zZRJCCgdzZXJ2aWNlGAEgAygLMiguZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuU2VydmljZVJlc3BvbnNlUgdzZXJ2aWNlIiUKD1NlcnZpY2VSZXNwb25zZRISCgRuYW1lGAEgASgJUgRuYW1lIlMKDUVycm9yUmVzcG9uc2USHQoKZXJyb3JfY29kZRgBIAEoBVIJZXJyb3JDb2RlEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZTKTAQoQU2VydmVyUmVmbGVjdGlvbhJ/ChRTZXJ2ZXJSZWZsZWN0aW9uSW5mbxIwLmdycGMucmVmbGVjdGlvbi52MWFscGhhLlNlcnZlclJlZmxlY3Rpb25SZXF1ZXN0GjEuZ3JwYy5yZWZsZWN0aW9uLnYxYWxwaGEuU2VydmVyUmVmbGVjdGlvblJlc3BvbnNlKAEwAWIGcHJvdG8zSsICCjIKBAQAAgESAw4EIBolQSBmaWxlIGJ5IG5hbWUsIGUuZy4gImdyZWV0ZXIucHJvdG8iLgpXCgQEAAICEgMQBCYaSlRoZSBmaWxlIGRlZmluaW5nIGEgc3ltYm9sOiBhIHNlcnZpY2UsIG1ldGhvZCwgbWVzc2FnZSwgZW51bSBvciBleHRlbnNpb24uCjUKBAQAAgQSAxMELRooVGhlIGV4dGVuc2lvbiBudW1iZXJzIG9mIGEgbWVzc2FnZSB0eXBlLgooCgQEAAIFEgMVBB0aG1RoZSBuYW1lcyBvZiBldmVyeSBzZXJ2aWNlLgpSCgQEAwIAEgMrAisaRUVuY29kZWQgRmlsZURlc2NyaXB0b3JQcm90b3M6IHRoZSBmaWxlIGFza2VkIGZvciBhbmQgd2hhdCBpdCBpbXBvcnRzLg==",
 );
 // Protobuf and proto3 JSON for every message of this package.
 crate::codegen::impl_messages!(

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod constraints;
 #[cfg(feature = "dns")]
 pub mod dns;
 #[cfg(feature = "etcd")]
@@ -51,6 +52,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub use constraints::Constraints;
 #[cfg(feature = "dns")]
 pub use dns::DnsRegistry;
 #[cfg(feature = "etcd")]
@@ -267,6 +269,10 @@ pub struct Value {
     /// default nor `Option`. Not in go-micro's records, which ignore it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
+    /// What values the field accepts (its validation rules as JSON Schema keywords). Not in
+    /// go-micro's records, which ignore it.
+    #[serde(default, skip_serializing_if = "Constraints::is_empty")]
+    pub constraints: Constraints,
 }
 
 impl Value {
@@ -278,6 +284,7 @@ impl Value {
             values: Vec::new(),
             description: String::new(),
             required: false,
+            constraints: Constraints::default(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! (`items[2].name`), protovalidate's rule id (`string.min_len`) and message. A server runs
 //! `validate()` before the handler of every request type that has rules and answers
 //! `INVALID_ARGUMENT` with all of them ([`Error::invalid`]); a client can check before it
-//! sends ([`crate::client::CallOptions`]'s `validate`).
+//! sends ([`CallOptions::validate`](crate::client::CallOptions::validate)).
 //!
 //! ```
 //! use micro::validate::{Format, StringRules, Validate, Violations};
@@ -29,6 +29,9 @@
 //! ```
 
 mod formats;
+#[cfg(feature = "garde")]
+mod garde;
+mod pattern;
 mod rules;
 
 use std::fmt::{self, Write as _};
@@ -36,9 +39,12 @@ use std::fmt::{self, Write as _};
 use crate::error::{Error, Violation};
 
 pub use formats::Format;
+#[cfg(feature = "garde")]
+pub use garde::garde_error;
+pub use pattern::{Pattern, re2_classes};
 pub use rules::{
-    BoolRules, BytesRules, EnumRules, MapRules, Number, NumberRules, Pattern, RepeatedRules,
-    StringRules, boolean, bytes, enumeration, map, number, repeated, string, unique,
+    BoolRules, BytesRules, EnumRules, FloatKey, MapRules, Number, NumberRules, RepeatedRules,
+    StringRules, boolean, bytes, enumeration, map, number, repeated, string, unique, unique_floats,
 };
 
 /// A message that checks its own rules.
@@ -66,6 +72,67 @@ impl<T: Validate + ?Sized> Validate for Box<T> {
     }
 }
 
+/// How generated servers find a request's validation at compile time: micro's
+/// [`Validate`] (generated from `buf.validate` rules), else `garde::Validate` (serde types),
+/// else none. Generated code writes `(&&&Check(&request)).micro_validate()` with the three
+/// traits in scope; method resolution picks the first that applies.
+#[doc(hidden)]
+pub mod pick {
+    use super::Validate;
+    use crate::error::Error;
+
+    /// A request to validate.
+    pub struct Check<'a, T>(pub &'a T);
+
+    impl<T> std::fmt::Debug for Check<'_, T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Check")
+        }
+    }
+
+    /// micro's generated validation.
+    pub trait ViaMicro {
+        /// Validate the request.
+        fn micro_validate(&self) -> Result<(), Error>;
+    }
+
+    impl<T: Validate> ViaMicro for &&Check<'_, T> {
+        fn micro_validate(&self) -> Result<(), Error> {
+            self.0.validate()
+        }
+    }
+
+    /// garde's derived validation.
+    #[cfg(feature = "garde")]
+    pub trait ViaGarde {
+        /// Validate the request.
+        fn micro_validate(&self) -> Result<(), Error>;
+    }
+
+    #[cfg(feature = "garde")]
+    impl<T> ViaGarde for &Check<'_, T>
+    where
+        T: garde::Validate,
+        T::Context: Default,
+    {
+        fn micro_validate(&self) -> Result<(), Error> {
+            super::garde::check(self.0)
+        }
+    }
+
+    /// No rules: nothing to check.
+    pub trait ViaNothing {
+        /// Nothing to validate.
+        fn micro_validate(&self) -> Result<(), Error>;
+    }
+
+    impl<T> ViaNothing for Check<'_, T> {
+        fn micro_validate(&self) -> Result<(), Error> {
+            Ok(())
+        }
+    }
+}
+
 /// One step of a field path.
 #[derive(Clone, Debug)]
 enum Segment {
@@ -74,11 +141,20 @@ enum Segment {
     Key(String),
 }
 
+/// The most violations one error carries, and the most bytes of their text: an error
+/// travels in response trailers (three times: `grpc-message`, micro's JSON and
+/// `google.rpc.BadRequest`), which peers cap at 8–16 KiB.
+const MAX_VIOLATIONS: usize = 32;
+const MAX_TEXT: usize = 2048;
+
 /// The violations found so far, and the path the checks are at.
 #[derive(Debug, Default)]
 pub struct Violations {
     path: Vec<Segment>,
     found: Vec<Violation>,
+    text: usize,
+    /// Violations found past the limits, counted but not kept.
+    omitted: usize,
 }
 
 impl Violations {
@@ -122,10 +198,22 @@ impl Violations {
         self.path.pop();
     }
 
-    /// Record that the value at the current path broke `rule`.
+    /// Record that the value at the current path broke `rule` (past 32 violations or 2 KiB
+    /// of their text, only counted).
     pub fn add(&mut self, rule: &str, message: impl Into<String>) {
+        if self.found.len() >= MAX_VIOLATIONS || self.text >= MAX_TEXT {
+            self.omitted += 1;
+            return;
+        }
         let field = self.path_text();
+        let message = message.into();
+        self.text += field.len() + rule.len() + message.len();
         self.found.push(Violation::new(field, rule, message));
+    }
+
+    /// How many violations were found past the limits and left out.
+    pub fn omitted(&self) -> usize {
+        self.omitted
     }
 
     /// Record a `required` violation at the current path.
@@ -135,7 +223,7 @@ impl Violations {
 
     /// True when nothing was found.
     pub fn is_empty(&self) -> bool {
-        self.found.is_empty()
+        self.found.is_empty() && self.omitted == 0
     }
 
     /// The violations found.
@@ -146,11 +234,14 @@ impl Violations {
     /// `Ok` with no violation, else [`Error::invalid`] with all of them (the id is left for
     /// the server to fill in).
     pub fn into_result(self) -> Result<(), Error> {
-        if self.found.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::invalid("", self.found))
+        if self.is_empty() {
+            return Ok(());
         }
+        let mut err = Error::invalid("", self.found);
+        if self.omitted > 0 {
+            err = err.with_metadata("omitted_violations", self.omitted.to_string());
+        }
+        Err(err)
     }
 
     fn path_text(&self) -> String {
@@ -196,6 +287,18 @@ mod tests {
         v.pop();
         let found = v.into_vec();
         assert_eq!(found[0].field, "items[2].name");
+        let mut many = Violations::new();
+        many.field("tags");
+        for i in 0..1000 {
+            many.index(i);
+            many.add("string.min_len", "must be at least 2 characters");
+            many.pop();
+        }
+        assert_eq!(many.omitted(), 1000 - 32);
+        let err = many.into_result().unwrap_err();
+        assert_eq!(err.violations().len(), 32);
+        assert!(err.detail().len() < 512, "{}", err.detail());
+        assert_eq!(err.metadata()["omitted_violations"], "968");
         assert_eq!(found[1].field, r#"labels["e\"v"]"#);
     }
 }

@@ -2,41 +2,10 @@
 //! functions that check a value against them. Rule ids and messages are protovalidate's.
 
 use std::fmt::{self, Display};
-use std::sync::OnceLock;
 
 use super::Violations;
 use super::formats::Format;
-
-/// A regular expression compiled on first use (RE2 syntax, as protovalidate's; micro-gen
-/// checks it compiles at build time).
-#[derive(Debug)]
-pub struct Pattern {
-    source: &'static str,
-    compiled: OnceLock<Option<regex::Regex>>,
-}
-
-impl Pattern {
-    /// The pattern `source`.
-    pub const fn new(source: &'static str) -> Pattern {
-        Pattern {
-            source,
-            compiled: OnceLock::new(),
-        }
-    }
-
-    /// True when `text` matches (a pattern that does not compile matches nothing).
-    pub fn is_match(&self, text: &str) -> bool {
-        self.compiled
-            .get_or_init(|| regex::Regex::new(self.source).ok())
-            .as_ref()
-            .is_some_and(|re| re.is_match(text))
-    }
-
-    /// The pattern's text.
-    pub fn source(&self) -> &'static str {
-        self.source
-    }
-}
+use super::pattern::Pattern;
 
 /// `buf.validate.StringRules`.
 #[derive(Debug)]
@@ -494,12 +463,42 @@ pub fn repeated(v: &mut Violations, len: usize, unique: bool, r: &RepeatedRules)
     }
 }
 
-/// True when no two items are equal.
-pub fn unique<T: PartialEq>(items: &[T]) -> bool {
+/// True when no two items are equal (linear time: a request's list can be long).
+pub fn unique<T: std::hash::Hash + Eq>(items: &[T]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().all(|item| seen.insert(item))
+}
+
+/// A float as a key for [`unique_floats`]: `-0.0` equals `0.0`; NaN equals nothing.
+pub trait FloatKey: Copy {
+    /// The bits that compare equal for equal values; `None` for NaN.
+    fn key(self) -> Option<u64>;
+}
+
+impl FloatKey for f32 {
+    fn key(self) -> Option<u64> {
+        f64::from(self).key()
+    }
+}
+
+impl FloatKey for f64 {
+    fn key(self) -> Option<u64> {
+        if self.is_nan() {
+            None
+        } else if self == 0.0 {
+            Some(0)
+        } else {
+            Some(self.to_bits())
+        }
+    }
+}
+
+/// [`unique`] for floats, with IEEE equality as CEL has it.
+pub fn unique_floats<T: FloatKey>(items: &[T]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     items
         .iter()
-        .enumerate()
-        .all(|(i, a)| items[..i].iter().all(|b| a != b))
+        .all(|item| item.key().is_none_or(|key| seen.insert(key)))
 }
 
 /// `buf.validate.MapRules` (`keys` and `values` are checked by the generated code).
@@ -597,5 +596,6 @@ mod tests {
         };
         assert_eq!(ids(|v| string(v, "éé", &r)), ["string.max_bytes"]);
         assert!(unique(&[1, 2, 3]) && !unique(&["a", "b", "a"]));
+        assert!(!unique_floats(&[0.0, -0.0]) && unique_floats(&[f64::NAN, f64::NAN]));
     }
 }

@@ -57,9 +57,9 @@ struct FieldViolation {
 /// `BadRequest` when it has violations. Empty for a plain error.
 pub(crate) fn details(err: &Error) -> Vec<(&'static str, Vec<u8>)> {
     let mut out = Vec::new();
-    if let Some(reason) = err.reason() {
+    if err.reason().is_some() || !err.metadata().is_empty() {
         let info = ErrorInfo {
-            reason: reason.to_owned(),
+            reason: err.reason().unwrap_or_default().to_owned(),
             domain: err.id().to_owned(),
             metadata: err.metadata().clone(),
         };
@@ -114,7 +114,9 @@ pub(crate) fn apply_status(mut err: Error, bytes: &[u8]) -> Error {
         match any.type_url.as_str() {
             ERROR_INFO => {
                 if let Ok(info) = ErrorInfo::decode(any.value.as_slice()) {
-                    err = err.with_reason(info.reason);
+                    if !info.reason.is_empty() {
+                        err = err.with_reason(info.reason);
+                    }
                     for (k, v) in info.metadata {
                         err = err.with_metadata(k, v);
                     }
@@ -122,12 +124,13 @@ pub(crate) fn apply_status(mut err: Error, bytes: &[u8]) -> Error {
             }
             BAD_REQUEST => {
                 if let Ok(bad) = BadRequest::decode(any.value.as_slice()) {
-                    err = err.with_violations(
+                    let mut all = err.violations().to_vec();
+                    all.extend(
                         bad.field_violations
                             .into_iter()
-                            .map(|v| Violation::new(v.field, v.reason, v.description))
-                            .collect(),
+                            .map(|v| Violation::new(v.field, v.reason, v.description)),
                     );
+                    err = err.with_violations(all);
                 }
             }
             _ => {}

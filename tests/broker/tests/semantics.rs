@@ -207,10 +207,11 @@ async fn a_failing_handler_gets_the_message_again_then_it_is_dead_lettered() {
                             let _ = ok_tx.send(attempt);
                             return Ok(());
                         }
-                        Err(micro::Error::internal(
-                            "test",
-                            format!("cannot handle {attempt}"),
-                        ))
+                        // A typed error: its reason rides on the dead letter.
+                        Err(
+                            micro::Error::internal("test", format!("cannot handle {attempt}"))
+                                .with_reason("POISONED"),
+                        )
                     }
                 }),
                 SubscribeOptions::queue("worker")
@@ -244,6 +245,11 @@ async fn a_failing_handler_gets_the_message_again_then_it_is_dead_lettered() {
         assert_eq!(&letter.body[..], b"poison");
         let why = letter.headers.get("micro-error").unwrap_or_default();
         assert!(why.contains("failed 4 times"), "{engine:?}: {why}");
+        assert_eq!(
+            letter.headers.get("micro-error-reason"),
+            Some("POISONED"),
+            "{engine:?}"
+        );
         assert_eq!(
             letter.headers.get("micro-original-topic"),
             Some(topic.as_str())

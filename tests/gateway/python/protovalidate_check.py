@@ -48,7 +48,11 @@ def main():
 
     includes = sys.argv[2:] + [os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")]
     out = tempfile.mkdtemp()
-    args = ["protoc"] + ["-I" + i for i in includes] + ["--python_out=" + out, "conformance/v1/cases.proto"]
+    args = ["protoc"] + ["-I" + i for i in includes] + [
+        "--python_out=" + out,
+        "conformance/v1/cases.proto",
+        "conformance/v1/legacy.proto",
+    ]
     if protoc.main(args) != 0:
         sys.exit("protoc failed")
     sys.path.insert(0, out)
@@ -57,12 +61,15 @@ def main():
         sys.exit("protoc failed for buf/validate")
     for pkg in ("buf", "buf/validate", "conformance", "conformance/v1"):
         open(os.path.join(out, pkg, "__init__.py"), "a").close()
-    cases = importlib.import_module("conformance.v1.cases_pb2")
+    modules = [
+        importlib.import_module("conformance.v1.cases_pb2"),
+        importlib.import_module("conformance.v1.legacy_pb2"),
+    ]
     validator = protovalidate.Validator()
     with open(corpus_path) as f:
         corpus = json.load(f)
     for case in corpus:
-        message = getattr(cases, case["message"])()
+        message = next(getattr(m, case["message"]) for m in modules if hasattr(m, case["message"]))()
         json_format.Parse(json.dumps(case["json"]), message)
         found = sorted(
             [field_path(v.proto), v.proto.rule_id] for v in validator.collect_violations(message)

@@ -33,6 +33,7 @@ fn micro_verdict(message: &str, json: &serde_json::Value) -> Found {
         "Scalars" => check::<pb::Scalars>(json),
         "Collections" => check::<pb::Collections>(json),
         "Presence" => check::<pb::Presence>(json),
+        "Legacy" => check::<pb::Legacy>(json),
         other => panic!("no message {other} in the conformance fixture"),
     }
 }

@@ -16,7 +16,7 @@ fn client(registry: &micro::registry::SharedRegistry, transport: TransportPolicy
     Client::with_options(Arc::clone(registry), options)
 }
 
-async fn get(client: &Client, id: &str) -> micro::Result<pb::User> {
+async fn get_user(client: &Client, id: &str) -> micro::Result<pb::User> {
     client
         .call_with(
             &Context::new(),
@@ -44,7 +44,7 @@ async fn typed_errors_keep_reason_and_code_over_native_and_grpc() {
     let _users = start_users(&registry).await;
     for transport in [TransportPolicy::Native, TransportPolicy::Grpc] {
         let client = client(&registry, transport);
-        let err = get(&client, "9").await.unwrap_err();
+        let err = get_user(&client, "9").await.unwrap_err();
         assert!(pb::is_user_not_found(&err), "{transport:?}: {err:#?}");
         assert!(!pb::is_email_taken(&err));
         assert_eq!(err.code(), 404);
@@ -57,14 +57,14 @@ async fn typed_errors_keep_reason_and_code_over_native_and_grpc() {
             "{transport:?}"
         );
         // Kratos's options: ACCOUNT_LOCKED is 403.
-        let locked = get(&client, "locked").await.unwrap_err();
+        let locked = get_user(&client, "locked").await.unwrap_err();
         assert!(pb::is_account_locked(&locked), "{transport:?}: {locked:#?}");
         assert_eq!(locked.grpc_code(), Code::PermissionDenied);
         assert!(pb::AccountReason::AccountLocked.is(&locked));
         // A value without its own code takes the enum's default.
         assert_eq!(pb::UserError::StorageFailed.code(), 500);
         assert_eq!(pb::AccountReason::AccountExpired.code(), 400);
-        assert_eq!(get(&client, "7").await.expect("user 7").name, "Ada");
+        assert_eq!(get_user(&client, "7").await.expect("user 7").name, "Ada");
     }
 }
 
@@ -216,4 +216,89 @@ async fn a_stock_grpcio_client_reads_the_reason_as_error_info() {
         invalid["violations"],
         serde_json::json!([["email", "string.email"], ["name", "string.min_len"]])
     );
+}
+
+/// The first JSON object under `v` whose `properties` hold `field`.
+fn properties_with<'a>(v: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
+    if let Some(props) = v.get("properties")
+        && props.get(field).is_some()
+    {
+        return Some(props);
+    }
+    match v {
+        serde_json::Value::Object(map) => map.values().find_map(|x| properties_with(x, field)),
+        serde_json::Value::Array(list) => list.iter().find_map(|x| properties_with(x, field)),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn the_rules_reach_the_registry_and_the_openapi_document() {
+    let (_, registry) = registry();
+    let _users = start_users(&registry).await;
+    let record = registry.get_service(SERVICE).await.expect("registered");
+    let create = record[0]
+        .endpoints
+        .iter()
+        .find(|e| e.name == "Users.Create")
+        .and_then(|e| e.request.clone())
+        .expect("the request shape");
+    let field = |name: &str| {
+        create
+            .values
+            .iter()
+            .find(|v| v.name == name)
+            .cloned()
+            .expect(name)
+    };
+    assert_eq!(field("name").constraints.min_length, Some(1));
+    assert_eq!(field("name").constraints.max_length, Some(64));
+    assert_eq!(field("email").constraints.format.as_deref(), Some("email"));
+    assert_eq!(
+        field("age").constraints.minimum.map(|n| n.to_string()),
+        Some("13".into())
+    );
+    assert_eq!(
+        field("age").constraints.maximum.map(|n| n.to_string()),
+        Some("150".into())
+    );
+    assert_eq!(field("tags").constraints.max_items, Some(4));
+    assert!(field("tags").constraints.unique_items);
+
+    let gw = start_gateway(&registry, Options::default()).await;
+    gw.sees(SERVICE, "Users.Create").await;
+    let doc = get(&gw.url("/openapi.json")).await.json();
+    let props = properties_with(&doc, "email").expect("the Create schema");
+    assert_eq!(props["email"]["format"], "email", "{props}");
+    assert_eq!(props["name"]["minLength"], 1);
+    assert_eq!(props["name"]["maxLength"], 64);
+    assert_eq!(props["age"]["minimum"], 13);
+    assert_eq!(props["age"]["maximum"], 150);
+    assert_eq!(props["tags"]["maxItems"], 4);
+    assert_eq!(props["tags"]["uniqueItems"], true);
+}
+
+#[tokio::test]
+async fn a_client_can_refuse_an_invalid_request_before_sending_it() {
+    let (_, registry) = registry();
+    // No users service at all: a request checked by the client never needs one.
+    let client =
+        pb::users_client::UsersClient::new(SERVICE, client(&registry, TransportPolicy::Auto));
+    let bad = pb::CreateRequest {
+        email: "x".into(),
+        ..valid()
+    };
+    let err = client
+        .create_with(
+            &Context::new(),
+            bad.clone(),
+            &CallOptions::new().validate(true),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.grpc_code(), Code::InvalidArgument, "{err:#?}");
+    assert_eq!(err.violations()[0].field, "email");
+    // Without the option the request goes out, and here finds no service.
+    let err = client.create(bad).await.unwrap_err();
+    assert_ne!(err.grpc_code(), Code::InvalidArgument, "{err:#?}");
 }

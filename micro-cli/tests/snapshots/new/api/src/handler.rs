@@ -11,6 +11,14 @@ pub struct Handler;
 
 impl HelloWorld for Handler {
     async fn call(&self, _ctx: Context, request: Request) -> Result<Response> {
+        // An empty or too long name never gets here: the rules of `Request` in the proto
+        // are checked first, and the caller gets INVALID_ARGUMENT naming the field.
+        if request.name == "nobody" {
+            return Err(crate::pb::error_name_blocked(format!(
+                "{} may not be greeted",
+                request.name
+            )));
+        }
         Ok(Response {
             msg: format!("Hello {}", request.name),
         })
@@ -37,6 +45,25 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.msg, "Hello John");
+    }
+
+    #[tokio::test]
+    async fn a_blocked_name_is_a_typed_error() {
+        let err = Handler
+            .call(Context::new(), Request { name: "nobody".into() })
+            .await
+            .unwrap_err();
+        assert!(crate::pb::is_name_blocked(&err));
+        assert_eq!(err.code(), 403);
+    }
+
+    #[test]
+    fn requests_are_validated_by_the_rules_of_the_proto() {
+        use micro::validate::Validate as _;
+        let err = Request::default().validate().unwrap_err();
+        assert_eq!(err.violations()[0].field, "name");
+        assert_eq!(err.violations()[0].rule, "string.min_len");
+        assert!(Request { name: "John".into() }.validate().is_ok());
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 use heck::ToShoutySnakeCase;
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt as _;
 use syn::{Fields, ItemEnum, LitInt};
 
 /// The HTTP-style code in `lit`, checked to be a status code.
@@ -44,6 +45,12 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         )
     })?;
     let default = default.unwrap_or(500);
+    if item.variants.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &item.ident,
+            "an error set needs at least one variant",
+        ));
+    }
     let ty = &item.ident;
     let mut reasons = Vec::new();
     let mut codes = Vec::new();
@@ -65,7 +72,14 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
         }
         variant.attrs = kept;
-        reasons.push(variant.ident.to_string().to_shouty_snake_case());
+        let reason = variant.ident.unraw().to_string().to_shouty_snake_case();
+        if reasons.contains(&reason) {
+            return Err(syn::Error::new_spanned(
+                &variant.ident,
+                format!("two variants have the reason {reason}: each error needs its own"),
+            ));
+        }
+        reasons.push(reason);
         codes.push(value);
         idents.push(variant.ident.clone());
     }

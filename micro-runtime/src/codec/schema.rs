@@ -280,10 +280,17 @@ fn json_constraints(node: &serde_json::Value) -> crate::registry::Constraints {
         Some(serde_json::Value::Number(n)) => Some(n.clone()),
         _ => None,
     };
-    let typed_int = node
-        .get("format")
-        .and_then(|f| f.as_str())
-        .is_some_and(|f| f.starts_with("int") || f.starts_with("uint"));
+    // The range schemars gives the integer type itself (its `format`), which is no rule.
+    let type_range: Option<(f64, f64)> = match node.get("format").and_then(|f| f.as_str()) {
+        Some("int8") => Some((-128.0, 127.0)),
+        Some("uint8") => Some((0.0, 255.0)),
+        Some("int16") => Some((-32768.0, 32767.0)),
+        Some("uint16") => Some((0.0, 65535.0)),
+        Some("int32") => Some((-2147483648.0, 2147483647.0)),
+        Some("uint32") => Some((0.0, 4294967295.0)),
+        Some("uint64" | "uint" | "uint128") => Some((0.0, f64::INFINITY)),
+        _ => None,
+    };
     c.min_length = u64_of("minLength");
     c.max_length = u64_of("maxLength");
     c.pattern = node
@@ -295,30 +302,12 @@ fn json_constraints(node: &serde_json::Value) -> crate::registry::Constraints {
         .and_then(|f| f.as_str())
         .filter(|f| matches!(*f, "email" | "uri" | "uuid" | "hostname" | "ipv4" | "ipv6"))
         .map(str::to_owned);
-    // The range of a fixed-size integer type.
-    let type_bound = |n: &Option<serde_json::Number>| {
-        typed_int
-            && n.as_ref()
-                .and_then(serde_json::Number::as_f64)
-                .is_some_and(|v| {
-                    [
-                        0.0,
-                        127.0,
-                        255.0,
-                        32767.0,
-                        65535.0,
-                        2147483647.0,
-                        4294967295.0,
-                    ]
-                    .iter()
-                    .any(|b| v == *b || v == -*b - 1.0)
-                })
-    };
     let (minimum, maximum) = (number("minimum"), number("maximum"));
-    if !type_bound(&minimum) {
+    let value = |n: &Option<serde_json::Number>| n.as_ref().and_then(serde_json::Number::as_f64);
+    if !matches!((type_range, value(&minimum)), (Some((lo, _)), Some(v)) if v == lo) {
         c.minimum = minimum;
     }
-    if !type_bound(&maximum) {
+    if !matches!((type_range, value(&maximum)), (Some((_, hi)), Some(v)) if v == hi) {
         c.maximum = maximum;
     }
     c.exclusive_minimum = number("exclusiveMinimum");

@@ -32,6 +32,14 @@ pub(super) fn field_rules(field: &FieldDescriptor) -> (bool, Constraints) {
     let Reflect::Message(rules) = options.get_extension(&ext).into_owned() else {
         return (false, Constraints::default());
     };
+    // IGNORE_IF_ZERO_VALUE (1) lets a zero value through and IGNORE_ALWAYS (3) checks
+    // nothing: the schema must not promise what the server does not check.
+    let ignore = get(&rules, "ignore")
+        .and_then(|v| v.as_enum_number())
+        .unwrap_or(0);
+    if ignore == 3 || (ignore == 1 && !field.supports_presence()) {
+        return (false, Constraints::default());
+    }
     let required = flag(&rules, "required");
     let mut c = Constraints::default();
     if let Some((name, typed)) = type_rules(&rules) {
@@ -127,8 +135,10 @@ fn apply(c: &mut Constraints, name: &str, r: &DynamicMessage, kind: &Kind) {
             c.min_items = u64_of(r, "min_pairs");
             c.max_items = u64_of(r, "max_pairs");
             let value_kind = match kind {
-                Kind::Message(entry) => entry.map_entry_value_field().kind(),
-                other => other.clone(),
+                Kind::Message(entry) if entry.is_map_entry() && entry.get_field(2).is_some() => {
+                    entry.map_entry_value_field().kind()
+                }
+                _ => return,
             };
             if let Some(Reflect::Message(values)) = get(r, "values")
                 && let Some((value_name, typed)) = type_rules(&values)

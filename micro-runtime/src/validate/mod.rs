@@ -146,6 +146,38 @@ enum Segment {
 /// `google.rpc.BadRequest`), which peers cap at 8–16 KiB.
 const MAX_VIOLATIONS: usize = 32;
 const MAX_TEXT: usize = 2048;
+/// The longest map key shown in a path (user input: cut).
+const MAX_PART: usize = 64;
+
+/// `text` cut to at most `max` bytes at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// `violations` within the limits of one error (see [`Violations`]): the rest counted in
+/// the error's `omitted_violations` metadata.
+#[cfg(feature = "garde")]
+pub(crate) fn capped(
+    violations: impl IntoIterator<Item = (String, String, String)>,
+) -> Result<(), Error> {
+    let mut v = Violations::new();
+    for (field, rule, message) in violations {
+        if v.found.len() >= MAX_VIOLATIONS || v.text >= MAX_TEXT {
+            v.omitted += 1;
+            continue;
+        }
+        v.path.clear();
+        v.add_at(field, &rule, message);
+    }
+    v.into_result()
+}
 
 /// The violations found so far, and the path the checks are at.
 #[derive(Debug, Default)]
@@ -175,14 +207,17 @@ impl Violations {
 
     /// Step into the entry of a map with a string key (shown quoted: `labels["env"]`).
     pub fn key_str(&mut self, key: &str) {
-        let mut text = String::with_capacity(key.len() + 2);
+        let mut text = String::with_capacity(key.len().min(MAX_PART) + 2);
         text.push('"');
-        for c in key.chars() {
+        for c in cut(key, MAX_PART).chars() {
             match c {
                 '"' => text.push_str("\\\""),
                 '\\' => text.push_str("\\\\"),
                 c => text.push(c),
             }
+        }
+        if key.len() > MAX_PART {
+            text.push('…');
         }
         text.push('"');
         self.path.push(Segment::Key(text));
@@ -205,8 +240,30 @@ impl Violations {
             self.omitted += 1;
             return;
         }
-        let field = self.path_text();
-        let message = message.into();
+        let mut field = self.path_text();
+        let mut message = message.into();
+        // One violation is a bounded part of the budget, whatever the input put in it.
+        for part in [&mut field, &mut message] {
+            if part.len() > MAX_PART * 4 {
+                let kept = cut(part, MAX_PART * 4).len();
+                part.truncate(kept);
+                part.push('…');
+            }
+        }
+        self.text += field.len() + rule.len() + message.len();
+        self.found.push(Violation::new(field, rule, message));
+    }
+
+    /// [`Violations::add`] at a path given as text (a report of another validator).
+    #[cfg(feature = "garde")]
+    fn add_at(&mut self, field: String, rule: &str, message: String) {
+        let mut field = field;
+        if field.len() > MAX_PART * 4 {
+            let kept = cut(&field, MAX_PART * 4).len();
+            field.truncate(kept);
+            field.push('…');
+        }
+        let message = cut(&message, MAX_PART * 4).to_owned();
         self.text += field.len() + rule.len() + message.len();
         self.found.push(Violation::new(field, rule, message));
     }
@@ -299,6 +356,13 @@ mod tests {
         assert_eq!(err.violations().len(), 32);
         assert!(err.detail().len() < 512, "{}", err.detail());
         assert_eq!(err.metadata()["omitted_violations"], "968");
+        // A long key in the path is cut.
+        let mut long = Violations::new();
+        long.field("labels");
+        long.key_str(&"k".repeat(100_000));
+        long.required();
+        let cut_key = long.into_vec();
+        assert!(cut_key[0].field.len() < 100, "{}", cut_key[0].field.len());
         assert_eq!(found[1].field, r#"labels["e\"v"]"#);
     }
 }

@@ -15,19 +15,9 @@ pub(super) fn field_rules(field: &FieldDescriptor) -> (bool, Constraints) {
     else {
         return (false, Constraints::default());
     };
-    let mut options = field.options();
+    let options = field.options();
     if !options.has_extension(&ext) {
-        // Options decoded before the extension was known hold it as unknown bytes: read
-        // them again with this pool, which declares it.
-        use prost::Message as _;
-        let bytes = options.encode_to_vec();
-        match DynamicMessage::decode(
-            prost_reflect::ReflectMessage::descriptor(&options),
-            bytes.as_slice(),
-        ) {
-            Ok(again) if again.has_extension(&ext) => options = again,
-            _ => return (false, Constraints::default()),
-        }
+        return (false, Constraints::default());
     }
     let Reflect::Message(rules) = options.get_extension(&ext).into_owned() else {
         return (false, Constraints::default());

@@ -313,20 +313,7 @@ fn list_checks(
             }
         }
     };
-    let body = quote! {
-        v.field(#name);
-        #size
-        #each
-        v.pop();
-    };
-    Ok(unset_or(
-        required,
-        ignore_zero,
-        name,
-        TokenStream::new(),
-        quote!(self.#ident.is_empty()),
-        body,
-    ))
+    Ok(collection(ident, name, required, ignore_zero, size, each))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -413,18 +400,31 @@ fn map_checks(
             }
         }
     };
+    Ok(collection(ident, name, required, ignore_zero, size, each))
+}
+
+/// A list's or map's statements: its size rules and per-element checks under its name, with
+/// "unset" being empty.
+fn collection(
+    ident: &syn::Ident,
+    name: &str,
+    required: bool,
+    ignore_zero: bool,
+    size: TokenStream,
+    each: TokenStream,
+) -> TokenStream {
     let body = quote! {
         v.field(#name);
         #size
         #each
         v.pop();
     };
-    Ok(unset_or(
+    unset_or(
         required,
         ignore_zero,
         name,
         TokenStream::new(),
         quote!(self.#ident.is_empty()),
         body,
-    ))
+    )
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! micro-bench run [--rounds 5] [--quick] [--only U1-16,U3] [--frameworks micro,tonic,tarpc] [--out BENCHMARKS.md]
 //! micro-bench serve FRAMEWORK [--addr 127.0.0.1:0]
+//! micro-bench scale [--quick] [--only selector,registry,conns,broker,startup] [--micro PATH] [--greeter PATH] [--nats URL]
 //! ```
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -14,7 +15,7 @@ use micro_bench::run;
 
 fn usage() -> ! {
     eprintln!(
-        "usage:\n  micro-bench run [--rounds N] [--quick] [--only ID,..] [--frameworks a,b] [--out FILE] [--unpinned]\n  micro-bench serve FRAMEWORK [--addr ADDR]\n\nframeworks: micro, micro-native, micro-observed (native with auth, metrics and tracing), tonic, tarpc"
+        "usage:\n  micro-bench run [--rounds N] [--quick] [--only ID,..] [--frameworks a,b] [--out FILE] [--unpinned]\n  micro-bench serve FRAMEWORK [--addr ADDR]\n  micro-bench scale [--quick] [--only selector,registry,conns,broker,startup] [--micro PATH] [--greeter PATH] [--nats URL]\n\nframeworks: micro, micro-native, micro-observed (native with auth, metrics and tracing), tonic, tarpc"
     );
     std::process::exit(2)
 }
@@ -24,6 +25,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("serve") => serve(&args[1..]),
         Some("run") => run(&args[1..]),
+        Some("scale") => scale(&args[1..]),
         _ => usage(),
     }
 }
@@ -130,5 +132,65 @@ fn run(args: &[String]) {
             std::process::exit(1);
         }
         eprintln!("wrote {}", out.display());
+    }
+}
+
+/// A binary built next to this one (same profile directory), when it exists.
+fn sibling(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::current_exe().ok()?.parent()?.join(name);
+    path.is_file().then_some(path)
+}
+
+fn scale(args: &[String]) {
+    use micro_bench::scale;
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let settings = scale::Settings {
+        quick: args.iter().any(|a| a == "--quick"),
+        micro: value("--micro")
+            .map(Into::into)
+            .or_else(|| sibling("micro")),
+        greeter: value("--greeter")
+            .map(Into::into)
+            .or_else(|| sibling("greeter-server")),
+        nats: value("--nats").unwrap_or_else(|| "127.0.0.1:4222".to_owned()),
+    };
+    let only: Vec<String> = value("--only")
+        .map(|o| o.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let outcome = runtime.block_on(async {
+        let mut out = String::new();
+        if wanted("selector") {
+            out += &scale::selector::run(&settings).await?.markdown();
+        }
+        if wanted("registry") {
+            out += &scale::registry::run(&settings).await?.markdown();
+        }
+        if wanted("conns") {
+            out += &scale::conns::run(&settings).await?.markdown();
+        }
+        if wanted("broker") {
+            out += &scale::broker::run(&settings).await?.markdown();
+        }
+        if wanted("startup") {
+            out += &scale::startup::run(&settings).await?.markdown();
+        }
+        Ok::<_, String>(out)
+    });
+    match outcome {
+        Ok(report) => println!("{report}"),
+        Err(e) => {
+            eprintln!("micro-bench scale: {e}");
+            std::process::exit(1);
+        }
     }
 }

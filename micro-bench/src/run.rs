@@ -148,15 +148,27 @@ pub struct Point {
     pub server_idle_kib: u64,
 }
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+/// A benchmark server in its own process.
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("pid", &self.child.id())
+            .field("addr", &self.addr)
+            .finish()
+    }
 }
 
 impl Server {
     /// SIGTERM, then SIGKILL if it has not exited within a second (a graceful stop may wait
     /// for connections a client has not closed yet).
-    async fn stop(mut self) {
+    pub async fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -180,7 +192,9 @@ impl Drop for Server {
     }
 }
 
-fn spawn_server(framework: Framework, pinned: bool) -> Result<Server, String> {
+/// Start this binary's `serve FRAMEWORK` in a process (on core 1 when `pinned`) and read
+/// the address it listens on.
+pub fn spawn_server(framework: Framework, pinned: bool) -> Result<Server, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = if pinned {
         let mut c = Command::new("taskset");
@@ -215,7 +229,7 @@ fn spawn_server(framework: Framework, pinned: bool) -> Result<Server, String> {
 }
 
 /// utime + stime of a process, in seconds (`/proc/<pid>/stat`, 100 ticks per second).
-fn cpu_secs(pid: &str) -> f64 {
+pub fn cpu_secs(pid: &str) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
     };
@@ -232,7 +246,8 @@ fn cpu_secs(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-fn status_kib(pid: &str, key: &str) -> u64 {
+/// A `KiB` line of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`), 0 when unreadable.
+pub fn status_kib(pid: &str, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

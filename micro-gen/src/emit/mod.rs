@@ -19,6 +19,7 @@ mod client;
 mod messages;
 mod server;
 
+#[cfg(feature = "protobuf")]
 pub(crate) use server::description;
 
 use crate::ident::{ident, to_snake, to_upper_camel};

@@ -358,7 +358,7 @@ impl Selector {
         let keep = |c: &Candidate| filters.iter().all(|f| (f.keep)(&c.service, &c.node));
         // The cached list is shared as it is when every node passes (no filter, the common
         // case): a pick then costs the same with 1,000 nodes as with one.
-        let candidates = if all.iter().all(keep) {
+        let candidates = if filters.is_empty() || all.iter().all(keep) {
             all
         } else {
             Arc::new(all.iter().filter(|c| keep(c)).cloned().collect())

@@ -365,6 +365,10 @@ async fn poll_loop(
     let poll = strong.poll;
     let dir = strong.dir.clone();
     drop(strong);
+    // The soonest expiry, worked out once per change rather than on every tick (a tick
+    // then costs one `stat`, however many entries there are).
+    let soonest = |current: &Snapshot| current.values().filter_map(|r| r.expires).min();
+    let mut next_expiry = soonest(&current);
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -378,7 +382,6 @@ async fn poll_loop(
             }
         }
         let now_ms = snapshot::now_ms();
-        let next_expiry = current.values().filter_map(|r| r.expires).min();
         let dir2 = dir.clone();
         let checked = blocking(move || Ok(dir_mtime(&dir2))).await;
         let Ok(new_mtime) = checked else { continue };
@@ -397,6 +400,7 @@ async fn poll_loop(
             let _ = tx.send(event);
         }
         current = next;
+        next_expiry = soonest(&current);
         mtime = new_mtime;
     }
 }

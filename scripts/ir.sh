@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CPU regression gate: instructions per call (valgrind's callgrind) of an in-process
-# call loop on each transport, against the baseline in scripts/ir-baseline.txt; and the
+# call loop on each transport and of a call through the API gateway, against the baseline
+# in scripts/ir-baseline.txt; and the
 # cost of one no-op handler wrapper, of one no-op tower layer, of TLS, of auth, of auth with
 # metrics, of tracing, of all three and of validating a request of five rules, reported
 # per call.
@@ -26,14 +27,18 @@ if ! command -v valgrind >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq valgrind >&2
 fi
 
-cargo build --release --quiet --locked -p micro-runtime --example ir
+cargo build --release --quiet --locked -p micro-runtime --example ir -p micro-gateway --example ir_gateway
 bin="$CARGO_TARGET_DIR/release/examples/ir"
+gateway_bin="$CARGO_TARGET_DIR/release/examples/ir_gateway"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# Total instructions of one run of the loop with $2 calls on transport $1 (middleware $3).
+# Total instructions of one run of the loop with $2 calls on transport $1 (middleware $3);
+# transport `gateway` is the gateway's loop (HTTP/JSON through the router, then native).
 instructions() {
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/out.%p" "$bin" "$1" "$2" "${3:-none}" \
+    local run=("$bin" "$1" "$2" "${3:-none}")
+    [ "$1" = gateway ] && run=("$gateway_bin" "$2")
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/out.%p" "${run[@]}" \
         2>"$tmp/log" >/dev/null || { cat "$tmp/log" >&2; exit 1; }
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/log"
 }
@@ -48,7 +53,7 @@ per_call() {
 
 status=0
 declare -A measured
-for transport in native grpc memory; do
+for transport in native grpc memory gateway; do
     per_call=$(per_call "$transport" none)
     measured[$transport]=$per_call
     baseline=$(awk -v t="$transport" '$1 == t { print $2 }' "$BASELINE" 2>/dev/null || true)
@@ -61,7 +66,7 @@ for transport in native grpc memory; do
         "$transport" "$per_call" "$baseline" "$change"
     if awk -v c="$change" -v t="$TOLERANCE_PCT" 'BEGIN { exit !(c > t) }'; then
         echo "  REGRESSION: more than ${TOLERANCE_PCT}% over the baseline; find the cause" \
-            "(valgrind --tool=callgrind $bin $transport $CALLS, then callgrind_annotate)," \
+            "(valgrind --tool=callgrind on the loop with $CALLS calls, then callgrind_annotate)," \
             "or, if the cost is intended, run scripts/ir.sh --bless and commit the baseline" >&2
         status=1
     elif awk -v c="$change" -v t="$TOLERANCE_PCT" 'BEGIN { exit !(c < -t) }'; then
@@ -110,7 +115,7 @@ printf '%-7s %9d instructions per call with a request of 5 validation rules (+%d
 if [ "${1:-}" = "--bless" ]; then
     {
         echo "# instructions per call (scripts/ir.sh --bless); $(rustc --version)"
-        for transport in native grpc memory; do echo "$transport ${measured[$transport]}"; done
+        for transport in native grpc memory gateway; do echo "$transport ${measured[$transport]}"; done
     } >"$BASELINE"
     echo "baseline written to $BASELINE"
     exit 0

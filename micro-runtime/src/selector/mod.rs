@@ -474,6 +474,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn picks_share_the_cached_nodes_unless_a_filter_drops_some() {
+        let (sel, _reg) = setup(Strategy::Random).await;
+        let a = sel.select("svc", &[]).await.unwrap();
+        let b = sel.select("svc", &[]).await.unwrap();
+        // No copy per call: both picks read the selector's one cached list.
+        assert!(Arc::ptr_eq(&a.candidates, &b.candidates));
+        assert_eq!(a.len(), 3);
+        // A filter every node passes shares it too; one that drops nodes gets its own.
+        let all = sel
+            .select("svc", &[Filter::custom("any", |_, _| true)])
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&a.candidates, &all.candidates));
+        let some = sel.select("svc", &[Filter::version("1")]).await.unwrap();
+        assert!(!Arc::ptr_eq(&a.candidates, &some.candidates));
+        assert_eq!(some.len(), 2);
+    }
+
+    #[tokio::test]
     async fn round_robin_spreads_evenly() {
         let (sel, _reg) = setup(Strategy::RoundRobin).await;
         let mut counts = HashMap::new();

@@ -110,6 +110,11 @@ async fn serve_micro(addr: &str, native: bool, observed: bool) -> Result<(), Str
     if native {
         builder = builder.flags(["--transport", "native"]);
     }
+    // Load shedding is on by default, as users get it; `MICRO_BENCH_LOAD_SHEDDING=off` runs
+    // the servers without it, like for like with tonic and tarpc, which have none.
+    if std::env::var("MICRO_BENCH_LOAD_SHEDDING").is_ok_and(|v| v == "off") {
+        builder = builder.load_shedding(None);
+    }
     if observed {
         // The driver's key and span sink (see `observed`); rules in a fresh store: the
         // default rule, any account.

@@ -36,10 +36,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .registry(Arc::new(registry.clone()))
             .address("127.0.0.1:0")
             .shutdown_delay(Duration::ZERO)
-            .handler(Router::new().route(Route::raw(
-                "Echo.Say",
-                |_ctx, _format, body| async move { Ok(body) },
-            )))
+            .handler(
+                Router::new().route(Route::raw("Echo.Say", |_ctx, _format, body| async move {
+                    Ok(body)
+                })),
+            )
             .build()?
             .start()
             .await?;

@@ -37,7 +37,9 @@ trap 'rm -rf "$tmp"' EXIT
 # transport `gateway` is the gateway's loop (HTTP/JSON through the router, then native).
 instructions() {
     local run=("$bin" "$1" "$2" "${3:-none}")
-    [ "$1" = gateway ] && run=("$gateway_bin" "$2")
+    if [ "$1" = gateway ]; then
+        run=("$gateway_bin" "$2")
+    fi
     valgrind --tool=callgrind --callgrind-out-file="$tmp/out.%p" "${run[@]}" \
         2>"$tmp/log" >/dev/null || { cat "$tmp/log" >&2; exit 1; }
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/log"
@@ -66,7 +68,7 @@ for transport in native grpc memory gateway; do
         "$transport" "$per_call" "$baseline" "$change"
     if awk -v c="$change" -v t="$TOLERANCE_PCT" 'BEGIN { exit !(c > t) }'; then
         echo "  REGRESSION: more than ${TOLERANCE_PCT}% over the baseline; find the cause" \
-            "(valgrind --tool=callgrind on the loop with $CALLS calls, then callgrind_annotate)," \
+            "(valgrind --tool=callgrind $bin $transport $CALLS, or $gateway_bin $CALLS for the gateway, then callgrind_annotate)," \
             "or, if the cost is intended, run scripts/ir.sh --bless and commit the baseline" >&2
         status=1
     elif awk -v c="$change" -v t="$TOLERANCE_PCT" 'BEGIN { exit !(c < -t) }'; then

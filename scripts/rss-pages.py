@@ -20,6 +20,8 @@ for line in open(f"/proc/{pid}/maps"):
     if len(parts) >= 6 and parts[5] == exe:
         lo, hi = (int(x, 16) for x in parts[0].split("-"))
         maps.append((lo, hi, int(parts[2], 16), parts[1]))
+if not maps:
+    sys.exit(f"rss-pages: no mapping of {exe} in process {pid} (was the binary replaced?)")
 base = min(m[0] - m[2] for m in maps)  # load bias (PIE)
 syms = []
 out = subprocess.run(["nm", "--defined-only", "-C", "-S", "--size-sort", exe], capture_output=True, text=True).stdout

@@ -110,6 +110,8 @@ async fn serve_micro(addr: &str, native: bool, observed: bool) -> Result<(), Str
     if native {
         builder = builder.flags(["--transport", "native"]);
     }
+    // Room for the scale scenario's 10,000 idle connections (the default cap is 10,000).
+    builder = builder.flags(["--server_max_connections", "20000"]);
     // Load shedding is on by default, as users get it; `MICRO_BENCH_LOAD_SHEDDING=off` runs
     // the servers without it, like for like with tonic and tarpc, which have none.
     if std::env::var("MICRO_BENCH_LOAD_SHEDDING").is_ok_and(|v| v == "off") {

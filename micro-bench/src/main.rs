@@ -162,6 +162,14 @@ fn scale(args: &[String]) {
     let only: Vec<String> = value("--only")
         .map(|o| o.split(',').map(str::to_owned).collect())
         .unwrap_or_default();
+    const SCENARIOS: [&str; 5] = ["selector", "registry", "conns", "broker", "startup"];
+    if let Some(unknown) = only.iter().find(|o| !SCENARIOS.contains(&o.as_str())) {
+        eprintln!(
+            "micro-bench scale: no scenario {unknown:?} (--only takes {})",
+            SCENARIOS.join(", ")
+        );
+        std::process::exit(2);
+    }
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,7 +2,7 @@
 //! server: the publisher hands each message to one member of every group) and on NATS.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use micro::broker::{
@@ -48,17 +48,23 @@ async fn point(
     let registry: SharedRegistry = Arc::new(MemoryRegistry::new());
     let topic = format!("scale.{kind}.{services}.{}", std::process::id());
     let delivered = Arc::new(AtomicUsize::new(0));
+    // Which groups got a message yet: the warm-up waits for every one.
+    let seen: Arc<Vec<AtomicBool>> =
+        Arc::new((0..services).map(|_| AtomicBool::new(false)).collect());
     let mut subscribers: Vec<(SharedBroker, Subscription)> = Vec::with_capacity(services);
     for s in 0..services {
         let b = broker(kind, &registry, nats);
         b.connect().await.map_err(|e| format!("{kind}: {e}"))?;
         let count = delivered.clone();
+        let seen_by = seen.clone();
         let sub = b
             .subscribe(
                 &topic,
                 handler(move |_event| {
                     let count = count.clone();
+                    let seen_by = seen_by.clone();
                     async move {
+                        seen_by[s].store(true, Ordering::Relaxed);
                         count.fetch_add(1, Ordering::Relaxed);
                         Ok(())
                     }
@@ -79,7 +85,11 @@ async fn point(
             .await
             .map_err(|e| format!("{kind} publish: {e}"))?;
         sent += 1;
-        if reach(&delivered, services, Duration::from_millis(200)).await {
+        let deadline = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < deadline && !seen.iter().all(|g| g.load(Ordering::Relaxed)) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        if seen.iter().all(|g| g.load(Ordering::Relaxed)) {
             break;
         }
         if sent > 50 {

@@ -25,7 +25,8 @@ async fn connect_all(
 > {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(10));
     let start = Instant::now();
     let clients: Vec<_> = futures_util::stream::iter(0..n)
         .map(|_| {

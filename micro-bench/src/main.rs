@@ -51,12 +51,7 @@ fn serve(args: &[String]) {
 }
 
 fn run(args: &[String]) {
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = |flag: &str| value(args, flag);
     let quick = args.iter().any(|a| a == "--quick");
     let unpinned = args.iter().any(|a| a == "--unpinned");
     let can_pin = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
@@ -135,6 +130,14 @@ fn run(args: &[String]) {
     }
 }
 
+/// The argument after `flag`, when there is one.
+fn value(args: &[String], flag: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 /// A binary built next to this one (same profile directory), when it exists.
 fn sibling(name: &str) -> Option<std::path::PathBuf> {
     let path = std::env::current_exe().ok()?.parent()?.join(name);
@@ -143,12 +146,7 @@ fn sibling(name: &str) -> Option<std::path::PathBuf> {
 
 fn scale(args: &[String]) {
     use micro_bench::scale;
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = |flag: &str| value(args, flag);
     let settings = scale::Settings {
         quick: args.iter().any(|a| a == "--quick"),
         micro: value("--micro")

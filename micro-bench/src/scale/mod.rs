@@ -103,33 +103,11 @@ pub fn cpu_ns_self() -> u64 {
 }
 
 /// A fresh directory under the system's temporary directory, removed when dropped.
-#[derive(Debug)]
-pub struct Scratch(pub std::path::PathBuf);
-
-impl Scratch {
-    /// Make one named after `what`.
-    pub fn new(what: &str) -> Result<Scratch, String> {
-        let dir = std::env::temp_dir().join(format!(
-            "micro-scale-{what}-{}-{}",
-            std::process::id(),
-            fastrand_suffix()
-        ));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn fastrand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    h.finish()
+pub fn scratch(what: &str) -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix(&format!("micro-scale-{what}-"))
+        .tempdir()
+        .map_err(|e| format!("a temporary directory for {what}: {e}"))
 }
 
 /// This process's soft limit of open files (`/proc/self/limits`), 1024 when unknown.

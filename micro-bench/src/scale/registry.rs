@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use micro::registry::{LocalRegistry, Node, RegisterOptions, Registry, Service, WatchOptions};
 
-use super::{Scratch, Settings, Table, cpu_ns_self, human, median};
+use super::{Settings, Table, cpu_ns_self, human, median};
 
 const NODES: usize = 3;
 
@@ -46,8 +46,8 @@ pub async fn run(settings: &Settings) -> Result<Table, String> {
         &[10, 100, 1000]
     };
     for &services in sizes {
-        let home = Scratch::new("registry")?;
-        let dir = home.0.join("registry");
+        let home = super::scratch("registry")?;
+        let dir = home.path().join("registry");
         let registry = LocalRegistry::new(&dir).map_err(|e| e.to_string())?;
         let keep = RegisterOptions::ttl(Duration::from_secs(3600));
         for s in 0..services {
@@ -75,7 +75,7 @@ pub async fn run(settings: &Settings) -> Result<Table, String> {
                     let start = Instant::now();
                     let out = Command::new(micro)
                         .arg("services")
-                        .env("MICRO_HOME", &home.0)
+                        .env("MICRO_HOME", home.path())
                         .env("MICRO_REGISTRY", "local")
                         .output()
                         .map_err(|e| format!("{}: {e}", micro.display()))?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use micro::registry::{LocalRegistry, Registry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Scratch, Settings, Table, human, median};
+use super::{Settings, Table, human, median};
 
 /// One JSON call over HTTP/1.1 to `addr`; true when the greeter answered.
 async fn hello(addr: &str) -> bool {
@@ -29,11 +29,11 @@ async fn hello(addr: &str) -> bool {
 
 /// One start: (registered after, answered after).
 async fn start_once(greeter: &std::path::Path) -> Result<(Duration, Duration), String> {
-    let home = Scratch::new("startup")?;
-    let registry = LocalRegistry::new(home.0.join("registry")).map_err(|e| e.to_string())?;
+    let home = super::scratch("startup")?;
+    let registry = LocalRegistry::new(home.path().join("registry")).map_err(|e| e.to_string())?;
     let start = Instant::now();
     let mut child = Command::new(greeter)
-        .env("MICRO_HOME", &home.0)
+        .env("MICRO_HOME", home.path())
         .env("MICRO_REGISTRY", "local")
         .env("MICRO_LOG_LEVEL", "error")
         .stdout(Stdio::null())
